@@ -1,0 +1,31 @@
+"""Stack Advisor: resolve, score and lock Python dependency stacks for a target environment.
+
+The public API lives in :mod:`advisor.api`; it is re-exported here lazily so that importing
+``advisor`` (the CLI does, on every run) costs nothing until a name is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IndexConfig",
+    "LockOptions",
+    "LockOutcome",
+    "ResolveOptions",
+    "__version__",
+    "lock",
+]
+
+if TYPE_CHECKING:
+    from advisor.api import IndexConfig, LockOptions, LockOutcome, ResolveOptions, lock
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from advisor import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

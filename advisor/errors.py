@@ -1,0 +1,110 @@
+"""Typed errors shared by every layer.
+
+Each error carries the data a user needs (file and line, URL, causes) and the process
+exit code the CLI turns it into. Only ``cli.py`` exits; lower layers raise these, translated
+from third-party exceptions at the owning seam with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "AdvisorError",
+    "CacheError",
+    "ConfigError",
+    "IndexUnavailable",
+    "InputError",
+    "InvalidRequirement",
+    "LockfileError",
+    "MetadataUnavailable",
+    "NoViableStack",
+    "UnsupportedRequirement",
+]
+
+
+class AdvisorError(Exception):
+    """Base class: a failure the user can act on. ``exit_code`` is what the CLI returns."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(AdvisorError):
+    """A bad input file or option (exit code 2, like a usage error)."""
+
+    exit_code = 2
+
+
+class InvalidRequirement(InputError):
+    """A requirement that cannot be parsed; names the file and the 1-based line."""
+
+    def __init__(self, reason: str, *, path: str, line: int, text: str = "") -> None:
+        where = f"{path}:{line}" if line else path
+        detail = f": {text.strip()!r}" if text.strip() else ""
+        super().__init__(f"{where}: invalid requirement{detail}: {reason}")
+        self.reason = reason
+        self.path = path
+        self.line = line
+        self.text = text
+
+
+class UnsupportedRequirement(InvalidRequirement):
+    """A requirement form we refuse on purpose (``git+`` URLs, ``-e`` editables)."""
+
+
+class ConfigError(InputError):
+    """Invalid ``[tool.advisor]``/``advisor.toml`` or pip configuration."""
+
+
+class IndexUnavailable(AdvisorError):
+    """A package index or file could not be read after retries. ``url`` has no credentials."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(f"{message} ({url})")
+        self.url = url
+
+
+class MetadataUnavailable(AdvisorError):
+    """Core metadata of one distribution could not be obtained (fetch or sdist build)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, filename: str) -> None:
+        super().__init__(f"{filename}: {message}")
+        self.filename = filename
+
+
+class CacheError(AdvisorError):
+    """The cache directory cannot be used at all (not a corrupt entry: those are refetched)."""
+
+    exit_code = 3
+
+
+class LockfileError(AdvisorError):
+    """A lockfile that cannot be read, validated or installed."""
+
+    exit_code = 2
+
+
+class NoViableStack(AdvisorError):
+    """Resolution is impossible; ``causes`` are plain-language lines explaining why."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, causes: Sequence[str] = ()) -> None:
+        text = message if not causes else message + "\n" + "\n".join(causes)
+        super().__init__(text)
+        self.summary = message
+        self.causes = tuple(causes)

@@ -1,0 +1,500 @@
+"""The one network seam of the index client: bytes in, :class:`Response` out.
+
+Sits at the bottom of the sources layer (``inputs → index client → …``): the page parser,
+the package finder and the metadata fetcher all call :meth:`Fetcher.get` and never touch
+httpx themselves. ``http(s)://`` goes through one shared ``httpx.Client`` (thread-safe, used
+from thread pools); ``file://`` is answered in-process with the same :class:`Response`
+shape (directories become an HTML listing, ``Range`` is honoured), so local indexes and
+find-links folders need no special case above this module.
+
+Failures are translated here: transient ones (connect errors, time-outs, 5xx, 429,
+truncated bodies) are retried with exponential backoff, then raised as
+:class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import mimetypes
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import httpx
+import truststore
+
+from advisor.errors import ConfigError, IndexUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+__all__ = [
+    "Fetcher",
+    "NetworkSettings",
+    "Response",
+    "file_url_to_path",
+    "read_directory_listing",
+    "redact_url",
+]
+
+_BACKOFF_BASE = 0.25  # seconds before the first retry; doubles on each further attempt
+_BACKOFF_CAP = 8.0  # never wait longer than this between two attempts (also caps Retry-After)
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def _default_user_agent() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"stack-advisor/{version('stack-advisor')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "stack-advisor/0"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkSettings:
+    """How to talk to indexes. Built by the composition root (from pip's settings).
+
+    ``cert`` is a CA bundle added to the system trust store (pip's ``cert``);
+    ``client_cert`` a PEM file holding a client certificate and its key. ``trusted_hosts``
+    are ``host`` or ``host:port`` entries for which plain http is allowed and TLS is not
+    verified. ``credentials`` are ``(url prefix without userinfo, username, password)``.
+    """
+
+    timeout: float = 15.0
+    retries: int = 5
+    cert: str | None = None
+    client_cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    user_agent: str = field(default_factory=_default_user_agent)
+    max_connections: int = 16
+    credentials: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What came back: ``url`` is the final URL (after redirects), credentials stripped;
+    ``headers`` have lower-case keys; ``content`` is the whole (decoded) body."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its ``user:password@`` part (removed entirely). Other parts unchanged."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``(url without userinfo, (user, password) or None)``; both parts percent-decoded."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or ""), port
+
+
+def _under(url: str, prefix: str) -> bool:
+    """``url`` is under ``prefix`` on a boundary (``/a`` covers ``/a/b``, not ``/ab``)."""
+    if not url.startswith(prefix):
+        return False
+    return len(url) == len(prefix) or prefix.endswith("/") or url[len(prefix)] in "/?#:"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_matches(entry: str, *, host: str, port: int | None) -> bool:
+    """``entry`` is ``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (pip's trusted-host)."""
+    parts = urllib.parse.urlsplit("//" + entry.strip())
+    try:
+        eport = parts.port
+    except ValueError:
+        return False
+    return (parts.hostname or "") == host.lower() and (eport is None or eport == port)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+class _Fatal(Exception):
+    """A failure retrying cannot cure (bad TLS certificate, unsupported scheme…)."""
+
+
+class Fetcher:
+    """GET over http(s) and file:// with retries, credentials, TLS policy and redaction.
+
+    Thread-safe: one instance is shared by every worker thread. Use as a context manager
+    or call :meth:`close`. Cost: one request per call (plus retries); no caching here.
+    """
+
+    def __init__(self, settings: NetworkSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._client = self._make_client(verify=True)
+        self._insecure: httpx.Client | None = None  # for trusted hosts, created on first use
+        # Credentials seen in requested URLs (user:pass@), reused for later requests under
+        # the same prefix or origin: files usually live outside the index page's path.
+        self._learned: dict[tuple[str, str, int | None], tuple[str, str]] = {}
+        self._closed = False
+
+    # -- public ---------------------------------------------------------------------------
+
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Response:
+        """Fetch ``url``; 2xx and 4xx (except 401/403/429) are returned, 404 included.
+
+        Raises :class:`IndexUnavailable` (URL redacted) once retries are exhausted, for
+        401/403, for plain http to an untrusted remote host, and for unsupported schemes.
+        """
+        clean, userinfo = _split_userinfo(url)
+        scheme = urllib.parse.urlsplit(clean).scheme.lower()
+        if scheme == "file":
+            return _get_file(clean, headers or {})
+        if scheme not in ("http", "https"):
+            raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
+        host = _origin(clean)[1]
+        trusted = self._is_trusted(clean)
+        if scheme == "http" and not trusted and not _is_loopback(host):
+            raise IndexUnavailable(
+                f"plain http is refused for {host}: use https, or add the host to the"
+                " trusted hosts (pip's trusted-host)",
+                url=clean,
+            )
+        if userinfo is not None:
+            with self._lock:
+                self._learned[_origin(clean)] = userinfo
+        auth = userinfo or self._credentials_for(clean)
+        client = self._insecure_client() if trusted else self._client
+        return self._get_with_retries(client, clean, dict(headers or {}), auth)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._client.close()
+            if self._insecure is not None:
+                self._insecure.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- clients --------------------------------------------------------------------------
+
+    def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
+        s = self._settings
+        if verify:
+            ctx: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if verify and s.cert:
+            try:
+                ctx.load_verify_locations(cafile=s.cert)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load the CA bundle {s.cert}: {exc}") from exc
+        if s.client_cert:
+            try:
+                ctx.load_cert_chain(s.client_cert)
+            except (OSError, ssl.SSLError) as exc:
+                msg = f"cannot load the client certificate {s.client_cert}: {exc}"
+                raise ConfigError(msg) from exc
+        return ctx
+
+    def _make_client(self, *, verify: bool) -> httpx.Client:
+        s = self._settings
+        return httpx.Client(
+            verify=self._ssl_context(verify=verify),
+            http1=True,
+            http2=False,
+            trust_env=True,
+            follow_redirects=True,
+            timeout=httpx.Timeout(s.timeout),
+            limits=httpx.Limits(
+                max_connections=s.max_connections, max_keepalive_connections=s.max_connections
+            ),
+            headers={"User-Agent": s.user_agent},
+        )
+
+    def _insecure_client(self) -> httpx.Client:
+        with self._lock:
+            if self._insecure is None:
+                if self._closed:
+                    raise RuntimeError("Fetcher is closed")
+                self._insecure = self._make_client(verify=False)
+            return self._insecure
+
+    def _is_trusted(self, url: str) -> bool:
+        _, host, port = _origin(url)
+        return any(
+            _host_matches(entry, host=host, port=port) for entry in self._settings.trusted_hosts
+        )
+
+    def _credentials_for(self, url: str) -> tuple[str, str] | None:
+        """The configured entry with the longest prefix covering ``url``; else credentials
+        seen earlier in a URL of the same origin; else a configured entry for that origin
+        (files often live outside the index's path on the same host)."""
+        best: tuple[int, str, str] | None = None
+        same_origin: tuple[str, str] | None = None
+        origin = _origin(url)
+        for prefix, user, password in self._settings.credentials:
+            if _under(url, prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), user, password)
+            elif same_origin is None and _origin(prefix) == origin:
+                same_origin = (user, password)
+        if best is not None:
+            return best[1], best[2]
+        with self._lock:
+            learned = self._learned.get(origin)
+        return learned or same_origin
+
+    # -- http -----------------------------------------------------------------------------
+
+    def _get_with_retries(
+        self,
+        client: httpx.Client,
+        url: str,
+        headers: dict[str, str],
+        auth: tuple[str, str] | None,
+    ) -> Response:
+        attempts = max(0, self._settings.retries) + 1
+        reason = "no attempt made"
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))
+            try:
+                result = self._attempt(client, url, headers, auth)
+            except _Fatal as exc:
+                raise IndexUnavailable(str(exc), url=url) from exc.__cause__
+            if isinstance(result, Response):
+                return result
+            reason, retry_after = result
+            if retry_after and attempt + 1 < attempts:
+                time.sleep(min(_BACKOFF_CAP, retry_after))
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        raise IndexUnavailable(f"{reason}{tries}", url=url)
+
+    def _attempt(
+        self,
+        client: httpx.Client,
+        url: str,
+        headers: dict[str, str],
+        auth: tuple[str, str] | None,
+    ) -> Response | tuple[str, float]:
+        """One request: a :class:`Response`, or ``(reason, retry-after seconds)`` to retry."""
+        try:
+            resp = client.get(url, headers=headers, auth=auth)
+        except httpx.TimeoutException:
+            return f"timed out after {self._settings.timeout:g} s", 0.0
+        except httpx.UnsupportedProtocol as exc:
+            raise _Fatal(f"unsupported URL: {exc}") from exc
+        except httpx.TooManyRedirects as exc:
+            raise _Fatal("too many redirects") from exc
+        except httpx.InvalidURL as exc:
+            raise _Fatal(f"invalid URL: {exc}") from exc
+        except httpx.TransportError as exc:
+            return self._transport_reason(exc), 0.0
+        except httpx.DecodingError:
+            return "the response body could not be decoded (corrupt or truncated)", 0.0
+        final = redact_url(str(resp.url))
+        status = resp.status_code
+        if status in (401, 403):
+            hint = "no credentials were sent" if auth is None else "the credentials were refused"
+            raise _Fatal(
+                f"HTTP {status}: access denied ({hint}); give them in the index URL"
+                " (https://user:password@host/...) or in .netrc"
+            )
+        if status == 429 or status >= 500:
+            return f"HTTP {status}", _retry_after(resp.headers.get("retry-after"))
+        content = resp.content
+        expected = resp.headers.get("content-length")
+        encoding = resp.headers.get("content-encoding", "identity").lower()
+        if expected and expected.isdigit() and encoding == "identity":
+            if int(expected) != len(content):
+                return f"truncated body ({len(content)} of {expected} bytes)", 0.0
+        out_headers = {k.lower(): v for k, v in resp.headers.items()}
+        return Response(final, status, out_headers, content)
+
+    @staticmethod
+    def _transport_reason(exc: httpx.TransportError) -> str:
+        chain = _chain(exc)
+        for item in chain:
+            if isinstance(item, ssl.SSLCertVerificationError):
+                raise _Fatal(
+                    f"TLS certificate verification failed ({item.verify_message});"
+                    " set cert to a CA bundle, or add the host to the trusted hosts"
+                ) from exc
+        for item in chain:
+            if isinstance(item, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(item, socket.gaierror):
+                return "host not found"
+            if isinstance(item, ConnectionResetError):
+                return "connection reset"
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return f"truncated or broken response: {_chain(exc)[-1] or exc}"
+        if isinstance(exc, httpx.ProxyError):
+            return f"proxy error: {exc}"
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect: {exc}"
+        if isinstance(exc, httpx.ReadError):
+            return f"read error: {exc}"
+        return str(exc) or type(exc).__name__
+
+
+def _retry_after(value: str | None) -> float:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return 0.0
+
+
+# -- file:// --------------------------------------------------------------------------------
+
+
+def file_url_to_path(url: str) -> Path:
+    """The local path of a ``file://`` URL (host empty or ``localhost``)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise IndexUnavailable("file:// URLs on another host are not supported", url=url)
+    return Path(urllib.request.url2pathname(parts.path))
+
+
+def _listing(directory: Path) -> bytes:
+    """A PEP 503-shaped HTML page linking every entry of ``directory`` (sorted, relative)."""
+    lines = ["<!DOCTYPE html>", "<html><body>"]
+    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+        name = entry.name + ("/" if entry.is_dir() else "")
+        href = urllib.parse.quote(name)
+        lines.append(f'<a href="{html.escape(href)}">{html.escape(name)}</a><br>')
+    lines.append("</body></html>")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def read_directory_listing(url: str) -> Response:
+    """A generated HTML listing of the ``file://`` directory ``url``, even when it holds an
+    ``index.html`` (find-links folders are listed, never served). Missing → 404."""
+    clean = redact_url(url)
+    path = file_url_to_path(clean)
+    if not clean.endswith("/"):
+        clean += "/"
+    try:
+        body = _listing(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return Response(clean, 404, _plain_headers("text/plain", 0), b"")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexUnavailable(f"cannot read: {reason.lower()}", url=clean) from exc
+    return Response(clean, 200, _plain_headers("text/html", len(body)), body)
+
+
+def _content_type(path: Path) -> str:
+    if path.suffix in (".html", ".htm"):
+        return "text/html"
+    if path.suffix == ".json":
+        return "application/json"
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+def _get_file(url: str, headers: Mapping[str, str]) -> Response:
+    """Answer a ``file://`` GET like a static web server would.
+
+    A directory serves its ``index.html`` when it has one, else a generated listing (the
+    final URL then ends with ``/`` so relative links resolve). A missing path is a 404.
+    """
+    path = file_url_to_path(url)
+    try:
+        if path.is_dir():
+            if not url.endswith("/"):
+                url += "/"
+            index_html = path / "index.html"
+            if index_html.is_file():
+                body = index_html.read_bytes()
+            else:
+                body = _listing(path)
+            return Response(url, 200, _plain_headers("text/html", len(body)), body)
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return Response(url, 404, _plain_headers("text/plain", 0), b"")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexUnavailable(f"cannot read: {reason.lower()}", url=url) from exc
+    ctype = _content_type(path)
+    range_header = next((v for k, v in headers.items() if k.lower() == "range"), None)
+    if range_header is None:
+        return Response(url, 200, _plain_headers(ctype, len(data)), data)
+    return _ranged(url, data, range_header, ctype)
+
+
+def _plain_headers(ctype: str, length: int) -> dict[str, str]:
+    return {"content-type": ctype, "content-length": str(length), "accept-ranges": "bytes"}
+
+
+def _ranged(url: str, data: bytes, spec: str, ctype: str) -> Response:
+    size = len(data)
+    match = _RANGE.match(spec)
+    if match is None or (not match[1] and not match[2]):
+        # Multiple or malformed ranges: ignore the header, as servers may (RFC 9110).
+        return Response(url, 200, _plain_headers(ctype, size), data)
+    if match[1]:
+        start = int(match[1])
+        end = min(int(match[2]), size - 1) if match[2] else size - 1
+    else:
+        start, end = max(0, size - int(match[2])), size - 1
+    if start >= size or start > end:
+        headers = _plain_headers(ctype, 0)
+        headers["content-range"] = f"bytes */{size}"
+        return Response(url, 416, headers, b"")
+    body = data[start : end + 1]
+    headers = _plain_headers(ctype, len(body))
+    headers["content-range"] = f"bytes {start}-{end}/{size}"
+    return Response(url, 206, headers, body)

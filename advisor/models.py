@@ -1,0 +1,186 @@
+"""Frozen value types shared by every layer (index → resolution → lockfile → report).
+
+Nothing here does I/O. Distribution files carry what the index said about them; the
+resolution layer turns chosen versions into :class:`Pin` values, collected in a
+:class:`Resolution`, which the lockfile writers render.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from packaging.tags import Tag
+    from packaging.version import Version
+
+__all__ = [
+    "CoreMetadata",
+    "DistFile",
+    "DistKind",
+    "Edge",
+    "Pin",
+    "ProjectPage",
+    "Resolution",
+    "parse_dist_filename",
+]
+
+
+class DistKind(enum.Enum):
+    WHEEL = "wheel"
+    SDIST = "sdist"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFilename:
+    name: NormalizedName
+    version: Version
+    kind: DistKind
+    tags: frozenset[Tag]
+    build: tuple[int, str] | tuple[()] = ()
+
+
+def parse_dist_filename(filename: str) -> ParsedFilename | None:
+    """Parse a wheel or sdist filename; ``None`` for anything else (eggs, exe, bad names)."""
+    if filename.endswith(".whl"):
+        try:
+            name, version, build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, ValueError):
+            return None
+        return ParsedFilename(name, version, DistKind.WHEEL, tags, build)
+    if filename.endswith((".tar.gz", ".zip")):
+        try:
+            name, version = parse_sdist_filename(filename)
+        except (InvalidSdistFilename, ValueError):
+            return None
+        return ParsedFilename(name, version, DistKind.SDIST, frozenset())
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistFile:
+    """One downloadable file as an index (or find-links location) lists it.
+
+    ``url`` is absolute and carries no credentials: the fetcher adds them back from the
+    index configuration at request time, so a ``DistFile`` may be written to a lock or a log.
+    ``hashes`` are ``(algorithm, hexdigest)`` pairs sorted by algorithm. ``yanked`` is
+    ``None`` when not yanked, else the reason (``""`` when none was given).
+    ``core_metadata`` is PEP 658/714: ``None`` when the index offers no ``.metadata`` file,
+    else the hashes of that file (possibly empty).
+    """
+
+    filename: str
+    url: str
+    index: str
+    hashes: tuple[tuple[str, str], ...] = ()
+    requires_python: str | None = None
+    yanked: str | None = None
+    upload_time: datetime | None = None
+    size: int | None = None
+    core_metadata: tuple[tuple[str, str], ...] | None = None
+
+    @cached_property
+    def parsed(self) -> ParsedFilename | None:
+        return parse_dist_filename(self.filename)
+
+    @property
+    def hash_map(self) -> Mapping[str, str]:
+        return dict(self.hashes)
+
+    @property
+    def sha256(self) -> str | None:
+        return dict(self.hashes).get("sha256")
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url.split("#", 1)[0] + ".metadata"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectPage:
+    """All files one index lists for one project (already filtered to parseable names)."""
+
+    name: NormalizedName
+    index: str
+    files: tuple[DistFile, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata the resolver needs, as strings.
+
+    Strings keep the cached form compact and cheap to load; the resolver parses
+    ``requires_dist`` lazily. ``source`` says how it was obtained: ``"pep658"``,
+    ``"range"``, ``"wheel"``, ``"sdist-build"`` (needs a build to install) or ``"sdist-pkg-info"``.
+    """
+
+    name: NormalizedName
+    version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = ()
+    source: str = "wheel"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edge:
+    """``parent`` depends on ``child`` through ``requirement`` (a PEP 508 string).
+
+    ``parent`` is ``None`` for a root requirement, whose ``origin`` names the input
+    (``"requirements.in:3"``, ``"pyproject.toml [project.dependencies]"``).
+    """
+
+    parent: NormalizedName | None
+    child: NormalizedName
+    requirement: str
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pin:
+    """One chosen version of one project in a stack.
+
+    ``files`` are every file of that version that installs on at least one target
+    environment (wheels and the sdist), for hashes in the lock. ``marker`` restricts the
+    pin to some of the targets when a lock covers several with different pins.
+    ``needs_build`` is true when no wheel fits a target and the sdist must be built.
+    ``direct_url`` is set for a requirement given as ``name @ URL`` (an archive).
+    """
+
+    name: NormalizedName
+    version: Version
+    files: tuple[DistFile, ...] = ()
+    extras: frozenset[NormalizedName] = field(default_factory=frozenset)
+    requires_python: str | None = None
+    dependencies: tuple[NormalizedName, ...] = ()
+    marker: str | None = None
+    index: str | None = None
+    direct_url: str | None = None
+    needs_build: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolution:
+    """A complete, consistent stack for one or more target environments, plus its edges."""
+
+    pins: tuple[Pin, ...]
+    edges: tuple[Edge, ...] = ()
+
+    def pin(self, name: str) -> Pin | None:
+        for p in self.pins:
+            if p.name == name:
+                return p
+        return None

@@ -1,0 +1,141 @@
+"""Assemble an :class:`AdviceRequest` from input files (inputs layer, first stop of the data flow).
+
+The one entry point of :mod:`advisor.request`: requirements files, ``pyproject.toml`` files,
+constraints and overrides are read here (no network, no environment variables: ``environ``
+and ``cwd`` are passed in by the caller) and validated into one frozen request.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import InvalidName, canonicalize_name
+
+from advisor.errors import InputError
+from advisor.request.model import AdviceRequest, InputFile
+from advisor.request.pyproject import merge_requires_python, parse_pyproject
+from advisor.request.requirements_file import RequirementsReader, display_path
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["load_request", "parse_requirements_file"]
+
+
+def load_request(
+    inputs: Sequence[Path],
+    *,
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    constraints: Sequence[Path] = (),
+    overrides: Sequence[Path] = (),
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> AdviceRequest:
+    """Read and validate every input into one :class:`AdviceRequest`.
+
+    ``inputs`` are requirements files or ``pyproject.toml`` files (by file name); relative
+    paths are relative to ``cwd`` (default: the process's working directory). ``extras``
+    and ``groups`` select optional dependencies and PEP 735 groups of every pyproject input
+    (each must define them). ``constraints`` and ``overrides`` are requirements files.
+    ``environ`` supplies ``${VAR}`` values in requirements files; ``None`` expands nothing.
+
+    Raises :class:`~advisor.errors.InputError` (or its subclasses
+    :class:`~advisor.errors.InvalidRequirement` and
+    :class:`~advisor.errors.UnsupportedRequirement`) naming the file and line.
+    Cost: one read per file; no network.
+    """
+    if not inputs:
+        raise InputError("no input given: name a requirements file or a pyproject.toml")
+    root = (cwd if cwd is not None else Path.cwd()).absolute()
+    extra_names = _names(extras, "extra")
+    group_names = _names(groups, "dependency group")
+    reader = RequirementsReader(environ=environ)
+    pythons: list[str] = []
+    project_name: str | None = None
+    seen_pyprojects: set[str] = set()
+    for given in inputs:
+        path, display = _locate(given, root)
+        if path.name != "pyproject.toml":
+            reader.read(path, display=display, role="requirements")
+            continue
+        real = os.path.realpath(path)
+        if real in seen_pyprojects:
+            continue
+        seen_pyprojects.add(real)
+        parsed = parse_pyproject(path, display=display, extras=extra_names, groups=group_names)
+        reader.files.append(InputFile(path=display, role="pyproject"))
+        reader.lines["requirements"].extend(parsed.requirements)
+        if parsed.requires_python is not None:
+            pythons.append(parsed.requires_python)
+        project_name = project_name or parsed.project_name
+    if (extra_names or group_names) and not seen_pyprojects:
+        raise InputError(
+            "extras and dependency groups are read from a pyproject.toml, "
+            "and no pyproject.toml was given as an input"
+        )
+    for role, paths in (("constraints", constraints), ("overrides", overrides)):
+        for given in paths:
+            path, display = _locate(given, root)
+            if path.name == "pyproject.toml":
+                raise InputError(f"{display}: {role} must be a requirements file")
+            reader.read(path, display=display, role=role)
+    return AdviceRequest(
+        requirements=tuple(reader.lines["requirements"]),
+        constraints=tuple(reader.lines["constraints"]),
+        overrides=tuple(reader.lines["overrides"]),
+        index_options=reader.index_options(),
+        files=tuple(reader.files),
+        requires_python=merge_requires_python(pythons),
+        project_name=project_name,
+        extras=extra_names,
+        groups=group_names,
+        root=root.as_posix(),
+    )
+
+
+def parse_requirements_file(
+    path: Path,
+    *,
+    role: str = "requirements",
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> AdviceRequest:
+    """Read one requirements file (and its includes) as ``role``; see :func:`load_request`."""
+    if role not in ("requirements", "constraints", "overrides"):
+        raise ValueError(f"unknown role {role!r}")
+    root = (cwd if cwd is not None else Path.cwd()).absolute()
+    reader = RequirementsReader(environ=environ)
+    full, display = _locate(path, root)
+    reader.read(full, display=display, role=role)
+    return AdviceRequest(
+        requirements=tuple(reader.lines["requirements"]),
+        constraints=tuple(reader.lines["constraints"]),
+        overrides=tuple(reader.lines["overrides"]),
+        index_options=reader.index_options(),
+        files=tuple(reader.files),
+        root=root.as_posix(),
+    )
+
+
+def _locate(given: Path, root: Path) -> tuple[Path, str]:
+    """Absolute path of an input, and its display form (relative to ``root`` if inside)."""
+    path = root / given
+    if given.is_absolute():
+        try:
+            return path, path.relative_to(root).as_posix()
+        except ValueError:
+            return path, display_path(given.as_posix())
+    return path, display_path(given.as_posix())
+
+
+def _names(values: Sequence[str], kind: str) -> tuple[str, ...]:
+    out: dict[str, None] = {}
+    for value in values:
+        try:
+            out[canonicalize_name(value, validate=True)] = None
+        except InvalidName as exc:
+            raise InputError(f"{value!r} is not a valid {kind} name") from exc
+    return tuple(out)

@@ -1,0 +1,274 @@
+"""Requirements and candidates as the resolver sees them, and the choice of files per version.
+
+Sits between the index (lists of :class:`~advisor.models.DistFile`) and the resolvelib
+provider: groups a project's files by version, keeps the files that can install on the
+target runtime environment, and records for every version that cannot be used *why*
+(specifier, wheel tags, requires-python, yanked, upload time), so a conflict can be explained
+in plain words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from advisor.models import DistFile, DistKind
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from packaging.requirements import Requirement as PepRequirement
+    from packaging.tags import Tag
+
+__all__ = [
+    "BinaryPolicy",
+    "Candidate",
+    "FileFilter",
+    "Rejection",
+    "Requirement",
+    "VersionChoice",
+    "as_requirement",
+    "identifier_for",
+    "pinned_version",
+    "split_identifier",
+]
+
+
+def identifier_for(name: str, extra: str | None = None) -> str:
+    return f"{name}[{extra}]" if extra else name
+
+
+def split_identifier(identifier: str) -> tuple[NormalizedName, str | None]:
+    if identifier.endswith("]") and "[" in identifier:
+        name, extra = identifier[:-1].split("[", 1)
+        return NormalizedName(name), extra
+    return NormalizedName(identifier), None
+
+
+class BinaryPolicy(enum.Enum):
+    """What kinds of distribution a project may use."""
+
+    ANY = "any"
+    ONLY_BINARY = "only-binary"  # wheels only
+    NO_BINARY = "no-binary"  # sdists only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Requirement:
+    """One requirement on one identifier, with who asked for it.
+
+    ``parent`` is ``None`` for a root requirement (then ``origin`` says which input line).
+    ``specifier`` is already marker-evaluated for the target; ``url`` is a direct reference.
+    ``pinned`` marks the base requirement an extra's candidate places on its own project.
+    """
+
+    identifier: str
+    name: NormalizedName
+    extra: str | None
+    specifier: SpecifierSet
+    url: str | None = None
+    parent: Candidate | None = None
+    origin: str = ""
+    text: str = ""
+    pinned: Version | None = None
+
+    def describe_source(self) -> str:
+        if self.parent is None:
+            return self.origin or "the input"
+        return f"{self.parent.name}=={self.parent.version}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One version of one project (with at most one extra) that could be pinned.
+
+    ``files`` are the files usable on the target; ``metadata_file`` is the file whose core
+    metadata stands for the version (the best-ranked wheel, else the sdist).
+    """
+
+    name: NormalizedName
+    version: Version
+    extra: str | None = None
+    files: tuple[DistFile, ...] = ()
+    url: str | None = None
+    needs_build: bool = False
+    yanked: bool = False
+
+    @property
+    def identifier(self) -> str:
+        return identifier_for(self.name, self.extra)
+
+    @property
+    def metadata_file(self) -> DistFile | None:
+        return self.files[0] if self.files else None
+
+    def __str__(self) -> str:
+        extra = f"[{self.extra}]" if self.extra else ""
+        return f"{self.name}{extra}=={self.version}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejection:
+    """Why one version of a project cannot be used on the target."""
+
+    version: Version
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionChoice:
+    """Usable files of one version for the target, or the reason it is unusable."""
+
+    version: Version
+    files: tuple[DistFile, ...]  # best first: wheels by tag rank, then the sdist
+    needs_build: bool
+    yanked: bool
+    requires_python: tuple[str, ...] = ()
+    rejection: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileFilter:
+    """Decides which files of a version can install on one target environment.
+
+    ``tags`` is the target's ordered list of supported wheel tags; ``python`` the target
+    interpreter version (``X.Y.Z``) against which ``data-requires-python`` is checked.
+    """
+
+    tags: Sequence[Tag]
+    python: Version
+    platform: str
+    binary: Mapping[NormalizedName, BinaryPolicy] = field(default_factory=dict)
+    default_binary: BinaryPolicy = BinaryPolicy.ANY
+    no_build: bool = False
+    exclude_newer: datetime | None = None
+    _rank: dict[Tag, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rank.update((tag, i) for i, tag in enumerate(self.tags))
+
+    def rank(self, dist: DistFile) -> int | None:
+        parsed = dist.parsed
+        if parsed is None:
+            return None
+        ranks = [self._rank[t] for t in parsed.tags if t in self._rank]
+        return min(ranks) if ranks else None
+
+    def choose(self, name: NormalizedName, files: Iterable[DistFile]) -> list[VersionChoice]:
+        """Group ``files`` by version and decide per version; newest version first."""
+        by_version: dict[Version, list[DistFile]] = {}
+        for dist in files:
+            parsed = dist.parsed
+            if parsed is None or parsed.name != name:
+                continue
+            by_version.setdefault(parsed.version, []).append(dist)
+        return [
+            self._choose_version(name, v, by_version[v]) for v in sorted(by_version, reverse=True)
+        ]
+
+    def _choose_version(
+        self, name: NormalizedName, version: Version, files: list[DistFile]
+    ) -> VersionChoice:
+        policy = self.binary.get(name, self.default_binary)
+        reasons: list[str] = []
+        candidates = files
+        if self.exclude_newer is not None:
+            cutoff = self.exclude_newer
+            kept = [f for f in candidates if f.upload_time is None or f.upload_time <= cutoff]
+            if not kept:
+                reasons.append(f"uploaded after {cutoff.isoformat()} (--exclude-newer)")
+            candidates = kept
+        fitting: list[DistFile] = []
+        for f in candidates:
+            spec = f.requires_python
+            if spec:
+                try:
+                    ok = SpecifierSet(spec).contains(self.python, prereleases=True)
+                except InvalidSpecifier:
+                    ok = True  # pip ignores an unparseable data-requires-python
+                if not ok:
+                    reasons.append(f"requires Python {spec}, the target has {self.python}")
+                    continue
+            fitting.append(f)
+        wheels: list[tuple[int, str, DistFile]] = []
+        sdists: list[DistFile] = []
+        foreign_wheels = False
+        for f in fitting:
+            parsed = f.parsed
+            if parsed is None:
+                continue
+            if parsed.kind is DistKind.WHEEL:
+                r = self.rank(f)
+                if r is None:
+                    foreign_wheels = True
+                elif policy is not BinaryPolicy.NO_BINARY:
+                    wheels.append((r, f.filename, f))
+            else:
+                sdists.append(f)
+        wheels.sort(key=lambda item: (item[0], item[1]))
+        chosen = [w[2] for w in wheels]
+        needs_build = False
+        if policy is BinaryPolicy.ONLY_BINARY or self.no_build:
+            if not chosen and sdists:
+                flag = "--only-binary" if policy is BinaryPolicy.ONLY_BINARY else "--no-build"
+                reasons.append(f"only a source distribution, and {flag} forbids building it")
+        elif sdists:
+            if not chosen:
+                needs_build = True
+            chosen.extend(sorted(sdists, key=lambda f: f.filename)[:1])
+        if not chosen and foreign_wheels and not reasons:
+            reasons.append(f"no wheel for the target platform ({self.platform})")
+        elif not chosen and foreign_wheels:
+            reasons.append(f"no wheel for the target platform ({self.platform})")
+        yanked = bool(chosen) and all(f.yanked is not None for f in chosen)
+        if chosen:
+            chosen = [f for f in chosen if f.yanked is None] or chosen
+        rejection = None if chosen else ("; ".join(dict.fromkeys(reasons)) or "no usable file")
+        return VersionChoice(
+            version=version,
+            files=tuple(chosen),
+            needs_build=needs_build,
+            yanked=yanked,
+            rejection=rejection,
+        )
+
+
+def canonical(name: str) -> NormalizedName:
+    return canonicalize_name(name)
+
+
+def pinned_version(spec: SpecifierSet) -> Version | None:
+    """The version an ``==X`` (no wildcard) or ``===X`` specifier pins, if it pins one."""
+    for s in spec:
+        if s.operator in {"==", "==="} and "*" not in s.version:
+            try:
+                return Version(s.version)
+            except ValueError:
+                return None
+    return None
+
+
+def as_requirement(
+    req: PepRequirement,
+    *,
+    extra: str | None,
+    parent: Candidate | None,
+    origin: str = "",
+) -> Requirement:
+    name = canonicalize_name(req.name)
+    return Requirement(
+        identifier=identifier_for(name, extra),
+        name=name,
+        extra=extra,
+        specifier=req.specifier,
+        url=req.url,
+        parent=parent,
+        origin=origin,
+        text=str(req),
+    )

@@ -1,0 +1,450 @@
+"""The resolvelib provider: a thin adapter between resolvelib and the index.
+
+It delegates: files come from a :class:`Finder`, core metadata from a :class:`MetadataSource`,
+the choice of usable files per version from :class:`~advisor.resolution.candidates.FileFilter`.
+``get_preference`` is a cheap tuple and never does I/O. Candidates are ordered by a
+:class:`CandidateOrder` (newest first for ``latest``; existing lock pins first when re-locking),
+which is where later scoring plugs in.
+
+Extras follow the usual scheme: ``name[extra]`` is its own identifier whose candidates depend
+on ``name==version``. Candidates are validated lazily as resolvelib iterates them: a version
+whose metadata cannot be read, or whose ``Requires-Python`` excludes the target, is skipped
+and the reason kept for the conflict explanation (a value, not a crash).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement as PepInvalidRequirement
+from packaging.requirements import Requirement as PepRequirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from resolvelib import AbstractProvider
+
+from advisor.errors import AdvisorError
+from advisor.resolution.candidates import (
+    Candidate,
+    FileFilter,
+    Requirement,
+    VersionChoice,
+    as_requirement,
+    identifier_for,
+    pinned_version,
+    split_identifier,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from packaging.version import Version
+    from resolvelib.structs import RequirementInformation
+
+    from advisor.models import CoreMetadata, DistFile
+
+__all__ = [
+    "AdvisorProvider",
+    "CandidateOrder",
+    "Finder",
+    "MetadataSource",
+    "ProviderOptions",
+]
+
+
+class Finder(Protocol):
+    def find(self, name: str) -> tuple[DistFile, ...]: ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+
+class MetadataSource(Protocol):
+    def get(self, dist: DistFile) -> CoreMetadata: ...
+
+    def prefetch(self, dists: Iterable[DistFile]) -> None: ...
+
+
+class CandidateOrder(enum.Enum):
+    NEWEST = "newest"  # latest: what pip picks
+    OLDEST_DIRECT = "oldest-direct"  # testing: lowest versions of direct dependencies
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderOptions:
+    """Everything that shapes candidate selection, besides the target and the index."""
+
+    prereleases: bool = False
+    prerelease_packages: frozenset[NormalizedName] = frozenset()
+    preferences: Mapping[NormalizedName, Version] = field(default_factory=dict)
+    order: CandidateOrder = CandidateOrder.NEWEST
+    constraints: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
+    overrides: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
+    direct: frozenset[NormalizedName] = frozenset()
+    warm: bool = True
+
+
+class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
+    """resolvelib provider for one target environment.
+
+    Cost notes: ``find_matches`` is called O(backtracks) times per identifier; the file
+    grouping per project is memoised, so it only filters and sorts. ``get_dependencies`` is
+    called once per candidate tried and fetches metadata (memoised by the source).
+    """
+
+    def __init__(
+        self,
+        *,
+        finder: Finder,
+        metadata: MetadataSource,
+        markers: Mapping[str, str],
+        files: FileFilter,
+        options: ProviderOptions,
+        wrap_file: Callable[[str, Sequence[tuple[str, str]]], DistFile] | None = None,
+    ) -> None:
+        self._finder = finder
+        self._metadata = metadata
+        self._markers = dict(markers)
+        self._files = files
+        self._options = options
+        self._wrap_file = wrap_file
+        self._choices: dict[NormalizedName, list[VersionChoice]] = {}
+        self._parsed: dict[str, PepRequirement | str] = {}
+        self._marker_cache: dict[tuple[str, str], bool] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._warmed: set[NormalizedName] = set()
+        self._order_seen: dict[str, int] = {}
+        #: identifier -> the requirements last seen for it (for conflict explanations)
+        self.seen: dict[str, list[Requirement]] = {}
+        self._meta: dict[tuple[NormalizedName, Version, str | None], CoreMetadata | str] = {}
+        self._rejected: dict[tuple[NormalizedName, Version], str] = {}
+        #: notes worth telling the user (extras a project does not provide, ...)
+        self.warnings: list[str] = []
+
+    # -- resolvelib contract -------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> Any:
+        infos = list(information[identifier])
+        direct = any(i.requirement.url for i in infos)
+        pinned = any(
+            i.requirement.pinned is not None or pinned_version(i.requirement.specifier)
+            for i in infos
+        )
+        upper = any(
+            s.operator in {"<", "<=", "~=", "=="} for i in infos for s in i.requirement.specifier
+        )
+        root_order = min(
+            (self._order_seen.get(identifier, 1 << 30) for i in infos if i.parent is None),
+            default=1 << 30,
+        )
+        cause = any(c.requirement.identifier == identifier for c in backtrack_causes)
+        return (not direct, not pinned, not cause, not upper, root_order, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Requirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> Iterable[Candidate] | Callable[[], Iterator[Candidate]]:
+        reqs = list(requirements[identifier])
+        self.seen[identifier] = reqs
+        for r in reqs:
+            if r.parent is None:
+                self._order_seen.setdefault(identifier, len(self._order_seen))
+        bad = {c.version for c in incompatibilities[identifier]}
+        name, extra = split_identifier(identifier)
+        pinned_base = [r.pinned for r in reqs if r.pinned is not None]
+        urls = {r.url for r in reqs if r.url}
+        if urls:
+            found = self._url_candidates(name, extra, urls, reqs)
+            ordered = [c for c in found if c.version not in bad]
+        else:
+            specifier = self.combined(name, reqs)
+            usable = {c.version: c for c in self.choices(name) if c.files}
+            allow_pre = self.allow_prereleases(name, specifier)
+            versions = list(specifier.filter(usable, prereleases=allow_pre or None))
+            pinned = pinned_version(specifier)
+            result: list[Candidate] = []
+            for v in versions:
+                choice = usable[v]
+                if v in bad or (pinned_base and v not in pinned_base):
+                    continue
+                if choice.yanked and pinned != v:
+                    continue
+                result.append(
+                    Candidate(
+                        name=name,
+                        version=v,
+                        extra=extra,
+                        files=choice.files,
+                        needs_build=choice.needs_build,
+                        yanked=choice.yanked,
+                    )
+                )
+            ordered = self._ordered(name, result)
+        return functools.partial(self._iter_valid, ordered)
+
+    def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        if requirement.pinned is not None:
+            return candidate.version == requirement.pinned
+        if requirement.url:
+            return candidate.url == requirement.url
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> Iterable[Requirement]:
+        meta = self.metadata(candidate)
+        if isinstance(meta, str):  # _iter_valid never yields such a candidate
+            return []
+        deps: list[Requirement] = []
+        if candidate.extra is not None:
+            deps.append(
+                Requirement(
+                    identifier=candidate.name,
+                    name=candidate.name,
+                    extra=None,
+                    specifier=SpecifierSet(f"=={candidate.version}"),
+                    parent=candidate,
+                    text=f"{candidate.name}=={candidate.version}",
+                    pinned=candidate.version,
+                )
+            )
+            provided = {canonicalize_name(e) for e in meta.provides_extra}
+            if provided and canonicalize_name(candidate.extra) not in provided:
+                self.warnings.append(
+                    f"{candidate.name} {candidate.version} does not provide the extra "
+                    f"'{candidate.extra}'"
+                )
+        extra = candidate.extra or ""
+        for text in meta.requires_dist:
+            req = self._parse(text)
+            if isinstance(req, str):
+                continue  # _iter_valid rejected candidates with unparseable Requires-Dist
+            if req.marker is not None and not self._evaluate(req.marker, extra):
+                continue
+            if candidate.extra is not None and req.marker is None:
+                continue  # already a dependency of the base candidate
+            deps.extend(self.expand(req, parent=candidate))
+        if self._options.warm:
+            self._warm({d.name for d in deps})
+        return deps
+
+    def metadata(self, candidate: Candidate) -> CoreMetadata | str:
+        """Core metadata of ``candidate``'s version, or why it cannot be had (memoised)."""
+        key = (candidate.name, candidate.version, candidate.url)
+        hit = self._meta.get(key)
+        if hit is None:
+            dist = candidate.metadata_file
+            if dist is None:
+                hit = "no file to read metadata from"
+            else:
+                try:
+                    hit = self._metadata.get(dist)
+                except AdvisorError as exc:
+                    hit = f"metadata unavailable: {exc}"
+            self._meta[key] = hit
+        return hit
+
+    def rejection(self, name: NormalizedName, version: Version) -> str | None:
+        """Why a version that the index offers was found unusable once its metadata was read."""
+        return self._rejected.get((name, version))
+
+    def _iter_valid(self, candidates: Sequence[Candidate]) -> Iterator[Candidate]:
+        """Yield candidates whose metadata is readable and whose Requires-Python fits.
+
+        Lazy on purpose: metadata is fetched only for the candidates resolvelib tries.
+        """
+        for cand in candidates:
+            reason = self._check(cand)
+            if reason is None:
+                yield cand
+            else:
+                self._rejected[(cand.name, cand.version)] = reason
+
+    def _check(self, cand: Candidate) -> str | None:
+        meta = self.metadata(cand)
+        if isinstance(meta, str):
+            return meta
+        if meta.requires_python:
+            try:
+                spec = SpecifierSet(meta.requires_python)
+            except ValueError:
+                spec = SpecifierSet()
+            if not spec.contains(self.python, prereleases=True):
+                return f"requires Python {meta.requires_python}, the target has {self.python}"
+        for text in meta.requires_dist:
+            req = self._parse(text)
+            if isinstance(req, str):
+                return f"invalid Requires-Dist {text!r}: {req}"
+        return None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def expand(
+        self, req: PepRequirement, *, parent: Candidate | None, origin: str = ""
+    ) -> list[Requirement]:
+        """One requirement per identifier: the base project plus one per requested extra.
+
+        Overrides replace the requirement (by name) before expansion.
+        """
+        name = canonicalize_name(req.name)
+        replaced = self._options.overrides.get(name)
+        reqs: Iterable[PepRequirement] = (req,)
+        if replaced is not None:
+            reqs = [r for r in replaced if r.marker is None or self._evaluate(r.marker, "")]
+        out: list[Requirement] = []
+        for r in reqs:
+            out.append(as_requirement(r, extra=None, parent=parent, origin=origin))
+            for e in sorted(canonicalize_name(x) for x in r.extras):
+                out.append(as_requirement(r, extra=e, parent=parent, origin=origin))
+        return out
+
+    def choices(self, name: NormalizedName) -> list[VersionChoice]:
+        with self._lock:
+            cached = self._choices.get(name)
+        if cached is None:
+            cached = self._files.choose(name, self._finder.find(name))
+            with self._lock:
+                self._choices[name] = cached
+        return cached
+
+    @property
+    def python(self) -> Version:
+        """The target interpreter's version."""
+        return self._files.python
+
+    def evaluate(self, marker: Marker, extra: str = "") -> bool:
+        return self._evaluate(marker, extra)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _evaluate(self, marker: Marker, extra: str) -> bool:
+        key = (str(marker), extra)
+        hit = self._marker_cache.get(key)
+        if hit is None:
+            env = dict(self._markers)
+            env["extra"] = extra
+            try:
+                hit = marker.evaluate(env)
+            except Exception:  # an undefined or malformed marker term never matches
+                hit = False
+            self._marker_cache[key] = hit
+        return hit
+
+    def _parse(self, text: str) -> PepRequirement | str:
+        hit = self._parsed.get(text)
+        if hit is None:
+            try:
+                hit = PepRequirement(text)
+            except (PepInvalidRequirement, InvalidMarker) as exc:
+                hit = str(exc)
+            self._parsed[text] = hit
+        return hit
+
+    def combined(self, name: NormalizedName, reqs: Sequence[Requirement]) -> SpecifierSet:
+        spec = SpecifierSet()
+        for r in reqs:
+            spec &= r.specifier
+        for c in self._options.constraints.get(name, ()):
+            if c.marker is None or self._evaluate(c.marker, ""):
+                spec &= c.specifier
+        return spec
+
+    def allow_prereleases(self, name: NormalizedName, spec: SpecifierSet) -> bool:
+        if self._options.prereleases or name in self._options.prerelease_packages:
+            return True
+        return bool(spec.prereleases)
+
+    def _ordered(self, name: NormalizedName, cands: list[Candidate]) -> list[Candidate]:
+        if self._options.order is CandidateOrder.OLDEST_DIRECT and name in self._options.direct:
+            cands = sorted(cands, key=lambda c: c.version)
+        preferred = self._options.preferences.get(name)
+        if preferred is not None:
+            first = [c for c in cands if c.version == preferred]
+            cands = first + [c for c in cands if c.version != preferred]
+        return cands
+
+    def _url_candidates(
+        self,
+        name: NormalizedName,
+        extra: str | None,
+        urls: set[str],
+        reqs: Sequence[Requirement],
+    ) -> list[Candidate]:
+        if len(urls) > 1 or self._wrap_file is None:
+            return []
+        url = next(iter(urls))
+        dist = self._wrap_file(url, ())
+        parsed = dist.parsed
+        if parsed is None or parsed.name != name:
+            return []
+        spec = self.combined(name, [r for r in reqs if not r.url])
+        if not spec.contains(parsed.version, prereleases=True):
+            return []
+        return [
+            Candidate(
+                name=name,
+                version=parsed.version,
+                extra=extra,
+                files=(dist,),
+                url=url,
+                needs_build=not dist.filename.endswith(".whl"),
+            )
+        ]
+
+    def _warm(self, names: set[NormalizedName]) -> None:
+        """Fetch pages and the likely first candidate's metadata of ``names`` in background."""
+        with self._lock:
+            fresh = names - self._warmed
+            self._warmed |= fresh
+            if not fresh:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="advisor-warm")
+            pool = self._pool
+        for n in sorted(fresh):
+            pool.submit(self._warm_one, n)
+
+    def _warm_one(self, name: NormalizedName) -> None:
+        try:
+            choices = self.choices(name)
+            allow = self._options.prereleases or name in self._options.prerelease_packages
+            for c in choices:
+                if c.files and not c.yanked and (allow or not c.version.is_prerelease):
+                    self._metadata.get(c.files[0])
+                    return
+        except Exception:  # errors resurface when the resolver asks for real
+            return
+
+
+def root_requirements(
+    provider: AdvisorProvider, lines: Iterable[tuple[PepRequirement, str]]
+) -> list[Requirement]:
+    """Expand input requirements (with their origin) that apply to the target."""
+    out: list[Requirement] = []
+    for req, origin in lines:
+        if req.marker is not None and not provider.evaluate(req.marker):
+            continue
+        out.extend(provider.expand(req, parent=None, origin=origin))
+    return out
+
+
+def identifier_of(name: str, extra: str | None = None) -> str:
+    return identifier_for(canonicalize_name(name), extra)
