@@ -65,10 +65,12 @@ KNOWN: dict[str, str] = {
         PIP_PRE_FALLBACK,
     ),
     "python-less-than-current": (
-        "pip honours an upper bound in a package's Requires-Python (so does `latest`); uv ignores it"
+        "pip honours an upper bound in a package's Requires-Python (so does `latest`); "
+        "uv ignores it"
     ),
     "transitive-yanked-and-unyanked-dependency": (
-        "pip accepts a yanked version that a dependency pins with ==; uv requires the root to opt in"
+        "pip accepts a yanked version that a dependency pins with ==; "
+        "uv requires the root to opt in"
     ),
 }
 
@@ -153,7 +155,8 @@ def _run(scenario: Scenario, work: Path) -> tuple[bool, str]:
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(text)
         elif not golden.exists():
-            return False, f"no golden file {golden.name} (ADVISOR_UPDATE_GOLDEN=1 writes it):\n{text}"
+            hint = "ADVISOR_UPDATE_GOLDEN=1 writes it"
+            return False, f"no golden file {golden.name} ({hint}):\n{text}"
         elif golden.read_text() != text:
             return False, f"conflict message differs from {golden.name}:\n{text}"
         return True, ""
@@ -163,7 +166,7 @@ def _run(scenario: Scenario, work: Path) -> tuple[bool, str]:
         got = {p.name: str(p.version) for p in outcome.resolution.pins}
         return False, f"expected a conflict, got {got}"
     got = {p.name: str(p.version) for p in outcome.resolution.pins}
-    want = {k: v for k, v in scenario.expected.packages.items()}
+    want = dict(scenario.expected.packages)
     if want and got != want:
         return False, f"expected {want}, got {got}"
     return True, ""
