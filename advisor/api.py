@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 from advisor.errors import InputError
-from advisor.models import Resolution
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from packaging.requirements import Requirement as PepRequirement
     from packaging.version import Version
 
     from advisor.config import AdvisorConfig
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from advisor.index.fetch import Fetcher
     from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
+    from advisor.models import Resolution
     from advisor.request import AdviceRequest
 
 __all__ = [
@@ -298,7 +299,6 @@ def resolve_request(
     preferences: Mapping[NormalizedName, Version],
 ) -> tuple[Resolution, tuple[str, ...], int]:
     """Resolve for every target and merge. Returns (resolution, warnings, requests made)."""
-    from packaging.requirements import Requirement as PepRequirement
     from packaging.version import Version
 
     from advisor.models import DistFile

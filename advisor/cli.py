@@ -443,3 +443,7 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,10 +8,12 @@ resolution layer turns chosen versions into :class:`Pin` values, collected in a
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
-from functools import cached_property
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -22,7 +24,6 @@ from packaging.utils import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
     from packaging.tags import Tag
     from packaging.version import Version
@@ -53,6 +54,11 @@ class ParsedFilename:
     build: tuple[int, str] | tuple[()] = ()
 
 
+@functools.lru_cache(maxsize=65536)
+def _parse_cached(filename: str) -> ParsedFilename | None:
+    return parse_dist_filename(filename)
+
+
 def parse_dist_filename(filename: str) -> ParsedFilename | None:
     """Parse a wheel or sdist filename; ``None`` for anything else (eggs, exe, bad names)."""
     if filename.endswith(".whl"):
@@ -70,8 +76,7 @@ def parse_dist_filename(filename: str) -> ParsedFilename | None:
     return None
 
 
-@dataclass(frozen=True, kw_only=True)
-class DistFile:
+class DistFile(msgspec.Struct, frozen=True, kw_only=True):
     """One downloadable file as an index (or find-links location) lists it.
 
     ``url`` is absolute and carries no credentials: the fetcher adds them back from the
@@ -80,6 +85,9 @@ class DistFile:
     ``None`` when not yanked, else the reason (``""`` when none was given).
     ``core_metadata`` is PEP 658/714: ``None`` when the index offers no ``.metadata`` file,
     else the hashes of that file (possibly empty).
+
+    A msgspec struct rather than a dataclass: a large project lists thousands of files, and a
+    warm run builds them all from the cache, so construction cost matters.
     """
 
     filename: str
@@ -92,9 +100,9 @@ class DistFile:
     size: int | None = None
     core_metadata: tuple[tuple[str, str], ...] | None = None
 
-    @cached_property
+    @property
     def parsed(self) -> ParsedFilename | None:
-        return parse_dist_filename(self.filename)
+        return _parse_cached(self.filename)
 
     @property
     def hash_map(self) -> Mapping[str, str]:

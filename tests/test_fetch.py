@@ -295,8 +295,10 @@ def test_tls_trusted_host_skips_verification(tls_server: tuple[str, Path]) -> No
 
 
 def test_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="CA bundle"):
-        Fetcher(_fast(cert=str(tmp_path / "nope.pem")))
+    # the TLS context is built on the first https request (a warm run never needs it)
+    with Fetcher(_fast(cert=str(tmp_path / "nope.pem"))) as fetcher:
+        with pytest.raises(ConfigError, match="CA bundle"):
+            fetcher.get("https://127.0.0.1:1/simple/")
 
 
 # -- file:// --------------------------------------------------------------------------------

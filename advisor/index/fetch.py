@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-import httpx
-import truststore
-
 from advisor.errors import ConfigError, IndexUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
+
+    import httpx
 
 __all__ = [
     "Fetcher",
@@ -173,7 +172,7 @@ class Fetcher:
     def __init__(self, settings: NetworkSettings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._client = self._make_client(verify=True)
+        self._client_: httpx.Client | None = None  # created on first http(s) request
         self._insecure: httpx.Client | None = None  # for trusted hosts, created on first use
         # Credentials seen in requested URLs (user:pass@), reused for later requests under
         # the same prefix or origin: files usually live outside the index page's path.
@@ -206,13 +205,14 @@ class Fetcher:
             with self._lock:
                 self._learned[_origin(clean)] = userinfo
         auth = userinfo or self._credentials_for(clean)
-        client = self._insecure_client() if trusted else self._client
+        client = self._insecure_client() if trusted else self._secure_client()
         return self._get_with_retries(client, clean, dict(headers or {}), auth)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._client.close()
+            if self._client_ is not None:
+                self._client_.close()
             if self._insecure is not None:
                 self._insecure.close()
 
@@ -229,9 +229,18 @@ class Fetcher:
 
     # -- clients --------------------------------------------------------------------------
 
+    def _secure_client(self) -> httpx.Client:
+        # httpx and the system trust store load lazily: a warm run never touches the network
+        with self._lock:
+            if self._client_ is None:
+                self._client_ = self._make_client(verify=True)
+            return self._client_
+
     def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
         s = self._settings
         if verify:
+            import truststore
+
             ctx: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         else:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -251,6 +260,8 @@ class Fetcher:
         return ctx
 
     def _make_client(self, *, verify: bool) -> httpx.Client:
+        import httpx
+
         s = self._settings
         return httpx.Client(
             verify=self._ssl_context(verify=verify),
@@ -331,6 +342,8 @@ class Fetcher:
         auth: tuple[str, str] | None,
     ) -> Response | tuple[str, float]:
         """One request: a :class:`Response`, or ``(reason, retry-after seconds)`` to retry."""
+        import httpx
+
         try:
             resp = client.get(url, headers=headers, auth=auth)
         except httpx.TimeoutException:
@@ -366,6 +379,8 @@ class Fetcher:
 
     @staticmethod
     def _transport_reason(exc: httpx.TransportError) -> str:
+        import httpx
+
         chain = _chain(exc)
         for item in chain:
             if isinstance(item, ssl.SSLCertVerificationError):

@@ -16,6 +16,7 @@ is as cheap as reading the cache, which could only go stale.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -24,14 +25,14 @@ import urllib.parse
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime  # noqa: TC003 - msgspec needs it at run time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 from packaging.utils import InvalidName, canonicalize_name
 
-from advisor.errors import IndexUnavailable, InputError
+from advisor.errors import AdvisorError, IndexUnavailable, InputError
 from advisor.index.fetch import (
     file_url_to_path,
     read_directory_listing,
@@ -189,6 +190,7 @@ class PackageFinder:
         self._links: dict[str, Future[Mapping[NormalizedName, tuple[DistFile, ...]]]] = {}
         self._warned: set[str] = set()
         self._requests = 0
+        self._network_requests = 0
         self._log = logging.getLogger("advisor.index")
 
     @property
@@ -196,6 +198,12 @@ class PackageFinder:
         """Number of fetches made so far (network or ``file://``; cache hits are not counted)."""
         with self._lock:
             return self._requests
+
+    @property
+    def network_requests(self) -> int:
+        """Fetches over http(s) so far: 0 means every page came from the cache or disk."""
+        with self._lock:
+            return self._network_requests
 
     # -- public ---------------------------------------------------------------------------
 
@@ -228,6 +236,13 @@ class PackageFinder:
                 if norm not in self._found and norm not in todo:
                     todo.append(norm)
         if not todo:
+            return
+        # Threads pay off only when pages come over the wire: when the first lookup is
+        # answered by the cache, the rest most likely are too, and find() gets them lazily.
+        before = self.network_requests
+        with contextlib.suppress(AdvisorError):
+            self.find(todo.pop(0))
+        if not todo or self.network_requests == before:
             return
         workers = min(_MAX_WORKERS, len(todo))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor-index") as pool:
@@ -330,6 +345,8 @@ class PackageFinder:
     def _fetch(self, url: str, headers: Mapping[str, str], *, listing: bool) -> Response:
         with self._lock:
             self._requests += 1
+            if not _is_file_url(url):
+                self._network_requests += 1
         if listing and _is_file_url(url):
             return read_directory_listing(url)
         return self._fetcher.get(url, headers=headers)

@@ -3,9 +3,10 @@
 The resolver asks :class:`MetadataFetcher` for the dependencies of a candidate's file. For a
 wheel it tries, in order: the PEP 658/714 ``.metadata`` file the index serves next to it (one
 small request); an HTTP range read of ``.dist-info/METADATA`` out of the remote zip (one or
-two requests of about 64 KiB, whatever the wheel's size); the whole wheel. For an sdist it
-downloads the archive and uses its PKG-INFO when PEP 643 says the dependencies are static,
-else has the project's PEP 517 backend prepare the metadata (:mod:`advisor.index.sdist`).
+two requests of about 64 KiB, whatever the wheel's size: :mod:`advisor.index.remote_zip`);
+the whole wheel. For an sdist it downloads the archive and uses its PKG-INFO when PEP 643
+says the dependencies are static, else has the project's PEP 517 backend prepare the
+metadata (:mod:`advisor.index.sdist`).
 
 Parsed results go to the on-disk cache (bucket ``metadata``, msgpack) under the file's sha256
 when the index gave one (immutable: never fetched again), else under its URL; a warm run
@@ -18,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import re
 import struct
 import sys
 import threading
@@ -35,6 +35,16 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from advisor.errors import IndexUnavailable, MetadataUnavailable
+from advisor.index.remote_zip import (
+    MAX_METADATA,
+    TAIL,
+    RangeFailed,
+    RemoteFile,
+    iter_members,
+    locate_tail,
+    read_central_directory,
+    read_member,
+)
 from advisor.index.sdist import build_metadata, read_static_pkg_info
 from advisor.models import CoreMetadata, DistKind, parse_dist_filename
 
@@ -48,22 +58,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MetadataFetcher", "parse_core_metadata"]
 
-# The first range read: the end-of-central-directory record with the longest zip comment
-# (64 KiB), the zip64 locator and record; it usually holds the central directory and, as
-# wheels put .dist-info last, METADATA itself.
-_TAIL = 68 * 1024
-_MAX_METADATA = 16 * 1024 * 1024  # a larger METADATA is garbage (or a zip bomb)
 _METADATA_BUCKET = "metadata"
 _FILES_BUCKET = "files"
 _CACHE_FORMAT = "core-metadata-v1"
 _MAX_BUILDS = 2  # concurrent sdist builds (each one is a venv, a pip run and a backend)
-
-_EOCD = struct.Struct("<4s4H2LH")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_LOCAL = struct.Struct("<4s5H3L2H")
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
 class _Cached(msgspec.Struct, array_like=True, frozen=True):
@@ -163,174 +161,6 @@ def _pick_metadata(names: Iterable[str], *, filename: str) -> str | None:
     return mine[0] if len(mine) == 1 else None
 
 
-# -- METADATA out of a remote zip by HTTP range reads ------------------------------------
-
-
-class _RangeFailed(Exception):
-    """A range read cannot go on (odd server or zip layout): download the whole wheel."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class _Member:
-    name: bytes
-    flags: int
-    method: int
-    crc: int
-    compressed_size: int
-    size: int
-    offset: int
-
-
-class _RemoteFile:
-    """Byte ranges of one remote file, served from spans already fetched when possible.
-
-    Not thread-safe: one instance lives inside one range read.
-    """
-
-    def __init__(self, fetcher: Fetcher, url: str, *, size: int, start: int, data: bytes) -> None:
-        self._fetcher, self._url, self.size = fetcher, url, size
-        self._spans: list[tuple[int, bytes]] = [(start, data)]
-
-    def read(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` (``end`` clipped to the size); one request when not held."""
-        end = min(end, self.size)
-        if not 0 <= start <= end:
-            raise _RangeFailed(f"bad range {start}-{end}")
-        for base, data in self._spans:
-            if base <= start and end <= base + len(data):
-                return data[start - base : end - base]
-        for base, data in self._spans:  # the end is held already: fetch the missing head
-            if start < base < end <= base + len(data):
-                return self.read(start, base) + data[: end - base]
-        resp = self._fetcher.get(self._url, headers={"Range": f"bytes={start}-{end - 1}"})
-        if resp.status == 200 and len(resp.content) == self.size:
-            self._spans.append((0, resp.content))
-            return resp.content[start:end]
-        match = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
-        if resp.status != 206 or match is None or int(match[1]) != start:
-            raise _RangeFailed(f"HTTP {resp.status} to a range request")
-        if len(resp.content) != end - start:
-            raise _RangeFailed("short range response")
-        self._spans.append((start, resp.content))
-        return resp.content
-
-
-def _find_eocd(tail: bytes) -> int:
-    """Offset in ``tail`` of the last end-of-central-directory record, or -1."""
-    pos = len(tail) - _EOCD.size
-    while pos >= 0:
-        pos = tail.rfind(b"PK\x05\x06", 0, pos + 4)
-        if pos < 0:
-            break
-        (comment,) = struct.unpack_from("<H", tail, pos + 20)
-        if pos + _EOCD.size + comment <= len(tail):
-            return pos
-        pos -= 1
-    return -1
-
-
-def _central_directory(remote: _RemoteFile) -> bytes:
-    """The zip's central directory, fetching the part the tail does not hold (zip64 aware)."""
-    tail_start = max(0, remote.size - _TAIL)
-    tail = remote.read(tail_start, remote.size)
-    pos = _find_eocd(tail)
-    if pos < 0:
-        raise _RangeFailed("no end-of-central-directory record")
-    _, _, _, _, _, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, pos)
-    end = tail_start + pos
-    if end >= _ZIP64_LOCATOR.size:
-        locator = remote.read(end - _ZIP64_LOCATOR.size, end)
-        sig, _, record_at, _ = _ZIP64_LOCATOR.unpack(locator)
-        if sig == b"PK\x06\x07":
-            record = remote.read(record_at, record_at + _ZIP64_EOCD.size)
-            if len(record) != _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
-                raise _RangeFailed("bad zip64 end-of-central-directory record")
-            cd_size, cd_offset = _ZIP64_EOCD.unpack(record)[-2:]
-            end = record_at
-    if cd_offset + cd_size > end:
-        raise _RangeFailed("the central directory overlaps its end record")
-    return remote.read(cd_offset, cd_offset + cd_size)
-
-
-def _zip64_sizes(extra: bytes, size: int, csize: int, offset: int) -> tuple[int, int, int]:
-    """Replace the 32-bit placeholders of a central entry from its zip64 extra field."""
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, length = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4 : pos + 4 + length]
-        pos += 4 + length
-        if tag != 1:
-            continue
-        values = list(struct.unpack_from(f"<{len(body) // 8}Q", body))
-        if size == 0xFFFFFFFF and values:
-            size = values.pop(0)
-        if csize == 0xFFFFFFFF and values:
-            csize = values.pop(0)
-        if offset == 0xFFFFFFFF and values:
-            offset = values.pop(0)
-    return size, csize, offset
-
-
-def _iter_members(central: bytes) -> Iterable[_Member]:
-    pos = 0
-    while pos + _CENTRAL.size <= len(central):
-        fields = _CENTRAL.unpack_from(central, pos)
-        if fields[0] != b"PK\x01\x02":
-            raise _RangeFailed("bad central directory entry")
-        flags, method, crc, csize, size = fields[3], fields[4], fields[7], fields[8], fields[9]
-        name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
-        start = pos + _CENTRAL.size
-        name = central[start : start + name_len]
-        extra = central[start + name_len : start + name_len + extra_len]
-        pos = start + name_len + extra_len + comment_len
-        size, csize, offset = _zip64_sizes(extra, size, csize, offset)
-        yield _Member(
-            name=name,
-            flags=flags,
-            method=method,
-            crc=crc,
-            compressed_size=csize,
-            size=size,
-            offset=offset,
-        )
-
-
-def _read_member(remote: _RemoteFile, member: _Member, *, filename: str) -> bytes:
-    if member.flags & 1 or member.method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _RangeFailed("encrypted, or a compression this reader does not do")
-    if member.size > _MAX_METADATA:
-        raise MetadataUnavailable(f"METADATA is too large ({member.size} bytes)", filename=filename)
-    # One request for the local header and the data, with room for a local extra field.
-    guess = _LOCAL.size + len(member.name) + 1024 + member.compressed_size
-    head = remote.read(member.offset, member.offset + guess)
-    if len(head) < _LOCAL.size:
-        raise _RangeFailed("truncated local header")
-    local = _LOCAL.unpack_from(head)
-    if local[0] != b"PK\x03\x04":
-        raise _RangeFailed("bad local header")
-    start = member.offset + _LOCAL.size + local[9] + local[10]
-    raw = remote.read(start, start + member.compressed_size)
-    if member.method == zipfile.ZIP_STORED:
-        data = raw
-    else:  # bounded: a lying size in the central directory cannot inflate without end
-        data = zlib.decompressobj(-15).decompress(raw, member.size + 1)
-    if len(data) != member.size or zlib.crc32(data) != member.crc:
-        raise _RangeFailed("METADATA fails its CRC check")
-    return data
-
-
-def _tail_start(resp: Response, dist: DistFile) -> tuple[int, int] | None:
-    """``(start, size)`` of a 206 answer to a suffix range request, when knowable."""
-    match = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
-    if match is not None and match[3] != "*":
-        return int(match[1]), int(match[3])
-    if len(resp.content) < _TAIL:  # shorter than asked for: the whole file
-        return 0, len(resp.content)
-    if dist.size is not None and dist.size >= len(resp.content):
-        return dist.size - len(resp.content), dist.size
-    return None
-
-
 # -- whole files ----------------------------------------------------------------------------
 
 
@@ -361,7 +191,7 @@ def _metadata_from_wheel(data: bytes, dist: DistFile) -> CoreMetadata:
             name = _pick_metadata(archive.namelist(), filename=dist.filename)
             if name is None:
                 raise _no_metadata(dist)
-            if archive.getinfo(name).file_size > _MAX_METADATA:
+            if archive.getinfo(name).file_size > MAX_METADATA:
                 raise MetadataUnavailable("METADATA is too large", filename=dist.filename)
             metadata = archive.read(name)
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError) as exc:
@@ -561,26 +391,26 @@ class MetadataFetcher:
 
     def _from_range(self, dist: DistFile) -> CoreMetadata | None:
         """METADATA read out of the remote zip by ranges; ``None`` to download the wheel."""
-        resp = self._fetcher.get(dist.url, headers={"Range": f"bytes=-{_TAIL}"})
+        resp = self._fetcher.get(dist.url, headers={"Range": f"bytes=-{TAIL}"})
         if resp.status == 200:  # the server ignores Range: we have the whole wheel anyway
             return _metadata_from_wheel(_checked_body(resp, dist), dist)
         if resp.status in (404, 410):
             raise _missing(resp, dist)
-        span = _tail_start(resp, dist) if resp.status == 206 else None
+        span = locate_tail(resp, dist) if resp.status == 206 else None
         if span is None:
             return None
         start, size = span
-        remote = _RemoteFile(self._fetcher, dist.url, size=size, start=start, data=resp.content)
+        remote = RemoteFile(self._fetcher, dist.url, size=size, start=start, data=resp.content)
         try:
             members = {
                 m.name.decode("utf-8", "replace"): m
-                for m in _iter_members(_central_directory(remote))
+                for m in iter_members(read_central_directory(remote))
             }
             name = _pick_metadata(members, filename=dist.filename)
             if name is None:
                 raise _no_metadata(dist)
-            data = _read_member(remote, members[name], filename=dist.filename)
-        except (_RangeFailed, struct.error, zlib.error):
+            data = read_member(remote, members[name], filename=dist.filename)
+        except (RangeFailed, struct.error, zlib.error):
             return None
         return parse_core_metadata(data, source="range", filename=dist.filename)
 

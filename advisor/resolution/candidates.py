@@ -149,6 +149,7 @@ class FileFilter:
     no_build: bool = False
     exclude_newer: datetime | None = None
     _rank: dict[Tag, int] = field(default_factory=dict)
+    _python_ok: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rank.update((tag, i) for i, tag in enumerate(self.tags))
@@ -160,19 +161,50 @@ class FileFilter:
         ranks = [self._rank[t] for t in parsed.tags if t in self._rank]
         return min(ranks) if ranks else None
 
-    def choose(self, name: NormalizedName, files: Iterable[DistFile]) -> list[VersionChoice]:
-        """Group ``files`` by version and decide per version; newest version first."""
-        by_version: dict[Version, list[DistFile]] = {}
-        for dist in files:
-            parsed = dist.parsed
-            if parsed is None or parsed.name != name:
-                continue
-            by_version.setdefault(parsed.version, []).append(dist)
-        return [
-            self._choose_version(name, v, by_version[v]) for v in sorted(by_version, reverse=True)
-        ]
+    def group(
+        self, name: NormalizedName, files: Iterable[DistFile]
+    ) -> dict[Version, list[DistFile]]:
+        """Group ``files`` of project ``name`` by version, cheaply.
 
-    def _choose_version(
+        Only the version part of each filename is parsed (and each distinct version string
+        once); tags are parsed later, for the versions the resolver actually considers.
+        """
+        versions: dict[str, Version | None] = {}
+        names: dict[str, bool] = {}
+        out: dict[Version, list[DistFile]] = {}
+        for dist in files:
+            fn = dist.filename
+            if fn.endswith(".whl"):
+                parts = fn[:-4].split("-")
+                if len(parts) not in (5, 6):
+                    continue
+                raw_name, raw_version = parts[0], parts[1]
+                ok = names.get(raw_name)
+                if ok is None:
+                    ok = names[raw_name] = canonicalize_name(raw_name) == name
+                if not ok:
+                    continue
+            else:
+                parsed = dist.parsed
+                if parsed is None or parsed.name != name:
+                    continue
+                raw_version = str(parsed.version)
+            if raw_version not in versions:
+                try:
+                    versions[raw_version] = Version(raw_version)
+                except ValueError:
+                    versions[raw_version] = None
+            version = versions[raw_version]
+            if version is not None:
+                out.setdefault(version, []).append(dist)
+        return out
+
+    def choose(self, name: NormalizedName, files: Iterable[DistFile]) -> list[VersionChoice]:
+        """Decide every version of ``files``; newest version first (for reports)."""
+        grouped = self.group(name, files)
+        return [self.choose_version(name, v, grouped[v]) for v in sorted(grouped, reverse=True)]
+
+    def choose_version(
         self, name: NormalizedName, version: Version, files: list[DistFile]
     ) -> VersionChoice:
         policy = self.binary.get(name, self.default_binary)
@@ -188,10 +220,13 @@ class FileFilter:
         for f in candidates:
             spec = f.requires_python
             if spec:
-                try:
-                    ok = SpecifierSet(spec).contains(self.python, prereleases=True)
-                except InvalidSpecifier:
-                    ok = True  # pip ignores an unparseable data-requires-python
+                ok = self._python_ok.get(spec)
+                if ok is None:
+                    try:
+                        ok = SpecifierSet(spec).contains(self.python, prereleases=True)
+                    except InvalidSpecifier:
+                        ok = True  # pip ignores an unparseable data-requires-python
+                    self._python_ok[spec] = ok
                 if not ok:
                     reasons.append(f"requires Python {spec}, the target has {self.python}")
                     continue

@@ -60,6 +60,11 @@ __all__ = [
 class Finder(Protocol):
     def find(self, name: str) -> tuple[DistFile, ...]: ...
 
+    @property
+    def network_requests(self) -> int:
+        """Fetches over the network so far; 0 means every page came from cache or disk."""
+        ...
+
     def prefetch(self, names: Iterable[str]) -> None: ...
 
 
@@ -112,7 +117,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         self._files = files
         self._options = options
         self._wrap_file = wrap_file
-        self._choices: dict[NormalizedName, list[VersionChoice]] = {}
+        self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._choice: dict[tuple[NormalizedName, Version], VersionChoice] = {}
         self._parsed: dict[str, PepRequirement | str] = {}
         self._marker_cache: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
@@ -173,31 +179,23 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         if urls:
             found = self._url_candidates(name, extra, urls, reqs)
             ordered = [c for c in found if c.version not in bad]
-        else:
-            specifier = self.combined(name, reqs)
-            usable = {c.version: c for c in self.choices(name) if c.files}
-            allow_pre = self.allow_prereleases(name, specifier)
-            versions = list(specifier.filter(usable, prereleases=allow_pre or None))
-            pinned = pinned_version(specifier)
-            result: list[Candidate] = []
-            for v in versions:
-                choice = usable[v]
-                if v in bad or (pinned_base and v not in pinned_base):
-                    continue
-                if choice.yanked and pinned != v:
-                    continue
-                result.append(
-                    Candidate(
-                        name=name,
-                        version=v,
-                        extra=extra,
-                        files=choice.files,
-                        needs_build=choice.needs_build,
-                        yanked=choice.yanked,
-                    )
-                )
-            ordered = self._ordered(name, result)
-        return functools.partial(self._iter_valid, ordered)
+            return functools.partial(self._iter_checked, ordered)
+        specifier = self.combined(name, reqs)
+        grouped = self.versions(name)
+        matching = [
+            v
+            for v in sorted(grouped, reverse=True)
+            if (not pinned_base or v in pinned_base) and specifier.contains(v, prereleases=True)
+        ]
+        return functools.partial(
+            self._iter_matches,
+            name,
+            extra,
+            self._ordered(name, matching),
+            frozenset(bad),
+            self.allow_prereleases(name, specifier),
+            pinned_version(specifier),
+        )
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.pinned is not None:
@@ -239,7 +237,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             if candidate.extra is not None and req.marker is None:
                 continue  # already a dependency of the base candidate
             deps.extend(self.expand(req, parent=candidate))
-        if self._options.warm:
+        if self._options.warm and self._finder.network_requests > 0:
+            # only worth threads when pages come over the wire: a warm cache is faster serial
             self._warm({d.name for d in deps})
         return deps
 
@@ -263,17 +262,73 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         """Why a version that the index offers was found unusable once its metadata was read."""
         return self._rejected.get((name, version))
 
-    def _iter_valid(self, candidates: Sequence[Candidate]) -> Iterator[Candidate]:
-        """Yield candidates whose metadata is readable and whose Requires-Python fits.
-
-        Lazy on purpose: metadata is fetched only for the candidates resolvelib tries.
-        """
+    def _iter_checked(self, candidates: Sequence[Candidate]) -> Iterator[Candidate]:
         for cand in candidates:
             reason = self._check(cand)
             if reason is None:
                 yield cand
             else:
                 self._rejected[(cand.name, cand.version)] = reason
+
+    def _iter_matches(
+        self,
+        name: NormalizedName,
+        extra: str | None,
+        versions: Sequence[Version],
+        bad: frozenset[Version],
+        allow_pre: bool,
+        pinned: Version | None,
+    ) -> Iterator[Candidate]:
+        """Candidates for ``versions`` in order, validated lazily as resolvelib asks.
+
+        Files are chosen and metadata is read only for the versions resolvelib tries. The
+        pre-release rule is pip's: unless allowed, pre-releases are used only when no final
+        release in range has a file for the target, counting the ones already backtracked
+        over (``bad``), which are not offered again.
+        """
+        held: list[Version] = []
+        final_seen = False
+        for v in versions:
+            if v.is_prerelease and not allow_pre:
+                held.append(v)
+                continue
+            if v in bad:
+                final_seen = final_seen or bool(self.choice(name, v).files)
+                continue
+            cand, usable = self._candidate(name, extra, v, pinned)
+            final_seen = final_seen or (usable and not v.is_prerelease)
+            if cand is not None:
+                yield cand
+        if held and not final_seen:
+            for v in held:
+                if v in bad:
+                    continue
+                cand, _ = self._candidate(name, extra, v, pinned)
+                if cand is not None:
+                    yield cand
+
+    def _candidate(
+        self, name: NormalizedName, extra: str | None, version: Version, pinned: Version | None
+    ) -> tuple[Candidate | None, bool]:
+        """(the candidate or None, whether the version has files for the target)."""
+        choice = self.choice(name, version)
+        if not choice.files:
+            return None, False
+        if choice.yanked and pinned != version:
+            return None, True
+        cand = Candidate(
+            name=name,
+            version=version,
+            extra=extra,
+            files=choice.files,
+            needs_build=choice.needs_build,
+            yanked=choice.yanked,
+        )
+        reason = self._check(cand)
+        if reason is not None:
+            self._rejected[(name, version)] = reason
+            return None, True
+        return cand, True
 
     def _check(self, cand: Candidate) -> str | None:
         meta = self.metadata(cand)
@@ -313,14 +368,30 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                 out.append(as_requirement(r, extra=e, parent=parent, origin=origin))
         return out
 
-    def choices(self, name: NormalizedName) -> list[VersionChoice]:
+    def versions(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
+        """The project's files grouped by version (memoised; thread-safe)."""
         with self._lock:
-            cached = self._choices.get(name)
+            cached = self._versions.get(name)
         if cached is None:
-            cached = self._files.choose(name, self._finder.find(name))
+            cached = self._files.group(name, self._finder.find(name))
             with self._lock:
-                self._choices[name] = cached
+                self._versions[name] = cached
         return cached
+
+    def choice(self, name: NormalizedName, version: Version) -> VersionChoice:
+        """The usable files of one version for the target (memoised)."""
+        key = (name, version)
+        with self._lock:
+            hit = self._choice.get(key)
+        if hit is None:
+            hit = self._files.choose_version(name, version, self.versions(name)[version])
+            with self._lock:
+                self._choice[key] = hit
+        return hit
+
+    def choices(self, name: NormalizedName) -> list[VersionChoice]:
+        """Every version's choice, newest first (for explanations; not used when resolving)."""
+        return [self.choice(name, v) for v in sorted(self.versions(name), reverse=True)]
 
     @property
     def python(self) -> Version:
@@ -372,14 +443,13 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             return True
         return bool(spec.prereleases)
 
-    def _ordered(self, name: NormalizedName, cands: list[Candidate]) -> list[Candidate]:
+    def _ordered(self, name: NormalizedName, versions: list[Version]) -> list[Version]:
         if self._options.order is CandidateOrder.OLDEST_DIRECT and name in self._options.direct:
-            cands = sorted(cands, key=lambda c: c.version)
+            versions = sorted(versions)
         preferred = self._options.preferences.get(name)
-        if preferred is not None:
-            first = [c for c in cands if c.version == preferred]
-            cands = first + [c for c in cands if c.version != preferred]
-        return cands
+        if preferred is not None and preferred in versions:
+            versions = [preferred] + [v for v in versions if v != preferred]
+        return versions
 
     def _url_candidates(
         self,
@@ -424,10 +494,10 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
 
     def _warm_one(self, name: NormalizedName) -> None:
         try:
-            choices = self.choices(name)
             allow = self._options.prereleases or name in self._options.prerelease_packages
-            for c in choices:
-                if c.files and not c.yanked and (allow or not c.version.is_prerelease):
+            for v in sorted(self.versions(name), reverse=True)[:3]:
+                c = self.choice(name, v)
+                if c.files and not c.yanked and (allow or not v.is_prerelease):
                     self._metadata.get(c.files[0])
                     return
         except Exception:  # errors resurface when the resolver asks for real

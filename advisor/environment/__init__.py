@@ -6,7 +6,9 @@ another Python, implementation or platform tag), and every lower layer only asks
 questions: ``markers()`` to evaluate PEP 508 markers, ``tags()``/``tag_rank()`` to filter and
 order wheels, ``lock_marker()`` and ``to_dict()`` for the lock. ``detect()`` is the only
 function here that looks at the host (files under ``/proc`` and ``/etc``, ``nvidia-smi``,
-``nvcc``); everything else is computed from the fields, for the target, not for the host.
+``nvcc``, through :mod:`advisor.environment.probe`); everything else is computed from the
+fields, for the target, not for the host. Platform tags and Python versions are parsed by
+:mod:`advisor.environment.platforms`.
 
 A target whose Python is only known as ``X.Y`` evaluates ``python_full_version`` (and, for
 CPython, ``implementation_version``) as ``X.Y.0``.
@@ -14,17 +16,11 @@ CPython, ``implementation_version``) as ``X.Y.0``.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
-import os
 import platform as _host
 import re
-import shutil
-import struct
-import subprocess
 import sys
-import sysconfig
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -39,6 +35,16 @@ from packaging.tags import (
     mac_platforms,
 )
 
+from advisor.environment import platforms, probe
+from advisor.environment.probe import (
+    CpuInfo,
+    GpuInfo,
+    Uname,
+    parse_cpuinfo,
+    parse_nvidia_smi,
+    parse_os_release,
+    x86_64_level,
+)
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
@@ -58,83 +64,38 @@ __all__ = [
     "x86_64_level",
 ]
 
-_PLATFORM_FORMS = (
-    "manylinux_2_28_x86_64, manylinux2014_aarch64, musllinux_1_2_x86_64, linux_x86_64, "
-    "macosx_14_0_arm64, macosx_10_9_x86_64, win_amd64, win32, win_arm64, any"
-)
-_PYTHON_FORMS = "3.12, 3.12.4, 3.13t (free-threaded)"
-_LINUX_ARCHS = tuple("x86_64 i686 aarch64 armv7l ppc64 ppc64le s390x riscv64 loongarch64".split())
-_MAC_ARCHS = ("arm64", "x86_64")
-_WINDOWS = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}
-_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_LEGACY_BY_VERSION = {v: k for k, v in _LEGACY_MANYLINUX.items()}
-_IMPLEMENTATIONS = {"cp": "cp", "cpython": "cp", "pp": "pp", "pypy": "pp"}
-_PYTHON_RE = re.compile(r"(?P<x>3)\.(?P<y>\d{1,2})(?:\.\d{1,3}(?:(?:a|b|rc)\d{1,2})?\+?)?")
-_PYTHON_OPTION_RE = re.compile(r"(?P<version>3\.\d{1,2}(?:\.\d{1,3})?)(?P<t>t?)")
-_PLATFORM_RE = re.compile(
-    r"(?P<family>manylinux|musllinux|macosx)_(?P<x>\d{1,2})_(?P<y>\d{1,2})_(?P<arch>\w+?)"
-    r"|(?P<legacy>manylinux1|manylinux2010|manylinux2014)_(?P<larch>\w+)"
-    r"|linux_(?P<linux>\w+)"
-)
-# x86-64 micro-architecture levels (psABI), with /proc/cpuinfo's names for the flags.
-_X86_LEVELS = (
-    ("x86-64-v4", ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")),
-    ("x86-64-v3", ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")),
-    ("x86-64-v2", ("cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3")),
-    ("x86-64-v1", ("cmov", "cx8", "fxsr", "mmx", "sse", "sse2")),
-)
-_FLAG_NAMES = {"pni": "sse3", "abm": "lzcnt"}
-_KEPT_FLAGS = frozenset(
-    "sse sse2 sse3 ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm movbe lzcnt bmi1 bmi2 fma f16c "
-    "xsave avx avx2 avx_vnni avx512f avx512bw avx512cd avx512dq avx512vl avx512_vnni "
-    "avx512_bf16 avx512_fp16 avx512vbmi amx_tile amx_bf16 amx_int8 aes sha_ni "
-    "fp asimd neon vfpv4 asimddp asimdhp fphp sha1 sha2 crc32 atomics sve sve2 bf16 i8mm".split()
-)
-_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CpuInfo:
-    """The CPU of a host: ``features`` are normalised flags (``sse3``, ``avx2``, ``asimd`` …),
-    sorted; ``level`` is the x86-64 micro-architecture level (``x86-64-v3``) or ``None``."""
-
-    model: str | None
-    arch: str
-    features: tuple[str, ...] = ()
-    cores: int | None = None
-    level: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GpuInfo:
-    """One GPU as its driver reports it (``vendor`` is lower case: ``"nvidia"``)."""
-
-    vendor: str
-    model: str
-    memory_mb: int | None = None
-    driver: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Uname:
-    """What ``platform`` said about the detected host's kernel; kept while the target runs on
-    the same OS and architecture, so that its markers are the host's, exactly."""
-
-    release: str
-    version: str
-    machine: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Platform:
-    kind: str  # manylinux | musllinux | linux | macos | windows | any
-    arch: str
-    major: int = 0
-    minor: int = 0
-
-    @property
-    def family(self) -> str:
-        return "linux" if self.kind in ("manylinux", "musllinux", "linux") else self.kind
+# The private names of the flat module this package replaced: still importable from here,
+# and the names the code below uses.
+_Platform = platforms.Platform
+_WINDOWS = platforms.WINDOWS_MACHINES
+_LINUX_ARCHS = platforms.LINUX_ARCHS
+_MAC_ARCHS = platforms._MAC_ARCHS
+_LEGACY_MANYLINUX = platforms._LEGACY_MANYLINUX
+_LEGACY_BY_VERSION = platforms._LEGACY_BY_VERSION
+_IMPLEMENTATIONS = platforms._IMPLEMENTATIONS
+_PLATFORM_FORMS = platforms._PLATFORM_FORMS
+_PYTHON_FORMS = platforms._PYTHON_FORMS
+_PYTHON_RE = platforms._PYTHON_RE
+_PYTHON_OPTION_RE = platforms._PYTHON_OPTION_RE
+_PLATFORM_RE = platforms._PLATFORM_RE
+_parse_python = platforms.parse_python
+_parse_python_option = platforms.parse_python_option
+_parse_implementation = platforms.parse_implementation
+_parse_platform = platforms.parse_platform
+_canonical_platform = platforms.canonical_platform
+_manylinux_chain = platforms.manylinux_chain
+_X86_LEVELS = probe._X86_LEVELS
+_FLAG_NAMES = probe._FLAG_NAMES
+_KEPT_FLAGS = probe._KEPT_FLAGS
+_TIMEOUT = probe._TIMEOUT
+_run = probe._run
+_read = probe._read
+_host_arch = probe._host_arch
+_detect_libc = probe.detect_libc
+_detect_platform = probe.detect_platform
+_detect_cpu = probe.detect_cpu
+_detect_cuda = probe.detect_cuda
+_detect_os_release = probe.detect_os_release
 
 
 class _Memo:
@@ -456,91 +417,7 @@ def render_toml(env: RuntimeEnvironment) -> str:
     return head + tomli_w.dumps(env.to_dict())
 
 
-# -- validation -------------------------------------------------------------------------
-
-
-def _parse_python(text: str) -> tuple[int, int]:
-    m = _PYTHON_RE.fullmatch(text) if isinstance(text, str) else None
-    if not m:
-        raise InputError(f"unknown Python version {text!r}; expected forms: {_PYTHON_FORMS}")
-    return int(m["x"]), int(m["y"])
-
-
-def _parse_python_option(text: str) -> tuple[str, bool]:
-    m = _PYTHON_OPTION_RE.fullmatch(text.strip())
-    if not m:
-        raise InputError(f"unknown Python version {text!r}; expected forms: {_PYTHON_FORMS}")
-    _parse_python(m["version"])
-    return m["version"], bool(m["t"])
-
-
-def _parse_implementation(text: str) -> str:
-    impl = _IMPLEMENTATIONS.get(text.lower()) if isinstance(text, str) else None
-    if impl is None:
-        raise InputError(
-            f"unknown Python implementation {text!r}; expected cp (CPython) or pp (PyPy)"
-        )
-    return impl
-
-
-def _parse_platform(tag: str) -> _Platform:
-    if not isinstance(tag, str):
-        raise InputError(f"unknown platform tag {tag!r}; expected forms: {_PLATFORM_FORMS}")
-    if tag == "any":
-        return _Platform("any", "")
-    if tag in _WINDOWS:
-        return _Platform("windows", tag)
-    m = _PLATFORM_RE.fullmatch(tag)
-    if not m:
-        raise InputError(f"unknown platform tag {tag!r}; expected forms: {_PLATFORM_FORMS}")
-    if m["legacy"]:
-        arch, (x, y), kind = m["larch"], _LEGACY_MANYLINUX[m["legacy"]], "manylinux"
-    elif m["linux"]:
-        arch, (x, y), kind = m["linux"], (0, 0), "linux"
-    else:
-        arch, x, y = m["arch"], int(m["x"]), int(m["y"])
-        kind = "macos" if m["family"] == "macosx" else m["family"]
-    archs = _MAC_ARCHS if kind == "macos" else _LINUX_ARCHS
-    if arch not in archs:
-        raise InputError(
-            f"unknown architecture {arch!r} in platform tag {tag!r}; "
-            f"expected one of {', '.join(archs)}"
-        )
-    floor = {
-        "manylinux": (2, 5) if arch in ("x86_64", "i686") else (2, 17),
-        "musllinux": (1, 0),
-        "macos": (11, 0) if arch == "arm64" else (10, 4),
-    }.get(kind, (0, 0))
-    if (kind == "manylinux" and x != 2) or (kind == "musllinux" and x != 1):
-        raise InputError(f"platform tag {tag!r}: there is no {kind} {x}.x")
-    if (x, y) < floor:
-        raise InputError(
-            f"platform tag {tag!r} is older than the first "
-            f"{kind} {arch} release ({floor[0]}.{floor[1]})"
-        )
-    if kind == "macos" and x >= 11:
-        y = 0  # since macOS 11 only the major version names a platform
-    return _Platform(kind, arch, x, y)
-
-
-def _canonical_platform(plat: _Platform) -> str:
-    if plat.kind in ("any", "windows"):
-        return plat.arch or "any"
-    if plat.kind == "linux":
-        return f"linux_{plat.arch}"
-    prefix = "macosx" if plat.kind == "macos" else plat.kind
-    return f"{prefix}_{plat.major}_{plat.minor}_{plat.arch}"
-
-
-def _manylinux_chain(minor: int, arch: str) -> list[str]:
-    """``manylinux_2_Y`` from glibc 2.``minor`` down to the oldest one for ``arch``, each
-    legacy alias right after its ``manylinux_2_*`` twin (as on a real glibc host)."""
-    found = []
-    for y in range(minor, 4 if arch in ("x86_64", "i686") else 16, -1):
-        found.append(f"manylinux_2_{y}_{arch}")
-        if (2, y) in _LEGACY_BY_VERSION:
-            found.append(f"{_LEGACY_BY_VERSION[2, y]}_{arch}")
-    return found
+# -- serialisation helpers ---------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
@@ -591,190 +468,3 @@ def _table(kind: type, data: object, where: str) -> dict[str, Any]:
             raise InputError(f"{where}: {key}: expected {expected.__name__}, got {value!r}")
         values[key] = tuple(value) if isinstance(value, list) else value
     return values
-
-
-# -- parsers for host facts (pure, text in) -----------------------------------------------
-
-
-def x86_64_level(flags: Iterable[str]) -> str | None:
-    """The highest x86-64 level (``x86-64-v1``…``v4``) whose flags are all in ``flags``
-    (``/proc/cpuinfo`` or normalised names); ``None`` when not even v1's are there."""
-    have = set(flags)
-    have |= {raw for raw, name in _FLAG_NAMES.items() if name in have}
-    level = None
-    for name, needed in reversed(_X86_LEVELS):
-        if not all(f in have for f in needed):
-            break
-        level = name
-    return level
-
-
-def parse_cpuinfo(text: str, *, arch: str, cores: int | None = None) -> CpuInfo:
-    """A :class:`CpuInfo` from ``/proc/cpuinfo`` text (first processor block)."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    model = next(
-        (fields[k] for k in ("model name", "Hardware", "Processor", "cpu model") if fields.get(k)),
-        None,
-    )
-    raw = (fields.get("flags") or fields.get("Features") or "").split()
-    features = tuple(sorted({_FLAG_NAMES.get(f, f) for f in raw} & _KEPT_FLAGS))
-    level = x86_64_level(raw) if arch == "x86_64" and raw else None
-    return CpuInfo(model=model, arch=arch, features=features, cores=cores, level=level)
-
-
-def parse_os_release(text: str) -> dict[str, str]:
-    """``KEY=value`` lines of an ``os-release`` file, quotes removed."""
-    found = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            found[key] = value.replace('\\"', '"')
-    return found
-
-
-def parse_nvidia_smi(text: str) -> tuple[GpuInfo, ...]:
-    """GPUs from ``nvidia-smi --query-gpu=name,memory.total,driver_version
-    --format=csv,noheader`` output (``"NVIDIA A100, 40960 MiB, 535.104.05"`` lines)."""
-    gpus = []
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) != 3 or not parts[0]:
-            continue
-        mem = re.match(r"(\d+)\s*MiB", parts[1])
-        gpus.append(
-            GpuInfo(
-                vendor="nvidia",
-                model=parts[0],
-                memory_mb=int(mem[1]) if mem else None,
-                driver=parts[2] or None,
-            )
-        )
-    return tuple(gpus)
-
-
-# -- host probing (impure; used by detect() only) ---------------------------------------
-
-
-def _run(argv: list[str], *, any_status: bool = False) -> str | None:
-    tool = shutil.which(argv[0])
-    if tool is None:
-        return None
-    try:
-        done = subprocess.run(
-            [tool, *argv[1:]], capture_output=True, text=True, timeout=_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
-        return None
-    return done.stdout + done.stderr if done.returncode == 0 or any_status else None
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def _host_arch() -> str:
-    arch = sysconfig.get_platform().split("-")[-1].replace(".", "_").replace("-", "_")
-    is_32bit = struct.calcsize("P") == 4
-    if is_32bit and arch == "x86_64":
-        return "i686"
-    if is_32bit and arch == "aarch64":
-        return "armv7l"
-    return arch
-
-
-def _detect_libc() -> tuple[str | None, str | None]:
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (AttributeError, OSError, ValueError):
-        text = ""
-    if text.startswith("glibc "):
-        return "glibc", text.split()[1]
-    if sys.platform != "linux":
-        return None, None
-    name, version = _host.libc_ver()
-    if name == "glibc" and version:
-        return "glibc", version
-    loaders = sorted(glob.glob("/lib/ld-musl-*.so.1"))
-    if loaders:
-        out = _run([loaders[0]], any_status=True) or ""
-        m = re.search(r"Version (\d+\.\d+)", out)
-        return "musl", m[1] if m else None
-    return None, None
-
-
-def _detect_platform(libc: str | None, libc_version: str | None) -> str:
-    if sys.platform == "darwin":
-        release, _, machine = _host.mac_ver()
-        parts = [int(p) for p in release.split(".")[:2] if p.isdigit()] + [0, 0]
-        arch = "x86_64" if machine == "x86_64" else "arm64"
-        return f"macosx_{parts[0]}_{parts[1] if parts[0] == 10 else 0}_{arch}"
-    if sys.platform == "win32":
-        plat = sysconfig.get_platform().replace("-", "_")
-        return plat if plat in _WINDOWS else "any"
-    arch = _host_arch()
-    if not sys.platform.startswith("linux") or arch not in _LINUX_ARCHS:
-        return "any"
-    m = re.match(r"(\d+)\.(\d+)", libc_version or "")
-    if m and libc in ("glibc", "musl"):
-        candidate = f"{'many' if libc == 'glibc' else 'musl'}linux_{m[1]}_{m[2]}_{arch}"
-        try:
-            return _canonical_platform(_parse_platform(candidate))
-        except InputError:
-            pass
-    return f"linux_{arch}"
-
-
-def _detect_cpu() -> CpuInfo | None:
-    arch = _host.machine().lower()
-    arch = {"amd64": "x86_64", "x64": "x86_64"}.get(arch, arch)
-    if not arch:
-        return None
-    text = _read("/proc/cpuinfo")
-    if text is None:
-        return CpuInfo(model=_host.processor() or None, arch=arch, cores=os.cpu_count())
-    return parse_cpuinfo(text, arch=arch, cores=os.cpu_count())
-
-
-def _detect_cuda() -> tuple[tuple[GpuInfo, ...], str | None, str | None]:
-    gpus: tuple[GpuInfo, ...] = ()
-    if shutil.which("nvidia-smi"):
-        query = "--query-gpu=name,memory.total,driver_version"
-        gpus = parse_nvidia_smi(_run(["nvidia-smi", query, "--format=csv,noheader"]) or "")
-        m = re.search(r"CUDA Version:\s*(\d+\.\d+)", _run(["nvidia-smi"]) or "")
-        if m:
-            return gpus, m[1], "driver"
-    if shutil.which("nvcc"):
-        m = re.search(r"release (\d+\.\d+)", _run(["nvcc", "--version"]) or "")
-        if m:
-            return gpus, m[1], "nvcc"
-    try:
-        data = json.loads(_read("/usr/local/cuda/version.json") or "null")
-        version = data["cuda"]["version"] if isinstance(data, dict) else None
-    except (KeyError, TypeError, ValueError):
-        version = None
-    if isinstance(version, str) and re.match(r"\d+\.\d+", version):
-        return gpus, ".".join(version.split(".")[:2]), "toolkit"
-    return gpus, None, None
-
-
-def _detect_os_release() -> str | None:
-    if sys.platform == "darwin":
-        return f"macOS {_host.mac_ver()[0]}".strip()
-    if sys.platform == "win32":
-        return f"Windows {_host.release()}".strip()
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        text = _read(path)
-        if text is not None:
-            return parse_os_release(text).get("PRETTY_NAME") or None
-    return None
