@@ -309,7 +309,6 @@ def resolve_request(
     session = _open_session(opts, index, pip, environ)
     try:
         roots = [(line.requirement, line.origin) for line in request.requirements]
-        session.finder.prefetch(sorted({canonicalize_name(r.name) for r, _ in roots if not r.url}))
         constraints: dict[NormalizedName, list[PepRequirement]] = {}
         for c in request.constraints:
             constraints.setdefault(canonicalize_name(c.requirement.name), []).append(c.requirement)
@@ -395,6 +394,7 @@ def resolve_request(
                 ),
                 wrap_file=wrap,
             )
+            provider.warm(r.name for r, _ in roots if not r.url)
             label = target.name if len(targets) > 1 else f"{target.name} ({target.platform})"
             res = resolve(provider, roots, target=label)
             results.append(TargetResult(marker=target.lock_marker(), resolution=res))

@@ -252,4 +252,7 @@ def _html_core_metadata(value: str) -> tuple[tuple[str, str], ...] | None:
 
 
 def _absolute(base: str, href: str) -> str:
-    return redact_url(urllib.parse.urljoin(base, href.strip()))
+    href = href.strip()
+    if href.startswith(("https://", "http://")) and "@" not in href.split("/", 3)[2]:
+        return href  # already absolute and carries no credentials: the common JSON case
+    return redact_url(urllib.parse.urljoin(base, href))

@@ -14,6 +14,7 @@ and the reason kept for the conflict explanation (a value, not a crash).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import threading
@@ -478,6 +479,22 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                 needs_build=not dist.filename.endswith(".whl"),
             )
         ]
+
+    def warm(self, names: Iterable[str]) -> None:
+        """Start fetching pages and likely metadata of ``names`` in the background.
+
+        Worth it only when the index is read over the network: one lookup tells a cold
+        cache from a warm one, and on a warm cache this returns without starting threads.
+        """
+        todo = sorted({canonicalize_name(n) for n in names})
+        if not todo or not self._options.warm:
+            return
+        if self._finder.network_requests == 0:
+            with contextlib.suppress(AdvisorError):
+                self.versions(todo[0])
+            if self._finder.network_requests == 0:
+                return
+        self._warm(set(todo))
 
     def _warm(self, names: set[NormalizedName]) -> None:
         """Fetch pages and the likely first candidate's metadata of ``names`` in background."""

@@ -1,0 +1,213 @@
+"""Architecture tests: layers import only downward, third-party libraries stay behind their
+seams, and ``import advisor.cli`` stays cheap (see DESIGN.md and STYLE.md habit 11).
+
+Imports are read with :mod:`ast` from every ``.py`` file under ``advisor/``: top-level, lazy
+(inside functions) and ``TYPE_CHECKING`` imports alike, since each one is a dependency. A new
+top-level module or package needs a rule in :data:`LAYERS` before this test passes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import advisor
+
+ROOT = Path(advisor.__file__).resolve().parent
+
+# Layer (second part of the dotted module name; "" is the ``advisor`` package itself) → the
+# layers it may import besides its own. ``None`` means any layer but the CLI.
+LAYERS: dict[str, frozenset[str] | None] = {
+    "": frozenset({"api"}),  # re-exports the API, lazily
+    "errors": frozenset({"models"}),
+    "models": frozenset({"errors"}),
+    "environment": frozenset({"errors", "models"}),
+    "index": frozenset({"errors", "models"}),
+    "request": frozenset({"errors", "models"}),
+    "config": frozenset({"errors", "models", "request"}),
+    "resolution": frozenset({"errors", "models"}),  # not index: the provider takes Protocols
+    "lockfile": frozenset({"errors", "models"}),
+    "install": frozenset({"errors", "models", "lockfile"}),
+    "api": None,
+    "cli": None,
+}
+# Names any module may take from the ``advisor`` package itself (anything else goes up to api).
+ROOT_NAMES = frozenset({"__version__"})
+
+# Third-party import name → the modules allowed to import it (a trailing "." allows a package).
+SEAMS: dict[str, tuple[str, ...]] = {
+    "httpx": ("advisor.index.fetch",),
+    "resolvelib": ("advisor.resolution.",),
+    "click": ("advisor.cli",),
+    "rich": ("advisor.cli", "advisor.report"),
+    "networkx": (),
+    "psycopg": (),
+    "psycopg2": (),
+    "psycopg_pool": (),
+}
+
+# Not to be imported by ``import advisor.cli``: loaded lazily, by the commands that need them.
+STARTUP_FORBIDDEN = ("httpx", "resolvelib", "rich", "msgspec", "packaging.pylock")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Import:
+    """One import statement's target: ``module`` (dotted) and the name taken from it."""
+
+    module: str
+    name: str | None
+    line: int
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _all_modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+MODULES = _all_modules()
+
+
+def _imports(module: str, path: Path) -> list[Import]:
+    """Every import in the file, relative ones made absolute; ``from a import b`` targets
+    ``a.b`` when that is a module of the package, else ``a`` with name ``b``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(module=a.name, name=None, line=node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if sub in MODULES:
+                    found.append(Import(module=sub, name=None, line=node.lineno))
+                else:
+                    found.append(Import(module=base, name=alias.name, line=node.lineno))
+    return found
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _layering_violations(module: str) -> list[str]:
+    mine = _layer(module)
+    allowed = LAYERS[mine]
+    bad = []
+    for imp in _imports(module, MODULES[module]):
+        if imp.module != "advisor" and not imp.module.startswith("advisor."):
+            continue
+        target = _layer(imp.module)
+        where = f"{MODULES[module].relative_to(ROOT.parent)}:{imp.line}"
+        what = imp.module + (f".{imp.name}" if imp.name else "")
+        if target == "cli" and mine != "cli":
+            bad.append(f"{where}: imports {what} (nothing imports the CLI)")
+        elif target == "" and mine not in ("", "api", "cli") and imp.name not in ROOT_NAMES:
+            bad.append(f"{where}: imports {what} from the package root (use the layer itself)")
+        elif target in ("", mine) or allowed is None:
+            continue
+        elif target not in allowed:
+            bad.append(f"{where}: imports {what} ({mine} may import {', '.join(sorted(allowed))})")
+    return bad
+
+
+def test_every_module_has_a_layer() -> None:
+    unknown = sorted({_layer(m) for m in MODULES} - set(LAYERS))
+    assert not unknown, f"add a layering rule (DESIGN.md) for advisor.{', advisor.'.join(unknown)}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_layering(module: str) -> None:
+    if _layer(module) not in LAYERS:
+        pytest.skip("no layering rule (test_every_module_has_a_layer fails)")
+    assert _layering_violations(module) == []
+
+
+def _seam_violations(library: str) -> list[str]:
+    allowed = SEAMS[library]
+    bad = []
+    for module, path in MODULES.items():
+        if any(
+            module == a.rstrip(".") or (a.endswith(".") and module.startswith(a)) for a in allowed
+        ):
+            continue
+        for imp in _imports(module, path):
+            if imp.module.split(".")[0] == library:
+                bad.append(f"{path.relative_to(ROOT.parent)}:{imp.line}: imports {imp.module}")
+    return bad
+
+
+@pytest.mark.parametrize("library", sorted(SEAMS))
+def test_third_party_seam(library: str) -> None:
+    assert _seam_violations(library) == [], f"{library} is allowed only in {SEAMS[library]}"
+
+
+def test_import_reader(tmp_path: Path) -> None:
+    """The checker itself: absolute, relative, lazy and TYPE_CHECKING imports are all found,
+    ``from package import submodule`` names the submodule."""
+    source = tmp_path / "x.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from . import candidates\n"
+        "from ..index import fetch\n"
+        "from advisor.models import Pin\n"
+        "if TYPE_CHECKING:\n"
+        "    from advisor.index.cache import Cache\n"
+        "def f() -> None:\n"
+        "    import httpx.client\n",
+        encoding="utf-8",
+    )
+    found = [(i.module, i.name, i.line) for i in _imports("advisor.resolution.x", source)]
+    assert found == [
+        ("typing", "TYPE_CHECKING", 1),
+        ("advisor.resolution.candidates", None, 2),
+        ("advisor.index.fetch", None, 3),
+        ("advisor.models", "Pin", 4),
+        ("advisor.index.cache", "Cache", 6),
+        ("httpx.client", None, 8),
+    ]
+
+
+@pytest.fixture(scope="module")
+def cli_startup_modules() -> dict[str, object]:
+    """``sys.modules`` (names) after ``import advisor.cli`` in a fresh interpreter."""
+    code = (
+        "import json, sys; import advisor, advisor.cli; "
+        "print(json.dumps({'file': advisor.__file__, 'modules': sorted(sys.modules)}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT.parent,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    data: dict[str, object] = json.loads(done.stdout)
+    assert Path(str(data["file"])).resolve() == ROOT / "__init__.py"
+    return data
+
+
+@pytest.mark.parametrize("library", STARTUP_FORBIDDEN)
+def test_cli_import_is_lazy(library: str, cli_startup_modules: dict[str, object]) -> None:
+    modules = cli_startup_modules["modules"]
+    assert isinstance(modules, list)
+    loaded = [m for m in modules if m == library or m.startswith(f"{library}.")]
+    assert loaded == [], f"`import advisor.cli` imports {library} at start-up"
