@@ -7,6 +7,7 @@ them down as values.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -273,19 +274,26 @@ def _build_env(index: IndexConfig, environ: Mapping[str, str]) -> dict[str, str]
     return env
 
 
-def _preferences(opts: ResolveOptions, existing: Path | None) -> dict[NormalizedName, Version]:
-    if opts.upgrade or existing is None or not existing.is_file():
+def _previous_pins(existing: Path | None) -> dict[NormalizedName, Version]:
+    """The pins of the lock being replaced (``{}`` when there is none)."""
+    if existing is None or not existing.is_file():
         return {}
     from advisor.lockfile.pylock import read_pylock
     from advisor.lockfile.requirements import read_requirements_lock
 
     if existing.name.endswith(".toml"):
-        prefs = dict(read_pylock(existing).pins)
-    else:
-        prefs = dict(read_requirements_lock(existing))
-    for name in opts.upgrade_packages:
-        prefs.pop(canonicalize_name(name), None)
-    return prefs
+        return dict(read_pylock(existing).pins)
+    return dict(read_requirements_lock(existing))
+
+
+def _preferences(
+    opts: ResolveOptions, previous: Mapping[NormalizedName, Version]
+) -> dict[NormalizedName, Version]:
+    """Re-locking keeps the previous pins, except under --upgrade / --upgrade-package."""
+    if opts.upgrade:
+        return {}
+    moving = {canonicalize_name(n) for n in opts.upgrade_packages}
+    return {k: v for k, v in previous.items() if k not in moving}
 
 
 def resolve_request(
@@ -402,9 +410,24 @@ def resolve_request(
             # later targets prefer the pins of earlier ones, so one lock converges
             for p in res.pins:
                 prefs.setdefault(p.name, p.version)
-        return merge(results), tuple(dict.fromkeys(warnings)), session.finder.requests
+        return (
+            _with_hashes(merge(results), session.fetcher),
+            tuple(dict.fromkeys(warnings)),
+            session.finder.requests,
+        )
     finally:
         session.close()
+
+
+def _with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
+    """Every locked file with a sha256 (folders and direct URLs list none)."""
+    from advisor.index.hashes import ensure_hash
+
+    pins = []
+    for pin in resolution.pins:
+        files = tuple(ensure_hash(f, fetcher=fetcher) for f in pin.files)
+        pins.append(pin if files == pin.files else dataclasses.replace(pin, files=files))
+    return dataclasses.replace(resolution, pins=tuple(pins))
 
 
 def lock(
@@ -414,7 +437,6 @@ def lock(
     out: LockOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    now: datetime | None = None,
 ) -> LockOutcome:
     """Resolve ``inputs`` for the target environment(s) and render (and write) a lock."""
     from advisor import __version__
@@ -449,7 +471,8 @@ def lock(
         name = "pylock.toml" if out.format == "pylock" else "requirements.txt"
         output = Path(inputs[0]).resolve().parent / name
     existing = opts.preferences_from or (output if str(output) != "-" else None)
-    preferences = _preferences(opts, existing)
+    previous = _previous_pins(existing)
+    preferences = _preferences(opts, previous)
     resolution, warnings, requests = resolve_request(
         request,
         opts=opts,
@@ -494,16 +517,14 @@ def lock(
     else:
         raise InputError(f"unknown lock format {out.format!r}: use pylock or requirements")
     changed = tuple(
-        (str(name), str(preferences[name]) if name in preferences else None, str(p.version))
+        (str(p.name), str(previous[p.name]) if p.name in previous else None, str(p.version))
         for p in resolution.pins
-        for name in [p.name]
-        if preferences and preferences.get(name) != p.version
+        if previous and previous.get(p.name) != p.version
     )
     path: Path | None = None
     if not out.dry_run and str(output) != "-":
         write_atomic(output, text)
         path = output
-    del now
     return LockOutcome(
         resolution=resolution,
         text=text,

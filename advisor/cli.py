@@ -179,6 +179,17 @@ def _resolve_opts(kw: dict[str, Any]) -> Any:
     )
 
 
+def _command_line() -> str:
+    """The command as the user typed it, for lock headers; credentials removed."""
+    from advisor.index.fetch import redact_url
+
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj
+    argv = obj.get("argv", []) if isinstance(obj, dict) else []
+    words = [redact_url(a) if "://" in a else a for a in argv]
+    return " ".join(["advisor", *words])
+
+
 def _logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else logging.WARNING
     if verbose == 1:
@@ -265,7 +276,7 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
     opts = _resolve_opts(kw)
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
-    command = "advisor lock " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "advisor lock"
+    command = _command_line()
     outcome = run_lock(
         list(inputs),
         opts=opts,
@@ -417,7 +428,8 @@ def _human(size: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     try:
-        cli.main(args=argv, prog_name="advisor", standalone_mode=False)
+        args = list(sys.argv[1:] if argv is None else argv)
+        cli.main(args=args, prog_name="advisor", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -329,6 +329,11 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         if reason is not None:
             self._rejected[(name, version)] = reason
             return None, True
+        if choice.yanked:
+            why = choice.files[0].yanked or "no reason given"
+            note = f"{name} {version} is yanked ({why}); used because it is pinned with =="
+            if note not in self.warnings:
+                self.warnings.append(note)
         return cand, True
 
     def _check(self, cand: Candidate) -> str | None:
