@@ -338,10 +338,21 @@ def test_foreign_cache_payload_is_a_miss(
     assert len(served.requests) == 1
 
 
-def test_file_indexes_are_not_cached(fetcher: Fetcher, first: FixtureIndex, tmp_path: Path) -> None:
+def test_file_index_pages_are_parsed_once_per_change(
+    fetcher: Fetcher, first: FixtureIndex, tmp_path: Path
+) -> None:
     cache = Cache(tmp_path / "cache")
-    PackageFinder(fetcher=fetcher, indexes=[first.file_url], cache=cache).find("shared")
-    assert cache.info().entries == 0
+    cold = PackageFinder(fetcher=fetcher, indexes=[first.file_url], cache=cache)
+    files = cold.find("shared")
+    assert cold.requests == 1 and cache.info().entries == 1
+    warm = PackageFinder(fetcher=fetcher, indexes=[first.file_url], cache=cache)
+    assert warm.find("shared") == files
+    assert warm.requests == 0  # one stat, no read, no parse
+    page = first.simple_dir / "shared" / "index.html"
+    page.write_text(page.read_text() + "\n")  # the page changed on disk: read it again
+    again = PackageFinder(fetcher=fetcher, indexes=[first.file_url], cache=cache)
+    assert again.find("shared") == files
+    assert again.requests == 1
 
 
 # -- credentials ----------------------------------------------------------------------------

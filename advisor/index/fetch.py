@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import html
 import ipaddress
-import mimetypes
 import re
-import socket
-import ssl
 import threading
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -31,6 +27,7 @@ from typing import TYPE_CHECKING, Self
 from advisor.errors import ConfigError, IndexUnavailable
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Mapping
     from types import TracebackType
 
@@ -237,6 +234,8 @@ class Fetcher:
             return self._client_
 
     def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
+        import ssl  # lazily: only https needs it, and it costs start-up time
+
         s = self._settings
         if verify:
             import truststore
@@ -379,6 +378,9 @@ class Fetcher:
 
     @staticmethod
     def _transport_reason(exc: httpx.TransportError) -> str:
+        import socket
+        import ssl
+
         import httpx
 
         chain = _chain(exc)
@@ -420,7 +422,7 @@ def file_url_to_path(url: str) -> Path:
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise IndexUnavailable("file:// URLs on another host are not supported", url=url)
-    return Path(urllib.request.url2pathname(parts.path))
+    return Path(urllib.parse.unquote(parts.path))
 
 
 def _listing(directory: Path) -> bytes:
@@ -456,6 +458,8 @@ def _content_type(path: Path) -> str:
         return "text/html"
     if path.suffix == ".json":
         return "application/json"
+    import mimetypes
+
     guessed, _ = mimetypes.guess_type(path.name)
     return guessed or "application/octet-stream"
 

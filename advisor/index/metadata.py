@@ -28,7 +28,6 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import msgspec
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -84,6 +83,8 @@ def parse_core_metadata(data: bytes, *, source: str, filename: str) -> CoreMetad
     (names compared canonicalised, versions as versions), or for a ``Requires-Dist`` line
     that is not a valid PEP 508 requirement (quoted in the message). Cost: microseconds.
     """
+    from packaging.metadata import parse_email  # lazily: warm runs parse no metadata
+
     raw, unparsed = parse_email(data)
     name, version_text = raw.get("name"), raw.get("version")
     if not name or not version_text:
