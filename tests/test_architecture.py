@@ -34,6 +34,7 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "resolution": frozenset({"errors", "models"}),  # not index: the provider takes Protocols
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "lockfile"}),
+    "knowledge": frozenset({"errors", "models", "environment", "index"}),
     "api": None,
     "cli": None,
 }
@@ -46,14 +47,23 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "resolvelib": ("advisor.resolution.",),
     "click": ("advisor.cli",),
     "rich": ("advisor.cli", "advisor.report"),
-    "networkx": (),
-    "psycopg": (),
+    "networkx": ("advisor.knowledge.graph",),
+    "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),
     "psycopg_pool": (),
 }
 
 # Not to be imported by ``import advisor.cli``: loaded lazily, by the commands that need them.
-STARTUP_FORBIDDEN = ("httpx", "resolvelib", "rich", "msgspec", "packaging.pylock")
+STARTUP_FORBIDDEN = (
+    "httpx",
+    "resolvelib",
+    "rich",
+    "msgspec",
+    "packaging.pylock",
+    "networkx",
+    "psycopg",
+    "yaml",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""The composition root: wires inputs, index, resolver and lockfile writers.
+"""Resolve and lock: inputs → targets → index session → resolution → lockfile.
 
 The CLI (and later the pre-commit hook, the image pipeline and the server) call only this
 module. It is the one place that reads the process environment and the clock, and passes

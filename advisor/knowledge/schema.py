@@ -1,0 +1,293 @@
+"""Observation kinds of the knowledge graph (msgspec structs), with provenance.
+
+Sits below the stores, loaders and graph: everything the advisor knows beyond the index is
+one of these values. Each is a frozen, tagged msgspec struct, so a mixed stream of them
+round-trips through JSON (``encode_observation``/``decode_observation``) and the stores keep
+one table for all kinds. ``observation_key`` gives each value a stable identity, which makes
+re-imports idempotent; ``packages_of`` says which projects a value is about, for the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import msgspec
+from packaging.utils import canonicalize_name
+
+__all__ = [
+    "Action",
+    "Advisory",
+    "Affected",
+    "BuildObservation",
+    "CoInstalled",
+    "EnvironmentFingerprint",
+    "EnvironmentPredicate",
+    "ImageRecipe",
+    "Match",
+    "Observation",
+    "PerformanceObservation",
+    "Prescription",
+    "Provenance",
+    "RangeEvent",
+    "Severity",
+    "VersionRange",
+    "decode_observation",
+    "decode_observations",
+    "encode_observation",
+    "observation_key",
+    "packages_of",
+]
+
+
+class Provenance(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Where a fact came from: ``source`` (``osv``, ``knowledge/prescriptions/x.yaml``,
+    ``observe``, ``index`` …), ``date`` (ISO 8601) and the tool (with version) that made it."""
+
+    source: str
+    date: str
+    tool: str = ""
+
+
+class EnvironmentPredicate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Where a fact holds; an empty predicate holds everywhere.
+
+    ``python`` and ``cuda`` are PEP 440 specifiers (``">=3.12"``); ``platform`` is an
+    fnmatch pattern over platform tags (``"manylinux_*_x86_64"``); ``os`` is ``linux``,
+    ``macos`` or ``windows``; ``libc`` is ``glibc`` or ``musl``; ``cpu_features`` must all be
+    present; ``recommendation_types`` restricts a rule to some types (empty: all).
+    """
+
+    python: str | None = None
+    platform: str | None = None
+    os: str | None = None
+    arch: str | None = None
+    libc: str | None = None
+    cuda: str | None = None
+    cpu_features: tuple[str, ...] = ()
+    recommendation_types: tuple[str, ...] = ()
+
+
+class EnvironmentFingerprint(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The machine a measurement was taken on (performance depends on all of it)."""
+
+    python: str
+    platform: str
+    implementation: str = "cp"
+    arch: str | None = None
+    cpu_model: str | None = None
+    cpu_level: str | None = None
+    cpu_features: tuple[str, ...] = ()
+    cores: int | None = None
+    gpu: str | None = None
+    cuda: str | None = None
+
+
+# -- advisories (OSV) ---------------------------------------------------------------------
+
+
+class RangeEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One OSV range event; exactly one field is set."""
+
+    introduced: str | None = None
+    fixed: str | None = None
+    last_affected: str | None = None
+    limit: str | None = None
+
+
+class VersionRange(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    type: Literal["ECOSYSTEM", "SEMVER", "GIT"]
+    events: tuple[RangeEvent, ...] = ()
+
+
+class Affected(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One affected package of an advisory: explicit ``versions`` and/or ``ranges``."""
+
+    package: str  # canonical (PEP 503) name
+    versions: tuple[str, ...] = ()
+    ranges: tuple[VersionRange, ...] = ()
+
+
+class Severity(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    type: str  # "CVSS_V3", "CVSS_V4", or the database's own word ("HIGH")
+    score: str
+
+
+class Advisory(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="advisory"):
+    """A security advisory (from OSV). Whether a version is affected: see
+    :mod:`advisor.knowledge.osv`. A withdrawn advisory never matches."""
+
+    id: str
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    affected: tuple[Affected, ...] = ()
+    severity: tuple[Severity, ...] = ()
+    published: str | None = None
+    modified: str | None = None
+    withdrawn: str | None = None
+    references: tuple[str, ...] = ()
+    provenance: Provenance
+
+
+# -- build and performance observations ------------------------------------------------------
+
+BuildOutcome = Literal["ok", "failed", "needs-build", "no-wheel"]
+
+
+class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="build"):
+    """Whether a package (a version, or a specifier's range) built/installed/imported in an
+    environment. ``log_excerpt`` carries no URLs (file names only) and no home/temp paths."""
+
+    package: str
+    version: str | None = None
+    specifier: str | None = None
+    environment: EnvironmentPredicate = EnvironmentPredicate()
+    outcome: BuildOutcome
+    failure_class: str | None = None
+    duration: float | None = None
+    log_excerpt: str = ""
+    provenance: Provenance
+
+
+class PerformanceObservation(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="performance"
+):
+    """One measured value of a probe, for a package version or for a whole stack."""
+
+    package: str | None = None
+    version: str | None = None
+    stack_digest: str | None = None
+    probe: str
+    metric: str
+    value: float
+    unit: str
+    spread: float | None = None
+    repeats: int | None = None
+    environment: EnvironmentFingerprint
+    provenance: Provenance
+
+
+# -- prescriptions (curated rules) ---------------------------------------------------------
+
+
+class CoInstalled(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Another package that must be in the stack (within ``specifier``) for a rule to hold."""
+
+    package: str
+    specifier: str = ""
+
+
+class Match(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    package: str
+    specifier: str = ""
+    co_installed: tuple[CoInstalled, ...] = ()
+    environment: EnvironmentPredicate = EnvironmentPredicate()
+
+
+ActionKind = Literal["filter", "score", "reject-stack", "justify"]
+Level = Literal["info", "warning", "error"]
+
+
+class Action(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a matching rule does: remove the candidate (``filter``), add a bounded ``score``
+    term in [-1, 1], reject the whole stack, or only add a justification."""
+
+    kind: ActionKind
+    message: str
+    score: float | None = None
+    level: Level = "warning"
+
+
+class Prescription(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="prescription"
+):
+    """A curated rule: evidence (``link`` to a real source and a short ``quote`` from it),
+    a match and an action; ``env_advice`` suggests environment variables for images."""
+
+    id: str
+    summary: str
+    link: str
+    quote: str
+    match: Match
+    action: Action
+    env_advice: dict[str, str] = {}
+    provenance: Provenance
+
+
+# -- image recipes --------------------------------------------------------------------------
+
+
+class ImageRecipe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="image"):
+    """A curated container image profile: the base and what it gives the resolver."""
+
+    name: str
+    summary: str = ""
+    base_image: str
+    base_digest: str | None = None
+    python: str
+    implementation: str = "cp"
+    platform: str
+    cuda: str | None = None
+    system_packages: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    extra_index_urls: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    user: str = "app"
+    labels: dict[str, str] = {}
+    provenance: Provenance
+
+
+Observation = Advisory | BuildObservation | PerformanceObservation | Prescription | ImageRecipe
+
+_ENCODER = msgspec.json.Encoder(order="deterministic")
+_DECODER: msgspec.json.Decoder[Observation] = msgspec.json.Decoder(Observation)
+_LIST_DECODER: msgspec.json.Decoder[list[Observation]] = msgspec.json.Decoder(list[Observation])
+
+
+def encode_observation(obs: Observation) -> bytes:
+    """Canonical JSON (keys in a fixed order, defaults omitted), with its ``type`` tag."""
+    return _ENCODER.encode(obs)
+
+
+def decode_observation(data: bytes | str) -> Observation:
+    """Inverse of :func:`encode_observation`; raises ``msgspec.ValidationError`` or
+    ``msgspec.DecodeError`` with the JSON path of a bad field."""
+    return _DECODER.decode(data)
+
+
+def decode_observations(data: bytes | str) -> list[Observation]:
+    return _LIST_DECODER.decode(data)
+
+
+def observation_key(obs: Observation) -> str:
+    """A stable identity: re-importing the same fact replaces it instead of adding a copy.
+
+    Advisories, prescriptions and recipes are keyed by their ids; measurements by a digest of
+    their content without the provenance date (the same measurement imported twice is one).
+    """
+    if isinstance(obs, Advisory):
+        return f"advisory:{obs.id}"
+    if isinstance(obs, Prescription):
+        return f"prescription:{obs.id}"
+    if isinstance(obs, ImageRecipe):
+        return f"image:{obs.name}"
+    body = msgspec.structs.replace(obs, provenance=Provenance(source="", date=""))
+    digest = hashlib.sha256(_ENCODER.encode(body)).hexdigest()[:32]
+    kind = "build" if isinstance(obs, BuildObservation) else "performance"
+    return f"{kind}:{digest}"
+
+
+def packages_of(obs: Observation) -> tuple[str, ...]:
+    """Canonical names of the projects ``obs`` is about (for the per-package index)."""
+    names: set[str] = set()
+    if isinstance(obs, Advisory):
+        names.update(a.package for a in obs.affected)
+    elif isinstance(obs, BuildObservation):
+        names.add(obs.package)
+    elif isinstance(obs, PerformanceObservation):
+        if obs.package:
+            names.add(obs.package)
+    elif isinstance(obs, Prescription):
+        names.add(obs.match.package)
+        names.update(c.package for c in obs.match.co_installed)
+    return tuple(sorted(canonicalize_name(n) for n in names if n))
