@@ -523,7 +523,10 @@ def lock(
     )
     path: Path | None = None
     if not out.dry_run and str(output) != "-":
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
         path = output
     return LockOutcome(
         resolution=resolution,

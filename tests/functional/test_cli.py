@@ -883,3 +883,13 @@ def test_console_script_locks(server: IndexServer, env: dict[str, str], tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     assert lock_pins(tomllib.loads(proc.stdout)) == {"beta": "2.0"}
+
+
+def test_unwritable_output_is_a_clear_error(
+    advisor: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    req = _write(tmp_path / "requirements.in", "beta\n")
+    result = advisor("lock", req, "-o", tmp_path / "missing" / "dir" / "pylock.toml")
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.output and "missing" in result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
