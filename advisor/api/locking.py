@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +23,8 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement as PepRequirement
     from packaging.version import Version
 
-    from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.index.fetch import Fetcher
-    from advisor.index.finder import PackageFinder
-    from advisor.index.metadata import MetadataFetcher
     from advisor.models import Resolution
     from advisor.request import AdviceRequest
 
@@ -44,58 +39,15 @@ __all__ = [
     "resolve_request",
 ]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IndexConfig:
-    """Where packages come from. ``indexes`` keep credentials (used, never written)."""
-
-    indexes: tuple[str, ...]
-    find_links: tuple[str, ...] = ()
-    strategy: str = "first-index"
-    pinned: Mapping[str, str] = field(default_factory=dict)
-
-    def public(self) -> dict[str, Any]:
-        """The configuration as written to a lock or digest: no credentials."""
-        from advisor.index.fetch import redact_url
-
-        return {
-            "indexes": [redact_url(u) for u in self.indexes],
-            "find-links": [redact_url(u) for u in self.find_links],
-            "strategy": self.strategy,
-            "pinned": {k: redact_url(v) for k, v in sorted(self.pinned.items())},
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveOptions:
-    """Options every resolving command takes (``lock``, later ``advise``)."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    constraints: tuple[Path, ...] = ()
-    overrides: tuple[Path, ...] = ()
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    python: str | None = None
-    platform: str | None = None
-    implementation: str | None = None
-    envs: tuple[str, ...] = ()
-    index_strategy: str | None = None
-    pre: bool = False
-    pre_packages: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
-    offline: bool = False
-    no_cache: bool = False
-    refresh: bool = False
-    cache_dir: Path | None = None
-    only_binary: tuple[str, ...] = ()
-    no_build: bool = False
-    recommendation: str = "latest"
-    upgrade: bool = False
-    upgrade_packages: tuple[str, ...] = ()
-    preferences_from: Path | None = None
+from advisor.api.context import (
+    IndexConfig,
+    ResolveOptions,
+    build_targets,
+    default_cache_dir,
+    index_config,
+    open_session,
+    target_table,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,162 +68,6 @@ class LockOutcome:
     warnings: tuple[str, ...] = ()
     changed: tuple[tuple[str, str | None, str | None], ...] = ()  # (name, old, new)
     requests: int = 0
-
-
-def default_cache_dir(environ: Mapping[str, str]) -> Path:
-    """``ADVISOR_CACHE_DIR`` or the platform's user cache directory."""
-    env = environ.get("ADVISOR_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("stack-advisor"))
-
-
-def _index_config(
-    opts: ResolveOptions,
-    request: AdviceRequest,
-    config: AdvisorConfig,
-    environ: Mapping[str, str],
-    cwd: Path,
-) -> tuple[IndexConfig, Any]:
-    from advisor.index.settings import default_index_url, load_pip_settings
-
-    pip = load_pip_settings(environ=environ, cwd=cwd)
-    file_opts = request.index_options
-    explicit = bool(opts.index_url or opts.extra_index_urls or opts.no_index)
-    if explicit:
-        primary = None if opts.no_index else opts.index_url
-        extras = () if opts.no_index else opts.extra_index_urls
-        if primary is None and not opts.no_index:
-            primary = file_opts.index_url or config.index_url or pip.index_url
-            primary = primary or default_index_url()
-    elif file_opts.index_url or file_opts.extra_index_urls or file_opts.no_index:
-        primary = None if file_opts.no_index else file_opts.index_url
-        if primary is None and not file_opts.no_index:
-            primary = config.index_url or pip.index_url or default_index_url()
-        extras = () if file_opts.no_index else file_opts.extra_index_urls
-    elif config.index_url or config.extra_index_urls:
-        primary = config.index_url or pip.index_url or default_index_url()
-        extras = config.extra_index_urls
-    else:
-        no_index = pip.no_index
-        primary = None if no_index else (pip.index_url or default_index_url())
-        extras = () if no_index else tuple(pip.extra_index_urls)
-    indexes = tuple(dict.fromkeys(([primary] if primary else []) + list(extras)))
-    find_links = tuple(
-        dict.fromkeys(
-            [*opts.find_links, *file_opts.find_links, *config.find_links, *pip.find_links]
-        )
-    )
-    strategy = opts.index_strategy or config.index_strategy or "first-index"
-    return (
-        IndexConfig(
-            indexes=indexes,
-            find_links=find_links,
-            strategy=strategy,
-            pinned=dict(config.pinned_indexes),
-        ),
-        pip,
-    )
-
-
-def build_targets(
-    opts: ResolveOptions, config: AdvisorConfig, host: RuntimeEnvironment
-) -> tuple[RuntimeEnvironment, ...]:
-    """The target environments: named ``--env`` entries, else one from --python/--platform."""
-    from advisor.environment import RuntimeEnvironment
-
-    if opts.envs:
-        out = []
-        for name in opts.envs:
-            spec = config.environments.get(name)
-            if spec is None:
-                known = ", ".join(sorted(config.environments)) or "none are configured"
-                where = config.source or "pyproject.toml [tool.advisor] or advisor.toml"
-                raise InputError(f"unknown environment {name!r} (in {where}: {known})")
-            out.append(
-                RuntimeEnvironment.for_target(
-                    host=host,
-                    name=name,
-                    python=opts.python or spec.python,
-                    platform=opts.platform or spec.platform,
-                    implementation=opts.implementation or spec.implementation,
-                    cuda=spec.cuda,
-                )
-            )
-        return tuple(out)
-    return (
-        RuntimeEnvironment.for_target(
-            host=host,
-            python=opts.python,
-            platform=opts.platform,
-            implementation=opts.implementation,
-        ),
-    )
-
-
-@dataclass(slots=True)
-class _Session:
-    fetcher: Fetcher
-    finder: PackageFinder
-    metadata: MetadataFetcher
-
-    def close(self) -> None:
-        self.metadata.close()
-        self.fetcher.close()
-
-
-def _open_session(
-    opts: ResolveOptions, index: IndexConfig, pip: Any, environ: Mapping[str, str]
-) -> _Session:
-    from advisor.index.cache import Cache
-    from advisor.index.fetch import Fetcher, NetworkSettings
-    from advisor.index.finder import IndexStrategy, PackageFinder
-    from advisor.index.metadata import MetadataFetcher
-
-    cache = None if opts.no_cache else Cache(opts.cache_dir or default_cache_dir(environ))
-    credentials = list(pip.credentials) if getattr(pip, "credentials", None) else []
-    settings = NetworkSettings(
-        timeout=float(pip.timeout or 15.0),
-        retries=int(pip.retries if pip.retries is not None else 5),
-        cert=pip.cert,
-        client_cert=pip.client_cert,
-        trusted_hosts=tuple(pip.trusted_hosts),
-        credentials=tuple(credentials),
-    )
-    fetcher = Fetcher(settings)
-    finder = PackageFinder(
-        fetcher=fetcher,
-        indexes=index.indexes,
-        find_links=index.find_links,
-        strategy=IndexStrategy(index.strategy),
-        cache=cache,
-        offline=opts.offline,
-        refresh=opts.refresh,
-        pinned={canonicalize_name(k): v for k, v in index.pinned.items()},
-    )
-    metadata = MetadataFetcher(
-        fetcher=fetcher,
-        cache=cache,
-        allow_build=not opts.no_build,
-        build_python=sys.executable,
-        build_env=_build_env(index, environ),
-    )
-    return _Session(fetcher=fetcher, finder=finder, metadata=metadata)
-
-
-def _build_env(index: IndexConfig, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment of sdist builds: pip (installing build requirements) uses our indexes."""
-    env = dict(environ)
-    if index.indexes:
-        env["PIP_INDEX_URL"] = index.indexes[0]
-        env["PIP_EXTRA_INDEX_URL"] = " ".join(index.indexes[1:])
-    else:
-        env["PIP_NO_INDEX"] = "1"
-    if index.find_links:
-        env["PIP_FIND_LINKS"] = " ".join(index.find_links)
-    return env
 
 
 def _previous_pins(existing: Path | None) -> dict[NormalizedName, Version]:
@@ -314,7 +110,7 @@ def resolve_request(
     from advisor.resolution.provider import AdvisorProvider, ProviderOptions
     from advisor.resolution.resolve import TargetResult, merge, resolve
 
-    session = _open_session(opts, index, pip, environ)
+    session = open_session(opts, index, pip, environ)
     try:
         roots = [(line.requirement, line.origin) for line in request.requirements]
         constraints: dict[NormalizedName, list[PepRequirement]] = {}
@@ -445,7 +241,7 @@ def lock(
     from advisor.lockfile.pylock import LockMeta, render_pylock
     from advisor.lockfile.requirements import render_requirements
     from advisor.lockfile.write import write_atomic
-    from advisor.request import load_request, request_digest
+    from advisor.request import load_request
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
@@ -463,7 +259,7 @@ def lock(
     config = load_config(Path(inputs[0]).resolve().parent)
     host = RuntimeEnvironment.detect()
     targets = build_targets(opts, config, host)
-    index, pip = _index_config(opts, request, config, environ, cwd)
+    index, pip = index_config(opts, request, config, environ, cwd)
     if not index.indexes and not index.find_links:
         raise InputError("no index to resolve from: --no-index is set and no --find-links given")
     output = out.output
@@ -482,21 +278,14 @@ def lock(
         environ=environ,
         preferences=preferences,
     )
-    digest = request_digest(
-        request,
-        extra={
-            "index": index.public(),
-            "targets": [_target_table(t) for t in targets],
-            "recommendation": opts.recommendation,
-            "options": {
-                "pre": opts.pre,
-                "pre-packages": sorted(opts.pre_packages),
-                "only-binary": sorted(opts.only_binary),
-                "no-build": opts.no_build,
-                "exclude-newer": opts.exclude_newer.isoformat() if opts.exclude_newer else None,
-            },
-        },
-    )
+    record = {
+        "index": index.public(),
+        "targets": [target_table(t) for t in targets],
+        "recommendation": opts.recommendation,
+        "options": options_record(opts),
+    }
+    digest = lock_digest(request, record)
+    lock_dir = Path(os.path.abspath(output if str(output) != "-" else cwd / "pylock.toml")).parent
     if out.format == "pylock":
         text = render_pylock(
             resolution,
@@ -506,9 +295,8 @@ def lock(
                 input_digest=digest,
                 tool={
                     "advisor-version": __version__,
-                    "recommendation": opts.recommendation,
-                    "index": index.public(),
-                    "targets": [_target_table(t) for t in targets],
+                    **record,
+                    "inputs": inputs_record(inputs, opts, request, lock_dir=lock_dir),
                 },
             ),
         )
@@ -540,11 +328,48 @@ def lock(
     )
 
 
-def _target_table(target: RuntimeEnvironment) -> dict[str, Any]:
-    keep = ("name", "python_version", "implementation", "abi", "platform", "libc", "libc_version")
-    data = target.to_dict()
-    return {k: data[k] for k in keep if data.get(k) not in (None, "", [], ())}
+def options_record(opts: ResolveOptions) -> dict[str, Any]:
+    """The resolution options that shape a lock, as recorded in it (no empty values, so the
+    record survives a TOML round trip unchanged and ``check`` can recompute the digest)."""
+    record: dict[str, Any] = {
+        "pre": opts.pre,
+        "pre-packages": sorted(opts.pre_packages),
+        "only-binary": sorted(opts.only_binary),
+        "no-build": opts.no_build,
+        "exclude-newer": opts.exclude_newer.isoformat() if opts.exclude_newer else "",
+    }
+    return {k: v for k, v in record.items() if v not in ("", [], None)}
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def lock_digest(request: AdviceRequest, record: Mapping[str, Any]) -> str:
+    """The input digest of a lock: the normalised request plus the recorded index
+    configuration, targets, recommendation and options (see ``options_record``)."""
+    from advisor.request import request_digest
+
+    return request_digest(
+        request,
+        extra={k: record.get(k) for k in ("index", "targets", "recommendation", "options")},
+    )
+
+
+def inputs_record(
+    inputs: Sequence[Path], opts: ResolveOptions, request: AdviceRequest, *, lock_dir: Path
+) -> dict[str, Any]:
+    """What the lock was made from, paths relative to the lock's folder: lets ``check``
+    re-read the inputs, and name the requirements that changed since."""
+    from advisor.request import normalize_requirement
+
+    def rel(path: Path) -> str:
+        return Path(os.path.relpath(Path(path).resolve(), lock_dir)).as_posix()
+
+    record: dict[str, Any] = {
+        "files": [rel(p) for p in inputs],
+        "extras": list(opts.extras),
+        "groups": list(opts.groups),
+        "constraints": [rel(p) for p in opts.constraints],
+        "overrides": [rel(p) for p in opts.overrides],
+        "requirements": sorted(
+            {normalize_requirement(r.requirement) for r in request.requirements}
+        ),
+    }
+    return {k: v for k, v in record.items() if v}
