@@ -35,6 +35,7 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "lockfile"}),
     "knowledge": frozenset({"errors", "models", "environment", "index"}),
+    "check": frozenset({"errors", "models", "knowledge"}),
     "api": None,
     "cli": None,
 }

@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from advisor.errors import ConfigError, IndexUnavailable
 
@@ -160,7 +160,8 @@ class _Fatal(Exception):
 
 
 class Fetcher:
-    """GET over http(s) and file:// with retries, credentials, TLS policy and redaction.
+    """GET over http(s) and file:// with retries, credentials, TLS policy and redaction
+    (and :meth:`post_json` for JSON query APIs over http(s)).
 
     Thread-safe: one instance is shared by every worker thread. Use as a context manager
     or call :meth:`close`. Cost: one request per call (plus retries); no caching here.
@@ -190,6 +191,14 @@ class Fetcher:
             return _get_file(clean, headers or {})
         if scheme not in ("http", "https"):
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
+        client, auth = self._route(clean, scheme, userinfo)
+        return self._get_with_retries(client, clean, dict(headers or {}), auth)
+
+    def _route(
+        self, clean: str, scheme: str, userinfo: tuple[str, str] | None
+    ) -> tuple[httpx.Client, tuple[str, str] | None]:
+        """The client (TLS policy) and credentials for an http(s) URL; refuses plain http to
+        an untrusted remote host."""
         host = _origin(clean)[1]
         trusted = self._is_trusted(clean)
         if scheme == "http" and not trusted and not _is_loopback(host):
@@ -203,7 +212,7 @@ class Fetcher:
                 self._learned[_origin(clean)] = userinfo
         auth = userinfo or self._credentials_for(clean)
         client = self._insecure_client() if trusted else self._secure_client()
-        return self._get_with_retries(client, clean, dict(headers or {}), auth)
+        return client, auth
 
     def close(self) -> None:
         with self._lock:
@@ -315,6 +324,8 @@ class Fetcher:
         url: str,
         headers: dict[str, str],
         auth: tuple[str, str] | None,
+        *,
+        body: bytes | None = None,
     ) -> Response:
         attempts = max(0, self._settings.retries) + 1
         reason = "no attempt made"
@@ -322,7 +333,7 @@ class Fetcher:
             if attempt:
                 time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))
             try:
-                result = self._attempt(client, url, headers, auth)
+                result = self._attempt(client, url, headers, auth, body=body)
             except _Fatal as exc:
                 raise IndexUnavailable(str(exc), url=url) from exc.__cause__
             if isinstance(result, Response):
@@ -339,12 +350,18 @@ class Fetcher:
         url: str,
         headers: dict[str, str],
         auth: tuple[str, str] | None,
+        *,
+        body: bytes | None = None,
     ) -> Response | tuple[str, float]:
-        """One request: a :class:`Response`, or ``(reason, retry-after seconds)`` to retry."""
+        """One request (a GET, or a POST of ``body``): a :class:`Response`, or ``(reason,
+        retry-after seconds)`` to retry."""
         import httpx
 
         try:
-            resp = client.get(url, headers=headers, auth=auth)
+            if body is None:
+                resp = client.get(url, headers=headers, auth=auth)
+            else:
+                resp = client.request("POST", url, content=body, headers=headers, auth=auth)
         except httpx.TimeoutException:
             return f"timed out after {self._settings.timeout:g} s", 0.0
         except httpx.UnsupportedProtocol as exc:
@@ -375,6 +392,26 @@ class Fetcher:
                 return f"truncated body ({len(content)} of {expected} bytes)", 0.0
         out_headers = {k.lower(): v for k, v in resp.headers.items()}
         return Response(final, status, out_headers, content)
+
+    # -- POST (JSON query APIs such as OSV's /v1/querybatch) ---------------------------------
+
+    def post_json(self, url: str, payload: Any) -> Response:
+        """POST ``payload`` as JSON (compact, keys sorted) to an http(s) ``url``.
+
+        For idempotent queries only: it is retried like :meth:`get`, with the same TLS
+        policy, credentials, redaction and errors (:class:`IndexUnavailable`); ``file://``
+        has no POST and is refused.
+        """
+        import json
+
+        clean, userinfo = _split_userinfo(url)
+        scheme = urllib.parse.urlsplit(clean).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise IndexUnavailable(f"cannot POST to a {scheme or 'relative'} URL", url=clean)
+        client, auth = self._route(clean, scheme, userinfo)
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        return self._get_with_retries(client, clean, headers, auth, body=body)
 
     @staticmethod
     def _transport_reason(exc: httpx.TransportError) -> str:

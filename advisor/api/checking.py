@@ -1,0 +1,406 @@
+"""``advisor check``: read locks and what they were made from, run the checks, report.
+
+Offline by default: it reads the lock, its inputs and the local knowledge store (or an OSV
+dump given with ``--osv``), never the network; ``online=True`` adds the yanked check against
+the index. ``fix=True`` re-locks a lock that is merely stale (and re-checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advisor.check import (
+    CheckPolicy,
+    Finding,
+    check_advisories,
+    check_advisory_data,
+    check_environments,
+    check_freshness,
+    check_hashes,
+    check_indexes,
+    check_requirements_satisfied,
+    parse_policy,
+)
+from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from packaging.version import Version
+
+    from advisor.knowledge.schema import Advisory
+
+__all__ = ["CheckOptions", "CheckReport", "run_check"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOptions:
+    knowledge: str | None = None  # store URL; None: ADVISOR_KNOWLEDGE or the default store
+    osv: Path | None = None  # an OSV dump (zip or folder) instead of the store's advisories
+    online: bool = False
+    fix: bool = False
+    inputs: tuple[Path, ...] = ()  # for requirements.txt locks: what they were made from
+    only: frozenset[str] = frozenset()  # freshness, hashes, indexes, advisories, environments
+
+    def wants(self, group: str) -> bool:
+        return not self.only or group in self.only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckReport:
+    findings: tuple[Finding, ...]
+    checked: tuple[str, ...]
+    fixed: tuple[str, ...] = ()
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return Path(os.path.relpath(path.resolve(), cwd.resolve())).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _policy(lock_dir: Path) -> tuple[CheckPolicy, tuple[str, ...]]:
+    """The policy and the configured environments' names, from the lock's project config."""
+    from advisor.config import load_config
+
+    config = load_config(lock_dir)
+    policy = parse_policy(config.policy or {}, source=config.source or "config")
+    return policy, tuple(sorted(config.environments))
+
+
+@dataclass(slots=True)
+class _Advisories:
+    by_package: dict[str, list[Advisory]]
+    count: int
+    loaded_on: date | None
+
+
+def _advisories(
+    names: Sequence[str], opts: CheckOptions, environ: Mapping[str, str]
+) -> _Advisories:
+    if opts.osv is not None:
+        from advisor.knowledge.sources.osv_import import load_osv
+
+        stamp = date.fromtimestamp(opts.osv.stat().st_mtime)
+        report = load_osv(opts.osv, date=stamp.isoformat())
+        wanted = set(names)
+        by_package: dict[str, list[Advisory]] = {}
+        for adv in report.advisories:
+            for affected in adv.affected:
+                if affected.package in wanted:
+                    by_package.setdefault(affected.package, []).append(adv)
+        return _Advisories(by_package, len(report.advisories), stamp)
+    from advisor.knowledge.store import default_store_url, open_store
+
+    url = opts.knowledge or default_store_url(environ)
+    with open_store(url) as store:
+        found = store.for_packages(names, kinds=["advisory"])
+        count = int(store.get_meta("osv-advisories") or 0)
+        stamp_text = store.get_meta("osv-imported-at")
+    loaded_on = date.fromisoformat(stamp_text[:10]) if stamp_text else None
+    from advisor.knowledge.schema import Advisory
+
+    advisories = {k: [a for a in v if isinstance(a, Advisory)] for k, v in found.items()}
+    return _Advisories(advisories, count, loaded_on)
+
+
+def _check_pylock(
+    path: Path, shown: str, opts: CheckOptions, environ: Mapping[str, str], today: date
+) -> list[Finding]:
+    from advisor.api.locking import lock_digest
+    from advisor.lockfile.pylock import read_pylock
+    from advisor.request import load_request, normalize_requirement
+
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    locked = read_pylock(path)
+    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
+    findings: list[Finding] = []
+    lock_dir = path.resolve().parent
+    inputs: dict[str, Any] = tool.get("inputs", {})
+    files = [lock_dir / f for f in inputs.get("files", [])]
+    if not opts.wants("freshness"):
+        pass
+    elif files:
+        missing = [f for f in files if not f.exists()]
+        if missing:
+            raise InputError(f"{shown}: the lock's input {missing[0]} no longer exists")
+        request = load_request(
+            files,
+            extras=inputs.get("extras", ()),
+            groups=inputs.get("groups", ()),
+            constraints=[lock_dir / c for c in inputs.get("constraints", [])],
+            overrides=[lock_dir / o for o in inputs.get("overrides", [])],
+            environ=environ,
+            cwd=lock_dir,
+        )
+        current = sorted({normalize_requirement(r.requirement) for r in request.requirements})
+        findings += check_freshness(
+            path=shown,
+            recorded_digest=tool.get("input-digest"),
+            current_digest=lock_digest(request, tool),
+            recorded=inputs.get("requirements", []),
+            current=current,
+            inputs=[f.name for f in files],
+        )
+    else:
+        findings += check_freshness(
+            path=shown, recorded_digest=None, current_digest="", recorded=(), current=(), inputs=()
+        )
+    hashed: dict[str, list[tuple[str, bool]]] = {}
+    for pkg in raw.get("packages", []):
+        entries = hashed.setdefault(str(pkg.get("name")), [])
+        for wheel in pkg.get("wheels", []):
+            entries.append((str(wheel.get("name") or wheel.get("url")), bool(wheel.get("hashes"))))
+        for key in ("sdist", "archive"):
+            if key in pkg:
+                item = pkg[key]
+                entries.append((str(item.get("name") or item.get("url")), bool(item.get("hashes"))))
+    if opts.wants("hashes"):
+        findings += check_hashes(path=shown, files=hashed)
+    policy, env_names = _policy(lock_dir)
+    allowed = policy.allowed_indexes
+    if allowed is None:
+        allowed = tuple(tool.get("index", {}).get("indexes", []))
+    if allowed and opts.wants("indexes"):
+        findings += check_indexes(
+            path=shown,
+            package_indexes={p.name: p.index for p in locked.packages},
+            allowed=allowed,
+        )
+    pins: dict[str, Version] = {p.name: p.version for p in locked.packages if p.version}
+    if opts.wants("advisories"):
+        findings += _security(shown, pins, opts, policy, environ, today)
+    if opts.online:
+        findings += _yanked(shown, pins, tool, environ)
+    if opts.wants("environments"):
+        findings += _environments(shown, locked.environments, env_names, lock_dir)
+    return findings
+
+
+def _yanked(
+    shown: str, pins: Mapping[str, Version], tool: Mapping[str, Any], environ: Mapping[str, str]
+) -> list[Finding]:
+    """``--online``: ask the lock's indexes whether a pinned version has been yanked since."""
+    from advisor.api.context import ResolveOptions, index_config, open_session
+    from advisor.config import AdvisorConfig
+    from advisor.request import AdviceRequest
+
+    index: dict[str, Any] = tool.get("index", {})
+    indexes = list(index.get("indexes", []))
+    opts = ResolveOptions(
+        index_url=indexes[0] if indexes else None,
+        extra_index_urls=tuple(indexes[1:]),
+        find_links=tuple(index.get("find-links", [])),
+        no_index=not indexes,
+        refresh=True,
+    )
+    config, pip = index_config(
+        opts, AdviceRequest(requirements=()), AdvisorConfig(), environ, Path.cwd()
+    )
+    session = open_session(opts, config, pip, environ)
+    findings: list[Finding] = []
+    try:
+        for name in sorted(pins):
+            version = str(pins[name])
+            files = [
+                f
+                for f in session.finder.find(name)
+                if f.parsed and str(f.parsed.version) == version
+            ]
+            if files and all(f.yanked is not None for f in files):
+                reason = files[0].yanked or "no reason given"
+                findings.append(
+                    Finding(
+                        id="yanked",
+                        path=shown,
+                        package=name,
+                        message=f"{name}=={version} has been yanked ({reason})",
+                        hint=f"re-lock with --upgrade-package {name}",
+                    )
+                )
+    finally:
+        session.close()
+    return findings
+
+
+def _security(
+    shown: str,
+    pins: Mapping[str, Version],
+    opts: CheckOptions,
+    policy: CheckPolicy,
+    environ: Mapping[str, str],
+    today: date,
+) -> list[Finding]:
+    from advisor.knowledge.osv import fixed_versions, is_affected
+
+    data = _advisories(sorted(pins), opts, environ)
+    findings = check_advisory_data(
+        path=shown, loaded_on=data.loaded_on, count=data.count, policy=policy, today=today
+    )
+    findings += check_advisories(
+        path=shown,
+        pins=pins,
+        advisories=data.by_package,
+        is_affected=is_affected,
+        fixed_versions=fixed_versions,
+        policy=policy,
+        today=today,
+    )
+    return findings
+
+
+def _environments(
+    shown: str, lock_envs: Sequence[str], env_names: Sequence[str], lock_dir: Path
+) -> list[Finding]:
+    if not env_names:
+        return []
+    from advisor.api.context import ResolveOptions, build_targets
+    from advisor.config import load_config
+    from advisor.environment import RuntimeEnvironment
+
+    config = load_config(lock_dir)
+    targets = build_targets(
+        ResolveOptions(envs=tuple(env_names)), config, RuntimeEnvironment.detect()
+    )
+    return check_environments(
+        path=shown, lock_environments=lock_envs, required=[t.lock_marker() for t in targets]
+    )
+
+
+def _check_requirements_lock(
+    path: Path,
+    shown: str,
+    opts: CheckOptions,
+    environ: Mapping[str, str],
+    today: date,
+) -> list[Finding]:
+    from packaging.markers import default_environment
+
+    from advisor.lockfile.requirements import read_requirements_lock
+    from advisor.request import load_request
+
+    pins: dict[str, Version] = {str(k): v for k, v in read_requirements_lock(path).items()}
+    findings: list[Finding] = []
+    inputs = list(opts.inputs) if opts.wants("freshness") else []
+    if not inputs and opts.wants("freshness"):
+        sibling = path.with_suffix(".in")
+        if sibling.exists():
+            inputs = [sibling]
+    if inputs:
+        request = load_request(inputs, environ=environ, cwd=path.resolve().parent)
+        env = {k: str(v) for k, v in default_environment().items()}
+        env["extra"] = ""
+        reqs = [
+            (line.origin, line.requirement)
+            for line in request.requirements
+            if line.requirement.marker is None or line.requirement.marker.evaluate(env)
+        ]
+        findings += check_requirements_satisfied(path=shown, pins=pins, requirements=reqs)
+    text = path.read_text(encoding="utf-8")
+    hashed: dict[str, list[tuple[str, bool]]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "--")) and "==" in stripped:
+            current = stripped.split("==", 1)[0].strip().lower()
+            hashed.setdefault(current, []).append((stripped.split(" ")[0], "--hash" in line))
+        elif current and stripped.startswith("--hash"):
+            entries = hashed[current]
+            entries[-1] = (entries[-1][0], True)
+    if opts.wants("hashes"):
+        findings += check_hashes(path=shown, files=hashed)
+    policy, _ = _policy(path.resolve().parent)
+    if opts.wants("advisories"):
+        findings += _security(shown, pins, opts, policy, environ, today)
+    return findings
+
+
+def run_check(
+    locks: Sequence[Path],
+    *,
+    opts: CheckOptions,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    today: date | None = None,
+) -> CheckReport:
+    """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``)."""
+    environ = dict(os.environ) if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    today = date.today() if today is None else today
+    findings: list[Finding] = []
+    checked: list[str] = []
+    fixed: list[str] = []
+    for lock in locks:
+        shown = _display(lock, cwd)
+        if not lock.is_file():
+            raise InputError(f"{shown}: no such lock file")
+        try:
+            if lock.suffix == ".toml":
+                found = _check_pylock(lock, shown, opts, environ, today)
+            else:
+                found = _check_requirements_lock(lock, shown, opts, environ, today)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+        if opts.fix and found and all(f.id == "lock-stale" for f in found):
+            _relock(lock, environ=environ)
+            fixed.append(shown)
+            found = (
+                _check_pylock(lock, shown, opts, environ, today)
+                if lock.suffix == ".toml"
+                else _check_requirements_lock(lock, shown, opts, environ, today)
+            )
+        findings.extend(found)
+        checked.append(shown)
+    return CheckReport(findings=tuple(findings), checked=tuple(checked), fixed=tuple(fixed))
+
+
+def _relock(lock: Path, *, environ: Mapping[str, str]) -> None:
+    """Re-lock a stale pylock.toml from the inputs, options and targets it records."""
+    from advisor.api.context import ResolveOptions
+    from advisor.api.locking import LockOptions
+    from advisor.api.locking import lock as run_lock
+
+    raw = tomllib.loads(lock.read_text(encoding="utf-8"))
+    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
+    inputs: dict[str, Any] = tool.get("inputs", {})
+    lock_dir = lock.resolve().parent
+    files = [lock_dir / f for f in inputs.get("files", [])]
+    if not files:
+        raise InputError(f"{lock}: the lock records no inputs; re-lock it by hand")
+    options: dict[str, Any] = tool.get("options", {})
+    targets: list[dict[str, Any]] = tool.get("targets", [])
+    single = targets[0] if len(targets) == 1 else {}
+    envs = tuple(t["name"] for t in targets) if len(targets) > 1 else ()
+    index: dict[str, Any] = tool.get("index", {})
+    indexes = list(index.get("indexes", []))
+    run_lock(
+        files,
+        opts=ResolveOptions(
+            index_url=indexes[0] if indexes else None,
+            extra_index_urls=tuple(indexes[1:]),
+            find_links=tuple(index.get("find-links", [])),
+            no_index=not indexes,
+            index_strategy=index.get("strategy"),
+            extras=tuple(inputs.get("extras", ())),
+            groups=tuple(inputs.get("groups", ())),
+            constraints=tuple(lock_dir / c for c in inputs.get("constraints", [])),
+            overrides=tuple(lock_dir / o for o in inputs.get("overrides", [])),
+            python=single.get("python_version") if single.get("name") != "host" else None,
+            platform=single.get("platform") if single.get("name") != "host" else None,
+            envs=envs,
+            pre=bool(options.get("pre", False)),
+            pre_packages=tuple(options.get("pre-packages", ())),
+            only_binary=tuple(options.get("only-binary", ())),
+            no_build=bool(options.get("no-build", False)),
+            recommendation=str(tool.get("recommendation", "latest")),
+        ),
+        out=LockOptions(output=lock, format="pylock", command="advisor check --fix"),
+        environ=environ,
+        cwd=lock_dir,
+    )

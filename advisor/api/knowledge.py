@@ -1,0 +1,502 @@
+"""Knowledge commands: validate and sync ``knowledge/``, import OSV, show, stats, lock graphs.
+
+Part of the composition root: it opens the store a URL names, runs the loaders of
+:mod:`advisor.knowledge.sources` (passing in today's date and, for the OSV API, a fetcher
+built from pip's network settings), writes what they produced, and reads it back for
+``show``, ``stats`` and the graph of a lock. The CLI calls only this module for the
+``knowledge`` commands; later ``lock``/``advise`` call :func:`sync` implicitly (it costs one
+folder digest when nothing changed) and ``explain`` calls :func:`stack_graph_for_lock`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from advisor.knowledge.graph import ExportFormat, StackGraph
+    from advisor.knowledge.schema import Observation
+    from advisor.knowledge.sources import Problem
+    from advisor.knowledge.sources.osv_import import ImportReport
+    from advisor.knowledge.store import KnowledgeStore, PutResult, StoreStats
+    from advisor.lockfile import LockedStack
+
+__all__ = [
+    "ImportOutcome",
+    "KnownFact",
+    "PackageKnowledge",
+    "SyncReport",
+    "export_lock_graph",
+    "import_osv",
+    "lock_packages",
+    "parse_package_spec",
+    "show",
+    "stack_graph_for_lock",
+    "stats",
+    "store_url",
+    "sync",
+    "validate",
+]
+
+_DIGEST_META = "sync-digest:"  # + folder: the content digest of the last clean sync
+_FILES_META = "sync-files:"  # + folder: JSON {source: sha256 of the file, "" if it had problems}
+
+
+def store_url(url: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The store to use: ``url`` when given, else ``ADVISOR_KNOWLEDGE``, else ``knowledge.db``
+    in the user data directory."""
+    from advisor.knowledge.store import default_store_url
+
+    if url and url.strip():
+        return url.strip()
+    return default_store_url(os.environ if environ is None else environ)
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def _open(url: str) -> KnowledgeStore:
+    from advisor.knowledge.store import open_store
+
+    return open_store(url)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def validate(path: Path) -> list[Problem]:
+    """Every problem in the knowledge folder (or one file) at ``path``, in file and line
+    order; ``[]`` when it is clean. Raises :class:`InputError` when ``path`` does not exist."""
+    from advisor.knowledge.validate import validate_knowledge
+
+    if not path.exists():
+        raise InputError(f"{path}: no such knowledge folder or file")
+    return list(validate_knowledge(path))
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncReport:
+    """What :func:`sync` did. ``skipped``: the folder's digest matched the last clean sync,
+    nothing was read. ``changed`` are the sources (``knowledge/…``) written again,
+    ``removed`` those whose file is gone (their facts deleted). Counts are observations."""
+
+    folder: str
+    digest: str
+    skipped: bool = False
+    files: int = 0
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    problems: tuple[Problem, ...] = ()
+
+
+def sync(folder: Path, *, store_url: str, today: str | None = None) -> SyncReport:
+    """Load ``folder`` (a ``knowledge/`` folder) into the store at ``store_url``.
+
+    When the folder's content digest equals the one recorded by the last clean sync of the
+    same folder (meta ``sync-digest:<absolute folder>``), nothing else is read. Otherwise
+    each file whose bytes changed is written with ``replace_source`` = its source, so
+    records removed from a file leave the store; files gone since the last sync have their
+    facts deleted. Problems are the loader's and the validator's (:func:`check_files`). A
+    file with problems is reported and its good records are upserted
+    without removing anything (a typo never wipes a file's rules); its digest is not
+    recorded, so the next sync reads it again, and the folder digest is recorded only when
+    there were no problems. ``today`` (ISO date) goes into the provenance of new facts.
+    """
+    from advisor.knowledge.sources.folder import content_digest, load_knowledge_folder
+    from advisor.knowledge.validate import check_files
+
+    key = str(folder.resolve())
+    digest = content_digest(folder)
+    with _open(store_url) as store:
+        if store.get_meta(_DIGEST_META + key) == digest:
+            return SyncReport(folder=str(folder), digest=digest, skipped=True)
+        loaded = load_knowledge_folder(folder, date=today or _today())
+        problems = sorted(
+            {*loaded.problems, *check_files(loaded.files)},
+            key=lambda p: (p.file, p.line, p.field, p.message),
+        )
+        troubled = {p.file for p in problems}
+        previous = _json_map(store.get_meta(_FILES_META + key))
+        current: dict[str, str] = {}
+        changed: list[str] = []
+        totals = [0, 0, 0, 0]  # added, replaced, unchanged, deleted
+        for file in loaded.files:
+            clean = file.path not in troubled
+            file_digest = _file_digest(Path(file.path)) if clean else ""
+            current[file.source] = file_digest
+            if file_digest and previous.get(file.source) == file_digest:
+                continue
+            replace = file.source if clean else None
+            _add(totals, store.put(file.observations, replace_source=replace))
+            changed.append(file.source)
+        removed = sorted(set(previous) - set(current))
+        for source in removed:
+            totals[3] += store.delete_source(source)
+        store.set_meta(_FILES_META + key, json.dumps(current, sort_keys=True))
+        store.set_meta(_DIGEST_META + key, "" if problems else digest)
+    return SyncReport(
+        folder=str(folder),
+        digest=digest,
+        files=len(loaded.files),
+        changed=tuple(changed),
+        removed=tuple(removed),
+        added=totals[0],
+        replaced=totals[1],
+        unchanged=totals[2],
+        deleted=totals[3],
+        problems=tuple(problems),
+    )
+
+
+def _json_map(text: str | None) -> dict[str, str]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}  # unreadable bookkeeping: treat every file as changed
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _add(totals: list[int], result: PutResult) -> None:
+    totals[0] += result.added
+    totals[1] += result.replaced
+    totals[2] += result.unchanged
+    totals[3] += result.removed
+
+
+# --------------------------------------------------------------------------- OSV
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportOutcome:
+    """An OSV import: what the loader read (``report``: advisories, problems, counts) and
+    what the store did with it (``added`` … ``removed``, in advisories). ``source`` is the
+    dump's path or the API's URL without credentials."""
+
+    source: str
+    report: ImportReport
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+def import_osv(
+    source: Path | str,
+    *,
+    store_url: str,
+    packages: Mapping[str, str | None] | None = None,
+    today: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ImportOutcome:
+    """Import OSV advisories into the store at ``store_url``.
+
+    ``source`` is an OSV dump zip or a folder of OSV JSON/YAML files (a :class:`Path`, or a
+    string without ``http(s)://``): the import replaces everything earlier imports of the
+    same dump name stored (so advisories that left the dump leave the store). A string
+    starting with ``http://`` or ``https://`` is the base URL of an OSV-compatible API,
+    queried for ``packages`` (name → version, or ``None`` for all versions; required
+    then); an API import only adds and updates. The API is reached with pip's network
+    settings (certificates, trusted hosts, retries, credentials) from ``environ``/``cwd``.
+    Raises :class:`InputError` for a missing source or an API import without packages,
+    :class:`~advisor.errors.IndexUnavailable` when the API cannot be used.
+    """
+    from advisor.index.fetch import redact_url
+
+    date = today or _today()
+    text = str(source)
+    if isinstance(source, str) and text.lower().startswith(("http://", "https://")):
+        if not packages:
+            raise InputError(
+                f"{redact_url(text)}: an OSV API import needs packages (--package or --lock)"
+            )
+        report = _query_api(text, packages, date=date, environ=environ, cwd=cwd)
+        shown, replace = redact_url(text), None
+    else:
+        from advisor.knowledge.sources.osv_import import load_osv
+
+        path = Path(source)
+        report = load_osv(path, date=date)
+        shown, replace = str(path), f"osv:{report.origin}"
+    with _open(store_url) as store:
+        result = store.put(report.advisories, replace_source=replace)
+        # what `advisor check` reads to tell "no advisory data" and "data too old" apart
+        count = sum(k.count for k in store.stats().kinds if k.kind == "advisory")
+        store.set_meta("osv-imported-at", date)
+        store.set_meta("osv-advisories", str(count))
+    return ImportOutcome(
+        source=shown,
+        report=report,
+        added=result.added,
+        replaced=result.replaced,
+        unchanged=result.unchanged,
+        removed=result.removed,
+    )
+
+
+def _query_api(
+    base_url: str,
+    packages: Mapping[str, str | None],
+    *,
+    date: str,
+    environ: Mapping[str, str] | None,
+    cwd: Path | None,
+) -> ImportReport:
+    from advisor.index.fetch import Fetcher
+    from advisor.index.settings import load_pip_settings
+    from advisor.knowledge.sources.osv_import import query_osv_api
+
+    pip = load_pip_settings(
+        environ=os.environ if environ is None else environ, cwd=cwd or Path.cwd()
+    )
+    with Fetcher(pip.network_settings()) as fetcher:
+        return query_osv_api(base_url, packages, fetcher=fetcher, date=date)
+
+
+def parse_package_spec(text: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME==VERSION`` → ``(canonical name, version or None)``.
+    Raises :class:`InputError` for anything else."""
+    name, sep, version = text.strip().partition("==")
+    name, version = name.strip(), version.strip()
+    from packaging.utils import InvalidName
+
+    try:
+        canonical = canonicalize_name(name, validate=True)
+    except InvalidName:
+        canonical = None
+    if canonical is None or (sep and not version) or any(c in version for c in "<>=!~,; "):
+        raise InputError(f"{text!r}: expected NAME or NAME==VERSION")
+    return canonical, (version or None)
+
+
+def lock_packages(lock_path: Path) -> dict[str, str | None]:
+    """Name → version of every package of a ``pylock.toml`` (for an OSV API query); a name
+    locked at several versions is asked for all versions."""
+    from advisor.lockfile import read_pylock
+
+    found: dict[str, str | None] = {}
+    for pkg in read_pylock(lock_path).packages:
+        version = str(pkg.version) if pkg.version is not None else None
+        if pkg.name in found and found[pkg.name] != version:
+            found[pkg.name] = None
+        else:
+            found[pkg.name] = version
+    return dict(sorted(found.items()))
+
+
+# --------------------------------------------------------------------------- show, stats
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnownFact:
+    """One observation about a package. ``applies``: whether it holds for the version asked
+    about (an advisory affecting it, a rule whose specifier, or whose co-installed condition
+    on this package, contains it, a build or a measurement of that version); ``None`` when
+    no version was asked for or it cannot be told (an unparsable version)."""
+
+    kind: str
+    observation: Observation
+    applies: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageKnowledge:
+    """Everything the store knows about one package, by kind (kinds in a fixed order,
+    observations by key)."""
+
+    name: str
+    version: str | None
+    facts: tuple[KnownFact, ...]
+
+    def of_kind(self, kind: str) -> tuple[KnownFact, ...]:
+        return tuple(f for f in self.facts if f.kind == kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"name", "version", "kinds": {kind: [{"applies", "observation"}]}}``."""
+        import msgspec
+
+        kinds: dict[str, list[dict[str, Any]]] = {}
+        for fact in self.facts:
+            kinds.setdefault(fact.kind, []).append(
+                {"applies": fact.applies, "observation": msgspec.to_builtins(fact.observation)}
+            )
+        return {"name": self.name, "version": self.version, "kinds": kinds}
+
+
+def show(name: str, version: str | None = None, *, store_url: str) -> PackageKnowledge:
+    """What the store at ``store_url`` knows about ``name`` (optionally at ``version``)."""
+    from advisor.knowledge.graph import KINDS
+    from advisor.knowledge.store import kind_of
+
+    canonical = canonicalize_name(name)
+    with _open(store_url) as store:
+        found = store.for_package(canonical)
+    facts = [
+        KnownFact(
+            kind=kind_of(obs),
+            observation=obs,
+            applies=None if version is None else _applies(obs, canonical, version),
+        )
+        for obs in found
+    ]
+    order = {k: i for i, k in enumerate(KINDS)}
+    facts.sort(key=lambda f: order.get(f.kind, len(order)))  # stable: keys stay in order
+    return PackageKnowledge(name=canonical, version=version, facts=tuple(facts))
+
+
+def _applies(obs: Observation, name: str, version: str) -> bool | None:
+    """Whether ``obs`` holds for ``name==version`` (``None``: cannot tell)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    from advisor.knowledge.osv import is_affected
+    from advisor.knowledge.schema import (
+        Advisory,
+        BuildObservation,
+        PerformanceObservation,
+        Prescription,
+    )
+
+    if isinstance(obs, Advisory):
+        return is_affected(obs, name, version)
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        parsed = None
+
+    def within(spec: str) -> bool | None:
+        try:
+            specifier = SpecifierSet(spec)
+        except InvalidSpecifier:
+            return None
+        if parsed is None:
+            return None if str(specifier) else True
+        return specifier.contains(parsed, prereleases=True)
+
+    def same(other: str | None) -> bool | None:
+        if other is None:
+            return None
+        try:
+            return Version(other) == parsed if parsed is not None else other == version
+        except InvalidVersion:
+            return other == version
+
+    if isinstance(obs, Prescription):
+        if canonicalize_name(obs.match.package) == name:
+            return within(obs.match.specifier)
+        # the package is a co-installed condition of a rule about another package
+        conditions = [
+            within(c.specifier)
+            for c in obs.match.co_installed
+            if canonicalize_name(c.package) == name
+        ]
+        return None if not conditions or None in conditions else any(conditions)
+    if isinstance(obs, BuildObservation):
+        if obs.version is not None:
+            return same(obs.version)
+        return within(obs.specifier) if obs.specifier is not None else True
+    if isinstance(obs, PerformanceObservation):
+        return same(obs.version)
+    return None
+
+
+def stats(store_url: str) -> StoreStats:
+    """Counts per kind and per source of the store at ``store_url``."""
+    with _open(store_url) as store:
+        return store.stats()
+
+
+# --------------------------------------------------------------------------- lock graphs
+
+
+def stack_graph_for_lock(lock_path: Path, *, store_url: str) -> StackGraph:
+    """The stack a ``pylock.toml`` locks, as a graph (:mod:`advisor.knowledge.graph`), with
+    the observations of the store at ``store_url`` that apply to each locked version
+    attached. A lock records no root requirements: packages nothing else depends on (and
+    one package of each otherwise unreachable cycle) are taken as the roots.
+    Raises :class:`~advisor.errors.LockfileError` for an unreadable or invalid lock."""
+    from advisor.lockfile import read_pylock
+
+    stack = read_pylock(lock_path)
+    names = sorted({str(p.name) for p in stack.packages})
+    with _open(store_url) as store:
+        known = store.for_packages(names)
+    return _lock_graph(stack, known, origin=lock_path.name)
+
+
+def _lock_graph(
+    stack: LockedStack, known: Mapping[str, Sequence[Observation]], *, origin: str
+) -> StackGraph:
+    from advisor.knowledge.graph import StackNode, build_graph
+    from advisor.models import Edge
+
+    nodes = [
+        StackNode(
+            name=p.name,
+            version=str(p.version) if p.version is not None else None,
+            marker=p.marker,
+            needs_build=p.needs_build,
+        )
+        for p in stack.packages
+    ]
+    edges: list[Edge] = []
+    versions: dict[str, set[str]] = {}
+    for pkg in stack.packages:
+        if pkg.version is not None:
+            versions.setdefault(pkg.name, set()).add(str(pkg.version))
+        edges.extend(
+            Edge(parent=pkg.name, child=dep, requirement=str(dep), origin=origin)
+            for dep in pkg.dependencies
+        )
+    applying = {
+        name: [o for o in facts if _applies_to_any(o, name, versions.get(name, set()))]
+        for name, facts in known.items()
+    }
+    return build_graph(nodes, edges, observations=applying, infer_roots=True)
+
+
+def _applies_to_any(obs: Observation, name: str, versions: Iterable[str]) -> bool:
+    """Kept on the graph when it holds for one of the locked versions, or cannot be told
+    not to (a fact with no version, a package locked without one)."""
+    results = [_applies(obs, name, v) for v in versions]
+    return not results or any(r is not False for r in results)
+
+
+def export_lock_graph(lock_path: Path, *, store_url: str, fmt: str) -> str:
+    """:func:`stack_graph_for_lock` exported as ``dot``, ``graphml`` or ``json`` text.
+    Raises :class:`InputError` for another format."""
+    from advisor.knowledge.graph import export
+
+    if fmt not in _FORMATS:
+        raise InputError(f"unknown graph format {fmt!r}: use {', '.join(_FORMATS)}")
+    chosen: ExportFormat = fmt  # type: ignore[assignment]
+    return export(stack_graph_for_lock(lock_path, store_url=store_url), chosen)
+
+
+_FORMATS = ("dot", "graphml", "json")

@@ -1,0 +1,354 @@
+"""The checks behind ``advisor check`` and the pre-commit hooks: pure functions over a lock.
+
+Each check takes what it needs as values (the lock's packages, the recomputed digest, the
+advisories known for the pinned projects, the policy, today's date) and returns
+:class:`Finding` values with an id, the file and package concerned, and a fix hint. Reading
+files, the knowledge store or the network is the caller's job (``advisor.api.checking``), so
+these stay fast and testable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from packaging.version import Version
+
+    from advisor.knowledge.schema import Advisory
+
+__all__ = [
+    "AdvisoryWaiver",
+    "CheckPolicy",
+    "Finding",
+    "check_advisories",
+    "check_advisory_data",
+    "check_environments",
+    "check_freshness",
+    "check_hashes",
+    "check_indexes",
+    "check_requirements_satisfied",
+    "parse_policy",
+    "render_findings",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One problem: ``id`` names the check, ``path`` the file (``line`` when known)."""
+
+    id: str
+    message: str
+    path: str
+    package: str | None = None
+    hint: str = ""
+    level: str = "error"
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdvisoryWaiver:
+    """An advisory the team accepts until a date (``None``: no end), with the reason."""
+
+    id: str
+    reason: str
+    until: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckPolicy:
+    waivers: tuple[AdvisoryWaiver, ...] = ()
+    max_advisory_age_days: int = 30
+    allowed_indexes: tuple[str, ...] | None = None  # None: those recorded in the lock
+    environments: tuple[str, ...] = ()  # configured targets' markers the lock must cover
+
+
+def parse_policy(raw: Mapping[str, object], *, source: str) -> CheckPolicy:
+    """``[tool.advisor.policy]``: ``allow-advisories = [{id, reason, until}]``,
+    ``max-advisory-age-days``, ``allowed-indexes``. Raises ``ConfigError`` naming the key."""
+    from advisor.errors import ConfigError
+
+    waivers: list[AdvisoryWaiver] = []
+    entries = raw.get("allow-advisories", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: policy.allow-advisories must be a list of tables")
+    for i, entry in enumerate(entries):
+        where = f"{source}: policy.allow-advisories[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise ConfigError(f"{where} needs an id (the advisory id or an alias)")
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{where} needs a reason: a waiver says why")
+        until = entry.get("until")
+        if isinstance(until, str):
+            try:
+                until = date.fromisoformat(until)
+            except ValueError:
+                raise ConfigError(f"{where}.until must be a date like 2027-01-31") from None
+        if until is not None and not isinstance(until, date):
+            raise ConfigError(f"{where}.until must be a date like 2027-01-31")
+        waivers.append(AdvisoryWaiver(id=entry["id"], reason=reason.strip(), until=until))
+    age = raw.get("max-advisory-age-days", 30)
+    if not isinstance(age, int) or isinstance(age, bool) or age < 0:
+        raise ConfigError(f"{source}: policy.max-advisory-age-days must be a whole number")
+    allowed = raw.get("allowed-indexes")
+    if allowed is not None and (
+        not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed)
+    ):
+        raise ConfigError(f"{source}: policy.allowed-indexes must be a list of URLs")
+    return CheckPolicy(
+        waivers=tuple(waivers),
+        max_advisory_age_days=age,
+        allowed_indexes=tuple(allowed) if allowed is not None else None,
+    )
+
+
+def check_freshness(
+    *,
+    path: str,
+    recorded_digest: str | None,
+    current_digest: str,
+    recorded: Sequence[str],
+    current: Sequence[str],
+    inputs: Sequence[str],
+) -> list[Finding]:
+    """The lock is stale when the digest of its inputs changed; name what changed."""
+    if recorded_digest is None:
+        return [
+            Finding(
+                id="lock-unknown-inputs",
+                path=path,
+                message="the lock records no input digest (not written by advisor lock)",
+                hint="re-lock with `advisor lock`",
+                level="warning",
+            )
+        ]
+    if recorded_digest == current_digest:
+        return []
+    added = sorted(set(current) - set(recorded))
+    removed = sorted(set(recorded) - set(current))
+    where = ", ".join(inputs) or "the inputs"
+    if added or removed:
+        parts = [f"+ {r}" for r in added] + [f"- {r}" for r in removed]
+        message = f"the lock is stale: {where} changed ({'; '.join(parts)})"
+    else:
+        message = (
+            f"the lock is stale: {where}, an included file, the index configuration or the "
+            "options changed since it was written"
+        )
+    return [
+        Finding(
+            id="lock-stale",
+            path=path,
+            message=message,
+            hint="run `advisor lock` (or `advisor check --fix`) and commit the new lock",
+        )
+    ]
+
+
+def check_requirements_satisfied(
+    *,
+    path: str,
+    pins: Mapping[str, Version],
+    requirements: Iterable[tuple[str, object]],
+) -> list[Finding]:
+    """For a requirements.txt lock: every input requirement (``(origin, Requirement)``,
+    markers already evaluated by the caller) has a pin within its specifier."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    findings: list[Finding] = []
+    for origin, req in requirements:
+        assert isinstance(req, Requirement)
+        name = canonicalize_name(req.name)
+        pinned = pins.get(name)
+        if pinned is None:
+            findings.append(
+                Finding(
+                    id="lock-stale",
+                    path=path,
+                    package=name,
+                    message=f"{req} ({origin}) has no pin in the lock",
+                    hint="re-lock: the input gained a requirement",
+                )
+            )
+        elif not req.specifier.contains(pinned, prereleases=True):
+            findings.append(
+                Finding(
+                    id="lock-stale",
+                    path=path,
+                    package=name,
+                    message=f"{name}=={pinned} does not satisfy {req} ({origin})",
+                    hint="re-lock: the input's specifier changed",
+                )
+            )
+    return findings
+
+
+def check_hashes(*, path: str, files: Mapping[str, Sequence[tuple[str, bool]]]) -> list[Finding]:
+    """``files``: package → (file name, has a hash) for every file the lock lists."""
+    findings: list[Finding] = []
+    for package, entries in sorted(files.items()):
+        for filename, hashed in entries:
+            if not hashed:
+                findings.append(
+                    Finding(
+                        id="missing-hash",
+                        path=path,
+                        package=package,
+                        message=f"{filename} has no hash",
+                        hint="re-lock with `advisor lock`: every locked file carries a sha256",
+                    )
+                )
+    return findings
+
+
+def check_indexes(
+    *, path: str, package_indexes: Mapping[str, str | None], allowed: Sequence[str]
+) -> list[Finding]:
+    """Every pin comes from an allowed index (compared without trailing slashes)."""
+    ok = {a.rstrip("/") for a in allowed}
+    findings: list[Finding] = []
+    for package, index in sorted(package_indexes.items()):
+        if index is not None and index.rstrip("/") not in ok:
+            findings.append(
+                Finding(
+                    id="index-not-allowed",
+                    path=path,
+                    package=package,
+                    message=f"{package} comes from {index}, which is not an allowed index",
+                    hint="add it to [tool.advisor.policy] allowed-indexes, or re-lock",
+                )
+            )
+    return findings
+
+
+def _waiver_for(advisory: Advisory, policy: CheckPolicy) -> AdvisoryWaiver | None:
+    names = {advisory.id, *advisory.aliases}
+    for waiver in policy.waivers:
+        if waiver.id in names:
+            return waiver
+    return None
+
+
+def check_advisories(
+    *,
+    path: str,
+    pins: Mapping[str, Version],
+    advisories: Mapping[str, Sequence[Advisory]],
+    is_affected: Callable[[Advisory, str, Version], bool],
+    fixed_versions: Callable[[Advisory, str], Sequence[str]],
+    policy: CheckPolicy,
+    today: date,
+) -> list[Finding]:
+    """No pin affected by a known advisory, unless a waiver covers it until a future date."""
+    findings: list[Finding] = []
+    for name in sorted(pins):
+        version = pins[name]
+        for adv in sorted(advisories.get(name, ()), key=lambda a: a.id):
+            if adv.withdrawn or not is_affected(adv, name, version):
+                continue
+            waiver = _waiver_for(adv, policy)
+            if waiver is not None and (waiver.until is None or waiver.until >= today):
+                continue
+            fixed = ", ".join(fixed_versions(adv, name)) or "none published"
+            summary = f": {adv.summary}" if adv.summary else ""
+            expired = (
+                f" (the waiver expired on {waiver.until.isoformat()})"
+                if waiver is not None and waiver.until is not None
+                else ""
+            )
+            findings.append(
+                Finding(
+                    id="advisory",
+                    path=path,
+                    package=name,
+                    message=f"{name}=={version} is affected by {adv.id}{summary}{expired}",
+                    hint=f"upgrade {name} (fixed in: {fixed}) or waive {adv.id} in "
+                    "[tool.advisor.policy] allow-advisories with a reason and a date",
+                )
+            )
+    return findings
+
+
+def check_advisory_data(
+    *, path: str, loaded_on: date | None, count: int, policy: CheckPolicy, today: date
+) -> list[Finding]:
+    """No advisory data at all, or data older than the policy allows, is its own finding."""
+    if count == 0 or loaded_on is None:
+        return [
+            Finding(
+                id="advisory-data-missing",
+                path=path,
+                message="no security advisories are loaded, so no pin could be checked",
+                hint="run `advisor knowledge import-osv SOURCE` or pass `--osv PATH`",
+            )
+        ]
+    age = (today - loaded_on).days
+    if age > policy.max_advisory_age_days:
+        return [
+            Finding(
+                id="advisory-data-old",
+                path=path,
+                message=f"the advisory data is {age} days old "
+                f"(policy allows {policy.max_advisory_age_days})",
+                hint="import a fresh OSV dump: `advisor knowledge import-osv SOURCE`",
+                level="warning",
+            )
+        ]
+    return []
+
+
+def check_environments(
+    *, path: str, lock_environments: Sequence[str], required: Sequence[str]
+) -> list[Finding]:
+    """Each configured runtime environment (its lock marker) is among the lock's."""
+    have = set(lock_environments)
+    return [
+        Finding(
+            id="environment-missing",
+            path=path,
+            message=f"the lock does not cover the configured environment {marker!r}",
+            hint="re-lock with --env for every configured environment",
+        )
+        for marker in required
+        if marker not in have
+    ]
+
+
+def render_findings(findings: Sequence[Finding], *, fmt: str) -> str:
+    """``text`` (one line each), ``json`` (a list), or ``github`` (workflow annotations)."""
+    if fmt == "json":
+        return json.dumps(
+            [
+                {
+                    "id": f.id,
+                    "level": f.level,
+                    "path": f.path,
+                    "line": f.line,
+                    "package": f.package,
+                    "message": f.message,
+                    "hint": f.hint,
+                }
+                for f in findings
+            ],
+            indent=2,
+        )
+    lines = []
+    for f in findings:
+        if fmt == "github":
+            level = "error" if f.level == "error" else "warning"
+            where = f"file={f.path}" + (f",line={f.line}" if f.line else "")
+            text = f"{f.message}. {f.hint}".replace("%", "%25").replace("\n", "%0A")
+            lines.append(f"::{level} {where},title=advisor {f.id}::{text}")
+        else:
+            where = f.path + (f":{f.line}" if f.line else "")
+            lines.append(
+                f"{where}: {f.level}: [{f.id}] {f.message}"
+                + (f"\n  hint: {f.hint}" if f.hint else "")
+            )
+    return "\n".join(lines)

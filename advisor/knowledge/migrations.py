@@ -1,0 +1,151 @@
+"""Versioned, forward-only schema migrations for the knowledge stores.
+
+Sits under the SQLite and PostgreSQL stores: each store opens a write transaction, takes its
+database's write lock, and calls :func:`migrate`, which reads ``schema_version`` and applies
+the missing steps in order. Everything happens in the caller's one transaction, so a failing
+step leaves the store exactly as it was (never half-migrated); the caller rolls back.
+
+A step's SQL is shared by both dialects where the SQL allows it: ``{ordered_text}`` stands
+for a text type that sorts by code point in both (PostgreSQL's default collation may follow
+the server's locale; SQLite's is binary), so reads come back in the same order from either
+store. ``only`` adds statements for one dialect. Steps are never edited once released: a
+change is a new step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "MIGRATIONS",
+    "Dialect",
+    "Migration",
+    "MigrationTarget",
+    "SchemaTooNew",
+    "current_version",
+    "latest_version",
+    "migrate",
+]
+
+Dialect = Literal["sqlite", "postgres"]
+
+_WORDS: Mapping[str, Mapping[str, str]] = {
+    "sqlite": {"ordered_text": "TEXT"},
+    "postgres": {"ordered_text": 'TEXT COLLATE "C"'},
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Migration:
+    """One schema step: ``version`` (1, 2, …), a description, the shared ``statements``
+    (with ``{ordered_text}`` words filled in per dialect) and per-dialect extra
+    ``only[dialect]`` statements (run after the shared ones)."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...] = ()
+    only: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def sql(self, dialect: Dialect) -> tuple[str, ...]:
+        words = _WORDS[dialect]
+        shared = tuple(s.format_map(words) for s in self.statements)
+        return shared + tuple(self.only.get(dialect, ()))
+
+
+class MigrationTarget(Protocol):
+    """A connection inside an open write transaction, as the runner needs it.
+
+    ``execute`` runs one statement with ``?`` placeholders (the target translates them to
+    its driver's style) and returns the rows it produced (empty for DDL).
+    """
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
+
+    def table_exists(self, name: str) -> bool: ...
+
+
+class SchemaTooNew(Exception):
+    """The store was written by a newer advisor (its schema version is unknown here)."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        super().__init__(
+            f"schema version {found} is newer than this advisor supports ({supported}); "
+            "upgrade the advisor"
+        )
+        self.found = found
+        self.supported = supported
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="observations, their packages, and meta",
+        statements=(
+            "CREATE TABLE observations ("
+            " key {ordered_text} PRIMARY KEY,"
+            " kind TEXT NOT NULL,"
+            " source TEXT NOT NULL,"
+            " date TEXT NOT NULL,"
+            " payload TEXT NOT NULL)",
+            "CREATE INDEX observations_kind ON observations (kind, key)",
+            "CREATE INDEX observations_source ON observations (source)",
+            "CREATE TABLE observation_packages ("
+            " package {ordered_text} NOT NULL,"
+            " key {ordered_text} NOT NULL REFERENCES observations (key) ON DELETE CASCADE,"
+            " PRIMARY KEY (package, key))",
+            # the primary key indexes lookups by package; this one serves deletes by key
+            "CREATE INDEX observation_packages_key ON observation_packages (key)",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+)
+
+
+def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    return max((m.version for m in migrations), default=0)
+
+
+def current_version(target: MigrationTarget) -> int:
+    """The highest applied step, 0 for an empty database."""
+    if not target.table_exists("schema_version"):
+        return 0
+    rows = target.execute("SELECT MAX(version) FROM schema_version")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def migrate(target: MigrationTarget, *, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply every step newer than the store's version; returns the version reached.
+
+    Must run inside the caller's write transaction (the caller commits, or rolls back on
+    any exception). Raises :class:`SchemaTooNew` when the store is ahead of ``migrations``,
+    ``ValueError`` when ``migrations`` is not numbered 1, 2, 3 … and whatever the driver
+    raises for a failing statement.
+    """
+    ordered = sorted(migrations, key=lambda m: m.version)
+    if [m.version for m in ordered] != list(range(1, len(ordered) + 1)):
+        raise ValueError("migrations must be numbered 1, 2, 3 … without gaps")
+    target.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY,"
+        " description TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    found = current_version(target)
+    supported = latest_version(ordered)
+    if found > supported:
+        raise SchemaTooNew(found, supported)
+    for step in ordered[found:]:
+        for statement in step.sql(target.dialect):
+            target.execute(statement)
+        target.execute(
+            "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+            (step.version, step.description),
+        )
+    return supported

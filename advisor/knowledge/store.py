@@ -1,0 +1,464 @@
+"""The knowledge store: one protocol, an embedded SQLite default and a PostgreSQL backend.
+
+Sits between the loaders (OSV, the repository's ``knowledge/`` folder, observe runs), which
+``put`` observations, and the graph, scoring and report layers, which read them back by
+package or by kind. :func:`open_store` picks the backend from a URL; the backends
+(:mod:`.sqlite_store`, :mod:`.postgres_store`) hold only SQL and driver code. What does not
+depend on SQL lives here: URL parsing and redaction, turning observations into rows, deciding
+what a ``put`` adds, replaces, keeps and removes, decoding payloads (cached, with corrupt rows
+reported and skipped, never raised), and the value types the protocol returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+from packaging.utils import canonicalize_name
+
+from advisor.errors import AdvisorError, InputError
+from advisor.knowledge.schema import (
+    Observation,
+    decode_observation,
+    encode_observation,
+    observation_key,
+    packages_of,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Iterator, Mapping
+    from types import TracebackType
+    from typing import Self
+
+__all__ = [
+    "KINDS",
+    "KindStats",
+    "KnowledgeStore",
+    "KnowledgeStoreError",
+    "ObservationDecoder",
+    "ObservationRow",
+    "PutPlan",
+    "PutResult",
+    "SourceStats",
+    "StoreProblem",
+    "StoreStats",
+    "build_stats",
+    "canonical_names",
+    "check_kinds",
+    "default_store_url",
+    "group_by_package",
+    "kind_of",
+    "open_store",
+    "plan_put",
+    "prepare_rows",
+    "redact_url",
+    "sqlite_path",
+]
+
+_log = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = ("advisory", "build", "image", "performance", "prescription")
+_POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+_DECODE_CACHE_SIZE = 16_384
+
+
+class KnowledgeStoreError(AdvisorError):
+    """The knowledge store cannot be used: unreachable server, unreadable file, failed or
+    too-new migration. ``url`` never holds a password; ``host``/``port`` name a server."""
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, *, url: str, host: str | None = None, port: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.host = host
+        self.port = port
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PutResult:
+    """What one :meth:`KnowledgeStore.put` did, counted in observations."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindStats:
+    kind: str
+    count: int
+    newest: str | None  # the newest provenance date, ISO 8601
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceStats:
+    source: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreStats:
+    """Counts per kind (every known kind, zero included) and per source, sorted by name."""
+
+    url: str
+    schema_version: int
+    kinds: tuple[KindStats, ...]
+    sources: tuple[SourceStats, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(k.count for k in self.kinds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreProblem:
+    """A stored row that could not be read back (it is skipped by every read)."""
+
+    key: str
+    reason: str
+
+
+class KnowledgeStore(Protocol):
+    """Where observations live. Both backends behave the same (one test suite runs on both).
+
+    Reads return observations ordered by key; a row whose payload does not decode is skipped
+    and listed in :attr:`problems`. Package names are canonicalised (PEP 503) on the way in.
+    """
+
+    url: str  # without a password
+
+    @property
+    def problems(self) -> tuple[StoreProblem, ...]:
+        """Rows skipped by reads so far, because their payload did not decode."""
+        ...
+
+    def put(
+        self, observations: Iterable[Observation], *, replace_source: str | None = None
+    ) -> PutResult:
+        """Upsert by :func:`observation_key`, in one transaction. With ``replace_source``,
+        every stored fact from that provenance source that is not in ``observations`` is
+        removed in the same transaction (a re-import replaces the previous one)."""
+        ...
+
+    def get(self, key: str) -> Observation | None: ...
+
+    def for_package(
+        self, name: str, *, kinds: Collection[str] | None = None
+    ) -> list[Observation]: ...
+
+    def for_packages(
+        self, names: Iterable[str], *, kinds: Collection[str] | None = None
+    ) -> dict[str, list[Observation]]:
+        """One indexed query; the result has a (possibly empty) list for every canonical
+        name asked for, in the order asked."""
+        ...
+
+    def iter_kind(self, kind: str) -> Iterator[Observation]:
+        """Every observation of ``kind``, read page by page (memory stays bounded)."""
+        ...
+
+    def delete_source(self, source: str) -> int: ...
+
+    def stats(self) -> StoreStats: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+# -- URLs -----------------------------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (in the userinfo or a ``password=`` query parameter)."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{hostport}" if user else hostport
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() == "password" for k, _ in pairs):
+            query = urlencode([(k, v) for k, v in pairs if k.lower() != "password"])
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to hide (and sqlite:////abs paths stay as written)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def sqlite_path(url: str, *, cwd: Path | None = None) -> Path:
+    """The database file a SQLite URL names: ``sqlite:///`` followed by the path as written
+    (``sqlite:///rel.db`` is relative to ``cwd``, ``sqlite:////abs/k.db`` is absolute), or
+    a bare path. Raises :class:`InputError` for anything else."""
+    if "://" not in url:
+        if not url.strip():
+            raise InputError("knowledge store: empty path")
+        path = Path(url)
+    else:
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() != "sqlite":
+            raise InputError(f"knowledge store: not a SQLite URL: {redact_url(url)}")
+        if not rest.startswith("/"):
+            raise InputError(
+                f"knowledge store: {redact_url(url)}: a SQLite URL has no host; write "
+                "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
+        rest = rest[1:]
+        if "?" in rest or "#" in rest:
+            raise InputError(f"knowledge store: {url}: SQLite URLs take no query or fragment")
+        if not rest:
+            raise InputError(f"knowledge store: {url}: no database path after sqlite:///")
+        path = Path(rest)
+    if not path.is_absolute() and cwd is not None:
+        path = cwd / path
+    return path
+
+
+def default_store_url(environ: Mapping[str, str], *, data_dir: Path | None = None) -> str:
+    """``ADVISOR_KNOWLEDGE`` when set, else ``knowledge.db`` in ``data_dir`` (by default the
+    platform's user data directory for ``stack-advisor``)."""
+    env = environ.get("ADVISOR_KNOWLEDGE", "").strip()
+    if env:
+        return env
+    if data_dir is None:
+        import platformdirs
+
+        data_dir = Path(platformdirs.user_data_dir("stack-advisor"))
+    return f"sqlite:///{(data_dir / 'knowledge.db').absolute()}"
+
+
+def open_store(url: str) -> KnowledgeStore:
+    """Open (creating and migrating as needed) the store ``url`` names.
+
+    ``sqlite:///path.db`` or a bare path: :class:`~.sqlite_store.SQLiteStore`;
+    ``postgresql://…`` or ``postgres://…``: :class:`~.postgres_store.PostgresStore`.
+    Raises :class:`InputError` for a URL of another kind, :class:`KnowledgeStoreError` when
+    the store cannot be opened.
+    """
+    text = url.strip()
+    scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if scheme in _POSTGRES_SCHEMES:
+        from advisor.knowledge.postgres_store import PostgresStore
+
+        return PostgresStore(text)
+    if scheme in ("", "sqlite"):
+        from advisor.knowledge.sqlite_store import SQLiteStore
+
+        return SQLiteStore(sqlite_path(text))
+    raise InputError(
+        f"knowledge store: unsupported URL {redact_url(text)!r}; use sqlite:///path.db, "
+        "a file path, or postgresql://user@host:port/database"
+    )
+
+
+# -- rows and puts --------------------------------------------------------------------------
+
+
+def kind_of(obs: Observation) -> str:
+    """The observation's ``type`` tag: ``advisory``, ``build``, ``performance`` …"""
+    return str(type(obs).__struct_config__.tag)
+
+
+def check_kinds(kinds: Collection[str] | None) -> tuple[str, ...] | None:
+    """``kinds`` sorted and checked (``None``: every kind). Raises :class:`InputError`."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise InputError(
+            f"unknown observation kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}"
+        )
+    return tuple(sorted(set(kinds)))
+
+
+def canonical_names(names: Iterable[str]) -> list[str]:
+    """Canonical names, first occurrence kept, in the order given."""
+    if isinstance(names, str):
+        names = (names,)
+    return list(dict.fromkeys(canonicalize_name(n) for n in names))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservationRow:
+    """One observation as the tables hold it."""
+
+    key: str
+    kind: str
+    source: str
+    date: str
+    payload: str
+    packages: tuple[str, ...]
+
+    def values(self) -> tuple[str, str, str, str, str]:
+        """The ``observations`` columns: key, kind, source, date, payload."""
+        return (self.key, self.kind, self.source, self.date, self.payload)
+
+
+def prepare_rows(observations: Iterable[Observation]) -> list[ObservationRow]:
+    """Encode ``observations``; of several with the same key, the last one wins."""
+    rows: dict[str, ObservationRow] = {}
+    for obs in observations:
+        key = observation_key(obs)
+        rows.pop(key, None)
+        rows[key] = ObservationRow(
+            key=key,
+            kind=kind_of(obs),
+            source=obs.provenance.source,
+            date=obs.provenance.date,
+            payload=encode_observation(obs).decode(),
+            packages=packages_of(obs),
+        )
+    return list(rows.values())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PutPlan:
+    """What a put writes: new rows, changed rows, keys to delete, and how many were equal."""
+
+    insert: tuple[ObservationRow, ...]
+    update: tuple[ObservationRow, ...]
+    delete: tuple[str, ...]
+    unchanged: int
+
+    @property
+    def result(self) -> PutResult:
+        return PutResult(
+            added=len(self.insert),
+            replaced=len(self.update),
+            unchanged=self.unchanged,
+            removed=len(self.delete),
+        )
+
+
+def plan_put(
+    rows: Iterable[ObservationRow],
+    existing: Mapping[str, str],
+    *,
+    source_keys: Iterable[str] = (),
+) -> PutPlan:
+    """Compare ``rows`` with the stored payloads of their keys (``existing``); the keys in
+    ``source_keys`` (those of the source being replaced) that ``rows`` lacks are deleted."""
+    insert: list[ObservationRow] = []
+    update: list[ObservationRow] = []
+    unchanged = 0
+    wanted: set[str] = set()
+    for row in rows:
+        wanted.add(row.key)
+        stored = existing.get(row.key)
+        if stored is None:
+            insert.append(row)
+        elif stored == row.payload:
+            unchanged += 1
+        else:
+            update.append(row)
+    delete = tuple(sorted(set(source_keys) - wanted))
+    return PutPlan(insert=tuple(insert), update=tuple(update), delete=delete, unchanged=unchanged)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+class ObservationDecoder:
+    """Decodes stored payloads, caching per key the payload last decoded and its value (the
+    values are immutable, so one is shared by every read of an unchanged row; a changed
+    payload is decoded again). A payload that does not decode is logged and recorded in
+    :attr:`problems`, and ``None`` is returned."""
+
+    def __init__(self, *, url: str, cache_size: int = _DECODE_CACHE_SIZE) -> None:
+        self._url = url
+        self._cache: dict[str, tuple[str, Observation]] = {}  # key → (payload, value)
+        self._cache_size = cache_size
+        self._problems: dict[str, StoreProblem] = {}
+
+    @property
+    def problems(self) -> tuple[StoreProblem, ...]:
+        return tuple(self._problems[k] for k in sorted(self._problems))
+
+    def decode(self, key: str, payload: str | bytes) -> Observation | None:
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+        cached = self._cache.get(key)
+        # comparing with the text decoded last time is a memcmp; hashing it would cost more
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        try:
+            obs = decode_observation(text)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            if key not in self._problems:
+                _log.warning("%s: skipped stored observation %s: %s", self._url, key, exc)
+                self._problems[key] = StoreProblem(key=key, reason=str(exc))
+            return None
+        if key not in self._cache and len(self._cache) >= self._cache_size:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = (text, obs)
+        return obs
+
+    def decode_all(self, rows: Iterable[tuple[str, str]]) -> list[Observation]:
+        """Decoded ``(key, payload)`` rows, corrupt ones skipped."""
+        found = []
+        for key, payload in rows:
+            obs = self.decode(key, payload)
+            if obs is not None:
+                found.append(obs)
+        return found
+
+
+def group_by_package(
+    names: Iterable[str],
+    rows: Iterable[tuple[str, str, str]],
+    decoder: ObservationDecoder,
+) -> dict[str, list[Observation]]:
+    """``(package, key, payload)`` rows grouped under each of ``names`` (all present)."""
+    grouped: dict[str, list[Observation]] = {name: [] for name in names}
+    for package, key, payload in rows:
+        obs = decoder.decode(key, payload)
+        if obs is not None and package in grouped:
+            grouped[package].append(obs)
+    return grouped
+
+
+def build_stats(
+    *,
+    url: str,
+    schema_version: int,
+    kind_rows: Iterable[tuple[str, int, str | None]],
+    source_rows: Iterable[tuple[str, int]],
+) -> StoreStats:
+    """Stats from ``(kind, count, newest date)`` and ``(source, count)`` rows."""
+    per_kind = {kind: KindStats(kind=kind, count=0, newest=None) for kind in KINDS}
+    for kind, count, newest in kind_rows:
+        per_kind[kind] = KindStats(kind=kind, count=int(count), newest=newest or None)
+    return StoreStats(
+        url=url,
+        schema_version=schema_version,
+        kinds=tuple(per_kind[k] for k in sorted(per_kind)),
+        sources=tuple(
+            SourceStats(source=s, count=int(c)) for s, c in sorted(source_rows, key=lambda r: r[0])
+        ),
+    )

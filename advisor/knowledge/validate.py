@@ -1,0 +1,485 @@
+"""Validator of the ``knowledge/`` folder: every problem at once, with file, line and field.
+
+Sits on top of the folder loader (:mod:`advisor.knowledge.sources.folder`), which already
+reports what the types reject (wrong types, missing fields, unknown keys, bad YAML/TOML/JSON);
+this module adds the checks that need meaning: empty or contradictory specifiers, duplicate
+rule ids and image names, scores outside [-1, 1], a ``score`` action without a score, links
+that are not http(s) or point at a package index's project page, empty quotes, unknown
+``os``/``libc``/recommendation types, bad platform tags and Python versions (parsed by
+:mod:`advisor.environment.platforms`), log excerpts that leak URLs or home/temp paths.
+``advisor knowledge validate`` and the pre-commit hook call :func:`validate_knowledge`;
+``knowledge sync`` may call :func:`check_files` on a folder it has loaded.
+
+It also owns the JSON Schemas of ``knowledge/schema/`` (for editors and reviewers):
+:func:`write_json_schemas` generates them from the msgspec types, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from advisor.environment import platforms
+from advisor.errors import InputError
+from advisor.knowledge.schema import (
+    BuildObservation,
+    EnvironmentPredicate,
+    ImageRecipe,
+    PerformanceObservation,
+    Prescription,
+    observation_key,
+)
+from advisor.knowledge.sources import Problem
+from advisor.knowledge.sources.folder import (
+    load_knowledge_file,
+    load_knowledge_folder,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from advisor.knowledge.sources.folder import Entry, KnowledgeFile
+
+__all__ = [
+    "Problem",
+    "check_files",
+    "is_satisfiable",
+    "json_schemas",
+    "validate_knowledge",
+    "write_json_schemas",
+]
+
+OS_NAMES = ("linux", "macos", "windows")
+LIBC_NAMES = ("glibc", "musl")
+RECOMMENDATION_TYPES = ("latest", "stable", "performance", "security", "testing")
+_DATE = "1970-01-01"  # provenance date of values loaded only to be checked
+# observation_key's kind → (what a duplicate is called, the field that names it)
+_NAMING = {"prescription": ("rule id", "id"), "image": ("image name", "name")}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROJECT_PAGE = re.compile(r"^/(project|simple)/[^/]+(/|$)")
+_LEAKS = (
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "a URL (reduce it to a file name)"),
+    (re.compile(r"(/home/|/Users/|/root/|~/|[A-Za-z]:\\Users\\)"), "a home directory path"),
+    (re.compile(r"(/tmp/|/var/tmp/|/private/var/folders/|\\Temp\\)"), "a temporary path"),
+)
+
+
+def validate_knowledge(path: Path) -> list[Problem]:
+    """Every problem of the knowledge folder ``path`` (or of one knowledge file), sorted by
+    file, line and field. Empty list: valid. Raises :class:`InputError` when ``path`` does
+    not exist."""
+    if path.is_dir():
+        folder = load_knowledge_folder(path, date=_DATE)
+        problems = [*folder.problems, *check_files(folder.files)]
+    elif path.is_file():
+        one = load_knowledge_file(path, date=_DATE)
+        problems = [*one.problems, *check_files([one])]
+    else:
+        raise InputError(f"{path}: no such knowledge folder or file")
+    return sorted(set(problems), key=lambda p: (p.file, p.line, p.field, p.message))
+
+
+def check_files(files: Iterable[KnowledgeFile]) -> list[Problem]:
+    """The semantic checks (see the module docstring) of loaded files, including ids, names
+    and observations defined twice across them."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}  # key → "file:line" of its first definition
+    for file in files:
+        for entry in file.entries:
+            obs = entry.observation
+            for field, message in _check(entry):
+                problems.append(
+                    Problem(file=file.path, line=entry.line_of(field), field=field, message=message)
+                )
+            key = observation_key(obs)
+            here = f"{file.path}:{entry.line}" if entry.line else file.path
+            if key in seen:
+                what, field = _NAMING.get(key.partition(":")[0], ("observation", ""))
+                problems.append(
+                    Problem(
+                        file=file.path,
+                        line=entry.line_of(field),
+                        field=field,
+                        message=f"{what} already defined at {seen[key]}",
+                    )
+                )
+            else:
+                seen[key] = here
+    return problems
+
+
+def _check(entry: Entry) -> Iterator[tuple[str, str]]:
+    obs = entry.observation
+    written = entry.lines
+    if isinstance(obs, Prescription):
+        yield from _check_prescription(obs, written)
+    elif isinstance(obs, ImageRecipe):
+        yield from _check_image(obs)
+    elif isinstance(obs, BuildObservation):
+        yield from _check_build(obs)
+    elif isinstance(obs, PerformanceObservation):
+        yield from _check_performance(obs)
+
+
+# -- prescriptions -------------------------------------------------------------------------
+
+
+def _check_prescription(rule: Prescription, written: Iterable[str]) -> Iterator[tuple[str, str]]:
+    written = set(written)
+    if not rule.id.strip() or any(c.isspace() for c in rule.id):
+        yield "id", f"rule id {rule.id!r} must be non-empty, without spaces"
+    for field, value in (("summary", rule.summary), ("quote", rule.quote)):
+        if not value.strip():
+            yield field, f"empty {field}"
+    if (message := _link_problem(rule.link)) is not None:
+        yield "link", message
+    yield from _check_name("match.package", rule.match.package)
+    yield from _check_specifier(
+        "match.specifier", rule.match.specifier, written="match.specifier" in written
+    )
+    for i, co in enumerate(rule.match.co_installed):
+        where = f"match.co_installed[{i}]"
+        yield from _check_name(f"{where}.package", co.package)
+        if co.package == rule.match.package:
+            yield f"{where}.package", "a rule's co-installed package is the package it matches"
+        yield from _check_specifier(
+            f"{where}.specifier", co.specifier, written=f"{where}.specifier" in written
+        )
+    yield from _check_predicate("match.environment", rule.match.environment)
+    action = rule.action
+    if not action.message.strip():
+        yield "action.message", "empty message"
+    if action.kind == "score":
+        if action.score is None:
+            yield "action.score", "an action of kind 'score' needs a score in [-1, 1]"
+        elif not (math.isfinite(action.score) and -1.0 <= action.score <= 1.0):
+            yield "action.score", f"score {action.score} is outside [-1, 1]"
+    elif action.score is not None:
+        yield "action.score", f"a score is only used by kind 'score', not {action.kind!r}"
+    for name in rule.env_advice:
+        if not _ENV_NAME.match(name):
+            yield f"env_advice.{name}", f"{name!r} is not an environment variable name"
+
+
+def _link_problem(url: str) -> str | None:
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError as exc:
+        return f"invalid link {url!r}: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"the link {url!r} is not an http(s) URL"
+    if "@" in parts.netloc:
+        return "the link carries credentials"
+    if _PROJECT_PAGE.match(parts.path):
+        return (
+            "the link points at a package index's project page; link to the source of the"
+            " fact (release notes, changelog, issue)"
+        )
+    return None
+
+
+def _check_name(field: str, name: str) -> Iterator[tuple[str, str]]:
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName:
+        yield field, f"{name!r} is not a valid package name"
+
+
+def _check_specifier(field: str, text: str | None, *, written: bool) -> Iterator[tuple[str, str]]:
+    """An explicitly empty specifier, a syntax error, or one no version satisfies."""
+    if text is None:
+        return
+    if not text.strip():
+        if written:
+            yield field, "empty specifier; omit the field to match every version"
+        return
+    try:
+        spec = SpecifierSet(text)
+    except InvalidSpecifier as exc:
+        yield field, f"invalid specifier {text!r}: {exc}"
+        return
+    if not is_satisfiable(spec):
+        yield field, f"no version satisfies {text!r}: the specifier contradicts itself"
+
+
+def _check_predicate(field: str, env: EnvironmentPredicate) -> Iterator[tuple[str, str]]:
+    yield from _check_specifier(f"{field}.python", env.python, written=True)
+    yield from _check_specifier(f"{field}.cuda", env.cuda, written=True)
+    if env.os is not None and env.os not in OS_NAMES:
+        yield f"{field}.os", f"unknown os {env.os!r}; expected one of {', '.join(OS_NAMES)}"
+    if env.libc is not None:
+        if env.libc not in LIBC_NAMES:
+            yield (
+                f"{field}.libc",
+                f"unknown libc {env.libc!r}; expected one of {', '.join(LIBC_NAMES)}",
+            )
+        elif env.os is not None and env.os != "linux":
+            yield f"{field}.libc", f"libc {env.libc!r} only exists on linux, not {env.os!r}"
+    if env.platform is not None and not any(c in env.platform for c in "*?["):
+        try:
+            family = platforms.parse_platform(env.platform).family
+        except InputError as exc:
+            yield f"{field}.platform", exc.message
+        else:
+            if env.os is not None and family not in (env.os, "any"):
+                yield f"{field}.platform", f"platform {env.platform!r} is not an {env.os} one"
+    for i, kind in enumerate(env.recommendation_types):
+        if kind not in RECOMMENDATION_TYPES:
+            yield (
+                f"{field}.recommendation_types[{i}]",
+                f"unknown recommendation type {kind!r};"
+                f" expected one of {', '.join(RECOMMENDATION_TYPES)}",
+            )
+    for i, feature in enumerate(env.cpu_features):
+        if not feature.strip():
+            yield f"{field}.cpu_features[{i}]", "empty CPU feature"
+
+
+# -- images and observations ---------------------------------------------------------------
+
+
+def _check_image(recipe: ImageRecipe) -> Iterator[tuple[str, str]]:
+    if not recipe.name.strip() or any(c.isspace() for c in recipe.name):
+        yield "name", f"image name {recipe.name!r} must be non-empty, without spaces"
+    if not recipe.base_image.strip():
+        yield "base_image", "empty base image"
+    for field, parse, value in (
+        ("python", platforms.parse_python, recipe.python),
+        ("implementation", platforms.parse_implementation, recipe.implementation),
+        ("platform", platforms.parse_platform, recipe.platform),
+    ):
+        try:
+            parse(value)
+        except InputError as exc:
+            yield field, exc.message
+    if recipe.cuda is not None:
+        yield from _check_version("cuda", recipe.cuda)
+    for i, text in enumerate(recipe.requirements):
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            yield f"requirements[{i}]", f"invalid requirement {text!r}: {exc}"
+            continue
+        if str(req.specifier) and not is_satisfiable(req.specifier):
+            yield f"requirements[{i}]", f"no version satisfies {text!r}"
+    for i, url in enumerate(recipe.extra_index_urls):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https", "file"):
+            yield f"extra_index_urls[{i}]", f"{url!r} is not an http(s) or file URL"
+        elif "@" in parts.netloc:
+            yield f"extra_index_urls[{i}]", "credentials in a committed URL; use .netrc"
+    for name in recipe.env:
+        if not _ENV_NAME.match(name):
+            yield f"env.{name}", f"{name!r} is not an environment variable name"
+
+
+def _check_version(field: str, text: str) -> Iterator[tuple[str, str]]:
+    try:
+        Version(text)
+    except InvalidVersion:
+        yield field, f"invalid version {text!r} (not PEP 440)"
+
+
+def _check_build(obs: BuildObservation) -> Iterator[tuple[str, str]]:
+    yield from _check_name("package", obs.package)
+    if obs.version is not None:
+        yield from _check_version("version", obs.version)
+        if obs.specifier is not None:
+            yield "specifier", "give a version or a specifier, not both"
+    yield from _check_specifier("specifier", obs.specifier, written=True)
+    yield from _check_predicate("environment", obs.environment)
+    if obs.outcome == "ok" and obs.failure_class:
+        yield "failure_class", "a failure class on an 'ok' outcome"
+    if obs.duration is not None and not (math.isfinite(obs.duration) and obs.duration >= 0):
+        yield "duration", f"invalid duration {obs.duration}"
+    for pattern, what in _LEAKS:
+        if pattern.search(obs.log_excerpt):
+            yield "log_excerpt", f"the log excerpt contains {what}"
+
+
+def _check_performance(obs: PerformanceObservation) -> Iterator[tuple[str, str]]:
+    if obs.package is None and obs.stack_digest is None:
+        yield "package", "a performance observation is about a package or a stack_digest"
+    if obs.package is not None:
+        yield from _check_name("package", obs.package)
+    if obs.version is not None:
+        yield from _check_version("version", obs.version)
+        if obs.package is None:
+            yield "version", "a version without a package"
+    if not math.isfinite(obs.value):
+        yield "value", f"invalid value {obs.value}"
+    if obs.spread is not None and not (math.isfinite(obs.spread) and obs.spread >= 0):
+        yield "spread", f"invalid spread {obs.spread}"
+    if obs.repeats is not None and obs.repeats < 1:
+        yield "repeats", f"invalid repeats {obs.repeats}"
+    for field, text in (("probe", obs.probe), ("metric", obs.metric), ("unit", obs.unit)):
+        if not text.strip():
+            yield field, f"empty {field}"
+    env = obs.environment
+    for field, parse, value in (
+        ("environment.python", platforms.parse_python, env.python),
+        ("environment.implementation", platforms.parse_implementation, env.implementation),
+        ("environment.platform", platforms.parse_platform, env.platform),
+    ):
+        try:
+            parse(value)
+        except InputError as exc:
+            yield field, exc.message
+    if env.cores is not None and env.cores < 1:
+        yield "environment.cores", f"invalid core count {env.cores}"
+
+
+# -- satisfiability ------------------------------------------------------------------------
+
+_FAR = 999999  # "the last release before" a boundary: 1.3.999999 stands for any 1.3.x
+
+
+def is_satisfiable(specifier: SpecifierSet | str) -> bool:
+    """Whether at least one version (pre-releases included) satisfies ``specifier``.
+
+    Method: a specifier set is an intersection of intervals bounded by the versions written
+    in its clauses, so only versions at or right next to those boundaries matter. Each
+    boundary ``v`` (``1.4.*`` gives ``1.4`` and ``1.5``; ``~=1.4.2`` gives ``1.4.2`` and
+    ``1.5``) contributes candidates: ``v`` itself; just above it (``v.post0``, ``v.post1``,
+    ``v`` padded with a final ``.1`` at depth 6, each release segment bumped); just below it
+    (``v.dev0``, ``va0``, each non-zero segment lowered with ``.999999`` appended); plus
+    ``0.dev0``, ``0`` and ``999999``. The set is satisfiable when a candidate satisfies it
+    (``contains(..., prereleases=True)``, so PEP 440's exclusive-ordering rules on pre-,
+    post- and local releases apply). A ``True`` is always right (a witness exists); a
+    ``False`` could only be wrong for a window narrower than those steps, which written
+    specifiers do not produce. ``===`` (arbitrary equality) is not reasoned about: ``True``.
+    """
+    spec = SpecifierSet(specifier) if isinstance(specifier, str) else specifier
+    clauses = list(spec)
+    if any(c.operator == "===" for c in clauses):
+        return True
+    candidates: set[Version] = {Version("0.dev0"), Version("0"), Version(str(_FAR))}
+    for clause in clauses:
+        for boundary in _boundaries(clause):
+            candidates.update(_around(boundary))
+    return any(spec.contains(v, prereleases=True) for v in candidates)
+
+
+def _boundaries(clause: Specifier) -> list[Version]:
+    text = clause.version
+    if text.endswith(".*"):
+        base = Version(text[:-2])
+        return [base, _bump(base, len(base.release) - 1)]
+    version = Version(text)
+    if clause.operator == "~=" and len(version.release) >= 2:
+        return [version, _bump(version, len(version.release) - 2)]
+    return [version]
+
+
+def _make(epoch: int, release: Iterable[int], suffix: str = "") -> Version:
+    prefix = f"{epoch}!" if epoch else ""
+    return Version(prefix + ".".join(str(n) for n in release) + suffix)
+
+
+def _bump(version: Version, index: int) -> Version:
+    release = version.release[: index + 1]
+    return _make(version.epoch, (*release[:-1], release[-1] + 1))
+
+
+def _around(version: Version) -> set[Version]:
+    epoch, release = version.epoch, version.release
+    base = _make(epoch, release)
+    out = {
+        version,
+        base,
+        _make(epoch, release, ".dev0"),
+        _make(epoch, release, "a0"),
+        _make(epoch, release, ".post0"),
+        _make(epoch, release, f".post{(version.post or 0) + 1}"),
+        _make(epoch, (*release, *(0,) * max(0, 5 - len(release)), 1)),
+    }
+    for i, part in enumerate(release):
+        out.add(_bump(version, i))
+        if part > 0:
+            out.add(_make(epoch, (*release[:i], part - 1, _FAR)))
+    return out
+
+
+# -- JSON Schemas --------------------------------------------------------------------------
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schemas() -> dict[str, str]:
+    """File name → JSON text of the schemas of ``knowledge/schema/``, generated from the
+    msgspec types: ``prescription`` (a YAML document: one rule or a list of rules; no
+    ``type``/``provenance``, the loader adds them), ``image`` (a TOML file: one recipe or
+    ``[[image]]`` tables) and ``observation`` (a JSONL line: build or performance, with an
+    optional ``provenance``). Unknown keys are rejected, as the loader does."""
+    rule = _curated(msgspec.json.schema(Prescription), "Prescription")
+    rule_ref = {"$ref": "#/$defs/Prescription"}
+    rule_doc = {"anyOf": [rule_ref, {"type": "array", "items": rule_ref}], "$defs": rule["$defs"]}
+    image = _curated(msgspec.json.schema(ImageRecipe), "ImageRecipe")
+    image_ref = {"$ref": "#/$defs/ImageRecipe"}
+    image_doc = {
+        "anyOf": [
+            image_ref,
+            {
+                "type": "object",
+                "properties": {"image": {"type": "array", "items": image_ref}},
+                "required": ["image"],
+                "additionalProperties": False,
+            },
+        ],
+        "$defs": image["$defs"],
+    }
+    shared = msgspec.json.schema(BuildObservation | PerformanceObservation)
+    for name in ("BuildObservation", "PerformanceObservation"):
+        body = shared["$defs"][name]
+        body["required"] = [r for r in body["required"] if r != "provenance"]
+    _close(shared)
+    documents = {
+        "prescription.schema.json": ("A file of knowledge/prescriptions/", rule_doc),
+        "image.schema.json": ("A file of knowledge/images/", image_doc),
+        "observation.schema.json": ("A line of knowledge/observations/*.jsonl", shared),
+    }
+    out = {}
+    for file, (title, schema) in documents.items():
+        full = {"$schema": _DIALECT, "title": title, **schema}
+        out[file] = json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return out
+
+
+def _curated(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """The authored form of a curated kind: no ``type`` tag and no ``provenance``."""
+    body = schema["$defs"][name]
+    for key in ("type", "provenance"):
+        body["properties"].pop(key, None)
+    body["required"] = [r for r in body["required"] if r not in ("type", "provenance")]
+    text = json.dumps({k: v for k, v in schema["$defs"].items() if k != "Provenance"})
+    if "#/$defs/Provenance" not in text:
+        schema["$defs"].pop("Provenance", None)
+    _close(schema)
+    return schema
+
+
+def _close(schema: dict[str, Any]) -> None:
+    for body in schema.get("$defs", {}).values():
+        if body.get("type") == "object" and "properties" in body:
+            body["additionalProperties"] = False
+
+
+def write_json_schemas(folder: Path) -> tuple[Path, ...]:
+    """Write :func:`json_schemas` into ``folder`` (created if needed); returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in json_schemas().items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return tuple(written)
