@@ -46,8 +46,8 @@ ROOT_NAMES = frozenset({"__version__"})
 SEAMS: dict[str, tuple[str, ...]] = {
     "httpx": ("advisor.index.fetch",),
     "resolvelib": ("advisor.resolution.",),
-    "click": ("advisor.cli",),
-    "rich": ("advisor.cli", "advisor.report"),
+    "click": ("advisor.cli", "advisor.cli."),
+    "rich": ("advisor.cli", "advisor.cli.", "advisor.report"),
     "networkx": ("advisor.knowledge.graph",),
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),

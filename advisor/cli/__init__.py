@@ -1,0 +1,66 @@
+"""The ``advisor`` command line (click). The only module that exits the process.
+
+Exit codes (also in the README): 0 success; 1 no consistent stack (a conflict, explained);
+2 bad input or usage (file and line named); 3 the index, network or cache failed (URL named);
+4 an internal error (a bug: please report it); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from advisor.cli import cache as _cache  # noqa: F401 - registers the commands
+from advisor.cli import check as _check  # noqa: F401
+from advisor.cli import knowledge as _knowledge  # noqa: F401
+from advisor.cli import lock as _lock  # noqa: F401
+from advisor.cli._app import cli
+from advisor.cli._common import stderr
+from advisor.errors import AdvisorError
+
+__all__ = ["cli", "main"]
+
+EXIT_INTERNAL = 4
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn errors into messages and exit codes."""
+    try:
+        args = list(sys.argv[1:] if argv is None else argv)
+        code = cli.main(args=args, prog_name="advisor", standalone_mode=False, obj={"argv": args})
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code or 2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except AdvisorError as exc:
+        from rich.text import Text
+
+        stderr().print(Text("error: ", style="red") + Text(str(exc)))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly, without a traceback
+        if os.environ.get("ADVISOR_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in Stack Advisor; set ADVISOR_DEBUG=1 to see the traceback.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+# --- knowledge ----------------------------------------------------------------------------
+
+
+if __name__ == "__main__":
+    main()

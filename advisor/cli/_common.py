@@ -1,0 +1,203 @@
+"""Helpers shared by the command modules: options, logging, output."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "command_line",
+    "human_size",
+    "resolve_options",
+    "resolve_opts",
+    "setup_logging",
+    "stderr",
+]
+
+
+def stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _parse_timestamp(value: str) -> datetime:
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            stamp = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        else:
+            stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (2024-05-01) or an RFC 3339 timestamp (2024-05-01T00:00:00Z)"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every resolving command takes."""
+    options = [
+        click.option("--index-url", "-i", metavar="URL", help="Primary index (PEP 503/691)."),
+        click.option(
+            "--extra-index-url", metavar="URL", multiple=True, help="Further index (repeatable)."
+        ),
+        click.option(
+            "--find-links", "-f", metavar="DIR|URL", multiple=True, help="Flat file location."
+        ),
+        click.option("--no-index", is_flag=True, help="Use only --find-links locations."),
+        click.option(
+            "--constraint",
+            "-c",
+            "constraints",
+            metavar="FILE",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Constraints file (repeatable).",
+        ),
+        click.option(
+            "--override",
+            "overrides",
+            metavar="FILE",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Replace every requirement on a project with the file's entries.",
+        ),
+        click.option("--extra", "extras", multiple=True, help="pyproject optional-dependencies."),
+        click.option("--group", "groups", multiple=True, help="PEP 735 dependency group."),
+        click.option("--python", "python", metavar="X.Y[.Z]", help="Target Python version."),
+        click.option(
+            "--platform",
+            metavar="TAG",
+            help="Target platform tag: manylinux_2_28_x86_64, musllinux_1_2_x86_64, "
+            "macosx_14_0_arm64, win_amd64, or linux_x86_64 (the host's glibc level).",
+        ),
+        click.option(
+            "--implementation", type=click.Choice(["cp", "pp"]), help="Target implementation."
+        ),
+        click.option(
+            "--env",
+            "envs",
+            multiple=True,
+            metavar="NAME",
+            help="A named environment from [tool.advisor.environments] (repeatable).",
+        ),
+        click.option(
+            "--index-strategy",
+            type=click.Choice(["first-index", "unsafe-best-match"]),
+            help="first-index (default): a project comes from the first index that has it.",
+        ),
+        click.option(
+            "--pre",
+            "pre",
+            multiple=True,
+            is_flag=False,
+            flag_value=":all:",
+            metavar="[PACKAGE]",
+            help="Allow pre-releases (for all, or for PACKAGE; repeatable).",
+        ),
+        click.option(
+            "--exclude-newer",
+            metavar="TIMESTAMP",
+            help="Ignore files uploaded after this date or RFC 3339 timestamp.",
+        ),
+        click.option("--offline", is_flag=True, help="Use only the cache; never the network."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+        click.option("--refresh", is_flag=True, help="Revalidate every cached index page."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path),
+            envvar="ADVISOR_CACHE_DIR",
+            help="Cache directory (also ADVISOR_CACHE_DIR).",
+        ),
+        click.option(
+            "--only-binary",
+            multiple=True,
+            metavar="NAME|:all:",
+            help="Never use an sdist for NAME.",
+        ),
+        click.option("--no-build", is_flag=True, help="Never use a source distribution."),
+        click.option(
+            "--recommendation",
+            type=click.Choice(["latest"]),
+            default="latest",
+            show_default=True,
+            help="Recommendation type (latest: exactly what pip picks).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+        click.option("-v", "--verbose", count=True, help="More output (-vv: resolver trace)."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def resolve_opts(kw: dict[str, Any]) -> Any:
+    from advisor.api import ResolveOptions
+
+    pre = tuple(kw.pop("pre") or ())
+    stamp = kw.pop("exclude_newer")
+    return ResolveOptions(
+        index_url=kw.pop("index_url"),
+        extra_index_urls=tuple(kw.pop("extra_index_url")),
+        find_links=tuple(kw.pop("find_links")),
+        no_index=kw.pop("no_index"),
+        constraints=tuple(kw.pop("constraints")),
+        overrides=tuple(kw.pop("overrides")),
+        extras=tuple(kw.pop("extras")),
+        groups=tuple(kw.pop("groups")),
+        python=kw.pop("python"),
+        platform=kw.pop("platform"),
+        implementation=kw.pop("implementation"),
+        envs=tuple(kw.pop("envs")),
+        index_strategy=kw.pop("index_strategy"),
+        pre=":all:" in pre,
+        pre_packages=tuple(p for p in pre if p != ":all:"),
+        exclude_newer=_parse_timestamp(stamp) if stamp else None,
+        offline=kw.pop("offline"),
+        no_cache=kw.pop("no_cache"),
+        refresh=kw.pop("refresh"),
+        cache_dir=kw.pop("cache_dir"),
+        only_binary=tuple(kw.pop("only_binary")),
+        no_build=kw.pop("no_build"),
+        recommendation=kw.pop("recommendation"),
+        upgrade=kw.pop("upgrade", False),
+        upgrade_packages=tuple(kw.pop("upgrade_package", ())),
+    )
+
+
+def command_line() -> str:
+    """The command as the user typed it, for lock headers; credentials removed."""
+    from advisor.index.fetch import redact_url
+
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj
+    argv = obj.get("argv", []) if isinstance(obj, dict) else []
+    words = [redact_url(a) if "://" in a else a for a in argv]
+    return " ".join(["advisor", *words])
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

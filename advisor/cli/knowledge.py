@@ -1,0 +1,425 @@
+"""``advisor knowledge``: validate, sync, import-osv, show, stats, graph."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["knowledge_group"]
+
+
+from advisor.cli._app import cli
+from advisor.cli._common import (
+    stderr,
+)
+
+_knowledge_option = click.option(
+    "--knowledge",
+    "knowledge_url",
+    metavar="URL",
+    envvar="ADVISOR_KNOWLEDGE",
+    help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
+    "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
+)
+_MAX_SHOWN_PROBLEMS = 20
+
+
+def _store_url(url: str | None) -> str:
+    from advisor.api.knowledge import store_url
+
+    return store_url(url, os.environ)
+
+
+def _shown_url(url: str) -> str:
+    from advisor.knowledge.store import redact_url
+
+    return redact_url(url)
+
+
+def _problem_dict(problem: Any) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "field": problem.field,
+        "message": problem.message,
+    }
+
+
+def _warn_problems(problems: Any, *, verbose: bool) -> None:
+    """Problems as warnings on stderr; at most 20 unless ``verbose``."""
+    from rich.markup import escape
+
+    console = stderr()
+    shown = problems if verbose else problems[:_MAX_SHOWN_PROBLEMS]
+    for problem in shown:
+        console.print(f"[yellow]warning:[/] {escape(str(problem))}")
+    if len(problems) > len(shown):
+        console.print(f"  … and {len(problems) - len(shown)} more (-v shows all)")
+
+
+@cli.group("knowledge")
+def knowledge_group() -> None:
+    """The knowledge store: curated rules, advisories and observations."""
+
+
+@knowledge_group.command("validate")
+@click.argument("path", required=False, default="knowledge", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def knowledge_validate(path: Path, as_json: bool) -> None:
+    """Check knowledge files; list every problem.
+
+    PATH is a knowledge folder (default ./knowledge) or one file. Every problem is printed
+    as FILE:LINE: FIELD: MESSAGE. Exit 0 when clean, 1 when there are problems."""
+    from advisor.api.knowledge import validate
+
+    problems = validate(path)
+    if as_json:
+        click.echo(json.dumps([_problem_dict(p) for p in problems], indent=2))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        noun = "problem" if len(problems) == 1 else "problems"
+        click.echo(f"{path}: {len(problems) or 'no'} {noun}", err=True)
+    if problems:
+        # not click's Exit: main() runs click with standalone_mode=False, which returns
+        # Exit's code instead of exiting with it
+        sys.exit(1)
+
+
+@knowledge_group.command("sync")
+@click.argument("path", required=False, default="knowledge", type=click.Path(path_type=Path))
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
+def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose: bool) -> None:
+    """Load a knowledge folder into the store.
+
+    PATH defaults to ./knowledge. A no-op when the folder has not changed since the last
+    clean sync; otherwise changed files replace their facts and removed files' facts go."""
+    from advisor.api.knowledge import sync
+
+    url = _store_url(knowledge_url)
+    report = sync(path, store_url=url)
+    if as_json:
+        payload = {
+            "folder": report.folder,
+            "store": _shown_url(url),
+            "digest": report.digest,
+            "skipped": report.skipped,
+            "files": report.files,
+            "changed": list(report.changed),
+            "removed": list(report.removed),
+            "added": report.added,
+            "replaced": report.replaced,
+            "unchanged": report.unchanged,
+            "deleted": report.deleted,
+            "problems": [_problem_dict(p) for p in report.problems],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    from rich.text import Text
+
+    console = stderr()
+    if report.skipped:
+        console.print(Text(f"{path}: unchanged since the last sync (nothing to do)"))
+        return
+    _warn_problems(report.problems, verbose=verbose)
+    console.print(
+        Text(
+            f"Synced {path} into {_shown_url(url)}: {report.files} files, "
+            f"{len(report.changed)} written, {len(report.removed)} removed; "
+            f"{report.added} added, {report.replaced} replaced, {report.deleted} deleted"
+            + (f"; {len(report.problems)} problems" if report.problems else "")
+        )
+    )
+
+
+def _package_specs(specs: tuple[str, ...]) -> dict[str, str | None]:
+    from advisor.api.knowledge import parse_package_spec
+
+    found: dict[str, str | None] = {}
+    for spec in specs:
+        name, version = parse_package_spec(spec)
+        found[name] = None if name in found and found[name] != version else version
+    return found
+
+
+@knowledge_group.command("import-osv")
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.option("--api", "api_url", metavar="URL", help="An OSV-compatible API to query.")
+@click.option(
+    "--package",
+    "packages",
+    multiple=True,
+    metavar="NAME[==VERSION]",
+    help="With --api: a package to ask about (repeatable).",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --api: ask about every package of this pylock.toml.",
+)
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
+def knowledge_import_osv(
+    source: Path | None,
+    api_url: str | None,
+    packages: tuple[str, ...],
+    lock_path: Path | None,
+    knowledge_url: str | None,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Import OSV advisories (dump, folder, API).
+
+    SOURCE is an OSV dump zip or a folder of OSV JSON/YAML files; or query an
+    OSV-compatible API (--api URL) about some packages (--package, --lock)."""
+    from advisor.api.knowledge import import_osv, lock_packages
+
+    if (source is None) == (api_url is None):
+        raise click.UsageError("give either SOURCE (a zip or folder) or --api URL")
+    if source is not None and (packages or lock_path):
+        raise click.UsageError("--package and --lock go with --api")
+    url = _store_url(knowledge_url)
+    if api_url is not None:
+        wanted = lock_packages(lock_path) if lock_path else {}
+        for name, version in _package_specs(packages).items():
+            wanted[name] = None if name in wanted and wanted[name] != version else version
+        if not wanted:
+            raise click.UsageError("--api needs --package NAME[==VERSION] or --lock FILE")
+        outcome = import_osv(api_url, store_url=url, packages=wanted)
+    else:
+        assert source is not None
+        outcome = import_osv(source, store_url=url)
+    report = outcome.report
+    if as_json:
+        payload = {
+            "source": outcome.source,
+            "store": _shown_url(url),
+            "records": report.records,
+            "advisories": len(report.advisories),
+            "withdrawn": report.withdrawn,
+            "skipped-git-ranges": report.skipped_git,
+            "other-ecosystems": report.foreign,
+            "added": outcome.added,
+            "replaced": outcome.replaced,
+            "unchanged": outcome.unchanged,
+            "removed": outcome.removed,
+            "problems": [_problem_dict(p) for p in report.problems],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    _warn_problems(report.problems, verbose=verbose)
+    notes = [
+        f"{len(report.problems)} problems" if report.problems else "",
+        f"{report.withdrawn} withdrawn" if report.withdrawn else "",
+        f"{report.skipped_git} GIT ranges skipped" if report.skipped_git else "",
+    ]
+    note = "; ".join(n for n in notes if n)
+    from rich.text import Text
+
+    stderr().print(
+        Text(
+            f"Imported {len(report.advisories)} advisories from {outcome.source} "
+            f"({report.records} records{'; ' + note if note else ''}) into {_shown_url(url)}: "
+            f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged, "
+            f"{outcome.removed} removed"
+        )
+    )
+
+
+@knowledge_group.command("show")
+@click.argument("spec", metavar="NAME[==VERSION]")
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
+    """What is known about a package, per kind.
+
+    With ==VERSION, what applies to that version is marked."""
+    from advisor.api.knowledge import parse_package_spec, show
+
+    name, version = parse_package_spec(spec)
+    known = show(name, version, store_url=_store_url(knowledge_url))
+    if as_json:
+        click.echo(json.dumps(known.to_dict(), indent=2, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    title = f"{name} {version}" if version else name
+    if not known.facts:
+        console.print(Text(f"Nothing known about {title}."))
+        return
+    parts = []
+    for kind in dict.fromkeys(f.kind for f in known.facts):
+        facts = known.of_kind(kind)
+        one, many = _KIND_WORDS.get(kind, (kind, kind))
+        part = f"{len(facts)} {one if len(facts) == 1 else many}"
+        if version is not None:
+            hits = sum(1 for f in facts if f.applies)
+            if kind == "advisory":
+                verb = "affects" if hits == 1 else "affect"
+            else:
+                verb = ("applies" if hits == 1 else "apply") + " to"
+            part += f" ({hits} {verb} {version})"
+        parts.append(part)
+    console.print(Text(f"{title}: {', '.join(parts)}"))
+    for kind in dict.fromkeys(f.kind for f in known.facts):
+        console.print(_facts_table(kind, known.of_kind(kind), name=name, version=version))
+
+
+_KIND_WORDS = {
+    "advisory": ("advisory", "advisories"),
+    "prescription": ("rule", "rules"),
+    "build": ("build observation", "build observations"),
+    "performance": ("measurement", "measurements"),
+    "image": ("image recipe", "image recipes"),
+}
+_SUMMARY_WIDTH = 120
+_FACT_COLUMNS = {
+    "advisory": ("id", "severity", "fixed in", "summary"),
+    "prescription": ("rule", "action", "specifier", "summary"),
+    "build": ("version", "environment", "outcome", "detail"),
+    "performance": ("version", "probe", "value", "environment"),
+    "image": ("image", "base", "python", "platform"),
+}
+
+
+def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> Any:
+    from rich.table import Table
+
+    columns = _FACT_COLUMNS.get(kind, ("key", "", "", ""))
+    table = Table(title=kind, title_justify="left", show_edge=False, pad_edge=False)
+    if version is not None:
+        table.add_column("affects" if kind == "advisory" else "applies")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for fact in facts:
+        mark = {True: "yes", False: "no", None: "-"}[fact.applies]
+        row = _fact_cells(fact.observation, name=name)
+        table.add_row(*([mark] if version is not None else []), *row)
+    return table
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _SUMMARY_WIDTH else line[: _SUMMARY_WIDTH - 1] + "…"
+
+
+def _predicate_text(env: Any) -> str:
+    import msgspec
+
+    parts = []
+    for key, value in msgspec.to_builtins(env).items():
+        text = ",".join(value) if isinstance(value, list) else str(value)
+        parts.append(f"{key}{'' if text[:1] in '<>=!~' else '='}{text}")
+    return " ".join(parts) or "any"
+
+
+def _fact_cells(obs: Any, *, name: str) -> tuple[str, ...]:
+    from advisor.knowledge import schema
+    from advisor.knowledge.osv import fixed_versions
+
+    if isinstance(obs, schema.Advisory):
+        ident = obs.id + (f" ({', '.join(obs.aliases)})" if obs.aliases else "")
+        if obs.withdrawn:
+            ident += " [withdrawn]"
+        severity = ", ".join(s.score for s in obs.severity)
+        return (ident, severity, ", ".join(fixed_versions(obs, name)), _short(obs.summary))
+    if isinstance(obs, schema.Prescription):
+        action = obs.action.kind + (f" {obs.action.score:+g}" if obs.action.score else "")
+        spec = f"{obs.match.package}{obs.match.specifier}"
+        for co in obs.match.co_installed:
+            if co.package == name:
+                spec += f" (with {co.package}{co.specifier})"
+        return (obs.id, action, spec, _short(obs.summary))
+    if isinstance(obs, schema.BuildObservation):
+        detail = obs.failure_class or ""
+        return (obs.version or obs.specifier or "any", _predicate_text(obs.environment),
+                obs.outcome, detail)  # fmt: skip
+    if isinstance(obs, schema.PerformanceObservation):
+        value = f"{obs.metric} {obs.value:g} {obs.unit}"
+        env = f"{obs.environment.python} {obs.environment.platform}"
+        return (obs.version or "any", obs.probe, value, env)
+    if isinstance(obs, schema.ImageRecipe):
+        return (obs.name, obs.base_image, obs.python, obs.platform)
+    return (type(obs).__name__, "", "", "")
+
+
+@knowledge_group.command("stats")
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
+    """Counts per kind and per source."""
+    from advisor.api.knowledge import stats
+
+    found = stats(_store_url(knowledge_url))
+    if as_json:
+        payload = {
+            "store": found.url,
+            "schema-version": found.schema_version,
+            "total": found.total,
+            "kinds": {k.kind: {"count": k.count, "newest": k.newest} for k in found.kinds},
+            "sources": {s.source: s.count for s in found.sources},
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(Text(f"{found.url} (schema {found.schema_version}): {found.total} observations"))
+    kinds = Table(show_edge=False, pad_edge=False)
+    for column in ("kind", "count", "newest"):
+        kinds.add_column(column, justify="right" if column == "count" else "left")
+    for k in found.kinds:
+        kinds.add_row(k.kind, str(k.count), k.newest or "")
+    console.print(kinds)
+    if found.sources:
+        sources = Table(show_edge=False, pad_edge=False)
+        sources.add_column("source", overflow="fold")
+        sources.add_column("count", justify="right")
+        for s in found.sources:
+            sources.add_row(s.source, str(s.count))
+        console.print(sources)
+
+
+@knowledge_group.command("graph")
+@click.argument("lock", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "graphml", "json"]),
+    default="dot",
+    show_default=True,
+    help="Graphviz DOT, GraphML or node-link JSON.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write here ('-': stdout, default)."
+)
+@_knowledge_option
+def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: str | None) -> None:
+    """Export a lock's stack as a graph.
+
+    LOCK is a pylock.toml; what the store knows about each locked version is attached."""
+    from advisor.api.knowledge import export_lock_graph
+
+    text = export_lock_graph(lock, store_url=_store_url(knowledge_url), fmt=fmt)
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    from rich.text import Text
+
+    from advisor.lockfile import write_atomic
+
+    write_atomic(output, text)
+    stderr().print(Text(f"Wrote the graph of {lock} to {output}"))

@@ -1,0 +1,173 @@
+"""``advisor env``, ``advisor lock`` and ``advisor install``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["env", "install", "lock"]
+
+
+from advisor.cli._app import cli
+from advisor.cli._common import (
+    command_line,
+    resolve_options,
+    resolve_opts,
+    setup_logging,
+    stderr,
+)
+
+
+@cli.group()
+def env() -> None:
+    """Runtime environments."""
+
+
+@env.command("detect")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of TOML.")
+@click.option("--python", metavar="X.Y[.Z]", help="Describe this target instead of the host.")
+@click.option("--platform", metavar="TAG", help="Describe this target platform.")
+@click.option("--implementation", type=click.Choice(["cp", "pp"]))
+def env_detect(
+    as_json: bool, python: str | None, platform: str | None, implementation: str | None
+) -> None:
+    """Print this machine's runtime environment (or a target's, with --python/--platform)."""
+    from advisor.environment import RuntimeEnvironment, render_toml
+
+    host = RuntimeEnvironment.detect()
+    target = host
+    if python or platform or implementation:
+        target = RuntimeEnvironment.for_target(
+            host=host, python=python, platform=platform, implementation=implementation
+        )
+    if as_json:
+        data = target.to_dict()
+        data["markers"] = target.markers()
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(render_toml(target), nl=False)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@resolve_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the lock ('-' for stdout). Default: next to the first input.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pylock", "requirements"]),
+    default=None,
+    help="pylock (PEP 751, default) or requirements (pinned, with --hash lines).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@click.option("--upgrade", "-U", is_flag=True, help="Ignore the pins of the existing lock.")
+@click.option(
+    "--upgrade-package",
+    "-P",
+    multiple=True,
+    metavar="NAME",
+    help="Let NAME move; keep every other pin of the existing lock (repeatable).",
+)
+def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
+    """Resolve INPUTS (requirements files or pyproject.toml) and write a lockfile."""
+    from advisor.api import LockOptions
+    from advisor.api import lock as run_lock
+
+    as_json = kw.pop("as_json")
+    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    setup_logging(verbose, quiet)
+    output: Path | None = kw.pop("output")
+    fmt = kw.pop("fmt")
+    dry_run = kw.pop("dry_run")
+    if fmt is None:
+        fmt = "requirements" if output and output.suffix in {".txt", ".in"} else "pylock"
+    opts = resolve_opts(kw)
+    if not inputs:
+        raise click.UsageError("name at least one requirements file or pyproject.toml")
+    command = command_line()
+    outcome = run_lock(
+        list(inputs),
+        opts=opts,
+        out=LockOptions(output=output, format=fmt, dry_run=dry_run, command=command),
+    )
+    to_stdout = dry_run or (output is not None and str(output) == "-")
+    if as_json:
+        payload = {
+            "path": str(outcome.path) if outcome.path else None,
+            "digest": outcome.digest,
+            "targets": [t.name for t in outcome.targets],
+            "packages": [
+                {
+                    "name": p.name,
+                    "version": str(p.version),
+                    "marker": p.marker,
+                    "needs-build": p.needs_build,
+                }
+                for p in outcome.resolution.pins
+            ],
+            "changed": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changed],
+            "warnings": list(outcome.warnings),
+        }
+        if to_stdout:
+            payload["lock"] = outcome.text
+        click.echo(json.dumps(payload, indent=2))
+        return
+    if to_stdout:
+        click.echo(outcome.text, nl=False)
+    if quiet:
+        return
+    from rich.markup import escape
+
+    console = stderr()
+    for w in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    for p in outcome.resolution.pins:
+        if p.needs_build:
+            console.print(f"[yellow]needs build:[/] {p.name} {p.version} has no wheel for a target")
+    for name, old, new in outcome.changed:
+        console.print(f"  {name}: {old or '(new)'} -> {new}")
+    targets = ", ".join(
+        f"{t.name} ({t.platform}, Python {t.python_version})" for t in outcome.targets
+    )
+    where = f" -> {outcome.path}" if outcome.path else (" (dry run)" if dry_run else "")
+    console.print(f"Locked {len(outcome.resolution.pins)} packages for {targets}{where}")
+
+
+@cli.command()
+@click.argument("lockfile", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--python", "python", metavar="PATH", help="Interpreter to install into.")
+@click.option("--extra", "extras", multiple=True)
+@click.option("--group", "groups", multiple=True)
+@click.option("--pip-arg", "pip_args", multiple=True, help="Extra argument for pip install.")
+def install(
+    lockfile: Path,
+    python: str | None,
+    extras: tuple[str, ...],
+    groups: tuple[str, ...],
+    pip_args: tuple[str, ...],
+) -> None:
+    """Install LOCKFILE (pylock.toml) with pip (--require-hashes --no-deps)."""
+    from advisor.install import install_lock
+
+    result = install_lock(
+        lockfile,
+        python=python or sys.executable,
+        extras=extras,
+        groups=groups,
+        environ=dict(os.environ),
+        pip_args=pip_args,
+    )
+    console = stderr()
+    for f in result.installed:
+        console.print(f"  {f.name} {f.version or ''} ({f.filename})")
+    console.print(f"Installed {len(result.installed)} packages from {lockfile}")
