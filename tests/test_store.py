@@ -397,6 +397,7 @@ def test_stats(store: KnowledgeStore, knowledge_store_url: str) -> None:
         ("image", 0, None),
         ("performance", 0, None),
         ("prescription", 0, None),
+        ("release", 0, None),
     ]
     store.put([*every_kind(), advisory("OLD", "x"), advisory("NEW", "y")])
     stats = store.stats()
@@ -408,6 +409,7 @@ def test_stats(store: KnowledgeStore, knowledge_store_url: str) -> None:
         "image": (1, "2024-09-01"),
         "performance": (1, "2024-11-03"),
         "prescription": (1, "2024-06-16"),
+        "release": (0, None),
     }
     assert [(s.source, s.count) for s in stats.sources] == [
         ("knowledge/images/ds-cpu.toml", 1),

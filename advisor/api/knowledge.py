@@ -25,6 +25,7 @@ from advisor.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from advisor.api.context import ResolveOptions
     from advisor.knowledge.graph import ExportFormat, StackGraph
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
@@ -34,11 +35,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImportOutcome",
+    "IndexFactsOutcome",
     "KnownFact",
     "PackageKnowledge",
     "SyncReport",
     "export_lock_graph",
     "import_osv",
+    "index_facts",
     "lock_packages",
     "parse_package_spec",
     "show",
@@ -500,3 +503,63 @@ def export_lock_graph(lock_path: Path, *, store_url: str, fmt: str) -> str:
 
 
 _FORMATS = ("dot", "graphml", "json")
+
+
+# ---------------------------------------------------------------------- index facts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexFactsOutcome:
+    packages: tuple[str, ...]
+    facts: int
+    added: int
+    replaced: int
+    unchanged: int
+
+
+def index_facts(
+    names: Sequence[str],
+    *,
+    store_url: str,
+    opts: ResolveOptions,
+    environ: Mapping[str, str],
+    cwd: Path,
+    today: str | None = None,
+) -> IndexFactsOutcome:
+    """Fetch what the index says about ``names`` (upload times, yanks, wheel coverage for the
+    targets of ``opts``) and store it as release facts. Uses the cache like ``lock`` does."""
+    from advisor import __version__
+    from advisor.api.context import build_targets, index_config, open_session
+    from advisor.config import load_config
+    from advisor.environment import RuntimeEnvironment
+    from advisor.knowledge.sources.index_facts import release_facts
+    from advisor.request import AdviceRequest
+
+    if not names:
+        raise InputError("name at least one package")
+    config = load_config(cwd)
+    targets = build_targets(opts, config, RuntimeEnvironment.detect())
+    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    session = open_session(opts, index, pip, environ)
+    date = today or _today()
+    facts = []
+    try:
+        for name in names:
+            facts += release_facts(
+                name,
+                session.finder.find(name),
+                targets=targets,
+                date=date,
+                tool=f"stack-advisor {__version__}",
+            )
+    finally:
+        session.close()
+    with _open(store_url) as store:
+        result = store.put(facts)
+    return IndexFactsOutcome(
+        packages=tuple(sorted({f.package for f in facts})),
+        facts=len(facts),
+        added=result.added,
+        replaced=result.replaced,
+        unchanged=result.unchanged,
+    )

@@ -15,6 +15,9 @@ __all__ = ["knowledge_group"]
 
 from advisor.cli._app import cli
 from advisor.cli._common import (
+    resolve_options,
+    resolve_opts,
+    setup_logging,
     stderr,
 )
 
@@ -290,6 +293,7 @@ _FACT_COLUMNS = {
     "build": ("version", "environment", "outcome", "detail"),
     "performance": ("version", "probe", "value", "environment"),
     "image": ("image", "base", "python", "platform"),
+    "release": ("version", "uploaded", "wheels for", "yanked"),
 }
 
 
@@ -351,7 +355,48 @@ def _fact_cells(obs: Any, *, name: str) -> tuple[str, ...]:
         return (obs.version or "any", obs.probe, value, env)
     if isinstance(obs, schema.ImageRecipe):
         return (obs.name, obs.base_image, obs.python, obs.platform)
+    if isinstance(obs, schema.ReleaseObservation):
+        yanked = f"yanked: {obs.yanked_reason or 'no reason'}" if obs.yanked else ""
+        wheels = ", ".join(obs.wheel_targets) or ("sdist only" if obs.sdist else "no file")
+        return (obs.version, (obs.upload_time or "")[:10], wheels, yanked)
     return (type(obs).__name__, "", "", "")
+
+
+@knowledge_group.command("index-facts")
+@click.argument("names", nargs=-1, required=True)
+@resolve_options
+@_knowledge_option
+def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: Any) -> None:
+    """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
+    from advisor.api.knowledge import index_facts
+
+    as_json = kw.pop("as_json")
+    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    setup_logging(verbose, quiet)
+    url = _store_url(knowledge_url)
+    outcome = index_facts(
+        list(names), store_url=url, opts=resolve_opts(kw), environ=os.environ, cwd=Path.cwd()
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "packages": list(outcome.packages),
+                    "facts": outcome.facts,
+                    "added": outcome.added,
+                    "replaced": outcome.replaced,
+                    "unchanged": outcome.unchanged,
+                },
+                indent=2,
+            )
+        )
+    elif not quiet:
+        click.echo(
+            f"{outcome.facts} release facts for {', '.join(outcome.packages) or 'nothing'}: "
+            f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged "
+            f"({_shown_url(url)})",
+            err=True,
+        )
 
 
 @knowledge_group.command("stats")

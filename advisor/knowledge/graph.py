@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
-from advisor.knowledge.schema import observation_key
+from advisor.knowledge.schema import KINDS, observation_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,7 +53,6 @@ __all__ = [
 ROOT = "<root>"
 """The synthetic node whose edges are the root requirements (an ``Edge`` with no parent)."""
 
-KINDS = ("advisory", "build", "performance", "prescription", "image")
 """Observation kinds by their ``type`` tag, in the order nodes list them."""
 
 ExportFormat = Literal["dot", "graphml", "json"]

@@ -16,6 +16,7 @@ import msgspec
 from packaging.utils import canonicalize_name
 
 __all__ = [
+    "KINDS",
     "Action",
     "Advisory",
     "Affected",
@@ -30,6 +31,7 @@ __all__ = [
     "Prescription",
     "Provenance",
     "RangeEvent",
+    "ReleaseObservation",
     "Severity",
     "VersionRange",
     "decode_observation",
@@ -167,6 +169,25 @@ class PerformanceObservation(
     provenance: Provenance
 
 
+class ReleaseObservation(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="release"
+):
+    """What the index says about one release: when it was uploaded, whether it was yanked,
+    and which targets have a wheel for it (``wheel_targets``: platform tags of the targets
+    asked about that a wheel covers; ``sdist``: a source distribution exists)."""
+
+    package: str
+    version: str
+    index: str
+    upload_time: str | None = None
+    yanked: bool = False
+    yanked_reason: str = ""
+    requires_python: str | None = None
+    sdist: bool = False
+    wheel_targets: tuple[str, ...] = ()
+    provenance: Provenance
+
+
 # -- prescriptions (curated rules) ---------------------------------------------------------
 
 
@@ -237,7 +258,17 @@ class ImageRecipe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     provenance: Provenance
 
 
-Observation = Advisory | BuildObservation | PerformanceObservation | Prescription | ImageRecipe
+Observation = (
+    Advisory
+    | BuildObservation
+    | PerformanceObservation
+    | Prescription
+    | ImageRecipe
+    | ReleaseObservation
+)
+
+#: Every kind's tag, in a fixed order (reports list kinds in this order).
+KINDS: tuple[str, ...] = ("advisory", "build", "performance", "prescription", "image", "release")
 
 _ENCODER = msgspec.json.Encoder(order="deterministic")
 _DECODER: msgspec.json.Decoder[Observation] = msgspec.json.Decoder(Observation)
@@ -271,6 +302,8 @@ def observation_key(obs: Observation) -> str:
         return f"prescription:{obs.id}"
     if isinstance(obs, ImageRecipe):
         return f"image:{obs.name}"
+    if isinstance(obs, ReleaseObservation):
+        return f"release:{obs.index}:{obs.package}:{obs.version}"
     body = msgspec.structs.replace(obs, provenance=Provenance(source="", date=""))
     digest = hashlib.sha256(_ENCODER.encode(body)).hexdigest()[:32]
     kind = "build" if isinstance(obs, BuildObservation) else "performance"
@@ -282,7 +315,7 @@ def packages_of(obs: Observation) -> tuple[str, ...]:
     names: set[str] = set()
     if isinstance(obs, Advisory):
         names.update(a.package for a in obs.affected)
-    elif isinstance(obs, BuildObservation):
+    elif isinstance(obs, BuildObservation | ReleaseObservation):
         names.add(obs.package)
     elif isinstance(obs, PerformanceObservation):
         if obs.package:

@@ -21,6 +21,7 @@ import msgspec
 from packaging.utils import canonicalize_name
 
 from advisor.errors import AdvisorError, InputError
+from advisor.knowledge.schema import KINDS as schema_kinds
 from advisor.knowledge.schema import (
     Observation,
     decode_observation,
@@ -61,7 +62,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-KINDS: tuple[str, ...] = ("advisory", "build", "image", "performance", "prescription")
+KINDS: tuple[str, ...] = tuple(sorted(schema_kinds))
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 _DECODE_CACHE_SIZE = 16_384
 
