@@ -31,11 +31,14 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "index": frozenset({"errors", "models"}),
     "request": frozenset({"errors", "models"}),
     "config": frozenset({"errors", "models", "request"}),
-    "resolution": frozenset({"errors", "models"}),  # not index: the provider takes Protocols
+    # not index: the provider takes Protocols; search ranks stacks with the scoring layer
+    "resolution": frozenset({"errors", "models", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "lockfile"}),
     "knowledge": frozenset({"errors", "models", "environment", "index"}),
     "check": frozenset({"errors", "models", "knowledge"}),
+    "scoring": frozenset({"errors", "models", "environment", "knowledge"}),
+    "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
     "api": None,
     "cli": None,
 }

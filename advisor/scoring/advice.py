@@ -1,0 +1,85 @@
+"""The result of ``advise``: scored stacks with every pin's reasons, ready to report.
+
+Produced by the stack search (``advisor.resolution.search`` with the units of a
+:class:`~advisor.scoring.base.Recommendation`), rendered by ``advisor.report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.scoring.base import Justification, ScoreTerm
+
+__all__ = ["Advice", "Alternative", "PinAdvice", "StackAdvice"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alternative:
+    """Another version of a pinned package that was considered: its score, or why it was
+    ruled out (a filter's reason, or "not in any consistent stack found")."""
+
+    version: str
+    score: float | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinAdvice:
+    """One pin of a scored stack. ``latest`` is the version ``latest`` (pip) picks, or
+    ``None`` when that stack does not contain the package. ``score`` is the weighted sum of
+    ``terms``; ``direct`` marks a requirement of the inputs."""
+
+    name: str
+    version: str
+    latest: str | None = None
+    score: float = 0.0
+    terms: tuple[ScoreTerm, ...] = ()
+    justifications: tuple[Justification, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    direct: bool = False
+    needs_build: bool = False
+    marker: str | None = None
+
+    @property
+    def differs(self) -> bool:
+        return self.latest != self.version
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StackAdvice:
+    """A complete stack with its total score (pins' weighted terms plus stack terms)."""
+
+    score: float
+    pins: tuple[PinAdvice, ...]
+    stack_terms: tuple[ScoreTerm, ...] = ()
+    justifications: tuple[Justification, ...] = ()
+
+    def pin(self, name: str) -> PinAdvice | None:
+        for p in self.pins:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advice:
+    """Everything ``advisor advise`` found.
+
+    ``best`` is written to the lock; ``others`` are the next distinct stacks (top-k,
+    best first); ``latest`` is pip's choice scored the same way; ``baseline`` is the
+    project's existing lock scored the same way (``None`` without one). ``unknown`` lists
+    what the knowledge graph had nothing about (said once, never blocking). ``resolutions``
+    counts the resolutions the search ran; ``seed`` and ``budget`` make it reproducible.
+    """
+
+    recommendation: str
+    targets: tuple[str, ...]
+    best: StackAdvice
+    latest: StackAdvice
+    others: tuple[StackAdvice, ...] = ()
+    baseline: StackAdvice | None = None
+    unknown: tuple[str, ...] = ()
+    resolutions: int = 0
+    seed: int = 0
+    budget: int = 0
+    elapsed: float = 0.0
