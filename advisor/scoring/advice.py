@@ -7,8 +7,10 @@ Produced by the stack search (``advisor.resolution.search`` with the units of a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from advisor.scoring.base import Justification, ScoreTerm
+if TYPE_CHECKING:
+    from advisor.scoring.base import Justification, ScoreTerm
 
 __all__ = ["Advice", "Alternative", "PinAdvice", "StackAdvice"]
 
