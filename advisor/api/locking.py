@@ -20,7 +20,6 @@ from advisor.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from packaging.requirements import Requirement as PepRequirement
     from packaging.version import Version
 
     from advisor.environment import RuntimeEnvironment
@@ -103,111 +102,26 @@ def resolve_request(
     preferences: Mapping[NormalizedName, Version],
 ) -> tuple[Resolution, tuple[str, ...], int]:
     """Resolve for every target and merge. Returns (resolution, warnings, requests made)."""
-    from packaging.version import Version
-
-    from advisor.models import DistFile
-    from advisor.resolution.candidates import BinaryPolicy, FileFilter
-    from advisor.resolution.provider import AdvisorProvider, ProviderOptions
+    from advisor.api.planner import Planner
     from advisor.resolution.resolve import TargetResult, merge, resolve
 
     session = open_session(opts, index, pip, environ)
     try:
-        roots = [(line.requirement, line.origin) for line in request.requirements]
-        constraints: dict[NormalizedName, list[PepRequirement]] = {}
-        for c in request.constraints:
-            constraints.setdefault(canonicalize_name(c.requirement.name), []).append(c.requirement)
-        overrides: dict[NormalizedName, list[PepRequirement]] = {}
-        for o in request.overrides:
-            overrides.setdefault(canonicalize_name(o.requirement.name), []).append(o.requirement)
-        only_binary = {*opts.only_binary, *request.index_options.only_binary}
-        binary: dict[NormalizedName, BinaryPolicy] = {}
-        default = BinaryPolicy.ANY
-        for item in only_binary:
-            for part in item.split(","):
-                if part.strip() == ":all:":
-                    default = BinaryPolicy.ONLY_BINARY
-                elif part.strip() and part.strip() != ":none:":
-                    binary[canonicalize_name(part.strip())] = BinaryPolicy.ONLY_BINARY
-        for item in request.index_options.no_binary:
-            for part in item.split(","):
-                if part.strip() == ":all:":
-                    default = BinaryPolicy.NO_BINARY
-                elif part.strip() and part.strip() != ":none:":
-                    binary[canonicalize_name(part.strip())] = BinaryPolicy.NO_BINARY
-        direct_hashes = {
-            line.requirement.url: line.hashes
-            for line in request.requirements
-            if line.requirement.url
-        }
-
-        def wrap(url: str, hashes: Sequence[tuple[str, str]]) -> DistFile:
-            from urllib.parse import unquote, urlsplit
-
-            from advisor.index.fetch import redact_url
-
-            clean = redact_url(url)
-            fragment = urlsplit(clean).fragment
-            found = list(direct_hashes.get(url, ()))
-            for part in fragment.split("&"):
-                algo, _, value = part.partition("=")
-                if algo in {"sha256", "sha384", "sha512"} and value:
-                    found.append((algo, value))
-            filename = unquote(urlsplit(clean).path.rsplit("/", 1)[-1])
-            return DistFile(
-                filename=filename,
-                url=clean.split("#", 1)[0],
-                index="",
-                hashes=tuple(sorted(set(found))),
-            )
-
+        planner = Planner(request, opts=opts, session=session)
         results: list[TargetResult] = []
         warnings: list[str] = []
         prefs = dict(preferences)
         for target in targets:
-            if request.requires_python:
-                from packaging.specifiers import SpecifierSet
-
-                if not SpecifierSet(request.requires_python).contains(
-                    Version(target.markers()["python_full_version"]), prereleases=True
-                ):
-                    raise InputError(
-                        f"the project requires Python {request.requires_python}, but the target "
-                        f"{target.name} has Python {target.python_version}"
-                    )
-            files = FileFilter(
-                tags=target.tags(),
-                python=Version(target.markers()["python_full_version"]),
-                platform=target.platform,
-                binary=binary,
-                default_binary=default,
-                no_build=opts.no_build,
-                exclude_newer=opts.exclude_newer,
-            )
-            provider = AdvisorProvider(
-                finder=session.finder,
-                metadata=session.metadata,
-                markers=target.markers(),
-                files=files,
-                options=ProviderOptions(
-                    prereleases=opts.pre or request.index_options.pre,
-                    prerelease_packages=frozenset(canonicalize_name(p) for p in opts.pre_packages),
-                    preferences=prefs,
-                    constraints={k: tuple(v) for k, v in constraints.items()},
-                    overrides={k: tuple(v) for k, v in overrides.items()},
-                    direct=frozenset(canonicalize_name(r.name) for r, _ in roots),
-                ),
-                wrap_file=wrap,
-            )
-            provider.warm(r.name for r, _ in roots if not r.url)
-            label = target.name if len(targets) > 1 else f"{target.name} ({target.platform})"
-            res = resolve(provider, roots, target=label)
+            provider = planner.provider(target, preferences=prefs)
+            provider.warm(planner.root_names)
+            res = resolve(provider, planner.roots, target=planner.label(target, targets))
             results.append(TargetResult(marker=target.lock_marker(), resolution=res))
             warnings.extend(provider.warnings)
             # later targets prefer the pins of earlier ones, so one lock converges
             for p in res.pins:
                 prefs.setdefault(p.name, p.version)
         return (
-            _with_hashes(merge(results), session.fetcher),
+            with_hashes(merge(results), session.fetcher),
             tuple(dict.fromkeys(warnings)),
             session.finder.requests,
         )
@@ -215,7 +129,7 @@ def resolve_request(
         session.close()
 
 
-def _with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
+def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
     """Every locked file with a sha256 (folders and direct URLs list none)."""
     from advisor.index.hashes import ensure_hash
 

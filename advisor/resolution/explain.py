@@ -61,6 +61,8 @@ def _version_reasons(
         v = choice.version
         if choice.rejection:
             why = choice.rejection
+        elif (name, v) in provider.filtered:
+            why = provider.filtered[(name, v)]
         else:
             failing = [r for r in reqs if not _allows(r.specifier, v, r)]
             if failing:

@@ -75,6 +75,24 @@ class MetadataSource(Protocol):
     def prefetch(self, dists: Iterable[DistFile]) -> None: ...
 
 
+class CandidateScorer(Protocol):
+    """Orders and filters candidates for a recommendation other than ``latest``."""
+
+    def evaluate(
+        self,
+        name: NormalizedName,
+        version: Version,
+        *,
+        files: tuple[DistFile, ...],
+        needs_build: bool,
+        yanked: bool,
+        direct: bool,
+    ) -> tuple[str | None, float]:
+        """``(reason to remove it or None, score)`` for one version with its usable files
+        (called at most once per version per provider)."""
+        ...
+
+
 class CandidateOrder(enum.Enum):
     NEWEST = "newest"  # latest: what pip picks
     OLDEST_DIRECT = "oldest-direct"  # testing: lowest versions of direct dependencies
@@ -92,6 +110,24 @@ class ProviderOptions:
     overrides: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
     direct: frozenset[NormalizedName] = frozenset()
     warm: bool = True
+    #: versions the stack search rules out for this resolution
+    bans: Mapping[NormalizedName, frozenset[Version]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ProviderCache:
+    """What several resolutions for the same target share (the stack search runs many):
+    files grouped by version, usable files per version, parsed requirements, marker results
+    and metadata. Never shared across targets."""
+
+    versions: dict[NormalizedName, dict[Version, list[DistFile]]] = field(default_factory=dict)
+    choice: dict[tuple[NormalizedName, Version], VersionChoice] = field(default_factory=dict)
+    parsed: dict[str, PepRequirement | str] = field(default_factory=dict)
+    markers: dict[tuple[str, str], bool] = field(default_factory=dict)
+    meta: dict[tuple[NormalizedName, Version, str | None], CoreMetadata | str] = field(
+        default_factory=dict
+    )
+    rejected: dict[tuple[NormalizedName, Version], str] = field(default_factory=dict)
 
 
 class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
@@ -111,25 +147,33 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         files: FileFilter,
         options: ProviderOptions,
         wrap_file: Callable[[str, Sequence[tuple[str, str]]], DistFile] | None = None,
+        cache: ProviderCache | None = None,
+        scorer: CandidateScorer | None = None,
     ) -> None:
+        shared = cache if cache is not None else ProviderCache()
+        self.cache = shared
+        self._scorer = scorer
+        self._scores: dict[tuple[NormalizedName, Version], tuple[str | None, float]] = {}
         self._finder = finder
         self._metadata = metadata
         self._markers = dict(markers)
         self._files = files
         self._options = options
         self._wrap_file = wrap_file
-        self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
-        self._choice: dict[tuple[NormalizedName, Version], VersionChoice] = {}
-        self._parsed: dict[str, PepRequirement | str] = {}
-        self._marker_cache: dict[tuple[str, str], bool] = {}
+        self._versions = shared.versions
+        self._choice = shared.choice
+        self._parsed = shared.parsed
+        self._marker_cache = shared.markers
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._warmed: set[NormalizedName] = set()
         self._order_seen: dict[str, int] = {}
         #: identifier -> the requirements last seen for it (for conflict explanations)
         self.seen: dict[str, list[Requirement]] = {}
-        self._meta: dict[tuple[NormalizedName, Version, str | None], CoreMetadata | str] = {}
-        self._rejected: dict[tuple[NormalizedName, Version], str] = {}
+        self._meta = shared.meta
+        self._rejected = shared.rejected
+        #: versions a filter of the recommendation removed, with the reason (per provider)
+        self.filtered: dict[tuple[NormalizedName, Version], str] = {}
         #: notes worth telling the user (extras a project does not provide, ...)
         self.warnings: list[str] = []
 
@@ -289,11 +333,12 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         """
         held: list[Version] = []
         final_seen = False
+        banned = self._options.bans.get(name, frozenset())
         for v in versions:
             if v.is_prerelease and not allow_pre:
                 held.append(v)
                 continue
-            if v in bad:
+            if v in bad or v in banned:
                 final_seen = final_seen or bool(self.choice(name, v).files)
                 continue
             cand, usable = self._candidate(name, extra, v, pinned)
@@ -302,7 +347,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                 yield cand
         if held and not final_seen:
             for v in held:
-                if v in bad:
+                if v in bad or v in banned:
                     continue
                 cand, _ = self._candidate(name, extra, v, pinned)
                 if cand is not None:
@@ -317,6 +362,11 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             return None, False
         if choice.yanked and pinned != version:
             return None, True
+        if self._scorer is not None:
+            reason, _ = self.score(name, version)
+            if reason is not None:
+                self.filtered[(name, version)] = reason
+                return None, True
         cand = Candidate(
             name=name,
             version=version,
@@ -449,9 +499,34 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             return True
         return bool(spec.prereleases)
 
+    def score(self, name: NormalizedName, version: Version) -> tuple[str | None, float]:
+        """The recommendation's verdict on one version: (filter reason or None, score)."""
+        key = (name, version)
+        hit = self._scores.get(key)
+        if hit is None:
+            if self._scorer is None:
+                hit = (None, 0.0)
+            else:
+                choice = self.choice(name, version)
+                hit = self._scorer.evaluate(
+                    name,
+                    version,
+                    files=choice.files,
+                    needs_build=choice.needs_build,
+                    yanked=choice.yanked,
+                    direct=name in self._options.direct,
+                )
+            self._scores[key] = hit
+        return hit
+
     def _ordered(self, name: NormalizedName, versions: list[Version]) -> list[Version]:
         if self._options.order is CandidateOrder.OLDEST_DIRECT and name in self._options.direct:
             versions = sorted(versions)
+        elif self._scorer is not None:
+            # best score first; ties toward newer versions (the list is newest first and
+            # sorting is stable). Only versions with files for the target are scored.
+            usable = [v for v in versions if self.choice(name, v).files]
+            versions = sorted(usable, key=lambda v: -self.score(name, v)[1])
         preferred = self._options.preferences.get(name)
         if preferred is not None and preferred in versions:
             versions = [preferred] + [v for v in versions if v != preferred]
