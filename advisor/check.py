@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -80,10 +80,17 @@ def parse_policy(raw: Mapping[str, object], *, source: str) -> CheckPolicy:
         where = f"{source}: policy.allow-advisories[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             raise ConfigError(f"{where} needs an id (the advisory id or an alias)")
+        unknown = sorted(set(entry) - {"id", "reason", "until"})
+        if unknown:
+            raise ConfigError(
+                f"{where}.{unknown[0]}: unknown key (a waiver has id, reason and until)"
+            )
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{where} needs a reason: a waiver says why")
         until = entry.get("until")
+        if isinstance(until, datetime):  # a TOML date-time: the waiver ends that day
+            until = until.date()
         if isinstance(until, str):
             try:
                 until = date.fromisoformat(until)
@@ -320,6 +327,16 @@ def check_environments(
     ]
 
 
+def _gh_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner expects."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    """A workflow command's property value (``file=``, ``title=``), escaped."""
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def render_findings(findings: Sequence[Finding], *, fmt: str) -> str:
     """``text`` (one line each), ``json`` (a list), or ``github`` (workflow annotations)."""
     if fmt == "json":
@@ -342,9 +359,9 @@ def render_findings(findings: Sequence[Finding], *, fmt: str) -> str:
     for f in findings:
         if fmt == "github":
             level = "error" if f.level == "error" else "warning"
-            where = f"file={f.path}" + (f",line={f.line}" if f.line else "")
-            text = f"{f.message}. {f.hint}".replace("%", "%25").replace("\n", "%0A")
-            lines.append(f"::{level} {where},title=advisor {f.id}::{text}")
+            where = f"file={_gh_property(f.path)}" + (f",line={f.line}" if f.line else "")
+            text = _gh_data(f"{f.message}. {f.hint}")
+            lines.append(f"::{level} {where},title={_gh_property(f'advisor {f.id}')}::{text}")
         else:
             where = f.path + (f":{f.line}" if f.line else "")
             lines.append(

@@ -163,14 +163,6 @@ def test_parse_policy_reason_is_required() -> None:
         parse_policy({"allow-advisories": [{"id": "GHSA-1"}]}, source=SOURCE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: advisor/check.py parse_policy accepts a TOML datetime for "
-    "allow-advisories[].until (datetime is a date subclass) and keeps it; check_advisories "
-    "then compares it with today's date: TypeError (an internal error, exit 4) instead of "
-    "a date or a ConfigError naming the key",
-)
 def test_waiver_until_given_as_datetime() -> None:
     raw = {"allow-advisories": [{"id": "GHSA-1", "reason": "r", "until": datetime(2027, 1, 1)}]}
     try:
@@ -181,12 +173,6 @@ def test_waiver_until_given_as_datetime() -> None:
     assert _advise({"tinyhttp": "1.2"}, [_advisory("GHSA-1")], policy=policy) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: advisor/check.py parse_policy ignores unknown keys of an allow-advisories "
-    "entry, so a typo such as `untill = 2026-01-01` silently makes the waiver permanent; "
-    "expected a ConfigError naming policy.allow-advisories[0].untill",
-)
 def test_waiver_with_a_misspelt_key_is_refused() -> None:
     raw = {"allow-advisories": [{"id": "GHSA-1", "reason": "r", "untill": "2026-01-01"}]}
     with pytest.raises(ConfigError, match="untill"):
@@ -351,9 +337,7 @@ def test_affected_pin_is_a_finding_with_the_fix() -> None:
     assert finding.id == "advisory"
     assert finding.package == "tinyhttp"
     assert finding.path == "pylock.toml"
-    assert finding.message == (
-        "tinyhttp==1.2 is affected by GHSA-aaaa-bbbb-cccc: header injection"
-    )
+    assert finding.message == "tinyhttp==1.2 is affected by GHSA-aaaa-bbbb-cccc: header injection"
     assert "fixed in: 1.3" in finding.hint
     assert "allow-advisories" in finding.hint
 
@@ -454,8 +438,7 @@ def test_check_environments() -> None:
     mac = 'sys_platform == "darwin" and python_version == "3.12"'
     assert check_environments(path="pylock.toml", lock_environments=[linux], required=[]) == []
     assert (
-        check_environments(path="pylock.toml", lock_environments=[linux, mac], required=[mac])
-        == []
+        check_environments(path="pylock.toml", lock_environments=[linux, mac], required=[mac]) == []
     )
     (finding,) = check_environments(
         path="pylock.toml", lock_environments=[linux], required=[linux, mac]
@@ -542,13 +525,6 @@ def test_render_github_annotations() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: advisor/check.py render_findings (github) does not escape annotation "
-    "property values: a path with ',' or ':' (e.g. 'a,b/pylock.toml') ends the file= "
-    "property early; the workflow command syntax wants '%2C' and '%3A' there (and '%0D' "
-    "for carriage returns in the message)",
-)
 def test_render_github_escapes_property_values() -> None:
     finding = Finding(id="lock-stale", path="a,b:c/pylock.toml", message="m\r", hint="h")
     assert render_findings([finding], fmt="github") == (

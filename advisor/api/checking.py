@@ -92,9 +92,8 @@ def _advisories(
         wanted = set(names)
         by_package: dict[str, list[Advisory]] = {}
         for adv in report.advisories:
-            for affected in adv.affected:
-                if affected.package in wanted:
-                    by_package.setdefault(affected.package, []).append(adv)
+            for package in sorted({a.package for a in adv.affected} & wanted):
+                by_package.setdefault(package, []).append(adv)
         return _Advisories(by_package, len(report.advisories), stamp)
     from advisor.knowledge.store import default_store_url, open_store
 
@@ -348,7 +347,7 @@ def run_check(
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{shown}: not valid TOML: {exc}") from exc
         if opts.fix and found and all(f.id == "lock-stale" for f in found):
-            _relock(lock, environ=environ)
+            _relock(lock, environ=environ, inputs=opts.inputs)
             fixed.append(shown)
             found = (
                 _check_pylock(lock, shown, opts, environ, today)
@@ -360,47 +359,35 @@ def run_check(
     return CheckReport(findings=tuple(findings), checked=tuple(checked), fixed=tuple(fixed))
 
 
-def _relock(lock: Path, *, environ: Mapping[str, str]) -> None:
-    """Re-lock a stale pylock.toml from the inputs, options and targets it records."""
+def _relock(lock: Path, *, environ: Mapping[str, str], inputs: Sequence[Path] = ()) -> None:
+    """Re-lock a stale lock: a pylock.toml from the inputs, options and targets it records;
+    a requirements.txt from ``inputs`` (or the ``.in`` beside it), keeping its other pins."""
     from advisor.api.context import ResolveOptions
-    from advisor.api.locking import LockOptions
+    from advisor.api.locking import LockOptions, recorded_request
     from advisor.api.locking import lock as run_lock
 
-    raw = tomllib.loads(lock.read_text(encoding="utf-8"))
-    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
-    inputs: dict[str, Any] = tool.get("inputs", {})
-    lock_dir = lock.resolve().parent
-    files = [lock_dir / f for f in inputs.get("files", [])]
-    if not files:
-        raise InputError(f"{lock}: the lock records no inputs; re-lock it by hand")
-    options: dict[str, Any] = tool.get("options", {})
-    targets: list[dict[str, Any]] = tool.get("targets", [])
-    single = targets[0] if len(targets) == 1 else {}
-    envs = tuple(t["name"] for t in targets) if len(targets) > 1 else ()
-    index: dict[str, Any] = tool.get("index", {})
-    indexes = list(index.get("indexes", []))
+    if lock.suffix == ".toml":
+        files, opts = recorded_request(lock)
+        fmt = "pylock"
+    else:
+        from advisor.request import load_request
+
+        files = list(inputs) or [lock.with_suffix(".in")]
+        if not files[0].is_file():
+            raise InputError(f"{lock}: no input to re-lock from (pass --inputs)")
+        # the lock names its indexes (--index-url lines); re-lock against the same ones
+        found = load_request([lock], environ=environ, cwd=lock.resolve().parent).index_options
+        opts = ResolveOptions(
+            index_url=found.index_url,
+            extra_index_urls=found.extra_index_urls,
+            find_links=found.find_links,
+            no_index=found.no_index,
+        )
+        fmt = "requirements"
     run_lock(
         files,
-        opts=ResolveOptions(
-            index_url=indexes[0] if indexes else None,
-            extra_index_urls=tuple(indexes[1:]),
-            find_links=tuple(index.get("find-links", [])),
-            no_index=not indexes,
-            index_strategy=index.get("strategy"),
-            extras=tuple(inputs.get("extras", ())),
-            groups=tuple(inputs.get("groups", ())),
-            constraints=tuple(lock_dir / c for c in inputs.get("constraints", [])),
-            overrides=tuple(lock_dir / o for o in inputs.get("overrides", [])),
-            python=single.get("python_version") if single.get("name") != "host" else None,
-            platform=single.get("platform") if single.get("name") != "host" else None,
-            envs=envs,
-            pre=bool(options.get("pre", False)),
-            pre_packages=tuple(options.get("pre-packages", ())),
-            only_binary=tuple(options.get("only-binary", ())),
-            no_build=bool(options.get("no-build", False)),
-            recommendation=str(tool.get("recommendation", "latest")),
-        ),
-        out=LockOptions(output=lock, format="pylock", command="advisor check --fix"),
+        opts=opts,
+        out=LockOptions(output=lock, format=fmt, command="advisor check --fix"),
         environ=environ,
-        cwd=lock_dir,
+        cwd=lock.resolve().parent,
     )

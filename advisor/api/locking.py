@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
+    from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.index.fetch import Fetcher
     from advisor.models import Resolution
@@ -140,21 +141,33 @@ def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
     return dataclasses.replace(resolution, pins=tuple(pins))
 
 
-def lock(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """A lock or advise run before resolving: parsed inputs, targets, indexes, output path."""
+
+    inputs: tuple[Path, ...]
+    request: AdviceRequest
+    config: AdvisorConfig
+    targets: tuple[RuntimeEnvironment, ...]
+    index: IndexConfig
+    pip: Any
+    output: Path
+    previous: Mapping[NormalizedName, Version]
+    environ: Mapping[str, str]
+    cwd: Path
+
+
+def prepare(
     inputs: Sequence[Path],
     *,
     opts: ResolveOptions,
     out: LockOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-) -> LockOutcome:
-    """Resolve ``inputs`` for the target environment(s) and render (and write) a lock."""
-    from advisor import __version__
+) -> Prepared:
+    """Read the inputs and configuration; decide targets, indexes and where the lock goes."""
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
-    from advisor.lockfile.pylock import LockMeta, render_pylock
-    from advisor.lockfile.requirements import render_requirements
-    from advisor.lockfile.write import write_atomic
     from advisor.request import load_request
 
     environ = dict(os.environ) if environ is None else environ
@@ -171,8 +184,7 @@ def lock(
         cwd=cwd,
     )
     config = load_config(Path(inputs[0]).resolve().parent)
-    host = RuntimeEnvironment.detect()
-    targets = build_targets(opts, config, host)
+    targets = build_targets(opts, config, RuntimeEnvironment.detect())
     index, pip = index_config(opts, request, config, environ, cwd)
     if not index.indexes and not index.find_links:
         raise InputError("no index to resolve from: --no-index is set and no --find-links given")
@@ -181,25 +193,47 @@ def lock(
         name = "pylock.toml" if out.format == "pylock" else "requirements.txt"
         output = Path(inputs[0]).resolve().parent / name
     existing = opts.preferences_from or (output if str(output) != "-" else None)
-    previous = _previous_pins(existing)
-    preferences = _preferences(opts, previous)
-    resolution, warnings, requests = resolve_request(
-        request,
-        opts=opts,
+    return Prepared(
+        inputs=tuple(inputs),
+        request=request,
+        config=config,
+        targets=tuple(targets),
         index=index,
         pip=pip,
-        targets=targets,
+        output=output,
+        previous=_previous_pins(existing),
         environ=environ,
-        preferences=preferences,
+        cwd=cwd,
     )
+
+
+def finish(
+    prep: Prepared,
+    resolution: Resolution,
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    warnings: tuple[str, ...] = (),
+    requests: int = 0,
+    tool: Mapping[str, Any] | None = None,
+) -> LockOutcome:
+    """Render the lock of ``resolution`` (with the digest of the inputs) and write it."""
+    from advisor import __version__
+    from advisor.lockfile.pylock import LockMeta, render_pylock
+    from advisor.lockfile.requirements import render_requirements
+    from advisor.lockfile.write import write_atomic
+
+    request, targets, output, previous = prep.request, prep.targets, prep.output, prep.previous
     record = {
-        "index": index.public(),
+        "index": prep.index.public(),
         "targets": [target_table(t) for t in targets],
         "recommendation": opts.recommendation,
         "options": options_record(opts),
     }
     digest = lock_digest(request, record)
-    lock_dir = Path(os.path.abspath(output if str(output) != "-" else cwd / "pylock.toml")).parent
+    lock_dir = Path(
+        os.path.abspath(output if str(output) != "-" else prep.cwd / "pylock.toml")
+    ).parent
     if out.format == "pylock":
         text = render_pylock(
             resolution,
@@ -210,12 +244,14 @@ def lock(
                 tool={
                     "advisor-version": __version__,
                     **record,
-                    "inputs": inputs_record(inputs, opts, request, lock_dir=lock_dir),
+                    "inputs": inputs_record(prep.inputs, opts, request, lock_dir=lock_dir),
+                    **(tool or {}),
                 },
             ),
         )
     elif out.format == "requirements":
         text = render_requirements(resolution, header=f"{out.command}\ninput-digest: {digest}")
+        text = _with_index_lines(text, prep.index)
     else:
         raise InputError(f"unknown lock format {out.format!r}: use pylock or requirements")
     changed = tuple(
@@ -240,6 +276,108 @@ def lock(
         changed=changed,
         requests=requests,
     )
+
+
+def lock(
+    inputs: Sequence[Path],
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> LockOutcome:
+    """Resolve ``inputs`` for the target environment(s) and render (and write) a lock.
+
+    ``latest`` resolves as pip does; any other recommendation type locks the best stack
+    the advice search finds (``advisor advise`` without the report).
+    """
+    prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
+    if opts.recommendation != "latest":
+        from advisor.api.advising import AdviseOptions, run_advice
+
+        outcome = run_advice(prep, opts=opts, advise=AdviseOptions())
+        return finish(
+            prep,
+            outcome.resolution,
+            opts=opts,
+            out=out,
+            warnings=outcome.warnings,
+            requests=outcome.requests,
+            tool=outcome.tool,
+        )
+    resolution, warnings, requests = resolve_request(
+        prep.request,
+        opts=opts,
+        index=prep.index,
+        pip=prep.pip,
+        targets=prep.targets,
+        environ=prep.environ,
+        preferences=_preferences(opts, prep.previous),
+    )
+    return finish(prep, resolution, opts=opts, out=out, warnings=warnings, requests=requests)
+
+
+def _with_index_lines(text: str, index: IndexConfig) -> str:
+    """Index options (without credentials) after the header comment of a requirements lock,
+    as pip-compile writes them: installing and re-locking it then use the same indexes."""
+    public = index.public()
+    lines = []
+    for i, url in enumerate(public["indexes"]):
+        lines.append(f"{'--index-url' if i == 0 else '--extra-index-url'} {url}")
+    if not public["indexes"]:
+        lines.append("--no-index")
+    lines.extend(f"--find-links {url}" for url in public["find-links"])
+    head, body = [], text.splitlines(keepends=True)
+    while body and body[0].startswith("#"):
+        head.append(body.pop(0))
+    return "".join(head) + "\n".join(lines) + "\n\n" + "".join(body)
+
+
+def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
+    """The inputs and options a pylock.toml records in ``[tool.advisor]``, to make it again.
+
+    The recorded index configuration is used (without credentials: those come from pip's
+    configuration and ``.netrc`` as usual). Raises :class:`InputError` when the lock records
+    no inputs (it was not written by ``advisor lock``).
+    """
+    import tomllib
+
+    try:
+        raw = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{lock}: cannot read the lock: {exc}") from exc
+    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
+    inputs: dict[str, Any] = tool.get("inputs", {})
+    lock_dir = lock.resolve().parent
+    files = [lock_dir / f for f in inputs.get("files", [])]
+    if not files:
+        raise InputError(f"{lock}: the lock records no inputs; re-lock it with advisor lock")
+    options: dict[str, Any] = tool.get("options", {})
+    targets: list[dict[str, Any]] = tool.get("targets", [])
+    single = targets[0] if len(targets) == 1 else {}
+    envs = tuple(t["name"] for t in targets) if len(targets) > 1 else ()
+    index: dict[str, Any] = tool.get("index", {})
+    indexes = list(index.get("indexes", []))
+    opts = ResolveOptions(
+        index_url=indexes[0] if indexes else None,
+        extra_index_urls=tuple(indexes[1:]),
+        find_links=tuple(index.get("find-links", [])),
+        no_index=not indexes,
+        index_strategy=index.get("strategy"),
+        extras=tuple(inputs.get("extras", ())),
+        groups=tuple(inputs.get("groups", ())),
+        constraints=tuple(lock_dir / c for c in inputs.get("constraints", [])),
+        overrides=tuple(lock_dir / o for o in inputs.get("overrides", [])),
+        python=single.get("python_version") if single.get("name") != "host" else None,
+        platform=single.get("platform") if single.get("name") != "host" else None,
+        envs=envs,
+        pre=bool(options.get("pre", False)),
+        pre_packages=tuple(options.get("pre-packages", ())),
+        only_binary=tuple(options.get("only-binary", ())),
+        no_build=bool(options.get("no-build", False)),
+        recommendation=str(tool.get("recommendation", "latest")),
+    )
+    return files, opts
 
 
 def options_record(opts: ResolveOptions) -> dict[str, Any]:

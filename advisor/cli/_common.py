@@ -126,10 +126,10 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-build", is_flag=True, help="Never use a source distribution."),
         click.option(
             "--recommendation",
-            type=click.Choice(["latest"]),
-            default="latest",
-            show_default=True,
-            help="Recommendation type (latest: exactly what pip picks).",
+            type=click.Choice(["latest", "stable", "performance", "security", "testing"]),
+            default=None,
+            help="Recommendation type. lock: latest (exactly what pip picks) unless given; "
+            "advise: [tool.advisor] recommendation, else stable.",
         ),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
         click.option("-v", "--verbose", count=True, help="More output (-vv: resolver trace)."),
@@ -168,7 +168,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         cache_dir=kw.pop("cache_dir"),
         only_binary=tuple(kw.pop("only_binary")),
         no_build=kw.pop("no_build"),
-        recommendation=kw.pop("recommendation"),
+        recommendation=kw.pop("recommendation") or "latest",
         upgrade=kw.pop("upgrade", False),
         upgrade_packages=tuple(kw.pop("upgrade_package", ())),
     )

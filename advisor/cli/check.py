@@ -21,17 +21,23 @@ def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
         return found[:1]
     locks: list[Path] = []
     for path in paths:
+        if not path.exists():
+            raise click.UsageError(f"{path}: no such file")
         name = path.name
         if name.startswith("pylock") and name.endswith(".toml"):
-            lock_path = path
+            lock_path: Path | None = path
         elif name.endswith(".txt") and "requirements" in name:
             lock_path = path
-        else:  # an input (requirements.in, pyproject.toml, constraints): its folder's lock
-            beside = path.parent / "pylock.toml"
-            if not beside.is_file():
+        else:  # an input (requirements.in, pyproject.toml, ...): the lock beside it
+            beside = [
+                path.parent / "pylock.toml",
+                path.with_suffix(".txt") if path.suffix == ".in" else None,
+                path.parent / "requirements.txt",
+            ]
+            lock_path = next((p for p in beside if p is not None and p.is_file()), None)
+            if lock_path is None:
                 continue
-            lock_path = beside
-        if lock_path not in locks:
+        if lock_path is not None and lock_path not in locks:
             locks.append(lock_path)
     return locks
 

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["CandidateVerdict", "StackScore", "UnitScorer"]
 
 
+def _rank(version: Version) -> float:
+    """A sortable number for "newer first" among versions already ordered by score."""
+    return float(version.major) * 1e6 + float(version.minor) * 1e3 + float(version.micro)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CandidateVerdict:
     """One version's verdict: removed by a filter (``reason``) or scored by ``terms``."""
@@ -62,6 +67,7 @@ class UnitScorer:
         self.ctx = ctx
         self._versions_of = versions_of
         self._verdicts: dict[tuple[str, Version], CandidateVerdict] = {}
+        self._by_name: dict[str, dict[Version, CandidateVerdict]] = {}
         self._infos: dict[tuple[str, Version], CandidateInfo] = {}
 
     def info(
@@ -106,8 +112,25 @@ class UnitScorer:
             terms=tuple(terms),
         )
         self._verdicts[key] = hit
+        self._by_name.setdefault(candidate.name, {})[candidate.version] = hit
         self._infos[key] = candidate
         return hit
+
+    def best_score(self, name: str) -> float:
+        """The highest score among the versions of ``name`` evaluated so far (no filter hit)."""
+        scores = [v.score for v in self._by_name.get(name, {}).values() if v.reason is None]
+        return max(scores, default=0.0)
+
+    def alternatives(
+        self, name: str, *, exclude: Version
+    ) -> list[tuple[Version, str | None, float]]:
+        """Other evaluated versions of ``name``: (version, filter reason, score), best first."""
+        found = [
+            (v, verdict.reason, verdict.score)
+            for v, verdict in self._by_name.get(name, {}).items()
+            if v != exclude
+        ]
+        return sorted(found, key=lambda item: (item[1] is not None, -item[2], -_rank(item[0])))
 
     def evaluate(
         self,

@@ -1,0 +1,182 @@
+"""``advisor advise`` and ``advisor explain``: the best stack of a type, and why each pin."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from advisor.cli._app import cli
+from advisor.cli._common import resolve_options, resolve_opts, setup_logging, stderr
+
+__all__ = ["advise", "explain"]
+
+_advice_options = [
+    click.option("--count", default=3, show_default=True, help="Distinct stacks to keep."),
+    click.option("--budget", default=12, show_default=True, help="Resolutions the search may run."),
+    click.option(
+        "--time-limit", default=30.0, show_default=True, help="Seconds the search may take."
+    ),
+    click.option("--seed", default=0, show_default=True, help="Seed of the search."),
+    click.option(
+        "--knowledge",
+        "knowledge_url",
+        metavar="URL",
+        envvar="ADVISOR_KNOWLEDGE",
+        help="Knowledge store (also ADVISOR_KNOWLEDGE; default: the user data dir's).",
+    ),
+    click.option(
+        "--knowledge-dir",
+        "knowledge_dirs",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="A curated knowledge folder to read as well (repeatable).",
+    ),
+    click.option(
+        "--osv",
+        type=click.Path(path_type=Path, exists=True),
+        help="An OSV dump (zip or folder) to use for advisories.",
+    ),
+]
+
+
+def _with_advice_options(func: Any) -> Any:
+    for option in reversed(_advice_options):
+        func = option(func)
+    return func
+
+
+def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
+    from advisor.api.advising import AdviseOptions
+
+    return AdviseOptions(
+        count=kw.pop("count"),
+        budget=kw.pop("budget"),
+        time_limit=kw.pop("time_limit"),
+        seed=kw.pop("seed"),
+        knowledge=kw.pop("knowledge_url"),
+        knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
+        osv=kw.pop("osv"),
+        baseline=baseline,
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@resolve_options
+@_with_advice_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the lock ('-' for stdout). Default: next to the first input.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pylock", "requirements"]),
+    default=None,
+    help="pylock (PEP 751, default) or requirements (pinned, with --hash lines).",
+)
+@click.option("--dry-run", is_flag=True, help="Report only; write no lock.")
+@click.option(
+    "--report",
+    "report_fmt",
+    type=click.Choice(["text", "md", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--report-file", type=click.Path(path_type=Path), help="Write the report here, not to stdout."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The lock to compare with (default: the existing lock at the output path).",
+)
+def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
+    """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
+    from advisor.api.advising import run_advice
+    from advisor.api.locking import LockOptions, finish, prepare
+    from advisor.config import load_config
+    from advisor.report import render_advice
+
+    if not inputs:
+        raise click.UsageError("name at least one requirements file or pyproject.toml")
+    kw.pop("as_json")
+    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    setup_logging(max(verbose - 1, 0), quiet)
+    output: Path | None = kw.pop("output")
+    fmt = kw.pop("fmt") or ("requirements" if output and output.suffix == ".txt" else "pylock")
+    dry_run, report_fmt, report_file = (
+        kw.pop("dry_run"),
+        kw.pop("report_fmt"),
+        kw.pop("report_file"),
+    )
+    explicit = kw.get("recommendation")
+    advise_opts = _advise_opts(kw, baseline=kw.pop("baseline"))
+    opts = resolve_opts(kw)
+    if explicit is None:
+        configured = load_config(Path(inputs[0]).resolve().parent).recommendation
+        opts = dataclasses.replace(opts, recommendation=configured or "stable")
+    out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
+    prep = prepare(list(inputs), opts=opts, out=out)
+    outcome = run_advice(prep, opts=opts, advise=advise_opts)
+    written = finish(
+        prep,
+        outcome.resolution,
+        opts=opts,
+        out=out,
+        warnings=outcome.warnings,
+        requests=outcome.requests,
+        tool=outcome.tool,
+    )
+    report = "\n\n".join(
+        render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in outcome.advices
+    )
+    if report_file is not None:
+        report_file.write_text(report + "\n", encoding="utf-8")
+    elif not quiet:
+        click.echo(report)
+    if output is not None and str(output) == "-":
+        click.echo(written.text, nl=False)
+    if not quiet:
+        console = stderr()
+        for w in written.warnings:
+            console.print(f"warning: {w}", markup=False)
+        where = f" -> {written.path}" if written.path else " (no lock written)"
+        console.print(f"Advised {len(written.resolution.pins)} packages{where}", markup=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=Path("pylock.toml"),
+    show_default=True,
+    help="The lock to explain.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_with_advice_options
+def explain(name: str, lock_path: Path, as_json: bool, **kw: Any) -> None:
+    """Why NAME is in the lock (every path from the inputs) and why this version."""
+    from advisor.api.advising import explain_pin
+    from advisor.report import render_explanation
+
+    advise_opts = _advise_opts(kw)
+    result = explain_pin(lock_path, name, advise=advise_opts, environ=os.environ)
+    click.echo(
+        render_explanation(
+            result.name,
+            paths=result.paths,
+            pin=result.pin,
+            version=result.version,
+            fmt="json" if as_json else "text",
+        )
+    )

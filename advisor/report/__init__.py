@@ -1,0 +1,317 @@
+"""Reports: an :class:`~advisor.scoring.advice.Advice` as terminal text, Markdown or JSON.
+
+The last step of the data flow: the stack search's result (best stack, ``latest``, the
+project's own lock, what the knowledge graph did not know) becomes what a person reads in a
+terminal (:mod:`advisor.report.text`, rich tables), in a pull-request comment
+(:mod:`advisor.report.markdown`) or what a machine reads (:mod:`advisor.report.json`, with a
+documented JSON Schema). ``advisor explain`` renders one pin through
+:mod:`advisor.report.explain`.
+
+This module also holds the :class:`Digest` the text and Markdown reports share: which pins
+differ from ``latest`` and the top reasons why, the warnings, the removed candidates that
+matter and the comparison with the project's lock. Rendering is pure and deterministic: the
+same advice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from packaging.version import InvalidVersion, Version
+
+from advisor.errors import InputError
+from advisor.scoring.base import Justification
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from advisor.scoring.advice import Advice, PinAdvice, StackAdvice
+    from advisor.scoring.base import ScoreTerm
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Change",
+    "Digest",
+    "ReportFormat",
+    "Removed",
+    "advice_json_schema",
+    "advice_to_dict",
+    "digest_advice",
+    "format_score",
+    "format_term",
+    "render_advice",
+    "render_explanation",
+]
+
+ReportFormat = Literal["text", "md", "json"]
+
+SCHEMA_VERSION = 1
+"""Version of the JSON report's layout (``schema_version``); bumped on incompatible change."""
+
+_BUILD_UNITS = frozenset({"build", "build-risk", "build_risk"})
+
+
+def render_advice(
+    advice: Advice, *, fmt: ReportFormat, verbose: bool = False, width: int = 100
+) -> str:
+    """The report of ``advice`` in ``fmt`` (``text``, ``md`` or ``json``), without a final
+    newline.
+
+    ``verbose`` shows every pin with all its terms and alternatives (text; Markdown adds the
+    alternatives to its collapsed full list); JSON always carries everything. ``width`` is the
+    text report's width in columns.
+
+    Raises :class:`~advisor.errors.InputError` for an unknown format.
+    """
+    if fmt == "text":
+        from advisor.report.text import render_text
+
+        return render_text(advice, verbose=verbose, width=width)
+    if fmt == "md":
+        from advisor.report.markdown import render_markdown
+
+        return render_markdown(advice, verbose=verbose)
+    if fmt == "json":
+        from advisor.report.json import render_json
+
+        return render_json(advice)
+    raise InputError(f"unknown report format {fmt!r} (choose text, md or json)")
+
+
+def render_explanation(
+    name: str,
+    *,
+    paths: list[list[str]],
+    pin: PinAdvice | None,
+    version: str,
+    fmt: Literal["text", "json"],
+    width: int = 100,
+) -> str:
+    """Why ``name`` is in the lock and why at ``version`` (see :mod:`advisor.report.explain`)."""
+    from advisor.report.explain import render_explanation as render
+
+    return render(name, paths=paths, pin=pin, version=version, fmt=fmt, width=width)
+
+
+def advice_to_dict(advice: Advice) -> dict[str, object]:
+    """The JSON report as a dict (see :func:`advice_json_schema`)."""
+    from advisor.report.json import advice_to_dict as to_dict
+
+    return to_dict(advice)
+
+
+def advice_json_schema() -> dict[str, object]:
+    """The JSON Schema of the JSON report (committed as ``docs/advice-report.schema.json``)."""
+    from advisor.report.json import advice_json_schema as schema
+
+    return schema()
+
+
+# -- the digest the text and Markdown reports share ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """A package whose advised version differs from ``latest``'s: ``version`` is ``None``
+    when the advised stack does not contain it, ``latest`` is ``None`` when ``latest``'s
+    stack does not. ``reasons`` are the top terms (or a filter's reason) behind the change,
+    each already phrased "VERSION: unit ±value: reason <evidence>"; ``more`` counts the
+    terms left out."""
+
+    name: str
+    latest: str | None
+    version: str | None
+    direct: bool
+    reasons: tuple[str, ...]
+    more: int = 0
+
+    @property
+    def direction(self) -> str:
+        """``upgrade``, ``downgrade``, ``added``, ``dropped`` or ``changed``."""
+        if self.version is None:
+            return "dropped"
+        if self.latest is None:
+            return "added"
+        new, old = _version(self.version), _version(self.latest)
+        if new is None or old is None:
+            return "changed"
+        return "upgrade" if new > old else "downgrade"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Removed:
+    """Versions of ``name`` newer than the advised one that a filter removed, one reason."""
+
+    name: str
+    versions: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Digest:
+    """What a short report says about an advice (pure data, computed once)."""
+
+    changes: tuple[Change, ...]
+    warnings: tuple[Justification, ...]
+    removed: tuple[Removed, ...]
+    baseline_changes: int | None
+    worse_than_baseline: bool
+
+    @property
+    def problems(self) -> int:
+        return len(self.warnings)
+
+
+def digest_advice(advice: Advice, *, top: int = 2) -> Digest:
+    """The pins that differ from ``latest`` (with up to ``top`` terms per side), warnings
+    and errors (justifications, plus pins built from source), removed newer versions, and
+    the comparison with the baseline."""
+    best, baseline = advice.best, advice.baseline
+    return Digest(
+        changes=_changes(advice, top=top),
+        warnings=_warnings(best),
+        removed=_removed(best.pins),
+        baseline_changes=None if baseline is None else count_changes(baseline, best),
+        worse_than_baseline=baseline is not None and _lower(best.score, baseline.score),
+    )
+
+
+def count_changes(old: StackAdvice, new: StackAdvice) -> int:
+    """Pins added, dropped or at another version from ``old`` to ``new``."""
+    before = {p.name: p.version for p in old.pins}
+    after = {p.name: p.version for p in new.pins}
+    return sum(before.get(n) != after.get(n) for n in before.keys() | after.keys())
+
+
+def format_score(value: float | None) -> str:
+    """``+1.25`` / ``-0.40``; a rejected stack's ``-inf`` reads ``rejected``."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "rejected" if value < 0 else "+inf"
+    return f"{value:+.2f}"
+
+
+def format_term(term: ScoreTerm, *, evidence: bool = True) -> str:
+    """``unit ±value: reason <evidence>`` (the unit names who said it, evidence where)."""
+    text = f"{term.unit} {term.value:+.2f}: {term.reason}"
+    if evidence and term.evidence:
+        text += f" <{term.evidence}>"
+    return text
+
+
+def top_terms(terms: Iterable[ScoreTerm], n: int) -> tuple[list[ScoreTerm], int]:
+    """The ``n`` terms weighing most (by magnitude, then unit and reason) and how many of
+    the non-zero ones were left out."""
+    ranked = sorted(
+        (t for t in terms if t.value != 0.0), key=lambda t: (-abs(t.value), t.unit, t.reason)
+    )
+    return ranked[:n], max(len(ranked) - n, 0)
+
+
+def summarise_names(names: Sequence[str], *, limit: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c, d, e, … (+32)`` for a long list."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}, … (+{len(names) - limit})"
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _lower(score: float, than: float) -> bool:
+    if math.isnan(score) or math.isnan(than):
+        return False
+    return score < than and not math.isclose(score, than, abs_tol=1e-9)
+
+
+def _changes(advice: Advice, *, top: int) -> tuple[Change, ...]:
+    best_names = {p.name for p in advice.best.pins}
+    out = [_change(advice, pin, top=top) for pin in advice.best.pins if pin.differs]
+    for pin in advice.latest.pins:
+        if pin.name not in best_names:
+            out.append(
+                Change(
+                    name=pin.name,
+                    latest=pin.version,
+                    version=None,
+                    direct=pin.direct,
+                    reasons=("not needed by the advised stack",),
+                )
+            )
+    return tuple(sorted(out, key=lambda c: (not c.direct, c.name)))
+
+
+def _change(advice: Advice, pin: PinAdvice, *, top: int) -> Change:
+    reasons: list[str] = []
+    more = 0
+    if pin.latest is not None:
+        alt = next((a for a in pin.alternatives if a.version == pin.latest), None)
+        theirs = advice.latest.pin(pin.name)
+        if alt is not None and alt.score is None and alt.reason:
+            reasons.append(f"{pin.latest} removed: {alt.reason}")
+        elif theirs is not None and theirs.version == pin.latest:
+            shown, more = top_terms(theirs.terms, top)
+            reasons += [f"{pin.latest}: {format_term(t)}" for t in shown]
+    shown, left = top_terms(pin.terms, top)
+    reasons += [f"{pin.version}: {format_term(t)}" for t in shown]
+    more += left
+    if not reasons:
+        reasons.append("no term of its own: follows from the other pins")
+    return Change(
+        name=pin.name,
+        latest=pin.latest,
+        version=pin.version,
+        direct=pin.direct,
+        reasons=tuple(reasons),
+        more=more,
+    )
+
+
+def _warnings(stack: StackAdvice) -> tuple[Justification, ...]:
+    found: list[Justification] = [
+        j for j in stack.justifications if j.level in ("warning", "error")
+    ]
+    for pin in stack.pins:
+        mine = [j for j in pin.justifications if j.level in ("warning", "error")]
+        found += [
+            j if j.package is not None else _with_package(j, pin.name) for j in mine
+        ]
+        if pin.needs_build and not any(j.unit in _BUILD_UNITS for j in mine):
+            found.append(
+                Justification(
+                    level="warning",
+                    message=f"{pin.version} has no wheel for the target: built from source",
+                    unit="build",
+                    package=pin.name,
+                )
+            )
+    order = {"error": 0, "warning": 1}
+    return tuple(sorted(found, key=lambda j: (order[j.level], j.package or "", j.message)))
+
+
+def _with_package(j: Justification, name: str) -> Justification:
+    return Justification(level=j.level, message=j.message, unit=j.unit, package=name, link=j.link)
+
+
+def _removed(pins: Iterable[PinAdvice]) -> tuple[Removed, ...]:
+    out: list[Removed] = []
+    for pin in pins:
+        chosen = _version(pin.version)
+        groups: dict[str, list[str]] = {}
+        for alt in pin.alternatives:
+            if alt.score is not None or not alt.reason:
+                continue
+            other = _version(alt.version)
+            if chosen is not None and other is not None and other <= chosen:
+                continue  # an older version removed changes nothing about this pin
+            groups.setdefault(alt.reason, []).append(alt.version)
+        for reason, versions in sorted(groups.items()):
+            ordered = sorted(versions, key=lambda v: (_version(v) or Version("0"), v), reverse=True)
+            out.append(Removed(name=pin.name, versions=tuple(ordered), reason=reason))
+    return tuple(out)

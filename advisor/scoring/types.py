@@ -1,0 +1,138 @@
+"""Recommendation types: the built-in bundles of scoring units and weights.
+
+Sits between the units (:mod:`advisor.scoring.units`) and the stack search, which takes one
+:class:`~advisor.scoring.base.Recommendation` (``--recommendation``, else the configuration's
+``recommendation``, else ``stable``). A stack's score is the weighted sum of its pins' terms
+plus the stack checks' weighted terms; every term is in [-1, 1].
+
+| unit | `latest` | `stable` | `performance` | `security` | `testing` |
+|---|---|---|---|---|---|
+| security filter | | | | yes | |
+| prescriptions filter | | yes | yes | yes | |
+| security scorer | | 3.0 | 3.0 | 3.0 | |
+| build risk scorer | | 1.5 | 1.5 | 1.5 | |
+| stability scorer | | 1.0 | 1.0 | 1.0 | |
+| prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
+| performance scorer | | | 2.0 | | |
+| prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
+| prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
+| security annotator | warns | warns | warns | warns | warns |
+| candidate order | pip's | by score | by score | by score | lowest direct first |
+
+Unit values (each term in [-1, 1], before the weight):
+
+| unit | fact | value |
+|---|---|---|
+| security | affected by an advisory that is not waived (one term per advisory) | -1.0 |
+| build risk | yanked | -1.0 |
+| build risk | no wheel for the target, or only an sdist | -0.5 |
+| build risk | a build observation on a matching environment failed / all were ok | -0.8 / +0.1 |
+| stability | younger than `minimum-release-age-days` (default 7) | -0.6 |
+| stability | pre-release not allowed by `allow-prereleases` | -0.4 |
+| stability | brand-new major version | -0.2 |
+| performance | per probe: the best measured version +1, others `1 - 2 * shortfall` | -1 to +1 |
+| performance | the same, halved when only the CPU differs from the target | -0.5 to +0.5 |
+| prescriptions | a matching `score` rule | the rule's score |
+
+`latest` is exactly pip's choice and `testing` only changes the order (lowest direct
+versions first): their annotators report what the other types would act on, never changing
+the stack. Missing knowledge is neutral everywhere.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from advisor.errors import InputError
+from advisor.scoring.base import Recommendation
+from advisor.scoring.units import (
+    BuildRiskScorer,
+    PerformanceScorer,
+    PrescriptionAnnotator,
+    PrescriptionCheck,
+    PrescriptionFilter,
+    PrescriptionScorer,
+    SecurityAnnotator,
+    SecurityFilter,
+    SecurityScorer,
+    StabilityScorer,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from advisor.scoring.base import Scorer
+
+__all__ = ["DEFAULT_RECOMMENDATION", "RECOMMENDATIONS", "recommendation"]
+
+DEFAULT_RECOMMENDATION = "stable"
+
+
+def _bundles() -> Mapping[str, Recommendation]:
+    stable_scorers: tuple[tuple[Scorer, float], ...] = (
+        (SecurityScorer(), 3.0),
+        (BuildRiskScorer(), 1.5),
+        (StabilityScorer(), 1.0),
+        (PrescriptionScorer(), 1.0),
+    )
+    checks = ((PrescriptionCheck(), 1.0),)
+    annotators = (PrescriptionAnnotator(), SecurityAnnotator())
+    observing = (PrescriptionAnnotator(all_kinds=True), SecurityAnnotator())
+    bundles = (
+        Recommendation(
+            name="latest",
+            description="exactly what pip picks; only annotators run",
+            annotators=observing,
+        ),
+        Recommendation(
+            name="stable",
+            description=(
+                "penalises advisories, build risk, too-young releases and curated rule hits"
+            ),
+            filters=(PrescriptionFilter(),),
+            scorers=stable_scorers,
+            checks=checks,
+            annotators=annotators,
+        ),
+        Recommendation(
+            name="performance",
+            description="stable, plus measured performance on environments like the target",
+            filters=(PrescriptionFilter(),),
+            scorers=(*stable_scorers, (PerformanceScorer(), 2.0)),
+            checks=checks,
+            annotators=annotators,
+        ),
+        Recommendation(
+            name="security",
+            description="versions affected by a non-waived advisory are filtered out",
+            filters=(SecurityFilter(), PrescriptionFilter()),
+            scorers=stable_scorers,
+            checks=checks,
+            annotators=annotators,
+        ),
+        Recommendation(
+            name="testing",
+            description="the lowest versions of direct dependencies that still resolve",
+            annotators=observing,
+            lowest_direct=True,
+        ),
+    )
+    return MappingProxyType({b.name: b for b in bundles})
+
+
+#: The built-in recommendation types by name (read-only).
+RECOMMENDATIONS: Mapping[str, Recommendation] = _bundles()
+
+
+def recommendation(name: str) -> Recommendation:
+    """The recommendation type called ``name`` (case and surrounding spaces ignored).
+
+    Raises :class:`~advisor.errors.InputError` listing the known types for any other name.
+    """
+    key = name.strip().lower()
+    found = RECOMMENDATIONS.get(key)
+    if found is None:
+        known = ", ".join(RECOMMENDATIONS)
+        raise InputError(f"unknown recommendation type {name!r}; known: {known}")
+    return found
