@@ -50,7 +50,7 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "httpx": ("advisor.index.fetch",),
     "resolvelib": ("advisor.resolution.",),
     "click": ("advisor.cli", "advisor.cli."),
-    "rich": ("advisor.cli", "advisor.cli.", "advisor.report"),
+    "rich": ("advisor.cli", "advisor.cli.", "advisor.report", "advisor.report."),
     "networkx": ("advisor.knowledge.graph",),
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),

@@ -34,15 +34,20 @@ __all__ = [
     "SCHEMA_VERSION",
     "Change",
     "Digest",
-    "ReportFormat",
+    "Reason",
     "Removed",
+    "ReportFormat",
     "advice_json_schema",
     "advice_to_dict",
+    "count_changes",
     "digest_advice",
     "format_score",
     "format_term",
+    "is_worse_than_baseline",
     "render_advice",
     "render_explanation",
+    "summarise_names",
+    "top_terms",
 ]
 
 ReportFormat = Literal["text", "md", "json"]
@@ -113,18 +118,31 @@ def advice_json_schema() -> dict[str, object]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reason:
+    """One line of "why": a term of ``version`` (the advised or latest's), or a ``note``
+    (a filter's reason, "follows from the other pins" ...)."""
+
+    version: str | None = None
+    term: ScoreTerm | None = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        body = format_term(self.term) if self.term is not None else self.note
+        return f"{self.version}: {body}" if self.version else body
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """A package whose advised version differs from ``latest``'s: ``version`` is ``None``
     when the advised stack does not contain it, ``latest`` is ``None`` when ``latest``'s
-    stack does not. ``reasons`` are the top terms (or a filter's reason) behind the change,
-    each already phrased "VERSION: unit ±value: reason <evidence>"; ``more`` counts the
-    terms left out."""
+    stack does not. ``reasons`` are the top terms (or a filter's reason) behind the change;
+    ``more`` counts the terms left out."""
 
     name: str
     latest: str | None
     version: str | None
     direct: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     more: int = 0
 
     @property
@@ -142,7 +160,8 @@ class Change:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Removed:
-    """Versions of ``name`` newer than the advised one that a filter removed, one reason."""
+    """Versions of ``name`` newer than the advised one that a filter removed, one reason
+    (latest's own version is left out: the change from latest already says why)."""
 
     name: str
     versions: tuple[str, ...]
@@ -159,10 +178,6 @@ class Digest:
     baseline_changes: int | None
     worse_than_baseline: bool
 
-    @property
-    def problems(self) -> int:
-        return len(self.warnings)
-
 
 def digest_advice(advice: Advice, *, top: int = 2) -> Digest:
     """The pins that differ from ``latest`` (with up to ``top`` terms per side), warnings
@@ -174,8 +189,15 @@ def digest_advice(advice: Advice, *, top: int = 2) -> Digest:
         warnings=_warnings(best),
         removed=_removed(best.pins),
         baseline_changes=None if baseline is None else count_changes(baseline, best),
-        worse_than_baseline=baseline is not None and _lower(best.score, baseline.score),
+        worse_than_baseline=is_worse_than_baseline(advice),
     )
+
+
+def is_worse_than_baseline(advice: Advice) -> bool:
+    """The advised stack scores lower than the project's own lock (which must be said)."""
+    if advice.baseline is None:
+        return False
+    return _lower(advice.best.score, advice.baseline.score)
 
 
 def count_changes(old: StackAdvice, new: StackAdvice) -> int:
@@ -241,28 +263,28 @@ def _changes(advice: Advice, *, top: int) -> tuple[Change, ...]:
                     latest=pin.version,
                     version=None,
                     direct=pin.direct,
-                    reasons=("not needed by the advised stack",),
+                    reasons=(Reason(note="not needed by the advised stack"),),
                 )
             )
     return tuple(sorted(out, key=lambda c: (not c.direct, c.name)))
 
 
 def _change(advice: Advice, pin: PinAdvice, *, top: int) -> Change:
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     more = 0
     if pin.latest is not None:
         alt = next((a for a in pin.alternatives if a.version == pin.latest), None)
         theirs = advice.latest.pin(pin.name)
         if alt is not None and alt.score is None and alt.reason:
-            reasons.append(f"{pin.latest} removed: {alt.reason}")
+            reasons.append(Reason(version=pin.latest, note=f"removed: {alt.reason}"))
         elif theirs is not None and theirs.version == pin.latest:
             shown, more = top_terms(theirs.terms, top)
-            reasons += [f"{pin.latest}: {format_term(t)}" for t in shown]
+            reasons += [Reason(version=pin.latest, term=t) for t in shown]
     shown, left = top_terms(pin.terms, top)
-    reasons += [f"{pin.version}: {format_term(t)}" for t in shown]
+    reasons += [Reason(version=pin.version, term=t) for t in shown]
     more += left
     if not reasons:
-        reasons.append("no term of its own: follows from the other pins")
+        reasons.append(Reason(note="no term of its own: follows from the other pins"))
     return Change(
         name=pin.name,
         latest=pin.latest,
@@ -279,9 +301,7 @@ def _warnings(stack: StackAdvice) -> tuple[Justification, ...]:
     ]
     for pin in stack.pins:
         mine = [j for j in pin.justifications if j.level in ("warning", "error")]
-        found += [
-            j if j.package is not None else _with_package(j, pin.name) for j in mine
-        ]
+        found += [j if j.package is not None else _with_package(j, pin.name) for j in mine]
         if pin.needs_build and not any(j.unit in _BUILD_UNITS for j in mine):
             found.append(
                 Justification(
@@ -307,6 +327,8 @@ def _removed(pins: Iterable[PinAdvice]) -> tuple[Removed, ...]:
         for alt in pin.alternatives:
             if alt.score is not None or not alt.reason:
                 continue
+            if pin.differs and alt.version == pin.latest:
+                continue  # said with the change from latest
             other = _version(alt.version)
             if chosen is not None and other is not None and other <= chosen:
                 continue  # an older version removed changes nothing about this pin

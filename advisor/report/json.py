@@ -1,0 +1,294 @@
+"""The JSON report, for machines: every field of an advice, a stable key order, a schema.
+
+:func:`advice_to_dict` turns an :class:`~advisor.scoring.advice.Advice` into plain JSON
+values (full detail, whatever the verbosity); :func:`advice_json_schema` describes them as a
+JSON Schema (draft 2020-12), committed as ``docs/advice-report.schema.json`` (a test keeps
+the two equal). Scores that are not finite numbers (a stack rejected by a stack check scores
+``-inf``) are written as ``null``, so the output is strict JSON. ``schema_version`` changes
+only on an incompatible change of the layout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+from advisor.report import SCHEMA_VERSION, count_changes, is_worse_than_baseline
+
+if TYPE_CHECKING:
+    from advisor.scoring.advice import Advice, Alternative, PinAdvice, StackAdvice
+    from advisor.scoring.base import Justification, ScoreTerm
+
+__all__ = [
+    "advice_json_schema",
+    "advice_to_dict",
+    "dump_json",
+    "explanation_json_schema",
+    "pin_to_dict",
+    "render_json",
+]
+
+_DIGITS = 6  # scores are sums of floats: rounded so the output does not show float noise
+
+
+def render_json(advice: Advice) -> str:
+    """The JSON report of ``advice`` (indented, keys in schema order, no final newline)."""
+    return dump_json(advice_to_dict(advice))
+
+
+def dump_json(value: object) -> str:
+    """``value`` as indented, strict JSON (no NaN/Infinity), non-ASCII kept as is."""
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def advice_to_dict(advice: Advice) -> dict[str, object]:
+    """Every field of ``advice`` as JSON values, plus a ``summary`` of the comparisons."""
+    best, baseline = advice.best, advice.baseline
+    differing = [p.name for p in best.pins if p.differs]
+    best_names = {p.name for p in best.pins}
+    dropped = sorted(p.name for p in advice.latest.pins if p.name not in best_names)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "recommendation": advice.recommendation,
+        "targets": list(advice.targets),
+        "summary": {
+            "best_score": _score(best.score),
+            "latest_score": _score(advice.latest.score),
+            "baseline_score": None if baseline is None else _score(baseline.score),
+            "packages": len(best.pins),
+            "differing_from_latest": sorted([*differing, *dropped]),
+            "changed_from_baseline": None if baseline is None else count_changes(baseline, best),
+            "worse_than_baseline": is_worse_than_baseline(advice),
+            "unknown": len(advice.unknown),
+        },
+        "best": _stack(best),
+        "latest": _stack(advice.latest),
+        "others": [_stack(s) for s in advice.others],
+        "baseline": None if baseline is None else _stack(baseline),
+        "unknown": list(advice.unknown),
+        "resolutions": advice.resolutions,
+        "seed": advice.seed,
+        "budget": advice.budget,
+        "elapsed": round(advice.elapsed, 3),
+    }
+
+
+def pin_to_dict(pin: PinAdvice) -> dict[str, object]:
+    """One pin with its terms, justifications and alternatives."""
+    return {
+        "name": pin.name,
+        "version": pin.version,
+        "latest": pin.latest,
+        "differs": pin.differs,
+        "direct": pin.direct,
+        "needs_build": pin.needs_build,
+        "marker": pin.marker,
+        "score": _score(pin.score),
+        "terms": [_term(t) for t in pin.terms],
+        "justifications": [_justification(j) for j in pin.justifications],
+        "alternatives": [_alternative(a) for a in pin.alternatives],
+    }
+
+
+def _stack(stack: StackAdvice) -> dict[str, object]:
+    return {
+        "score": _score(stack.score),
+        "pins": [pin_to_dict(p) for p in stack.pins],
+        "stack_terms": [_term(t) for t in stack.stack_terms],
+        "justifications": [_justification(j) for j in stack.justifications],
+    }
+
+
+def _term(term: ScoreTerm) -> dict[str, object]:
+    return {
+        "unit": term.unit,
+        "value": _score(term.value),
+        "reason": term.reason,
+        "evidence": term.evidence,
+    }
+
+
+def _justification(j: Justification) -> dict[str, object]:
+    return {
+        "level": j.level,
+        "message": j.message,
+        "unit": j.unit,
+        "package": j.package,
+        "link": j.link,
+    }
+
+
+def _alternative(a: Alternative) -> dict[str, object]:
+    return {"version": a.version, "score": _score(a.score), "reason": a.reason}
+
+
+def _score(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, _DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def _obj(description: str, properties: dict[str, object]) -> dict[str, object]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _t(kind: str | list[str], description: str, **extra: object) -> dict[str, object]:
+    return {"type": kind, "description": description, **extra}
+
+
+def _list(of: dict[str, object], description: str) -> dict[str, object]:
+    return {"type": "array", "description": description, "items": of}
+
+
+def _ref(name: str) -> dict[str, object]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+_SCORE = "a score; null when not a finite number (a stack rejected by a stack check)"
+
+
+def _defs() -> dict[str, object]:
+    term = _obj(
+        "One reason a candidate or stack scores what it does.",
+        {
+            "unit": _t("string", "the scoring unit that made the term"),
+            "value": _t(["number", "null"], "the term's value in [-1, 1]"),
+            "reason": _t("string", "why, in a short sentence"),
+            "evidence": _t("string", "a link or an observation key; empty when none"),
+        },
+    )
+    justification = _obj(
+        "A typed sentence about a package or the stack, with a link to its evidence.",
+        {
+            "level": _t("string", "severity", enum=["info", "warning", "error"]),
+            "message": _t("string", "the sentence"),
+            "unit": _t("string", "the unit that said it"),
+            "package": _t(["string", "null"], "the package it is about; null: the stack"),
+            "link": _t("string", "the evidence; empty when none"),
+        },
+    )
+    alternative = _obj(
+        "Another version of a pinned package that was considered.",
+        {
+            "version": _t("string", "the version"),
+            "score": _t(["number", "null"], "its score; null when it was ruled out"),
+            "reason": _t("string", "why it was ruled out (a filter's reason), or empty"),
+        },
+    )
+    pin = _obj(
+        "One pin of a scored stack, with every reason for it.",
+        {
+            "name": _t("string", "normalized package name"),
+            "version": _t("string", "the pinned version"),
+            "latest": _t(["string", "null"], "latest's version; null: not in latest's stack"),
+            "differs": _t("boolean", "the version differs from latest's"),
+            "direct": _t("boolean", "a requirement of the inputs"),
+            "needs_build": _t("boolean", "no wheel for the target: built from source"),
+            "marker": _t(["string", "null"], "the environment marker of the pin, if any"),
+            "score": _t(["number", "null"], "the weighted sum of the pin's terms"),
+            "terms": _list(_ref("term"), "the terms of this version"),
+            "justifications": _list(_ref("justification"), "what units said about it"),
+            "alternatives": _list(_ref("alternative"), "other versions, best first"),
+        },
+    )
+    stack = _obj(
+        "A complete stack with its total score.",
+        {
+            "score": _t(["number", "null"], _SCORE),
+            "pins": _list(_ref("pin"), "every pin, by name"),
+            "stack_terms": _list(_ref("term"), "terms of the stack checks"),
+            "justifications": _list(_ref("justification"), "justifications about the stack"),
+        },
+    )
+    return {
+        "term": term,
+        "justification": justification,
+        "alternative": alternative,
+        "pin": pin,
+        "stack": stack,
+    }
+
+
+def advice_json_schema() -> dict[str, object]:
+    """The JSON Schema (draft 2020-12) of :func:`advice_to_dict`'s output."""
+    summary = _obj(
+        "The comparisons a reader wants first.",
+        {
+            "best_score": _t(["number", "null"], "the advised stack's score"),
+            "latest_score": _t(["number", "null"], "latest's stack scored the same way"),
+            "baseline_score": _t(["number", "null"], "the project's lock; null: no lock"),
+            "packages": _t("integer", "pins in the advised stack", minimum=0),
+            "differing_from_latest": _list(
+                _t("string", "a package name"),
+                "packages whose version differs from latest's (or that only one has)",
+            ),
+            "changed_from_baseline": _t(
+                ["integer", "null"], "pins added, dropped or changed from the lock", minimum=0
+            ),
+            "worse_than_baseline": _t("boolean", "the advice scores lower than the lock"),
+            "unknown": _t("integer", "packages the knowledge graph knew nothing about", minimum=0),
+        },
+    )
+    root = _obj(
+        "The report of `advisor advise --report json`.",
+        {
+            "schema_version": _t("integer", "layout version of this report", const=1),
+            "recommendation": _t("string", "the recommendation type"),
+            "targets": _list(_t("string", "a target label"), "the runtime environments"),
+            "summary": summary,
+            "best": _ref("stack"),
+            "latest": _ref("stack"),
+            "others": _list(_ref("stack"), "the next distinct stacks found, best first"),
+            "baseline": {
+                "description": "the project's lock scored the same way; null: no lock",
+                "anyOf": [_ref("stack"), {"type": "null"}],
+            },
+            "unknown": _list(_t("string", "a package name"), "packages without knowledge"),
+            "resolutions": _t("integer", "resolutions the search ran", minimum=0),
+            "seed": _t("integer", "the search's seed"),
+            "budget": _t("integer", "the search's budget of resolutions"),
+            "elapsed": _t("number", "seconds the advice took"),
+        },
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Stack Advisor advice report",
+        **root,
+        "$defs": _defs(),
+    }
+
+
+def explanation_json_schema() -> dict[str, object]:
+    """The JSON Schema of ``advisor explain NAME --json``."""
+    root = _obj(
+        "Why a package is in the lock, and why at this version.",
+        {
+            "schema_version": _t("integer", "layout version of this output", const=1),
+            "name": _t("string", "normalized package name"),
+            "version": _t("string", "the locked version"),
+            "paths": _list(
+                _list(_t("string", "a package name"), "one path, from a direct requirement"),
+                "every path from the inputs to the package",
+            ),
+            "pin": {
+                "description": "the pin's terms and alternatives; null: not scored",
+                "anyOf": [_ref("pin"), {"type": "null"}],
+            },
+        },
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Stack Advisor explanation",
+        **root,
+        "$defs": _defs(),
+    }

@@ -1,0 +1,39 @@
+"""The built-in scoring units, one small module each (see DESIGN.md, "Scoring semantics").
+
+Sits between the knowledge layer (what is known about each package) and the recommendation
+bundles of :mod:`advisor.scoring.types`. Every unit is pure: it reads the candidate or the
+pins and its :class:`~advisor.scoring.base.ScoringContext`, and says nothing when the
+knowledge has nothing (neutral). Terms are in [-1, 1]; each module documents its values.
+
+* :mod:`.security` — advisories: filter, scorer, annotator;
+* :mod:`.build_risk` — yanked, needs a build, observed build outcomes;
+* :mod:`.stability` — release age, pre-releases, brand-new major versions;
+* :mod:`.performance` — measured probes relative to the best measured version;
+* :mod:`.prescriptions` — curated rules: filter, scorer, stack check, annotator.
+"""
+
+from __future__ import annotations
+
+from advisor.scoring.units.build_risk import BuildRiskScorer
+from advisor.scoring.units.performance import PerformanceScorer
+from advisor.scoring.units.prescriptions import (
+    PrescriptionAnnotator,
+    PrescriptionCheck,
+    PrescriptionFilter,
+    PrescriptionScorer,
+)
+from advisor.scoring.units.security import SecurityAnnotator, SecurityFilter, SecurityScorer
+from advisor.scoring.units.stability import StabilityScorer
+
+__all__ = [
+    "BuildRiskScorer",
+    "PerformanceScorer",
+    "PrescriptionAnnotator",
+    "PrescriptionCheck",
+    "PrescriptionFilter",
+    "PrescriptionScorer",
+    "SecurityAnnotator",
+    "SecurityFilter",
+    "SecurityScorer",
+    "StabilityScorer",
+]

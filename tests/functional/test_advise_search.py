@@ -1,0 +1,92 @@
+"""The stack search finds what greedy best-first misses, deterministically for a seed.
+
+The fixture: ``a 2.0`` scores best but requires ``b==1.0``, which is heavily penalised;
+``a 1.0`` scores lower but lets ``b 2.0`` (neutral) in. Best-first takes ``a 2.0`` and is
+forced into ``b 1.0`` (total -0.5); the search bans a pin, re-resolves and finds ``a 1.0`` +
+``b 2.0`` (total 0.0). The scorer is a real unit of the scoring layer, with fixed scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+
+from advisor.api.advising import AdviseOptions, run_advice
+from advisor.api.context import ResolveOptions
+from advisor.api.locking import LockOptions, prepare
+from advisor.scoring.base import Recommendation, ScoreTerm
+from tests.functional.helpers import clean_environ
+from tests.support.index import Project, build_index, release
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from advisor.scoring.base import CandidateInfo, ScoringContext
+
+SCORES = {("a", "2.0"): 0.5, ("a", "1.0"): 0.0, ("b", "1.0"): -1.0, ("b", "2.0"): 0.0}
+
+
+@dataclass(frozen=True)
+class FixedScores:
+    """A scorer unit whose knowledge is a table of (name, version) → score."""
+
+    name: str = "fixed"
+
+    def score(self, candidate: CandidateInfo, ctx: ScoringContext) -> Sequence[ScoreTerm]:
+        value = SCORES.get((candidate.name, str(candidate.version)))
+        if value is None:
+            return ()
+        return (ScoreTerm(unit=self.name, value=value, reason=f"table says {value:+g}"),)
+
+
+KIND = Recommendation(name="table", description="fixed scores", scorers=((FixedScores(), 1.0),))
+
+
+def _advise(tmp_path: Path, *, budget: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(name="a", files=[*release("1.0"), *release("2.0", requires_dist=["b==1.0"])]),
+            Project(name="b", files=[*release("1.0"), *release("2.0")]),
+        ],
+    )
+    req = tmp_path / "requirements.in"
+    req.write_text("a\nb\n")
+    opts = ResolveOptions(index_url=index.file_url, no_cache=True, recommendation="table")
+    environ = clean_environ(tmp_path / "home")
+    prep = prepare([req], opts=opts, out=LockOptions(dry_run=True), environ=environ, cwd=tmp_path)
+    advise = AdviseOptions(budget=budget, seed=seed, knowledge=f"sqlite:///{tmp_path / 'k.db'}")
+    return run_advice(prep, opts=opts, advise=advise, kind=KIND).advices[0]
+
+
+def _pins(stack) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {p.name: p.version for p in stack.pins}
+
+
+def test_greedy_best_first_is_not_optimal_with_budget_one(tmp_path: Path) -> None:
+    advice = _advise(tmp_path, budget=1)
+    assert _pins(advice.best) == {"a": "2.0", "b": "1.0"}
+    assert advice.best.score == pytest.approx(-0.5)
+
+
+def test_default_budget_finds_the_better_stack(tmp_path: Path) -> None:
+    advice = _advise(tmp_path, budget=AdviseOptions().budget)
+    assert _pins(advice.best) == {"a": "1.0", "b": "2.0"}
+    assert advice.best.score == pytest.approx(0.0)
+    # the greedy stack is still reported, as the runner-up, with its lower total
+    assert [pytest.approx(s.score) for s in advice.others][:1] == [-0.5]
+    assert _pins(advice.latest) == {"a": "2.0", "b": "1.0"}
+    b = advice.best.pin("b")
+    assert b is not None and b.latest == "1.0" and b.differs
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_search_is_deterministic_for_a_seed(tmp_path: Path, seed: int) -> None:
+    first = _advise(tmp_path / "one", budget=6, seed=seed)
+    second = _advise(tmp_path / "two", budget=6, seed=seed)
+    assert [(_pins(s), s.score) for s in (first.best, *first.others)] == [
+        (_pins(s), s.score) for s in (second.best, *second.others)
+    ]
