@@ -11,9 +11,10 @@ import enum
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+from packaging.tags import parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -59,14 +60,37 @@ def _parse_cached(filename: str) -> ParsedFilename | None:
     return parse_dist_filename(filename)
 
 
+@functools.lru_cache(maxsize=4096)
+def _tags(compressed: str) -> frozenset[Tag]:
+    return parse_tag(compressed)
+
+
+@functools.lru_cache(maxsize=8192)
+def _wheel_head(name: str, version: str, build: str) -> tuple[NormalizedName, Version, Any]:
+    """Name, version and build tag of a wheel, via packaging (validated), cached: a project's
+    wheels of one version share them, and only the tag part differs."""
+    fake = f"{name}-{version}{'-' + build if build else ''}-py3-none-any.whl"
+    parsed_name, parsed_version, parsed_build, _ = parse_wheel_filename(fake)
+    return parsed_name, parsed_version, parsed_build
+
+
 def parse_dist_filename(filename: str) -> ParsedFilename | None:
-    """Parse a wheel or sdist filename; ``None`` for anything else (eggs, exe, bad names)."""
+    """Parse a wheel or sdist filename; ``None`` for anything else (eggs, exe, bad names).
+
+    Wheels: the name/version/build part and the compressed tag set are parsed (and cached)
+    separately, because a large project lists thousands of wheels that share both.
+    """
     if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        build = parts[2] if len(parts) == 6 else ""
         try:
-            name, version, build, tags = parse_wheel_filename(filename)
+            name, version, build_tag = _wheel_head(parts[0], parts[1], build)
+            tags = _tags("-".join(parts[-3:]))
         except (InvalidWheelFilename, ValueError):
             return None
-        return ParsedFilename(name, version, DistKind.WHEEL, tags, build)
+        return ParsedFilename(name, version, DistKind.WHEEL, tags, build_tag)
     if filename.endswith((".tar.gz", ".zip")):
         try:
             name, version = parse_sdist_filename(filename)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from packaging.version import Version
 
@@ -70,60 +70,29 @@ def bundled_knowledge_dir() -> Path | None:
     return folder if (folder / "prescriptions").is_dir() else None
 
 
-class _Knowledge:
-    """The knowledge view units read: store observations plus curated files, per package."""
+def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[Any, Any]:
+    """The knowledge view for scoring: the store, after an implicit ``knowledge sync`` of the
+    curated folders (free when their content digest is unchanged), plus ``--osv`` advisories.
+    """
+    from advisor.api.knowledge import sync
+    from advisor.knowledge.store import default_store_url, open_store
+    from advisor.scoring.knowledge_view import StoreKnowledge
 
-    def __init__(self, observations: Mapping[str, list[Observation]], store: Any) -> None:
-        self._static = observations
-        self._store = store
-        self._memo: dict[str, tuple[Observation, ...]] = {}
-
-    def for_package(self, name: str) -> Sequence[Observation]:
-        key = canonicalize_name(name)
-        hit = self._memo.get(key)
-        if hit is None:
-            found = list(self._static.get(key, ()))
-            if self._store is not None:
-                found.extend(self._store.for_package(key))
-            hit = tuple(found)
-            self._memo[key] = hit
-        return hit
-
-
-def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[_Knowledge, Any]:
-    from advisor.knowledge.schema import packages_of
-    from advisor.knowledge.sources.folder import load_knowledge_folder
-
-    today = datetime.now(UTC).date().isoformat()
-    static: dict[str, list[Observation]] = {}
+    url = advise.knowledge or default_store_url(environ)
     folders = list(advise.knowledge_dirs)
     bundled = bundled_knowledge_dir()
     if bundled is not None and bundled not in folders:
         folders.append(bundled)
-    observations: list[Observation] = []
     for folder in folders:
-        observations.extend(load_knowledge_folder(folder, date=today).observations)
+        sync(folder, store_url=url)
+    extra: list[Observation] = []
     if advise.osv is not None:
         from advisor.knowledge.sources.osv_import import load_osv
 
-        observations.extend(load_osv(advise.osv, date=today).advisories)
-    for obs in observations:
-        for name in packages_of(obs):
-            static.setdefault(name, []).append(obs)
-    store = None
-    from advisor.knowledge.store import default_store_url, open_store, sqlite_path
-
-    url = advise.knowledge or default_store_url(environ)
-    if url.startswith(("postgres", "postgresql")) or _sqlite_exists(url, sqlite_path):
-        store = open_store(url)
-    return _Knowledge(static, store), store
-
-
-def _sqlite_exists(url: str, sqlite_path: Any) -> bool:
-    try:
-        return bool(sqlite_path(url).exists())
-    except Exception:  # a URL of another shape: let open_store report it
-        return True
+        today = datetime.now(UTC).date().isoformat()
+        extra.extend(load_osv(advise.osv, date=today).advisories)
+    store = open_store(url)
+    return StoreKnowledge(store, extra=extra), store
 
 
 def run_advice(
@@ -194,7 +163,7 @@ def _advise_target(
     kind: Any,
     policy: Any,
     now: datetime,
-    knowledge: _Knowledge,
+    knowledge: Any,
     advise: AdviseOptions,
 ) -> tuple[Advice, Resolution, list[str]]:
     from advisor.resolution.provider import CandidateOrder, ProviderCache
