@@ -311,6 +311,14 @@ class _Describer:
         self._direct = direct
         self._filtered = filtered
 
+    def _why(self, name: str, version: Version) -> str:
+        """The terms that held a scored alternative back, in a few words."""
+        known = self._scorer.known(name, version)
+        if known is None:
+            return ""
+        against = [f"{t.unit} {t.value:+.2f}: {t.reason}" for t, _ in known.terms if t.value < 0]
+        return "; ".join(against)
+
     def stack(self, res: Resolution, ev: Evaluation) -> StackAdvice:
         pins = {p.name: p.version for p in res.pins}
         markers = {str(p.name): p.marker for p in res.pins}
@@ -332,9 +340,17 @@ class _Describer:
         for name in sorted(pins):
             version = pins[name]
             known = self._scorer.known(name, version)
+            found = self._scorer.alternatives(name, exclude=version)
+            latest = self._latest.get(name)
+            # latest's own choice always shows, whatever its rank: it is what was turned down
+            found.sort(key=lambda item: str(item[0]) != latest)
             alternatives = [
-                Alternative(version=str(v), score=None if reason else score, reason=reason or "")
-                for v, reason, score in self._scorer.alternatives(name, exclude=version)
+                Alternative(
+                    version=str(v),
+                    score=None if reason else score,
+                    reason=reason or self._why(name, v),
+                )
+                for v, reason, score in found
             ]
             for (fname, v), reason in sorted(self._filtered.items(), key=lambda kv: str(kv[0])):
                 if (

@@ -13,17 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.requirements import Requirement as PepRequirement
 from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
 
     from advisor.api.context import ResolveOptions
     from advisor.knowledge.graph import ExportFormat, StackGraph
@@ -477,11 +479,24 @@ def _lock_graph(
             Edge(parent=pkg.name, child=dep, requirement=str(dep), origin=origin)
             for dep in pkg.dependencies
         )
+    # a lock written by advisor lock records its input requirements: those are the roots
+    inputs = stack.tool.get("inputs", {}) if isinstance(stack.tool, Mapping) else {}
+    locked = {p.name for p in stack.packages}
+    roots = []
+    for text in inputs.get("requirements", []) if isinstance(inputs, Mapping) else []:
+        try:
+            req = PepRequirement(text)
+        except ValueError:
+            continue
+        name = canonicalize_name(req.name)
+        if name in locked:
+            roots.append(Edge(parent=None, child=name, requirement=text, origin=origin))
+    edges.extend(roots)
     applying = {
         name: [o for o in facts if _applies_to_any(o, name, versions.get(name, set()))]
         for name, facts in known.items()
     }
-    return build_graph(nodes, edges, observations=applying, infer_roots=True)
+    return build_graph(nodes, edges, observations=applying, infer_roots=not roots)
 
 
 def _applies_to_any(obs: Observation, name: str, versions: Iterable[str]) -> bool:
