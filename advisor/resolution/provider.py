@@ -15,12 +15,10 @@ and the reason kept for the conflict explanation (a value, not a crash).
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement as PepInvalidRequirement
@@ -40,6 +38,14 @@ from advisor.resolution.candidates import (
     pinned_version,
     split_identifier,
 )
+from advisor.resolution.options import (
+    CandidateOrder,
+    CandidateScorer,
+    Finder,
+    MetadataSource,
+    ProviderCache,
+    ProviderOptions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,82 +58,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AdvisorProvider",
     "CandidateOrder",
+    "CandidateScorer",
     "Finder",
     "MetadataSource",
+    "ProviderCache",
     "ProviderOptions",
 ]
-
-
-class Finder(Protocol):
-    def find(self, name: str) -> tuple[DistFile, ...]: ...
-
-    @property
-    def network_requests(self) -> int:
-        """Fetches over the network so far; 0 means every page came from cache or disk."""
-        ...
-
-    def prefetch(self, names: Iterable[str]) -> None: ...
-
-
-class MetadataSource(Protocol):
-    def get(self, dist: DistFile) -> CoreMetadata: ...
-
-    def prefetch(self, dists: Iterable[DistFile]) -> None: ...
-
-
-class CandidateScorer(Protocol):
-    """Orders and filters candidates for a recommendation other than ``latest``."""
-
-    def evaluate(
-        self,
-        name: NormalizedName,
-        version: Version,
-        *,
-        files: tuple[DistFile, ...],
-        needs_build: bool,
-        yanked: bool,
-        direct: bool,
-    ) -> tuple[str | None, float]:
-        """``(reason to remove it or None, score)`` for one version with its usable files
-        (called at most once per version per provider)."""
-        ...
-
-
-class CandidateOrder(enum.Enum):
-    NEWEST = "newest"  # latest: what pip picks
-    OLDEST_DIRECT = "oldest-direct"  # testing: lowest versions of direct dependencies
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProviderOptions:
-    """Everything that shapes candidate selection, besides the target and the index."""
-
-    prereleases: bool = False
-    prerelease_packages: frozenset[NormalizedName] = frozenset()
-    preferences: Mapping[NormalizedName, Version] = field(default_factory=dict)
-    order: CandidateOrder = CandidateOrder.NEWEST
-    constraints: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
-    overrides: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
-    direct: frozenset[NormalizedName] = frozenset()
-    warm: bool = True
-    #: versions the stack search rules out for this resolution
-    bans: Mapping[NormalizedName, frozenset[Version]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class ProviderCache:
-    """What several resolutions for the same target share (the stack search runs many):
-    files grouped by version, usable files per version, parsed requirements, marker results
-    and metadata. Never shared across targets."""
-
-    versions: dict[NormalizedName, dict[Version, list[DistFile]]] = field(default_factory=dict)
-    choice: dict[tuple[NormalizedName, Version], VersionChoice] = field(default_factory=dict)
-    parsed: dict[str, PepRequirement | str] = field(default_factory=dict)
-    markers: dict[tuple[str, str], bool] = field(default_factory=dict)
-    meta: dict[tuple[NormalizedName, Version, str | None], CoreMetadata | str] = field(
-        default_factory=dict
-    )
-    rejected: dict[tuple[NormalizedName, Version], str] = field(default_factory=dict)
 
 
 class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
