@@ -397,7 +397,8 @@ def explain_pin(
     the lock as the baseline, so the locked version's own terms and its alternatives show."""
     import dataclasses
 
-    from advisor.api.knowledge import stack_graph_for_lock, store_url
+    from advisor.api.knowledge import store_url
+    from advisor.api.lock_facts import stack_graph_for_lock
     from advisor.api.locking import LockOptions, prepare, recorded_request
     from advisor.errors import InputError
     from advisor.knowledge.graph import why

@@ -368,7 +368,7 @@ def _fact_cells(obs: Any, *, name: str) -> tuple[str, ...]:
 @_knowledge_option
 def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: Any) -> None:
     """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
-    from advisor.api.knowledge import index_facts
+    from advisor.api.lock_facts import index_facts
 
     as_json = kw.pop("as_json")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
@@ -456,7 +456,7 @@ def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: st
     """Export a lock's stack as a graph.
 
     LOCK is a pylock.toml; what the store knows about each locked version is attached."""
-    from advisor.api.knowledge import export_lock_graph
+    from advisor.api.lock_facts import export_lock_graph
 
     text = export_lock_graph(lock, store_url=_store_url(knowledge_url), fmt=fmt)
     if output is None or str(output) == "-":
