@@ -22,6 +22,7 @@ from advisor.knowledge.store import (
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
+    StoreLifetime,
     StoreProblem,
     StoreStats,
     build_stats,
@@ -35,8 +36,7 @@ from advisor.knowledge.store import (
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator, Sequence
-    from types import ModuleType, TracebackType
-    from typing import Self
+    from types import ModuleType
 
     import psycopg
 
@@ -81,7 +81,7 @@ class _Target:
         return self.execute("SELECT to_regclass(?)", (name,))[0][0] is not None
 
 
-class PostgresStore:
+class PostgresStore(StoreLifetime):
     """A :class:`~advisor.knowledge.store.KnowledgeStore` in a PostgreSQL database.
 
     Opening connects and migrates. Raises :class:`InputError` for a malformed URL and
@@ -294,23 +294,6 @@ class PostgresStore:
         return None if row is None else str(row[0])
 
     # -- lifetime ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"

@@ -21,6 +21,7 @@ from advisor.knowledge.store import (
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
+    StoreLifetime,
     StoreProblem,
     StoreStats,
     build_stats,
@@ -34,8 +35,6 @@ from advisor.knowledge.store import (
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator, Sequence
     from pathlib import Path
-    from types import TracebackType
-    from typing import Self
 
     from advisor.knowledge.migrations import Migration
     from advisor.knowledge.schema import Observation
@@ -68,7 +67,7 @@ class _Target:
         return bool(self.execute(query, (name,)))
 
 
-class SQLiteStore:
+class SQLiteStore(StoreLifetime):
     """A :class:`~advisor.knowledge.store.KnowledgeStore` in one SQLite file.
 
     Opening creates the file (and its folder) and migrates it; the path ``:memory:`` gives
@@ -267,23 +266,6 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     # -- lifetime ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.url!r})"
