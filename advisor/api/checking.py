@@ -26,7 +26,7 @@ from advisor.check import (
     check_requirements_satisfied,
     parse_policy,
 )
-from advisor.errors import InputError
+from advisor.errors import AdvisorError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -45,7 +45,8 @@ class CheckOptions:
     online: bool = False
     fix: bool = False
     inputs: tuple[Path, ...] = ()  # for requirements.txt locks: what they were made from
-    only: frozenset[str] = frozenset()  # freshness, hashes, indexes, advisories, environments
+    only: frozenset[str] = frozenset()  # freshness, hashes, indexes, advisories, prescriptions,
+    # environments
 
     def wants(self, group: str) -> bool:
         return not self.only or group in self.only
@@ -175,10 +176,75 @@ def _check_pylock(
     pins: dict[str, Version] = {p.name: p.version for p in locked.packages if p.version}
     if opts.wants("advisories"):
         findings += _security(shown, pins, opts, policy, environ, today)
+    if opts.wants("prescriptions"):
+        findings += _prescriptions(shown, pins, tool, opts, environ)
     if opts.online:
         findings += _yanked(shown, pins, tool, environ)
     if opts.wants("environments"):
         findings += _environments(shown, locked.environments, env_names, lock_dir)
+    return findings
+
+
+def _prescriptions(
+    shown: str,
+    pins: Mapping[str, Version],
+    tool: Mapping[str, Any],
+    opts: CheckOptions,
+    environ: Mapping[str, str],
+) -> list[Finding]:
+    """No curated rule that rejects the stack matches, on any of the lock's targets.
+
+    Rules come from the local store, into which the curated ``knowledge/`` folder of this
+    checkout is synced first (free when unchanged)."""
+    from advisor.api.advising import bundled_knowledge_dir
+    from advisor.api.knowledge import sync
+    from advisor.environment import RuntimeEnvironment
+    from advisor.knowledge.rules import evaluate_stack
+    from advisor.knowledge.schema import Prescription
+    from advisor.knowledge.store import default_store_url, open_store
+
+    url = opts.knowledge or default_store_url(environ)
+    folder = bundled_knowledge_dir()
+    if folder is not None:
+        sync(folder, store_url=url)
+    with open_store(url) as store:
+        found = store.for_packages(sorted(pins), kinds=["prescription"])
+    rules = {r.id: r for facts in found.values() for r in facts if isinstance(r, Prescription)}
+    if not rules:
+        return []
+    host = RuntimeEnvironment.detect()
+    targets = []
+    for table in tool.get("targets", []):
+        try:
+            targets.append(
+                RuntimeEnvironment.for_target(
+                    host=host,
+                    name=table.get("name"),
+                    python=table.get("python_version"),
+                    platform=table.get("platform"),
+                    implementation=table.get("implementation"),
+                )
+            )
+        except AdvisorError:
+            continue
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    recommendation = str(tool.get("recommendation", "latest"))
+    for target in targets or [host]:
+        hits = evaluate_stack(rules.values(), pins, env=target, recommendation=recommendation)
+        for hit in hits:
+            if hit.kind != "reject-stack" or hit.rule.id in seen:
+                continue
+            seen.add(hit.rule.id)
+            findings.append(
+                Finding(
+                    id="prescription",
+                    path=shown,
+                    package=hit.rule.match.package,
+                    message=f"{hit.rule.id}: {hit.message}",
+                    hint=f"change the pins the rule names (evidence: {hit.rule.link})",
+                )
+            )
     return findings
 
 

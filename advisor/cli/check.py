@@ -65,7 +65,9 @@ def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
     "--only",
     "only",
     multiple=True,
-    type=click.Choice(["freshness", "hashes", "indexes", "advisories", "environments"]),
+    type=click.Choice(
+        ["freshness", "hashes", "indexes", "advisories", "prescriptions", "environments"]
+    ),
     help="Run only these checks (repeatable).",
 )
 @click.option(

@@ -661,3 +661,35 @@ def test_check_time_on_a_150_package_lock(tmp_path: Path, env: dict[str, str]) -
         assert proc.returncode == 0, proc.stdout + proc.stderr
     median = statistics.median(times[1:])
     print(f"\nadvisor check, 150-package lock, warm: median {median:.3f} s over 5 runs")
+
+
+# --- curated rules ---------------------------------------------------------------------------
+
+REJECT_RULE = """\
+- id: tinyhttp-jsonkit-2-broken
+  summary: tinyhttp 1.3 breaks with jsonkit 2
+  link: https://example.org/tinyhttp/issues/1
+  quote: "jsonkit 2 removed the API tinyhttp 1.3 calls"
+  match:
+    package: tinyhttp
+    specifier: ">=1.3"
+    co_installed:
+      - package: jsonkit
+        specifier: ">=2"
+  action:
+    kind: reject-stack
+    message: tinyhttp 1.3 cannot run with jsonkit 2
+"""
+
+
+def test_a_curated_rule_that_rejects_the_stack_is_a_finding(project: App, tmp_path: Path) -> None:
+    _write(tmp_path / "rules" / "prescriptions" / "stack.yaml", REJECT_RULE)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    synced = run_cli(["knowledge", "sync", tmp_path / "rules", "--knowledge", url], env=project.env)
+    assert synced.exit_code == 0, synced.output
+    result = _findings(project.check("--knowledge", url, "--only", "prescriptions"))
+    assert "[prescription]" in result.stdout
+    assert "tinyhttp-jsonkit-2-broken" in result.stdout and "example.org" in result.stdout
+    # the same lock without the co-installed condition met is clean
+    project.lock(requirements="tinyhttp\njsonkit<2\n")
+    _clean(project.check("--knowledge", url, "--only", "prescriptions"))
