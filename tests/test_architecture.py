@@ -39,6 +39,7 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "check": frozenset({"errors", "models", "knowledge"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge"}),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
+    "observe": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "install"}),
     "api": None,
     "cli": None,
 }

@@ -8,6 +8,7 @@ the same way (the baseline). The best stacks of all targets are merged into one 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,7 +85,10 @@ def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[
     if bundled is not None and bundled not in folders:
         folders.append(bundled)
     for folder in folders:
-        sync(folder, store_url=url)
+        # the checkout's curated rules under their own source, so a project folder laid
+        # out the same way (prescriptions/numpy.yaml) never replaces them, nor they it
+        prefix = "advisor-knowledge" if folder == bundled else "knowledge"
+        sync(folder, store_url=url, source_prefix=prefix)
     extra: list[Observation] = []
     if advise.osv is not None:
         from advisor.knowledge.sources.osv_import import load_osv
@@ -179,7 +183,12 @@ def _advise_target(
     ctx = ScoringContext(
         env=target, recommendation=kind.name, now=now, knowledge=knowledge, policy=policy
     )
-    scorer = UnitScorer(kind, ctx)
+
+    def versions_of(name: str) -> list[Version]:
+        # every version the index offers, newest first (the provider grouped them already)
+        return sorted(cache.versions.get(canonicalize_name(name), {}), reverse=True)
+
+    scorer = UnitScorer(kind, ctx, versions_of=versions_of)
     scoring = bool(kind.filters or kind.scorers)
     order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
     providers: list[AdvisorProvider] = []
@@ -239,6 +248,16 @@ def _advise_target(
         filtered.update({(str(n), v): r for (n, v), r in provider.filtered.items()})
     advice_of = _Describer(scorer, latest_pins, planner.direct, filtered)
     best_advice = advice_of.stack(best.resolution, evaluate(best.resolution))
+    if found.rejected:
+        from advisor.scoring.base import Justification
+
+        rejections = tuple(
+            Justification(level="info", message=f"a stack was rejected: {reason}", unit="search")
+            for reason in found.rejected
+        )
+        best_advice = dataclasses.replace(
+            best_advice, justifications=best_advice.justifications + rejections
+        )
     latest_advice = advice_of.stack(latest_res, evaluate(latest_res))
     baseline = _baseline(prep, advise, scorer, planner, target, cache, advice_of)
     unknown = tuple(

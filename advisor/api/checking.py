@@ -206,7 +206,7 @@ def _prescriptions(
     url = opts.knowledge or default_store_url(environ)
     folder = bundled_knowledge_dir()
     if folder is not None:
-        sync(folder, store_url=url)
+        sync(folder, store_url=url, source_prefix="advisor-knowledge")
     with open_store(url) as store:
         found = store.for_packages(sorted(pins), kinds=["prescription"])
     rules = {r.id: r for facts in found.values() for r in facts if isinstance(r, Prescription)}

@@ -104,7 +104,9 @@ class SyncReport:
     problems: tuple[Problem, ...] = ()
 
 
-def sync(folder: Path, *, store_url: str, today: str | None = None) -> SyncReport:
+def sync(
+    folder: Path, *, store_url: str, today: str | None = None, source_prefix: str = "knowledge"
+) -> SyncReport:
     """Load ``folder`` (a ``knowledge/`` folder) into the store at ``store_url``.
 
     When the folder's content digest equals the one recorded by the last clean sync of the
@@ -125,7 +127,7 @@ def sync(folder: Path, *, store_url: str, today: str | None = None) -> SyncRepor
     with _open(store_url) as store:
         if store.get_meta(_DIGEST_META + key) == digest:
             return SyncReport(folder=str(folder), digest=digest, skipped=True)
-        loaded = load_knowledge_folder(folder, date=today or _today())
+        loaded = load_knowledge_folder(folder, date=today or _today(), source_prefix=source_prefix)
         problems = sorted(
             {*loaded.problems, *check_files(loaded.files)},
             key=lambda p: (p.file, p.line, p.field, p.message),

@@ -17,6 +17,7 @@ from advisor.cli import cache as _cache  # noqa: F401
 from advisor.cli import check as _check  # noqa: F401
 from advisor.cli import knowledge as _knowledge  # noqa: F401
 from advisor.cli import lock as _lock  # noqa: F401
+from advisor.cli import observe as _observe  # noqa: F401
 from advisor.cli._app import cli
 from advisor.cli._common import stderr
 from advisor.errors import AdvisorError

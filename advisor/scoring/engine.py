@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from advisor.scoring.base import CandidateInfo, Justification, ScoreTerm, StackVerdict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -61,7 +61,7 @@ class UnitScorer:
         recommendation: Recommendation,
         ctx: ScoringContext,
         *,
-        versions_of: Mapping[NormalizedName, Sequence[Version]] | None = None,
+        versions_of: Callable[[str], Sequence[Version]] | None = None,
     ) -> None:
         self.recommendation = recommendation
         self.ctx = ctx
@@ -89,7 +89,7 @@ class UnitScorer:
             yanked=yanked,
             upload_time=uploads[0] if uploads else None,
             requires_python=next((f.requires_python for f in files if f.requires_python), None),
-            versions=tuple(self._versions_of.get(name, ())) if self._versions_of else (),
+            versions=tuple(self._versions_of(name)) if self._versions_of else (),
             direct=direct,
         )
 

@@ -161,11 +161,15 @@ def content_digest(folder: Path) -> str:
     return _digest((rel, path.read_bytes()) for rel, path in _walk(folder))
 
 
-def load_knowledge_folder(folder: Path, *, date: str, tool: str = TOOL) -> KnowledgeFolder:
+def load_knowledge_folder(
+    folder: Path, *, date: str, tool: str = TOOL, source_prefix: str = "knowledge"
+) -> KnowledgeFolder:
     """Load ``prescriptions/``, ``images/`` and ``observations/`` of ``folder`` (recursively,
     sorted); other top-level entries (``schema/``, a README) are ignored. ``date`` (ISO 8601,
     from the caller's clock) goes into every provenance. Raises :class:`InputError` only when
-    ``folder`` is not a directory; everything else is a problem in the result."""
+    ``folder`` is not a directory; everything else is a problem in the result.
+    ``source_prefix`` starts every fact's provenance source (``knowledge/<relative path>`` by
+    default), so two folders with the same layout do not replace each other's facts."""
     if not folder.is_dir():
         raise InputError(f"{folder}: not a knowledge folder (no such directory)")
     files: list[KnowledgeFile] = []
@@ -187,7 +191,14 @@ def load_knowledge_folder(folder: Path, *, date: str, tool: str = TOOL) -> Knowl
                 problems.append(Problem(file=str(path), message=f"not loaded: expected {want}"))
             continue
         files.append(
-            _load(data, path=str(path), source=f"knowledge/{rel}", kind=kind, date=date, tool=tool)
+            _load(
+                data,
+                path=str(path),
+                source=f"{source_prefix}/{rel}",
+                kind=kind,
+                date=date,
+                tool=tool,
+            )
         )
     return KnowledgeFolder(
         files=tuple(files), digest=_digest(iter(contents)), folder_problems=tuple(problems)

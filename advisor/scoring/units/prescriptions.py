@@ -120,7 +120,7 @@ class PrescriptionFilter:
         rules = _candidate_rules(candidate, ctx, "filter")
         if not rules:
             return None
-        return "; ".join(f"{r.action.message} [{r.id}]" for r in rules)
+        return "; ".join(f"{r.action.message} [{r.id}, {r.link}]" for r in rules)
 
 
 class PrescriptionScorer:
@@ -158,7 +158,7 @@ class PrescriptionCheck:
             if hit.kind == "reject-stack" or (hit.kind == "filter" and co):
                 verdicts.append(
                     StackVerdict(
-                        reject=f"{hit.message} [{rule.id}]",
+                        reject=f"{hit.message} [{rule.id}, {rule.link}]",
                         package=_package(rule),
                         justifications=(_justification(hit, level="error"),),
                     )

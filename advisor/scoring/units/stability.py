@@ -106,11 +106,15 @@ class StabilityScorer:
                     unit=UNIT,
                     value=PRERELEASE,
                     reason=f"pre-release {version} (allow with policy.allow-prereleases)",
+                    evidence=f"PEP 440: {version} is a pre-release",
                 )
             )
         major = self._new_major(candidate, ctx, uploaded=uploaded, now=now)
         if major is not None:
-            terms.append(ScoreTerm(unit=UNIT, value=NEW_MAJOR, reason=major))
+            older = max((v for v in candidate.versions if v.major < candidate.version.major
+                         and not v.is_prerelease), default=None)  # fmt: skip
+            evidence = f"newest earlier major: {older}" if older is not None else ""
+            terms.append(ScoreTerm(unit=UNIT, value=NEW_MAJOR, reason=major, evidence=evidence))
         return tuple(terms)
 
     @staticmethod
@@ -130,10 +134,9 @@ class StabilityScorer:
             return None
         first = min({v for v in finals if v.major == major} | {version})
         first_time = uploaded if first == version else _release_time(candidate.name, first, ctx)
-        if first_time is not None:
-            age = max(now - first_time, dt.timedelta(0))
-            if age < NEW_MAJOR_DAYS * DAY:
-                return f"major version {major} is new: {first} was released {days_text(age)} ago"
-        if first == version:
-            return f"first release of a new major version ({major}.x)"
+        if first_time is None:
+            return None  # when the line started is unknown: neutral, as missing knowledge is
+        age = max(now - first_time, dt.timedelta(0))
+        if age < NEW_MAJOR_DAYS * DAY:
+            return f"major version {major} is new: {first} was released {days_text(age)} ago"
         return None

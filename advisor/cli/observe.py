@@ -1,0 +1,304 @@
+"""``advisor observe``: install a lock on this machine and record the outcome; export and
+import observations as JSON lines. (Benchmarks and sweeps join this group.)"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from advisor.cli._app import cli
+from advisor.cli._common import stderr
+
+__all__ = ["observe_group"]
+
+_knowledge_option = click.option(
+    "--knowledge",
+    "knowledge_url",
+    metavar="URL",
+    envvar="ADVISOR_KNOWLEDGE",
+    help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
+    "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
+)
+
+
+@cli.group("observe")
+def observe_group() -> None:
+    """Observe real installs and runs on this machine; share what was observed."""
+
+
+def _row(obs: Any) -> dict[str, Any]:
+    return {
+        "package": obs.package,
+        "version": obs.version,
+        "outcome": obs.outcome,
+        "failure_class": obs.failure_class,
+        "duration": obs.duration,
+        "log_excerpt": obs.log_excerpt,
+    }
+
+
+@observe_group.command("install")
+@click.argument("lock", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="The interpreter to make the venv with (default: the one running advisor).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds allowed for each step (venv, pip, each import).",
+)
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def observe_install(
+    lock: Path, python: str | None, timeout: float, knowledge_url: str | None, as_json: bool
+) -> None:
+    """Install LOCK into a fresh venv, import every module, record one build observation per
+    package. A package that fails is an observation: the exit code is still 0."""
+    from advisor.api.observing import observe_install as run
+
+    observations = run(
+        lock, store_url=knowledge_url, python=python, timeout=timeout, environ=os.environ
+    )
+    if as_json:
+        click.echo(json.dumps([_row(o) for o in observations], indent=2, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("package", "version", "outcome", "class", "seconds", box=None)
+    for obs in observations:
+        seconds = "" if obs.duration is None else f"{obs.duration:.2f}"
+        style = "red" if obs.outcome == "failed" else "green"
+        table.add_row(
+            obs.package,
+            obs.version or "",
+            f"[{style}]{obs.outcome}[/]",
+            obs.failure_class or "",
+            seconds,
+        )
+    Console(highlight=False, soft_wrap=True).print(table)
+    failed = sum(1 for o in observations if o.outcome == "failed")
+    click.echo(f"{len(observations)} observations recorded, {failed} failed")
+
+
+@observe_group.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@_knowledge_option
+def observe_export(file: Path, knowledge_url: str | None) -> None:
+    """Write the store's build and performance observations to FILE (JSON lines)."""
+    from advisor.api.observing import export_observations
+
+    outcome = export_observations(knowledge_url, path=file, environ=os.environ)
+    click.echo(f"{outcome.count} observations written to {outcome.path}")
+
+
+@observe_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@_knowledge_option
+def observe_import(file: Path, knowledge_url: str | None) -> None:
+    """Store the observations of FILE (JSON lines); bad lines are warned about and skipped."""
+    from rich.markup import escape
+
+    from advisor.api.observing import import_observations
+
+    outcome = import_observations(file, store_url=knowledge_url, environ=os.environ)
+    console = stderr()
+    for problem in outcome.problems:
+        console.print(f"[yellow]warning:[/] {escape(str(problem))}")
+    click.echo(
+        f"{outcome.read} observations read: {outcome.added} added, {outcome.replaced} replaced, "
+        f"{outcome.unchanged} unchanged, {len(outcome.problems)} lines skipped"
+    )
+
+
+# --------------------------------------------------------------------------- bench and sweep
+
+
+def _today_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()
+
+
+def _tool_name() -> str:
+    from advisor import __version__
+
+    return f"stack-advisor {__version__}"
+
+
+def _sweep_store(url: str | None) -> str:
+    from advisor.api.knowledge import store_url
+
+    return store_url(url, os.environ)
+
+
+@observe_group.command("bench")
+@click.argument("target", metavar="LOCK|VENV", type=click.Path(path_type=Path, exists=True))
+@click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
+@click.option("--repeat", type=click.IntRange(1, 1000), help="Timed runs per measurement.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Per process, s.")
+@click.option("--python", "python", metavar="PATH", help="Interpreter for a LOCK's venv.")
+@click.option(
+    "--workdir", type=click.Path(path_type=Path), help="Where a LOCK's venv goes (default: temp)."
+)
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def observe_bench_command(
+    target: Path,
+    probes: tuple[str, ...],
+    repeat: int | None,
+    timeout: float,
+    python: str | None,
+    workdir: Path | None,
+    knowledge_url: str | None,
+    as_json: bool,
+) -> None:
+    """Measure import times and family probes in a venv (or a LOCK installed into one)."""
+    import tempfile
+
+    from advisor.api.observing import observe_bench
+    from advisor.knowledge.schema import encode_observation
+
+    url = _sweep_store(knowledge_url)
+    with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
+        outcome = observe_bench(
+            target,
+            probes=probes,
+            repeat=repeat,
+            timeout=timeout,
+            python=python,
+            workdir=workdir or Path(scratch),
+            store_url=url,
+            environ=os.environ,
+            today=_today_iso(),
+            tool=_tool_name(),
+        )
+    if as_json:
+        builds = [json.loads(encode_observation(o)) for o in outcome.builds]
+        measured = [json.loads(encode_observation(o)) for o in outcome.performance]
+        payload = {
+            "observations": builds + measured,
+            "runtime": outcome.runtime,
+        }
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    for obs in outcome.performance:
+        where = f"{obs.package}=={obs.version}" if obs.package else "-"
+        spread = f" ±{obs.spread:.3g}" if obs.spread is not None else ""
+        click.echo(f"{obs.probe:40} {where:30} {obs.metric:20} {obs.value:.6g} {obs.unit}{spread}")
+    click.echo(
+        f"{len(outcome.performance)} performance and {len(outcome.builds)} build observations "
+        "recorded",
+        err=True,
+    )
+
+
+@observe_group.command("sweep")
+@click.argument("requirement")
+@click.option("--versions", "count", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
+@click.option("--repeat", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--timeout", type=float, default=900.0, show_default=True, help="Per process, s.")
+@click.option("--index-url", "-i", metavar="URL", help="Primary index.")
+@click.option("--extra-index-url", metavar="URL", multiple=True, help="Further index.")
+@click.option("--find-links", "-f", metavar="DIR|URL", multiple=True, help="Flat location.")
+@click.option("--no-index", is_flag=True, help="Use only --find-links locations.")
+@click.option("--python", "python", metavar="X.Y", help="Target Python version.")
+@click.option(
+    "--workdir", type=click.Path(path_type=Path), help="Job specs and results (default: temp)."
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Append all observations (JSONL)."
+)
+@_knowledge_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def observe_sweep_command(
+    requirement: str,
+    count: int,
+    probes: tuple[str, ...],
+    repeat: int,
+    jobs: int,
+    timeout: float,
+    index_url: str | None,
+    extra_index_url: tuple[str, ...],
+    find_links: tuple[str, ...],
+    no_index: bool,
+    python: str | None,
+    workdir: Path | None,
+    output: Path | None,
+    knowledge_url: str | None,
+    as_json: bool,
+) -> None:
+    """Lock, install, bench and record the newest versions of one package, one job each."""
+    import tempfile
+
+    from advisor.api import ResolveOptions
+    from advisor.api.observing import plan_sweep, run_sweep
+
+    opts = ResolveOptions(
+        index_url=index_url,
+        extra_index_urls=extra_index_url,
+        find_links=find_links,
+        no_index=no_index,
+        python=python,
+    )
+    with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
+        folder = (workdir or Path(scratch)).resolve()
+        specs = plan_sweep(
+            requirement,
+            count=count,
+            probes=probes,
+            repeat=repeat,
+            timeout=timeout,
+            opts=opts,
+            workdir=folder,
+            store_url=_sweep_store(knowledge_url),
+            environ=os.environ,
+            cwd=Path.cwd(),
+            today=_today_iso(),
+            tool=_tool_name(),
+        )
+        results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ)
+    failed = [r for r in results if r.error]
+    if as_json:
+        payload = [
+            {
+                "requirement": r.requirement,
+                "builds": r.builds,
+                "performance": r.performance,
+                "error": r.error,
+            }
+            for r in results
+        ]
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for r in results:
+            status = (
+                f"error: {r.error}" if r.error else f"{r.builds} builds, {r.performance} probes"
+            )
+            click.echo(f"{r.requirement:30} {status}")
+    if failed:
+        click.get_current_context().exit(1)
+
+
+@observe_group.command("run-job")
+@click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
+def observe_run_job_command(spec: Path) -> None:
+    """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
+    from advisor.api.observing import run_sweep_job
+
+    result = run_sweep_job(spec, environ=os.environ)
+    if result.error:
+        click.echo(f"{result.requirement}: {result.error}", err=True)
+        click.get_current_context().exit(1)
+    click.echo(f"{result.requirement}: {result.builds} builds, {result.performance} probes")

@@ -1,0 +1,75 @@
+"""Share observations as JSON lines: one build or performance observation per line.
+
+Sits between the knowledge store and files people exchange (``advisor observe export`` and
+``import``; ``knowledge/observations/*.jsonl`` in the repository). Writing is canonical
+(:func:`~advisor.knowledge.schema.encode_observation`, lines sorted by
+:func:`~advisor.knowledge.schema.observation_key`), so exporting the same facts twice gives
+the same bytes. Reading reuses the knowledge folder's loader, so a shared file and an
+imported one are checked alike (unknown keys, wrong types: a problem with file and line,
+the rest loads); a line's own provenance (source, date, tool) is kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from advisor.errors import InputError
+from advisor.knowledge.schema import (
+    BuildObservation,
+    PerformanceObservation,
+    encode_observation,
+    observation_key,
+)
+from advisor.knowledge.sources.folder import load_knowledge_file
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from advisor.knowledge.schema import Observation
+    from advisor.knowledge.sources import Problem
+
+__all__ = ["SHARED_KINDS", "export_jsonl", "read_jsonl"]
+
+#: The kinds a JSONL file shares.
+SHARED_KINDS: tuple[str, ...] = ("build", "performance")
+_IMPORTED = "import"  # provenance source of a line that names none
+
+
+def export_jsonl(observations: Iterable[Observation]) -> str:
+    """One canonical JSON object per line, sorted by key; only build and performance
+    observations (other kinds are skipped: they are shared through their own files)."""
+    shared = [o for o in observations if isinstance(o, BuildObservation | PerformanceObservation)]
+    unique = {observation_key(o): o for o in shared}
+    return "".join(encode_observation(unique[k]).decode() + "\n" for k in sorted(unique))
+
+
+def _given_source(raw: str) -> str | None:
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    prov = data.get("provenance") if isinstance(data, dict) else None
+    source = prov.get("source") if isinstance(prov, dict) else None
+    return source if isinstance(source, str) and source else None
+
+
+def read_jsonl(path: Path, *, today: str = "") -> tuple[list[Observation], list[Problem]]:
+    """The observations of a JSONL file and the problems of its bad lines.
+
+    A line without a provenance gets ``source="import"`` and ``date=today``. Raises
+    :class:`InputError` when the file cannot be read.
+    """
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    loaded = load_knowledge_file(path, kind="observations", date=today)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    observations: list[Observation] = []
+    for entry in loaded.entries:
+        raw = lines[entry.line - 1] if 0 < entry.line <= len(lines) else ""
+        source = _given_source(raw) or _IMPORTED
+        prov = msgspec.structs.replace(entry.observation.provenance, source=source)
+        observations.append(msgspec.structs.replace(entry.observation, provenance=prov))
+    return observations, list(loaded.problems)

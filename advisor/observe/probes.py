@@ -1,0 +1,151 @@
+"""Probe definitions: the family benchmarks, kept as data under ``knowledge/benchmarks/``.
+
+First step of ``advisor observe bench``: :func:`load_probes` reads every ``*.toml`` file of a
+benchmarks folder into :class:`Probe` values; :mod:`advisor.observe.bench` then runs the ones
+whose ``requires`` are importable in the measured interpreter. A file holds one or more
+``[[probe]]`` tables::
+
+    [[probe]]
+    name = "numpy.matmul-256"      # unique across the folder
+    family = "numpy"               # the package the measurement is attributed to
+    requires = ["numpy"]           # top-level modules that must import
+    setup = "import numpy as np; a = np.ones((256, 256))"
+    statement = "a @ a"
+    number = 5                     # statement executions per timed sample
+    repeat = 5                     # timed samples (the median is recorded)
+    warmup = 1                     # untimed samples first
+    unit = "s"                     # per statement execution
+    metric = "median_time"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+__all__ = ["Probe", "load_probes", "parse_probes", "select_probes"]
+
+_KEYS = frozenset("name family requires setup statement number repeat warmup unit metric".split())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """One family benchmark: ``setup`` once, then ``statement`` timed ``number`` times per
+    sample, ``warmup`` untimed samples, ``repeat`` timed ones. ``source`` names its file."""
+
+    name: str
+    family: str
+    requires: tuple[str, ...]
+    setup: str
+    statement: str
+    number: int = 1
+    repeat: int = 5
+    warmup: int = 1
+    unit: str = "s"
+    metric: str = "median_time"
+    source: str = ""
+
+
+def _text(table: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or (key != "setup" and not value.strip()):
+        raise InputError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def _count(table: dict[str, Any], key: str, where: str, *, default: int, low: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InputError(f"{where}: {key!r} must be an integer >= {low}")
+    return value
+
+
+def _probe(table: object, where: str, source: str) -> Probe:
+    if not isinstance(table, dict):
+        raise InputError(f"{where}: a probe must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    requires = table.get("requires", [])
+    if not isinstance(requires, list) or not all(
+        isinstance(r, str) and r.isidentifier() for r in requires
+    ):
+        raise InputError(f"{where}: 'requires' must be a list of module names")
+    setup = _text(table, "setup", where, default="")
+    statement = _text(table, "statement", where)
+    for label, code in (("setup", setup), ("statement", statement)):
+        try:
+            compile(code, f"{where}:{label}", "exec")
+        except SyntaxError as exc:
+            raise InputError(f"{where}: {label} is not valid Python: {exc.msg}") from exc
+    return Probe(
+        name=_text(table, "name", where),
+        family=_text(table, "family", where),
+        requires=tuple(requires),
+        setup=setup,
+        statement=statement,
+        number=_count(table, "number", where, default=1, low=1),
+        repeat=_count(table, "repeat", where, default=5, low=1),
+        warmup=_count(table, "warmup", where, default=1, low=0),
+        unit=_text(table, "unit", where, default="s"),
+        metric=_text(table, "metric", where, default="median_time"),
+        source=source,
+    )
+
+
+def parse_probes(text: str, *, source: str) -> tuple[Probe, ...]:
+    """The probes of one TOML document; ``source`` names it in errors.
+    Raises :class:`InputError` on bad TOML, keys, types or Python code."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: invalid TOML: {exc}") from exc
+    tables = data.get("probe")
+    if not isinstance(tables, list) or not tables:
+        raise InputError(f"{source}: expected one or more [[probe]] tables")
+    return tuple(_probe(t, f"{source}: probe {i + 1}", source) for i, t in enumerate(tables))
+
+
+def load_probes(folder: Path) -> tuple[Probe, ...]:
+    """Every probe of ``folder/*.toml`` (sorted by file, then file order). Raises
+    :class:`InputError` when the folder is missing, a file is bad or a name repeats."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such benchmarks folder")
+    out: list[Probe] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read: {exc}") from exc
+        for probe in parse_probes(text, source=str(path)):
+            if probe.name in seen:
+                raise InputError(
+                    f"{path}: probe {probe.name!r} is already defined in {seen[probe.name]}"
+                )
+            seen[probe.name] = str(path)
+            out.append(probe)
+    return tuple(out)
+
+
+def select_probes(probes: Iterable[Probe], names: Iterable[str]) -> tuple[Probe, ...]:
+    """The probes named (a name, or a family selecting all of its probes); all when ``names``
+    is empty. Raises :class:`InputError` for a name that matches nothing."""
+    every = tuple(probes)
+    wanted = tuple(names)
+    if not wanted:
+        return every
+    known = {p.name for p in every} | {p.family for p in every}
+    missing = [n for n in wanted if n not in known]
+    if missing:
+        raise InputError(
+            f"unknown probe(s) {', '.join(missing)} (known: {', '.join(sorted(known))})"
+        )
+    return tuple(p for p in every if p.name in wanted or p.family in wanted)

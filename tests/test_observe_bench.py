@@ -1,0 +1,275 @@
+"""Probe definitions (knowledge/benchmarks) and benches of real interpreters.
+
+The measured packages are tiny modules laid out as installed distributions (module folder and
+``.dist-info``) on a ``PYTHONPATH`` or in a venv's site-packages: no mocks, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from advisor.environment import RuntimeEnvironment
+from advisor.errors import InputError
+from advisor.observe.bench import bench, installed_distributions, parse_importtime, run_bench
+from advisor.observe.probes import Probe, load_probes, parse_probes, select_probes
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "knowledge" / "benchmarks"
+SLEEP = 0.3
+
+
+def install_module(site: Path, name: str, version: str, source: str) -> None:
+    """Lay out ``name`` as an installed distribution in ``site`` (module + dist-info)."""
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
+    (info / "top_level.txt").write_text(name + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A PYTHONPATH folder holding ``sleepy`` (import sleeps SLEEP s), ``broken`` (import
+    raises) and ``fast``; the environment that puts it on the path."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    install_module(folder, "sleepy", "1.0", f"import time\ntime.sleep({SLEEP})\n")
+    install_module(folder, "broken", "2.0", "raise ImportError('no such thing')\n")
+    install_module(folder, "fast", "3.0", "VALUE = 1\n")
+    return folder, {"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"}
+
+
+def env() -> RuntimeEnvironment:
+    return RuntimeEnvironment.detect()
+
+
+# -- probe definitions ----------------------------------------------------------------------
+
+
+def test_shipped_probes_are_valid_and_cover_the_families() -> None:
+    probes = load_probes(BENCHMARKS)
+    names = {p.name for p in probes}
+    assert {"numpy.matmul-256", "numpy.fft-65536", "pandas.groupby-sum", "pandas.merge"} <= names
+    assert {"pandas.read-csv", "scikit-learn.logistic-fit-predict"} <= names
+    assert {"json.roundtrip-stdlib", "json.roundtrip-orjson", "json.roundtrip-ujson"} <= names
+    for p in probes:
+        assert p.unit == "s" and p.metric == "median_time"
+        assert p.number * (p.repeat + p.warmup) <= 60, p.name
+
+
+def test_stdlib_json_probe_runs_fast_in_this_interpreter() -> None:
+    (probe,) = select_probes(load_probes(BENCHMARKS), ["json.roundtrip-stdlib"])
+    run = bench(
+        sys.executable,
+        probes=[probe],
+        repeat=3,
+        timeout=60,
+        packages={},
+        env=env(),
+        today="2026-11-27",
+        tool="advisor test",
+        imports=False,
+    )
+    (obs,) = run.observations
+    assert obs.metric == "median_time" and obs.repeats == 3
+    # the standard library is no distribution: the observation is about the measured stack
+    assert obs.package is None and (obs.stack_digest or "").startswith("sha256:")
+    assert 0 < obs.value < 0.5 / (probe.number * (probe.repeat + probe.warmup))
+    assert run.runtime[probe.name]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("probe = 1", "one or more [[probe]]"),
+        ("[[probe]]\nname='x'\nfamily='f'\nstatement='1 +'", "statement is not valid Python"),
+        ("[[probe]]\nname='x'\nfamily='f'\nstatement='1'\nrepeat=0", "'repeat' must be"),
+        ("[[probe]]\nname='x'\nfamily='f'\nstatement='1'\ncolour=1", "unknown key(s) colour"),
+        ("[[probe]]\nname='x'\nfamily='f'\nstatement='1'\nrequires=['a-b']", "module names"),
+        ("[[probe]\n", "invalid TOML"),
+    ],
+)
+def test_bad_probe_files_are_named(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=r"bad\.toml") as info:
+        parse_probes(text, source="bad.toml")
+    assert message in str(info.value)
+
+
+def test_duplicate_and_unknown_probe_names(tmp_path: Path) -> None:
+    one = "[[probe]]\nname='x'\nfamily='f'\nstatement='1'\n"
+    (tmp_path / "a.toml").write_text(one, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(one, encoding="utf-8")
+    with pytest.raises(InputError, match="already defined"):
+        load_probes(tmp_path)
+    (tmp_path / "b.toml").unlink()
+    with pytest.raises(InputError, match="unknown probe"):
+        select_probes(load_probes(tmp_path), ["y"])
+    assert [p.name for p in select_probes(load_probes(tmp_path), ["f"])] == ["x"]
+    with pytest.raises(InputError, match="no such benchmarks folder"):
+        load_probes(tmp_path / "missing")
+
+
+# -- import times -----------------------------------------------------------------------------
+
+
+def test_parse_importtime() -> None:
+    text = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |   encodings.x\n"
+        "import time:       300 |     301000 | sleepy\n"
+    )
+    assert parse_importtime(text, "sleepy") == pytest.approx(0.301)
+    assert parse_importtime(text, "encodings.x") == pytest.approx(0.00012)
+    assert parse_importtime(text, "absent") is None
+
+
+def test_installed_distributions_lists_modules(site: tuple[Path, dict[str, str]]) -> None:
+    _, environ = site
+    found = installed_distributions(sys.executable, environ=environ)
+    assert found["sleepy"].version == "1.0" and found["sleepy"].modules == ("sleepy",)
+    with pytest.raises(InputError, match="cannot run"):
+        installed_distributions(str(site[0] / "no-python"), environ=environ)
+
+
+def test_import_time_of_a_sleeping_import_is_at_least_the_sleep(
+    site: tuple[Path, dict[str, str]],
+) -> None:
+    _, environ = site
+    observations = run_bench(
+        sys.executable,
+        probes=[],
+        repeat=2,
+        timeout=60,
+        packages={"sleepy": "1.0", "fast": "3.0", "broken": "2.0"},
+        env=env(),
+        today="2026-11-27",
+        tool="advisor test",
+        environ=environ,
+    )
+    by = {o.package: o for o in observations}
+    assert list(by) == ["broken", "fast", "sleepy"]
+    sleepy = by["sleepy"]
+    assert (sleepy.probe, sleepy.metric, sleepy.unit, sleepy.repeats) == (
+        "import:sleepy",
+        "import_time",
+        "s",
+        2,
+    )
+    assert sleepy.value >= SLEEP and sleepy.spread is not None and sleepy.spread >= 0
+    assert by["fast"].value < SLEEP
+    assert (by["broken"].metric, by["broken"].value, by["broken"].version) == ("failed", 0, "2.0")
+    assert sleepy.provenance.source == "observe" and sleepy.provenance.date == "2026-11-27"
+    assert sleepy.environment.python.startswith(f"{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+# -- family probes ------------------------------------------------------------------------------
+
+
+def _probe(name: str, statement: str, *, requires: tuple[str, ...] = (), family: str) -> Probe:
+    return Probe(
+        name=name, family=family, requires=requires, setup="", statement=statement, repeat=2
+    )
+
+
+def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]]) -> None:
+    _, environ = site
+    probes = [
+        _probe("ok", "sum(range(100))", requires=("fast",), family="fast"),
+        _probe("raises", "1 / 0", family="fast"),
+        _probe("slow", "import time; time.sleep(30)", family="sleepy"),
+        _probe("absent", "1", requires=("not_installed_anywhere",), family="fast"),
+    ]
+    run = bench(
+        sys.executable,
+        probes=probes,
+        repeat=2,
+        timeout=2.5,
+        packages={},
+        env=env(),
+        today="2026-11-27",
+        tool="advisor test",
+        environ={**environ, "OMP_NUM_THREADS": "1"},
+    )
+    by = {o.probe: o for o in run.observations}
+    assert sorted(by) == ["ok", "raises", "slow"]  # skipped: not recorded
+    assert by["ok"].metric == "median_time[OMP_NUM_THREADS=1]"
+    assert (by["ok"].package, by["ok"].version, by["ok"].repeats) == ("fast", "3.0", 2)
+    assert (by["raises"].metric, by["raises"].value) == ("failed", 0)
+    assert (by["slow"].metric, by["slow"].value, by["slow"].package) == ("timeout", 0, "sleepy")
+    assert "ZeroDivisionError" in run.runtime["raises"]["error"]
+    assert run.runtime["ok"]["env"] == {"OMP_NUM_THREADS": "1"}
+    assert run.runtime["absent"] == {"status": "skipped", "missing": ["not_installed_anywhere"]}
+
+
+def test_probe_runs_in_a_venv(make_venv: Callable[..., Path]) -> None:
+    python = make_venv()
+    site_dir = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    install_module(site_dir, "fast", "3.0", "VALUE = 1\n")
+    run = bench(
+        str(python),
+        probes=[_probe("ok", "fast.VALUE + 1", requires=("fast",), family="fast")],
+        repeat=2,
+        timeout=60,
+        packages={"fast": "3.0"},
+        env=env(),
+        today="2026-11-27",
+        tool="advisor test",
+    )
+    assert [(o.probe, o.metric) for o in run.observations] == [
+        ("import:fast", "import_time"),
+        ("ok", "failed"),  # the setup did not import it: a NameError, recorded
+    ]
+    assert json.dumps(run.runtime["ok"]).count("NameError") == 1
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def test_bench_command_on_a_venv_records_into_the_store(
+    make_venv: Callable[..., Path], tmp_path: Path
+) -> None:
+    from tests.functional.helpers import clean_environ, run_cli
+
+    python = make_venv()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    install_module(Path(purelib), "sleepy", "1.0", f"import time\ntime.sleep({SLEEP})\n")
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    env = clean_environ(tmp_path / "home")
+    args = ["observe", "bench", python.parent.parent, "--repeat", "2", "--knowledge", knowledge]
+    result = run_cli([*args, "--probe", "json.roundtrip-stdlib", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    probes = {o["probe"]: o for o in data["observations"]}
+    assert probes["import:sleepy"]["value"] >= SLEEP
+    assert probes["json.roundtrip-stdlib"]["metric"] == "median_time"
+    assert data["runtime"]["json.roundtrip-stdlib"]["status"] == "ok"
+    shown = run_cli(["knowledge", "show", "sleepy", "--knowledge", knowledge, "--json"], env=env)
+    assert "import:sleepy" in shown.stdout
+    bad = run_cli(["observe", "bench", tmp_path, "--knowledge", knowledge], env=env)
+    assert bad.exit_code == 2 and "not a virtual environment" in bad.stderr
+    unknown = run_cli([*args, "--probe", "nope"], env=env)
+    assert unknown.exit_code == 2 and "unknown probe" in unknown.stderr
