@@ -205,6 +205,9 @@ def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]])
     by = {o.probe: o for o in run.observations}
     assert sorted(by) == ["ok", "raises", "slow"]  # skipped: not recorded
     assert by["ok"].metric == "median_time[OMP_NUM_THREADS=1]"
+    # the run's conditions travel with the observation (CPU count, BLAS env vars)
+    assert by["ok"].conditions["env.OMP_NUM_THREADS"] == "1"
+    assert int(by["ok"].conditions["cpu_count"]) >= 1
     assert (by["ok"].package, by["ok"].version, by["ok"].repeats) == ("fast", "3.0", 2)
     assert (by["raises"].metric, by["raises"].value) == ("failed", 0)
     assert (by["slow"].metric, by["slow"].value, by["slow"].package) == ("timeout", 0, "sleepy")

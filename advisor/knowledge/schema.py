@@ -166,6 +166,8 @@ class PerformanceObservation(
     spread: float | None = None
     repeats: int | None = None
     environment: EnvironmentFingerprint
+    #: what else shaped the run: CPU count, BLAS in use and its thread pool, BLAS env vars
+    conditions: dict[str, str] = {}
     provenance: Provenance
 
 

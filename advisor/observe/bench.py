@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from packaging.utils import canonicalize_name
 
 from advisor.knowledge.schema import PerformanceObservation, Provenance
@@ -351,7 +352,25 @@ def _family_probe(
         package=package,
         version=version,
     )
+    conditions = _conditions(report, stamp.env_vars)
+    if conditions:
+        obs = msgspec.structs.replace(obs, conditions=conditions)
     return obs, report
+
+
+def _conditions(report: Mapping[str, Any], env_vars: Mapping[str, str]) -> dict[str, str]:
+    """The run's thread counts, BLAS libraries (threadpoolctl) and BLAS env vars, as text."""
+    out: dict[str, str] = {}
+    if report.get("cpu_count"):
+        out["cpu_count"] = str(report["cpu_count"])
+    for i, pool in enumerate(report.get("threadpools") or ()):
+        name = pool.get("internal_api") or pool.get("user_api") or "pool"
+        detail = " ".join(
+            str(pool[k]) for k in ("version", "threading_layer", "architecture") if pool.get(k)
+        )
+        out[f"threadpool.{i}"] = f"{name} {detail} threads={pool.get('num_threads')}".strip()
+    out.update({f"env.{k}": v for k, v in sorted(env_vars.items())})
+    return out
 
 
 def bench(
