@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "command_line",
     "human_size",
+    "lock_output_options",
     "resolve_options",
     "resolve_opts",
     "setup_logging",
@@ -40,6 +41,23 @@ def _parse_timestamp(value: str) -> datetime:
             f"{value!r} is not a date (2024-05-01) or an RFC 3339 timestamp (2024-05-01T00:00:00Z)"
         ) from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def lock_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output`` and ``--format``: where a command writes its lock, and in which format."""
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["pylock", "requirements"]),
+        default=None,
+        help="pylock (PEP 751, default) or requirements (pinned, with --hash lines).",
+    )(func)
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        help="Where to write the lock ('-' for stdout). Default: next to the first input.",
+    )(func)
 
 
 def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:

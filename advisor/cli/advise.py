@@ -10,7 +10,13 @@ from typing import Any
 import click
 
 from advisor.cli._app import cli
-from advisor.cli._common import resolve_options, resolve_opts, setup_logging, stderr
+from advisor.cli._common import (
+    lock_output_options,
+    resolve_options,
+    resolve_opts,
+    setup_logging,
+    stderr,
+)
 
 __all__ = ["advise", "explain"]
 
@@ -68,19 +74,7 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @resolve_options
 @_with_advice_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Where to write the lock ('-' for stdout). Default: next to the first input.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["pylock", "requirements"]),
-    default=None,
-    help="pylock (PEP 751, default) or requirements (pinned, with --hash lines).",
-)
+@lock_output_options
 @click.option("--dry-run", is_flag=True, help="Report only; write no lock.")
 @click.option(
     "--report",

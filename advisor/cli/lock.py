@@ -16,6 +16,7 @@ __all__ = ["env", "install", "lock"]
 from advisor.cli._app import cli
 from advisor.cli._common import (
     command_line,
+    lock_output_options,
     resolve_options,
     resolve_opts,
     setup_logging,
@@ -56,19 +57,7 @@ def env_detect(
 @cli.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @resolve_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Where to write the lock ('-' for stdout). Default: next to the first input.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["pylock", "requirements"]),
-    default=None,
-    help="pylock (PEP 751, default) or requirements (pinned, with --hash lines).",
-)
+@lock_output_options
 @click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
 @click.option("--upgrade", "-U", is_flag=True, help="Ignore the pins of the existing lock.")
 @click.option(
