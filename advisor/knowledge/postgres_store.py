@@ -18,11 +18,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from advisor.errors import InputError
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
+from advisor.knowledge.sqlbase import SqlStoreBase
 from advisor.knowledge.store import (
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
-    StoreLifetime,
     StoreProblem,
     StoreStats,
     build_stats,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresStore"]
 
-_PAGE = 500
 _MIGRATION_LOCK = 0x5AD0_4B10  # pg_advisory_xact_lock key: one migrating process at a time
 _SELECT_BY_PACKAGE = (
     "SELECT p.package, o.key, o.payload"
@@ -81,13 +80,15 @@ class _Target:
         return self.execute("SELECT to_regclass(?)", (name,))[0][0] is not None
 
 
-class PostgresStore(StoreLifetime):
+class PostgresStore(SqlStoreBase):
     """A :class:`~advisor.knowledge.store.KnowledgeStore` in a PostgreSQL database.
 
     Opening connects and migrates. Raises :class:`InputError` for a malformed URL and
     :class:`KnowledgeStoreError` (naming host and port, never the password) when the server
     cannot be reached or the schema cannot be migrated; a failed migration is rolled back.
     """
+
+    _MARK = "%s"  # the driver's parameter placeholder
 
     def __init__(
         self,
@@ -225,23 +226,7 @@ class PostgresStore(StoreLifetime):
             cur.execute("DELETE FROM observations WHERE source = %s", (source,))
             return cur.rowcount
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._guard("set_meta") as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
     # -- reads ------------------------------------------------------------------------------
-
-    def get(self, key: str) -> Observation | None:
-        with self._guard("get") as conn:
-            row = conn.execute("SELECT payload FROM observations WHERE key = %s", (key,)).fetchone()
-        return None if row is None else self._decoder.decode(key, row[0])
-
-    def for_package(self, name: str, *, kinds: Collection[str] | None = None) -> list[Observation]:
-        return next(iter(self.for_packages([name], kinds=kinds).values()))
 
     def for_packages(
         self, names: Iterable[str], *, kinds: Collection[str] | None = None
@@ -259,21 +244,6 @@ class PostgresStore(StoreLifetime):
             rows = conn.execute(_SELECT_BY_PACKAGE.format(kinds=clause), params).fetchall()
         return group_by_package(wanted, rows, self._decoder)
 
-    def iter_kind(self, kind: str) -> Iterator[Observation]:
-        check_kinds((kind,))
-        after = ""
-        while True:
-            with self._guard("iter_kind") as conn:
-                rows = conn.execute(
-                    "SELECT key, payload FROM observations WHERE kind = %s AND key > %s"
-                    " ORDER BY key LIMIT %s",
-                    (kind, after, _PAGE),
-                ).fetchall()
-            yield from self._decoder.decode_all((str(k), str(p)) for k, p in rows)
-            if len(rows) < _PAGE:
-                return
-            after = str(rows[-1][0])
-
     def stats(self) -> StoreStats:
         with self._guard("stats") as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -287,11 +257,6 @@ class PostgresStore(StoreLifetime):
         return build_stats(
             url=self.url, schema_version=version, kind_rows=kinds, source_rows=sources
         )
-
-    def get_meta(self, key: str) -> str | None:
-        with self._guard("get_meta") as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     # -- lifetime ---------------------------------------------------------------------------
 

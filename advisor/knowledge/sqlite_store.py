@@ -17,11 +17,11 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
+from advisor.knowledge.sqlbase import SqlStoreBase
 from advisor.knowledge.store import (
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
-    StoreLifetime,
     StoreProblem,
     StoreStats,
     build_stats,
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SQLiteStore"]
 
-_PAGE = 500
 _MEMORY = ":memory:"  # sqlite:///:memory: — a private, throwaway store (tests, one-off runs)
 _SELECT_BY_PACKAGE = (
     "SELECT p.package, o.key, o.payload"
@@ -67,7 +66,7 @@ class _Target:
         return bool(self.execute(query, (name,)))
 
 
-class SQLiteStore(StoreLifetime):
+class SQLiteStore(SqlStoreBase):
     """A :class:`~advisor.knowledge.store.KnowledgeStore` in one SQLite file.
 
     Opening creates the file (and its folder) and migrates it; the path ``:memory:`` gives
@@ -75,6 +74,8 @@ class SQLiteStore(StoreLifetime):
     (calls are serialised); processes each open their own.
     Raises :class:`KnowledgeStoreError` when the file cannot be opened or migrated.
     """
+
+    _MARK = "?"  # the driver's parameter placeholder
 
     def __init__(
         self,
@@ -194,23 +195,7 @@ class SQLiteStore(StoreLifetime):
             )
             return conn.execute("DELETE FROM observations WHERE source = ?", (source,)).rowcount
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._guard("set_meta") as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
     # -- reads ------------------------------------------------------------------------------
-
-    def get(self, key: str) -> Observation | None:
-        with self._guard("get") as conn:
-            row = conn.execute("SELECT payload FROM observations WHERE key = ?", (key,)).fetchone()
-        return None if row is None else self._decoder.decode(key, row[0])
-
-    def for_package(self, name: str, *, kinds: Collection[str] | None = None) -> list[Observation]:
-        return next(iter(self.for_packages([name], kinds=kinds).values()))
 
     def for_packages(
         self, names: Iterable[str], *, kinds: Collection[str] | None = None
@@ -228,21 +213,6 @@ class SQLiteStore(StoreLifetime):
             rows = conn.execute(_SELECT_BY_PACKAGE.format(kinds=clause), params).fetchall()
         return group_by_package(wanted, rows, self._decoder)
 
-    def iter_kind(self, kind: str) -> Iterator[Observation]:
-        check_kinds((kind,))
-        after = ""
-        while True:
-            with self._guard("iter_kind") as conn:
-                rows: list[tuple[str, str]] = conn.execute(
-                    "SELECT key, payload FROM observations WHERE kind = ? AND key > ?"
-                    " ORDER BY key LIMIT ?",
-                    (kind, after, _PAGE),
-                ).fetchall()
-            yield from self._decoder.decode_all(rows)
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
-
     def stats(self) -> StoreStats:
         with self._guard("stats") as conn:
             conn.execute("BEGIN")  # one snapshot for the three queries
@@ -259,11 +229,6 @@ class SQLiteStore(StoreLifetime):
         return build_stats(
             url=self.url, schema_version=int(version), kind_rows=kinds, source_rows=sources
         )
-
-    def get_meta(self, key: str) -> str | None:
-        with self._guard("get_meta") as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     # -- lifetime ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -45,7 +45,6 @@ __all__ = [
     "PutPlan",
     "PutResult",
     "SourceStats",
-    "StoreLifetime",
     "StoreProblem",
     "StoreStats",
     "build_stats",
@@ -188,32 +187,6 @@ class KnowledgeStore(Protocol):
 
 
 # -- URLs -----------------------------------------------------------------------------------
-
-
-class StoreLifetime:
-    """Closing and context-manager behaviour both backends share: ``close`` is idempotent
-    and thread-safe. Subclasses set ``_lock``, ``_closed`` and ``_conn``."""
-
-    _lock: Any
-    _closed: bool
-    _conn: Any
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def redact_url(url: str) -> str:
