@@ -40,7 +40,7 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "scoring": frozenset({"errors", "models", "environment", "knowledge"}),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
     "observe": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "install"}),
-    "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile"}),
+    "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
     "api": None,
     "cli": None,
 }

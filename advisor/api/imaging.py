@@ -4,7 +4,9 @@ Part of the composition root (``advisor image generate`` calls only this). The s
 resolved for the runtime environment the recipe's base image gives (its Python,
 implementation, platform and CUDA), never for the machine running the advisor; the lock is
 made the way :func:`advisor.api.locking.lock` makes it, then :mod:`advisor.image` renders the
-Containerfile and writes the folder.
+Containerfile and writes the folder. The locked files are vendored into the context's
+``wheels/`` (downloaded once, hash-checked), so the build needs no index; the prescriptions
+that apply to the stack on that target advise the image's environment variables.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from advisor.api.locking import Prepared
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.schema import ImageRecipe
-    from advisor.models import Resolution
+    from advisor.models import DistFile, Pin, Resolution
 
 __all__ = ["ImageOutcome", "generate", "list_recipes", "recipe_target"]
 
@@ -44,6 +46,8 @@ class ImageOutcome:
     resolution: Resolution
     lock_digest: str  # sha256 of pylock.toml
     input_digest: str  # the lock's input digest
+    wheels: tuple[str, ...] = ()  # file names vendored into wheels/
+    env_advice: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 
@@ -93,10 +97,12 @@ def generate(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     now: datetime | None = None,
+    vendor: bool = True,
 ) -> ImageOutcome:
     """Resolve ``inputs`` (default: the recipe's requirements, written to
     ``output/requirements.in``) for the recipe's base image and write a build context to
-    ``output``: Containerfile, pylock.toml, requirements.txt, .containerignore, image.json.
+    ``output``: Containerfile, pylock.toml, requirements.txt, .containerignore,
+    .dockerignore, image.json, and (``vendor``) the locked files in ``wheels/``.
 
     ``opts.recommendation`` other than ``latest`` runs the advice search and records its
     report in ``image.json``. Raises :class:`InputError` for an unknown recipe (listing the
@@ -107,7 +113,7 @@ def generate(
     from advisor.api.context import target_table
     from advisor.api.locking import LockOptions, finish, prepare
     from advisor.environment import RuntimeEnvironment
-    from advisor.image.containerfile import ContainerfileSpec, render_containerfile
+    from advisor.image.containerfile import WHEELS, ContainerfileSpec, render_containerfile
     from advisor.image.context import BuildContext, write_context
     from advisor.image.recipes import find_recipe, load_recipes
     from advisor.knowledge.sources.folder import content_digest
@@ -137,7 +143,13 @@ def generate(
     resolution, warnings, advice, tool = _resolve(prep, opts=opts, knowledge_dir=folder, now=now)
 
     def render(name: str, fmt: str) -> tuple[str, str]:
-        out = LockOptions(output=output / name, format=fmt, dry_run=True, command=_COMMAND)
+        out = LockOptions(
+            output=output / name,
+            format=fmt,
+            dry_run=True,
+            command=_COMMAND,
+            index_lines=not vendor,
+        )
         done = finish(prep, resolution, opts=opts, out=out, warnings=warnings, tool=tool)
         return done.text, done.digest
 
@@ -159,9 +171,24 @@ def generate(
         "io.stack-advisor.input-digest": input_digest,
         "io.stack-advisor.version": __version__,
     }
+    env_advice, advice_warnings = _env_advice(folder, resolution, target, opts, now)
+    warnings = (*warnings, *advice_warnings)
+    wheels: tuple[str, ...] = ()
+    if vendor:
+        wheels = _vendor(prep, opts, _vendored_files(resolution.pins), output / WHEELS)
+    else:
+        public = prep.index.public()
+        local = [u for u in (*public["indexes"], *public["find-links"]) if u.startswith("file:")]
+        warnings = (
+            *warnings,
+            *(f"the build cannot reach {u} (a local index): use --wheels" for u in local),
+        )
     spec = ContainerfileSpec(
         needs_build=any(p.needs_build for p in resolution.pins),
+        packages=len(resolution.pins),
+        wheels=vendor,
         labels={k: v for k, v in labels.items() if v},
+        env=env_advice,
     )
     record: dict[str, Any] = {
         "advisor-version": __version__,
@@ -172,6 +199,8 @@ def generate(
         "lock-digest": lock_digest,
         "input-digest": input_digest,
         "pins": {str(p.name): str(p.version) for p in resolution.pins},
+        "wheels": list(wheels),
+        "env-advice": {k: {"value": v, "rule": r} for k, (v, r) in sorted(env_advice.items())},
     }
     if advice is not None:
         record["advice"] = advice
@@ -193,8 +222,102 @@ def generate(
         resolution=resolution,
         lock_digest=lock_digest,
         input_digest=input_digest,
+        wheels=wheels,
+        env_advice=env_advice,
         warnings=warnings,
     )
+
+
+def _env_advice(
+    folder: Path,
+    resolution: Resolution,
+    target: RuntimeEnvironment,
+    opts: ResolveOptions,
+    now: datetime,
+) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+    """Variable → (value, rule id) from the prescriptions of ``folder`` that apply to the
+    stack on ``target``; the first rule (by id) wins a variable two rules set differently,
+    with a warning naming both."""
+    from advisor.knowledge.rules import evaluate_stack
+    from advisor.knowledge.schema import Prescription
+    from advisor.knowledge.sources.folder import load_knowledge_folder
+
+    loaded = load_knowledge_folder(folder, date=now.date().isoformat())
+    rules = [o for o in loaded.observations if isinstance(o, Prescription) and o.env_advice]
+    pins = {str(p.name): p.version for p in resolution.pins}
+    hits = evaluate_stack(rules, pins, env=target, recommendation=opts.recommendation)
+    advice: dict[str, tuple[str, str]] = {}
+    warnings = [
+        f"{p.file}:{p.line}: {p.field + ': ' if p.field else ''}{p.message} (not applied)"
+        for p in loaded.problems
+        if "prescriptions" in p.file
+    ][:5]
+    for hit in hits:
+        for name, value in sorted(hit.rule.env_advice.items()):
+            if name not in advice:
+                advice[name] = (value, hit.rule.id)
+            elif advice[name][0] != value:
+                kept, by = advice[name]
+                warnings.append(
+                    f"prescriptions disagree on {name}: {by} advises {kept!r} (kept),"
+                    f" {hit.rule.id} advises {value!r}"
+                )
+    return advice, tuple(warnings)
+
+
+def _vendored_files(pins: Sequence[Pin]) -> list[DistFile]:
+    """The locked files the build installs from ``wheels/``: every wheel of each pin (all
+    fit the target), and the sdist of a pin that must be built. Pins given as a direct URL
+    are fetched from it at build time."""
+    from advisor.models import DistKind
+
+    files = []
+    for pin in pins:
+        if pin.direct_url:
+            continue
+        for dist in pin.files:
+            parsed = dist.parsed
+            if parsed is None:
+                continue
+            if parsed.kind is DistKind.WHEEL or pin.needs_build:
+                files.append(dist)
+    return files
+
+
+def _vendor(
+    prep: Prepared, opts: ResolveOptions, files: Sequence[DistFile], folder: Path
+) -> tuple[str, ...]:
+    """Download ``files`` into ``folder`` (hash-checked; a file already there with the right
+    sha256 is kept) and remove any other file there; returns the names, sorted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from advisor.api.context import open_session
+    from advisor.image.context import prune_folder, sha256_of
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+    wanted = {f.filename: f for f in files}
+    missing = [
+        f for name, f in sorted(wanted.items())
+        if sha256_of(folder / name) != f.hash_map.get("sha256")
+    ]  # fmt: skip
+    if missing:
+        session = open_session(opts, prep.index, prep.pip, prep.environ)
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for _ in pool.map(
+                    lambda f: session.fetcher.download(
+                        f.url, folder / f.filename, sha256=f.hash_map.get("sha256")
+                    ),
+                    missing,
+                ):
+                    pass
+        finally:
+            session.close()
+    prune_folder(folder, keep=set(wanted))
+    return tuple(sorted(wanted))
 
 
 def _resolve(

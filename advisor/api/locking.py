@@ -56,6 +56,9 @@ class LockOptions:
     format: str = "pylock"  # "pylock" | "requirements"
     dry_run: bool = False
     command: str = "advisor lock"
+    #: requirements format: the index options (pip-compile style); an image context that
+    #: installs from its vendored wheels/ leaves them out (the build cannot reach them)
+    index_lines: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,7 +254,8 @@ def finish(
         )
     elif out.format == "requirements":
         text = render_requirements(resolution, header=f"{out.command}\ninput-digest: {digest}")
-        text = _with_index_lines(text, prep.index)
+        if out.index_lines:
+            text = _with_index_lines(text, prep.index)
     else:
         raise InputError(f"unknown lock format {out.format!r}: use pylock or requirements")
     changed = tuple(

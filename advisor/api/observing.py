@@ -287,7 +287,9 @@ def observe_bench(
         if venv_python is None:
             raise InputError(f"{target}: the install did not leave a venv in {workdir}")
         interpreter = str(venv_python)
-        packages = {b.package: b.version for b in builds if b.outcome == "ok" and b.version}
+        packages = {
+            b.package: b.version for b in builds if b.outcome == "ok" and b.package and b.version
+        }
     else:
         raise InputError(f"{target}: no such lock or venv")
     run = bench(

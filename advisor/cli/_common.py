@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "command_line",
     "human_size",
+    "knowledge_store_option",
     "lock_output_options",
     "resolve_options",
     "resolve_opts",
@@ -219,3 +220,14 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+#: ``--knowledge URL``: the knowledge store a command reads or writes (``knowledge_url``).
+knowledge_store_option = click.option(
+    "--knowledge",
+    "knowledge_url",
+    metavar="URL",
+    envvar="ADVISOR_KNOWLEDGE",
+    help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
+    "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
+)

@@ -1,4 +1,5 @@
-"""``advisor image list`` and ``advisor image generate``: curated images as build contexts."""
+"""``advisor image list``, ``generate`` and ``build``: curated images, their build contexts
+and the builds themselves."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from typing import Any
 import click
 
 from advisor.cli._app import cli
-from advisor.cli._common import resolve_options, resolve_opts, setup_logging, stderr
+from advisor.cli._common import (
+    knowledge_store_option,
+    resolve_options,
+    resolve_opts,
+    setup_logging,
+    stderr,
+)
 
 __all__ = ["image"]
 
 
 @cli.group()
 def image() -> None:
-    """Curated container images: recipes, build contexts."""
+    """Curated container images: recipes, build contexts, builds."""
 
 
 _KNOWLEDGE_DIR = click.option(
@@ -28,13 +35,17 @@ _KNOWLEDGE_DIR = click.option(
 
 @image.command("list")
 @_KNOWLEDGE_DIR
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-def image_list(knowledge_dir: Path | None, as_json: bool) -> None:
-    """Show the recipes, their base image and the target each resolves for."""
+def image_list(knowledge_dir: Path | None, knowledge_url: str | None, as_json: bool) -> None:
+    """Show the recipes: base image, the target each resolves for, its default
+    requirements, and the last recorded build of each."""
+    from advisor.api.building import last_builds
     from advisor.api.imaging import list_recipes
 
     recipes = list_recipes(knowledge_dir=knowledge_dir)
-    rows = [
+    builds = last_builds(knowledge_url)
+    rows: list[dict[str, Any]] = [
         {
             "name": r.name,
             "base": r.base_image + (f"@{r.base_digest}" if r.base_digest else ""),
@@ -44,6 +55,7 @@ def image_list(knowledge_dir: Path | None, as_json: bool) -> None:
             "cuda": r.cuda,
             "requirements": list(r.requirements),
             "summary": r.summary,
+            "last-build": _build_summary(builds.get(r.name)),
         }
         for r in recipes
     ]
@@ -57,6 +69,24 @@ def image_list(knowledge_dir: Path | None, as_json: bool) -> None:
         click.echo(f"{row['name']}\t{row['base']}\t{target}")
         if row["summary"]:
             click.echo(f"    {row['summary']}")
+        click.echo(f"    requirements: {', '.join(row['requirements']) or 'none (Python only)'}")
+        last = row["last-build"]
+        if last:
+            why = f" ({last['failure-class']})" if last.get("failure-class") else ""
+            click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
+
+
+def _build_summary(obs: Any) -> dict[str, Any] | None:
+    if obs is None:
+        return None
+    return {
+        "outcome": obs.outcome,
+        "failure-class": obs.failure_class,
+        "date": obs.provenance.date,
+        "tool": obs.provenance.source.removeprefix("image-build:"),
+        "duration": obs.duration,
+        "stack-digest": obs.stack_digest,
+    }
 
 
 @image.command("generate")
@@ -70,8 +100,15 @@ def image_list(knowledge_dir: Path | None, as_json: bool) -> None:
     help="The build context folder to write (created if missing).",
 )
 @_KNOWLEDGE_DIR
+@click.option(
+    "--wheels/--no-wheels",
+    "vendor",
+    default=True,
+    show_default=True,
+    help="Download the locked files into the context's wheels/, so the build needs no index.",
+)
 @resolve_options
-def image_generate(recipe: str, inputs: tuple[Path, ...], **kw: Any) -> None:
+def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: Any) -> None:
     """Write a build context for RECIPE: Containerfile, lock, image.json.
 
     INPUTS (requirements files or pyproject.toml) default to the recipe's requirements. The
@@ -90,7 +127,9 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], **kw: Any) -> None:
     if kw.get("envs"):
         raise click.UsageError("--env is the recipe's: the base image decides the target")
     opts = resolve_opts(kw)
-    outcome = generate(recipe, inputs, opts=opts, output=output, knowledge_dir=knowledge_dir)
+    outcome = generate(
+        recipe, inputs, opts=opts, output=output, knowledge_dir=knowledge_dir, vendor=vendor
+    )
     if as_json:
         payload = {
             "folder": str(outcome.folder),
@@ -98,6 +137,8 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], **kw: Any) -> None:
             "recipe": outcome.recipe.name,
             "lock-digest": outcome.lock_digest,
             "packages": {str(p.name): str(p.version) for p in outcome.resolution.pins},
+            "wheels": list(outcome.wheels),
+            "env-advice": {k: v for k, (v, _) in sorted(outcome.env_advice.items())},
             "warnings": list(outcome.warnings),
         }
         click.echo(json.dumps(payload, indent=2))
@@ -114,3 +155,117 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], **kw: Any) -> None:
         f"{escape(outcome.recipe.name)}: {len(outcome.resolution.pins)} packages for "
         f"{t.implementation}{t.python_version} {t.platform} → {escape(str(output))}"
     )
+
+
+def _build_arg(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint="--build-arg")
+    return key, val
+
+
+@image.command("build")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--tool",
+    type=click.Choice(["buildah", "podman", "docker"]),
+    help="The build tool (default: the first of buildah, podman, docker that works here).",
+)
+@click.option("--tag", "-t", metavar="NAME[:TAG]", help="Image name (default: by recipe and lock).")
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A build argument (repeatable), e.g. BASE_IMAGE=a-local-or-mirrored-base.",
+)
+@click.option(
+    "--timeout", type=float, default=3600.0, show_default=True, help="Seconds before giving up."
+)
+@knowledge_store_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No build log, only the outcome.")
+def image_build(
+    folder: Path,
+    tool: str | None,
+    tag: str | None,
+    build_args: tuple[str, ...],
+    timeout: float,
+    knowledge_url: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Build the context FOLDER (from 'advisor image generate') and record the outcome.
+
+    The build's log streams to stderr with the step reached; the outcome (ok or failed, the
+    duration, the failure class read from the log) is stored as build observations in the
+    knowledge store, so later advice knows. Exits 1 when the build fails.
+    """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from advisor.api.building import build_image
+
+    args = [_build_arg(v) for v in build_args]
+    console = stderr()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or as_json,
+    )
+    task = bar.add_task("building", total=None)
+
+    def on_start(chosen: Any, image_tag: str) -> None:
+        if not (quiet or as_json):
+            console.print(f"building {escape(image_tag)} with {chosen.name}")
+        bar.update(task, description=f"{chosen.name}: building {image_tag}")
+
+    def on_line(line: str, step: Any) -> None:
+        if step is not None:
+            bar.update(task, completed=step.step - 1, total=step.total)
+        if not (quiet or as_json):
+            bar.console.print(escape(line), style="dim" if step is None else "bold")
+
+    with bar:
+        outcome = build_image(
+            folder,
+            tool=tool,
+            tag=tag,
+            build_args=args,
+            store_url=knowledge_url,
+            timeout=timeout,
+            on_line=on_line,
+            on_start=on_start,
+        )
+    run = outcome.run
+    if as_json:
+        payload = {
+            "folder": str(outcome.folder),
+            "tool": outcome.tool.name,
+            "tag": outcome.tag,
+            "outcome": "ok" if outcome.ok else "failed",
+            "failure-class": outcome.failure_class,
+            "duration": round(run.duration, 3),
+            "exit-code": run.returncode,
+            "observations": len(outcome.observations),
+        }
+        click.echo(json.dumps(payload, indent=2))
+    elif outcome.ok:
+        console.print(
+            f"[green]built[/] {escape(outcome.tag)} with {outcome.tool.name} in"
+            f" {run.duration:.1f} s; recorded {len(outcome.observations)} observations"
+        )
+    else:
+        why = "timed out" if run.timed_out else f"exit code {run.returncode}"
+        console.print(
+            f"[red]build failed[/] ({outcome.failure_class}; {why}) after {run.duration:.1f} s;"
+            f" recorded in the knowledge store"
+        )
+        if quiet:
+            for line in run.output.splitlines()[-15:]:
+                console.print(escape(line), style="dim")
+    if not outcome.ok:
+        raise SystemExit(1)

@@ -15,20 +15,13 @@ __all__ = ["knowledge_group"]
 
 from advisor.cli._app import cli
 from advisor.cli._common import (
+    knowledge_store_option,
     resolve_options,
     resolve_opts,
     setup_logging,
     stderr,
 )
 
-_knowledge_option = click.option(
-    "--knowledge",
-    "knowledge_url",
-    metavar="URL",
-    envvar="ADVISOR_KNOWLEDGE",
-    help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
-    "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
-)
 _MAX_SHOWN_PROBLEMS = 20
 
 
@@ -96,7 +89,7 @@ def knowledge_validate(path: Path, as_json: bool) -> None:
 
 @knowledge_group.command("sync")
 @click.argument("path", required=False, default="knowledge", type=click.Path(path_type=Path))
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
 def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose: bool) -> None:
@@ -168,7 +161,7 @@ def _package_specs(specs: tuple[str, ...]) -> dict[str, str | None]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="With --api: ask about every package of this pylock.toml.",
 )
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
 def knowledge_import_osv(
@@ -240,7 +233,7 @@ def knowledge_import_osv(
 
 @knowledge_group.command("show")
 @click.argument("spec", metavar="NAME[==VERSION]")
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
     """What is known about a package, per kind.
@@ -365,7 +358,7 @@ def _fact_cells(obs: Any, *, name: str) -> tuple[str, ...]:
 @knowledge_group.command("index-facts")
 @click.argument("names", nargs=-1, required=True)
 @resolve_options
-@_knowledge_option
+@knowledge_store_option
 def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: Any) -> None:
     """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
     from advisor.api.lock_facts import index_facts
@@ -400,7 +393,7 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
 
 
 @knowledge_group.command("stats")
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
     """Counts per kind and per source."""
@@ -451,7 +444,7 @@ def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write here ('-': stdout, default)."
 )
-@_knowledge_option
+@knowledge_store_option
 def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: str | None) -> None:
     """Export a lock's stack as a graph.
 

@@ -11,18 +11,9 @@ from typing import Any
 import click
 
 from advisor.cli._app import cli
-from advisor.cli._common import stderr
+from advisor.cli._common import knowledge_store_option, stderr
 
 __all__ = ["observe_group"]
-
-_knowledge_option = click.option(
-    "--knowledge",
-    "knowledge_url",
-    metavar="URL",
-    envvar="ADVISOR_KNOWLEDGE",
-    help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
-    "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
-)
 
 
 @cli.group("observe")
@@ -56,7 +47,7 @@ def _row(obs: Any) -> dict[str, Any]:
     show_default=True,
     help="Seconds allowed for each step (venv, pip, each import).",
 )
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def observe_install(
     lock: Path, python: str | None, timeout: float, knowledge_url: str | None, as_json: bool
@@ -92,7 +83,7 @@ def observe_install(
 
 @observe_group.command("export")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@_knowledge_option
+@knowledge_store_option
 def observe_export(file: Path, knowledge_url: str | None) -> None:
     """Write the store's build and performance observations to FILE (JSON lines)."""
     from advisor.api.observing import export_observations
@@ -103,7 +94,7 @@ def observe_export(file: Path, knowledge_url: str | None) -> None:
 
 @observe_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@_knowledge_option
+@knowledge_store_option
 def observe_import(file: Path, knowledge_url: str | None) -> None:
     """Store the observations of FILE (JSON lines); bad lines are warned about and skipped."""
     from rich.markup import escape
@@ -150,7 +141,7 @@ def _sweep_store(url: str | None) -> str:
 @click.option(
     "--workdir", type=click.Path(path_type=Path), help="Where a LOCK's venv goes (default: temp)."
 )
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def observe_bench_command(
     target: Path,
@@ -220,7 +211,7 @@ def observe_bench_command(
 @click.option(
     "--output", "-o", type=click.Path(path_type=Path), help="Append all observations (JSONL)."
 )
-@_knowledge_option
+@knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def observe_sweep_command(
     requirement: str,

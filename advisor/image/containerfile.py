@@ -5,7 +5,9 @@ renders beside the lock it installs. Three stages share one base (``ARG BASE_IMA
 build can swap in a local or mirrored base): ``base`` adds the recipe's system packages,
 ``builder`` creates a virtual environment and installs ``requirements.txt`` with
 ``--require-hashes --no-deps`` (and ``--only-binary :all:`` unless the lock has a pin that
-must be built from source), and the final stage copies the environment and runs as a
+must be built from source, in which case the recipe's build packages are added first), from
+the context's ``wheels/`` folder when the locked files were vendored there (``--no-index``,
+so the build needs no index), and the final stage copies the environment and runs as a
 non-root user, with the recipe's environment variables and OCI labels.
 """
 
@@ -19,22 +21,29 @@ if TYPE_CHECKING:
 
     from advisor.knowledge.schema import ImageRecipe
 
-__all__ = ["VENV", "ContainerfileSpec", "base_reference", "render_containerfile"]
+__all__ = ["VENV", "WHEELS", "ContainerfileSpec", "base_reference", "render_containerfile"]
 
 #: Where the virtual environment lives in both stages (copied as is: same path, same base).
 VENV = "/opt/venv"
+#: The context's folder of vendored locked files (a pip find-links folder in the build).
+WHEELS = "wheels"
 _UID = 10001  # above the distributions' system and first-user ranges
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerfileSpec:
     """What the Containerfile needs beyond the recipe: ``needs_build`` (some pin has no wheel
-    for the target, so ``--only-binary`` must go), ``labels`` (ours, added after the recipe's)
-    and ``env`` (extra variables, e.g. from prescriptions; they override the recipe's)."""
+    for the target, so ``--only-binary`` must go and the recipe's build packages come in),
+    ``packages`` (how many pins the lock installs: none means no install step), ``wheels``
+    (the locked files are vendored in the context's ``wheels/``), ``labels`` (ours, added
+    after the recipe's) and ``env`` (variables the prescriptions advise, each with the rule
+    that advises it; the recipe's own values win, being the more specific curation)."""
 
     needs_build: bool = False
+    packages: int = 1
+    wheels: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def base_reference(recipe: ImageRecipe) -> str:
@@ -59,6 +68,40 @@ def _continued(head: str, items: list[str]) -> list[str]:
     return [line + " \\" for line in lines[:-1]] + [lines[-1]]
 
 
+def _builder(recipe: ImageRecipe, spec: ContainerfileSpec) -> list[str]:
+    """The builder stage after its ``FROM``: build packages when a pin must be built, then
+    one ``RUN`` creating the venv and installing the lock (no install for an empty lock)."""
+    out: list[str] = []
+    if spec.needs_build and recipe.build_packages:
+        packages = " ".join(sorted(set(recipe.build_packages)))
+        out += [
+            "# A pin has no wheel for this base: the builder compiles it (the final stage",
+            "# gets only the venv, not these tools).",
+            "# hadolint ignore=DL3008",
+            "RUN apt-get update \\",
+            f"    && apt-get install -y --no-install-recommends {packages} \\",
+            "    && rm -rf /var/lib/apt/lists/*",
+        ]
+    if spec.packages <= 0:
+        return [*out, f"RUN python3 -m venv {VENV}"]
+    out.append("COPY requirements.txt /tmp/requirements.txt")
+    flags = ["--require-hashes", "--no-deps"]
+    if spec.wheels:
+        out.append(f"COPY {WHEELS}/ /tmp/{WHEELS}/")
+        # a pin built from source still fetches its build requirements from the index
+        index = [] if spec.needs_build else ["--no-index"]
+        flags = [*index, "--find-links", f"/tmp/{WHEELS}", *flags]
+    if not spec.needs_build:
+        flags += ["--only-binary", ":all:"]
+    out += [
+        f"RUN python3 -m venv {VENV} \\",
+        f"    && {VENV}/bin/python -m pip install --no-cache-dir --disable-pip-version-check \\",
+        f"        {' '.join(flags)} \\",
+        "        -r /tmp/requirements.txt",
+    ]
+    return out
+
+
 def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
     """The Containerfile text for ``recipe``; the same inputs give the same bytes."""
     user = recipe.user
@@ -80,24 +123,22 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
             f"    && apt-get install -y --no-install-recommends {packages} \\",
             "    && rm -rf /var/lib/apt/lists/*",
         ]
-    binary = "" if spec.needs_build else " --only-binary :all:"
+    out += ["", "FROM base AS builder", *_builder(recipe, spec)]
     out += [
-        "",
-        "FROM base AS builder",
-        f"RUN python3 -m venv {VENV}",
-        "COPY requirements.txt /tmp/requirements.txt",
-        f"RUN {VENV}/bin/python -m pip install --no-cache-dir --disable-pip-version-check \\",
-        f"    --require-hashes --no-deps{binary} -r /tmp/requirements.txt",
         "",
         "FROM base",
         f"RUN useradd --no-log-init --create-home --uid {_UID} --user-group {user}",
         f"COPY --from=builder {VENV} {VENV}",
     ]
+    advised = {k: v for k, v in spec.env.items() if k not in recipe.env}
+    if advised:
+        out.append("# Advised by the knowledge base's prescriptions:")
+        out += [f"#   {k}: {rule}" for k, (_, rule) in sorted(advised.items())]
     env = {
         "VIRTUAL_ENV": VENV,
         "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        **{k: value for k, (value, _) in advised.items()},
         **recipe.env,
-        **spec.env,
     }
     out += _continued("ENV", [f"{k}={_quote(v)}" for k, v in sorted(env.items())])
     labels = {**recipe.labels, **spec.labels}

@@ -9,6 +9,7 @@ give the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,18 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-__all__ = ["CONTAINERIGNORE", "BuildContext", "render_image_json", "write_context"]
+__all__ = [
+    "CONTAINERIGNORE",
+    "BuildContext",
+    "prune_folder",
+    "render_image_json",
+    "sha256_of",
+    "write_context",
+]
 
-#: Only the files the build reads go to the builder (an accidental secret in the folder stays).
-CONTAINERIGNORE = "*\n!Containerfile\n!requirements.txt\n!pylock.toml\n!image.json\n"
+#: Only the files the build reads go to the builder (an accidental secret in the folder
+#: stays). Written as ``.containerignore`` (buildah, podman) and ``.dockerignore`` (docker).
+CONTAINERIGNORE = "*\n!Containerfile\n!requirements.txt\n!pylock.toml\n!image.json\n!wheels\n"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +60,7 @@ def write_context(folder: Path, context: BuildContext) -> tuple[Path, ...]:
         "pylock.toml": context.pylock,
         "requirements.txt": context.requirements,
         ".containerignore": CONTAINERIGNORE,
+        ".dockerignore": CONTAINERIGNORE,
         "image.json": render_image_json(context.record),
         **context.inputs,
     }
@@ -64,3 +74,28 @@ def write_context(folder: Path, context: BuildContext) -> tuple[Path, ...]:
     except OSError as exc:
         raise InputError(f"cannot write the build context {folder}: {exc.strerror or exc}") from exc
     return tuple(written)
+
+
+def sha256_of(path: Path) -> str | None:
+    """The hex sha256 of the file at ``path``, or ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def prune_folder(folder: Path, *, keep: set[str]) -> None:
+    """Remove the files of ``folder`` not named in ``keep`` (a regenerated context must not
+    carry files of an earlier lock). Raises :class:`InputError` naming a file it cannot
+    remove."""
+    for path in sorted(folder.iterdir()):
+        if path.name in keep or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise InputError(f"cannot remove {path}: {exc.strerror or exc}") from exc

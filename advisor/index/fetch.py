@@ -10,6 +10,8 @@ find-links folders need no special case above this module.
 Failures are translated here: transient ones (connect errors, time-outs, 5xx, 429,
 truncated bodies) are retried with exponential backoff, then raised as
 :class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials.
+:meth:`Fetcher.download` streams a file to disk (hash-checked, renamed into place when whole)
+for the image build context and installers.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
 from advisor.errors import ConfigError, IndexUnavailable
+from advisor.index.download import CHUNK, Saved, copy_file, part_file, pump
 from advisor.index.local import file_url_to_path, get_file, read_directory_listing
 from advisor.index.response import Response, redact_url
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
     from types import TracebackType
 
     import httpx
@@ -43,6 +47,9 @@ __all__ = [
 
 _BACKOFF_BASE = 0.25  # seconds before the first retry; doubles on each further attempt
 _BACKOFF_CAP = 8.0  # never wait longer than this between two attempts (also caps Retry-After)
+
+
+_T = TypeVar("_T")
 
 
 def _default_user_agent() -> str:
@@ -169,6 +176,39 @@ class Fetcher:
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
         client, auth = self._route(clean, scheme, userinfo)
         return self._get_with_retries(client, clean, dict(headers or {}), auth)
+
+    def download(self, url: str, dest: Path, *, sha256: str | None = None) -> int:
+        """Save the file at ``url`` as ``dest`` (written to a temporary file beside it, then
+        renamed, so a partial file never appears under dest's name); return its size in bytes.
+
+        ``file://`` is copied, http(s) streamed, in 1 MiB chunks (memory stays flat), with the
+        routing, credentials, retries and errors of :meth:`get`; the bytes are saved as sent
+        (``Accept-Encoding: identity``). When ``sha256`` (hex) is given and the content's
+        digest differs, nothing is kept and no retry is made. dest's folder must exist.
+
+        Raises :class:`IndexUnavailable` (URL redacted) for a missing file, any HTTP status
+        other than 2xx (after retries for 5xx/429), a hash mismatch, or a failed write.
+        """
+        clean, userinfo = _split_userinfo(url)
+        scheme = urllib.parse.urlsplit(clean).scheme.lower()
+        if scheme not in ("file", "http", "https"):
+            raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
+        route = None if scheme == "file" else self._route(clean, scheme, userinfo)
+        with part_file(dest, url=clean) as out:
+            if route is None:
+                saved = copy_file(file_url_to_path(clean), out, dest=dest, url=clean)
+            else:
+                client, auth = route
+                saved = self._retrying(
+                    clean, lambda: self._stream_attempt(client, clean, auth, out, dest=dest)
+                )
+            if sha256 is not None and saved.sha256 != sha256.lower():
+                raise IndexUnavailable(
+                    f"sha256 does not match the lock/index: expected {sha256.lower()[:12]}…,"
+                    f" got {saved.sha256[:12]}…",
+                    url=clean,
+                )
+        return saved.size
 
     def _route(
         self, clean: str, scheme: str, userinfo: tuple[str, str] | None
@@ -303,19 +343,24 @@ class Fetcher:
         *,
         body: bytes | None = None,
     ) -> Response:
+        return self._retrying(url, lambda: self._attempt(client, url, headers, auth, body=body))
+
+    def _retrying(self, url: str, attempt: Callable[[], _T | tuple[str, float]]) -> _T:
+        """Call ``attempt`` until it returns a result rather than ``(reason, retry-after)``,
+        with backoff, at most ``retries + 1`` times; ``_Fatal`` stops at once."""
         attempts = max(0, self._settings.retries) + 1
         reason = "no attempt made"
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))
+        for number in range(attempts):
+            if number:
+                time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (number - 1)))
             try:
-                result = self._attempt(client, url, headers, auth, body=body)
+                result = attempt()
             except _Fatal as exc:
                 raise IndexUnavailable(str(exc), url=url) from exc.__cause__
-            if isinstance(result, Response):
+            if not isinstance(result, tuple):
                 return result
             reason, retry_after = result
-            if retry_after and attempt + 1 < attempts:
+            if retry_after and number + 1 < attempts:
                 time.sleep(min(_BACKOFF_CAP, retry_after))
         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
         raise IndexUnavailable(f"{reason}{tries}", url=url)
@@ -338,34 +383,18 @@ class Fetcher:
                 resp = client.get(url, headers=headers, auth=auth)
             else:
                 resp = client.request("POST", url, content=body, headers=headers, auth=auth)
-        except httpx.TimeoutException:
-            return f"timed out after {self._settings.timeout:g} s", 0.0
-        except httpx.UnsupportedProtocol as exc:
-            raise _Fatal(f"unsupported URL: {exc}") from exc
-        except httpx.TooManyRedirects as exc:
-            raise _Fatal("too many redirects") from exc
-        except httpx.InvalidURL as exc:
-            raise _Fatal(f"invalid URL: {exc}") from exc
-        except httpx.TransportError as exc:
-            return self._transport_reason(exc), 0.0
-        except httpx.DecodingError:
-            return "the response body could not be decoded (corrupt or truncated)", 0.0
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            return self._failure(exc), 0.0
         final = redact_url(str(resp.url))
         status = resp.status_code
-        if status in (401, 403):
-            hint = "no credentials were sent" if auth is None else "the credentials were refused"
-            raise _Fatal(
-                f"HTTP {status}: access denied ({hint}); give them in the index URL"
-                " (https://user:password@host/...) or in .netrc"
-            )
-        if status == 429 or status >= 500:
-            return f"HTTP {status}", _retry_after(resp.headers.get("retry-after"))
+        retry = _status_failure(status, resp.headers, auth)
+        if retry is not None:
+            return retry
         content = resp.content
-        expected = resp.headers.get("content-length")
         encoding = resp.headers.get("content-encoding", "identity").lower()
-        if expected and expected.isdigit() and encoding == "identity":
-            if int(expected) != len(content):
-                return f"truncated body ({len(content)} of {expected} bytes)", 0.0
+        short = _truncation(resp.headers.get("content-length"), len(content))
+        if short is not None and encoding == "identity":
+            return short, 0.0
         out_headers = {k.lower(): v for k, v in resp.headers.items()}
         return Response(final, status, out_headers, content)
 
@@ -388,6 +417,51 @@ class Fetcher:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         headers = {"content-type": "application/json", "accept": "application/json"}
         return self._get_with_retries(client, clean, headers, auth, body=body)
+
+    def _stream_attempt(
+        self,
+        client: httpx.Client,
+        url: str,
+        auth: tuple[str, str] | None,
+        out: BinaryIO,
+        *,
+        dest: Path,
+    ) -> Saved | tuple[str, float]:
+        """One streamed GET of ``url`` into ``out`` (emptied first): what was saved, or
+        ``(reason, retry-after seconds)`` to retry."""
+        import httpx
+
+        out.seek(0)
+        out.truncate()
+        headers = {"accept-encoding": "identity"}
+        try:
+            with client.stream("GET", url, headers=headers, auth=auth) as resp:
+                retry = _status_failure(resp.status_code, resp.headers, auth)
+                if retry is not None:
+                    return retry
+                if not 200 <= resp.status_code < 300:
+                    raise _Fatal(f"HTTP {resp.status_code}")
+                saved = pump(resp.iter_raw(CHUNK), out, dest=dest, url=url)
+                short = _truncation(resp.headers.get("content-length"), saved.size)
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            return self._failure(exc), 0.0
+        return saved if short is None else (short, 0.0)
+
+    def _failure(self, exc: httpx.RequestError | httpx.InvalidURL) -> str:
+        """The reason to retry after ``exc``; raises ``_Fatal`` when retrying cannot cure it."""
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException):
+            return f"timed out after {self._settings.timeout:g} s"
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            raise _Fatal(f"unsupported URL: {exc}") from exc
+        if isinstance(exc, httpx.TooManyRedirects):
+            raise _Fatal("too many redirects") from exc
+        if isinstance(exc, httpx.InvalidURL):
+            raise _Fatal(f"invalid URL: {exc}") from exc
+        if isinstance(exc, httpx.TransportError):
+            return self._transport_reason(exc)
+        return "the response body could not be decoded (corrupt or truncated)"
 
     @staticmethod
     def _transport_reason(exc: httpx.TransportError) -> str:
@@ -425,3 +499,25 @@ def _retry_after(value: str | None) -> float:
     if value and value.strip().isdigit():
         return float(value.strip())
     return 0.0
+
+
+def _status_failure(
+    status: int, headers: Mapping[str, str], auth: tuple[str, str] | None
+) -> tuple[str, float] | None:
+    """``(reason, retry-after)`` for a status worth retrying (5xx, 429); raises ``_Fatal``
+    for 401/403; ``None`` otherwise."""
+    if status in (401, 403):
+        hint = "no credentials were sent" if auth is None else "the credentials were refused"
+        raise _Fatal(
+            f"HTTP {status}: access denied ({hint}); give them in the index URL"
+            " (https://user:password@host/...) or in .netrc"
+        )
+    if status == 429 or status >= 500:
+        return f"HTTP {status}", _retry_after(headers.get("retry-after"))
+    return None
+
+
+def _truncation(content_length: str | None, received: int) -> str | None:
+    if content_length and content_length.isdigit() and int(content_length) != received:
+        return f"truncated body ({received} of {content_length} bytes)"
+    return None

@@ -10,10 +10,13 @@ re-imports idempotent; ``packages_of`` says which projects a value is about, for
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "KINDS",
@@ -39,6 +42,7 @@ __all__ = [
     "encode_observation",
     "observation_key",
     "packages_of",
+    "stack_digest",
 ]
 
 
@@ -138,9 +142,12 @@ BuildOutcome = Literal["ok", "failed", "needs-build", "no-wheel"]
 
 class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="build"):
     """Whether a package (a version, or a specifier's range) built/installed/imported in an
-    environment. ``log_excerpt`` carries no URLs (file names only) and no home/temp paths."""
+    environment; or, with no ``package``, whether a whole stack (``stack_digest``: the
+    lock's sha256) built as a container image. ``image`` names the image recipe when the
+    build was an image build. ``log_excerpt`` carries no URLs (file names only) and no
+    home/temp paths."""
 
-    package: str
+    package: str | None = None
     version: str | None = None
     specifier: str | None = None
     environment: EnvironmentPredicate = EnvironmentPredicate()
@@ -148,6 +155,8 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     failure_class: str | None = None
     duration: float | None = None
     log_excerpt: str = ""
+    image: str | None = None
+    stack_digest: str | None = None
     provenance: Provenance
 
 
@@ -252,6 +261,8 @@ class ImageRecipe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     platform: str
     cuda: str | None = None
     system_packages: tuple[str, ...] = ()
+    #: Debian packages the builder stage adds when a pin must be built from source
+    build_packages: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
     extra_index_urls: tuple[str, ...] = ()
     env: dict[str, str] = {}
@@ -312,14 +323,22 @@ def observation_key(obs: Observation) -> str:
     return f"{kind}:{digest}"
 
 
+def stack_digest(versions: Mapping[str, str]) -> str:
+    """``sha256:<hex>`` over the sorted ``name==version`` lines of ``versions`` (names
+    canonicalised): the identity of a whole stack, shared by the observations about one
+    (a benchmark of an installed environment, an image build of a lock)."""
+    lines = sorted(f"{canonicalize_name(n)}=={v}" for n, v in versions.items())
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 def packages_of(obs: Observation) -> tuple[str, ...]:
     """Canonical names of the projects ``obs`` is about (for the per-package index)."""
     names: set[str] = set()
     if isinstance(obs, Advisory):
         names.update(a.package for a in obs.affected)
-    elif isinstance(obs, BuildObservation | ReleaseObservation):
+    elif isinstance(obs, ReleaseObservation):
         names.add(obs.package)
-    elif isinstance(obs, PerformanceObservation):
+    elif isinstance(obs, BuildObservation | PerformanceObservation):
         if obs.package:
             names.add(obs.package)
     elif isinstance(obs, Prescription):

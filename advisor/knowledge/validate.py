@@ -67,6 +67,8 @@ _DATE = "1970-01-01"  # provenance date of values loaded only to be checked
 _NAMING = {"prescription": ("rule id", "id"), "image": ("image name", "name")}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROJECT_PAGE = re.compile(r"^/(project|simple)/[^/]+(/|$)")
+_DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+_STACK_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _LEAKS = (
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "a URL (reduce it to a file name)"),
     (re.compile(r"(/home/|/Users/|/root/|~/|[A-Za-z]:\\Users\\)"), "a home directory path"),
@@ -264,6 +266,10 @@ def _check_image(recipe: ImageRecipe) -> Iterator[tuple[str, str]]:
             yield field, exc.message
     if recipe.cuda is not None:
         yield from _check_version("cuda", recipe.cuda)
+    for field in ("system_packages", "build_packages"):
+        for i, name in enumerate(getattr(recipe, field)):
+            if not _DEBIAN_PACKAGE.fullmatch(name):
+                yield f"{field}[{i}]", f"{name!r} is not a Debian package name"
     for i, text in enumerate(recipe.requirements):
         try:
             req = Requirement(text)
@@ -291,7 +297,15 @@ def _check_version(field: str, text: str) -> Iterator[tuple[str, str]]:
 
 
 def _check_build(obs: BuildObservation) -> Iterator[tuple[str, str]]:
-    yield from _check_name("package", obs.package)
+    if obs.package is None:
+        if obs.stack_digest is None:
+            yield "package", "a build observation is about a package or a stack_digest"
+        if obs.version is not None or obs.specifier is not None:
+            yield "version", "a version or specifier without a package"
+    else:
+        yield from _check_name("package", obs.package)
+    if obs.stack_digest is not None and not _STACK_DIGEST.fullmatch(obs.stack_digest):
+        yield "stack_digest", f"{obs.stack_digest!r} is not 'sha256:' and 64 hex digits"
     if obs.version is not None:
         yield from _check_version("version", obs.version)
         if obs.specifier is not None:

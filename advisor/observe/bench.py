@@ -230,10 +230,9 @@ class _Stamp:
 def stack_digest(installed: Mapping[str, InstalledDistribution]) -> str:
     """``sha256:<hex>`` over the sorted ``name==version`` lines of ``installed``: the
     identity of the measured stack, for probes not about one distribution."""
-    import hashlib
+    from advisor.knowledge.schema import stack_digest as digest
 
-    lines = sorted(f"{d.name}=={d.version}" for d in installed.values())
-    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return digest({d.name: d.version for d in installed.values()})
 
 
 def _observation(

@@ -359,7 +359,7 @@ def _canonical(obs: Observation) -> Observation:
             ),
         )
         return replace(obs, match=match)
-    if isinstance(obs, BuildObservation):
+    if isinstance(obs, BuildObservation) and obs.package:
         return replace(obs, package=canonicalize_name(obs.package))
     if isinstance(obs, PerformanceObservation) and obs.package:
         return replace(obs, package=canonicalize_name(obs.package))

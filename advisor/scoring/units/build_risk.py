@@ -52,7 +52,7 @@ BUILD_OK = 0.1
 
 
 def _applies(obs: BuildObservation, candidate: CandidateInfo, ctx: ScoringContext) -> bool:
-    if not same_name(obs.package, candidate.name):
+    if obs.package is None or not same_name(obs.package, candidate.name):
         return False
     try:
         if obs.version is not None:
