@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
 
 from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.context import ResolveOptions
-from advisor.api.imaging import generate, list_recipes, recipe_target
+from advisor.api.imaging import ImageOutcome, generate, list_recipes, recipe_target
 from advisor.cli import cli
 from advisor.environment import RuntimeEnvironment
 from advisor.errors import InputError, NoViableStack
@@ -96,6 +96,20 @@ def environ(pip_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 def _opts(index: FixtureIndex, **kw: object) -> ResolveOptions:
     return ResolveOptions(index_url=index.file_url, **kw)  # type: ignore[arg-type]
+
+
+def _generate(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, *lines: str, **kw: Any
+) -> ImageOutcome:
+    """``minimal`` for ``lines`` (requirements) into ``tmp_path/ctx``; ``kw`` overrides."""
+    args: dict[str, Any] = {
+        "opts": _opts(index),
+        "output": tmp_path / "ctx",
+        "environ": environ,
+        "cwd": tmp_path,
+        **kw,
+    }
+    return generate("minimal", [_requirements(tmp_path, *lines)], **args)
 
 
 def _requirements(tmp_path: Path, *lines: str) -> Path:
@@ -231,14 +245,7 @@ def test_minimal_context_matches_the_golden_files(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    outcome = generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
-        opts=_opts(index),
-        output=out,
-        environ=environ,
-        cwd=tmp_path,
-    )
+    outcome = _generate(index, environ, tmp_path, "tiny")
     assert tuple(p.name for p in outcome.files) == CONTEXT_FILES
     assert {p.name: str(p.version) for p in outcome.resolution.pins} == {
         "helper": "2.0",
@@ -279,14 +286,7 @@ def test_a_pin_without_wheels_drops_only_binary(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    generate(
-        "minimal",
-        [_requirements(tmp_path, "source-only")],
-        opts=_opts(index),
-        output=out,
-        environ=environ,
-        cwd=tmp_path,
-    )
+    _generate(index, environ, tmp_path, "source-only")
     text = (out / "Containerfile").read_text(encoding="utf-8")
     assert "--find-links /tmp/wheels --require-hashes --no-deps \\\n" in text
     assert "--no-index" not in text and "build-essential" in text
@@ -297,14 +297,7 @@ def test_locked_wheels_are_vendored_hash_checked_and_pruned(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    outcome = generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
-        opts=_opts(index),
-        output=out,
-        environ=environ,
-        cwd=tmp_path,
-    )
+    outcome = _generate(index, environ, tmp_path, "tiny")
     assert outcome.wheels == ("helper-2.0-py3-none-any.whl", "tiny-1.1-py3-none-any.whl")
     requirements = (out / "requirements.txt").read_text(encoding="utf-8")
     assert "--index-url" not in requirements and "--find-links" not in requirements
@@ -314,14 +307,7 @@ def test_locked_wheels_are_vendored_hash_checked_and_pruned(
     # a stale file of an earlier lock goes; a file already right is kept as it is
     (out / "wheels" / "old-0.1-py3-none-any.whl").write_bytes(b"stale")
     kept = (out / "wheels" / outcome.wheels[0]).stat().st_mtime_ns
-    generate(
-        "minimal",
-        [_requirements(tmp_path, "helper")],
-        opts=_opts(index),
-        output=out,
-        environ=environ,
-        cwd=tmp_path,
-    )
+    _generate(index, environ, tmp_path, "helper")
     assert [p.name for p in (out / "wheels").iterdir()] == ["helper-2.0-py3-none-any.whl"]
     assert (out / "wheels" / outcome.wheels[0]).stat().st_mtime_ns == kept
 
@@ -343,15 +329,7 @@ def test_without_wheels_the_index_lines_stay_and_a_local_index_is_flagged(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    outcome = generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
-        opts=_opts(index),
-        output=out,
-        environ=environ,
-        cwd=tmp_path,
-        vendor=False,
-    )
+    outcome = _generate(index, environ, tmp_path, "tiny", vendor=False)
     assert not (out / "wheels").exists() and outcome.wheels == ()
     assert f"--index-url {index.file_url}" in (out / "requirements.txt").read_text("utf-8")
     assert "COPY wheels/" not in (out / "Containerfile").read_text("utf-8")
@@ -393,14 +371,8 @@ def test_prescriptions_advise_the_image_environment(
         + _RULE.format(id="d-absent", package="future-only", var="ABSENT", value="1")
     )
     out = tmp_path / "ctx"
-    outcome = generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
-        opts=_opts(index),
-        output=out,
-        knowledge_dir=_knowledge_with_rules(tmp_path, rules),
-        environ=environ,
-        cwd=tmp_path,
+    outcome = _generate(
+        index, environ, tmp_path, "tiny", knowledge_dir=_knowledge_with_rules(tmp_path, rules)
     )
     assert outcome.env_advice == {
         "OMP_NUM_THREADS": ("1", "a-tiny-threads"),
@@ -412,15 +384,7 @@ def test_prescriptions_advise_the_image_environment(
     assert 'PYTHONUNBUFFERED="1"' in text  # the recipe's own value wins over the rule's
     assert "ABSENT" not in text
     (tmp_path / "knowledge" / "prescriptions" / "bad.yaml").write_text("- id: x\n", "utf-8")
-    again = generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
-        opts=_opts(index),
-        output=out,
-        knowledge_dir=tmp_path / "knowledge",
-        environ=environ,
-        cwd=tmp_path,
-    )
+    again = _generate(index, environ, tmp_path, "tiny", knowledge_dir=tmp_path / "knowledge")
     assert any("bad.yaml:1:" in w and "(not applied)" in w for w in again.warnings)
     record = json.loads((out / "image.json").read_text(encoding="utf-8"))
     assert record["env-advice"]["OMP_NUM_THREADS"] == {"value": "1", "rule": "a-tiny-threads"}
@@ -430,13 +394,12 @@ def test_other_recommendations_record_the_advice(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    generate(
-        "minimal",
-        [_requirements(tmp_path, "tiny")],
+    _generate(
+        index,
+        {**environ, "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}"},
+        tmp_path,
+        "tiny",
         opts=_opts(index, recommendation="stable"),
-        output=out,
-        environ={**environ, "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}"},
-        cwd=tmp_path,
     )
     record = json.loads((out / "image.json").read_text(encoding="utf-8"))
     assert record["recommendation"] == "stable"
@@ -448,14 +411,7 @@ def test_a_base_whose_python_cannot_satisfy_is_a_conflict(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     with pytest.raises(NoViableStack):
-        generate(
-            "minimal",
-            [_requirements(tmp_path, "future-only")],
-            opts=_opts(index),
-            output=tmp_path / "ctx",
-            environ=environ,
-            cwd=tmp_path,
-        )
+        _generate(index, environ, tmp_path, "future-only")
 
 
 # -- CLI -----------------------------------------------------------------------------------

@@ -225,7 +225,13 @@ def image_build(
 
     def on_line(line: str, step: Any) -> None:
         if step is not None:
-            bar.update(task, completed=step.step - 1, total=step.total)
+            stage = f"stage {step.stage}/{step.stages} " if step.stage else ""
+            bar.update(
+                task,
+                completed=step.step - 1,
+                total=step.total,
+                description=f"{stage}step {step.step}/{step.total}",
+            )
         if not (quiet or as_json):
             bar.console.print(escape(line), style="dim" if step is None else "bold")
 

@@ -28,7 +28,9 @@ pip's classes         ``hash-mismatch``, ``no-compatible-file``, ``headers-missi
 from __future__ import annotations
 
 import collections
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -59,7 +61,8 @@ __all__ = [
 _KEEP_LINES = 5000
 
 _STEP = re.compile(
-    r"^(?:STEP|Step) (?P<n>\d+)/(?P<total>\d+)\s*:"  # buildah, podman, docker's legacy builder
+    r"^(?:\[(?P<stage>\d+)/(?P<stages>\d+)\] )?"  # buildah's and podman's stage, if several
+    r"(?:STEP|Step) (?P<n>\d+)/(?P<total>\d+)\s*:"  # buildah, podman, docker's legacy builder
     r"|^#\d+ \[[^\]]*?(?P<bn>\d+)/(?P<btotal>\d+)\]"  # BuildKit's plain progress
 )
 _BUILD_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -98,10 +101,14 @@ _TOOL_ERROR = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A step the build reached: ``step`` of ``total`` (as the tool counts them)."""
+    """A step the build reached: ``step`` of ``total`` (as the tool counts them), in the
+    stage ``stage`` of ``stages`` when the tool says (buildah and podman number a
+    multi-stage build's steps per stage)."""
 
     step: int
     total: int
+    stage: int | None = None
+    stages: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +135,8 @@ def parse_step(line: str) -> Progress | None:
         return None
     n = match["n"] or match["bn"]
     total = match["total"] or match["btotal"]
+    if match["stage"]:
+        return Progress(int(n), int(total), int(match["stage"]), int(match["stages"]))
     return Progress(int(n), int(total))
 
 
@@ -154,6 +163,7 @@ def run_build(
             text=True,
             errors="replace",
             bufsize=1,
+            start_new_session=True,  # a time-out stops the tool's children too
         )
     except OSError as exc:
         raise InputError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
@@ -161,7 +171,7 @@ def run_build(
 
     def kill() -> None:
         timed_out.set()
-        proc.kill()
+        _kill_group(proc)
 
     timer = threading.Timer(timeout, kill)
     timer.daemon = True
@@ -182,7 +192,7 @@ def run_build(
     finally:
         timer.cancel()
         if proc.poll() is None:  # the callback raised: do not leave the build running
-            proc.kill()
+            _kill_group(proc)
             proc.wait()
     return BuildRun(
         argv=tuple(argv),
@@ -192,6 +202,13 @@ def run_build(
         timed_out=timed_out.is_set(),
         progress=progress,
     )
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # already gone
+        proc.kill()
 
 
 def classify_build(output: str, *, timed_out: bool) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from advisor.knowledge.schema import ImageRecipe
 
@@ -68,20 +68,29 @@ def _continued(head: str, items: list[str]) -> list[str]:
     return [line + " \\" for line in lines[:-1]] + [lines[-1]]
 
 
+def _apt_install(packages: Iterable[str], *comments: str) -> list[str]:
+    """One ``RUN`` installing Debian ``packages`` (sorted, once each) without recommends and
+    without leaving apt's lists in the layer, after ``comments``."""
+    names = " ".join(sorted(set(packages)))
+    return [
+        *comments,
+        "# hadolint ignore=DL3008",
+        "RUN apt-get update \\",
+        f"    && apt-get install -y --no-install-recommends {names} \\",
+        "    && rm -rf /var/lib/apt/lists/*",
+    ]
+
+
 def _builder(recipe: ImageRecipe, spec: ContainerfileSpec) -> list[str]:
     """The builder stage after its ``FROM``: build packages when a pin must be built, then
     one ``RUN`` creating the venv and installing the lock (no install for an empty lock)."""
     out: list[str] = []
     if spec.needs_build and recipe.build_packages:
-        packages = " ".join(sorted(set(recipe.build_packages)))
-        out += [
+        out += _apt_install(
+            recipe.build_packages,
             "# A pin has no wheel for this base: the builder compiles it (the final stage",
             "# gets only the venv, not these tools).",
-            "# hadolint ignore=DL3008",
-            "RUN apt-get update \\",
-            f"    && apt-get install -y --no-install-recommends {packages} \\",
-            "    && rm -rf /var/lib/apt/lists/*",
-        ]
+        )
     if spec.packages <= 0:
         return [*out, f"RUN python3 -m venv {VENV}"]
     out.append("COPY requirements.txt /tmp/requirements.txt")
@@ -114,15 +123,11 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
         "FROM ${BASE_IMAGE} AS base",
     ]
     if recipe.system_packages:
-        packages = " ".join(sorted(set(recipe.system_packages)))
-        out += [
+        out += _apt_install(
+            recipe.system_packages,
             "# System package versions come from the base image's distribution release; the",
             "# base (pinned by digest where the recipe gives one) is what makes them repeatable.",
-            "# hadolint ignore=DL3008",
-            "RUN apt-get update \\",
-            f"    && apt-get install -y --no-install-recommends {packages} \\",
-            "    && rm -rf /var/lib/apt/lists/*",
-        ]
+        )
     out += ["", "FROM base AS builder", *_builder(recipe, spec)]
     out += [
         "",

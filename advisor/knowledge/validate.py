@@ -34,6 +34,7 @@ from advisor.knowledge.schema import (
     BuildObservation,
     EnvironmentPredicate,
     ImageRecipe,
+    Observation,
     PerformanceObservation,
     Prescription,
     observation_key,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Problem",
     "check_files",
+    "check_observation",
     "is_satisfiable",
     "json_schemas",
     "validate_knowledge",
@@ -118,6 +120,14 @@ def check_files(files: Iterable[KnowledgeFile]) -> list[Problem]:
             else:
                 seen[key] = here
     return problems
+
+
+def check_observation(obs: Observation) -> list[tuple[str, str]]:
+    """``(field, message)`` for every semantic problem of one value (as :func:`check_files`
+    checks each entry, without file lines): for values a program made before storing them."""
+    from advisor.knowledge.sources.folder import Entry
+
+    return list(_check(Entry(observation=obs)))
 
 
 def _check(entry: Entry) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,352 @@
+"""``advisor image build``: tool probing, the build log's steps and failure classes, the
+observations a build records, and bad input.
+
+The real builds (buildah on a base image made by mmdebstrap) are in
+``tests/test_image_build_real.py``; here the probes run the machine's real tools (a docker
+client without an engine is the case the issue names) and the log lines are ones the tools
+print.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.api.building import last_builds, read_context
+from advisor.cli import cli
+from advisor.errors import InputError
+from advisor.image.build import (
+    BuildRun,
+    Progress,
+    classify_build,
+    image_observations,
+    parse_step,
+    run_build,
+)
+from advisor.image.tools import BuildTool, build_argv, choose_tool, probe_tool
+from advisor.knowledge.schema import (
+    BuildObservation,
+    EnvironmentPredicate,
+    Provenance,
+    stack_digest,
+)
+from advisor.knowledge.store import open_store
+from advisor.knowledge.validate import check_observation
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# -- tools ---------------------------------------------------------------------------------
+
+
+def _empty_path(tmp_path: Path) -> dict[str, str]:
+    empty = tmp_path / "no-tools"
+    empty.mkdir(exist_ok=True)
+    return {**os.environ, "PATH": str(empty)}
+
+
+def test_a_missing_tool_is_reported_not_raised(tmp_path: Path) -> None:
+    environ = _empty_path(tmp_path)
+    probe = probe_tool("buildah", environ=environ)
+    assert (probe.works, probe.executable, probe.reason) == (False, None, "not installed")
+    with pytest.raises(InputError) as caught:
+        choose_tool(None, environ=environ)
+    message = str(caught.value)
+    assert "no working container build tool" in message
+    for name in ("buildah: not installed", "podman: not installed", "docker: not installed"):
+        assert name in message
+    with pytest.raises(InputError, match="the build tool podman cannot build here"):
+        choose_tool("podman", environ=environ)
+    with pytest.raises(InputError, match="unknown build tool 'kaniko'"):
+        probe_tool("kaniko", environ=environ)
+
+
+def test_a_docker_client_without_an_engine_does_not_count(tmp_path: Path) -> None:
+    # the machine's real docker client, pointed at a socket no engine listens on
+    environ = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    probe = probe_tool("docker", environ=environ)
+    assert not probe.works
+    if probe.executable is None:
+        assert probe.reason == "not installed"
+    else:
+        assert "'docker info' failed (no engine answers)" in probe.reason
+    with pytest.raises(InputError, match="the build tool docker cannot build here"):
+        choose_tool("docker", environ=environ)
+
+
+def test_build_argv_per_tool(tmp_path: Path) -> None:
+    args = {
+        "context": tmp_path,
+        "containerfile": tmp_path / "Containerfile",
+        "tag": "localhost/x:1",
+        "build_args": [("BASE_IMAGE", "localhost/base:1")],
+    }
+    buildah = build_argv(BuildTool(name="buildah", executable="/bin/buildah"), **args)  # type: ignore[arg-type]
+    assert buildah == [
+        "/bin/buildah",
+        "build",
+        "--file",
+        str(tmp_path / "Containerfile"),
+        "--tag",
+        "localhost/x:1",
+        "--build-arg",
+        "BASE_IMAGE=localhost/base:1",
+        str(tmp_path),
+    ]
+    docker = build_argv(BuildTool(name="docker", executable="docker"), **args)  # type: ignore[arg-type]
+    assert docker[1:4] == ["build", "--progress", "plain"]
+
+
+# -- the log -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("STEP 3/9: RUN useradd --no-log-init app", Progress(3, 9)),
+        ("Step 2/7 : COPY requirements.txt /tmp/", Progress(2, 7)),
+        ("#7 [builder 2/4] COPY requirements.txt /tmp/requirements.txt", Progress(2, 4)),
+        ("#5 [3/3] RUN true", Progress(3, 3)),
+        ("Successfully installed idna-3.20", None),
+    ],
+)
+def test_parse_step(line: str, expected: Progress | None) -> None:
+    assert parse_step(line) == expected
+
+
+def test_parse_step_reads_buildahs_stage_prefix() -> None:
+    assert parse_step("[3/3] STEP 2/8: RUN useradd app") == Progress(2, 8, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        (
+            "Error: creating build container: initializing source docker://localhost/nope:1: "
+            "pinging container registry localhost: connect: connection refused",
+            "base-image",
+        ),
+        ("Error: localhost/nope:1: image not known", "base-image"),
+        ("E: Unable to locate package libfoo-dev", "system-packages"),
+        ("/bin/sh: 1: python3: not found", "python-missing"),
+        (
+            "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
+            "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:",
+            "hash-mismatch",
+        ),
+        ("ERROR: No matching distribution found for tiny==1.1", "no-compatible-file"),
+        ("error: command 'gcc' failed: No such file or directory", "compiler-missing"),
+        ("Error: mounting new container: operation not permitted", "tool-error"),
+        ("something else went wrong", "unknown"),
+    ],
+)
+def test_classify_build(log: str, expected: str) -> None:
+    assert classify_build(log, timed_out=False) == expected
+    assert classify_build(log, timed_out=True) == "timeout"
+
+
+def test_run_build_streams_lines_and_steps(tmp_path: Path) -> None:
+    script = "printf 'STEP 1/2: FROM x\\nhello\\nSTEP 2/2: RUN y\\n'; exit 3"
+    seen: list[tuple[str, Progress | None]] = []
+    run = run_build(
+        ["sh", "-c", script],
+        environ=os.environ,
+        cwd=tmp_path,
+        timeout=30,
+        on_line=lambda line, step: seen.append((line, step)),
+    )
+    assert seen == [
+        ("STEP 1/2: FROM x", Progress(1, 2)),
+        ("hello", None),
+        ("STEP 2/2: RUN y", Progress(2, 2)),
+    ]
+    assert (run.returncode, run.ok, run.progress, run.timed_out) == (
+        3,
+        False,
+        Progress(2, 2),
+        False,
+    )
+
+
+def test_run_build_times_out(tmp_path: Path) -> None:
+    run = run_build(
+        ["sh", "-c", "echo start; sleep 30"], environ=os.environ, cwd=tmp_path, timeout=0.5
+    )
+    assert run.timed_out and not run.ok and run.output == "start"
+    assert classify_build(run.output, timed_out=run.timed_out) == "timeout"
+
+
+def test_run_build_cannot_start_the_tool(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot run"):
+        run_build([str(tmp_path / "missing-tool")], environ=os.environ, cwd=tmp_path, timeout=5)
+
+
+# -- observations --------------------------------------------------------------------------
+
+_ENV = EnvironmentPredicate(python="==3.11.*", platform="manylinux_2_36_x86_64", os="linux")
+_PROV = Provenance(source="image-build:buildah", date="2026-11-27T07:00:00Z", tool="t")
+_PINS = {"helper": "2.0", "tiny": "1.1"}
+_FILES = {"helper": ("helper-2.0-py3-none-any.whl",), "tiny": ("tiny-1.1-py3-none-any.whl",)}
+
+
+def _run(returncode: int, output: str = "", *, timed_out: bool = False) -> BuildRun:
+    return BuildRun(
+        argv=("buildah",),
+        returncode=returncode,
+        output=output,
+        duration=1.23456,
+        timed_out=timed_out,
+    )
+
+
+def _observe(run: BuildRun, context: Path | None = None) -> Sequence[BuildObservation]:
+    replace = {str(context): "<context>"} if context else None
+    return image_observations(
+        run,
+        image="minimal",
+        pins=_PINS,
+        files=_FILES,
+        environment=_ENV,
+        provenance=_PROV,
+        replace=replace,
+    )
+
+
+def test_a_passing_build_marks_the_stack_and_every_pin_ok() -> None:
+    stack, *packages = _observe(_run(0, "STEP 1/1: FROM x"))
+    assert (stack.package, stack.image, stack.outcome, stack.duration) == (
+        None,
+        "minimal",
+        "ok",
+        1.235,
+    )
+    assert stack.stack_digest == stack_digest(_PINS) and stack.log_excerpt == ""
+    assert [(p.package, p.version, p.outcome, p.image) for p in packages] == [
+        ("helper", "2.0", "ok", "minimal"),
+        ("tiny", "1.1", "ok", "minimal"),
+    ]
+    for obs in (stack, *packages):
+        assert check_observation(obs) == []
+
+
+def test_a_failure_blames_the_packages_the_log_names(tmp_path: Path) -> None:
+    log = (
+        f"Processing {tmp_path}/wheels/tiny-1.1-py3-none-any.whl\n"
+        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
+        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
+        "        Expected sha256 0000\n"
+    )
+    stack, *packages = _observe(_run(1, log), tmp_path)
+    assert (stack.outcome, stack.failure_class) == ("failed", "hash-mismatch")
+    assert [(p.package, p.failure_class) for p in packages] == [("tiny", "hash-mismatch")]
+    assert str(tmp_path) not in stack.log_excerpt and "<context>" in stack.log_excerpt
+    assert "tiny-1.1-py3-none-any.whl" in stack.log_excerpt
+    for obs in (stack, *packages):
+        assert check_observation(obs) == []
+
+
+def test_a_failure_no_package_caused_marks_only_the_stack() -> None:
+    observations = _observe(_run(125, "Error: localhost/nope:1: image not known"))
+    assert [(o.package, o.failure_class) for o in observations] == [(None, "base-image")]
+
+
+def test_a_stack_build_observation_needs_a_package_or_a_digest() -> None:
+    bad = BuildObservation(outcome="failed", provenance=_PROV)
+    assert ("package", "a build observation is about a package or a stack_digest") in (
+        check_observation(bad)
+    )
+    odd = BuildObservation(stack_digest="md5:x", outcome="ok", provenance=_PROV)
+    assert [f for f, _ in check_observation(odd)] == ["stack_digest"]
+
+
+def test_last_builds_takes_the_newest_stack_build_per_image(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    old = _observe(_run(1, "E: Unable to locate package x"))
+    newer = image_observations(
+        _run(0),
+        image="minimal",
+        pins=_PINS,
+        files=_FILES,
+        environment=_ENV,
+        provenance=Provenance(source="image-build:podman", date="2026-11-27T08:00:00Z"),
+    )
+    with open_store(url) as store:
+        store.put([*newer, *old])
+    last = last_builds(url)
+    assert set(last) == {"minimal"}
+    assert (last["minimal"].outcome, last["minimal"].provenance.source) == (
+        "ok",
+        "image-build:podman",
+    )
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+def test_a_folder_that_is_no_build_context(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a build context"):
+        read_context(tmp_path, today="2026-11-27")
+    (tmp_path / "Containerfile").write_text("FROM x\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"image\.json: no such file"):
+        read_context(tmp_path, today="2026-11-27")
+    (tmp_path / "image.json").write_text('{"recipe": 1}', encoding="utf-8")
+    with pytest.raises(InputError, match="not an advisor image record"):
+        read_context(tmp_path, today="2026-11-27")
+
+
+def test_cli_build_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["image", "build", str(tmp_path)])
+    assert isinstance(result.exception, InputError)
+    assert "not a build context" in str(result.exception)
+    usage = runner.invoke(cli, ["image", "build", str(tmp_path), "--build-arg", "NOEQUALS"])
+    assert usage.exit_code == 2 and "expected KEY=VALUE" in usage.output
+    usage = runner.invoke(cli, ["image", "build", str(tmp_path), "--tool", "kaniko"])
+    assert usage.exit_code == 2
+
+
+def test_cli_image_list_shows_the_last_build(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with open_store(url) as store:
+        store.put(_observe(_run(125, "Error: localhost/nope:1: image not known")))
+    result = CliRunner().invoke(cli, ["image", "list", "--knowledge", url])
+    assert result.exit_code == 0, result.output
+    assert "last build: failed (base-image), 2026-11-27T07:00:00Z, buildah" in result.output
+    rows = json.loads(
+        CliRunner().invoke(cli, ["image", "list", "--knowledge", url, "--json"]).output
+    )
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["minimal"]["last-build"]["failure-class"] == "base-image"
+    assert by_name["datascience"]["last-build"] is None
+
+
+# -- the pipeline example ------------------------------------------------------------------
+
+PIPELINE = Path(__file__).resolve().parents[1] / "examples" / "pipeline"
+
+
+def test_the_workflow_builds_every_recipe_with_the_script() -> None:
+    import yaml
+
+    from advisor.api.imaging import list_recipes
+
+    workflow = yaml.safe_load((PIPELINE / "images.yml").read_text(encoding="utf-8"))
+    job = workflow["jobs"]["build"]
+    assert sorted(job["strategy"]["matrix"]["recipe"]) == [r.name for r in list_recipes()]
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "bash examples/pipeline/build-images.sh images-out" in runs
+    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload")]
+    assert "image.json" in uploads[0]["with"]["path"]
+
+
+def test_the_pipeline_script_is_valid_bash() -> None:
+    done = subprocess.run(
+        ["bash", "-n", str(PIPELINE / "build-images.sh")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,249 @@
+"""Real image builds with buildah, on a Debian base image the tests make with mmdebstrap
+(no container registry is reachable here): ``advisor image build`` on a context whose wheels
+come from a fixture index, then the image's own Python imports the locked packages; a build
+that fails records why; and ``examples/pipeline/build-images.sh`` runs end to end on the
+``minimal`` recipe. All slow; the fixtures skip without buildah or mmdebstrap (and fail when
+``CI=true``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from advisor.api.advising import bundled_knowledge_dir
+from advisor.api.building import build_image
+from advisor.api.context import ResolveOptions
+from advisor.api.imaging import generate
+from advisor.knowledge.schema import BuildObservation
+from advisor.knowledge.store import open_store
+from tests.support.containers import run_in_image
+from tests.support.index import Project, release
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.support.containers import LocalBaseImage
+    from tests.support.index import FixtureIndex
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def index(fixture_index_factory: Callable[..., FixtureIndex]) -> FixtureIndex:
+    return fixture_index_factory(
+        [
+            Project(
+                name="tiny", files=release("1.0") + release("1.1", requires_dist=["helper>=2"])
+            ),
+            Project(name="helper", files=release("2.0")),
+        ]
+    )
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path, local_base_image: LocalBaseImage) -> Path:
+    """The bundled ``minimal`` recipe, on the local base (its Python, its glibc)."""
+    bundled = bundled_knowledge_dir()
+    assert bundled is not None
+    text = (bundled / "images" / "minimal.toml").read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("base_image = "):
+            line = f'base_image = "{local_base_image.reference}"'
+        elif line.startswith("python = "):
+            line = f'python = "{local_base_image.python}"'
+        elif line.startswith("platform = "):
+            glibc = local_base_image.platform_glibc.replace(".", "_")
+            line = f'platform = "manylinux_{glibc}_x86_64"'
+        lines.append(line)
+    folder = tmp_path / "knowledge"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "minimal.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def _requirements(tmp_path: Path, *names: str) -> Path:
+    path = tmp_path / "in" / "requirements.in"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+    return path
+
+
+def _generate(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> Path:
+    out = tmp_path / "ctx"
+    generate(
+        "minimal",
+        [_requirements(tmp_path, "tiny")],
+        opts=ResolveOptions(index_url=index.file_url),
+        output=out,
+        knowledge_dir=knowledge_dir,
+        environ=environ,
+        cwd=tmp_path,
+    )
+    return out
+
+
+@pytest.fixture
+def environ(pip_env: dict[str, str], tmp_path: Path, buildah_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **buildah_env,
+        **pip_env,
+        "ADVISOR_CACHE_DIR": str(tmp_path / "cache"),
+        "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'knowledge.db'}",
+    }
+
+
+def _advisor() -> str:
+    advisor = shutil.which("advisor", path=str(Path(sys.executable).parent))
+    assert advisor is not None, "the advisor command beside this interpreter"
+    return advisor
+
+
+def test_build_minimal_then_import_the_locked_packages(
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_base_image: LocalBaseImage,
+) -> None:
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    lines: list[str] = []
+    outcome = build_image(
+        context,
+        tool="buildah",
+        tag="localhost/advisor-test-minimal:1",
+        environ=environ,
+        on_line=lambda line, _step: lines.append(line),
+    )
+    assert outcome.ok, outcome.run.output
+    assert outcome.run.progress is not None and outcome.run.progress.stage == 3
+    assert any("Successfully installed helper-2.0 tiny-1.1" in line for line in lines)
+    script = (
+        "import importlib.metadata as m, helper, tiny, sys; "
+        "print(sys.prefix, m.version('tiny'), m.version('helper'), tiny.__version__)"
+    )
+    done = run_in_image(outcome.tag, ["python3", "-c", script], env=environ)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["/opt/venv", "1.1", "2.0", "1.1"]
+    whoami = run_in_image(outcome.tag, ["id", "-u"], env=environ)
+    assert whoami.stdout.strip() == "10001"
+    with open_store(environ["ADVISOR_KNOWLEDGE"]) as store:
+        builds = [o for o in store.iter_kind("build") if isinstance(o, BuildObservation)]
+    assert sorted((o.package, o.outcome) for o in builds if o.package) == [
+        ("helper", "ok"),
+        ("tiny", "ok"),
+    ]
+    (stack,) = [o for o in builds if o.package is None]
+    assert (stack.image, stack.outcome, stack.environment.python) == (
+        "minimal",
+        "ok",
+        f"=={local_base_image.python}.*",
+    )
+
+
+def test_a_corrupt_wheel_fails_the_build_and_blames_its_package(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    wheel = context / "wheels" / "helper-2.0-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    outcome = build_image(context, tool="buildah", environ=environ)
+    assert not outcome.ok and outcome.failure_class == "hash-mismatch"
+    blamed = [(o.package, o.failure_class) for o in outcome.observations if o.package]
+    assert blamed == [("helper", "hash-mismatch")]
+    assert str(context) not in outcome.observations[0].log_excerpt
+
+
+def test_a_missing_base_image_is_recorded_for_the_stack(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    result = subprocess.run(
+        [
+            _advisor(),
+            "image",
+            "build",
+            str(context),
+            "--tool",
+            "buildah",
+            "--build-arg",
+            "BASE_IMAGE=localhost/advisor-no-such-base:1",
+            "--json",
+        ],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["outcome"], summary["failure-class"]) == ("failed", "base-image")
+    assert "Traceback" not in result.stderr
+    with open_store(environ["ADVISOR_KNOWLEDGE"]) as store:
+        builds = [o for o in store.iter_kind("build") if isinstance(o, BuildObservation)]
+    assert [(o.package, o.failure_class) for o in builds] == [(None, "base-image")]
+
+
+def test_the_pipeline_script_builds_and_publishes_minimal(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    advisor = _advisor()
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    (osv / "GHSA-test-0001.json").write_text(
+        json.dumps(
+            {
+                "id": "GHSA-test-0001",
+                "modified": "2026-11-01T00:00:00Z",
+                "summary": "an advisory about another package",
+                "affected": [
+                    {
+                        "package": {"ecosystem": "PyPI", "name": "unrelated"},
+                        "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    env = {
+        **environ,
+        "ADVISOR": advisor,
+        "RECIPES": "minimal",
+        "KNOWLEDGE_DIR": str(knowledge_dir),
+        "REQUIREMENTS": str(_requirements(tmp_path, "tiny")),
+        "RECOMMENDATION": "latest",
+        "GENERATE_ARGS": f"-i {index.file_url}",
+        "CHECK_ARGS": f"--osv {osv}",
+        "BUILD_TOOL": "buildah",
+    }
+    done = subprocess.run(
+        ["bash", str(REPO / "examples" / "pipeline" / "build-images.sh"), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "minimal: built localhost/advisor-minimal:" in done.stdout
+    publish = out / "publish" / "minimal"
+    record = json.loads((publish / "image.json").read_text(encoding="utf-8"))
+    assert record["pins"] == {"helper": "2.0", "tiny": "1.1"}
+    assert (publish / "image.oci.tar").stat().st_size > 1_000_000
+    tag = (publish / "tag").read_text(encoding="utf-8").strip()
+    assert tag.endswith(record["lock-digest"].removeprefix("sha256:")[:12])
+    build = json.loads((out / "minimal" / "build.json").read_text(encoding="utf-8"))
+    assert (build["tool"], build["outcome"], build["tag"]) == ("buildah", "ok", tag)
