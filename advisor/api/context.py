@@ -76,6 +76,7 @@ class ResolveOptions:
     python: str | None = None
     platform: str | None = None
     implementation: str | None = None
+    cuda: str | None = None  # the target's CUDA (X.Y): decides +cuXYZ variants
     envs: tuple[str, ...] = ()
     index_strategy: str | None = None
     pre: bool = False
@@ -172,7 +173,7 @@ def build_targets(
                     python=opts.python or spec.python,
                     platform=opts.platform or spec.platform,
                     implementation=opts.implementation or spec.implementation,
-                    cuda=spec.cuda,
+                    cuda=opts.cuda or spec.cuda,
                 )
             )
         return tuple(out)
@@ -182,6 +183,7 @@ def build_targets(
             python=opts.python,
             platform=opts.platform,
             implementation=opts.implementation,
+            cuda=opts.cuda,
         ),
     )
 
@@ -252,4 +254,7 @@ def _build_env(index: IndexConfig, environ: Mapping[str, str]) -> dict[str, str]
 def target_table(target: RuntimeEnvironment) -> dict[str, Any]:
     keep = ("name", "python_version", "implementation", "abi", "platform", "libc", "libc_version")
     data = target.to_dict()
-    return {k: data[k] for k in keep if data.get(k) not in (None, "", [], ())}
+    table = {k: data[k] for k in keep if data.get(k) not in (None, "", [], ())}
+    if target.cuda_version and target.cuda_source == "user":  # asked for: it shapes the lock
+        table["cuda_version"] = target.cuda_version
+    return table

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -132,15 +133,20 @@ def generate(
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
         inputs = (output / "requirements.in",)
-    if recipe.extra_index_urls:
-        extra = tuple(dict.fromkeys((*opts.extra_index_urls, *recipe.extra_index_urls)))
+    recipe_indexes, index_warnings = _recipe_indexes(recipe, environ)
+    if recipe_indexes:
+        extra = tuple(dict.fromkeys((*opts.extra_index_urls, *recipe_indexes)))
         opts = dataclasses.replace(opts, extra_index_urls=extra)
     prep = prepare(
         inputs, opts=opts, out=LockOptions(output=output / "pylock.toml"), environ=environ, cwd=cwd
     )
     target = recipe_target(recipe, host=RuntimeEnvironment.detect())
     prep = dataclasses.replace(prep, targets=(target,), previous={})
+    if recipe_indexes and recipe.index_packages:  # the framework's builds, from its index only
+        pinned = {**prep.index.pinned, **dict.fromkeys(recipe.index_packages, recipe_indexes[0])}
+        prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
     resolution, warnings, advice, tool = _resolve(prep, opts=opts, knowledge_dir=folder, now=now)
+    warnings = (*index_warnings, *warnings)
 
     def render(name: str, fmt: str) -> tuple[str, str]:
         out = LockOptions(
@@ -226,6 +232,38 @@ def generate(
         env_advice=env_advice,
         warnings=warnings,
     )
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _recipe_indexes(
+    recipe: ImageRecipe, environ: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The recipe's extra indexes with ``${NAME}`` taken from ``environ`` (a framework's
+    wheel index is named by the user's environment, never written in a recipe), and a
+    warning for each one left out because its variable is not set. Raises
+    :class:`InputError` for a variable that gives no http(s) or file URL."""
+    from advisor.index.response import redact_url
+
+    urls: list[str] = []
+    warnings: list[str] = []
+    for template in recipe.extra_index_urls:
+        missing = [n for n in _VARIABLE.findall(template) if not environ.get(n, "").strip()]
+        if missing:
+            warnings.append(
+                f"recipe {recipe.name}: the extra index {template} is left out because"
+                f" {missing[0]} is not set; the default index's builds are used instead"
+            )
+            continue
+        url = _VARIABLE.sub(lambda m: environ[m[1]].strip().rstrip("/"), template)
+        if not url.startswith(("http://", "https://", "file:")):
+            raise InputError(
+                f"recipe {recipe.name}: the extra index {template} gives {redact_url(url)!r},"
+                " not an http(s) or file URL"
+            )
+        urls.append(url)
+    return tuple(urls), tuple(warnings)
 
 
 def _env_advice(

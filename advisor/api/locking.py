@@ -374,6 +374,7 @@ def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
         overrides=tuple(lock_dir / o for o in inputs.get("overrides", [])),
         python=single.get("python_version") if single.get("name") != "host" else None,
         platform=single.get("platform") if single.get("name") != "host" else None,
+        cuda=single.get("cuda_version"),
         envs=envs,
         pre=bool(options.get("pre", False)),
         pre_packages=tuple(options.get("pre-packages", ())),

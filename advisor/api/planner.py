@@ -122,7 +122,7 @@ class Planner:
         from packaging.specifiers import SpecifierSet
         from packaging.version import Version
 
-        from advisor.resolution.candidates import FileFilter
+        from advisor.resolution.candidates import FileFilter, parse_cuda
         from advisor.resolution.provider import AdvisorProvider, CandidateOrder, ProviderOptions
 
         request, opts = self.request, self.opts
@@ -142,6 +142,9 @@ class Planner:
             default_binary=self.default_binary,
             no_build=opts.no_build,
             exclude_newer=opts.exclude_newer,
+            # only a CUDA asked for (--cuda, a named environment, an image recipe) filters the
+            # +cuXYZ variants; the host's detected toolkit leaves them to pip's order
+            cuda=parse_cuda(target.cuda_version) if target.cuda_source == "user" else None,
         )
         return AdvisorProvider(
             finder=self.session.finder,

@@ -102,6 +102,12 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--implementation", type=click.Choice(["cp", "pp"]), help="Target implementation."
         ),
         click.option(
+            "--cuda",
+            metavar="X.Y",
+            help="Target CUDA version: of a release's +cuXYZ builds, the one for it (or the"
+            " newest older one) is used.",
+        ),
+        click.option(
             "--env",
             "envs",
             multiple=True,
@@ -176,6 +182,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         python=kw.pop("python"),
         platform=kw.pop("platform"),
         implementation=kw.pop("implementation"),
+        cuda=kw.pop("cuda"),
         envs=tuple(kw.pop("envs")),
         index_strategy=kw.pop("index_strategy"),
         pre=":all:" in pre,

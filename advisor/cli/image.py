@@ -121,7 +121,7 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: An
     setup_logging(verbose, quiet)
     output: Path = kw.pop("output")
     knowledge_dir: Path | None = kw.pop("knowledge_dir")
-    for name in ("python", "platform", "implementation"):
+    for name in ("python", "platform", "implementation", "cuda"):
         if kw.get(name):
             raise click.UsageError(f"--{name} is the recipe's: the base image decides it")
     if kw.get("envs"):

@@ -265,6 +265,8 @@ class ImageRecipe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     build_packages: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
     extra_index_urls: tuple[str, ...] = ()
+    #: projects taken only from the first extra index (a framework's own builds of them)
+    index_packages: tuple[str, ...] = ()
     env: dict[str, str] = {}
     user: str = "app"
     labels: dict[str, str] = {}

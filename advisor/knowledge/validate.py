@@ -69,6 +69,7 @@ _DATE = "1970-01-01"  # provenance date of values loaded only to be checked
 _NAMING = {"prescription": ("rule id", "id"), "image": ("image name", "name")}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROJECT_PAGE = re.compile(r"^/(project|simple)/[^/]+(/|$)")
+_URL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}(?:/\S*)?$")
 _DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _STACK_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _LEAKS = (
@@ -290,10 +291,17 @@ def _check_image(recipe: ImageRecipe) -> Iterator[tuple[str, str]]:
             yield f"requirements[{i}]", f"no version satisfies {text!r}"
     for i, url in enumerate(recipe.extra_index_urls):
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https", "file"):
+        if url.startswith("${"):  # the root comes from the environment when generating
+            if not _URL_VARIABLE.match(url):
+                yield f"extra_index_urls[{i}]", f"{url!r}: expected ${{NAME}}/path"
+        elif parts.scheme not in ("http", "https", "file"):
             yield f"extra_index_urls[{i}]", f"{url!r} is not an http(s) or file URL"
         elif "@" in parts.netloc:
             yield f"extra_index_urls[{i}]", "credentials in a committed URL; use .netrc"
+    for i, name in enumerate(recipe.index_packages):
+        yield from _check_name(f"index_packages[{i}]", name)
+    if recipe.index_packages and not recipe.extra_index_urls:
+        yield "index_packages", "projects pinned to an extra index, but the recipe names none"
     for name in recipe.env:
         if not _ENV_NAME.match(name):
             yield f"env.{name}", f"{name!r} is not an environment variable name"

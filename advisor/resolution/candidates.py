@@ -10,6 +10,7 @@ in plain words.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,9 @@ __all__ = [
     "Requirement",
     "VersionChoice",
     "as_requirement",
+    "cuda_build",
     "identifier_for",
+    "parse_cuda",
     "pinned_version",
     "split_identifier",
 ]
@@ -139,6 +142,13 @@ class FileFilter:
 
     ``tags`` is the target's ordered list of supported wheel tags; ``python`` the target
     interpreter version (``X.Y.Z``) against which ``data-requires-python`` is checked.
+    ``cuda`` is the target's CUDA version (major, minor) when it has one: a version whose
+    local label names a CUDA build (``+cu124``, the convention of PyTorch-style wheel
+    indexes) is then usable only when built for that CUDA or an older one (such wheels carry
+    their own CUDA libraries and need only a driver at least as new), so that of several
+    variants of a release the one matching the target's CUDA, or else the newest older one, is
+    chosen (the labels order them). Without a known CUDA, variants are left to version order,
+    as pip does.
     """
 
     tags: Sequence[Tag]
@@ -148,6 +158,7 @@ class FileFilter:
     default_binary: BinaryPolicy = BinaryPolicy.ANY
     no_build: bool = False
     exclude_newer: datetime | None = None
+    cuda: tuple[int, int] | None = None
     _rank: dict[Tag, int] = field(default_factory=dict)
     _python_ok: dict[str, bool] = field(default_factory=dict)
 
@@ -207,6 +218,17 @@ class FileFilter:
     def choose_version(
         self, name: NormalizedName, version: Version, files: list[DistFile]
     ) -> VersionChoice:
+        if self.cuda is not None and version.local:
+            built = cuda_build(version)
+            if built is not None and built > self.cuda:
+                return VersionChoice(
+                    version=version,
+                    files=(),
+                    needs_build=False,
+                    yanked=False,
+                    rejection=f"a build for CUDA {built[0]}.{built[1]}; the target has CUDA"
+                    f" {self.cuda[0]}.{self.cuda[1]}",
+                )
         policy = self.binary.get(name, self.default_binary)
         reasons: list[str] = []
         candidates = files
@@ -272,6 +294,29 @@ class FileFilter:
             yanked=yanked,
             rejection=rejection,
         )
+
+
+_CUDA_LABEL = re.compile(r"cu(\d{2,3})")
+
+
+def cuda_build(version: Version) -> tuple[int, int] | None:
+    """The CUDA version a local label names (``2.5.1+cu124`` → (12, 4); ``+cu92`` → (9, 2)),
+    else ``None`` (no label, ``+cpu``, anything else)."""
+    match = _CUDA_LABEL.fullmatch(version.local or "")
+    if match is None:
+        return None
+    digits = match[1]
+    return int(digits[:-1]), int(digits[-1])
+
+
+def parse_cuda(text: str | None) -> tuple[int, int] | None:
+    """``"12.4"`` / ``"12.4.1"`` / ``"12"`` → (12, 4) / (12, 4) / (12, 0); ``None`` stays."""
+    if not text:
+        return None
+    parts = [int(p) for p in text.split(".")[:2] if p.isdigit()]
+    if not parts:
+        return None
+    return parts[0], parts[1] if len(parts) > 1 else 0
 
 
 def canonical(name: str) -> NormalizedName:
