@@ -444,3 +444,32 @@ def test_cli_image_generate_and_unknown_recipe(
     assert "known recipes: datascience, minimal" in str(bad.exception)
     usage = CliRunner().invoke(cli, [*args, "--python", "3.11"])
     assert usage.exit_code == 2 and "the base image decides" in usage.output
+
+
+def test_cli_image_list_resolve_shows_what_each_recipe_resolves_to(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.upper().startswith("PIP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", environ["ADVISOR_CACHE_DIR"])
+    images = tmp_path / "knowledge" / "images"
+    images.mkdir(parents=True)
+    minimal = (_knowledge() / "images" / "minimal.toml").read_text(encoding="utf-8")
+    (images / "minimal.toml").write_text(
+        minimal.replace("requirements = []", 'requirements = ["tiny"]'), encoding="utf-8"
+    )
+    (images / "future.toml").write_text(
+        minimal.replace('name = "minimal"', 'name = "future"').replace(
+            "requirements = []", 'requirements = ["future-only"]'
+        ),
+        encoding="utf-8",
+    )
+    args = ["image", "list", "--knowledge-dir", str(tmp_path / "knowledge"), "--resolve"]
+    result = CliRunner().invoke(cli, [*args, "-i", index.file_url, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["minimal"]["resolves-to"] == {"helper": "2.0", "tiny": "1.1"}
+    assert rows["future"]["resolves-to"].startswith("no stack: ")
+    text = CliRunner().invoke(cli, [*args, "-i", index.file_url]).output
+    assert "resolves to: helper 2.0, tiny 1.1 (2 packages)" in text

@@ -40,7 +40,9 @@ from advisor.knowledge.store import open_store
 from advisor.knowledge.validate import check_observation
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    from tests.support.index import FixtureIndex
 
 # -- tools ---------------------------------------------------------------------------------
 
@@ -350,3 +352,52 @@ def test_the_pipeline_script_is_valid_bash() -> None:
         ["bash", "-n", str(PIPELINE / "build-images.sh")], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+# -- the next advice knows -----------------------------------------------------------------
+
+
+def test_a_recorded_image_build_failure_steers_the_next_advice(
+    fixture_index_factory: Callable[..., FixtureIndex], pip_env: dict[str, str], tmp_path: Path
+) -> None:
+    from advisor.api.context import ResolveOptions
+    from advisor.api.imaging import generate, list_recipes, recipe_target
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.recipes import find_recipe
+    from advisor.observe.fingerprint import build_predicate
+    from tests.support.index import Project, release
+
+    index = fixture_index_factory([Project(name="tiny", files=release("1.0") + release("1.1"))])
+    recipe = find_recipe(list_recipes(), "minimal")
+    target = recipe_target(recipe, host=RuntimeEnvironment.detect())
+    log = (
+        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
+        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
+    )
+    failed = image_observations(
+        _run(1, log),
+        image="minimal",
+        pins={"tiny": "1.1"},
+        files={"tiny": ("tiny-1.1-py3-none-any.whl",)},
+        environment=build_predicate(target),
+        provenance=_PROV,
+    )
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with open_store(url) as store:
+        store.put(failed)
+    requirements = tmp_path / "requirements.in"
+    requirements.write_text("tiny\n", encoding="utf-8")
+    environ = {**pip_env, "ADVISOR_CACHE_DIR": str(tmp_path / "cache"), "ADVISOR_KNOWLEDGE": url}
+    outcome = generate(
+        "minimal",
+        [requirements],
+        opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
+        output=tmp_path / "ctx",
+        environ=environ,
+        cwd=tmp_path,
+        vendor=False,
+    )
+    assert [str(p.version) for p in outcome.resolution.pins] == ["1.0"]
+    record = (tmp_path / "ctx" / "image.json").read_text(encoding="utf-8")
+    assert "build failed (hash-mismatch) on a matching environment" in record
+    assert "image-build:buildah" in record

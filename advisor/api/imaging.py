@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from advisor.knowledge.schema import ImageRecipe
     from advisor.models import DistFile, Pin, Resolution
 
-__all__ = ["ImageOutcome", "generate", "list_recipes", "recipe_target"]
+__all__ = ["ImageOutcome", "generate", "list_recipes", "recipe_target", "resolve_recipes"]
 
 _COMMAND = "advisor image generate"
 
@@ -356,6 +356,42 @@ def _vendor(
             session.close()
     prune_folder(folder, keep=set(wanted))
     return tuple(sorted(wanted))
+
+
+def resolve_recipes(
+    names: Sequence[str],
+    *,
+    opts: ResolveOptions,
+    knowledge_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> dict[str, dict[str, str] | str]:
+    """What each recipe's default requirements resolve to on its base (name → version of
+    every pin), or why nothing does (``"no stack: …"``), as ``generate`` would lock them.
+    Index failures raise as usual."""
+    import tempfile
+    from pathlib import Path
+
+    from advisor.errors import NoViableStack
+
+    out: dict[str, dict[str, str] | str] = {}
+    with tempfile.TemporaryDirectory(prefix="advisor-image-list-") as tmp:
+        for name in names:
+            try:
+                outcome = generate(
+                    name,
+                    opts=opts,
+                    output=Path(tmp) / name,
+                    knowledge_dir=knowledge_dir,
+                    environ=environ,
+                    cwd=cwd,
+                    vendor=False,
+                )
+            except NoViableStack as exc:
+                out[name] = "no stack: " + exc.message.splitlines()[0]
+                continue
+            out[name] = {str(p.name): str(p.version) for p in outcome.resolution.pins}
+    return out
 
 
 def _resolve(

@@ -36,15 +36,34 @@ _KNOWLEDGE_DIR = click.option(
 @image.command("list")
 @_KNOWLEDGE_DIR
 @knowledge_store_option
+@click.option(
+    "--resolve",
+    is_flag=True,
+    help="Also resolve each recipe's default requirements for its base and show the pins.",
+)
+@click.option("-i", "--index-url", metavar="URL", help="With --resolve: the index to use.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-def image_list(knowledge_dir: Path | None, knowledge_url: str | None, as_json: bool) -> None:
+def image_list(
+    knowledge_dir: Path | None,
+    knowledge_url: str | None,
+    resolve: bool,
+    index_url: str | None,
+    as_json: bool,
+) -> None:
     """Show the recipes: base image, the target each resolves for, its default
-    requirements, and the last recorded build of each."""
+    requirements, the last recorded build of each, and with --resolve the stack each
+    resolves to today."""
     from advisor.api.building import last_builds
-    from advisor.api.imaging import list_recipes
+    from advisor.api.context import ResolveOptions
+    from advisor.api.imaging import list_recipes, resolve_recipes
 
     recipes = list_recipes(knowledge_dir=knowledge_dir)
     builds = last_builds(knowledge_url)
+    resolved: dict[str, Any] = {}
+    if resolve:
+        opts = ResolveOptions(index_url=index_url)
+        names = [r.name for r in recipes]
+        resolved = resolve_recipes(names, opts=opts, knowledge_dir=knowledge_dir)
     rows: list[dict[str, Any]] = [
         {
             "name": r.name,
@@ -56,6 +75,7 @@ def image_list(knowledge_dir: Path | None, knowledge_url: str | None, as_json: b
             "requirements": list(r.requirements),
             "summary": r.summary,
             "last-build": _build_summary(builds.get(r.name)),
+            **({"resolves-to": resolved.get(r.name)} if resolve else {}),
         }
         for r in recipes
     ]
@@ -70,10 +90,22 @@ def image_list(knowledge_dir: Path | None, knowledge_url: str | None, as_json: b
         if row["summary"]:
             click.echo(f"    {row['summary']}")
         click.echo(f"    requirements: {', '.join(row['requirements']) or 'none (Python only)'}")
+        if resolve:
+            click.echo(f"    resolves to: {_pins_text(row['resolves-to'])}")
         last = row["last-build"]
         if last:
             why = f" ({last['failure-class']})" if last.get("failure-class") else ""
             click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
+
+
+def _pins_text(pins: Any) -> str:
+    if isinstance(pins, str):
+        return pins
+    if not pins:
+        return "nothing to install"
+    shown = ", ".join(f"{name} {version}" for name, version in sorted(pins.items())[:12])
+    more = len(pins) - 12
+    return shown + (f" and {more} more" if more > 0 else "") + f" ({len(pins)} packages)"
 
 
 def _build_summary(obs: Any) -> dict[str, Any] | None:
