@@ -13,6 +13,7 @@ non-root user, with the recipe's environment variables and OCI labels.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -148,10 +149,14 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
     out += _continued("ENV", [f"{k}={_quote(v)}" for k, v in sorted(env.items())])
     labels = {**recipe.labels, **spec.labels}
     out += _continued("LABEL", [f"{k}={_quote(v)}" for k, v in sorted(labels.items())])
+    out += [f"EXPOSE {port}" for port in sorted(set(recipe.ports))]
     out += [
         f"USER {_UID}:{_UID}",  # numeric: a host or runtime need not resolve the name
         f"WORKDIR /home/{user}",
-        'CMD ["python3"]',
-        "",
     ]
+    if recipe.entrypoint:
+        out.append(f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}")
+    if recipe.cmd:
+        out.append(f"CMD {json.dumps(list(recipe.cmd))}")
+    out.append("")
     return "\n".join(out)

@@ -270,6 +270,10 @@ class ImageRecipe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     env: dict[str, str] = {}
     user: str = "app"
     labels: dict[str, str] = {}
+    #: how the image starts: ENTRYPOINT (e.g. an init such as tini), CMD, and EXPOSEd ports
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ("python3",)
+    ports: tuple[int, ...] = ()
     provenance: Provenance
 
 

@@ -298,6 +298,12 @@ def _check_image(recipe: ImageRecipe) -> Iterator[tuple[str, str]]:
             yield f"extra_index_urls[{i}]", f"{url!r} is not an http(s) or file URL"
         elif "@" in parts.netloc:
             yield f"extra_index_urls[{i}]", "credentials in a committed URL; use .netrc"
+    for i, port in enumerate(recipe.ports):
+        if not 0 < port < 65536:
+            yield f"ports[{i}]", f"{port} is not a TCP port"
+    for field, words in (("entrypoint", recipe.entrypoint), ("cmd", recipe.cmd)):
+        if any(not w for w in words):
+            yield field, "an empty word"
     for i, name in enumerate(recipe.index_packages):
         yield from _check_name(f"index_packages[{i}]", name)
     if recipe.index_packages and not recipe.extra_index_urls:
