@@ -247,3 +247,25 @@ def test_the_pipeline_script_builds_and_publishes_minimal(
     assert tag.endswith(record["lock-digest"].removeprefix("sha256:")[:12])
     build = json.loads((out / "minimal" / "build.json").read_text(encoding="utf-8"))
     assert (build["tool"], build["outcome"], build["tag"]) == ("buildah", "ok", tag)
+
+
+def test_a_store_that_cannot_be_written_does_not_hide_the_outcome(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    # a build that fails at once: no shell in an empty image
+    (context / "Containerfile").write_text("FROM scratch\nRUN true\n", encoding="utf-8")
+    unwritable = tmp_path / "not-a-folder"
+    unwritable.write_text("", encoding="utf-8")
+    env = {**environ, "ADVISOR_KNOWLEDGE": f"sqlite:///{unwritable / 'k.db'}"}
+    result = subprocess.run(
+        [_advisor(), "image", "build", str(context), "--tool", "buildah", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["outcome"] == "failed" and summary["record-error"]
+    assert "not recorded" in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from advisor.errors import InputError
+from advisor.errors import AdvisorError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -63,6 +63,8 @@ class BuildOutcome:
     failure_class: str | None
     observations: tuple[BuildObservation, ...]
     store_url: str
+    #: why the observations could not be stored (the build's outcome stands regardless)
+    record_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -180,8 +182,12 @@ def build_image(
         provenance=provenance,
         replace={str(folder): "<context>"},
     )
-    with open_store(url) as store:
-        store.put(observations)
+    record_error = None
+    try:
+        with open_store(url) as store:
+            store.put(observations)
+    except AdvisorError as exc:  # a store that is down must not hide the build's outcome
+        record_error = exc.message
     return BuildOutcome(
         folder=folder,
         tool=chosen,
@@ -191,6 +197,7 @@ def build_image(
         failure_class=None if run.ok else classify_build(run.output, timed_out=run.timed_out),
         observations=tuple(observations),
         store_url=url,
+        record_error=record_error,
     )
 
 
@@ -200,7 +207,6 @@ def last_builds(
     """The newest stack build observation of each image recipe in the store (recipe name →
     observation), for ``advisor image list``. An unreadable store gives an empty answer."""
     from advisor.api.knowledge import store_url as resolve_store_url
-    from advisor.errors import AdvisorError
     from advisor.knowledge.schema import BuildObservation
     from advisor.knowledge.store import open_store
 

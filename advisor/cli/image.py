@@ -279,6 +279,10 @@ def image_build(
             on_start=on_start,
         )
     run = outcome.run
+    recorded = f"recorded {len(outcome.observations)} observations"
+    if outcome.record_error:
+        recorded = "not recorded"
+        console.print(f"[yellow]warning:[/] not recorded: {escape(outcome.record_error)}")
     if as_json:
         payload = {
             "folder": str(outcome.folder),
@@ -288,19 +292,20 @@ def image_build(
             "failure-class": outcome.failure_class,
             "duration": round(run.duration, 3),
             "exit-code": run.returncode,
-            "observations": len(outcome.observations),
+            "observations": 0 if outcome.record_error else len(outcome.observations),
+            "record-error": outcome.record_error,
         }
         click.echo(json.dumps(payload, indent=2))
     elif outcome.ok:
         console.print(
             f"[green]built[/] {escape(outcome.tag)} with {outcome.tool.name} in"
-            f" {run.duration:.1f} s; recorded {len(outcome.observations)} observations"
+            f" {run.duration:.1f} s; {recorded}"
         )
     else:
         why = "timed out" if run.timed_out else f"exit code {run.returncode}"
         console.print(
             f"[red]build failed[/] ({outcome.failure_class}; {why}) after {run.duration:.1f} s;"
-            f" recorded in the knowledge store"
+            f" {recorded}"
         )
         if quiet:
             for line in run.output.splitlines()[-15:]:
