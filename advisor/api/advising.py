@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from packaging.version import Version
 
@@ -65,10 +65,21 @@ class AdviseOutcome:
     tool: Mapping[str, Any]  # what the lock's [tool.advisor] records about the advice
 
 
-def bundled_knowledge_dir() -> Path | None:
-    """The curated ``knowledge/`` folder of this checkout, when running from one."""
-    folder = Path(__file__).resolve().parents[2] / "knowledge"
-    return folder if (folder / "prescriptions").is_dir() else None
+def bundled_knowledge_dir(
+    *, checkout: Path | None = None, prefixes: Sequence[Path] | None = None
+) -> Path | None:
+    """The curated ``knowledge/`` folder: this checkout's when running from one (an editable
+    install), else the copy an installed wheel put under ``<prefix>/share/stack-advisor``
+    (``prefixes``: this environment's data path and ``sys.prefix``), else ``None``."""
+    import sys
+    import sysconfig
+
+    root = checkout or Path(__file__).resolve().parents[2]
+    found = [root / "knowledge"]
+    if prefixes is None:
+        prefixes = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
+    found += [p / "share" / "stack-advisor" / "knowledge" for p in prefixes]
+    return next((f for f in found if (f / "prescriptions").is_dir()), None)
 
 
 def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[Any, Any]:

@@ -212,8 +212,13 @@ class BenchOutcome:
 
 
 def default_benchmarks_dir() -> Path:
-    """The project's ``knowledge/benchmarks`` folder (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "knowledge" / "benchmarks"
+    """The curated ``knowledge/benchmarks`` folder (see ``bundled_knowledge_dir``)."""
+    from advisor.api.advising import bundled_knowledge_dir
+
+    folder = bundled_knowledge_dir()
+    if folder is None:
+        raise InputError("no curated knowledge folder: neither a checkout nor an installed copy")
+    return folder / "benchmarks"
 
 
 def _venv_python(venv: Path) -> Path | None:
