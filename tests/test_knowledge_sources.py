@@ -347,14 +347,14 @@ action: {kind: justify, message: m}
 IMAGES = """\
 [[image]]
 name = "cpu"
-base_image = "docker.io/library/python:3.12-slim"
+base_image = "registry.example/library/python:3.12-slim"
 python = "3.12"
 platform = "manylinux_2_36_x86_64"
 requirements = ["numpy>=2"]
 
 [[image]]
 name = "gpu"
-base_image = "nvcr.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04"
+base_image = "registry.example/nvidia/cuda:12.4.1-runtime-ubuntu22.04"
 python = "3.11"
 platform = 7
 """

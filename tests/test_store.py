@@ -157,7 +157,7 @@ def every_kind() -> list[Observation]:
         ImageRecipe(
             name="ds-cpu",
             summary="data science on CPU",
-            base_image="docker.io/library/python:3.12-slim",
+            base_image="registry.example/library/python:3.12-slim",
             python="3.12",
             platform="manylinux_2_36_x86_64",
             system_packages=("libgomp1",),
