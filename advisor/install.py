@@ -29,12 +29,13 @@ from packaging.pylock import (
     PackageWheel,
     PylockSelectError,
 )
+from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError, LockfileError
 from advisor.lockfile.pylock import load_pylock, lock_url
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
     from packaging.markers import Environment
     from packaging.pylock import Package
@@ -260,8 +261,10 @@ def install_lock(
     pip_args: Sequence[str] = (),
     pip_python: str | None = None,
     timeout: float | None = None,
+    skip: Collection[str] = (),
 ) -> InstallResult:
-    """Install what ``lock`` selects for the interpreter ``python``.
+    """Install what ``lock`` selects for the interpreter ``python``, but the projects named
+    in ``skip`` (canonical names).
 
     ``environ`` is the whole environment of the subprocesses (the caller decides what
     pip sees). pip runs as ``PIP_PYTHON -m pip --python PYTHON install --no-deps
@@ -286,7 +289,11 @@ def install_lock(
         )
     except PylockSelectError as exc:
         raise LockfileError(f"{lock}: {exc}") from exc
-    chosen = [_installed_file(pkg, dist, base=lock.parent) for pkg, dist in selected]
+    chosen = [
+        _installed_file(pkg, dist, base=lock.parent)
+        for pkg, dist in selected
+        if canonicalize_name(pkg.name) not in skip
+    ]
     if not chosen:
         return InstallResult(python=target.python, installed=())
     files = tuple(file for file, _ in chosen)

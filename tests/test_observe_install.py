@@ -2,9 +2,10 @@
 and of exporting/importing observations, end to end with real venvs and pip.
 
 Fixture packages live in a flat ``--find-links`` folder: ``slowpkg`` (its import sleeps
-0.3 s), ``brokenimp`` 1.0 (fine) and 2.0 (raises at import), ``okpkg``, and ``buildfail``,
-which has only an sdist whose build backend runs a compiler that is not on ``PATH``. Each is
-locked with ``advisor lock``, observed, and the advice is checked to react.
+0.3 s), ``brokenimp`` 1.0 (fine) and 2.0 (raises at import), ``okpkg``, ``buildfail``, which
+has only an sdist whose build backend runs a compiler that is not on ``PATH``, and
+``needsfail``, which needs ``buildfail``. Each is locked with ``advisor lock``, observed, and
+the advice is checked to react.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     )
     make_wheel(links, name="okpkg", version="1.0")
     make_failing_sdist(links, name="buildfail", version="1.0", build=MISSING_COMPILER)
+    make_wheel(links, name="needsfail", version="1.0", requires_dist=["buildfail"])
     yield {"root": root, "links": links}  # fmt: skip
 
 
@@ -146,9 +148,12 @@ def test_stable_advice_penalises_the_failed_import(site: dict[str, Path], tmp_pa
 @pytest.mark.slow
 def test_failed_build_goes_to_the_package_pip_names(site: dict[str, Path], tmp_path: Path) -> None:
     work = tmp_path / "w"
-    lock = _lock(site, work, "buildfail\nokpkg\n")
+    lock = _lock(site, work, "buildfail\nokpkg\nneedsfail\n")
     rows = _observe(site, work, lock)
-    assert list(rows) == ["buildfail"]  # okpkg was not installed: nothing learnt about it
+    # a second install without buildfail observes okpkg; needsfail needs buildfail, so its
+    # import says nothing about itself: it is left unjudged
+    assert list(rows) == ["buildfail", "okpkg"]
+    assert rows["okpkg"]["outcome"] == "ok"
     assert rows["buildfail"]["outcome"] == "failed"
     assert rows["buildfail"]["failure_class"] == "compiler-missing"
     assert "No such file or directory: 'cc'" in rows["buildfail"]["log_excerpt"]
@@ -165,8 +170,9 @@ def test_wrong_hash_in_the_lock(site: dict[str, Path], tmp_path: Path) -> None:
     assert digest is not None
     lock.write_text(text.replace(digest[1], "0" * 64))
     rows = _observe(site, work, lock)
-    assert list(rows) == ["okpkg"]
+    assert list(rows) == ["okpkg", "slowpkg"]
     assert (rows["okpkg"]["outcome"], rows["okpkg"]["failure_class"]) == ("failed", "hash-mismatch")
+    assert rows["slowpkg"]["outcome"] == "ok"
 
 
 @pytest.mark.slow

@@ -362,12 +362,47 @@ def observe_install(
     except LockfileError as exc:
         output = str(exc)
         timed_out = isinstance(exc.__cause__, subprocess.TimeoutExpired)
-        blamed = culprits(output, selected) or selected
-        return _failed(
-            blamed,
+        named = culprits(output, selected)
+        failed = _failed(
+            named or selected,
             failure_class=classify(output, stage="install", timed_out=timed_out),
             duration=round(time.monotonic() - start, 6),
             output=output,
             stamp=stamp,
         )
+        rest = [p for p in selected if p not in named]
+        if not named or not rest or timed_out:
+            return failed
+        # pip stops at the first failure: install the others without the packages it named,
+        # so they are observed too (those that need a failed one are left unjudged)
+        skip = {p.name for p in named}
+        try:
+            install_lock(lock, python=str(venv_python), environ=environ, timeout=timeout, skip=skip)
+        except LockfileError as again:
+            more = culprits(str(again), rest) or rest
+            second = _failed(
+                more,
+                failure_class=classify(str(again), stage="install", timed_out=False),
+                duration=None,
+                output=str(again),
+                stamp=stamp,
+            )
+            return sorted([*failed, *second], key=lambda o: o.package or "")
+        judged = [p for p in rest if p.name not in _dependents(lock, skip)]
+        checked = _check_imports(judged, venv_python, environ=environ, timeout=timeout, stamp=stamp)
+        return sorted([*failed, *checked], key=lambda o: o.package or "")
     return _check_imports(selected, venv_python, environ=environ, timeout=timeout, stamp=stamp)
+
+
+def _dependents(lock: Path, names: set[str]) -> set[str]:
+    """The packages of ``lock`` that need one of ``names``, directly or through others."""
+    requires: dict[str, set[str]] = {}
+    for pkg in load_pylock(lock).packages:
+        deps = {canonicalize_name(str(d["name"])) for d in pkg.dependencies or () if "name" in d}
+        requires.setdefault(canonicalize_name(pkg.name), set()).update(deps)
+    found: set[str] = set()
+    frontier = set(names)
+    while frontier:
+        frontier = {p for p, deps in requires.items() if deps & frontier and p not in found}
+        found |= frontier
+    return found
