@@ -11,6 +11,7 @@ import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import (
+    knowledge_store_option,
     lock_output_options,
     resolve_options,
     resolve_opts,
@@ -27,13 +28,7 @@ _advice_options = [
         "--time-limit", default=30.0, show_default=True, help="Seconds the search may take."
     ),
     click.option("--seed", default=0, show_default=True, help="Seed of the search."),
-    click.option(
-        "--knowledge",
-        "knowledge_url",
-        metavar="URL",
-        envvar="ADVISOR_KNOWLEDGE",
-        help="Knowledge store (also ADVISOR_KNOWLEDGE; default: the user data dir's).",
-    ),
+    knowledge_store_option,
     click.option(
         "--knowledge-dir",
         "knowledge_dirs",

@@ -10,6 +10,7 @@ __all__ = ["check"]
 
 
 from advisor.cli._app import cli
+from advisor.cli._common import knowledge_store_option
 
 
 def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
@@ -53,12 +54,7 @@ def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
     help="github: workflow annotations.",
 )
 @click.option("--osv", type=click.Path(path_type=Path, exists=True), help="An OSV dump to use.")
-@click.option(
-    "--knowledge",
-    metavar="URL",
-    envvar="ADVISOR_KNOWLEDGE",
-    help="Knowledge store (sqlite:///path.db or postgresql://...).",
-)
+@knowledge_store_option
 @click.option("--online", is_flag=True, help="Also ask the index whether a pin was yanked.")
 @click.option("--fix", is_flag=True, help="Re-lock a lock that is merely stale.")
 @click.option(
@@ -80,7 +76,7 @@ def check(
     paths: tuple[Path, ...],
     fmt: str,
     osv: Path | None,
-    knowledge: str | None,
+    knowledge_url: str | None,
     online: bool,
     fix: bool,
     only: tuple[str, ...],
@@ -97,7 +93,7 @@ def check(
     report = run_check(
         locks,
         opts=CheckOptions(
-            knowledge=knowledge,
+            knowledge=knowledge_url,
             osv=osv,
             online=online,
             fix=fix,
