@@ -426,13 +426,17 @@ def test_cli_image_list() -> None:
     assert "pytorch-cuda" in text and "cuda 12.4" in text
 
 
-def test_cli_image_generate_and_unknown_recipe(
-    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def cli_env(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI (in this process) sees no pip configuration of the machine, and a fresh cache."""
     for key in [k for k in os.environ if k.upper().startswith("PIP_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("ADVISOR_CACHE_DIR", environ["ADVISOR_CACHE_DIR"])
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_image_generate_and_unknown_recipe(index: FixtureIndex, tmp_path: Path) -> None:
     req = _requirements(tmp_path, "tiny")
     out = tmp_path / "ctx"
     args = ["image", "generate", "--recipe", "minimal", str(req), "-o", str(out)]
@@ -446,13 +450,10 @@ def test_cli_image_generate_and_unknown_recipe(
     assert usage.exit_code == 2 and "the base image decides" in usage.output
 
 
+@pytest.mark.usefixtures("cli_env")
 def test_cli_image_list_resolve_shows_what_each_recipe_resolves_to(
-    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    index: FixtureIndex, tmp_path: Path
 ) -> None:
-    for key in [k for k in os.environ if k.upper().startswith("PIP_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("ADVISOR_CACHE_DIR", environ["ADVISOR_CACHE_DIR"])
     images = tmp_path / "knowledge" / "images"
     images.mkdir(parents=True)
     minimal = (_knowledge() / "images" / "minimal.toml").read_text(encoding="utf-8")
