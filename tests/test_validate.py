@@ -4,6 +4,7 @@ specifiers; the committed JSON Schemas equal freshly generated ones; the reposit
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 from pathlib import Path
@@ -281,6 +282,23 @@ def test_committed_schemas_equal_generated_ones() -> None:
             f"{committed} is stale: regenerate with advisor.knowledge.validate."
             "write_json_schemas(Path('knowledge/schema'))"
         )
+
+
+def test_schema_descriptions_do_not_depend_on_docstring_indentation() -> None:
+    # msgspec copies docstrings verbatim or cleaned depending on its version and Python's
+    # (3.13 strips indentation at compile time): the generator normalises them itself.
+    def descriptions(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [v for k, v in node.items() if k == "description" and isinstance(v, str)]
+            return own + [d for v in node.values() for d in descriptions(v)]
+        if isinstance(node, list):
+            return [d for v in node for d in descriptions(v)]
+        return []
+
+    found = [d for text in json_schemas().values() for d in descriptions(json.loads(text))]
+    assert found, "the schemas carry the types' docstrings as descriptions"
+    assert [d for d in found if d != inspect.cleandoc(d)] == []
+    assert any("\n" in d for d in found)  # multi-line docstrings are among them
 
 
 def test_write_json_schemas(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ It also owns the JSON Schemas of ``knowledge/schema/`` (for editors and reviewer
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -488,9 +489,27 @@ def json_schemas() -> dict[str, str]:
     }
     out = {}
     for file, (title, schema) in documents.items():
-        full = {"$schema": _DIALECT, "title": title, **schema}
+        full = {"$schema": _DIALECT, "title": title, **_clean_descriptions(schema)}
         out[file] = json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return out
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """``node`` with every ``description`` passed through :func:`inspect.cleandoc`.
+
+    msgspec copies docstrings into descriptions, and whether their indentation survives
+    depends on the msgspec and Python versions (Python 3.13 strips it at compile time), so
+    the schemas are normalised here to read the same everywhere."""
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
 
 
 def _curated(schema: dict[str, Any], name: str) -> dict[str, Any]:
