@@ -22,14 +22,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor.cli._common import human_size
 from advisor.events import SILENT, ProgressEvents
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from types import TracebackType
+
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.spinner import Spinner
 
 __all__ = ["SHOW_AFTER", "TerminalProgress", "progress_events", "stderr_is_terminal"]
 
@@ -38,7 +42,7 @@ SHOW_AFTER = 1.0
 _REFRESHES_PER_SECOND = 8
 
 
-def stderr_is_terminal(environ: Any = None) -> bool:
+def stderr_is_terminal(environ: Mapping[str, str] | None = None) -> bool:
     """stderr is an interactive terminal that can redraw lines (not a pipe, not TERM=dumb).
 
     Asked of the file itself, not of rich, which treats ``FORCE_COLOR`` as a terminal."""
@@ -71,7 +75,7 @@ class _Step:
     started: float
     rest: str = ""
     until: float = 0.0  # a retry: when its next attempt starts
-    spinner: Any = None  # rich Spinner, made on first draw (it keeps its own phase)
+    spinner: Spinner | None = None  # made on first draw (it keeps its own phase)
 
 
 class TerminalProgress(ProgressEvents):
@@ -84,7 +88,7 @@ class TerminalProgress(ProgressEvents):
 
     def __init__(
         self,
-        console: Any,
+        console: Console,
         *,
         show_after: float = SHOW_AFTER,
         clock: Callable[[], float] = time.monotonic,
@@ -98,7 +102,7 @@ class TerminalProgress(ProgressEvents):
         self._lock = threading.Lock()  # guards _steps (events vs. the refresh thread)
         self._life = threading.Lock()  # guards _live and _closed (the timer vs. exit)
         self._steps: dict[tuple[str, str], _Step] = {}
-        self._live: Any = None
+        self._live: Live | None = None
         self._closed = False
         self._timer: threading.Timer | None = None
 
@@ -143,13 +147,13 @@ class TerminalProgress(ProgressEvents):
 
     # -- drawing --------------------------------------------------------------------------
 
-    def _render(self) -> Any:
+    def _render(self) -> RenderableType:
         from rich.console import Group
         from rich.spinner import Spinner
         from rich.text import Text
 
         now = self._clock()
-        lines = []
+        lines: list[RenderableType] = []
         with self._lock:
             for step in self._steps.values():
                 if step.spinner is None:
