@@ -5,7 +5,8 @@ probe the *target* interpreter for its marker environment and wheel tags, let
 :meth:`packaging.pylock.Pylock.select` choose one file per package, then hand pip a
 temporary requirements file of ``name @ url --hash=…`` lines with ``--no-deps
 --require-hashes``. pip runs from this process's interpreter with ``--python TARGET``, so
-the target needs neither pip nor packaging.
+the target needs neither pip nor packaging. The pip run is announced to the progress events
+the caller passes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from packaging.pylock import (
 from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError, LockfileError
+from advisor.events import SILENT
 from advisor.lockfile.pylock import load_pylock, lock_url
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from packaging.markers import Environment
     from packaging.pylock import Package
     from packaging.tags import Tag
+
+    from advisor.events import ProgressEvents
 
 __all__ = [
     "InstallResult",
@@ -262,6 +266,7 @@ def install_lock(
     pip_python: str | None = None,
     timeout: float | None = None,
     skip: Collection[str] = (),
+    events: ProgressEvents = SILENT,
 ) -> InstallResult:
     """Install what ``lock`` selects for the interpreter ``python``, but the projects named
     in ``skip`` (canonical names).
@@ -269,7 +274,8 @@ def install_lock(
     ``environ`` is the whole environment of the subprocesses (the caller decides what
     pip sees). pip runs as ``PIP_PYTHON -m pip --python PYTHON install --no-deps
     --require-hashes [pip_args] -r FILE`` with ``PIP_PYTHON`` defaulting to this
-    interpreter. ``groups`` empty means the lock's default groups.
+    interpreter. ``groups`` empty means the lock's default groups. ``events`` hears when pip
+    starts and ends.
 
     Raises :class:`LockfileError` for an unreadable or invalid lock, a selection
     error (no environment, requires-python or wheel matches) or a pip failure (with
@@ -316,6 +322,8 @@ def install_lock(
             "-r",
             str(req_file),
         ]
+        what = f"{len(files)} package{'s' if len(files) != 1 else ''} into {target.python}"
+        events.installing(what)
         try:
             proc = subprocess.run(
                 command,
@@ -328,6 +336,8 @@ def install_lock(
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise LockfileError(f"{lock}: cannot run pip: {exc}") from exc
+        finally:
+            events.install_finished(what)
     if proc.returncode != 0:
         raise LockfileError(
             f"{lock}: pip failed to install into {python} (exit code {proc.returncode}):\n"

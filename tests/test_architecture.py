@@ -27,19 +27,23 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "": frozenset({"api"}),  # re-exports the API, lazily
     "errors": frozenset({"models"}),
     "models": frozenset({"errors"}),
+    # the progress-event Protocol: the emitters below take it, the CLI renders it
+    "events": frozenset(),
     "environment": frozenset({"errors", "models"}),
-    "index": frozenset({"errors", "models"}),
+    "index": frozenset({"errors", "models", "events"}),
     "request": frozenset({"errors", "models"}),
     "config": frozenset({"errors", "models", "request"}),
     # not index: the provider takes Protocols; search ranks stacks with the scoring layer
-    "resolution": frozenset({"errors", "models", "scoring"}),
+    "resolution": frozenset({"errors", "models", "events", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
-    "install": frozenset({"errors", "models", "lockfile"}),
+    "install": frozenset({"errors", "models", "events", "lockfile"}),
     "knowledge": frozenset({"errors", "models", "environment", "index"}),
     "check": frozenset({"errors", "models", "knowledge"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge"}),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
-    "observe": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "install"}),
+    "observe": frozenset(
+        {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
+    ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
     "api": None,
     "cli": None,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from advisor.events import SILENT
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from advisor.api.locking import Prepared
     from advisor.api.planner import Planner
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
     from advisor.models import Resolution
     from advisor.resolution.provider import AdvisorProvider, ProviderCache
@@ -117,9 +120,11 @@ def run_advice(
     advise: AdviseOptions,
     now: datetime | None = None,
     kind: Recommendation | None = None,
+    events: ProgressEvents = SILENT,
 ) -> AdviseOutcome:
     """Search the best stacks of ``opts.recommendation`` (or of ``kind``, a recommendation
-    assembled by the caller) for every target of ``prep``."""
+    assembled by the caller) for every target of ``prep``; every resolution, build and
+    retry reports to ``events``."""
     from advisor.api.context import open_session
     from advisor.api.locking import with_hashes
     from advisor.api.planner import Planner
@@ -131,7 +136,7 @@ def run_advice(
     policy = parse_advice_policy(prep.config.policy or {}, source=prep.config.source or "config")
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)
-    session = open_session(opts, prep.index, prep.pip, prep.environ)
+    session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
     try:
         planner = Planner(prep.request, opts=opts, session=session)
         advices: list[Advice] = []
@@ -211,7 +216,7 @@ def _advise_target(
         if not providers:
             provider.warm(planner.root_names)
         providers.append(provider)
-        return resolve(provider, planner.roots, target=label)
+        return resolve(provider, planner.roots, target=label, events=planner.session.events)
 
     def score_pins(res: Resolution) -> None:
         # verdicts for pins the ordering did not need (latest, baseline, unscored types)
@@ -251,7 +256,12 @@ def _advise_target(
             f"every stack found for {label} was rejected:",
             causes=[f"  {reason}" for reason in found.rejected],
         )
-    latest_res = resolve(planner.provider(target, cache=cache), planner.roots, target=label)
+    latest_res = resolve(
+        planner.provider(target, cache=cache),
+        planner.roots,
+        target=label,
+        events=planner.session.events,
+    )
     latest_pins = {str(p.name): str(p.version) for p in latest_res.pins}
     best = found.stacks[0]
     filtered: dict[tuple[str, Version], str] = {}
@@ -420,7 +430,12 @@ class Explanation:
 
 
 def explain_pin(
-    lock_path: Path, name: str, *, advise: AdviseOptions, environ: Mapping[str, str]
+    lock_path: Path,
+    name: str,
+    *,
+    advise: AdviseOptions,
+    environ: Mapping[str, str],
+    events: ProgressEvents = SILENT,
 ) -> Explanation:
     """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
     inputs are advised again under the lock's recommendation (stable for a latest lock), with
@@ -448,7 +463,10 @@ def explain_pin(
     out = LockOptions(output=lock_path, dry_run=True)
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
     outcome = run_advice(
-        prep, opts=opts, advise=dataclasses.replace(advise, baseline=lock_path, budget=1)
+        prep,
+        opts=opts,
+        advise=dataclasses.replace(advise, baseline=lock_path, budget=1),
+        events=events,
     )
     baseline = outcome.advices[0].baseline
     pin = baseline.pin(canonical) if baseline is not None else None

@@ -27,12 +27,14 @@ from advisor.check import (
     parse_policy,
 )
 from advisor.errors import AdvisorError, InputError
+from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from packaging.version import Version
 
+    from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Advisory
 
 __all__ = ["CheckOptions", "CheckReport", "run_check"]
@@ -111,7 +113,12 @@ def _advisories(
 
 
 def _check_pylock(
-    path: Path, shown: str, opts: CheckOptions, environ: Mapping[str, str], today: date
+    path: Path,
+    shown: str,
+    opts: CheckOptions,
+    environ: Mapping[str, str],
+    today: date,
+    events: ProgressEvents = SILENT,
 ) -> list[Finding]:
     from advisor.api.locking import lock_digest
     from advisor.lockfile.pylock import read_pylock
@@ -179,7 +186,7 @@ def _check_pylock(
     if opts.wants("prescriptions"):
         findings += _prescriptions(shown, pins, tool, opts, environ)
     if opts.online:
-        findings += _yanked(shown, pins, tool, environ)
+        findings += _yanked(shown, pins, tool, environ, events)
     if opts.wants("environments"):
         findings += _environments(shown, locked.environments, env_names, lock_dir)
     return findings
@@ -249,7 +256,11 @@ def _prescriptions(
 
 
 def _yanked(
-    shown: str, pins: Mapping[str, Version], tool: Mapping[str, Any], environ: Mapping[str, str]
+    shown: str,
+    pins: Mapping[str, Version],
+    tool: Mapping[str, Any],
+    environ: Mapping[str, str],
+    events: ProgressEvents,
 ) -> list[Finding]:
     """``--online``: ask the lock's indexes whether a pinned version has been yanked since."""
     from advisor.api.context import ResolveOptions, index_config, open_session
@@ -268,7 +279,7 @@ def _yanked(
     config, pip = index_config(
         opts, AdviceRequest(requirements=()), AdvisorConfig(), environ, Path.cwd()
     )
-    session = open_session(opts, config, pip, environ)
+    session = open_session(opts, config, pip, environ, events=events)
     findings: list[Finding] = []
     try:
         for name in sorted(pins):
@@ -393,8 +404,10 @@ def run_check(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     today: date | None = None,
+    events: ProgressEvents = SILENT,
 ) -> CheckReport:
-    """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``)."""
+    """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``); the index queries
+    of ``--online`` and the re-locks of ``--fix`` report progress to ``events``."""
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     today = date.today() if today is None else today
@@ -407,16 +420,16 @@ def run_check(
             raise InputError(f"{shown}: no such lock file")
         try:
             if lock.suffix == ".toml":
-                found = _check_pylock(lock, shown, opts, environ, today)
+                found = _check_pylock(lock, shown, opts, environ, today, events)
             else:
                 found = _check_requirements_lock(lock, shown, opts, environ, today)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{shown}: not valid TOML: {exc}") from exc
         if opts.fix and found and all(f.id == "lock-stale" for f in found):
-            _relock(lock, environ=environ, inputs=opts.inputs)
+            _relock(lock, environ=environ, inputs=opts.inputs, events=events)
             fixed.append(shown)
             found = (
-                _check_pylock(lock, shown, opts, environ, today)
+                _check_pylock(lock, shown, opts, environ, today, events)
                 if lock.suffix == ".toml"
                 else _check_requirements_lock(lock, shown, opts, environ, today)
             )
@@ -425,7 +438,13 @@ def run_check(
     return CheckReport(findings=tuple(findings), checked=tuple(checked), fixed=tuple(fixed))
 
 
-def _relock(lock: Path, *, environ: Mapping[str, str], inputs: Sequence[Path] = ()) -> None:
+def _relock(
+    lock: Path,
+    *,
+    environ: Mapping[str, str],
+    inputs: Sequence[Path] = (),
+    events: ProgressEvents = SILENT,
+) -> None:
     """Re-lock a stale lock: a pylock.toml from the inputs, options and targets it records;
     a requirements.txt from ``inputs`` (or the ``.in`` beside it), keeping its other pins."""
     from advisor.api.context import ResolveOptions
@@ -456,4 +475,5 @@ def _relock(lock: Path, *, environ: Mapping[str, str], inputs: Sequence[Path] = 
         out=LockOptions(output=lock, format=fmt, command="advisor check --fix"),
         environ=environ,
         cwd=lock.resolve().parent,
+        events=events,
     )

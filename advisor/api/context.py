@@ -2,7 +2,7 @@
 
 Part of the composition root: reads pip's configuration and the process environment (passed
 in as ``environ``), builds the target runtime environments and opens the index session
-(fetcher, finder, metadata) that the resolver uses.
+(fetcher, finder, metadata) that the resolver uses, with the progress events its caller gave.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError
+from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
     from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
@@ -190,9 +192,13 @@ def build_targets(
 
 @dataclass(slots=True)
 class Session:
+    """The index client of one run; ``events`` is where its parts (and the resolutions run
+    over it) report progress."""
+
     fetcher: Fetcher
     finder: PackageFinder
     metadata: MetadataFetcher
+    events: ProgressEvents = SILENT
 
     def close(self) -> None:
         self.metadata.close()
@@ -200,7 +206,12 @@ class Session:
 
 
 def open_session(
-    opts: ResolveOptions, index: IndexConfig, pip: Any, environ: Mapping[str, str]
+    opts: ResolveOptions,
+    index: IndexConfig,
+    pip: Any,
+    environ: Mapping[str, str],
+    *,
+    events: ProgressEvents = SILENT,
 ) -> Session:
     from advisor.index.cache import Cache
     from advisor.index.fetch import Fetcher, NetworkSettings
@@ -217,7 +228,7 @@ def open_session(
         trusted_hosts=tuple(pip.trusted_hosts),
         credentials=tuple(credentials),
     )
-    fetcher = Fetcher(settings)
+    fetcher = Fetcher(settings, events=events)
     finder = PackageFinder(
         fetcher=fetcher,
         indexes=index.indexes,
@@ -234,8 +245,9 @@ def open_session(
         allow_build=not opts.no_build,
         build_python=sys.executable,
         build_env=_build_env(index, environ),
+        events=events,
     )
-    return Session(fetcher=fetcher, finder=finder, metadata=metadata)
+    return Session(fetcher=fetcher, finder=finder, metadata=metadata, events=events)
 
 
 def _build_env(index: IndexConfig, environ: Mapping[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import InputError
+from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from advisor.api.context import ResolveOptions
     from advisor.api.locking import Prepared
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.knowledge.schema import ImageRecipe
     from advisor.models import DistFile, Pin, Resolution
 
@@ -99,6 +101,7 @@ def generate(
     cwd: Path | None = None,
     now: datetime | None = None,
     vendor: bool = True,
+    events: ProgressEvents = SILENT,
 ) -> ImageOutcome:
     """Resolve ``inputs`` (default: the recipe's requirements, written to
     ``output/requirements.in``) for the recipe's base image and write a build context to
@@ -106,7 +109,8 @@ def generate(
     .dockerignore, image.json, and (``vendor``) the locked files in ``wheels/``.
 
     ``opts.recommendation`` other than ``latest`` runs the advice search and records its
-    report in ``image.json``. Raises :class:`InputError` for an unknown recipe (listing the
+    report in ``image.json``. Resolutions, builds, retries and downloads report to ``events``.
+    Raises :class:`InputError` for an unknown recipe (listing the
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
     """
@@ -145,7 +149,9 @@ def generate(
     if recipe_indexes and recipe.index_packages:  # the framework's builds, from its index only
         pinned = {**prep.index.pinned, **dict.fromkeys(recipe.index_packages, recipe_indexes[0])}
         prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
-    resolution, warnings, advice, tool = _resolve(prep, opts=opts, knowledge_dir=folder, now=now)
+    resolution, warnings, advice, tool = _resolve(
+        prep, opts=opts, knowledge_dir=folder, now=now, events=events
+    )
     warnings = (*index_warnings, *warnings)
 
     def render(name: str, fmt: str) -> tuple[str, str]:
@@ -181,7 +187,7 @@ def generate(
     warnings = (*warnings, *advice_warnings)
     wheels: tuple[str, ...] = ()
     if vendor:
-        wheels = _vendor(prep, opts, _vendored_files(resolution.pins), output / WHEELS)
+        wheels = _vendor(prep, opts, _vendored_files(resolution.pins), output / WHEELS, events)
     else:
         public = prep.index.public()
         local = [u for u in (*public["indexes"], *public["find-links"]) if u.startswith("file:")]
@@ -323,7 +329,11 @@ def _vendored_files(pins: Sequence[Pin]) -> list[DistFile]:
 
 
 def _vendor(
-    prep: Prepared, opts: ResolveOptions, files: Sequence[DistFile], folder: Path
+    prep: Prepared,
+    opts: ResolveOptions,
+    files: Sequence[DistFile],
+    folder: Path,
+    events: ProgressEvents,
 ) -> tuple[str, ...]:
     """Download ``files`` into ``folder`` (hash-checked; a file already there with the right
     sha256 is kept) and remove any other file there; returns the names, sorted."""
@@ -342,7 +352,7 @@ def _vendor(
         if sha256_of(folder / name) != f.hash_map.get("sha256")
     ]  # fmt: skip
     if missing:
-        session = open_session(opts, prep.index, prep.pip, prep.environ)
+        session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
         try:
             with ThreadPoolExecutor(max_workers=4) as pool:
                 for _ in pool.map(
@@ -395,7 +405,12 @@ def resolve_recipes(
 
 
 def _resolve(
-    prep: Prepared, *, opts: ResolveOptions, knowledge_dir: Path, now: datetime
+    prep: Prepared,
+    *,
+    opts: ResolveOptions,
+    knowledge_dir: Path,
+    now: datetime,
+    events: ProgressEvents,
 ) -> tuple[Resolution, tuple[str, ...], list[Any] | None, Mapping[str, Any] | None]:
     """``latest``: pip's choice for the target; otherwise the advice search, whose reports
     (one per target, JSON-ready) go into ``image.json``."""
@@ -410,13 +425,18 @@ def _resolve(
             targets=prep.targets,
             environ=prep.environ,
             preferences={},
+            events=events,
         )
         return resolution, warnings, None, None
     from advisor.api.advising import AdviseOptions, run_advice
     from advisor.report.json import advice_to_dict
 
     outcome = run_advice(
-        prep, opts=opts, advise=AdviseOptions(knowledge_dirs=(knowledge_dir,)), now=now
+        prep,
+        opts=opts,
+        advise=AdviseOptions(knowledge_dirs=(knowledge_dir,)),
+        now=now,
+        events=events,
     )
     advices = [advice_to_dict(a) for a in outcome.advices]
     return outcome.resolution, outcome.warnings, advices, outcome.tool

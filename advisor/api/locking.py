@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 from advisor.errors import InputError
+from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
     from advisor.models import Resolution
     from advisor.request import AdviceRequest
@@ -104,12 +106,14 @@ def resolve_request(
     targets: Sequence[RuntimeEnvironment],
     environ: Mapping[str, str],
     preferences: Mapping[NormalizedName, Version],
+    events: ProgressEvents = SILENT,
 ) -> tuple[Resolution, tuple[str, ...], int]:
-    """Resolve for every target and merge. Returns (resolution, warnings, requests made)."""
+    """Resolve for every target and merge, reporting progress to ``events``. Returns
+    (resolution, warnings, requests made)."""
     from advisor.api.planner import Planner
     from advisor.resolution.resolve import TargetResult, merge, resolve
 
-    session = open_session(opts, index, pip, environ)
+    session = open_session(opts, index, pip, environ, events=events)
     try:
         planner = Planner(request, opts=opts, session=session)
         results: list[TargetResult] = []
@@ -118,7 +122,8 @@ def resolve_request(
         for target in targets:
             provider = planner.provider(target, preferences=prefs)
             provider.warm(planner.root_names)
-            res = resolve(provider, planner.roots, target=planner.label(target, targets))
+            label = planner.label(target, targets)
+            res = resolve(provider, planner.roots, target=label, events=session.events)
             results.append(TargetResult(marker=target.lock_marker(), resolution=res))
             warnings.extend(provider.warnings)
             # later targets prefer the pins of earlier ones, so one lock converges
@@ -289,17 +294,19 @@ def lock(
     out: LockOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    events: ProgressEvents = SILENT,
 ) -> LockOutcome:
     """Resolve ``inputs`` for the target environment(s) and render (and write) a lock.
 
     ``latest`` resolves as pip does; any other recommendation type locks the best stack
-    the advice search finds (``advisor advise`` without the report).
+    the advice search finds (``advisor advise`` without the report). Long steps report to
+    ``events`` (default: nowhere).
     """
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
     if opts.recommendation != "latest":
         from advisor.api.advising import AdviseOptions, run_advice
 
-        outcome = run_advice(prep, opts=opts, advise=AdviseOptions())
+        outcome = run_advice(prep, opts=opts, advise=AdviseOptions(), events=events)
         return finish(
             prep,
             outcome.resolution,
@@ -317,6 +324,7 @@ def lock(
         targets=prep.targets,
         environ=prep.environ,
         preferences=_preferences(opts, prep.previous),
+        events=events,
     )
     return finish(prep, resolution, opts=opts, out=out, warnings=warnings, requests=requests)
 

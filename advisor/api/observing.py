@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
+from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.knowledge.schema import BuildObservation, Observation
     from advisor.knowledge.sources import Problem
 
@@ -58,9 +60,11 @@ def observe_install(
     workdir: Path | None = None,
     today: str | None = None,
     env: RuntimeEnvironment | None = None,
+    events: ProgressEvents = SILENT,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
-    one build observation per package in the knowledge store, and return them.
+    one build observation per package in the knowledge store, and return them. The pip runs
+    report to ``events``.
 
     ``workdir`` keeps the venv (default: a temporary folder, removed afterwards); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
@@ -87,6 +91,7 @@ def observe_install(
             today=today or _today(),
             tool=_tool(),
             env=host,
+            events=events,
         )
 
     if workdir is not None:

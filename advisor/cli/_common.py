@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,13 +212,29 @@ def command_line() -> str:
     return " ".join(["advisor", *words])
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is when a record is logged: the progress display
+    swaps it for a proxy that prints above its region (a handler keeping the original stream
+    would write through the display)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else logging.WARNING
     if verbose == 1:
         level = logging.INFO
     elif verbose >= 2:
         level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=_CurrentStderr(),
+    )
 
 
 def human_size(size: int) -> str:

@@ -18,6 +18,7 @@ from advisor.cli._common import (
     setup_logging,
     stderr,
 )
+from advisor.cli._progress import progress_events
 
 __all__ = ["advise", "explain"]
 
@@ -114,7 +115,8 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
         opts = dataclasses.replace(opts, recommendation=configured or "stable")
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     prep = prepare(list(inputs), opts=opts, out=out)
-    outcome = run_advice(prep, opts=opts, advise=advise_opts)
+    with progress_events(quiet=quiet) as events:
+        outcome = run_advice(prep, opts=opts, advise=advise_opts, events=events)
     written = finish(
         prep,
         outcome.resolution,
@@ -152,14 +154,16 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     help="The lock to explain.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @_with_advice_options
-def explain(name: str, lock_path: Path, as_json: bool, **kw: Any) -> None:
+def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
     from advisor.api.advising import explain_pin
     from advisor.report import render_explanation
 
     advise_opts = _advise_opts(kw)
-    result = explain_pin(lock_path, name, advise=advise_opts, environ=os.environ)
+    with progress_events(quiet=quiet) as events:
+        result = explain_pin(lock_path, name, advise=advise_opts, environ=os.environ, events=events)
     click.echo(
         render_explanation(
             result.name,

@@ -11,6 +11,7 @@ __all__ = ["check"]
 
 from advisor.cli._app import cli
 from advisor.cli._common import knowledge_store_option
+from advisor.cli._progress import progress_events
 
 
 def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
@@ -72,6 +73,7 @@ def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
     type=click.Path(path_type=Path),
     help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no 'ok' line on stderr.")
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -81,6 +83,7 @@ def check(
     fix: bool,
     only: tuple[str, ...],
     inputs: tuple[Path, ...],
+    quiet: bool,
 ) -> None:
     """Check locks (and the inputs that feed them): fresh, hashed, allowed indexes, no
     known advisory, covered environments. Exit 0 clean, 1 findings, 2 usage error."""
@@ -90,24 +93,26 @@ def check(
     locks = _locks_for(paths)
     if not locks:
         return  # only inputs without a lock beside them were named
-    report = run_check(
-        locks,
-        opts=CheckOptions(
-            knowledge=knowledge_url,
-            osv=osv,
-            online=online,
-            fix=fix,
-            inputs=inputs,
-            only=frozenset(only),
-        ),
-    )
+    with progress_events(quiet=quiet) as events:
+        report = run_check(
+            locks,
+            opts=CheckOptions(
+                knowledge=knowledge_url,
+                osv=osv,
+                online=online,
+                fix=fix,
+                inputs=inputs,
+                only=frozenset(only),
+            ),
+            events=events,
+        )
     for shown in report.fixed:
         click.echo(f"re-locked {shown}: stage the new lock", err=True)
     if report.findings:
         click.echo(render_findings(report.findings, fmt=fmt))
     elif fmt == "json":
         click.echo("[]")
-    if fmt == "text" and not report.findings:
+    if fmt == "text" and not report.findings and not quiet:
         click.echo(f"ok: {', '.join(report.checked)}", err=True)
     if report.findings or report.fixed:
         click.get_current_context().exit(1)

@@ -17,6 +17,7 @@ from advisor.cli._common import (
     setup_logging,
     stderr,
 )
+from advisor.cli._progress import progress_events
 
 __all__ = ["image"]
 
@@ -159,9 +160,16 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: An
     if kw.get("envs"):
         raise click.UsageError("--env is the recipe's: the base image decides the target")
     opts = resolve_opts(kw)
-    outcome = generate(
-        recipe, inputs, opts=opts, output=output, knowledge_dir=knowledge_dir, vendor=vendor
-    )
+    with progress_events(quiet=quiet) as events:
+        outcome = generate(
+            recipe,
+            inputs,
+            opts=opts,
+            output=output,
+            knowledge_dir=knowledge_dir,
+            vendor=vendor,
+            events=events,
+        )
     if as_json:
         payload = {
             "folder": str(outcome.folder),

@@ -22,6 +22,7 @@ from advisor.cli._common import (
     setup_logging,
     stderr,
 )
+from advisor.cli._progress import progress_events
 
 
 @cli.group()
@@ -84,11 +85,13 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
     command = command_line()
-    outcome = run_lock(
-        list(inputs),
-        opts=opts,
-        out=LockOptions(output=output, format=fmt, dry_run=dry_run, command=command),
-    )
+    with progress_events(quiet=quiet) as events:
+        outcome = run_lock(
+            list(inputs),
+            opts=opts,
+            out=LockOptions(output=output, format=fmt, dry_run=dry_run, command=command),
+            events=events,
+        )
     to_stdout = dry_run or (output is not None and str(output) == "-")
     if as_json:
         payload = {
@@ -138,24 +141,30 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
 @click.option("--extra", "extras", multiple=True)
 @click.option("--group", "groups", multiple=True)
 @click.option("--pip-arg", "pip_args", multiple=True, help="Extra argument for pip install.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors: no progress, no file list.")
 def install(
     lockfile: Path,
     python: str | None,
     extras: tuple[str, ...],
     groups: tuple[str, ...],
     pip_args: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Install LOCKFILE (pylock.toml) with pip (--require-hashes --no-deps)."""
     from advisor.install import install_lock
 
-    result = install_lock(
-        lockfile,
-        python=python or sys.executable,
-        extras=extras,
-        groups=groups,
-        environ=dict(os.environ),
-        pip_args=pip_args,
-    )
+    with progress_events(quiet=quiet) as events:
+        result = install_lock(
+            lockfile,
+            python=python or sys.executable,
+            extras=extras,
+            groups=groups,
+            environ=dict(os.environ),
+            pip_args=pip_args,
+            events=events,
+        )
+    if quiet:
+        return
     console = stderr()
     for f in result.installed:
         console.print(f"  {f.name} {f.version or ''} ({f.filename})")

@@ -12,6 +12,7 @@ import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import knowledge_store_option, stderr
+from advisor.cli._progress import progress_events
 
 __all__ = ["observe_group"]
 
@@ -49,16 +50,28 @@ def _row(obs: Any) -> dict[str, Any]:
 )
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def observe_install(
-    lock: Path, python: str | None, timeout: float, knowledge_url: str | None, as_json: bool
+    lock: Path,
+    python: str | None,
+    timeout: float,
+    knowledge_url: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Install LOCK into a fresh venv, import every module, record one build observation per
     package. A package that fails is an observation: the exit code is still 0."""
     from advisor.api.observing import observe_install as run
 
-    observations = run(
-        lock, store_url=knowledge_url, python=python, timeout=timeout, environ=os.environ
-    )
+    with progress_events(quiet=quiet) as events:
+        observations = run(
+            lock,
+            store_url=knowledge_url,
+            python=python,
+            timeout=timeout,
+            environ=os.environ,
+            events=events,
+        )
     if as_json:
         click.echo(json.dumps([_row(o) for o in observations], indent=2, sort_keys=True))
         return

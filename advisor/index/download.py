@@ -4,8 +4,9 @@ on the way.
 
 Sits under :meth:`advisor.index.fetch.Fetcher.download`, which does the requests and
 retries; this module only writes files, so a partial file never appears under the
-destination's name. Errors come out as :class:`~advisor.errors.IndexUnavailable` naming the
-URL (redacted by the caller).
+destination's name, and counts the bytes for the progress events (:func:`reported`).
+Errors come out as :class:`~advisor.errors.IndexUnavailable` naming the URL (redacted by the
+caller).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-__all__ = ["CHUNK", "Saved", "copy_file", "part_file", "pump", "write_error"]
+    from advisor.events import ProgressEvents
+
+__all__ = ["CHUNK", "Saved", "copy_file", "part_file", "pump", "reported", "write_error"]
 
 #: Bytes read or written at a time.
 CHUNK = 1 << 20
@@ -74,6 +77,18 @@ def pump(chunks: Iterable[bytes], out: BinaryIO, *, dest: Path, url: str) -> Sav
         except OSError as exc:
             raise write_error(dest, exc, url=url) from exc
     return Saved(size=size, sha256=digest.hexdigest())
+
+
+def reported(
+    chunks: Iterable[bytes], *, url: str, total: int | None, events: ProgressEvents
+) -> Iterator[bytes]:
+    """``chunks`` unchanged, telling ``events`` the bytes passed so far (``total``: expected)."""
+    done = 0
+    events.downloading(url, done=0, total=total)
+    for chunk in chunks:
+        yield chunk
+        done += len(chunk)
+        events.downloading(url, done=done, total=total)
 
 
 def copy_file(source: Path, out: BinaryIO, *, dest: Path, url: str) -> Saved:

@@ -11,7 +11,8 @@ Failures are translated here: transient ones (connect errors, time-outs, 5xx, 42
 truncated bodies) are retried with exponential backoff, then raised as
 :class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials.
 :meth:`Fetcher.download` streams a file to disk (hash-checked, renamed into place when whole)
-for the image build context and installers.
+for the image build context and installers. Each retry and each streamed chunk is reported
+to the :class:`~advisor.events.ProgressEvents` given to the constructor.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
 from advisor.errors import ConfigError, IndexUnavailable
-from advisor.index.download import CHUNK, Saved, copy_file, part_file, pump
+from advisor.events import SILENT
+from advisor.index.download import CHUNK, Saved, copy_file, part_file, pump, reported
 from advisor.index.local import file_url_to_path, get_file, read_directory_listing
 from advisor.index.response import Response, redact_url
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     import httpx
+
+    from advisor.events import ProgressEvents
 
 __all__ = [
     "Fetcher",
@@ -150,8 +154,9 @@ class Fetcher:
     or call :meth:`close`. Cost: one request per call (plus retries); no caching here.
     """
 
-    def __init__(self, settings: NetworkSettings) -> None:
+    def __init__(self, settings: NetworkSettings, *, events: ProgressEvents = SILENT) -> None:
         self._settings = settings
+        self._events = events
         self._lock = threading.Lock()
         self._client_: httpx.Client | None = None  # created on first http(s) request
         self._insecure: httpx.Client | None = None  # for trusted hosts, created on first use
@@ -199,9 +204,12 @@ class Fetcher:
                 saved = copy_file(file_url_to_path(clean), out, dest=dest, url=clean)
             else:
                 client, auth = route
-                saved = self._retrying(
-                    clean, lambda: self._stream_attempt(client, clean, auth, out, dest=dest)
-                )
+                try:
+                    saved = self._retrying(
+                        clean, lambda: self._stream_attempt(client, clean, auth, out, dest=dest)
+                    )
+                finally:
+                    self._events.download_finished(clean)
             if sha256 is not None and saved.sha256 != sha256.lower():
                 raise IndexUnavailable(
                     f"sha256 does not match the lock/index: expected {sha256.lower()[:12]}…,"
@@ -347,21 +355,31 @@ class Fetcher:
 
     def _retrying(self, url: str, attempt: Callable[[], _T | tuple[str, float]]) -> _T:
         """Call ``attempt`` until it returns a result rather than ``(reason, retry-after)``,
-        with backoff, at most ``retries + 1`` times; ``_Fatal`` stops at once."""
+        with backoff (plus the server's Retry-After), at most ``retries + 1`` times; ``_Fatal``
+        stops at once. Each wait is announced to the progress events first."""
         attempts = max(0, self._settings.retries) + 1
-        reason = "no attempt made"
-        for number in range(attempts):
-            if number:
-                time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (number - 1)))
-            try:
-                result = attempt()
-            except _Fatal as exc:
-                raise IndexUnavailable(str(exc), url=url) from exc.__cause__
-            if not isinstance(result, tuple):
-                return result
-            reason, retry_after = result
-            if retry_after and number + 1 < attempts:
-                time.sleep(min(_BACKOFF_CAP, retry_after))
+        reason, retry_after = "no attempt made", 0.0
+        announced = False
+        try:
+            for number in range(attempts):
+                if number:
+                    wait = min(_BACKOFF_CAP, retry_after)
+                    wait += min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (number - 1))
+                    self._events.retrying(
+                        url, attempt=number + 1, attempts=attempts, delay=wait, reason=reason
+                    )
+                    announced = True
+                    time.sleep(wait)
+                try:
+                    result = attempt()
+                except _Fatal as exc:
+                    raise IndexUnavailable(str(exc), url=url) from exc.__cause__
+                if not isinstance(result, tuple):
+                    return result
+                reason, retry_after = result
+        finally:
+            if announced:
+                self._events.retry_finished(url)
         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
         raise IndexUnavailable(f"{reason}{tries}", url=url)
 
@@ -441,8 +459,11 @@ class Fetcher:
                     return retry
                 if not 200 <= resp.status_code < 300:
                     raise _Fatal(f"HTTP {resp.status_code}")
-                saved = pump(resp.iter_raw(CHUNK), out, dest=dest, url=url)
-                short = _truncation(resp.headers.get("content-length"), saved.size)
+                length = resp.headers.get("content-length")
+                total = int(length) if length and length.isdigit() else None
+                chunks = reported(resp.iter_raw(CHUNK), url=url, total=total, events=self._events)
+                saved = pump(chunks, out, dest=dest, url=url)
+                short = _truncation(length, saved.size)
         except (httpx.RequestError, httpx.InvalidURL) as exc:
             return self._failure(exc), 0.0
         return saved if short is None else (short, 0.0)

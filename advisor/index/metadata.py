@@ -16,6 +16,7 @@ access goes through :class:`~advisor.index.fetch.Fetcher`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -34,6 +35,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from advisor.errors import IndexUnavailable, MetadataUnavailable
+from advisor.events import SILENT
 from advisor.index.remote_zip import (
     MAX_METADATA,
     TAIL,
@@ -48,9 +50,10 @@ from advisor.index.sdist import build_metadata, read_static_pkg_info
 from advisor.models import CoreMetadata, DistKind, parse_dist_filename
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from types import TracebackType
 
+    from advisor.events import ProgressEvents
     from advisor.index.cache import Cache
     from advisor.index.fetch import Fetcher, Response
     from advisor.models import DistFile
@@ -219,7 +222,8 @@ class MetadataFetcher:
     to three range requests, or the whole wheel, or for an sdist a download plus perhaps a
     PEP 517 build (seconds to minutes, bounded by ``build_timeout``). At most two builds
     run at once. ``build_env`` is the whole environment of build subprocesses (``None``
-    inherits this process's); put the index settings for build requirements there.
+    inherits this process's); put the index settings for build requirements there. Builds
+    are announced to ``events`` (from the worker thread that runs them).
 
     Use as a context manager, or call :meth:`close`, to stop the prefetch pool.
     """
@@ -234,8 +238,10 @@ class MetadataFetcher:
         build_python: str = sys.executable,
         max_workers: int = 8,
         build_env: Mapping[str, str] | None = None,
+        events: ProgressEvents = SILENT,
     ) -> None:
         self._fetcher = fetcher
+        self._events = events
         self._cache = cache
         self._allow_build = allow_build
         self._build_timeout = build_timeout
@@ -424,7 +430,7 @@ class MetadataFetcher:
             return parse_core_metadata(pkg_info, source="sdist-pkg-info", filename=dist.filename)
         if not self._allow_build:
             raise MetadataUnavailable("needs a build and --no-build is set", filename=dist.filename)
-        with self._builds:
+        with self._builds, self._building(dist):
             data = build_metadata(
                 archive,
                 filename=dist.filename,
@@ -433,6 +439,17 @@ class MetadataFetcher:
                 env=self._build_env,
             )
         return parse_core_metadata(data, source="sdist-build", filename=dist.filename)
+
+    @contextlib.contextmanager
+    def _building(self, dist: DistFile) -> Iterator[None]:
+        """Tells the progress events that ``dist`` is being built, until the block ends."""
+        parsed = dist.parsed
+        name, version = (parsed.name, str(parsed.version)) if parsed else (dist.filename, "")
+        self._events.build_started(name, version, filename=dist.filename)
+        try:
+            yield
+        finally:
+            self._events.build_finished(name, version, filename=dist.filename)
 
     def _download(self, dist: DistFile) -> bytes:
         """The whole file, hash-checked; cached in bucket ``files`` when its sha256 is known."""

@@ -37,6 +37,7 @@ from packaging.pylock import PackageSdist, PylockSelectError
 from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError, LockfileError
+from advisor.events import SILENT
 from advisor.install import install_lock, probe_interpreter
 from advisor.knowledge.schema import BuildObservation, Provenance
 from advisor.lockfile.pylock import load_pylock
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from packaging.markers import Environment
 
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
     from advisor.knowledge.schema import EnvironmentPredicate
 
 __all__ = ["PinnedPackage", "culprits", "observe_install", "top_level_modules"]
@@ -328,14 +330,15 @@ def observe_install(
     today: str,
     tool: str,
     env: RuntimeEnvironment,
+    events: ProgressEvents = SILENT,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` under ``workdir``; one observation
     per selected package (sorted by name), in the environment ``env`` (this machine).
 
     ``timeout`` bounds each step (the venv, pip, each import); ``environ`` is the whole
-    environment of every subprocess. Raises :class:`LockfileError` for an unreadable lock
-    and :class:`InputError` when ``python`` cannot make a venv; a package that fails is an
-    observation, not an error.
+    environment of every subprocess; ``events`` hears of each pip run. Raises
+    :class:`LockfileError` for an unreadable lock and :class:`InputError` when ``python``
+    cannot make a venv; a package that fails is an observation, not an error.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     venv = workdir / "venv"
@@ -358,7 +361,7 @@ def observe_install(
         )  # fmt: skip
     start = time.monotonic()
     try:
-        install_lock(lock, python=str(venv_python), environ=environ, timeout=timeout)
+        install_lock(lock, python=str(venv_python), environ=environ, timeout=timeout, events=events)
     except LockfileError as exc:
         output = str(exc)
         timed_out = isinstance(exc.__cause__, subprocess.TimeoutExpired)
@@ -377,7 +380,14 @@ def observe_install(
         # so they are observed too (those that need a failed one are left unjudged)
         skip = {p.name for p in named}
         try:
-            install_lock(lock, python=str(venv_python), environ=environ, timeout=timeout, skip=skip)
+            install_lock(
+                lock,
+                python=str(venv_python),
+                environ=environ,
+                timeout=timeout,
+                skip=skip,
+                events=events,
+            )
         except LockfileError as again:
             more = culprits(str(again), rest) or rest
             second = _failed(

@@ -4,7 +4,8 @@
 turns the result into a :class:`~advisor.models.Resolution` (pins plus dependency edges).
 ``ResolutionImpossible`` becomes :class:`~advisor.errors.NoViableStack` with a plain-language
 explanation (see :mod:`advisor.resolution.explain`). ``merge`` combines per-target results into
-one stack whose pins carry markers where the targets disagree.
+one stack whose pins carry markers where the targets disagree. The reporter tells the progress
+events how far each resolution got (projects seen, backtracks).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from packaging.utils import NormalizedName
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
 
 from advisor.errors import NoViableStack
+from advisor.events import SILENT
 from advisor.models import Edge, Pin, Resolution
 from advisor.resolution.candidates import Candidate, Requirement
 from advisor.resolution.explain import explain_conflict
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
     from packaging.requirements import Requirement as PepRequirement
 
+    from advisor.events import ProgressEvents
+
 __all__ = ["TargetResult", "merge", "resolve"]
 
 log = logging.getLogger("advisor.resolution")
@@ -36,7 +40,32 @@ MAX_ROUNDS = 200_000
 
 
 class _TraceReporter(BaseReporter[Requirement, Candidate, str]):
-    """Logs resolver progress at DEBUG level (``-vv``)."""
+    """Logs resolver progress at DEBUG level (``-vv``) and reports it to the progress events
+    once per round and per new project: the projects required so far, the conflicts met
+    (each one backtracks)."""
+
+    def __init__(self, events: ProgressEvents, *, target: str) -> None:
+        self._events = events
+        self._target = target
+        self._seen: set[str] = set()
+        self._backtracks = 0
+
+    def _report(self) -> None:
+        self._events.resolving(self._target, seen=len(self._seen), backtracks=self._backtracks)
+
+    def starting(self) -> None:
+        self._report()
+
+    def ending_round(self, index: int, state: Any) -> None:
+        self._report()
+
+    def adding_requirement(self, requirement: Requirement, parent: Candidate | None) -> None:
+        if requirement.name not in self._seen:
+            self._seen.add(requirement.name)
+            self._report()
+
+    def resolving_conflicts(self, causes: Any) -> None:
+        self._backtracks += 1
 
     def pinning(self, candidate: Candidate) -> None:
         log.debug("pin %s", candidate)
@@ -60,13 +89,16 @@ def resolve(
     roots: Iterable[tuple[PepRequirement, str]],
     *,
     target: str,
+    events: ProgressEvents = SILENT,
 ) -> Resolution:
-    """Resolve ``roots`` (requirement, origin) for the provider's target environment.
+    """Resolve ``roots`` (requirement, origin) for the provider's target environment,
+    reporting each round to ``events`` under the name ``target``.
 
     Raises :class:`NoViableStack` when no consistent stack exists, explained in plain words.
     """
     reqs = root_requirements(provider, roots)
-    resolver: Resolver[Requirement, Candidate, str] = Resolver(provider, _TraceReporter())
+    reporter = _TraceReporter(events, target=target)
+    resolver: Resolver[Requirement, Candidate, str] = Resolver(provider, reporter)
     try:
         result = resolver.resolve(reqs, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
@@ -78,6 +110,7 @@ def resolve(
             "the requirements backtrack too much; add tighter bounds on the packages named in -v",
         ) from None
     finally:
+        events.resolve_finished(target)
         provider.close()
     return _to_resolution(provider, result.mapping, result.criteria)
 

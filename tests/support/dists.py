@@ -282,6 +282,20 @@ backend-path = ["."]
 """
 
 
+# Appended to a slow fixture's backend: its metadata hook sleeps first (a long build).
+_SLOW_HOOK = """
+
+import time as _time
+
+_prepare_metadata = prepare_metadata_for_build_wheel
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _time.sleep(_SPEC["build_seconds"])
+    return _prepare_metadata(metadata_directory, config_settings)
+"""
+
+
 def _backend_source() -> str:
     head = (
         '"""In-tree PEP 517 backend of a fixture sdist (no build dependencies)."""\n\n'
@@ -302,12 +316,14 @@ def make_sdist(
     requires_python: str | None = None,
     provides_extra: Iterable[str] = (),
     dynamic: bool = False,
+    build_seconds: float = 0.0,
 ) -> Path:
     """Write a buildable ``.tar.gz`` sdist into ``dest_dir`` and return its path.
 
     PKG-INFO is Metadata-Version 2.2. With ``dynamic=True`` it says ``Dynamic: Requires-Dist``
     and omits the Requires-Dist lines (they are known only after a build: a consumer that
-    trusts PKG-INFO would get them wrong); the built wheel always has them.
+    trusts PKG-INFO would get them wrong); the built wheel always has them. ``build_seconds``
+    makes the backend's metadata hook sleep that long (the archive is otherwise unchanged).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     requires = tuple(requires_dist)
@@ -324,7 +340,7 @@ def make_sdist(
         metadata_version=_SDIST_METADATA_VERSION,
         dynamic=("Requires-Dist",) if dynamic else (),
     )
-    spec = {
+    spec: dict[str, object] = {
         "dist_info": dist_info_name(name, version),
         "metadata": render_metadata(
             name=name,
@@ -338,9 +354,13 @@ def make_sdist(
         "tag": "py3-none-any",
         "wheel": wheel_filename(name, version),
     }
+    backend = _backend_source()
+    if build_seconds:
+        spec["build_seconds"] = build_seconds
+        backend += _SLOW_HOOK
     members = {
         "PKG-INFO": pkg_info.encode(),
-        "_backend.py": _backend_source().encode(),
+        "_backend.py": backend.encode(),
         "_spec.json": (json.dumps(spec, indent=2, sort_keys=True) + "\n").encode(),
         f"{module}/__init__.py": _module_source(name, version),
         "pyproject.toml": _PYPROJECT.encode(),

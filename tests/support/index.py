@@ -47,8 +47,9 @@ class FileSpec:
     ``yanked``: ``False``, ``True`` (no reason) or a reason string. ``upload_time``: omitted
     from the JSON page when ``None``; naive datetimes are taken as UTC. ``extras`` maps an
     extra to its requirements (turned into Provides-Extra and ``extra == ...`` markers).
-    ``dynamic`` (sdists) marks Requires-Dist dynamic in PKG-INFO. ``metadata_file=False``
-    withholds the PEP 658 file for this wheel even when the index writes them.
+    ``dynamic`` (sdists) marks Requires-Dist dynamic in PKG-INFO; ``build_seconds`` (sdists)
+    makes the backend's metadata hook sleep that long. ``metadata_file=False`` withholds the
+    PEP 658 file for this wheel even when the index writes them.
     """
 
     version: str
@@ -60,6 +61,7 @@ class FileSpec:
     extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     extra_size: int = 0
     dynamic: bool = False
+    build_seconds: float = 0.0
     metadata_file: bool = True
 
     @property
@@ -171,7 +173,12 @@ def _build_file(files_dir: Path, name: str, spec: FileSpec, *, metadata_files: b
     meta_path: Path | None = None
     meta_sha: str | None = None
     if spec.is_sdist:
-        path = make_sdist(files_dir, dynamic=spec.dynamic, **common)  # type: ignore[arg-type]
+        path = make_sdist(
+            files_dir,
+            dynamic=spec.dynamic,
+            build_seconds=spec.build_seconds,
+            **common,  # type: ignore[arg-type]
+        )
     else:
         path = make_wheel(files_dir, tag=spec.kind, extra_size=spec.extra_size, **common)  # type: ignore[arg-type]
         if metadata_files and spec.metadata_file:

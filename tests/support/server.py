@@ -101,7 +101,7 @@ class _State:
         self.stopping = threading.Event()
         self.requests: list[RequestRecord] = []
         self.bytes_sent = 0
-        self.fail: list[int] = []  # statuses for the next requests
+        self.fail: list[tuple[int, float]] = []  # (status, seconds before) for the next requests
         self.truncate = 0
         self.delay = 0.0
         self.connections: set[socket.socket] = set()
@@ -214,7 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             fail = st.fail.pop(0) if st.fail else None
         if fail is not None:
-            self._text(fail, f"injected failure {fail}", head=head)
+            status, after = fail
+            if after:
+                st.stopping.wait(after)
+            self._text(status, f"injected failure {status}", head=head)
             return
         if st.require_auth is not None and not self._authorised(st.require_auth):
             self._text(
@@ -377,10 +380,11 @@ class IndexServer:
             st.truncate = 0
             st.delay = 0.0
 
-    def fail_next(self, n: int = 1, *, status: int = 500) -> None:
-        """Answer the next ``n`` requests (any path) with ``status`` and a short text body."""
+    def fail_next(self, n: int = 1, *, status: int = 500, after: float = 0.0) -> None:
+        """Answer the next ``n`` requests (any path) with ``status`` and a short text body,
+        each ``after`` seconds late (a slow failure; interrupted by close)."""
         with self._state.lock:
-            self._state.fail.extend([status] * n)
+            self._state.fail.extend([(status, after)] * n)
 
     def delay(self, seconds: float) -> None:
         """Sleep ``seconds`` before every response until ``delay(0)`` (interrupted by close)."""
