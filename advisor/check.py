@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
+    from datetime import date, datetime
 
     from packaging.version import Version
 
     from advisor.knowledge.schema import Advisory
+    from advisor.policy import Policy
 
 __all__ = [
-    "AdvisoryWaiver",
-    "CheckPolicy",
     "Finding",
     "check_advisories",
     "check_advisory_data",
@@ -32,7 +31,6 @@ __all__ = [
     "check_hashes",
     "check_indexes",
     "check_requirements_satisfied",
-    "parse_policy",
     "render_findings",
 ]
 
@@ -48,70 +46,6 @@ class Finding:
     hint: str = ""
     level: str = "error"
     line: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdvisoryWaiver:
-    """An advisory the team accepts until a date (``None``: no end), with the reason."""
-
-    id: str
-    reason: str
-    until: date | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckPolicy:
-    waivers: tuple[AdvisoryWaiver, ...] = ()
-    max_advisory_age_days: int = 30
-    allowed_indexes: tuple[str, ...] | None = None  # None: those recorded in the lock
-    environments: tuple[str, ...] = ()  # configured targets' markers the lock must cover
-
-
-def parse_policy(raw: Mapping[str, object], *, source: str) -> CheckPolicy:
-    """``[tool.advisor.policy]``: ``allow-advisories = [{id, reason, until}]``,
-    ``max-advisory-age-days``, ``allowed-indexes``. Raises ``ConfigError`` naming the key."""
-    from advisor.errors import ConfigError
-
-    waivers: list[AdvisoryWaiver] = []
-    entries = raw.get("allow-advisories", [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"{source}: policy.allow-advisories must be a list of tables")
-    for i, entry in enumerate(entries):
-        where = f"{source}: policy.allow-advisories[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise ConfigError(f"{where} needs an id (the advisory id or an alias)")
-        unknown = sorted(set(entry) - {"id", "reason", "until"})
-        if unknown:
-            raise ConfigError(
-                f"{where}.{unknown[0]}: unknown key (a waiver has id, reason and until)"
-            )
-        reason = entry.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(f"{where} needs a reason: a waiver says why")
-        until = entry.get("until")
-        if isinstance(until, datetime):  # a TOML date-time: the waiver ends that day
-            until = until.date()
-        if isinstance(until, str):
-            try:
-                until = date.fromisoformat(until)
-            except ValueError:
-                raise ConfigError(f"{where}.until must be a date like 2027-01-31") from None
-        if until is not None and not isinstance(until, date):
-            raise ConfigError(f"{where}.until must be a date like 2027-01-31")
-        waivers.append(AdvisoryWaiver(id=entry["id"], reason=reason.strip(), until=until))
-    age = raw.get("max-advisory-age-days", 30)
-    if not isinstance(age, int) or isinstance(age, bool) or age < 0:
-        raise ConfigError(f"{source}: policy.max-advisory-age-days must be a whole number")
-    allowed = raw.get("allowed-indexes")
-    if allowed is not None and (
-        not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed)
-    ):
-        raise ConfigError(f"{source}: policy.allowed-indexes must be a list of URLs")
-    return CheckPolicy(
-        waivers=tuple(waivers),
-        max_advisory_age_days=age,
-        allowed_indexes=tuple(allowed) if allowed is not None else None,
-    )
 
 
 def check_freshness(
@@ -234,14 +168,6 @@ def check_indexes(
     return findings
 
 
-def _waiver_for(advisory: Advisory, policy: CheckPolicy) -> AdvisoryWaiver | None:
-    names = {advisory.id, *advisory.aliases}
-    for waiver in policy.waivers:
-        if waiver.id in names:
-            return waiver
-    return None
-
-
 def check_advisories(
     *,
     path: str,
@@ -249,23 +175,23 @@ def check_advisories(
     advisories: Mapping[str, Sequence[Advisory]],
     is_affected: Callable[[Advisory, str, Version], bool],
     fixed_versions: Callable[[Advisory, str], Sequence[str]],
-    policy: CheckPolicy,
-    today: date,
+    policy: Policy,
+    now: datetime,
 ) -> list[Finding]:
-    """No pin affected by a known advisory, unless a waiver covers it until a future date."""
+    """No pin affected by a known advisory, unless a waiver covers it at ``now``."""
     findings: list[Finding] = []
     for name in sorted(pins):
         version = pins[name]
         for adv in sorted(advisories.get(name, ()), key=lambda a: a.id):
             if adv.withdrawn or not is_affected(adv, name, version):
                 continue
-            waiver = _waiver_for(adv, policy)
-            if waiver is not None and (waiver.until is None or waiver.until >= today):
+            active, waiver = policy.waivers_for((adv.id, *adv.aliases), now=now)
+            if active is not None:
                 continue
             fixed = ", ".join(fixed_versions(adv, name)) or "none published"
             summary = f": {adv.summary}" if adv.summary else ""
             expired = (
-                f" (the waiver expired on {waiver.until.isoformat()})"
+                f" (the waiver expired on {waiver.until.date().isoformat()})"
                 if waiver is not None and waiver.until is not None
                 else ""
             )
@@ -283,7 +209,7 @@ def check_advisories(
 
 
 def check_advisory_data(
-    *, path: str, loaded_on: date | None, count: int, policy: CheckPolicy, today: date
+    *, path: str, loaded_on: date | None, count: int, policy: Policy, today: date
 ) -> list[Finding]:
     """No advisory data at all, or data older than the policy allows, is its own finding."""
     if count == 0 or loaded_on is None:

@@ -22,7 +22,7 @@ kebab-case, the same in both files (at the top level of ``advisor.toml``)::
     cuda = "12.1"
     cpu-features = ["avx2"]
 
-    [policy]                              # kept raw for the scoring layer
+    [policy]                              # parsed by advisor.policy (see there)
     minimum-release-age-days = 7
 
 Relative ``find-links`` paths are resolved against the configuration file's directory.
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 from packaging.utils import InvalidName, canonicalize_name
 
 from advisor.errors import ConfigError
+from advisor.policy import Policy, parse_policy
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,7 +103,7 @@ class AdvisorConfig:
 
     ``pinned_indexes`` maps canonical project names to the index URL they must come from.
     ``prerelease_packages`` holds canonical names. ``exclude_newer`` is an ISO 8601 date or
-    datetime string. ``policy`` is the raw ``[policy]`` table. ``source`` is the file it was
+    datetime string. ``policy`` is the parsed ``[policy]`` table. ``source`` is the file it was
     read from (``None`` when no configuration was found).
     """
 
@@ -115,7 +116,7 @@ class AdvisorConfig:
     recommendation: str | None = None
     exclude_newer: str | None = None
     prerelease_packages: tuple[str, ...] = ()
-    policy: Mapping[str, Any] = field(default_factory=_empty)
+    policy: Policy = field(default_factory=Policy)
     source: str | None = None
 
 
@@ -191,7 +192,9 @@ def parse_config(
                 for n in check.strings(table.get("prerelease-packages"), "prerelease-packages")
             )
         ),
-        policy=MappingProxyType(dict(check.table(table.get("policy", {}), "policy"))),
+        policy=parse_policy(
+            check.table(table.get("policy", {}), "policy"), source=source, prefix=f"{prefix}policy."
+        ),
         source=source,
     )
 

@@ -32,14 +32,16 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "environment": frozenset({"errors", "models"}),
     "index": frozenset({"errors", "models", "events"}),
     "request": frozenset({"errors", "models"}),
-    "config": frozenset({"errors", "models", "request"}),
+    # [tool.advisor.policy], parsed once: the config loads it, check and scoring read it
+    "policy": frozenset({"errors"}),
+    "config": frozenset({"errors", "models", "request", "policy"}),
     # not index: the provider takes Protocols; search ranks stacks with the scoring layer
     "resolution": frozenset({"errors", "models", "events", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "events", "lockfile"}),
     "knowledge": frozenset({"errors", "models", "environment", "index"}),
-    "check": frozenset({"errors", "models", "knowledge"}),
-    "scoring": frozenset({"errors", "models", "environment", "knowledge"}),
+    "check": frozenset({"errors", "models", "knowledge", "policy"}),
+    "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
     "observe": frozenset(
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}

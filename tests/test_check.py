@@ -8,16 +8,14 @@ values judged by the real OSV rules of :mod:`advisor.knowledge.osv`.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 from advisor.check import (
-    AdvisoryWaiver,
-    CheckPolicy,
     Finding,
     check_advisories,
     check_advisory_data,
@@ -26,18 +24,17 @@ from advisor.check import (
     check_hashes,
     check_indexes,
     check_requirements_satisfied,
-    parse_policy,
     render_findings,
 )
-from advisor.errors import ConfigError
 from advisor.knowledge.osv import fixed_versions, is_affected
 from advisor.knowledge.schema import Advisory, Affected, Provenance, RangeEvent, VersionRange
+from advisor.policy import Policy, Waiver
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 TODAY = date(2026, 3, 1)
-SOURCE = "pyproject.toml"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _advisory(
@@ -72,8 +69,8 @@ def _advise(
     pins: Mapping[str, str],
     advisories: Sequence[Advisory],
     *,
-    policy: CheckPolicy | None = None,
-    today: date = TODAY,
+    policy: Policy | None = None,
+    now: datetime = NOW,
 ) -> list[Finding]:
     by_package: dict[str, list[Advisory]] = {}
     for adv in advisories:
@@ -85,98 +82,14 @@ def _advise(
         advisories=by_package,
         is_affected=is_affected,
         fixed_versions=fixed_versions,
-        policy=policy or CheckPolicy(),
-        today=today,
+        policy=policy or Policy(),
+        now=now,
     )
 
 
-def _waive(adv_id: str, until: date | None, reason: str = "not reachable") -> CheckPolicy:
-    return CheckPolicy(waivers=(AdvisoryWaiver(id=adv_id, reason=reason, until=until),))
-
-
-# --- parse_policy ---------------------------------------------------------------------------
-
-
-def test_parse_policy_defaults() -> None:
-    policy = parse_policy({}, source=SOURCE)
-    assert policy == CheckPolicy()
-    assert policy.waivers == ()
-    assert policy.max_advisory_age_days == 30
-    assert policy.allowed_indexes is None
-
-
-def test_parse_policy_full() -> None:
-    raw: dict[str, Any] = {
-        "allow-advisories": [
-            {"id": "GHSA-aaaa-bbbb-cccc", "reason": "  not reachable  ", "until": "2027-01-31"},
-            {"id": "CVE-2024-0001", "reason": "vendored fix", "until": date(2026, 6, 1)},
-            {"id": "PYSEC-2024-9", "reason": "dev only"},
-        ],
-        "max-advisory-age-days": 7,
-        "allowed-indexes": ["http://127.0.0.1:8080/simple"],
-        "minimum-release-age-days": 3,  # a scoring-layer key: left alone
-    }
-    policy = parse_policy(raw, source=SOURCE)
-    assert policy.waivers == (
-        AdvisoryWaiver(id="GHSA-aaaa-bbbb-cccc", reason="not reachable", until=date(2027, 1, 31)),
-        AdvisoryWaiver(id="CVE-2024-0001", reason="vendored fix", until=date(2026, 6, 1)),
-        AdvisoryWaiver(id="PYSEC-2024-9", reason="dev only", until=None),
-    )
-    assert policy.max_advisory_age_days == 7
-    assert policy.allowed_indexes == ("http://127.0.0.1:8080/simple",)
-
-
-@pytest.mark.parametrize(
-    ("raw", "key"),
-    [
-        ({"allow-advisories": {"id": "X", "reason": "r"}}, "policy.allow-advisories"),
-        ({"allow-advisories": ["GHSA-1"]}, "policy.allow-advisories[0]"),
-        ({"allow-advisories": [{"reason": "r"}]}, "policy.allow-advisories[0]"),
-        ({"allow-advisories": [{"id": 7, "reason": "r"}]}, "policy.allow-advisories[0]"),
-        ({"allow-advisories": [{"id": "X", "reason": "ok"}, {"id": "Y"}]}, "allow-advisories[1]"),
-        ({"allow-advisories": [{"id": "X", "reason": "   "}]}, "policy.allow-advisories[0]"),
-        (
-            {"allow-advisories": [{"id": "X", "reason": "r", "until": "next year"}]},
-            "policy.allow-advisories[0].until",
-        ),
-        (
-            {"allow-advisories": [{"id": "X", "reason": "r", "until": 20270131}]},
-            "policy.allow-advisories[0].until",
-        ),
-        ({"max-advisory-age-days": "30"}, "policy.max-advisory-age-days"),
-        ({"max-advisory-age-days": -1}, "policy.max-advisory-age-days"),
-        ({"max-advisory-age-days": True}, "policy.max-advisory-age-days"),
-        ({"allowed-indexes": "http://127.0.0.1/simple"}, "policy.allowed-indexes"),
-        ({"allowed-indexes": ["http://127.0.0.1/simple", 3]}, "policy.allowed-indexes"),
-    ],
-)
-def test_parse_policy_errors_name_the_key(raw: dict[str, Any], key: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_policy(raw, source=SOURCE)
-    message = str(caught.value)
-    assert message.startswith(f"{SOURCE}: ")
-    assert key in message
-
-
-def test_parse_policy_reason_is_required() -> None:
-    with pytest.raises(ConfigError, match="reason"):
-        parse_policy({"allow-advisories": [{"id": "GHSA-1"}]}, source=SOURCE)
-
-
-def test_waiver_until_given_as_datetime() -> None:
-    raw = {"allow-advisories": [{"id": "GHSA-1", "reason": "r", "until": datetime(2027, 1, 1)}]}
-    try:
-        policy = parse_policy(raw, source=SOURCE)
-    except ConfigError as exc:  # refusing it, naming the key, is fine too
-        assert "until" in str(exc)
-        return
-    assert _advise({"tinyhttp": "1.2"}, [_advisory("GHSA-1")], policy=policy) == []
-
-
-def test_waiver_with_a_misspelt_key_is_refused() -> None:
-    raw = {"allow-advisories": [{"id": "GHSA-1", "reason": "r", "untill": "2026-01-01"}]}
-    with pytest.raises(ConfigError, match="untill"):
-        parse_policy(raw, source=SOURCE)
+def _waive(adv_id: str, until: date | None, reason: str = "not reachable") -> Policy:
+    end = None if until is None else datetime.combine(until, time.max, tzinfo=UTC)
+    return Policy(waivers=(Waiver(id=adv_id, reason=reason, until=end),))
 
 
 # --- check_freshness -------------------------------------------------------------------------
@@ -407,7 +320,7 @@ def test_waiver_for_another_advisory_does_not_apply() -> None:
 @pytest.mark.parametrize(("loaded_on", "count"), [(None, 0), (TODAY, 0), (None, 12)])
 def test_no_advisory_data_is_a_finding(loaded_on: date | None, count: int) -> None:
     (finding,) = check_advisory_data(
-        path="pylock.toml", loaded_on=loaded_on, count=count, policy=CheckPolicy(), today=TODAY
+        path="pylock.toml", loaded_on=loaded_on, count=count, policy=Policy(), today=TODAY
     )
     assert finding.id == "advisory-data-missing"
     assert finding.level == "error"
@@ -415,7 +328,7 @@ def test_no_advisory_data_is_a_finding(loaded_on: date | None, count: int) -> No
 
 
 def test_advisory_data_age() -> None:
-    policy = CheckPolicy(max_advisory_age_days=30)
+    policy = Policy(max_advisory_age_days=30)
 
     def run(loaded_on: date) -> list[Finding]:
         return check_advisory_data(

@@ -35,7 +35,7 @@ python = "3.9.18"
 
 [policy]
 minimum-release-age-days = 7
-allowed-advisories = [{id = "GHSA-xxxx", expires = 2025-01-01}]
+allow-advisories = [{id = "GHSA-xxxx", reason = "not reachable", until = 2025-01-01}]
 """
 
 
@@ -86,8 +86,8 @@ def test_advisor_toml_full(repo: Path) -> None:
         ),
         "old-py": EnvironmentSpec(name="old-py", python="3.9.18"),
     }
-    assert config.policy["minimum-release-age-days"] == 7
-    assert config.policy["allowed-advisories"][0]["id"] == "GHSA-xxxx"
+    assert config.policy.minimum_release_age_days == 7
+    assert [w.id for w in config.policy.waivers] == ["GHSA-xxxx"]
     with pytest.raises(TypeError):
         config.environments["new"] = EnvironmentSpec(name="new")  # type: ignore[index]
 

@@ -5,10 +5,8 @@ parser (:mod:`advisor.scoring.policy`) and the knowledge views
 
 from __future__ import annotations
 
-import re
-import textwrap
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -16,9 +14,8 @@ from packaging.version import Version
 
 import advisor.scoring.types as types_module
 from advisor.config import RECOMMENDATIONS as CONFIG_RECOMMENDATIONS
-from advisor.config import load_config
 from advisor.environment import RuntimeEnvironment
-from advisor.errors import ConfigError, InputError
+from advisor.errors import InputError
 from advisor.knowledge.schema import (
     Action,
     Advisory,
@@ -32,10 +29,9 @@ from advisor.knowledge.schema import (
     observation_key,
 )
 from advisor.knowledge.sqlite_store import SQLiteStore
-from advisor.scoring.base import AdvicePolicy, CandidateInfo, ScoringContext, Waiver
+from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.engine import UnitScorer
 from advisor.scoring.knowledge_view import StaticKnowledge, StoreKnowledge
-from advisor.scoring.policy import parse_advice_policy
 from advisor.scoring.types import RECOMMENDATIONS, recommendation
 from advisor.scoring.units import (
     PrescriptionAnnotator,
@@ -199,156 +195,6 @@ def test_bundles_through_the_engine() -> None:
     assert scores["performance"] == scores["stable"]
     reason, _ = scores["security"]
     assert reason is not None and reason.startswith("affected by GHSA-aaaa (fixed in 2.31.0)")
-
-
-# -- policy -----------------------------------------------------------------------------------
-
-
-def test_policy_defaults() -> None:
-    assert parse_advice_policy({}, source="pyproject.toml") == AdvicePolicy()
-    assert AdvicePolicy().minimum_release_age_days == 7
-
-
-def test_policy_values() -> None:
-    raw: dict[str, Any] = {
-        "minimum-release-age-days": 3,
-        "allow-prereleases": ["Torch_Vision", "jax"],
-        "allow-advisories": [
-            {"id": "GHSA-j8r2-6x86-q33q", "reason": "proxy\n  unused", "until": date(2025, 6, 30)},
-            {"id": "PYSEC-2023-74", "reason": "r", "until": "2025-01-31"},
-            {"id": "A", "reason": "r", "until": datetime(2025, 1, 1, 8, 0)},
-            {
-                "id": "B",
-                "reason": "r",
-                "until": datetime(2025, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=2))),
-            },
-            {"id": "C", "reason": "forever"},
-        ],
-        "max-advisory-age-days": 30,  # advisor check's key: accepted, not read here
-    }
-    policy = parse_advice_policy(raw, source="pyproject.toml")
-    assert policy.minimum_release_age_days == 3.0
-    assert policy.allow_prereleases == frozenset({"torch-vision", "jax"})
-    assert policy.waivers == (
-        Waiver(
-            id="GHSA-j8r2-6x86-q33q",
-            reason="proxy unused",
-            until=datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC),
-        ),
-        Waiver(
-            id="PYSEC-2023-74",
-            reason="r",
-            until=datetime(2025, 1, 31, 23, 59, 59, 999999, tzinfo=UTC),
-        ),
-        Waiver(id="A", reason="r", until=datetime(2025, 1, 1, 8, 0, tzinfo=UTC)),
-        Waiver(id="B", reason="r", until=datetime(2025, 1, 1, 6, 0, tzinfo=UTC)),
-        Waiver(id="C", reason="forever", until=None),
-    )
-
-
-_E = "pyproject.toml: tool.advisor.policy."
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        (
-            {"minimum-release-age-days": -1},
-            f"{_E}minimum-release-age-days must be a number of days >= 0 (got -1)",
-        ),
-        (
-            {"minimum-release-age-days": True},
-            f"{_E}minimum-release-age-days must be a number of days >= 0 (got True)",
-        ),
-        (
-            {"minimum-release-age-days": "7"},
-            f"{_E}minimum-release-age-days must be a number of days >= 0 (got '7')",
-        ),
-        (
-            {"minimum-release-age-days": float("nan")},
-            f"{_E}minimum-release-age-days must be a number of days >= 0 (got nan)",
-        ),
-        (
-            {"allow-prereleases": "torch"},
-            f"{_E}allow-prereleases must be an array of project names",
-        ),
-        (
-            {"allow-prereleases": ["torch", "not valid!"]},
-            f"{_E}allow-prereleases[1] has 'not valid!', which is not a valid project name",
-        ),
-        (
-            {"allow-advisories": {"id": "X"}},
-            f"{_E}allow-advisories must be an array of tables {{id, reason, until}}",
-        ),
-        (
-            {"allow-advisories": ["GHSA-x"]},
-            f"{_E}allow-advisories[0] must be a table {{id, reason, until}}",
-        ),
-        (
-            {"allow-advisories": [{"reason": "r"}]},
-            f"{_E}allow-advisories[0].id is required: the advisory id or one of its aliases",
-        ),
-        (
-            {"allow-advisories": [{"id": "X", "reason": " "}]},
-            f"{_E}allow-advisories[0].reason is required: a waiver says why the advisory is "
-            "accepted",
-        ),
-        (
-            {"allow-advisories": [{"id": "X", "reason": "r", "until": "next year"}]},
-            f'{_E}allow-advisories[0].until must be a date like 2025-06-30 (got "next year")',
-        ),
-        (
-            {"allow-advisories": [{"id": "X", "reason": "r", "until": 20250101}]},
-            f"{_E}allow-advisories[0].until must be a date like 2025-06-30 (got 20250101)",
-        ),
-        (
-            {"allow-advisories": [{"id": "X", "reason": "r", "expires": "2025-01-01"}]},
-            f"{_E}allow-advisories[0].expires is not a known key (known: id, reason, until)",
-        ),
-        (
-            {"minimum-release-age": 3},
-            f"{_E}minimum-release-age is not a known key; did you mean "
-            "'minimum-release-age-days'? (known: minimum-release-age-days, allow-advisories, "
-            "allow-prereleases, max-advisory-age-days, allowed-indexes)",
-        ),
-    ],
-)
-def test_policy_errors_name_the_file_and_key(raw: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_advice_policy(raw, source="pyproject.toml")
-    assert str(info.value) == message
-
-
-def test_policy_key_prefix_follows_the_file() -> None:
-    with pytest.raises(ConfigError, match=re.escape("advisor.toml: policy.allow-prereleases ")):
-        parse_advice_policy({"allow-prereleases": 1}, source="advisor.toml")
-    with pytest.raises(ConfigError, match=re.escape("x.toml: [p].minimum-release-age-days ")):
-        parse_advice_policy({"minimum-release-age-days": -2}, source="x.toml", prefix="[p].")
-
-
-def test_policy_from_a_real_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [project]
-            name = "demo"
-
-            [tool.advisor.policy]
-            minimum-release-age-days = 14
-            allow-prereleases = ["torch"]
-            allow-advisories = [
-              { id = "CVE-2023-32681", reason = "no proxies here", until = 2025-06-30 },
-            ]
-            """
-        ),
-        encoding="utf-8",
-    )
-    config = load_config(tmp_path)
-    assert config.source is not None
-    policy = parse_advice_policy(config.policy, source=config.source)
-    assert policy.minimum_release_age_days == 14
-    (waiver,) = policy.waivers
-    assert waiver.until == datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 # -- knowledge views --------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from advisor.knowledge.schema import (
     observation_key,
 )
 from advisor.models import DistFile
-from advisor.scoring.base import AdvicePolicy, CandidateInfo, ScoringContext, Waiver
+from advisor.policy import Policy, Waiver
+from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.knowledge_view import StaticKnowledge
 from advisor.scoring.units import (
     BuildRiskScorer,
@@ -85,7 +86,7 @@ def _ctx(
     env: RuntimeEnvironment,
     observations: Iterable[Observation] = (),
     *,
-    policy: AdvicePolicy | None = None,
+    policy: Policy | None = None,
     recommendation: str = "stable",
     now: datetime = NOW,
 ) -> ScoringContext:
@@ -94,7 +95,7 @@ def _ctx(
         recommendation=recommendation,
         now=now,
         knowledge=StaticKnowledge(observations),
-        policy=policy or AdvicePolicy(),
+        policy=policy or Policy(),
     )
 
 
@@ -228,7 +229,7 @@ def test_withdrawn_advisories_are_ignored(env: RuntimeEnvironment) -> None:
 def test_waivers(
     env: RuntimeEnvironment, waiver_id: str, until: datetime | None, waived: bool
 ) -> None:
-    policy = AdvicePolicy(waivers=(Waiver(id=waiver_id, reason="proxy unused", until=until),))
+    policy = Policy(waivers=(Waiver(id=waiver_id, reason="proxy unused", until=until),))
     ctx = _ctx(env, [_advisory()], policy=policy)
     cand = _cand("requests", "2.30.0", versions=REQUESTS_VERSIONS)
     assert (SecurityFilter().reject(cand, ctx) is None) is waived
@@ -247,7 +248,7 @@ def test_waivers(
 
 def test_a_waiver_holds_until_its_end_and_not_after(env: RuntimeEnvironment) -> None:
     until = datetime(2024, 10, 10, 23, 59, 59, 999999, tzinfo=UTC)
-    policy = AdvicePolicy(waivers=(Waiver(id="GHSA-j8r2-6x86-q33q", reason="r", until=until),))
+    policy = Policy(waivers=(Waiver(id="GHSA-j8r2-6x86-q33q", reason="r", until=until),))
     cand = _cand("requests", "2.30.0")
     at_end = _ctx(env, [_advisory()], policy=policy, now=until)
     after = _ctx(env, [_advisory()], policy=policy, now=until + timedelta(microseconds=1))
@@ -418,11 +419,11 @@ def test_too_young_releases(env: RuntimeEnvironment) -> None:
 
 def test_release_age_follows_the_policy(env: RuntimeEnvironment) -> None:
     cand = _cand("rich", "13.9.2", upload_time=NOW - timedelta(days=10))
-    strict = _ctx(env, policy=AdvicePolicy(minimum_release_age_days=14.5))
+    strict = _ctx(env, policy=Policy(minimum_release_age_days=14.5))
     assert StabilityScorer().score(cand, strict)[0].reason == (
         "released 10 days ago (minimum age 14.5 days)"
     )
-    off = _ctx(env, policy=AdvicePolicy(minimum_release_age_days=0))
+    off = _ctx(env, policy=Policy(minimum_release_age_days=0))
     assert StabilityScorer().score(_cand("rich", "13.9.2", upload_time=NOW), off) == ()
 
 
@@ -446,7 +447,7 @@ def test_prereleases(env: RuntimeEnvironment) -> None:
     cand = _cand("torch", "2.5.0rc3")
     (term,) = StabilityScorer().score(cand, _ctx(env))
     assert term.value == -0.4 and "pre-release 2.5.0rc3" in term.reason
-    allowed = AdvicePolicy(allow_prereleases=frozenset({"torch"}))
+    allowed = Policy(allow_prereleases=frozenset({"torch"}))
     assert StabilityScorer().score(cand, _ctx(env, policy=allowed)) == ()
 
 
@@ -810,7 +811,7 @@ def test_terms_are_bounded_and_deterministic(
         yanked=yanked,
         needs_build=needs_build,
     )
-    policy = AdvicePolicy(minimum_release_age_days=minimum)
+    policy = Policy(minimum_release_age_days=minimum)
     shuffled = list(knowledge)
     random.Random(seed).shuffle(shuffled)
     first = _ctx(PERF_ENV, knowledge, policy=policy)

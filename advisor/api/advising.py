@@ -129,11 +129,10 @@ def run_advice(
     from advisor.api.locking import with_hashes
     from advisor.api.planner import Planner
     from advisor.resolution.resolve import TargetResult, merge
-    from advisor.scoring.policy import parse_advice_policy
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
-    policy = parse_advice_policy(prep.config.policy or {}, source=prep.config.source or "config")
+    policy = prep.config.policy
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)
     session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)

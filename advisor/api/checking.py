@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.check import (
-    CheckPolicy,
     Finding,
     check_advisories,
     check_advisory_data,
@@ -24,7 +23,6 @@ from advisor.check import (
     check_hashes,
     check_indexes,
     check_requirements_satisfied,
-    parse_policy,
 )
 from advisor.errors import AdvisorError, InputError
 from advisor.events import SILENT
@@ -36,6 +34,7 @@ if TYPE_CHECKING:
 
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Advisory
+    from advisor.policy import Policy
 
 __all__ = ["CheckOptions", "CheckReport", "run_check"]
 
@@ -68,13 +67,12 @@ def _display(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def _policy(lock_dir: Path) -> tuple[CheckPolicy, tuple[str, ...]]:
+def _policy(lock_dir: Path) -> tuple[Policy, tuple[str, ...]]:
     """The policy and the configured environments' names, from the lock's project config."""
     from advisor.config import load_config
 
     config = load_config(lock_dir)
-    policy = parse_policy(config.policy or {}, source=config.source or "config")
-    return policy, tuple(sorted(config.environments))
+    return config.policy, tuple(sorted(config.environments))
 
 
 @dataclass(slots=True)
@@ -117,7 +115,7 @@ def _check_pylock(
     shown: str,
     opts: CheckOptions,
     environ: Mapping[str, str],
-    today: date,
+    now: datetime,
     events: ProgressEvents = SILENT,
 ) -> list[Finding]:
     from advisor.api.locking import lock_digest
@@ -182,7 +180,7 @@ def _check_pylock(
         )
     pins: dict[str, Version] = {p.name: p.version for p in locked.packages if p.version}
     if opts.wants("advisories"):
-        findings += _security(shown, pins, opts, policy, environ, today)
+        findings += _security(shown, pins, opts, policy, environ, now)
     if opts.wants("prescriptions"):
         findings += _prescriptions(shown, pins, tool, opts, environ)
     if opts.online:
@@ -309,15 +307,15 @@ def _security(
     shown: str,
     pins: Mapping[str, Version],
     opts: CheckOptions,
-    policy: CheckPolicy,
+    policy: Policy,
     environ: Mapping[str, str],
-    today: date,
+    now: datetime,
 ) -> list[Finding]:
     from advisor.knowledge.osv import fixed_versions, is_affected
 
     data = _advisories(sorted(pins), opts, environ)
     findings = check_advisory_data(
-        path=shown, loaded_on=data.loaded_on, count=data.count, policy=policy, today=today
+        path=shown, loaded_on=data.loaded_on, count=data.count, policy=policy, today=now.date()
     )
     findings += check_advisories(
         path=shown,
@@ -326,7 +324,7 @@ def _security(
         is_affected=is_affected,
         fixed_versions=fixed_versions,
         policy=policy,
-        today=today,
+        now=now,
     )
     return findings
 
@@ -354,7 +352,7 @@ def _check_requirements_lock(
     shown: str,
     opts: CheckOptions,
     environ: Mapping[str, str],
-    today: date,
+    now: datetime,
 ) -> list[Finding]:
     from packaging.markers import default_environment
 
@@ -393,7 +391,7 @@ def _check_requirements_lock(
         findings += check_hashes(path=shown, files=hashed)
     policy, _ = _policy(path.resolve().parent)
     if opts.wants("advisories"):
-        findings += _security(shown, pins, opts, policy, environ, today)
+        findings += _security(shown, pins, opts, policy, environ, now)
     return findings
 
 
@@ -403,14 +401,14 @@ def run_check(
     opts: CheckOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    today: date | None = None,
+    now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> CheckReport:
     """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``); the index queries
     of ``--online`` and the re-locks of ``--fix`` report progress to ``events``."""
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
-    today = date.today() if today is None else today
+    now = datetime.now(UTC) if now is None else now
     findings: list[Finding] = []
     checked: list[str] = []
     fixed: list[str] = []
@@ -420,18 +418,18 @@ def run_check(
             raise InputError(f"{shown}: no such lock file")
         try:
             if lock.suffix == ".toml":
-                found = _check_pylock(lock, shown, opts, environ, today, events)
+                found = _check_pylock(lock, shown, opts, environ, now, events)
             else:
-                found = _check_requirements_lock(lock, shown, opts, environ, today)
+                found = _check_requirements_lock(lock, shown, opts, environ, now)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{shown}: not valid TOML: {exc}") from exc
         if opts.fix and found and all(f.id == "lock-stale" for f in found):
             _relock(lock, environ=environ, inputs=opts.inputs, events=events)
             fixed.append(shown)
             found = (
-                _check_pylock(lock, shown, opts, environ, today, events)
+                _check_pylock(lock, shown, opts, environ, now, events)
                 if lock.suffix == ".toml"
-                else _check_requirements_lock(lock, shown, opts, environ, today)
+                else _check_requirements_lock(lock, shown, opts, environ, now)
             )
         findings.extend(found)
         checked.append(shown)

@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from advisor.policy import Policy
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from advisor.models import DistFile
 
 __all__ = [
-    "AdvicePolicy",
     "Annotator",
     "CandidateInfo",
     "Filter",
@@ -44,7 +45,6 @@ __all__ = [
     "ScoringContext",
     "StackCheck",
     "StackVerdict",
-    "Waiver",
     "clamp",
 ]
 
@@ -110,30 +110,12 @@ class KnowledgeView(Protocol):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Waiver:
-    """An advisory the team accepts until a date (``None``: no end), with the reason."""
-
-    id: str
-    reason: str
-    until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdvicePolicy:
-    """``[tool.advisor.policy]`` as the units need it."""
-
-    minimum_release_age_days: float = 7.0
-    waivers: tuple[Waiver, ...] = ()
-    allow_prereleases: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ScoringContext:
     env: RuntimeEnvironment
     recommendation: str
     now: datetime
     knowledge: KnowledgeView
-    policy: AdvicePolicy = field(default_factory=AdvicePolicy)
+    policy: Policy = field(default_factory=Policy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.scoring.base import CandidateInfo, Level, ScoringContext, Waiver
+    from advisor.policy import Waiver
+    from advisor.scoring.base import CandidateInfo, Level, ScoringContext
 
 __all__ = [
     "AdvisoryHit",
@@ -72,17 +73,7 @@ def advisory_link(advisory: Advisory) -> str:
 
 def _waivers(advisory: Advisory, ctx: ScoringContext) -> tuple[Waiver | None, Waiver | None]:
     """(active waiver, expired waiver) among the policy's waivers matching ``advisory``."""
-    names = {advisory.id.casefold(), *(a.casefold() for a in advisory.aliases)}
-    now = as_utc(ctx.now)
-    active = expired = None
-    for waiver in ctx.policy.waivers:
-        if waiver.id.casefold() not in names:
-            continue
-        if waiver.until is None or now <= as_utc(waiver.until):
-            active = active or waiver
-        else:
-            expired = expired or waiver
-    return active, expired
+    return ctx.policy.waivers_for((advisory.id, *advisory.aliases), now=ctx.now)
 
 
 def advisories_affecting(
