@@ -27,7 +27,7 @@ from tests.support.index import FixtureIndex, Project, build_index
 from tests.support.server import IndexServer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 __all__ = ["scenarios_dir"]
 
@@ -111,15 +111,18 @@ def run_pip(
     """Run this interpreter's pip (``--python <venv python>`` when given), isolated, offline.
 
     Returns the completed process (text output); never raises on a non-zero exit.
-    A per-test cache dir keeps the machine's pip cache out of it.
+    A per-test cache dir keeps the machine's pip cache out of it. ``env`` adds variables
+    (a test's own ``PIP_CONFIG_FILE`` or ``PIP_CONSTRAINT``).
     """
-    env = {**pip_env, "PIP_CACHE_DIR": str(tmp_path / "pip-cache")}
+    base = {**pip_env, "PIP_CACHE_DIR": str(tmp_path / "pip-cache")}
 
-    def run(*args: str, python: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, python: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         target = ["--python", str(python)] if python is not None else []
         return subprocess.run(
             [sys.executable, "-m", "pip", *target, *args],
-            env=env,
+            env={**base, **(env or {})},
             capture_output=True,
             text=True,
             timeout=300,

@@ -294,3 +294,41 @@ def test_netrc_credentials_reach_the_server(
     settings = machine.load(NETRC=str(netrc_file), PIP_INDEX_URL=server.url, PIP_RETRIES="0")
     with Fetcher(settings.network_settings()) as fetcher:
         assert fetcher.get(server.url + "/alpha/").status == 200
+
+
+def test_constraint_files_as_pip_reads_them(machine: Machine) -> None:
+    """pip's ``constraint`` setting: whitespace-separated files, relative to the working
+    directory, ``[install]`` over ``[global]``, a later file over an earlier one."""
+    machine.write(machine.global_file, "[install]\nconstraint = /srv/global-caps.txt\n")
+    machine.write(
+        machine.user_file,
+        "[global]\nconstraint = ignored.txt\n[install]\nconstraint =\n"
+        "    caps.txt\n    /srv/more caps.txt   sub/extra.txt\n",
+    )
+    settings = machine.load()
+    assert settings.constraints == (
+        str(machine.cwd / "caps.txt"),
+        "/srv/more",
+        str(machine.cwd / "caps.txt"),
+        str(machine.cwd / "sub" / "extra.txt"),
+    )
+    assert settings.constraint_source == f"{machine.user_file} [install] constraint"
+    # ~ is not expanded (pip opens the path as given); a file: URL is a local path
+    home = machine.load(PIP_CONSTRAINT="~/c.txt file:///srv/url%20caps.txt")
+    assert home.constraints == (str(machine.cwd / "~" / "c.txt"), "/srv/url caps.txt")
+
+
+def test_pip_constraint_variable_wins(machine: Machine) -> None:
+    machine.write(machine.user_file, "[install]\nconstraint = from-file.txt\n")
+    settings = machine.load(PIP_CONSTRAINT="/env/a.txt /env/b.txt")
+    assert settings.constraints == ("/env/a.txt", "/env/b.txt")
+    assert settings.constraint_source == "PIP_CONSTRAINT"
+    # an empty variable leaves the files' setting in place, as pip ignores empty values
+    assert machine.load(PIP_CONSTRAINT="").constraints == (str(machine.cwd / "from-file.txt"),)
+    assert machine.load(PIP_CONFIG_FILE=os.devnull).constraints == ()
+
+
+def test_a_remote_constraint_file_stays_a_url(machine: Machine) -> None:
+    """Reading it is the caller's business (``lock`` refuses it; other commands ignore it)."""
+    settings = machine.load(PIP_CONSTRAINT="https://user:secret@host.test/c.txt")
+    assert settings.constraints == ("https://user:secret@host.test/c.txt",)

@@ -137,7 +137,7 @@ def run_advice(
     knowledge, store = _load_knowledge(advise, prep.environ)
     session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
     try:
-        planner = Planner(prep.request, opts=opts, session=session)
+        planner = Planner(prep.resolvable, opts=opts, session=session)
         advices: list[Advice] = []
         results: list[TargetResult] = []
         warnings: list[str] = []

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from advisor.index.fetch import Fetcher
     from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
-    from advisor.request import AdviceRequest
+    from advisor.index.settings import PipSettings
+    from advisor.request import AdviceRequest, RequirementLine
 
 __all__ = [
     "IndexConfig",
@@ -38,6 +39,7 @@ __all__ = [
     "default_cache_dir",
     "index_config",
     "open_session",
+    "pip_constraints",
     "target_table",
 ]
 
@@ -112,10 +114,15 @@ def index_config(
     config: AdvisorConfig,
     environ: Mapping[str, str],
     cwd: Path,
+    *,
+    pip: PipSettings | None = None,
 ) -> tuple[IndexConfig, Any]:
+    """Where packages come from, by priority: the command line, the inputs' own options,
+    ``[tool.advisor]``, pip's configuration (``pip``, read here when not given)."""
     from advisor.index.settings import default_index_url, load_pip_settings
 
-    pip = load_pip_settings(environ=environ, cwd=cwd)
+    if pip is None:
+        pip = load_pip_settings(environ=environ, cwd=cwd)
     file_opts = request.index_options
     explicit = bool(opts.index_url or opts.extra_index_urls or opts.no_index)
     if explicit:
@@ -152,6 +159,40 @@ def index_config(
         ),
         pip,
     )
+
+
+def pip_constraints(
+    pip: PipSettings, *, environ: Mapping[str, str], cwd: Path
+) -> tuple[RequirementLine, ...]:
+    """The requirements of the constraint files pip's configuration names (its
+    ``constraint`` setting), in file order; ``()`` when none is configured.
+
+    Raises :class:`~advisor.errors.ConfigError` naming the setting (``PIP_CONSTRAINT`` or
+    the configuration file) when a file is missing or invalid (pip refuses to install
+    then), or remote (pip would fetch it; the advisor reads local files only).
+    """
+    from advisor.errors import ConfigError
+    from advisor.index.fetch import redact_url
+    from advisor.request import parse_requirements_file
+
+    lines: list[RequirementLine] = []
+    for path in pip.constraints:
+        if "://" in path:
+            raise ConfigError(
+                f"pip's constraint setting names a remote file, {redact_url(path)} "
+                f"({pip.constraint_source}); the advisor reads local constraint files only: "
+                "download it and name the copy"
+            )
+        try:
+            parsed = parse_requirements_file(
+                Path(path), role="constraints", environ=environ, cwd=cwd
+            )
+        except InputError as exc:
+            raise ConfigError(
+                f"{exc} (a constraint file of pip's configuration: {pip.constraint_source})"
+            ) from exc
+        lines.extend(parsed.constraints)
+    return tuple(lines)
 
 
 def build_targets(

@@ -418,7 +418,7 @@ def _resolve(
 
     if opts.recommendation == "latest":
         resolution, warnings, _ = resolve_request(
-            prep.request,
+            prep.resolvable,
             opts=opts,
             index=prep.index,
             pip=prep.pip,

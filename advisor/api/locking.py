@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
     from advisor.models import Resolution
-    from advisor.request import AdviceRequest
+    from advisor.request import AdviceRequest, RequirementLine
 
 __all__ = [
     "IndexConfig",
@@ -48,6 +48,7 @@ from advisor.api.context import (
     default_cache_dir,
     index_config,
     open_session,
+    pip_constraints,
     target_table,
 )
 
@@ -151,10 +152,17 @@ def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prepared:
-    """A lock or advise run before resolving: parsed inputs, targets, indexes, output path."""
+    """A lock or advise run before resolving: parsed inputs, targets, indexes, output path.
+
+    ``request`` is what the inputs ask (the lock's digest covers it); ``resolvable`` is what
+    is resolved: the same plus the constraint files of pip's configuration, whose
+    requirements are ``pip_constraints`` (recorded in the lock by content).
+    """
 
     inputs: tuple[Path, ...]
     request: AdviceRequest
+    resolvable: AdviceRequest
+    pip_constraints: tuple[RequirementLine, ...]
     config: AdvisorConfig
     targets: tuple[RuntimeEnvironment, ...]
     index: IndexConfig
@@ -176,24 +184,38 @@ def prepare(
     """Read the inputs and configuration; decide targets, indexes and where the lock goes."""
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
+    from advisor.index.settings import load_pip_settings
     from advisor.request import load_request
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     if not inputs:
         raise InputError("no input given: name a requirements file or a pyproject.toml")
-    request = load_request(
-        list(inputs),
-        extras=opts.extras,
-        groups=opts.groups,
-        constraints=opts.constraints,
-        overrides=opts.overrides,
-        environ=environ,
-        cwd=cwd,
+
+    def read(constraints: Sequence[Path]) -> AdviceRequest:
+        return load_request(
+            list(inputs),
+            extras=opts.extras,
+            groups=opts.groups,
+            constraints=constraints,
+            overrides=opts.overrides,
+            environ=environ,
+            cwd=cwd,
+        )
+
+    request = read(opts.constraints)
+    settings = load_pip_settings(environ=environ, cwd=cwd)
+    configured = pip_constraints(settings, environ=environ, cwd=cwd)
+    # pip applies its configured constraint files like -c files on its command line (their
+    # options included); read together, one reader merges and checks them as pip would
+    resolvable = (
+        read([*opts.constraints, *(Path(p) for p in settings.constraints)])
+        if settings.constraints
+        else request
     )
     config = load_config(Path(inputs[0]).resolve().parent)
     targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, request, config, environ, cwd)
+    index, pip = index_config(opts, resolvable, config, environ, cwd, pip=settings)
     if not index.indexes and not index.find_links:
         raise InputError("no index to resolve from: --no-index is set and no --find-links given")
     output = out.output
@@ -204,6 +226,8 @@ def prepare(
     return Prepared(
         inputs=tuple(inputs),
         request=request,
+        resolvable=resolvable,
+        pip_constraints=configured,
         config=config,
         targets=tuple(targets),
         index=index,
@@ -238,10 +262,13 @@ def finish(
         "recommendation": opts.recommendation,
         "options": options_record(opts),
     }
-    digest = lock_digest(request, record)
     lock_dir = Path(
         os.path.abspath(output if str(output) != "-" else prep.cwd / "pylock.toml")
     ).parent
+    inputs = inputs_record(
+        prep.inputs, opts, request, lock_dir=lock_dir, pip_constraints=prep.pip_constraints
+    )
+    digest = lock_digest(request, {**record, "inputs": inputs})
     if out.format == "pylock":
         text = render_pylock(
             resolution,
@@ -252,13 +279,16 @@ def finish(
                 tool={
                     "advisor-version": __version__,
                     **record,
-                    "inputs": inputs_record(prep.inputs, opts, request, lock_dir=lock_dir),
+                    "inputs": inputs,
                     **(tool or {}),
                 },
             ),
         )
     elif out.format == "requirements":
-        text = render_requirements(resolution, header=f"{out.command}\ninput-digest: {digest}")
+        header = f"{out.command}\ninput-digest: {digest}"
+        if inputs.get("pip-constraints"):
+            header += "\npip-constraints: " + ", ".join(inputs["pip-constraints"])
+        text = render_requirements(resolution, header=header)
         if out.index_lines:
             text = _with_index_lines(text, prep.index)
     else:
@@ -317,7 +347,7 @@ def lock(
             tool=outcome.tool,
         )
     resolution, warnings, requests = resolve_request(
-        prep.request,
+        prep.resolvable,
         opts=opts,
         index=prep.index,
         pip=prep.pip,
@@ -408,20 +438,30 @@ def options_record(opts: ResolveOptions) -> dict[str, Any]:
 
 def lock_digest(request: AdviceRequest, record: Mapping[str, Any]) -> str:
     """The input digest of a lock: the normalised request plus the recorded index
-    configuration, targets, recommendation and options (see ``options_record``)."""
+    configuration, targets, recommendation and options (see ``options_record``), and the
+    recorded requirements of pip's configured constraint files when there are any (a lock
+    made without them keeps the digest it always had)."""
     from advisor.request import request_digest
 
-    return request_digest(
-        request,
-        extra={k: record.get(k) for k in ("index", "targets", "recommendation", "options")},
-    )
+    extra = {k: record.get(k) for k in ("index", "targets", "recommendation", "options")}
+    configured = record.get("inputs", {}).get("pip-constraints")
+    if configured:
+        extra["pip-constraints"] = sorted(configured)
+    return request_digest(request, extra=extra)
 
 
 def inputs_record(
-    inputs: Sequence[Path], opts: ResolveOptions, request: AdviceRequest, *, lock_dir: Path
+    inputs: Sequence[Path],
+    opts: ResolveOptions,
+    request: AdviceRequest,
+    *,
+    lock_dir: Path,
+    pip_constraints: Sequence[RequirementLine] = (),
 ) -> dict[str, Any]:
     """What the lock was made from, paths relative to the lock's folder: lets ``check``
-    re-read the inputs, and name the requirements that changed since."""
+    re-read the inputs, and name the requirements that changed since. The constraints of
+    pip's configuration are recorded by content (``pip-constraints``, normalised, sorted):
+    their files belong to the machine, and ``check`` must not need them."""
     from advisor.request import normalize_requirement
 
     def rel(path: Path) -> str:
@@ -436,5 +476,6 @@ def inputs_record(
         "requirements": sorted(
             {normalize_requirement(r.requirement) for r in request.requirements}
         ),
+        "pip-constraints": sorted({normalize_requirement(c.requirement) for c in pip_constraints}),
     }
     return {k: v for k, v in record.items() if v}

@@ -93,6 +93,9 @@ class Planner:
 
         self.roots = roots
         self.constraints = {k: tuple(v) for k, v in constraints.items()}
+        self.constraint_origins: dict[str, str] = {}
+        for c in request.constraints:
+            self.constraint_origins.setdefault(str(c.requirement), c.origin)
         self.overrides = {k: tuple(v) for k, v in overrides.items()}
         self.binary = binary
         self.default_binary = default
@@ -156,6 +159,7 @@ class Planner:
                 prerelease_packages=frozenset(canonicalize_name(p) for p in opts.pre_packages),
                 preferences=dict(preferences or {}),
                 constraints=self.constraints,
+                constraint_origins=self.constraint_origins,
                 overrides=self.overrides,
                 direct=self.direct,
                 bans=dict(bans or {}),

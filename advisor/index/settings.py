@@ -12,6 +12,9 @@ the site file ``<sys.prefix>/pip.conf``, the ``PIP_CONFIG_FILE`` file (``os.devn
 disables every file), then ``PIP_*`` environment variables. In the merged files, ``[install]``
 overrides ``[global]``; environment variables override both. ``.netrc`` (``NETRC`` or
 ``~/.netrc``) supplies credentials.
+
+Besides the index and network options, pip's ``constraint`` setting is read (the constraint
+files ``pip install`` applies to every resolution); the composition root reads those files.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from advisor.errors import ConfigError
 from advisor.index.fetch import NetworkSettings, redact_url
+from advisor.index.local import file_url_to_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +49,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "timeout": ("timeout", "default-timeout"),
     "retries": ("retries",),
     "trusted-host": ("trusted-host",),
+    "constraint": ("constraint",),
 }
 _SECTIONS = ("global", "install")  # later sections override earlier ones
 _N = TypeVar("_N", int, float)
@@ -61,6 +66,11 @@ class PipSettings:
     be passed through ``redact_url`` before being shown. Local paths are ``file://`` URLs.
     ``credentials`` are ``(url prefix, username, password)`` from URLs with userinfo and
     from ``.netrc``. ``config_files`` lists the files read, lowest priority first.
+    ``constraints`` are the constraint files pip applies (its ``constraint`` setting:
+    whitespace-separated, relative to the working directory, ``~`` not expanded, as pip
+    reads them) as absolute paths, or as URLs for remote ones (which may hold credentials,
+    like index URLs); ``constraint_source`` names where that setting came from
+    (``PIP_CONSTRAINT`` or ``<file> [<section>] constraint``).
     """
 
     index_url: str | None = None
@@ -74,6 +84,8 @@ class PipSettings:
     trusted_hosts: tuple[str, ...] = ()
     credentials: tuple[tuple[str, str, str], ...] = ()
     config_files: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    constraint_source: str = ""
 
     def indexes(self) -> tuple[str, ...]:
         """The index URLs in order (``()`` with ``no_index``); the default one when unset."""
@@ -158,6 +170,7 @@ def load_pip_settings(
     if cert is None and environ.get("SSL_CERT_FILE", "").strip():
         cert = path_of(environ["SSL_CERT_FILE"].strip())
     client_cert = path_of(values["client-cert"][0].strip()) if "client-cert" in values else None
+    constraints = tuple(_constraint_path(v, cwd=cwd) for v in _split(values.get("constraint")))
     urls = ([index_url] if index_url else []) + list(extras) + list(find_links)
     credentials = _url_credentials(urls) + _netrc_credentials(
         _netrc_path(environ=environ, home=home, platform=platform), urls
@@ -174,6 +187,8 @@ def load_pip_settings(
         trusted_hosts=tuple(_split(values.get("trusted-host"))),
         credentials=tuple(credentials),
         config_files=tuple(str(f) for f in files if f.is_file()),
+        constraints=constraints,
+        constraint_source=values["constraint"][1] if constraints else "",
     )
 
 
@@ -284,6 +299,21 @@ def _resolve_path(text: str, *, cwd: Path, home: Path) -> Path:
         return home / text[2:]
     path = Path(text)
     return path if path.is_absolute() else cwd / path
+
+
+def _constraint_path(text: str, *, cwd: Path) -> str:
+    """One entry of pip's ``constraint`` setting: an absolute path, or a remote URL as given.
+
+    pip opens a path as given (relative to the working directory, no ``~`` expansion) and
+    fetches a URL; a ``file:`` URL is a local path.
+    """
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme.lower() == "file":
+        return str(file_url_to_path(text))
+    if len(parts.scheme) > 1:  # one letter is a Windows drive
+        return text
+    path = Path(text)
+    return str(path if path.is_absolute() else cwd / path)
 
 
 def _as_url(text: str, *, cwd: Path, home: Path) -> str:

@@ -81,6 +81,9 @@ class ProviderOptions:
     preferences: Mapping[NormalizedName, Version] = field(default_factory=dict)
     order: CandidateOrder = CandidateOrder.NEWEST
     constraints: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
+    #: where each constraint comes from (``"constraints.txt:3"``), by its text: for
+    #: conflict explanations only
+    constraint_origins: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
     direct: frozenset[NormalizedName] = frozenset()
     warm: bool = True

@@ -110,6 +110,9 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         self._rejected = shared.rejected
         #: versions a filter of the recommendation removed, with the reason (per provider)
         self.filtered: dict[tuple[NormalizedName, Version], str] = {}
+        #: identifiers left without a candidate once a filter had removed some: where a
+        #: conflict may start although resolvelib reports it elsewhere (in order seen)
+        self.emptied_by_filter: dict[str, None] = {}
         #: notes worth telling the user (extras a project does not provide, ...)
         self.warnings: list[str] = []
 
@@ -269,6 +272,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         """
         held: list[Version] = []
         final_seen = False
+        yielded = False
         banned = self._options.bans.get(name, frozenset())
         for v in versions:
             if v.is_prerelease and not allow_pre:
@@ -280,6 +284,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             cand, usable = self._candidate(name, extra, v, pinned)
             final_seen = final_seen or (usable and not v.is_prerelease)
             if cand is not None:
+                yielded = True
                 yield cand
         if held and not final_seen:
             for v in held:
@@ -287,7 +292,10 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                     continue
                 cand, _ = self._candidate(name, extra, v, pinned)
                 if cand is not None:
+                    yielded = True
                     yield cand
+        if not yielded and any((name, v) in self.filtered for v in versions):
+            self.emptied_by_filter.setdefault(identifier_for(name, extra), None)
 
     def _candidate(
         self, name: NormalizedName, extra: str | None, version: Version, pinned: Version | None
@@ -429,6 +437,15 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             if c.marker is None or self._evaluate(c.marker, ""):
                 spec &= c.specifier
         return spec
+
+    def constraints_on(self, name: NormalizedName) -> list[tuple[PepRequirement, str]]:
+        """The constraints on ``name`` that apply to the target, with where each comes from
+        (``""`` when unknown); for explanations."""
+        return [
+            (c, self._options.constraint_origins.get(str(c), ""))
+            for c in self._options.constraints.get(name, ())
+            if c.marker is None or self._evaluate(c.marker, "")
+        ]
 
     def allow_prereleases(self, name: NormalizedName, spec: SpecifierSet) -> bool:
         if self._options.prereleases or name in self._options.prerelease_packages:

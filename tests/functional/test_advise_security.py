@@ -237,8 +237,11 @@ def test_security_without_a_safe_stack_names_advisory_package_and_fix(
     assert not lock.exists()
     lines = result.output.splitlines()
     assert any(line.startswith("requests:") for line in lines), result.output
-    (blocked,) = [line for line in lines if "PYSEC-2023-74" in line]
-    assert "2.30.0" in blocked and "fixed in 2.31.0" in blocked, blocked
+    # the first line of the explanation names the advisory; then the version it removed
+    first, *blocked = [line for line in lines if "PYSEC-2023-74" in line]
+    assert first.startswith("requests: ") and "fixed in 2.31.0" in first, first
+    (version,) = blocked
+    assert version.strip().startswith("2.30.0: ") and "fixed in 2.31.0" in version, version
     assert "requests==2.30.0" in result.output and "pinned-client" in result.output
 
 

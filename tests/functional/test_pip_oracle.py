@@ -23,7 +23,7 @@ from tests.functional.helpers import clean_environ, lock_pins, pip_report_pins, 
 from tests.support import IndexServer, Project, build_index, release
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
 pytestmark = pytest.mark.slow
@@ -229,8 +229,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
         yield srv
 
 
-def _advisor_lock(work: Path, inputs: Sequence[str], *extra: str) -> dict[str, str]:
-    env = clean_environ(work)
+def _advisor_lock(
+    work: Path, inputs: Sequence[str], *extra: str, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
     result = run_cli(
         [
             "lock",
@@ -243,7 +244,7 @@ def _advisor_lock(work: Path, inputs: Sequence[str], *extra: str) -> dict[str, s
             str(work / "pylock.toml"),
             *extra,
         ],
-        env=env,
+        env=clean_environ(work, **(env or {})),
     )
     assert result.exit_code == 0, result.output
     return lock_pins(read_lock(work / "pylock.toml"))
@@ -254,6 +255,7 @@ def _pip_pins(
     work: Path,
     requirements: Path,
     *index_args: str,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     report = work / "pip-report.json"
     proc = run_pip(
@@ -266,6 +268,7 @@ def _pip_pins(
         *index_args,
         "-r",
         str(requirements),
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return pip_report_pins(report)
@@ -285,6 +288,73 @@ def test_latest_equals_pip(
     assert ours == pips
     for name, version in case.expected.items():
         assert ours.get(name) == version, (name, ours)
+
+
+def test_constraint_in_pip_config_file_equals_pip(
+    server: IndexServer,
+    tmp_path: Path,
+    run_pip: Callable[..., subprocess.CompletedProcess[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip's configuration file (``PIP_CONFIG_FILE``, seen by both) sets ``constraint``: two
+    files, one relative to the working directory, ``[install]`` over ``[global]``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "caps").mkdir()
+    (tmp_path / "caps" / "lib.txt").write_text("lib<2\n")
+    (tmp_path / "util.txt").write_text("# the machine's cap\nutil < 1\n")
+    (tmp_path / "decoy.txt").write_text("app<2\n")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(
+        f"[global]\nconstraint = {tmp_path / 'decoy.txt'}\n"
+        f"[install]\nconstraint = caps/lib.txt\n    {tmp_path / 'util.txt'}\n"
+    )
+    env = {"PIP_CONFIG_FILE": str(conf)}
+    req = tmp_path / "requirements.in"
+    req.write_text("app\n")
+    ours = _advisor_lock(tmp_path, [str(req)], "--index-url", server.url, env=env)
+    pips = _pip_pins(run_pip, tmp_path, req, "--index-url", server.url, env=env)
+    assert ours == pips == {"app": "2.0", "lib": "1.5", "util": "0.9"}
+    inputs = read_lock(tmp_path / "pylock.toml")["tool"]["advisor"]["inputs"]
+    assert inputs["pip-constraints"] == ["lib<2", "util<1"]
+
+
+def test_pip_constraint_variable_equals_pip(
+    server: IndexServer,
+    tmp_path: Path,
+    run_pip: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    (tmp_path / "a.txt").write_text("speedup<2.5\n")
+    (tmp_path / "b.txt").write_text("yk<1.1\n-c nested.txt\n")
+    (tmp_path / "nested.txt").write_text("basedep>=3\n")
+    env = {"PIP_CONSTRAINT": f"{tmp_path / 'a.txt'}  {tmp_path / 'b.txt'}"}
+    req = tmp_path / "requirements.in"
+    req.write_text("withx[fast]\nyk\n")
+    ours = _advisor_lock(tmp_path, [str(req)], "--index-url", server.url, env=env)
+    pips = _pip_pins(run_pip, tmp_path, req, "--index-url", server.url, env=env)
+    assert ours == pips == {"withx": "1.0", "basedep": "3.1", "speedup": "2.0", "yk": "1.0"}
+    inputs = read_lock(tmp_path / "pylock.toml")["tool"]["advisor"]["inputs"]
+    assert inputs["pip-constraints"] == ["basedep>=3", "speedup<2.5", "yk<1.1"]
+
+
+def test_a_conflict_with_pip_constraint_names_it_as_pip_refuses(
+    server: IndexServer,
+    tmp_path: Path,
+    run_pip: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    caps = tmp_path / "caps.txt"
+    caps.write_text("# cap\nlib<2\n")
+    env = {"PIP_CONSTRAINT": str(caps)}
+    req = tmp_path / "requirements.in"
+    req.write_text("lib>=2\n")
+    proc = run_pip("install", "--dry-run", "--index-url", server.url, "-r", str(req), env=env)
+    assert proc.returncode != 0
+    result = run_cli(
+        ["lock", req, "--index-url", server.url, "--no-cache", "--dry-run"],
+        env=clean_environ(tmp_path, **env),
+    )
+    assert result.exit_code == 1, result.output
+    (line,) = [x for x in result.output.splitlines() if x.strip().startswith("2.0:")]
+    assert "excluded by constraint lib<2" in line and f"{caps}:2" in line, line
 
 
 @pytest.fixture(scope="module")
