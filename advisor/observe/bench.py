@@ -47,6 +47,7 @@ import msgspec
 from packaging.utils import canonicalize_name
 
 from advisor.knowledge.schema import PerformanceObservation, Provenance
+from advisor.observe.installed import InstalledDistribution, installed_distributions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -78,33 +79,6 @@ BLAS_ENV_VARS = (
     "MKL_ENABLE_INSTRUCTIONS",
 )
 SOURCE = "observe"
-
-_LIST_SCRIPT = r"""
-import json, importlib.metadata as md
-out = {}
-for dist in md.distributions():
-    name = dist.metadata["Name"]
-    if not name:
-        continue
-    mods = set()
-    top = dist.read_text("top_level.txt")
-    if top:
-        mods.update(l.strip() for l in top.splitlines() if l.strip())
-    else:
-        for f in dist.files or ():
-            parts = f.parts
-            if not parts or parts[0].endswith((".dist-info", ".data")) or parts[0] == "..":
-                continue
-            if len(parts) > 1 and "." not in parts[0]:
-                mods.add(parts[0])
-            elif len(parts) == 1 and parts[0].endswith(".py"):
-                mods.add(parts[0][:-3])
-            elif len(parts) == 1 and parts[0].endswith((".so", ".pyd")):
-                mods.add(parts[0].split(".")[0])
-    mods = sorted(m for m in mods if m.isidentifier() and not m.startswith("_"))
-    out[name] = {"version": dist.version, "modules": mods}
-print(json.dumps(out, sort_keys=True))
-"""
 
 _PROBE_SCRIPT = r"""
 import importlib.util, json, os, sys, timeit
@@ -140,15 +114,6 @@ print(json.dumps(report, sort_keys=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InstalledDistribution:
-    """A distribution installed in the measured interpreter and its top-level modules."""
-
-    name: str
-    version: str
-    modules: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class BenchRun:
     """What :func:`bench` measured: the observations, and per probe the runtime report
     (status, thread pools and BLAS from threadpoolctl, CPU count, BLAS env vars, error)."""
@@ -173,28 +138,6 @@ def _run(
         )
     except subprocess.TimeoutExpired:
         return None
-
-
-def installed_distributions(
-    python: str, *, timeout: float = 60.0, environ: Mapping[str, str] | None = None
-) -> dict[str, InstalledDistribution]:
-    """Canonical name → what ``python`` has installed. Raises :class:`InputError` when the
-    interpreter cannot be run."""
-    from advisor.errors import InputError
-
-    try:
-        done = _run([python, "-c", _LIST_SCRIPT], timeout=timeout, environ=environ)
-    except OSError as exc:
-        raise InputError(f"{python}: cannot run this interpreter: {exc.strerror}") from exc
-    if done is None or done.returncode != 0:
-        raise InputError(f"{python}: cannot list its installed distributions")
-    data = json.loads(done.stdout)
-    return {
-        canonicalize_name(name): InstalledDistribution(
-            name=canonicalize_name(name), version=entry["version"], modules=tuple(entry["modules"])
-        )
-        for name, entry in sorted(data.items())
-    }
 
 
 def parse_importtime(stderr: str, module: str) -> float | None:

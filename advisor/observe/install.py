@@ -24,7 +24,6 @@ observation (they were not installed, so nothing was learnt about them).
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from advisor.knowledge.schema import BuildObservation, Provenance
 from advisor.lockfile.pylock import load_pylock
 from advisor.observe.failures import classify, excerpt
 from advisor.observe.fingerprint import build_predicate
+from advisor.observe.installed import installed_distributions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -56,34 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["PinnedPackage", "culprits", "observe_install", "top_level_modules"]
 
 SOURCE = "observe"
-
-# Runs inside the venv: standard library only. Prints {canonical name: [modules]}.
-_MODULES = r"""
-import importlib.metadata as md, json, re
-out = {}
-for dist in md.distributions():
-    name = dist.metadata["Name"]
-    if not name:
-        continue
-    mods = set()
-    top = dist.read_text("top_level.txt")
-    if top:
-        mods.update(line.strip() for line in top.splitlines())
-    else:
-        for f in dist.files or ():
-            parts = f.parts
-            if not parts or parts[0] == ".." or parts[0].endswith((".dist-info", ".data")):
-                continue
-            if len(parts) > 1:
-                mods.add(parts[0])
-            elif parts[0].endswith(".py"):
-                mods.add(parts[0][:-3])
-            elif parts[0].endswith((".so", ".pyd")):
-                mods.add(parts[0].split(".")[0])
-    key = re.sub(r"[-_.]+", "-", name).lower()
-    out[key] = sorted(m for m in mods if m.isidentifier() and not m.startswith("_"))
-print(json.dumps(out, sort_keys=True))
-"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,22 +194,15 @@ def _failed(
 def top_level_modules(
     python: Path, *, environ: Mapping[str, str], timeout: float
 ) -> dict[str, list[str]]:
-    """Canonical distribution name → its top-level modules, as installed for ``python``."""
+    """Canonical distribution name → its top-level modules, as installed for ``python``;
+    empty when the interpreter cannot list them (each import then goes unobserved)."""
     try:
-        proc = subprocess.run(
-            [str(python), "-I", "-c", _MODULES],
-            env=dict(environ),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        found = installed_distributions(
+            str(python), environ=environ, timeout=timeout, isolated=True
         )
-        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+    except InputError:
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): [str(m) for m in v] for k, v in data.items() if isinstance(v, list)}
+    return {name: list(dist.modules) for name, dist in found.items()}
 
 
 def _import(
