@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
+    from advisor.api.lock_paths import LockKind, LockPath
     from advisor.knowledge.schema import Advisory
 
 __all__ = ["CheckOptions", "CheckReport", "run_check"]
@@ -344,6 +345,7 @@ def _check_requirements_lock(
     opts: CheckOptions,
     environ: Mapping[str, str],
     today: date,
+    cwd: Path,
 ) -> list[Finding]:
     from packaging.markers import default_environment
 
@@ -355,10 +357,12 @@ def _check_requirements_lock(
     inputs = list(opts.inputs) if opts.wants("freshness") else []
     if not inputs and opts.wants("freshness"):
         sibling = path.with_suffix(".in")
-        if sibling.exists():
+        if (cwd / sibling).exists():
             inputs = [sibling]
     if inputs:
-        request = load_request(inputs, environ=environ, cwd=path.resolve().parent)
+        # the lock and --inputs are both as the user wrote them: relative to the current
+        # folder (pre-commit passes sub/requirements.txt from the repository's root)
+        request = load_request(inputs, environ=environ, cwd=cwd)
         env = {k: str(v) for k, v in default_environment().items()}
         env["extra"] = ""
         reqs = [
@@ -387,52 +391,73 @@ def _check_requirements_lock(
 
 
 def run_check(
-    locks: Sequence[Path],
+    locks: Sequence[Path | LockPath],
     *,
     opts: CheckOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     today: date | None = None,
 ) -> CheckReport:
-    """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``)."""
+    """Check each lock (a pylock or a hashed requirements lock; a bare :class:`Path` is told
+    by its name, else its content: :func:`~advisor.api.lock_paths.lock_kind`). Relative
+    paths, and ``opts.inputs``, are relative to ``cwd`` (default: the current folder)."""
+    from advisor.api.lock_paths import LockPath, lock_kind
+
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     today = date.today() if today is None else today
     findings: list[Finding] = []
     checked: list[str] = []
     fixed: list[str] = []
-    for lock in locks:
+    for given in locks:
+        path = given.path if isinstance(given, LockPath) else given
+        lock = path if path.is_absolute() else cwd / path
         shown = _display(lock, cwd)
         if not lock.is_file():
             raise InputError(f"{shown}: no such lock file")
-        try:
-            if lock.suffix == ".toml":
-                found = _check_pylock(lock, shown, opts, environ, today)
-            else:
-                found = _check_requirements_lock(lock, shown, opts, environ, today)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+        kind = given.kind if isinstance(given, LockPath) else lock_kind(lock)
+        found = _check_lock(lock, shown, kind, opts, environ, today, cwd)
         if opts.fix and found and all(f.id == "lock-stale" for f in found):
-            _relock(lock, environ=environ, inputs=opts.inputs)
+            inputs = [i if i.is_absolute() else cwd / i for i in opts.inputs]
+            _relock(lock, kind=kind, environ=environ, inputs=inputs)
             fixed.append(shown)
-            found = (
-                _check_pylock(lock, shown, opts, environ, today)
-                if lock.suffix == ".toml"
-                else _check_requirements_lock(lock, shown, opts, environ, today)
-            )
+            found = _check_lock(lock, shown, kind, opts, environ, today, cwd)
         findings.extend(found)
         checked.append(shown)
     return CheckReport(findings=tuple(findings), checked=tuple(checked), fixed=tuple(fixed))
 
 
-def _relock(lock: Path, *, environ: Mapping[str, str], inputs: Sequence[Path] = ()) -> None:
-    """Re-lock a stale lock: a pylock.toml from the inputs, options and targets it records;
-    a requirements.txt from ``inputs`` (or the ``.in`` beside it), keeping its other pins."""
+def _check_lock(
+    lock: Path,
+    shown: str,
+    kind: LockKind,
+    opts: CheckOptions,
+    environ: Mapping[str, str],
+    today: date,
+    cwd: Path,
+) -> list[Finding]:
+    from advisor.api.lock_paths import LockKind
+
+    try:
+        if kind is LockKind.PYLOCK:
+            return _check_pylock(lock, shown, opts, environ, today)
+        return _check_requirements_lock(lock, shown, opts, environ, today, cwd)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+
+
+def _relock(
+    lock: Path, *, kind: LockKind, environ: Mapping[str, str], inputs: Sequence[Path] = ()
+) -> None:
+    """Re-lock a stale lock (``lock`` and ``inputs`` absolute): a pylock from the inputs,
+    options and targets it records; a requirements lock from ``inputs`` (or the ``.in``
+    beside it), keeping its other pins."""
     from advisor.api.context import ResolveOptions
+    from advisor.api.lock_paths import LockKind
     from advisor.api.locking import LockOptions, recorded_request
     from advisor.api.locking import lock as run_lock
 
-    if lock.suffix == ".toml":
+    if kind is LockKind.PYLOCK:
         files, opts = recorded_request(lock)
         fmt = "pylock"
     else:
