@@ -80,7 +80,7 @@ def _policy(lock_dir: Path) -> tuple[CheckPolicy, tuple[str, ...]]:
 class _Advisories:
     by_package: dict[str, list[Advisory]]
     count: int
-    loaded_on: date | None
+    as_of: date | None  # how current the data is: its newest record's `modified` day
 
 
 def _advisories(
@@ -96,19 +96,19 @@ def _advisories(
         for adv in report.advisories:
             for package in sorted({a.package for a in adv.affected} & wanted):
                 by_package.setdefault(package, []).append(adv)
-        return _Advisories(by_package, len(report.advisories), stamp)
+        # a dump copied or downloaded today may hold old data: its records say how old
+        return _Advisories(by_package, len(report.advisories), report.newest_modified or stamp)
+    from advisor.api.knowledge import advisory_data
     from advisor.knowledge.store import default_store_url, open_store
 
     url = opts.knowledge or default_store_url(environ)
     with open_store(url) as store:
         found = store.for_packages(names, kinds=["advisory"])
-        count = int(store.get_meta("osv-advisories") or 0)
-        stamp_text = store.get_meta("osv-imported-at")
-    loaded_on = date.fromisoformat(stamp_text[:10]) if stamp_text else None
+        count, current = advisory_data(store)
     from advisor.knowledge.schema import Advisory
 
     advisories = {k: [a for a in v if isinstance(a, Advisory)] for k, v in found.items()}
-    return _Advisories(advisories, count, loaded_on)
+    return _Advisories(advisories, count, current)
 
 
 def _check_pylock(
@@ -307,7 +307,7 @@ def _security(
 
     data = _advisories(sorted(pins), opts, environ)
     findings = check_advisory_data(
-        path=shown, loaded_on=data.loaded_on, count=data.count, policy=policy, today=today
+        path=shown, as_of=data.as_of, count=data.count, policy=policy, today=today
     )
     findings += check_advisories(
         path=shown,
