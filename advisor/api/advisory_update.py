@@ -18,15 +18,14 @@ the downloaded file is deleted either way.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Callable, Mapping
 
     from advisor.knowledge.sources.osv_import import ImportReport
@@ -103,7 +102,7 @@ def update_advisories(
     """
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import advisory_data, record_advisory_data
-    from advisor.errors import AdvisoryDumpInvalid
+    from advisor.errors import AdvisoryDumpInvalid, CacheError
     from advisor.index.fetch import Fetcher, redact_url
     from advisor.index.settings import load_pip_settings
     from advisor.knowledge.sources.osv_dump import DumpState, fetch_dump, verify_dump
@@ -112,7 +111,7 @@ def update_advisories(
 
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
-    today = today or datetime.now(UTC).date().isoformat()
+    today = today or dt.datetime.now(dt.UTC).date().isoformat()
     source = dump_url(url, environ=environ, cwd=cwd)
     shown = redact_url(source)
     report_progress = on_progress or (lambda _: None)
@@ -120,8 +119,6 @@ def update_advisories(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from advisor.errors import CacheError
-
         raise CacheError(f"cannot create {folder}: {exc.strerror or exc}") from exc
     dest = folder / f"{hashlib.sha256(shown.encode()).hexdigest()[:16]}.zip"
     pip = load_pip_settings(environ=environ, cwd=cwd)
@@ -155,7 +152,8 @@ def update_advisories(
             report_progress(UpdateProgress(stage="store"))
             # one transaction: the new advisories in, those the dump no longer has out
             result = store.put(report.advisories, replace_source=f"osv:{report.origin}")
-            record_advisory_data(store, as_of=report.newest_modified or _day(today), today=today)
+            as_of = report.newest_modified or dt.date.fromisoformat(today[:10])
+            record_advisory_data(store, as_of=as_of, today=today)
             store.set_meta(key, got.state.to_json())  # last: only for data that is stored
             count, as_of = advisory_data(store)
         finally:
@@ -172,9 +170,3 @@ def update_advisories(
         unchanged=result.unchanged,
         removed=result.removed,
     )
-
-
-def _day(text: str) -> dt.date:
-    import datetime as dt
-
-    return dt.date.fromisoformat(text[:10])
