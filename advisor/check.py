@@ -209,27 +209,30 @@ def check_advisories(
 
 
 def check_advisory_data(
-    *, path: str, loaded_on: date | None, count: int, policy: Policy, today: date
+    *, path: str, as_of: date | None, count: int, policy: Policy, today: date
 ) -> list[Finding]:
-    """No advisory data at all, or data older than the policy allows, is its own finding."""
-    if count == 0 or loaded_on is None:
+    """No advisory data at all, or data older than the policy allows, is its own finding.
+    ``as_of`` is how current the data is: the day of its newest record's ``modified`` (an
+    old dump imported today is old), not the day it was imported."""
+    if count == 0 or as_of is None:
         return [
             Finding(
                 id="advisory-data-missing",
                 path=path,
                 message="no security advisories are loaded, so no pin could be checked",
-                hint="run `advisor knowledge import-osv SOURCE` or pass `--osv PATH`",
+                hint="run `advisor knowledge update` to download OSV's advisories for PyPI"
+                " (or `advisor knowledge import-osv SOURCE`, or pass `--osv PATH`)",
             )
         ]
-    age = (today - loaded_on).days
+    age = (today - as_of).days
     if age > policy.max_advisory_age_days:
         return [
             Finding(
                 id="advisory-data-old",
                 path=path,
-                message=f"the advisory data is {age} days old "
-                f"(policy allows {policy.max_advisory_age_days})",
-                hint="import a fresh OSV dump: `advisor knowledge import-osv SOURCE`",
+                message=f"the advisory data is {age} days old: its newest record was modified"
+                f" on {as_of.isoformat()} (policy allows {policy.max_advisory_age_days} days)",
+                hint="run `advisor knowledge update` (or import a fresher OSV dump)",
                 level="warning",
             )
         ]

@@ -11,6 +11,7 @@ kebab-case, the same in both files (at the top level of ``advisor.toml``)::
     recommendation = "stable"             # latest, stable, performance, security, testing
     exclude-newer = "2024-06-01T00:00:00Z"  # or a TOML date/datetime
     prerelease-packages = ["torch"]
+    osv-dump-url = "https://mirror.example/osv/PyPI/all.zip"  # for `advisor knowledge update`
 
     [pinned-indexes]                      # project -> the only index it is taken from
     torch = "https://gpu-wheels.example/cu121"
@@ -70,6 +71,7 @@ _TOP_KEYS: Final = (
     "recommendation",
     "exclude-newer",
     "prerelease-packages",
+    "osv-dump-url",
     "policy",
 )
 _ENV_KEYS: Final = ("python", "platform", "implementation", "cuda", "cpu-features")
@@ -103,7 +105,8 @@ class AdvisorConfig:
 
     ``pinned_indexes`` maps canonical project names to the index URL they must come from.
     ``prerelease_packages`` holds canonical names. ``exclude_newer`` is an ISO 8601 date or
-    datetime string. ``policy`` is the parsed ``[policy]`` table. ``source`` is the file it was
+    datetime string. ``osv_dump_url`` is where ``advisor knowledge update`` downloads OSV's
+    advisories from. ``policy`` is the parsed ``[policy]`` table. ``source`` is the file it was
     read from (``None`` when no configuration was found).
     """
 
@@ -116,6 +119,7 @@ class AdvisorConfig:
     recommendation: str | None = None
     exclude_newer: str | None = None
     prerelease_packages: tuple[str, ...] = ()
+    osv_dump_url: str | None = None
     policy: Policy = field(default_factory=Policy)
     source: str | None = None
 
@@ -172,6 +176,7 @@ def parse_config(
         for value in check.strings(table.get("find-links"), "find-links")
     )
     index_url = table.get("index-url")
+    osv_dump_url = table.get("osv-dump-url")
     return AdvisorConfig(
         environments=MappingProxyType(environments),
         index_url=None if index_url is None else check.url(index_url, "index-url"),
@@ -192,6 +197,7 @@ def parse_config(
                 for n in check.strings(table.get("prerelease-packages"), "prerelease-packages")
             )
         ),
+        osv_dump_url=None if osv_dump_url is None else check.url(osv_dump_url, "osv-dump-url"),
         policy=parse_policy(
             check.table(table.get("policy", {}), "policy"), source=source, prefix=f"{prefix}policy."
         ),

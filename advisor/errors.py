@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvisorError",
+    "AdvisoryDumpInvalid",
     "CacheError",
     "ConfigError",
     "IndexUnavailable",
@@ -73,6 +74,22 @@ class IndexUnavailable(AdvisorError):
 
     def __init__(self, message: str, *, url: str) -> None:
         super().__init__(f"{message} ({url})")
+        self.url = url
+
+
+class AdvisoryDumpInvalid(AdvisorError):
+    """A downloaded advisory dump that cannot be used (not a zip, a corrupt member, no
+    advisory in it); nothing of it was stored, the advisories stored before are kept.
+    ``url`` has no credentials; ``reason`` says what is wrong."""
+
+    exit_code = 3
+
+    def __init__(self, reason: str, *, url: str) -> None:
+        super().__init__(
+            f"{url}: the downloaded advisory dump is unusable ({reason});"
+            " the advisories stored before are kept"
+        )
+        self.reason = reason
         self.url = url
 
 

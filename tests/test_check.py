@@ -317,22 +317,24 @@ def test_waiver_for_another_advisory_does_not_apply() -> None:
 # --- check_advisory_data --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("loaded_on", "count"), [(None, 0), (TODAY, 0), (None, 12)])
-def test_no_advisory_data_is_a_finding(loaded_on: date | None, count: int) -> None:
+@pytest.mark.parametrize(("as_of", "count"), [(None, 0), (TODAY, 0), (None, 12)])
+def test_no_advisory_data_is_a_finding(as_of: date | None, count: int) -> None:
     (finding,) = check_advisory_data(
-        path="pylock.toml", loaded_on=loaded_on, count=count, policy=Policy(), today=TODAY
+        path="pylock.toml", as_of=as_of, count=count, policy=Policy(), today=TODAY
     )
     assert finding.id == "advisory-data-missing"
     assert finding.level == "error"
+    # the newcomer's way to get data first, then the other sources
+    assert "`advisor knowledge update`" in finding.hint
     assert "import-osv" in finding.hint and "--osv" in finding.hint
 
 
 def test_advisory_data_age() -> None:
     policy = Policy(max_advisory_age_days=30)
 
-    def run(loaded_on: date) -> list[Finding]:
+    def run(as_of: date) -> list[Finding]:
         return check_advisory_data(
-            path="pylock.toml", loaded_on=loaded_on, count=5, policy=policy, today=TODAY
+            path="pylock.toml", as_of=as_of, count=5, policy=policy, today=TODAY
         )
 
     assert run(TODAY) == []
@@ -340,7 +342,9 @@ def test_advisory_data_age() -> None:
     (finding,) = run(date(2026, 1, 29))
     assert finding.id == "advisory-data-old"
     assert finding.level == "warning"
-    assert "31 days old" in finding.message and "30" in finding.message
+    assert "31 days old" in finding.message and "30 days" in finding.message
+    assert "modified on 2026-01-29" in finding.message
+    assert "`advisor knowledge update`" in finding.hint
 
 
 # --- check_environments ---------------------------------------------------------------------

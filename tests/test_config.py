@@ -19,6 +19,7 @@ index-strategy = "unsafe-best-match"
 recommendation = "stable"
 exclude-newer = "2024-06-01T00:00:00Z"
 prerelease-packages = ["Torch", "jax_lib", "torch"]
+osv-dump-url = "https://osv-mirror.example/PyPI/all.zip"
 
 [pinned-indexes]
 Torch_Vision = "https://gpu.example/cu121"
@@ -74,6 +75,7 @@ def test_advisor_toml_full(repo: Path) -> None:
     assert config.recommendation == "stable"
     assert config.exclude_newer == "2024-06-01T00:00:00Z"
     assert config.prerelease_packages == ("torch", "jax-lib")
+    assert config.osv_dump_url == "https://osv-mirror.example/PyPI/all.zip"
     assert dict(config.pinned_indexes) == {"torch-vision": "https://gpu.example/cu121"}
     assert dict(config.environments) == {
         "gpu": EnvironmentSpec(
@@ -232,6 +234,7 @@ def test_relative_find_links_resolve_against_the_config_file(repo: Path) -> None
         ('prerelease-packages = ["ok", "not ok"]\n', "prerelease-packages has 'not ok'"),
         ('prerelease-packages = "torch"\n', "prerelease-packages must be an array"),
         ("policy = 1\n", "advisor.toml: policy must be a table"),
+        ('osv-dump-url = "osv.zip"\n', "osv-dump-url must be a URL string"),
         ("recommendation = \n", "advisor.toml:1: invalid TOML"),
         ('a = 1\nb = "unterminated\n', "advisor.toml:2: invalid TOML"),
     ],

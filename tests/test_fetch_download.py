@@ -250,3 +250,50 @@ def test_concurrent_downloads_share_one_fetcher(
     assert sizes == [len(payload)] * 6
     assert _names(out) == [f"copy-{i}.whl" for i in range(6)]
     assert all((out / f"copy-{i}.whl").read_bytes() == payload for i in range(6))
+
+
+# -- conditional downloads (data dumps) -----------------------------------------------------
+
+
+def test_conditional_download_then_304_keeps_dest(
+    server: IndexServer, out: Path, payload: bytes
+) -> None:
+    seen: list[tuple[int, int | None]] = []
+    with Fetcher(_settings()) as fetcher:
+        first = fetcher.download_if_changed(
+            server.file_url(NAME), out / NAME, on_progress=lambda d, t: seen.append((d, t))
+        )
+        assert first.changed and first.size == len(payload) and first.etag
+        assert first.sha256 == _sha(payload)
+        assert seen[-1] == (len(payload), len(payload))
+        assert [d for d, _ in seen] == sorted({d for d, _ in seen})  # growing, per chunk
+        (out / NAME).write_bytes(b"kept")
+        again = fetcher.download_if_changed(server.file_url(NAME), out / NAME, etag=first.etag)
+    assert not again.changed and again.etag == first.etag
+    assert [r.status for r in server.requests] == [200, 304]
+    assert "if-none-match" not in server.requests[0].headers
+    assert server.requests[1].headers["if-none-match"] == first.etag
+    assert (out / NAME).read_bytes() == b"kept"  # a 304 writes nothing
+    assert _names(out) == [NAME]
+
+
+def test_conditional_download_of_a_changed_file_and_retries(
+    server: IndexServer, tmp_path: Path, out: Path
+) -> None:
+    newer = _payload(seed=8, size=1000)
+    (tmp_path / "served" / "files" / NAME).write_bytes(newer)
+    server.fail_next(1, status=503)
+    with Fetcher(_settings()) as fetcher:
+        got = fetcher.download_if_changed(server.file_url(NAME), out / NAME, etag='"stale"')
+    assert got.changed and got.sha256 == _sha(newer)
+    assert [r.status for r in server.requests] == [503, 200]
+    assert (out / NAME).read_bytes() == newer
+
+
+def test_conditional_download_of_a_file_url_always_copies(tmp_path: Path, out: Path) -> None:
+    source = tmp_path / "all.zip"
+    source.write_bytes(b"dump")
+    with Fetcher(_settings()) as fetcher:
+        got = fetcher.download_if_changed(source.as_uri(), out / "all.zip", etag='"x"')
+    assert got.changed and got.sha256 == _sha(b"dump") and got.etag is None
+    assert (out / "all.zip").read_bytes() == b"dump"

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,7 +206,8 @@ def test_the_pipeline_script_builds_and_publishes_minimal(
         json.dumps(
             {
                 "id": "GHSA-test-0001",
-                "modified": "2026-11-01T00:00:00Z",
+                # fresh data: `advisor check` judges the data's age by `modified`
+                "modified": (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "summary": "an advisory about another package",
                 "affected": [
                     {

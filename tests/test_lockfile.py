@@ -21,6 +21,7 @@ from packaging.version import Version
 from advisor.errors import LockfileError
 from advisor.lockfile import (
     LockMeta,
+    is_requirements_lock,
     parse_pylock,
     read_pylock,
     read_requirements_lock,
@@ -644,3 +645,25 @@ def test_a_file_listed_by_two_indexes_is_locked_once() -> None:
     ]
     assert [w["name"] for w in pkg["wheels"]] == [name]
     assert "index" not in pkg  # the files disagree and the pin names none
+
+
+@pytest.mark.parametrize(
+    ("text", "is_lock"),
+    [
+        ("tinyhttp==1.3 \\\n    --hash=sha256:" + "a" * 64 + "\n", True),
+        (
+            "# pinned\n--index-url http://127.0.0.1/simple\nA==1\nb[x]==2 ; python_version>'3'\n",
+            True,
+        ),
+        ("", False),  # nothing pinned
+        ("# only a comment\n", False),
+        ("tinyhttp>=1\n", False),
+        ("tinyhttp==1.*\n", False),
+        ("A==1\n-r other.txt\n", False),
+        ("A==1\n-e ./src\n", False),
+        ("A==1\nthis is not a requirement\n", False),
+        ("demo @ https://example.org/demo-1.0.tar.gz\n", False),
+    ],
+)
+def test_a_requirements_lock_is_told_by_its_content(text: str, is_lock: bool) -> None:
+    assert is_requirements_lock(text) is is_lock

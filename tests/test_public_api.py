@@ -80,6 +80,7 @@ def test_models_all_is_pinned() -> None:
 def test_errors_all_is_pinned() -> None:
     assert advisor.errors.__all__ == [
         "AdvisorError",
+        "AdvisoryDumpInvalid",
         "CacheError",
         "ConfigError",
         "IndexUnavailable",

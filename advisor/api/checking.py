@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
+    from advisor.api.lock_paths import LockKind, LockPath
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Advisory
     from advisor.policy import Policy
@@ -79,7 +80,7 @@ def _policy(lock_dir: Path) -> tuple[Policy, tuple[str, ...]]:
 class _Advisories:
     by_package: dict[str, list[Advisory]]
     count: int
-    loaded_on: date | None
+    as_of: date | None  # how current the data is: its newest record's `modified` day
 
 
 def _advisories(
@@ -95,19 +96,19 @@ def _advisories(
         for adv in report.advisories:
             for package in sorted({a.package for a in adv.affected} & wanted):
                 by_package.setdefault(package, []).append(adv)
-        return _Advisories(by_package, len(report.advisories), stamp)
+        # a dump copied or downloaded today may hold old data: its records say how old
+        return _Advisories(by_package, len(report.advisories), report.newest_modified or stamp)
+    from advisor.api.knowledge import advisory_data
     from advisor.knowledge.store import default_store_url, open_store
 
     url = opts.knowledge or default_store_url(environ)
     with open_store(url) as store:
         found = store.for_packages(names, kinds=["advisory"])
-        count = int(store.get_meta("osv-advisories") or 0)
-        stamp_text = store.get_meta("osv-imported-at")
-    loaded_on = date.fromisoformat(stamp_text[:10]) if stamp_text else None
+        count, current = advisory_data(store)
     from advisor.knowledge.schema import Advisory
 
     advisories = {k: [a for a in v if isinstance(a, Advisory)] for k, v in found.items()}
-    return _Advisories(advisories, count, loaded_on)
+    return _Advisories(advisories, count, current)
 
 
 def _check_pylock(
@@ -315,7 +316,7 @@ def _security(
 
     data = _advisories(sorted(pins), opts, environ)
     findings = check_advisory_data(
-        path=shown, loaded_on=data.loaded_on, count=data.count, policy=policy, today=now.date()
+        path=shown, as_of=data.as_of, count=data.count, policy=policy, today=now.date()
     )
     findings += check_advisories(
         path=shown,
@@ -353,6 +354,7 @@ def _check_requirements_lock(
     opts: CheckOptions,
     environ: Mapping[str, str],
     now: datetime,
+    cwd: Path,
 ) -> list[Finding]:
     from packaging.markers import default_environment
 
@@ -364,10 +366,12 @@ def _check_requirements_lock(
     inputs = list(opts.inputs) if opts.wants("freshness") else []
     if not inputs and opts.wants("freshness"):
         sibling = path.with_suffix(".in")
-        if sibling.exists():
+        if (cwd / sibling).exists():
             inputs = [sibling]
     if inputs:
-        request = load_request(inputs, environ=environ, cwd=path.resolve().parent)
+        # the lock and --inputs are both as the user wrote them: relative to the current
+        # folder (pre-commit passes sub/requirements.txt from the repository's root)
+        request = load_request(inputs, environ=environ, cwd=cwd)
         env = {k: str(v) for k, v in default_environment().items()}
         env["extra"] = ""
         reqs = [
@@ -396,7 +400,7 @@ def _check_requirements_lock(
 
 
 def run_check(
-    locks: Sequence[Path],
+    locks: Sequence[Path | LockPath],
     *,
     opts: CheckOptions,
     environ: Mapping[str, str] | None = None,
@@ -404,52 +408,74 @@ def run_check(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> CheckReport:
-    """Check each lock (``pylock.toml`` or a hashed ``requirements.txt``); the index queries
-    of ``--online`` and the re-locks of ``--fix`` report progress to ``events``."""
+    """Check each lock (a pylock or a hashed requirements lock; a bare :class:`Path` is told
+    by its name, else its content: :func:`~advisor.api.lock_paths.lock_kind`). Relative
+    paths, and ``opts.inputs``, are relative to ``cwd`` (default: the current folder). The
+    index queries of ``--online`` and the re-locks of ``--fix`` report progress to
+    ``events``."""
+    from advisor.api.lock_paths import LockPath, lock_kind
+
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     now = datetime.now(UTC) if now is None else now
     findings: list[Finding] = []
     checked: list[str] = []
     fixed: list[str] = []
-    for lock in locks:
+    for given in locks:
+        path = given.path if isinstance(given, LockPath) else given
+        lock = path if path.is_absolute() else cwd / path
         shown = _display(lock, cwd)
         if not lock.is_file():
             raise InputError(f"{shown}: no such lock file")
-        try:
-            if lock.suffix == ".toml":
-                found = _check_pylock(lock, shown, opts, environ, now, events)
-            else:
-                found = _check_requirements_lock(lock, shown, opts, environ, now)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+        kind = given.kind if isinstance(given, LockPath) else lock_kind(lock)
+        found = _check_lock(lock, shown, kind, opts, environ, now, cwd, events)
         if opts.fix and found and all(f.id == "lock-stale" for f in found):
-            _relock(lock, environ=environ, inputs=opts.inputs, events=events)
+            inputs = [i if i.is_absolute() else cwd / i for i in opts.inputs]
+            _relock(lock, kind=kind, environ=environ, inputs=inputs, events=events)
             fixed.append(shown)
-            found = (
-                _check_pylock(lock, shown, opts, environ, now, events)
-                if lock.suffix == ".toml"
-                else _check_requirements_lock(lock, shown, opts, environ, now)
-            )
+            found = _check_lock(lock, shown, kind, opts, environ, now, cwd, events)
         findings.extend(found)
         checked.append(shown)
     return CheckReport(findings=tuple(findings), checked=tuple(checked), fixed=tuple(fixed))
 
 
+def _check_lock(
+    lock: Path,
+    shown: str,
+    kind: LockKind,
+    opts: CheckOptions,
+    environ: Mapping[str, str],
+    now: datetime,
+    cwd: Path,
+    events: ProgressEvents = SILENT,
+) -> list[Finding]:
+    from advisor.api.lock_paths import LockKind
+
+    try:
+        if kind is LockKind.PYLOCK:
+            return _check_pylock(lock, shown, opts, environ, now, events)
+        return _check_requirements_lock(lock, shown, opts, environ, now, cwd)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+
+
 def _relock(
     lock: Path,
     *,
+    kind: LockKind,
     environ: Mapping[str, str],
     inputs: Sequence[Path] = (),
     events: ProgressEvents = SILENT,
 ) -> None:
-    """Re-lock a stale lock: a pylock.toml from the inputs, options and targets it records;
-    a requirements.txt from ``inputs`` (or the ``.in`` beside it), keeping its other pins."""
+    """Re-lock a stale lock (``lock`` and ``inputs`` absolute): a pylock from the inputs,
+    options and targets it records; a requirements lock from ``inputs`` (or the ``.in``
+    beside it), keeping its other pins."""
     from advisor.api.context import ResolveOptions
+    from advisor.api.lock_paths import LockKind
     from advisor.api.locking import LockOptions, recorded_request
     from advisor.api.locking import lock as run_lock
 
-    if lock.suffix == ".toml":
+    if kind is LockKind.PYLOCK:
         files, opts = recorded_request(lock)
         fmt = "pylock"
     else:

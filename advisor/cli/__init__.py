@@ -17,6 +17,7 @@ from advisor.cli import cache as _cache  # noqa: F401
 from advisor.cli import check as _check  # noqa: F401
 from advisor.cli import image as _image  # noqa: F401
 from advisor.cli import knowledge as _knowledge  # noqa: F401
+from advisor.cli import knowledge_update as _knowledge_update  # noqa: F401
 from advisor.cli import lock as _lock  # noqa: F401
 from advisor.cli import observe as _observe  # noqa: F401
 from advisor.cli._app import cli

@@ -14,36 +14,6 @@ from advisor.cli._common import knowledge_store_option
 from advisor.cli._progress import progress_events
 
 
-def _locks_for(paths: tuple[Path, ...]) -> list[Path]:
-    """The locks to check: locks named directly, and the lock beside each named input."""
-    if not paths:
-        found = [p for p in (Path("pylock.toml"), Path("requirements.txt")) if p.is_file()]
-        if not found:
-            raise click.UsageError("no lock given, and no pylock.toml or requirements.txt here")
-        return found[:1]
-    locks: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise click.UsageError(f"{path}: no such file")
-        name = path.name
-        if name.startswith("pylock") and name.endswith(".toml"):
-            lock_path: Path | None = path
-        elif name.endswith(".txt") and "requirements" in name:
-            lock_path = path
-        else:  # an input (requirements.in, pyproject.toml, ...): the lock beside it
-            beside = [
-                path.parent / "pylock.toml",
-                path.with_suffix(".txt") if path.suffix == ".in" else None,
-                path.parent / "requirements.txt",
-            ]
-            lock_path = next((p for p in beside if p is not None and p.is_file()), None)
-            if lock_path is None:
-                continue
-        if lock_path is not None and lock_path not in locks:
-            locks.append(lock_path)
-    return locks
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -86,16 +56,23 @@ def check(
     quiet: bool,
 ) -> None:
     """Check locks (and the inputs that feed them): fresh, hashed, allowed indexes, no
-    known advisory, covered environments. Exit 0 clean, 1 findings, 2 usage error."""
+    known advisory, covered environments. Exit 0 clean, 1 findings, 2 usage error.
+
+    PATHS are locks (pylock.toml, pylock.NAME.toml, requirements*.txt, or any file that is a
+    lock by its content) or inputs (*.in, pyproject.toml, advisor.toml), which stand for
+    the locks beside them; anything else is refused (exit 2)."""
     from advisor.api.checking import CheckOptions, run_check
+    from advisor.api.lock_paths import select_locks
     from advisor.check import render_findings
 
-    locks = _locks_for(paths)
-    if not locks:
+    selection = select_locks(paths)
+    for path in selection.lockless:
+        click.echo(f"{path}: no lock beside it, nothing to check", err=True)
+    if not selection.locks:
         return  # only inputs without a lock beside them were named
     with progress_events(quiet=quiet) as events:
         report = run_check(
-            locks,
+            selection.locks,
             opts=CheckOptions(
                 knowledge=knowledge_url,
                 osv=osv,

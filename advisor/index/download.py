@@ -22,12 +22,21 @@ from typing import TYPE_CHECKING, BinaryIO
 from advisor.errors import IndexUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from advisor.events import ProgressEvents
 
-__all__ = ["CHUNK", "Saved", "copy_file", "part_file", "pump", "reported", "write_error"]
+__all__ = [
+    "CHUNK",
+    "Downloaded",
+    "Saved",
+    "copy_file",
+    "part_file",
+    "pump",
+    "reported",
+    "write_error",
+]
 
 #: Bytes read or written at a time.
 CHUNK = 1 << 20
@@ -37,6 +46,19 @@ CHUNK = 1 << 20
 class Saved:
     size: int
     sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Downloaded:
+    """What a conditional download did: ``changed`` is ``False`` when the server answered
+    304 Not Modified (nothing was written); otherwise the file's size and sha256, and the
+    validators to send next time (``etag``, ``last_modified``, as the server sent them)."""
+
+    changed: bool
+    size: int = 0
+    sha256: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def write_error(dest: Path, exc: OSError, *, url: str) -> IndexUnavailable:
@@ -65,8 +87,16 @@ def part_file(dest: Path, *, url: str) -> Iterator[BinaryIO]:
         raise
 
 
-def pump(chunks: Iterable[bytes], out: BinaryIO, *, dest: Path, url: str) -> Saved:
-    """Write ``chunks`` to ``out``, hashing on the way; write errors become IndexUnavailable."""
+def pump(
+    chunks: Iterable[bytes],
+    out: BinaryIO,
+    *,
+    dest: Path,
+    url: str,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Saved:
+    """Write ``chunks`` to ``out``, hashing on the way; write errors become IndexUnavailable.
+    ``on_chunk(bytes written so far)`` is called after each chunk (progress displays)."""
     digest = hashlib.sha256()
     size = 0
     for chunk in chunks:
@@ -76,6 +106,8 @@ def pump(chunks: Iterable[bytes], out: BinaryIO, *, dest: Path, url: str) -> Sav
             out.write(chunk)
         except OSError as exc:
             raise write_error(dest, exc, url=url) from exc
+        if on_chunk is not None:
+            on_chunk(size)
     return Saved(size=size, sha256=digest.hexdigest())
 
 
@@ -91,10 +123,18 @@ def reported(
         events.downloading(url, done=done, total=total)
 
 
-def copy_file(source: Path, out: BinaryIO, *, dest: Path, url: str) -> Saved:
+def copy_file(
+    source: Path,
+    out: BinaryIO,
+    *,
+    dest: Path,
+    url: str,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Saved:
     try:
         with source.open("rb") as src:
-            return pump(iter(functools.partial(src.read, CHUNK), b""), out, dest=dest, url=url)
+            chunks = iter(functools.partial(src.read, CHUNK), b"")
+            return pump(chunks, out, dest=dest, url=url, on_chunk=on_chunk)
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise IndexUnavailable("no such file", url=url) from exc
     except OSError as exc:  # pump translates write errors: this one is from reading

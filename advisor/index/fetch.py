@@ -11,8 +11,10 @@ Failures are translated here: transient ones (connect errors, time-outs, 5xx, 42
 truncated bodies) are retried with exponential backoff, then raised as
 :class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials.
 :meth:`Fetcher.download` streams a file to disk (hash-checked, renamed into place when whole)
-for the image build context and installers. Each retry and each streamed chunk is reported
-to the :class:`~advisor.events.ProgressEvents` given to the constructor.
+for the image build context and installers; :meth:`Fetcher.download_if_changed` does the
+same with a conditional GET (ETag / Last-Modified, 304 → nothing written) for data dumps.
+Each retry and each streamed chunk is reported to the
+:class:`~advisor.events.ProgressEvents` given to the constructor.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
 from advisor.errors import ConfigError, IndexUnavailable
 from advisor.events import SILENT
-from advisor.index.download import CHUNK, Saved, copy_file, part_file, pump, reported
+from advisor.index.download import (
+    CHUNK,
+    Downloaded,
+    Saved,
+    copy_file,
+    part_file,
+    pump,
+    reported,
+)
 from advisor.index.local import file_url_to_path, get_file, read_directory_listing
 from advisor.index.response import Response, redact_url
 
@@ -41,6 +51,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
 
 __all__ = [
+    "Downloaded",
     "Fetcher",
     "NetworkSettings",
     "Response",
@@ -146,6 +157,22 @@ class _Fatal(Exception):
     """A failure retrying cannot cure (bad TLS certificate, unsupported scheme…)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Streamed:
+    """One streamed answer: what was saved (``None`` for a 304) and its headers (lower-case)."""
+
+    saved: Saved | None
+    headers: Mapping[str, str]
+
+
+class _NotModified(Exception):
+    """Carries a 304 out of the part-file block, so that nothing is renamed into place."""
+
+    def __init__(self, streamed: _Streamed) -> None:
+        super().__init__("not modified")
+        self.streamed = streamed
+
+
 class Fetcher:
     """GET over http(s) and file:// with retries, credentials, TLS policy and redaction
     (and :meth:`post_json` for JSON query APIs over http(s)).
@@ -205,11 +232,13 @@ class Fetcher:
             else:
                 client, auth = route
                 try:
-                    saved = self._retrying(
+                    streamed = self._retrying(
                         clean, lambda: self._stream_attempt(client, clean, auth, out, dest=dest)
                     )
                 finally:
                     self._events.download_finished(clean)
+                assert streamed.saved is not None  # only a conditional GET gets a 304
+                saved = streamed.saved
             if sha256 is not None and saved.sha256 != sha256.lower():
                 raise IndexUnavailable(
                     f"sha256 does not match the lock/index: expected {sha256.lower()[:12]}…,"
@@ -217,6 +246,67 @@ class Fetcher:
                     url=clean,
                 )
         return saved.size
+
+    def download_if_changed(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> Downloaded:
+        """Like :meth:`download` (no hash given), but conditional: ``If-None-Match: etag``
+        and ``If-Modified-Since: last_modified`` are sent when given, and a 304 answer
+        returns ``Downloaded(changed=False)`` with ``dest`` untouched. Otherwise ``dest`` is
+        replaced (whole, or not at all) and the answer's validators are returned. ``file://``
+        has no validators: it is always copied. ``on_progress(bytes so far, total or None)``
+        is called after each 1 MiB chunk of an http(s) body. Raises :class:`IndexUnavailable` like
+        :meth:`download`."""
+        clean, userinfo = _split_userinfo(url)
+        scheme = urllib.parse.urlsplit(clean).scheme.lower()
+        if scheme not in ("file", "http", "https"):
+            raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
+        if scheme == "file":  # a local copy: fast, so no progress
+            with part_file(dest, url=clean) as out:
+                saved = copy_file(file_url_to_path(clean), out, dest=dest, url=clean)
+            return Downloaded(changed=True, size=saved.size, sha256=saved.sha256)
+        client, auth = self._route(clean, scheme, userinfo)
+        headers = {"if-none-match": etag or "", "if-modified-since": last_modified or ""}
+        headers = {k: v for k, v in headers.items() if v}
+        try:
+            with part_file(dest, url=clean) as out:
+                try:
+                    got = self._retrying(
+                        clean,
+                        lambda: self._stream_attempt(
+                            client,
+                            clean,
+                            auth,
+                            out,
+                            dest=dest,
+                            headers=headers,
+                            progress=on_progress,
+                        ),
+                    )
+                finally:
+                    self._events.download_finished(clean)
+                if got.saved is None:
+                    raise _NotModified(got)  # leaves the with: the part file is removed
+        except _NotModified as not_modified:
+            kept = not_modified.streamed.headers
+            return Downloaded(
+                changed=False,
+                etag=kept.get("etag") or etag,
+                last_modified=kept.get("last-modified") or last_modified,
+            )
+        return Downloaded(
+            changed=True,
+            size=got.saved.size,
+            sha256=got.saved.sha256,
+            etag=got.headers.get("etag"),
+            last_modified=got.headers.get("last-modified"),
+        )
 
     def _route(
         self, clean: str, scheme: str, userinfo: tuple[str, str] | None
@@ -444,29 +534,36 @@ class Fetcher:
         out: BinaryIO,
         *,
         dest: Path,
-    ) -> Saved | tuple[str, float]:
-        """One streamed GET of ``url`` into ``out`` (emptied first): what was saved, or
-        ``(reason, retry-after seconds)`` to retry."""
+        headers: Mapping[str, str] | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> _Streamed | tuple[str, float]:
+        """One streamed GET of ``url`` into ``out`` (emptied first): what was saved (nothing
+        for a 304 to a conditional GET, i.e. with ``headers``), or ``(reason, retry-after
+        seconds)`` to retry."""
         import httpx
 
         out.seek(0)
         out.truncate()
-        headers = {"accept-encoding": "identity"}
+        sent = {"accept-encoding": "identity", **(headers or {})}
         try:
-            with client.stream("GET", url, headers=headers, auth=auth) as resp:
+            with client.stream("GET", url, headers=sent, auth=auth) as resp:
                 retry = _status_failure(resp.status_code, resp.headers, auth)
                 if retry is not None:
                     return retry
+                got = {k.lower(): v for k, v in resp.headers.items()}
+                if resp.status_code == 304 and headers:
+                    return _Streamed(saved=None, headers=got)
                 if not 200 <= resp.status_code < 300:
                     raise _Fatal(f"HTTP {resp.status_code}")
                 length = resp.headers.get("content-length")
                 total = int(length) if length and length.isdigit() else None
                 chunks = reported(resp.iter_raw(CHUNK), url=url, total=total, events=self._events)
-                saved = pump(chunks, out, dest=dest, url=url)
+                tick = None if progress is None else (lambda done: progress(done, total))
+                saved = pump(chunks, out, dest=dest, url=url, on_chunk=tick)
                 short = _truncation(length, saved.size)
         except (httpx.RequestError, httpx.InvalidURL) as exc:
             return self._failure(exc), 0.0
-        return saved if short is None else (short, 0.0)
+        return _Streamed(saved=saved, headers=got) if short is None else (short, 0.0)
 
     def _failure(self, exc: httpx.RequestError | httpx.InvalidURL) -> str:
         """The reason to retry after ``exc``; raises ``_Fatal`` when retrying cannot cure it."""

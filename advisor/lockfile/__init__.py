@@ -17,7 +17,11 @@ from advisor.lockfile.pylock import (
     read_pylock,
     render_pylock,
 )
-from advisor.lockfile.requirements import read_requirements_lock, render_requirements
+from advisor.lockfile.requirements import (
+    is_requirements_lock,
+    read_requirements_lock,
+    render_requirements,
+)
 from advisor.lockfile.write import write_atomic
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "LockedPackage",
     "LockedStack",
     "TargetLike",
+    "is_requirements_lock",
     "load_pylock",
     "lock_url",
     "parse_pylock",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from advisor.models import Edge, Pin, Resolution
 
-__all__ = ["read_requirements_lock", "render_requirements"]
+__all__ = ["is_requirements_lock", "read_requirements_lock", "render_requirements"]
 
 # The algorithms pip accepts in ``--hash``; anything weaker cannot be checked.
 _PIP_HASHES = ("sha256", "sha384", "sha512")
@@ -165,6 +165,34 @@ def read_requirements_lock(path: Path) -> Mapping[NormalizedName, Version]:
         if name not in pins or version > pins[name]:
             pins[name] = version
     return dict(sorted(pins.items()))
+
+
+def is_requirements_lock(text: str) -> bool:
+    """Whether ``text`` reads as a requirements lock: at least one requirement, and every
+    requirement pinned to one version (``name==version``, no wildcard, no URL). Comments and
+    option lines are ignored, except ``-r``/``-c``/``-e`` (a lock names no other file and
+    nothing editable). Used to tell a lock by its content when its name does not say so.
+    Cost: one pass over the text; no I/O."""
+    pins = 0
+    for _, line in _logical_lines(text):
+        if not line:
+            continue
+        if line.startswith("-"):
+            if re.match(r"-(r|c|e)\b|--(requirement|constraint|editable)\b", line):
+                return False
+            continue
+        spec = re.split(r"\s--?[a-z]", line, maxsplit=1)[0].strip()
+        try:
+            req = Requirement(spec)
+        except InvalidPep508:
+            return False
+        specs = list(req.specifier)
+        if req.url or len(specs) != 1 or specs[0].operator not in {"==", "==="}:
+            return False
+        if specs[0].version.endswith(".*"):
+            return False
+        pins += 1
+    return pins > 0
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

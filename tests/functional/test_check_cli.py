@@ -14,7 +14,7 @@ import json
 import os
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -88,17 +88,24 @@ def write_osv(folder: Path, *records: dict[str, Any]) -> Path:
     return folder
 
 
+def days_ago(days: int) -> str:
+    """An RFC 3339 timestamp ``days`` days before now (UTC), as OSV writes ``modified``."""
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def osv_record(
     adv_id: str = ADVISORY,
     package: str = "tinyhttp",
     *,
     fixed: str = "1.3",
     aliases: Sequence[str] = (ALIAS,),
+    modified: str | None = None,
 ) -> dict[str, Any]:
+    """An OSV record; ``modified`` defaults to yesterday (fresh data: the age check uses it)."""
     return {
         "schema_version": "1.6.0",
         "id": adv_id,
-        "modified": "2025-04-02T10:00:00Z",
+        "modified": modified or days_ago(1),
         "published": "2025-04-01T10:00:00Z",
         "aliases": list(aliases),
         "summary": "CRLF injection in header parsing",
@@ -357,6 +364,7 @@ def test_no_advisory_data_is_a_finding(project: App, tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'empty.db'}"
     result = _findings(project.check("--knowledge", store))
     assert "[advisory-data-missing]" in result.stdout
+    assert "hint: run `advisor knowledge update`" in result.stdout  # how to get data
     # the same through ADVISOR_KNOWLEDGE, and for an empty OSV folder
     result = run_cli(["check"], env={**project.env, "ADVISOR_KNOWLEDGE": store})
     assert "[advisory-data-missing]" in _findings(result).stdout
@@ -367,13 +375,36 @@ def test_no_advisory_data_is_a_finding(project: App, tmp_path: Path) -> None:
 
 
 def test_old_advisory_data_is_a_finding(project: App) -> None:
-    old = time.time() - 60 * 86400
-    os.utime(project.osv, (old, old))
+    # a dump written (or downloaded) just now whose newest record is 60 days old is old
+    write_osv(project.osv, osv_record(modified=days_ago(60)))
     result = _findings(project.check())
     assert "[advisory-data-old]" in result.stdout
     assert "60 days old" in result.stdout
+    assert f"modified on {days_ago(60)[:10]}" in result.stdout
+    assert "advisor knowledge update" in result.stdout  # the hint
     _write(project.root / "advisor.toml", "[policy]\nmax-advisory-age-days = 90\n")
     _clean(project.check())
+    # a dump without any `modified` falls back to the file's own date
+    record = osv_record()
+    del record["modified"]
+    write_osv(project.osv, record)
+    old = time.time() - 120 * 86400
+    os.utime(project.osv, (old, old))
+    assert "120 days old" in _findings(project.check()).stdout
+
+
+def test_a_fresh_import_of_old_data_is_old(project: App, tmp_path: Path) -> None:
+    two_years = 2 * 365
+    write_osv(project.osv, osv_record(modified=days_ago(two_years)))
+    url = _imported_store(project, tmp_path)  # imported today
+    result = _findings(project.check("--knowledge", url))
+    assert "[advisory-data-old]" in result.stdout
+    assert f"{two_years} days old" in result.stdout
+    # re-importing the same data does not make it fresh; fresher data does
+    url = _imported_store(project, tmp_path)
+    assert "[advisory-data-old]" in _findings(project.check("--knowledge", url)).stdout
+    write_osv(project.osv, osv_record(modified=days_ago(3)))
+    _clean(project.check("--knowledge", _imported_store(project, tmp_path)))
 
 
 def _imported_store(app: App, tmp_path: Path) -> str:

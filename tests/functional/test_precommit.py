@@ -169,9 +169,12 @@ class GitProject:
         env["PRE_COMMIT_COLOR"] = "never"
         return env
 
-    def run_hook(self, hook: str, *, try_repo: bool = False) -> PreCommitResult:
+    def run_hook(
+        self, hook: str, *, try_repo: bool = False, all_files: bool = True
+    ) -> PreCommitResult:
         """``pre-commit try-repo <snapshot> HOOK --all-files``, or (``try_repo=False``)
-        ``pre-commit run HOOK --all-files`` with a config naming the same snapshot."""
+        ``pre-commit run HOOK --all-files`` with a config naming the same snapshot; without
+        ``all_files``, the hook sees only the staged files, as in a real commit."""
         if try_repo:
             command = ["try-repo", str(self.source.repo), hook]
         else:
@@ -179,7 +182,14 @@ class GitProject:
             config.write_text(self.source.config(), encoding="utf-8")
             command = ["run", hook, "--config", str(config)]
         proc = subprocess.run(
-            [sys.executable, "-m", "pre_commit", *command, "--all-files", "--verbose"],
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                *command,
+                *(["--all-files"] if all_files else []),
+                "--verbose",
+            ],
             cwd=self.root,
             env=self.environ(),
             capture_output=True,
@@ -318,3 +328,58 @@ def test_knowledge_validate_hook(fresh: GitProject) -> None:
     result = fresh.run_hook("advisor-knowledge-validate")
     _assert_failed(result)
     assert "knowledge/prescriptions/bad.yaml:" in result.output
+
+
+# --- locks in subfolders (pre-commit passes paths relative to the repository's root) ---------
+
+
+@pytest.fixture
+def nested(tmp_path: Path, server: IndexServer, hook_source: HookSource) -> GitProject:
+    """Two projects in subfolders: ``ds1`` locked to ``requirements.txt``, ``ds2`` to
+    ``pylock.web.toml`` (PEP 751's ``pylock.<name>.toml``), and ``ds3`` to
+    ``deps.pylock.toml`` (a lock only by its content)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git("init", "-q", cwd=root)
+    env = clean_environ(tmp_path / "home")
+    for folder, output in (
+        ("ds1", "requirements.txt"),
+        ("ds2", "pylock.web.toml"),
+        ("ds3", "deps.pylock.toml"),
+    ):
+        (root / folder).mkdir()
+        requirements = root / folder / "requirements.in"
+        requirements.write_text("tinyhttp\n", encoding="utf-8")
+        locked = run_cli(
+            ["lock", requirements, "--index-url", server.url, "-o", root / folder / output],
+            env=env,
+        )
+        assert locked.exit_code == 0, locked.output
+    osv = write_osv(tmp_path / "osv", osv_record())
+    url = f"sqlite:///{tmp_path / 'knowledge.db'}"
+    imported = run_cli(["knowledge", "import-osv", osv, "--knowledge", url], env=env)
+    assert imported.exit_code == 0, imported.output
+    _git("add", "-A", cwd=root)
+    _git("commit", "-q", "-m", "locks", cwd=root)
+    return GitProject(root=root, knowledge=url, source=hook_source)
+
+
+def test_locks_in_subfolders_pass_and_fail_by_their_paths(nested: GitProject) -> None:
+    _assert_passed(nested.run_hook("advisor-check"))
+    # a commit that changes only an input: pre-commit passes ds1/requirements.in alone
+    nested.write("ds1/requirements.in", "tinyhttp\ncolorlog-lite\n")
+    result = nested.run_hook("advisor-check", all_files=False)
+    _assert_failed(result)
+    assert "ds1/requirements.txt: error: [lock-stale]" in result.output
+    assert "ds1/requirements.in:2" in result.output
+    _git("checkout", "HEAD", "--", "ds1/requirements.in", cwd=nested.root)
+    nested.write("ds2/requirements.in", "tinyhttp\ncolorlog-lite\n")
+    result = nested.run_hook("advisor-check", all_files=False)
+    _assert_failed(result)
+    assert "ds2/pylock.web.toml: error: [lock-stale]" in result.output
+    _git("checkout", "HEAD", "--", "ds2/requirements.in", cwd=nested.root)
+    # a lock that is a lock only by its content is matched by the hook and checked
+    nested.write("ds3/requirements.in", "tinyhttp\ncolorlog-lite\n")
+    result = nested.run_hook("advisor-check", all_files=True)
+    _assert_failed(result)
+    assert "ds3/deps.pylock.toml: error: [lock-stale]" in result.output

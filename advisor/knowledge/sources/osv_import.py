@@ -15,6 +15,7 @@ client's :class:`~advisor.index.fetch.Fetcher` (passed in), never through httpx 
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from advisor.index.fetch import Fetcher
     from advisor.knowledge.schema import Advisory
 
-__all__ = ["ImportReport", "load_osv", "query_osv_api"]
+__all__ = ["ImportReport", "load_osv", "newest_modified", "query_osv_api"]
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 _BATCH = 1000  # the OSV API's limit of queries per querybatch
@@ -99,6 +100,35 @@ class ImportReport:
     def withdrawn(self) -> int:
         return sum(1 for a in self.advisories if a.withdrawn)
 
+    @property
+    def newest_modified(self) -> dt.date | None:
+        """The day (UTC) of the newest ``modified`` among the advisories: how current the
+        data is (OSV requires ``modified``; records without a readable one do not count)."""
+        return newest_modified(self.advisories)
+
+
+def newest_modified(advisories: Iterable[Advisory]) -> dt.date | None:
+    """The newest day (UTC) in the advisories' ``modified`` (RFC 3339 timestamps or dates);
+    ``None`` when none has a readable one."""
+    newest: dt.date | None = None
+    for adv in advisories:
+        day = _day(adv.modified)
+        if day is not None and (newest is None or day > newest):
+            newest = day
+    return newest
+
+
+def _day(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC)
+    return stamp.date()
+
 
 def _report(origin: str, parsed: Iterable[tuple[str, ParsedRecord]]) -> ImportReport:
     """Fold per-record results into a report: dedupe ids, sort, count."""
@@ -138,15 +168,19 @@ def load_osv(
     date: str,
     tool: str = TOOL,
     registry_hosts: Collection[str] | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Import an OSV dump zip (one ``<ID>.json`` per advisory, OSV's ``all.zip`` layout) or a
     folder of OSV ``.json``/``.yaml``/``.yml`` files (recursively, hidden folders skipped),
     read in sorted order. ``date`` (ISO 8601) is used when a record has no ``modified``;
     ``registry_hosts`` default to :func:`~advisor.knowledge.osv.default_registry_hosts`.
-    The provenance source is ``osv:<zip or folder name>``. Raises :class:`InputError` when
-    ``source`` is neither a readable zip nor a folder."""
+    The provenance source is ``osv:<origin>``, by default ``osv:<zip or folder name>``; a
+    given ``origin`` also names a zip's records in problems (``<origin>/<member>``), for a
+    zip that sits in a temporary place. Raises :class:`InputError` when ``source`` is
+    neither a readable zip nor a folder."""
     hosts = default_registry_hosts() if registry_hosts is None else registry_hosts
-    origin = source.name
+    label = str(source) if origin is None else origin  # how problems name the zip
+    origin = source.name if origin is None else origin
     options = _Options(origin=origin, date=date, tool=tool, hosts=hosts)
     if source.is_dir():
         return _report(origin, _from_folder(source, options))
@@ -157,7 +191,7 @@ def load_osv(
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{source}: not a readable zip file ({exc})") from exc
     with archive:
-        return _report(origin, _from_zip(archive, source, options))
+        return _report(origin, _from_zip(archive, label, options))
 
 
 def _parse_file(data: bytes, *, file: str, options: _Options) -> ParsedRecord:
@@ -218,14 +252,14 @@ def _from_folder(folder: Path, options: _Options) -> Iterable[tuple[str, ParsedR
 
 
 def _from_zip(
-    archive: zipfile.ZipFile, source: Path, options: _Options
+    archive: zipfile.ZipFile, label: str, options: _Options
 ) -> Iterable[tuple[str, ParsedRecord]]:
     members = sorted(
         (m for m in archive.infolist() if not m.is_dir() and m.filename.endswith(_SUFFIXES)),
         key=lambda m: m.filename,
     )
     for member in members:
-        file = f"{source}/{member.filename}"
+        file = f"{label}/{member.filename}"
         try:
             data = archive.read(member)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:  # a corrupt member

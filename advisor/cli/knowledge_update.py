@@ -1,0 +1,119 @@
+"""``advisor knowledge update``: download OSV's advisories for PyPI into the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from advisor.cli._common import human_size, knowledge_store_option, stderr
+from advisor.cli.knowledge import knowledge_group
+
+if TYPE_CHECKING:
+    from advisor.api.advisory_update import UpdateOutcome, UpdateProgress
+
+__all__ = ["knowledge_update"]
+
+_QUIET_SECONDS = 1.0  # a step quicker than this shows no progress
+
+
+class _ProgressLines:
+    """Plain progress lines on stderr, only for a slow update: the download at most once a
+    second after the first second, and each later step once the update has taken that long."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._last = self._start
+        self._stage = ""
+
+    def __call__(self, event: UpdateProgress) -> None:
+        now = time.monotonic()
+        if now - self._start < _QUIET_SECONDS:
+            self._stage = event.stage
+            return
+        if event.stage == "download":
+            if now - self._last < _QUIET_SECONDS:
+                return
+            of = f" of {human_size(event.total)}" if event.total else ""
+            click.echo(f"downloading: {human_size(event.done)}{of}", err=True)
+        elif event.stage != self._stage:
+            words = {"verify": "verifying the zip", "import": "reading the advisories"}
+            click.echo(f"{words.get(event.stage, 'storing the advisories')}…", err=True)
+        self._stage = event.stage
+        self._last = now
+
+
+@knowledge_group.command("update")
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The OSV dump (a zip) to download; also ADVISOR_OSV_DUMP_URL or osv-dump-url in "
+    "advisor.toml / [tool.advisor] (default: OSV's public dump for PyPI).",
+)
+@knowledge_store_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
+def knowledge_update(
+    url: str | None, knowledge_url: str | None, as_json: bool, verbose: bool
+) -> None:
+    """Download OSV's advisories for PyPI into the store, if they changed.
+
+    A conditional GET (the ETag / Last-Modified of the last update are kept in the store):
+    an unchanged dump is not downloaded again. A new dump replaces the advisories of the
+    previous one in one transaction; a failed or corrupt download keeps them."""
+    from advisor.api.advisory_update import update_advisories
+    from advisor.api.knowledge import store_url
+
+    store = store_url(knowledge_url, os.environ)
+    outcome = update_advisories(
+        store_url=store, url=url, environ=os.environ, cwd=Path.cwd(), on_progress=_ProgressLines()
+    )
+    if as_json:
+        click.echo(json.dumps(_payload(outcome, store), indent=2))
+        return
+    from rich.text import Text
+
+    from advisor.cli.knowledge import _shown_url, _warn_problems
+
+    as_of = outcome.as_of.isoformat() if outcome.as_of else "unknown"
+    held = f"{outcome.advisories} advisories, newest modified {as_of}"
+    if not outcome.changed:
+        stderr().print(
+            Text(f"{outcome.url}: not modified since the last update, nothing to do ({held})")
+        )
+        return
+    report = outcome.report
+    problems = report.problems if report else ()
+    _warn_problems(problems, verbose=verbose)
+    note = f"; {len(problems)} problems" if problems else ""
+    stderr().print(
+        Text(
+            f"Updated {_shown_url(store)} from {outcome.url} ({human_size(outcome.size)}"
+            f"{note}): {held}; {outcome.added} added, {outcome.replaced} replaced, "
+            f"{outcome.unchanged} unchanged, {outcome.removed} removed"
+        )
+    )
+
+
+def _payload(outcome: UpdateOutcome, store: str) -> dict[str, object]:
+    from advisor.cli.knowledge import _problem_dict, _shown_url
+
+    report = outcome.report
+    return {
+        "url": outcome.url,
+        "store": _shown_url(store),
+        "changed": outcome.changed,
+        "advisories": outcome.advisories,
+        "as-of": outcome.as_of.isoformat() if outcome.as_of else None,
+        "size": outcome.size,
+        "records": report.records if report else 0,
+        "added": outcome.added,
+        "replaced": outcome.replaced,
+        "unchanged": outcome.unchanged,
+        "removed": outcome.removed,
+        "problems": [_problem_dict(p) for p in (report.problems if report else ())],
+    }

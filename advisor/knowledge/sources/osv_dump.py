@@ -1,0 +1,132 @@
+"""OSV's advisory dump for PyPI: fetched only when it changed, verified before it is read.
+
+Sits in the sources layer beside :mod:`.osv_import`, which reads the zip once it is on disk:
+``advisor knowledge update`` (:mod:`advisor.api.advisory_update`) calls :func:`fetch_dump`
+with the :class:`DumpState` kept in the store by the last update (a conditional GET: ETag /
+Last-Modified, 304 → nothing to do), then :func:`verify_dump`, so that a corrupt or truncated
+download is refused before anything of it reaches the store. Network I/O goes through the
+index client's :class:`~advisor.index.fetch.Fetcher` (passed in: retries, TLS trust store,
+credentials), never through httpx here.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from advisor.errors import AdvisoryDumpInvalid
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from advisor.index.fetch import Fetcher
+
+__all__ = ["DEFAULT_OSV_DUMP_URL", "DumpFetch", "DumpState", "fetch_dump", "verify_dump"]
+
+#: OSV's public per-ecosystem dump for PyPI (OSV's vulnerability storage bucket).
+DEFAULT_OSV_DUMP_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+
+_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DumpState:
+    """What is kept with the data about the dump it came from: the validators the server
+    sent (for the next conditional GET) and the content's sha256 (a server without
+    validators, or ``file://``, still gets "unchanged" when the bytes are the same)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"etag": self.etag, "last-modified": self.last_modified, "sha256": self.sha256},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> DumpState | None:
+        """The state :meth:`to_json` wrote; ``None`` for nothing or unreadable bookkeeping
+        (then the next update downloads the whole dump)."""
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+
+        def text_of(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(
+            etag=text_of("etag"), last_modified=text_of("last-modified"), sha256=text_of("sha256")
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DumpFetch:
+    """One fetch: ``changed`` is ``False`` when the dump is the one stored (304, or the same
+    bytes), and then nothing is at ``dest``; ``state`` is what to keep once it is stored."""
+
+    changed: bool
+    state: DumpState
+    size: int = 0
+
+
+def fetch_dump(
+    url: str,
+    dest: Path,
+    *,
+    fetcher: Fetcher,
+    previous: DumpState | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> DumpFetch:
+    """Download the dump at ``url`` to ``dest`` unless it is the one ``previous`` describes.
+
+    Sends ``previous``'s validators (a 304 means unchanged); a 200 whose bytes hash to
+    ``previous.sha256`` is unchanged too (``dest`` is removed then). ``on_progress(bytes,
+    total or None)`` follows the download. Raises
+    :class:`~advisor.errors.IndexUnavailable` when the dump cannot be fetched (after the
+    fetcher's retries). Cost: one conditional GET; the body streams to disk.
+    """
+    got = fetcher.download_if_changed(
+        url,
+        dest,
+        etag=previous.etag if previous else None,
+        last_modified=previous.last_modified if previous else None,
+        on_progress=on_progress,
+    )
+    if not got.changed:  # a 304: validators were sent, so there was a previous state
+        return DumpFetch(changed=False, state=previous or DumpState())
+    state = DumpState(etag=got.etag, last_modified=got.last_modified, sha256=got.sha256)
+    if previous is not None and previous.sha256 == got.sha256:
+        dest.unlink(missing_ok=True)
+        return DumpFetch(changed=False, state=state, size=got.size)
+    return DumpFetch(changed=True, state=state, size=got.size)
+
+
+def verify_dump(path: Path, *, url: str) -> int:
+    """Check that ``path`` is a whole, readable zip holding OSV records (``.json``/``.yaml``
+    members); returns how many. Every member is read and its CRC checked, so a truncated or
+    corrupt download is refused here, before the store is touched. Raises
+    :class:`~advisor.errors.AdvisoryDumpInvalid` naming ``url`` (without credentials).
+    Cost: one decompression pass over the zip."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            records = sum(
+                1 for m in archive.infolist() if not m.is_dir() and m.filename.endswith(_SUFFIXES)
+            )
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise AdvisoryDumpInvalid(f"not a readable zip: {exc}", url=url) from exc
+    if bad is not None:
+        raise AdvisoryDumpInvalid(f"member {bad} is corrupt (CRC mismatch)", url=url)
+    if not records:
+        raise AdvisoryDumpInvalid("the zip holds no OSV records (.json or .yaml files)", url=url)
+    return records
