@@ -57,6 +57,13 @@ class ProgressEvents(Protocol):
     def install_finished(self, what: str) -> None:
         """That installation ended."""
 
+    def working(self, what: str) -> None:
+        """Any other long step began (``what``: the step in words, e.g. "verifying the
+        OSV dump")."""
+
+    def work_finished(self, what: str) -> None:
+        """That step ended."""
+
 
 class SilentProgress(ProgressEvents):
     """Discards every event: the default of every emitter."""
@@ -91,6 +98,12 @@ class SilentProgress(ProgressEvents):
         pass
 
     def install_finished(self, what: str) -> None:
+        pass
+
+    def working(self, what: str) -> None:
+        pass
+
+    def work_finished(self, what: str) -> None:
         pass
 
 

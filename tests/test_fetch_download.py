@@ -12,6 +12,7 @@ import pytest
 
 from advisor.errors import IndexUnavailable
 from advisor.index.fetch import Fetcher, NetworkSettings
+from tests.support.events import Recorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -258,15 +259,15 @@ def test_concurrent_downloads_share_one_fetcher(
 def test_conditional_download_then_304_keeps_dest(
     server: IndexServer, out: Path, payload: bytes
 ) -> None:
-    seen: list[tuple[int, int | None]] = []
-    with Fetcher(_settings()) as fetcher:
-        first = fetcher.download_if_changed(
-            server.file_url(NAME), out / NAME, on_progress=lambda d, t: seen.append((d, t))
-        )
+    events = Recorder()
+    with Fetcher(_settings(), events=events) as fetcher:
+        first = fetcher.download_if_changed(server.file_url(NAME), out / NAME)
         assert first.changed and first.size == len(payload) and first.etag
         assert first.sha256 == _sha(payload)
+        seen = [(done, total) for _, done, total in events.named("downloading")]
         assert seen[-1] == (len(payload), len(payload))
-        assert [d for d, _ in seen] == sorted({d for d, _ in seen})  # growing, per chunk
+        assert seen[0] == (0, None)  # announced before the server answers
+        assert [d for d, _ in seen[1:]] == sorted({d for d, _ in seen})  # growing, per chunk
         (out / NAME).write_bytes(b"kept")
         again = fetcher.download_if_changed(server.file_url(NAME), out / NAME, etag=first.etag)
     assert not again.changed and again.etag == first.etag

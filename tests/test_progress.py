@@ -11,12 +11,7 @@ on a pipe, or with ``-q``, must show no progress (warnings still print on the pi
 from __future__ import annotations
 
 import io
-import os
 import re
-import select
-import subprocess
-import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,66 +19,22 @@ import pytest
 
 from advisor.cli._progress import TerminalProgress
 from advisor.errors import LockfileError
-from advisor.events import ProgressEvents
 from advisor.index.fetch import Fetcher, NetworkSettings
 from advisor.install import install_lock
-from tests.functional.helpers import REPO, clean_environ
+from tests.functional.helpers import clean_environ
 from tests.support.dists import make_wheel
+from tests.support.events import Recorder
 from tests.support.index import FileSpec, Project, release
+from tests.support.terminal import ANSI, run_on_pty
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.support.index import FixtureIndex
     from tests.support.server import IndexServer
 
-pty = pytest.importorskip("pty")
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0-9]")
-_CODE = "import sys; sys.argv[0] = 'advisor'; from advisor.cli import main; main()"
-
-
-class _Recorder(ProgressEvents):
-    """A sink that keeps every event as ``(method, args...)``, in order, thread-safely."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[object, ...]] = []
-        self._lock = threading.Lock()
-
-    def _add(self, *call: object) -> None:
-        with self._lock:
-            self.calls.append(call)
-
-    def resolving(self, target: str, *, seen: int, backtracks: int) -> None:
-        self._add("resolving", target, seen, backtracks)
-
-    def resolve_finished(self, target: str) -> None:
-        self._add("resolve_finished", target)
-
-    def build_started(self, name: str, version: str, *, filename: str) -> None:
-        self._add("build_started", name, version, filename)
-
-    def build_finished(self, name: str, version: str, *, filename: str) -> None:
-        self._add("build_finished", name, version, filename)
-
-    def downloading(self, url: str, *, done: int, total: int | None) -> None:
-        self._add("downloading", url, done, total)
-
-    def download_finished(self, url: str) -> None:
-        self._add("download_finished", url)
-
-    def retrying(self, url: str, *, attempt: int, attempts: int, delay: float, reason: str) -> None:
-        self._add("retrying", url, attempt, attempts, round(delay, 2), reason)
-
-    def retry_finished(self, url: str) -> None:
-        self._add("retry_finished", url)
-
-    def installing(self, what: str) -> None:
-        self._add("installing", what)
-
-    def install_finished(self, what: str) -> None:
-        self._add("install_finished", what)
+pytest.importorskip("pty")
 
 
 # -- emitters --------------------------------------------------------------------------------
@@ -103,7 +54,7 @@ def test_fetcher_announces_each_retry_and_its_end(
 ) -> None:
     _, server = served
     server.fail_next(2, status=503)
-    events = _Recorder()
+    events = Recorder()
     url = server.url + "/alpha/"
     with Fetcher(NetworkSettings(timeout=5.0, retries=2), events=events) as fetcher:
         assert fetcher.get(url).status == 200
@@ -122,12 +73,13 @@ def test_streamed_download_reports_bytes_without_credentials(
     wheel = next(f for f in index.files if f.filename.endswith(".whl"))
     server.require_auth = ("user", "s3cret")
     url = server.file_url(wheel.filename).replace("://", "://user:s3cret@")
-    events = _Recorder()
+    events = Recorder()
     with Fetcher(NetworkSettings(timeout=5.0, retries=0), events=events) as fetcher:
         fetcher.download(url, tmp_path / wheel.filename, sha256=wheel.sha256)
     clean = server.file_url(wheel.filename)
     progress = [c for c in events.calls if c[0] == "downloading"]
-    assert progress[0] == ("downloading", clean, 0, wheel.size)
+    # announced before the server answers, then with the size it gave
+    assert progress[:2] == [("downloading", clean, 0, None), ("downloading", clean, 0, wheel.size)]
     assert progress[-1] == ("downloading", clean, wheel.size, wheel.size)
     assert len(progress) >= 3  # more than one chunk of 1 MiB: reported as it goes
     assert events.calls[-1] == ("download_finished", clean)
@@ -147,7 +99,7 @@ def test_installer_announces_the_pip_run_and_its_end_even_when_pip_fails(
         encoding="utf-8",
     )
     python = make_venv()
-    events = _Recorder()
+    events = Recorder()
     env = {**pip_env, "PIP_CACHE_DIR": str(tmp_path / "pip-cache")}
     with pytest.raises(LockfileError, match="pip failed"):
         install_lock(lock, python=str(python), environ=env, pip_args=["--no-index"], events=events)
@@ -190,7 +142,7 @@ def test_the_display_names_each_step_and_hides_credentials() -> None:
         display.downloading("https://example.invalid/f.whl", done=3 << 20, total=8 << 20)
         display.installing("2 packages into /venv/bin/python")
         time.sleep(0.5)
-    text = _ANSI.sub("", out.getvalue())
+    text = ANSI.sub("", out.getvalue())
     assert "resolving host (linux): 12 packages seen, 2 backtracks" in text
     assert "building metadata for slow-pkg 1.0 (sdist, 0 s)" in text
     retry = r"retrying https://example\.invalid/simple/x/ \(attempt 2 of 6, next in 29\.\d s\)"
@@ -201,58 +153,6 @@ def test_the_display_names_each_step_and_hides_credentials() -> None:
 
 
 # -- the display, through a real terminal ---------------------------------------------------
-
-
-def _run_on_pty(
-    args: Sequence[object], *, env: dict[str, str], cwd: Path, terminal: bool = True
-) -> tuple[int, str, str]:
-    """Run ``advisor ARGS`` with stderr on a new pseudo-terminal (or a pipe); return the
-    exit code, stdout, and stderr with ANSI escapes and carriage returns removed."""
-    full = {**env, "PYTHONPATH": str(REPO), "TERM": "xterm", "COLUMNS": "200"}
-    command = [sys.executable, "-c", _CODE, *(str(a) for a in args)]
-    if not terminal:
-        done = subprocess.run(
-            command, env=full, cwd=cwd, capture_output=True, text=True, timeout=120
-        )
-        return done.returncode, done.stdout, done.stderr
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            command,
-            env=full,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=slave,
-        )
-        os.close(slave)
-        slave = -1
-        raw = bytearray()
-        deadline = time.monotonic() + 120
-        # read as it comes: a full pseudo-terminal buffer would stall the child
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every writer closed the terminal
-                break
-            if not chunk:
-                break
-            raw += chunk
-        assert proc.stdout is not None
-        stdout = proc.stdout.read().decode()
-        proc.stdout.close()
-        code = proc.wait(timeout=30)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-    text = _ANSI.sub("", raw.decode("utf-8", "replace")).replace("\r", "\n")
-    return code, stdout, text
 
 
 @pytest.fixture
@@ -290,7 +190,7 @@ def test_terminal_shows_the_retried_url_without_credentials(
     slow_retries: tuple[IndexServer, list[object], dict[str, str]], tmp_path: Path
 ) -> None:
     server, args, env = slow_retries
-    code, stdout, text = _run_on_pty(args, env=env, cwd=tmp_path)
+    code, stdout, text = run_on_pty(args, env=env, cwd=tmp_path)
     assert code == 0, text
     assert re.search(_RETRY, text), text
     assert "s3cret" not in text
@@ -305,7 +205,7 @@ def test_no_progress_when_stderr_is_not_a_terminal(
 ) -> None:
     server, args, env = slow_retries
     env = {**env, "FORCE_COLOR": "1"}  # rich would take the pipe for a terminal: we do not
-    code, _, stderr = _run_on_pty(args, env=env, cwd=tmp_path, terminal=False)
+    code, _, stderr = run_on_pty(args, env=env, cwd=tmp_path, terminal=False)
     assert code == 0, stderr
     assert [r.status for r in server.requests][:3] == [503, 503, 200]  # as slow as above
     assert _WARNING in stderr
@@ -318,7 +218,7 @@ def test_quiet_prints_nothing_on_a_terminal(
     slow_retries: tuple[IndexServer, list[object], dict[str, str]], tmp_path: Path
 ) -> None:
     server, args, env = slow_retries
-    code, stdout, text = _run_on_pty([*args, "-q"], env=env, cwd=tmp_path)
+    code, stdout, text = run_on_pty([*args, "-q"], env=env, cwd=tmp_path)
     assert code == 0
     assert [r.status for r in server.requests][:3] == [503, 503, 200]
     assert text == ""
@@ -337,7 +237,7 @@ def test_terminal_shows_a_long_sdist_build_while_resolving(
     (tmp_path / "requirements.in").write_text("slow-pkg\n", encoding="utf-8")
     env = clean_environ(tmp_path / "home", ADVISOR_CACHE_DIR=str(tmp_path / "c"))
     args = ["lock", "requirements.in", "--dry-run", "--index-url", server.url]
-    code, stdout, text = _run_on_pty(args, env=env, cwd=tmp_path)
+    code, stdout, text = run_on_pty(args, env=env, cwd=tmp_path)
     assert code == 0, text
     assert re.search(r"building metadata for slow-pkg 1\.0 \(sdist, \d+ s\)", text), text
     assert re.search(r"resolving host \([^)]*\): \d+ packages? seen, 0 backtracks", text), text

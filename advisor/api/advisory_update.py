@@ -18,6 +18,7 @@ the downloaded file is deleted either way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -25,27 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+from advisor.events import SILENT
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from advisor.events import ProgressEvents
     from advisor.knowledge.sources.osv_import import ImportReport
 
-__all__ = ["ENV_VAR", "UpdateOutcome", "UpdateProgress", "dump_url", "update_advisories"]
+__all__ = ["ENV_VAR", "UpdateOutcome", "dump_url", "update_advisories"]
 
 #: The environment variable naming the dump's URL (between the option and the config file).
 ENV_VAR = "ADVISOR_OSV_DUMP_URL"
 _STATE_META = "osv-dump:"  # + the URL without credentials: the DumpState of the last update
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpdateProgress:
-    """Where an update is: ``stage`` is ``download`` (``done`` of ``total`` bytes, ``total``
-    ``None`` when the server did not say), ``verify``, ``import`` (parsing the records) or
-    ``store`` (the one write transaction). A ``download`` event comes per 1 MiB chunk."""
-
-    stage: str
-    done: int = 0
-    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,18 +80,19 @@ def update_advisories(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     today: str | None = None,
-    on_progress: Callable[[UpdateProgress], None] | None = None,
+    events: ProgressEvents = SILENT,
 ) -> UpdateOutcome:
     """Bring the store's OSV advisories up to date with the dump (see :func:`dump_url`).
 
     ``today`` (ISO date, default: today in UTC) goes into the provenance of records without
-    ``modified``. ``on_progress`` receives :class:`UpdateProgress` events (the CLI shows
-    them on stderr). Raises :class:`~advisor.errors.IndexUnavailable` when the dump cannot
-    be fetched (after retries), :class:`~advisor.errors.AdvisoryDumpInvalid` when what came
-    is not a whole zip of OSV records, :class:`~advisor.knowledge.store.KnowledgeStoreError`
-    when the store fails; in each case the stored advisories are the ones from before.
-    Cost: one conditional GET; when the dump changed, one pass to verify it, one to parse
-    it, one store transaction.
+    ``modified``. The download, and each later step (verifying the zip, reading the
+    records, storing them), report to ``events``. Raises
+    :class:`~advisor.errors.IndexUnavailable` when the dump cannot be fetched (after
+    retries), :class:`~advisor.errors.AdvisoryDumpInvalid` when what came is not a whole zip
+    of OSV records, :class:`~advisor.knowledge.store.KnowledgeStoreError` when the store
+    fails; in each case the stored advisories are the ones from before. Cost: one
+    conditional GET; when the dump changed, one pass to verify it, one to parse it, one
+    store transaction.
     """
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import advisory_data, record_advisory_data
@@ -114,7 +108,6 @@ def update_advisories(
     today = today or dt.datetime.now(dt.UTC).date().isoformat()
     source = dump_url(url, environ=environ, cwd=cwd)
     shown = redact_url(source)
-    report_progress = on_progress or (lambda _: None)
     folder = default_cache_dir(environ) / "osv"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -126,32 +119,24 @@ def update_advisories(
         key = _STATE_META + shown
         previous = DumpState.from_json(store.get_meta(key))
         try:
-            with Fetcher(pip.network_settings()) as fetcher:
-                got = fetch_dump(
-                    source,
-                    dest,
-                    fetcher=fetcher,
-                    previous=previous,
-                    on_progress=lambda done, total: report_progress(
-                        UpdateProgress(stage="download", done=done, total=total)
-                    ),
-                )
+            with Fetcher(pip.network_settings(), events=events) as fetcher:
+                got = fetch_dump(source, dest, fetcher=fetcher, previous=previous)
             if not got.changed:
                 if got.state != previous:  # new validators for the same bytes
                     store.set_meta(key, got.state.to_json())
                 count, as_of = advisory_data(store)
                 return UpdateOutcome(url=shown, changed=False, as_of=as_of, advisories=count)
-            report_progress(UpdateProgress(stage="verify"))
-            verify_dump(dest, url=shown)
-            report_progress(UpdateProgress(stage="import"))
-            report = load_osv(dest, date=today, origin=shown)
+            with _step(events, "verifying the OSV dump"):
+                verify_dump(dest, url=shown)
+            with _step(events, "reading the advisories"):
+                report = load_osv(dest, date=today, origin=shown)
             if not report.advisories:
                 raise AdvisoryDumpInvalid(
                     f"none of its {report.records} records is a usable advisory", url=shown
                 )
-            report_progress(UpdateProgress(stage="store"))
-            # one transaction: the new advisories in, those the dump no longer has out
-            result = store.put(report.advisories, replace_source=f"osv:{report.origin}")
+            with _step(events, f"storing {len(report.advisories)} advisories"):
+                # one transaction: the new advisories in, those the dump no longer has out
+                result = store.put(report.advisories, replace_source=f"osv:{report.origin}")
             as_of = report.newest_modified or dt.date.fromisoformat(today[:10])
             record_advisory_data(store, as_of=as_of, today=today)
             store.set_meta(key, got.state.to_json())  # last: only for data that is stored
@@ -170,3 +155,12 @@ def update_advisories(
         unchanged=result.unchanged,
         removed=result.removed,
     )
+
+
+@contextlib.contextmanager
+def _step(events: ProgressEvents, what: str) -> Iterator[None]:
+    events.working(what)
+    try:
+        yield
+    finally:
+        events.work_finished(what)

@@ -231,3 +231,9 @@ class TerminalProgress(ProgressEvents):
 
     def install_finished(self, what: str) -> None:
         self._drop(("install", what))
+
+    def working(self, what: str) -> None:
+        self._set(("work", what), what)
+
+    def work_finished(self, what: str) -> None:
+        self._drop(("work", what))

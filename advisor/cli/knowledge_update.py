@@ -4,47 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._common import human_size, knowledge_store_option, stderr
+from advisor.cli._progress import progress_events
 from advisor.cli.knowledge import knowledge_group
 
 if TYPE_CHECKING:
-    from advisor.api.advisory_update import UpdateOutcome, UpdateProgress
+    from advisor.api.advisory_update import UpdateOutcome
 
 __all__ = ["knowledge_update"]
-
-_QUIET_SECONDS = 1.0  # a step quicker than this shows no progress
-
-
-class _ProgressLines:
-    """Plain progress lines on stderr, only for a slow update: the download at most once a
-    second after the first second, and each later step once the update has taken that long."""
-
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-        self._last = self._start
-        self._stage = ""
-
-    def __call__(self, event: UpdateProgress) -> None:
-        now = time.monotonic()
-        if now - self._start < _QUIET_SECONDS:
-            self._stage = event.stage
-            return
-        if event.stage == "download":
-            if now - self._last < _QUIET_SECONDS:
-                return
-            of = f" of {human_size(event.total)}" if event.total else ""
-            click.echo(f"downloading: {human_size(event.done)}{of}", err=True)
-        elif event.stage != self._stage:
-            words = {"verify": "verifying the zip", "import": "reading the advisories"}
-            click.echo(f"{words.get(event.stage, 'storing the advisories')}…", err=True)
-        self._stage = event.stage
-        self._last = now
 
 
 @knowledge_group.command("update")
@@ -57,8 +29,9 @@ class _ProgressLines:
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every problem.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")
 def knowledge_update(
-    url: str | None, knowledge_url: str | None, as_json: bool, verbose: bool
+    url: str | None, knowledge_url: str | None, as_json: bool, verbose: bool, quiet: bool
 ) -> None:
     """Download OSV's advisories for PyPI into the store, if they changed.
 
@@ -69,9 +42,10 @@ def knowledge_update(
     from advisor.api.knowledge import store_url
 
     store = store_url(knowledge_url, os.environ)
-    outcome = update_advisories(
-        store_url=store, url=url, environ=os.environ, cwd=Path.cwd(), on_progress=_ProgressLines()
-    )
+    with progress_events(quiet=quiet) as events:
+        outcome = update_advisories(
+            store_url=store, url=url, environ=os.environ, cwd=Path.cwd(), events=events
+        )
     if as_json:
         click.echo(json.dumps(_payload(outcome, store), indent=2))
         return

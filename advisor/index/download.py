@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from advisor.errors import IndexUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
     from advisor.events import ProgressEvents
@@ -93,10 +93,8 @@ def pump(
     *,
     dest: Path,
     url: str,
-    on_chunk: Callable[[int], None] | None = None,
 ) -> Saved:
-    """Write ``chunks`` to ``out``, hashing on the way; write errors become IndexUnavailable.
-    ``on_chunk(bytes written so far)`` is called after each chunk (progress displays)."""
+    """Write ``chunks`` to ``out``, hashing on the way; write errors become IndexUnavailable."""
     digest = hashlib.sha256()
     size = 0
     for chunk in chunks:
@@ -106,8 +104,6 @@ def pump(
             out.write(chunk)
         except OSError as exc:
             raise write_error(dest, exc, url=url) from exc
-        if on_chunk is not None:
-            on_chunk(size)
     return Saved(size=size, sha256=digest.hexdigest())
 
 
@@ -123,18 +119,11 @@ def reported(
         events.downloading(url, done=done, total=total)
 
 
-def copy_file(
-    source: Path,
-    out: BinaryIO,
-    *,
-    dest: Path,
-    url: str,
-    on_chunk: Callable[[int], None] | None = None,
-) -> Saved:
+def copy_file(source: Path, out: BinaryIO, *, dest: Path, url: str) -> Saved:
     try:
         with source.open("rb") as src:
             chunks = iter(functools.partial(src.read, CHUNK), b"")
-            return pump(chunks, out, dest=dest, url=url, on_chunk=on_chunk)
+            return pump(chunks, out, dest=dest, url=url)
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise IndexUnavailable("no such file", url=url) from exc
     except OSError as exc:  # pump translates write errors: this one is from reading

@@ -231,6 +231,7 @@ class Fetcher:
                 saved = copy_file(file_url_to_path(clean), out, dest=dest, url=clean)
             else:
                 client, auth = route
+                self._events.downloading(clean, done=0, total=None)  # shown while it waits
                 try:
                     streamed = self._retrying(
                         clean, lambda: self._stream_attempt(client, clean, auth, out, dest=dest)
@@ -254,15 +255,13 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        on_progress: Callable[[int, int | None], None] | None = None,
     ) -> Downloaded:
         """Like :meth:`download` (no hash given), but conditional: ``If-None-Match: etag``
         and ``If-Modified-Since: last_modified`` are sent when given, and a 304 answer
         returns ``Downloaded(changed=False)`` with ``dest`` untouched. Otherwise ``dest`` is
         replaced (whole, or not at all) and the answer's validators are returned. ``file://``
-        has no validators: it is always copied. ``on_progress(bytes so far, total or None)``
-        is called after each 1 MiB chunk of an http(s) body. Raises :class:`IndexUnavailable` like
-        :meth:`download`."""
+        has no validators: it is always copied. The body's progress goes to the events, as
+        :meth:`download`'s does. Raises :class:`IndexUnavailable` like :meth:`download`."""
         clean, userinfo = _split_userinfo(url)
         scheme = urllib.parse.urlsplit(clean).scheme.lower()
         if scheme not in ("file", "http", "https"):
@@ -276,6 +275,7 @@ class Fetcher:
         headers = {k: v for k, v in headers.items() if v}
         try:
             with part_file(dest, url=clean) as out:
+                self._events.downloading(clean, done=0, total=None)  # shown while it waits
                 try:
                     got = self._retrying(
                         clean,
@@ -286,7 +286,6 @@ class Fetcher:
                             out,
                             dest=dest,
                             headers=headers,
-                            progress=on_progress,
                         ),
                     )
                 finally:
@@ -535,7 +534,6 @@ class Fetcher:
         *,
         dest: Path,
         headers: Mapping[str, str] | None = None,
-        progress: Callable[[int, int | None], None] | None = None,
     ) -> _Streamed | tuple[str, float]:
         """One streamed GET of ``url`` into ``out`` (emptied first): what was saved (nothing
         for a 304 to a conditional GET, i.e. with ``headers``), or ``(reason, retry-after
@@ -558,8 +556,7 @@ class Fetcher:
                 length = resp.headers.get("content-length")
                 total = int(length) if length and length.isdigit() else None
                 chunks = reported(resp.iter_raw(CHUNK), url=url, total=total, events=self._events)
-                tick = None if progress is None else (lambda done: progress(done, total))
-                saved = pump(chunks, out, dest=dest, url=url, on_chunk=tick)
+                saved = pump(chunks, out, dest=dest, url=url)
                 short = _truncation(length, saved.size)
         except (httpx.RequestError, httpx.InvalidURL) as exc:
             return self._failure(exc), 0.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zipfile
 from datetime import date
@@ -19,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from advisor.api.advisory_update import ENV_VAR, UpdateProgress, dump_url, update_advisories
+from advisor.api.advisory_update import ENV_VAR, dump_url, update_advisories
 from advisor.api.knowledge import advisory_data
 from advisor.knowledge.sources.osv_dump import DEFAULT_OSV_DUMP_URL
 from advisor.knowledge.store import open_store
 from tests.functional.helpers import REPO, CliResult, clean_environ, run_cli
 from tests.functional.test_check_cli import App, _projects, osv_record
 from tests.support import IndexServer, build_index
+from tests.support.events import Recorder
+from tests.support.terminal import run_on_pty
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -227,22 +230,25 @@ def test_an_unreachable_dump_is_a_clear_error(
     assert _held(store) == (0, None)
 
 
-def test_progress_is_reported_through_the_hook(
+def test_progress_is_reported_to_the_events(
     served: IndexServer, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    events: list[UpdateProgress] = []
+    events = Recorder()
     url = _serve(served, tmp_path, _zip(tmp_path, osv_record()))
     outcome = update_advisories(
         store_url=f"sqlite:///{tmp_path / 'k.db'}",
         url=url,
         environ=env,
         cwd=tmp_path,
-        on_progress=events.append,
+        events=events,
     )
     assert outcome.changed and outcome.advisories == 1
-    assert [e.stage for e in events if e.stage != "download"] == ["verify", "import", "store"]
-    downloads = [e for e in events if e.stage == "download"]
-    assert downloads and downloads[-1].done == downloads[-1].total == outcome.size
+    steps = ["verifying the OSV dump", "reading the advisories", "storing 1 advisories"]
+    assert events.named("working") == [(s,) for s in steps]
+    assert events.named("work_finished") == [(s,) for s in steps]
+    downloads = events.named("downloading")
+    assert downloads and downloads[-1] == (url, outcome.size, outcome.size)
+    assert events.named("download_finished") == [(url,)]
 
 
 # --- where the URL comes from ----------------------------------------------------------------
@@ -285,22 +291,19 @@ def test_problems_name_the_dump_by_its_url(
     assert [p["file"] for p in result["problems"]] == [f"{url}/GHSA-3333.json"]
 
 
-def test_a_slow_update_shows_progress_on_stderr(
+def test_a_slow_update_shows_progress_on_a_terminal_only(
     served: IndexServer, tmp_path: Path, env: dict[str, str]
 ) -> None:
     url = _serve(served, tmp_path, _zip(tmp_path, osv_record()))
-    store = f"sqlite:///{tmp_path / 'k.db'}"
-    served.delay(1.2)  # the server answers after more than a second
-    slow = _update(url, store, env)
+    served.delay(1.5)  # the server answers after more than a second
+    args = ["knowledge", "update", "--url", url, "--knowledge", f"sqlite:///{tmp_path / 'k.db'}"]
+    code, _, text = run_on_pty(args, env=env, cwd=tmp_path)
+    assert code == 0, text
+    assert re.search(r"downloading http://127\.0\.0\.1:\d+/files/all\.zip", text), text
+    assert "Updated " in text
+    # the same slow update with stderr on a pipe (a CI log): only the summary
+    args[-1] = f"sqlite:///{tmp_path / 'k2.db'}"
+    code, _, stderr = run_on_pty(args, env=env, cwd=tmp_path, terminal=False)
     served.delay(0)
-    assert slow.exit_code == 0, slow.output
-    lines = slow.stderr.splitlines()
-    assert lines[0].startswith("downloading: ")
-    assert lines[1:4] == [
-        "verifying the zip…",
-        "reading the advisories…",
-        "storing the advisories…",
-    ]
-    assert lines[4].startswith("Updated ")
-    quick = _update(url, f"sqlite:///{tmp_path / 'k2.db'}", env)
-    assert quick.stderr.startswith("Updated ")  # a quick update shows only its summary
+    assert code == 0, stderr
+    assert stderr.startswith("Updated ") and "downloading" not in stderr

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from advisor.errors import AdvisoryDumpInvalid
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from advisor.index.fetch import Fetcher
@@ -85,13 +84,12 @@ def fetch_dump(
     *,
     fetcher: Fetcher,
     previous: DumpState | None = None,
-    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> DumpFetch:
     """Download the dump at ``url`` to ``dest`` unless it is the one ``previous`` describes.
 
     Sends ``previous``'s validators (a 304 means unchanged); a 200 whose bytes hash to
-    ``previous.sha256`` is unchanged too (``dest`` is removed then). ``on_progress(bytes,
-    total or None)`` follows the download. Raises
+    ``previous.sha256`` is unchanged too (``dest`` is removed then); the download's progress
+    goes to the fetcher's events. Raises
     :class:`~advisor.errors.IndexUnavailable` when the dump cannot be fetched (after the
     fetcher's retries). Cost: one conditional GET; the body streams to disk.
     """
@@ -100,7 +98,6 @@ def fetch_dump(
         dest,
         etag=previous.etag if previous else None,
         last_modified=previous.last_modified if previous else None,
-        on_progress=on_progress,
     )
     if not got.changed:  # a 304: validators were sent, so there was a previous state
         return DumpFetch(changed=False, state=previous or DumpState())
