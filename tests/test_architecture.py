@@ -29,9 +29,11 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "models": frozenset({"errors"}),
     # the progress-event Protocol: the emitters below take it, the CLI renders it
     "events": frozenset(),
+    # credentials out of URLs: one rule for every layer that shows, writes or records a URL
+    "urls": frozenset(),
     "environment": frozenset({"errors", "models"}),
-    "index": frozenset({"errors", "models", "events"}),
-    "request": frozenset({"errors", "models"}),
+    "index": frozenset({"errors", "models", "events", "urls"}),
+    "request": frozenset({"errors", "models", "urls"}),
     # [tool.advisor.policy], parsed once: the config loads it, check and scoring read it
     "policy": frozenset({"errors"}),
     "config": frozenset({"errors", "models", "request", "policy"}),
@@ -39,7 +41,7 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "resolution": frozenset({"errors", "models", "events", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "events", "lockfile"}),
-    "knowledge": frozenset({"errors", "models", "environment", "index"}),
+    "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
     "check": frozenset({"errors", "models", "knowledge", "policy"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),

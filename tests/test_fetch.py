@@ -20,7 +20,6 @@ from advisor.index.fetch import (
     Fetcher,
     NetworkSettings,
     read_directory_listing,
-    redact_url,
 )
 from tests.support.index import Project, release
 
@@ -55,24 +54,6 @@ def wheel(index: FixtureIndex) -> str:
 
 def _auth_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-# -- redaction ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://user:secret@host.test/simple/", "https://host.test/simple/"),
-        ("https://token@host.test:8443/a?b=c#d", "https://host.test:8443/a?b=c#d"),
-        ("https://us%40er:p%3Ass@host.test/x", "https://host.test/x"),
-        ("https://host.test/simple/", "https://host.test/simple/"),
-        ("file:///tmp/wheels/", "file:///tmp/wheels/"),
-        ("not a url", "not a url"),
-    ],
-)
-def test_redact_url_removes_userinfo(url: str, expected: str) -> None:
-    assert redact_url(url) == expected
 
 
 # -- http -----------------------------------------------------------------------------------

@@ -97,11 +97,12 @@ def update_advisories(
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import advisory_data, record_advisory_data
     from advisor.errors import AdvisoryDumpInvalid, CacheError
-    from advisor.index.fetch import Fetcher, redact_url
+    from advisor.index.fetch import Fetcher
     from advisor.index.settings import load_pip_settings
     from advisor.knowledge.sources.osv_dump import DumpState, fetch_dump, verify_dump
     from advisor.knowledge.sources.osv_import import load_osv
     from advisor.knowledge.store import open_store
+    from advisor.urls import redact_url
 
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd

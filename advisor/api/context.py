@@ -55,7 +55,7 @@ class IndexConfig:
 
     def public(self) -> dict[str, Any]:
         """The configuration as written to a lock or digest: no credentials."""
-        from advisor.index.fetch import redact_url
+        from advisor.urls import redact_url
 
         return {
             "indexes": [redact_url(u) for u in self.indexes],
@@ -172,8 +172,8 @@ def pip_constraints(
     then), or remote (pip would fetch it; the advisor reads local files only).
     """
     from advisor.errors import ConfigError
-    from advisor.index.fetch import redact_url
     from advisor.request import parse_requirements_file
+    from advisor.urls import redact_url
 
     lines: list[RequirementLine] = []
     for path in pip.constraints:

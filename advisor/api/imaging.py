@@ -250,7 +250,7 @@ def _recipe_indexes(
     wheel index is named by the user's environment, never written in a recipe), and a
     warning for each one left out because its variable is not set. Raises
     :class:`InputError` for a variable that gives no http(s) or file URL."""
-    from advisor.index.response import redact_url
+    from advisor.urls import redact_url
 
     urls: list[str] = []
     warnings: list[str] = []

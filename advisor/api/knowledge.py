@@ -228,7 +228,7 @@ def import_osv(
     Raises :class:`InputError` for a missing source or an API import without packages,
     :class:`~advisor.errors.IndexUnavailable` when the API cannot be used.
     """
-    from advisor.index.fetch import redact_url
+    from advisor.urls import redact_url
 
     date = today or _today()
     text = str(source)

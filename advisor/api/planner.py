@@ -73,8 +73,8 @@ class Planner:
         def wrap(url: str, hashes: Sequence[tuple[str, str]]) -> DistFile:
             from urllib.parse import unquote, urlsplit
 
-            from advisor.index.fetch import redact_url
             from advisor.models import DistFile
+            from advisor.urls import redact_url
 
             clean = redact_url(url)
             fragment = urlsplit(clean).fragment

@@ -32,7 +32,7 @@ def _store_url(url: str | None) -> str:
 
 
 def _shown_url(url: str) -> str:
-    from advisor.knowledge.store import redact_url
+    from advisor.urls import redact_url
 
     return redact_url(url)
 

@@ -24,14 +24,12 @@ __all__ = [
     "load_pip_settings",
     "parse_links_listing",
     "parse_project_page",
-    "redact_url",
 ]
 
 _WHERE = {
     "Fetcher": "fetch",
     "NetworkSettings": "fetch",
     "Response": "fetch",
-    "redact_url": "fetch",
     "IndexStrategy": "finder",
     "PackageFinder": "finder",
     "PipSettings": "settings",
@@ -42,7 +40,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
-    from advisor.index.fetch import Fetcher, NetworkSettings, Response, redact_url
+    from advisor.index.fetch import Fetcher, NetworkSettings, Response
     from advisor.index.finder import IndexStrategy, PackageFinder
     from advisor.index.pages import parse_links_listing, parse_project_page
     from advisor.index.settings import PipSettings, default_index_url, load_pip_settings

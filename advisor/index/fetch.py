@@ -38,7 +38,8 @@ from advisor.index.download import (
     reported,
 )
 from advisor.index.local import file_url_to_path, get_file, read_directory_listing
-from advisor.index.response import Response, redact_url
+from advisor.index.response import Response
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     import ssl
@@ -57,7 +58,6 @@ __all__ = [
     "Response",
     "file_url_to_path",
     "read_directory_listing",
-    "redact_url",
 ]
 
 _BACKOFF_BASE = 0.25  # seconds before the first retry; doubles on each further attempt

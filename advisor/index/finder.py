@@ -34,13 +34,10 @@ import msgspec
 from packaging.utils import InvalidName, canonicalize_name
 
 from advisor.errors import AdvisorError, IndexUnavailable, InputError
-from advisor.index.fetch import (
-    file_url_to_path,
-    read_directory_listing,
-    redact_url,
-)
+from advisor.index.fetch import file_url_to_path, read_directory_listing
 from advisor.index.pages import parse_links_listing, parse_project_page
 from advisor.models import DistFile
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import IndexUnavailable
-from advisor.index.response import Response, redact_url
+from advisor.index.response import Response
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

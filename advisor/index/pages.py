@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import IndexUnavailable
-from advisor.index.fetch import redact_url
 from advisor.models import DistFile, ProjectPage
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName

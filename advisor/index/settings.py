@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from advisor.errors import ConfigError
-from advisor.index.fetch import NetworkSettings, redact_url
+from advisor.index.fetch import NetworkSettings
 from advisor.index.local import file_url_to_path
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -31,8 +31,8 @@ from advisor.knowledge.store import (
     group_by_package,
     plan_put,
     prepare_rows,
-    redact_url,
 )
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator, Sequence

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from packaging.utils import canonicalize_name
@@ -29,6 +28,7 @@ from advisor.knowledge.schema import (
     observation_key,
     packages_of,
 )
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -56,7 +56,6 @@ __all__ = [
     "open_store",
     "plan_put",
     "prepare_rows",
-    "redact_url",
     "sqlite_path",
 ]
 
@@ -187,29 +186,6 @@ class KnowledgeStore(Protocol):
 
 
 # -- URLs -----------------------------------------------------------------------------------
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password (in the userinfo or a ``password=`` query parameter)."""
-    if "://" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.split("://", 1)[0] + "://…"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() == "password" for k, _ in pairs):
-            query = urlencode([(k, v) for k, v in pairs if k.lower() != "password"])
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url  # nothing to hide (and sqlite:////abs paths stay as written)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def sqlite_path(url: str, *, cwd: Path | None = None) -> Path:

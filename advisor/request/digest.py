@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from advisor.request.reference import split_url, strip_userinfo, url_path
+from advisor.request.reference import split_url, url_path
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -95,7 +96,7 @@ def normalize_requirement(requirement: Requirement, *, root: str | None = None) 
 def portable_url(url: str, *, root: str | None) -> str:
     """``url`` without credentials; with a ``root``, a ``file://`` URL becomes the path
     relative to it (``./dist/x.whl``, ``../wheels``)."""
-    url = strip_userinfo(url)
+    url = redact_url(url)
     if root is None or not url.lower().startswith("file:"):
         return url
     parts = split_url(url)

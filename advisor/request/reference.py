@@ -21,15 +21,14 @@ from packaging.utils import canonicalize_name
 
 from advisor.errors import InvalidRequirement, UnsupportedRequirement
 from advisor.models import parse_dist_filename
+from advisor.urls import redact_text
 
 __all__ = [
     "ARCHIVE_EXTENSIONS",
     "is_url",
     "local_url",
     "parse_requirement_text",
-    "redact",
     "split_url",
-    "strip_userinfo",
     "url_path",
 ]
 
@@ -39,21 +38,10 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)
 # ``name [extras] @`` at the start: a PEP 508 direct reference.
 _NAMED_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
-_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 _MARKER_SPLIT = re.compile(r"\s;|;\s")
 # Specifier and marker characters: their presence means PEP 508, not a file name.
 _NOT_A_PATH = re.compile(r"[<>=!;\"']")
 _EXTRAS_SUFFIX = re.compile(r"^(.*?)(\[[^\[\]]*\])$", re.DOTALL)
-
-
-def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:password@`` (for messages, digests and anything persisted)."""
-    return _USERINFO.sub("", url, count=1)
-
-
-def redact(text: str) -> str:
-    """``text`` with the userinfo of every URL in it replaced by ``***``."""
-    return _USERINFO.sub("***@", text)
 
 
 def is_url(text: str) -> bool:
@@ -85,7 +73,7 @@ def parse_requirement_text(text: str, *, base_dir: Path, path: str, line: int) -
 
     def fail(reason: str, *, unsupported: bool = False) -> InvalidRequirement:
         cls = UnsupportedRequirement if unsupported else InvalidRequirement
-        return cls(redact(reason), path=path, line=line, text=redact(text))
+        return cls(redact_text(reason), path=path, line=line, text=redact_text(text))
 
     if _NAMED_REFERENCE.match(text):
         req = _parse_pep508(text, fail)
@@ -139,7 +127,7 @@ def _parse_bare_reference(text: str, *, base_dir: Path, fail: _Fail) -> Requirem
     parsed = parse_dist_filename(filename)
     if parsed is None:
         raise fail(
-            f"cannot read a project name from {filename!r}; write it as 'name @ {redact(url)}'"
+            f"cannot read a project name from {filename!r}; write it as 'name @ {redact_text(url)}'"
         )
     pep508 = f"{parsed.name}{extras} @ {url}"
     if marker:
@@ -217,7 +205,7 @@ def split_url(url: str) -> urllib.parse.SplitResult | None:
 def _split(url: str, fail: _Fail) -> urllib.parse.SplitResult:
     parts = split_url(url)
     if parts is None:
-        raise fail(f"malformed URL {redact(url)!r}")
+        raise fail(f"malformed URL {redact_text(url)!r}")
     return parts
 
 

@@ -32,10 +32,10 @@ from advisor.request.reference import (
     is_url,
     local_url,
     parse_requirement_text,
-    redact,
     split_url,
     url_path,
 )
+from advisor.urls import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -157,7 +157,7 @@ class _Context:
 
     def fail(self, reason: str, text: str, *, unsupported: bool = False) -> InvalidRequirement:
         cls = UnsupportedRequirement if unsupported else InvalidRequirement
-        return cls(redact(reason), path=self.display, line=self.line, text=redact(text))
+        return cls(redact_text(reason), path=self.display, line=self.line, text=redact_text(text))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -269,8 +269,8 @@ class RequirementsReader:
             where = f"{ctx.display}:{ctx.line}"
             if self.options.index_url not in (None, url):
                 raise InputError(
-                    f"{where}: --index-url {redact(url)} conflicts with --index-url "
-                    f"{redact(self.options.index_url or '')} set at "
+                    f"{where}: --index-url {redact_text(url)} conflicts with --index-url "
+                    f"{redact_text(self.options.index_url or '')} set at "
                     f"{self.options.index_url_origin}; keep one (add others with "
                     "--extra-index-url)"
                 )
@@ -286,7 +286,9 @@ class RequirementsReader:
             self.options.pre = True
         elif name == "--trusted-host":
             if "/" in value or any(c in string.whitespace for c in value):
-                raise ctx.fail(f"--trusted-host takes a host[:port], not {redact(value)!r}", text)
+                raise ctx.fail(
+                    f"--trusted-host takes a host[:port], not {redact_text(value)!r}", text
+                )
             self.options.trusted_hosts.append(value)
         else:  # --only-binary / --no-binary
             target = self.options.only_binary if name == "--only-binary" else self.options.no_binary
@@ -297,7 +299,7 @@ class RequirementsReader:
         if is_url(value):
             parts = split_url(value)
             if parts is None:
-                raise ctx.fail(f"malformed URL {redact(value)!r}", text)
+                raise ctx.fail(f"malformed URL {redact_text(value)!r}", text)
             if parts.scheme.lower() != "file":
                 raise ctx.fail(
                     "remote requirement files are not supported; download the file and "
@@ -322,11 +324,11 @@ def _location(value: str, base: Path, ctx: _Context, *, text: str) -> str:
     try:
         url = local_url(value, base_dir=base)
     except (OSError, ValueError) as exc:
-        raise ctx.fail(f"bad location {redact(value)!r}: {exc}", text) from exc
+        raise ctx.fail(f"bad location {redact_text(value)!r}: {exc}", text) from exc
     parts = split_url(url)
     if parts is None or parts.scheme.lower() not in ("http", "https", "file"):
         raise ctx.fail(
-            f"{redact(value)!r} is not an http(s):// or file:// URL or a local path", text
+            f"{redact_text(value)!r} is not an http(s):// or file:// URL or a local path", text
         )
     return url
 
@@ -345,7 +347,7 @@ def _parse_options(options: str, ctx: _Context, *, text: str) -> list[tuple[str,
         token = tokens[position]
         position += 1
         if not token.startswith("-") or token in ("-", "--"):
-            raise ctx.fail(f"unexpected argument {redact(token)!r} after options", text)
+            raise ctx.fail(f"unexpected argument {redact_text(token)!r} after options", text)
         spelled, value = token, None
         if token.startswith("--") and "=" in token:
             spelled, value = token.split("=", 1)

@@ -26,7 +26,6 @@ import msgspec
 from packaging.utils import canonicalize_name
 
 from advisor.errors import IndexUnavailable, InputError
-from advisor.index.fetch import redact_url
 from advisor.knowledge.osv import (
     TOOL,
     ParsedRecord,
@@ -35,6 +34,7 @@ from advisor.knowledge.osv import (
     parse_osv_json,
 )
 from advisor.knowledge.sources import Problem, read_yaml_documents
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
