@@ -12,16 +12,12 @@ import os
 import socket
 import stat
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from advisor.lockfile import write_atomic
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.support.fifo import fifo_reader
 
 
 def _names(folder: Path) -> list[str]:
@@ -92,60 +88,6 @@ def test_a_link_loop_is_an_error_and_nothing_is_written(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- FIFOs
-
-
-class FifoReader:
-    """A real reader of the FIFO at ``path``, in a thread: ``text`` is all it read.
-
-    A guard descriptor opened read-write keeps the FIFO connected, so neither the reader's
-    open nor a writer's can block forever; :meth:`finish` drops it, after which the reader
-    sees end-of-file once the writer closed (or at once, when nothing wrote to the FIFO).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._guard: int | None = os.open(path, os.O_RDWR)
-        self._chunks: list[bytes] = []
-        self._errors: list[BaseException] = []
-        self._opened = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(path,), daemon=True)
-        self._thread.start()
-        # the reader must hold the FIFO before the guard goes: a pipe nobody holds drops
-        # its data, and a reader opening after that would wait for a writer forever
-        assert self._opened.wait(30), "the FIFO reader could not open it"
-
-    def _read(self, path: Path) -> None:
-        try:
-            with open(path, "rb") as fh:
-                self._opened.set()
-                while chunk := fh.read(4096):
-                    self._chunks.append(chunk)
-        except BaseException as exc:  # reported by finish(), never lost in the thread
-            self._errors.append(exc)
-            self._opened.set()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def finish(self) -> str:
-        if self._guard is not None:
-            os.close(self._guard)
-            self._guard = None
-        self._thread.join(timeout=30)
-        assert not self._thread.is_alive(), "the FIFO reader never saw end-of-file"
-        assert not self._errors, self._errors
-        return b"".join(self._chunks).decode("utf-8")
-
-
-@contextmanager
-def fifo_reader(path: Path) -> Iterator[FifoReader]:
-    os.mkfifo(path)
-    reader = FifoReader(path)
-    try:
-        yield reader
-    finally:
-        if reader.alive:
-            reader.finish()
 
 
 def test_a_fifo_is_written_through_to_its_reader(tmp_path: Path) -> None:

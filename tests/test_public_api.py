@@ -89,6 +89,8 @@ def test_errors_all_is_pinned() -> None:
         "MetadataUnavailable",
         "NoViableStack",
         "UnsupportedRequirement",
+        "UnusableCacheDir",
+        "UnwritableOutput",
     ]
 
 

@@ -6,6 +6,8 @@ an interrupted ``advisor lock`` never leaves a half-written ``pylock.toml`` behi
 symbolic link is followed and its target replaced, so the link stays a link; a character
 device (``/dev/null``, a terminal) or a FIFO is written through, as a shell's ``>`` does.
 Writing to standard output (``-``) is the CLI's business, not this module's.
+:func:`write_output` is the same write for a path a user named, its failure translated to
+:class:`~advisor.errors.UnwritableOutput`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+from advisor.errors import UnwritableOutput
+
+__all__ = ["write_atomic", "write_output"]
 
 #: Links followed before giving up with ``ELOOP``: Linux's own limit for one path lookup.
 _MAX_LINKS = 40
@@ -55,6 +59,16 @@ def write_atomic(path: Path, text: str) -> None:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     else:
         raise _not_writable_kind(path)
+
+
+def write_output(path: Path, text: str) -> None:
+    """:func:`write_atomic` for an output path a user named (a lock, a report, an export):
+    raises :class:`~advisor.errors.UnwritableOutput` naming ``path`` and the reason instead
+    of :class:`OSError` (``path`` is then left as it was)."""
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UnwritableOutput(path=str(path), reason=exc.strerror or str(exc)) from exc
 
 
 def _final_target(path: Path) -> Path:
