@@ -1,6 +1,7 @@
 """End to end: what the commands' output paths may be. ``advisor lock -o`` onto a FIFO (a
 real reader in a thread), a symbolic link, a character device and a directory; the graph
-export and the observation export onto links, standard output and unwritable places.
+export, the observation export and the advice report onto links, standard output and
+unwritable places.
 
 Locks are made against a ``file://`` fixture index, in-process (click's ``CliRunner``);
 device nodes are made under ``tmp_path`` (``mknod`` as root), never the machine's.
@@ -142,3 +143,24 @@ def test_observation_export_to_stdout_and_through_a_link(tmp_path: Path) -> None
     link.symlink_to(tmp_path / "shared" / "observations.jsonl")
     _ok(run_cli(["observe", "export", link, *store], env=env))
     assert link.is_symlink() and (tmp_path / "shared" / "observations.jsonl").is_file()
+
+
+def test_advice_report_to_stdout_and_through_a_link(
+    advisor: Callable[..., CliResult],
+    requirements: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a file named '-' would land
+    store = ["--knowledge", tmp_path / "knowledge.db"]
+    args = ["advise", requirements, "--dry-run", "--report", "md", *store]
+    result = _ok(advisor(*args, "--report-file", "-", "-q"))
+    assert result.stdout.startswith("### Stack advice")  # '-q' quiets all but what was asked
+    assert not (tmp_path / "-").exists()
+    (tmp_path / "reports").mkdir()
+    link = tmp_path / "advice.md"
+    link.symlink_to(os.path.join("reports", "advice.md"))
+    result = _ok(advisor(*args, "--report-file", link))
+    assert result.stdout == ""
+    assert link.is_symlink()
+    assert (tmp_path / "reports" / "advice.md").read_text(encoding="utf-8").startswith("### ")
