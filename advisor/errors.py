@@ -24,6 +24,8 @@ __all__ = [
     "MetadataUnavailable",
     "NoViableStack",
     "UnsupportedRequirement",
+    "UnusableCacheDir",
+    "UnwritableOutput",
 ]
 
 
@@ -107,6 +109,29 @@ class CacheError(AdvisorError):
     """The cache directory cannot be used at all (not a corrupt entry: those are refetched)."""
 
     exit_code = 3
+
+
+class UnusableCacheDir(InputError):
+    """A cache directory the user chose (``--cache-dir``, ``ADVISOR_CACHE_DIR``) that cannot
+    hold a cache: not a directory, or it cannot be created. ``reason`` says which."""
+
+    def __init__(self, *, path: str, reason: str) -> None:
+        super().__init__(
+            f"cache directory {path} cannot be used: {reason} (set by --cache-dir or"
+            " ADVISOR_CACHE_DIR; --no-cache runs without a cache)"
+        )
+        self.path = path
+        self.reason = reason
+
+
+class UnwritableOutput(InputError):
+    """An output path (a lock, a report, an export) that cannot be written; ``reason`` is
+    the operating system's (the path is left as it was)."""
+
+    def __init__(self, *, path: str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class LockfileError(AdvisorError):

@@ -625,7 +625,7 @@ def test_write_atomic_new_file_mode_follows_umask(tmp_path: Path) -> None:
 def test_write_atomic_failure_mid_write_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "pylock.toml"
     path.write_text("old content\n", encoding="utf-8")
-    # A lone surrogate cannot be encoded: the write fails after the temp file exists.
+    # A lone surrogate cannot be encoded: the write fails before anything is opened.
     with pytest.raises(UnicodeEncodeError):
         write_atomic(path, "new content \udc80 never written\n")
     assert path.read_text(encoding="utf-8") == "old content\n"

@@ -90,6 +90,8 @@ def test_errors_all_is_pinned() -> None:
         "MetadataUnavailable",
         "NoViableStack",
         "UnsupportedRequirement",
+        "UnusableCacheDir",
+        "UnwritableOutput",
     ]
 
 

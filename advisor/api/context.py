@@ -7,6 +7,7 @@ in as ``environ``), builds the target runtime environments and opens the index s
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from advisor.errors import InputError
+from advisor.errors import InputError, UnusableCacheDir
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
+    from advisor.index.cache import Cache
     from advisor.index.fetch import Fetcher
     from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
@@ -38,10 +40,13 @@ __all__ = [
     "build_targets",
     "default_cache_dir",
     "index_config",
+    "open_cache",
     "open_session",
     "pip_constraints",
     "target_table",
 ]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,6 +251,34 @@ class Session:
         self.fetcher.close()
 
 
+def open_cache(opts: ResolveOptions, environ: Mapping[str, str]) -> Cache | None:
+    """The on-disk cache of a session (``None`` with ``--no-cache``), its root created.
+
+    A directory the user chose (``opts.cache_dir``, ``ADVISOR_CACHE_DIR``) that cannot hold
+    a cache raises :class:`~advisor.errors.UnusableCacheDir` (exit 2); the default one is
+    warned about and the run goes on without a cache (it still works, only slower)."""
+    from advisor.index.cache import Cache
+
+    if opts.no_cache:
+        return None
+    chosen = opts.cache_dir or (
+        Path(environ["ADVISOR_CACHE_DIR"]) if environ.get("ADVISOR_CACHE_DIR") else None
+    )
+    cache = Cache(chosen or default_cache_dir(environ))
+    reason = cache.prepare_root()
+    if reason is None:
+        return cache
+    if chosen is not None:
+        raise UnusableCacheDir(path=str(chosen), reason=reason)
+    _log.warning(
+        "the cache directory %s cannot be used: %s; running without a cache "
+        "(--cache-dir or ADVISOR_CACHE_DIR chooses another)",
+        cache.root,
+        reason,
+    )
+    return None
+
+
 def open_session(
     opts: ResolveOptions,
     index: IndexConfig,
@@ -254,12 +287,11 @@ def open_session(
     *,
     events: ProgressEvents = SILENT,
 ) -> Session:
-    from advisor.index.cache import Cache
     from advisor.index.fetch import Fetcher, NetworkSettings
     from advisor.index.finder import IndexStrategy, PackageFinder
     from advisor.index.metadata import MetadataFetcher
 
-    cache = None if opts.no_cache else Cache(opts.cache_dir or default_cache_dir(environ))
+    cache = open_cache(opts, environ)
     credentials = list(pip.credentials) if getattr(pip, "credentials", None) else []
     settings = NetworkSettings(
         timeout=float(pip.timeout or 15.0),

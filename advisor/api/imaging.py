@@ -122,6 +122,7 @@ def generate(
     from advisor.image.context import BuildContext, write_context
     from advisor.image.recipes import find_recipe, load_recipes
     from advisor.knowledge.sources.folder import content_digest
+    from advisor.lockfile.write import write_atomic
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
@@ -133,7 +134,7 @@ def generate(
         extra_inputs["requirements.in"] = f"# the default requirements of {recipe.name}\n{text}"
         try:
             output.mkdir(parents=True, exist_ok=True)
-            (output / "requirements.in").write_text(extra_inputs["requirements.in"], "utf-8")
+            write_atomic(output / "requirements.in", extra_inputs["requirements.in"])
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
         inputs = (output / "requirements.in",)

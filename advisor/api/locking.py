@@ -253,7 +253,7 @@ def finish(
     from advisor import __version__
     from advisor.lockfile.pylock import LockMeta, render_pylock
     from advisor.lockfile.requirements import render_requirements
-    from advisor.lockfile.write import write_atomic
+    from advisor.lockfile.write import write_output
 
     request, targets, output, previous = prep.request, prep.targets, prep.output, prep.previous
     record = {
@@ -300,10 +300,7 @@ def finish(
     )
     path: Path | None = None
     if not out.dry_run and str(output) != "-":
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        write_output(output, text)
         path = output
     return LockOutcome(
         resolution=resolution,

@@ -106,21 +106,26 @@ def observe_install(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExportOutcome:
-    """What :func:`export_observations` wrote: how many observations, to which file."""
+    """What :func:`export_observations` wrote: how many observations, to which file
+    (``None``: to none; ``text`` is what the file holds or would hold)."""
 
-    path: Path
+    path: Path | None
     count: int
+    text: str
 
 
 def export_observations(
     store_url: str | None,
     *,
-    path: Path,
+    path: Path | None,
     kinds: Collection[str] = ("build", "performance"),
     environ: Mapping[str, str] | None = None,
 ) -> ExportOutcome:
     """Write every stored observation of ``kinds`` (build and/or performance) to ``path``
-    as JSON lines, sorted by key. Raises :class:`InputError` for another kind."""
+    as JSON lines, sorted by key (``path=None``: only return the text). ``path`` is written
+    as :func:`~advisor.lockfile.write_output` does (a link's target, a FIFO or device
+    through). Raises :class:`InputError` for another kind, and
+    :class:`~advisor.errors.UnwritableOutput` when ``path`` cannot be written."""
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.knowledge.store import open_store
     from advisor.observe.exchange import SHARED_KINDS, export_jsonl
@@ -136,11 +141,11 @@ def export_observations(
         for kind in sorted(set(kinds)):
             found.extend(store.iter_kind(kind))
     text = export_jsonl(found)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
-    return ExportOutcome(path=path, count=text.count("\n"))
+    if path is not None:
+        from advisor.lockfile.write import write_output
+
+        write_output(path, text)
+    return ExportOutcome(path=path, count=text.count("\n"), text=text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -120,14 +120,15 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(["first-index", "unsafe-best-match"]),
             help="first-index (default): a project comes from the first index that has it.",
         ),
+        # a flag and a per-package option, as pip and uv spell them: an option with an
+        # optional value would swallow the input file that follows it (`--pre req.in`)
+        click.option("--pre", is_flag=True, help="Allow pre-releases of every project."),
         click.option(
-            "--pre",
-            "pre",
+            "--prerelease-package",
+            "prerelease_packages",
             multiple=True,
-            is_flag=False,
-            flag_value=":all:",
-            metavar="[PACKAGE]",
-            help="Allow pre-releases (for all, or for PACKAGE; repeatable).",
+            metavar="NAME",
+            help="Allow pre-releases of NAME (repeatable).",
         ),
         click.option(
             "--exclude-newer",
@@ -169,7 +170,6 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def resolve_opts(kw: dict[str, Any]) -> Any:
     from advisor.api import ResolveOptions
 
-    pre = tuple(kw.pop("pre") or ())
     stamp = kw.pop("exclude_newer")
     return ResolveOptions(
         index_url=kw.pop("index_url"),
@@ -186,8 +186,8 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         cuda=kw.pop("cuda"),
         envs=tuple(kw.pop("envs")),
         index_strategy=kw.pop("index_strategy"),
-        pre=":all:" in pre,
-        pre_packages=tuple(p for p in pre if p != ":all:"),
+        pre=kw.pop("pre"),
+        pre_packages=tuple(kw.pop("prerelease_packages")),
         exclude_newer=_parse_timestamp(stamp) if stamp else None,
         offline=kw.pop("offline"),
         no_cache=kw.pop("no_cache"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,15 +20,23 @@ from advisor.cli._common import (
 )
 from advisor.cli._progress import progress_events
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["advise", "explain"]
 
-_advice_options = [
+#: The search's options: ``advise`` only (``explain`` scores one stack, it searches nothing).
+_search_options = [
     click.option("--count", default=3, show_default=True, help="Distinct stacks to keep."),
     click.option("--budget", default=12, show_default=True, help="Resolutions the search may run."),
     click.option(
         "--time-limit", default=30.0, show_default=True, help="Seconds the search may take."
     ),
     click.option("--seed", default=0, show_default=True, help="Seed of the search."),
+]
+
+#: Where the knowledge comes from: ``advise`` and ``explain``.
+_knowledge_options = [
     knowledge_store_option,
     click.option(
         "--knowledge-dir",
@@ -45,20 +53,24 @@ _advice_options = [
 ]
 
 
-def _with_advice_options(func: Any) -> Any:
-    for option in reversed(_advice_options):
-        func = option(func)
-    return func
+def _with_options(options: list[Any]) -> Callable[[Any], Any]:
+    def apply(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
 
 
 def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
+    """The advice options in ``kw`` (popped); the search's default where it has none."""
     from advisor.api.advising import AdviseOptions
 
+    search = {
+        name: kw.pop(name) for name in ("count", "budget", "time_limit", "seed") if name in kw
+    }
     return AdviseOptions(
-        count=kw.pop("count"),
-        budget=kw.pop("budget"),
-        time_limit=kw.pop("time_limit"),
-        seed=kw.pop("seed"),
+        **search,
         knowledge=kw.pop("knowledge_url"),
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
@@ -69,7 +81,8 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
 @cli.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @resolve_options
-@_with_advice_options
+@_with_options(_search_options)
+@_with_options(_knowledge_options)
 @lock_output_options
 @click.option("--dry-run", is_flag=True, help="Report only; write no lock.")
 @click.option(
@@ -81,7 +94,9 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
     help="Report format.",
 )
 @click.option(
-    "--report-file", type=click.Path(path_type=Path), help="Write the report here, not to stdout."
+    "--report-file",
+    type=click.Path(path_type=Path),
+    help="Write the report here, not to stdout ('-': stdout).",
 )
 @click.option(
     "--baseline",
@@ -129,9 +144,11 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     report = "\n\n".join(
         render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in outcome.advices
     )
-    if report_file is not None:
-        report_file.write_text(report + "\n", encoding="utf-8")
-    elif not quiet:
+    if report_file is not None and str(report_file) != "-":
+        from advisor.lockfile import write_output
+
+        write_output(report_file, report + "\n")
+    elif not quiet or report_file is not None:
         click.echo(report)
     if output is not None and str(output) == "-":
         click.echo(written.text, nl=False)
@@ -155,7 +172,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-@_with_advice_options
+@_with_options(_knowledge_options)
 def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
     from advisor.api.advising import explain_pin

@@ -28,8 +28,22 @@ def _cache_dir(cache_dir: Path | None) -> Path:
     return cache_dir or default_cache_dir(os.environ)
 
 
+def _existing_cache_dir(cache_dir: Path | None) -> Path:
+    """The cache directory for ``info`` and ``clean``: a file there is an error, not an
+    empty cache (a missing directory is an empty one)."""
+    from advisor.errors import InputError
+
+    root = _cache_dir(cache_dir)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root} is not a directory, so it holds no cache")
+    return root
+
+
 _cache_dir_option = click.option(
-    "--cache-dir", type=click.Path(path_type=Path), envvar="ADVISOR_CACHE_DIR"
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    envvar="ADVISOR_CACHE_DIR",
+    help="Cache directory (also ADVISOR_CACHE_DIR).",
 )
 
 
@@ -42,12 +56,12 @@ def cache_dir_cmd(cache_dir: Path | None) -> None:
 
 @cache.command("info")
 @_cache_dir_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_info(cache_dir: Path | None, as_json: bool) -> None:
     """Print the cache's size and entries per kind."""
     from advisor.index.cache import Cache
 
-    info = Cache(_cache_dir(cache_dir)).info()
+    info = Cache(_existing_cache_dir(cache_dir)).info()
     if as_json:
         click.echo(
             json.dumps(
@@ -74,5 +88,6 @@ def cache_clean(cache_dir: Path | None) -> None:
     """Remove every cache entry."""
     from advisor.index.cache import Cache
 
-    freed = Cache(_cache_dir(cache_dir)).clean()
-    click.echo(f"removed {human_size(freed)} from {_cache_dir(cache_dir)}")
+    root = _existing_cache_dir(cache_dir)
+    freed = Cache(root).clean()
+    click.echo(f"removed {human_size(freed)} from {root}")

@@ -457,7 +457,7 @@ def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: st
         return
     from rich.text import Text
 
-    from advisor.lockfile import write_atomic
+    from advisor.lockfile import write_output
 
-    write_atomic(output, text)
+    write_output(output, text)
     stderr().print(Text(f"Wrote the graph of {lock} to {output}"))

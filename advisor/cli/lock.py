@@ -34,7 +34,9 @@ def env() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of TOML.")
 @click.option("--python", metavar="X.Y[.Z]", help="Describe this target instead of the host.")
 @click.option("--platform", metavar="TAG", help="Describe this target platform.")
-@click.option("--implementation", type=click.Choice(["cp", "pp"]))
+@click.option(
+    "--implementation", type=click.Choice(["cp", "pp"]), help="Describe this implementation."
+)
 def env_detect(
     as_json: bool, python: str | None, platform: str | None, implementation: str | None
 ) -> None:
@@ -138,8 +140,20 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
 @cli.command()
 @click.argument("lockfile", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--python", "python", metavar="PATH", help="Interpreter to install into.")
-@click.option("--extra", "extras", multiple=True)
-@click.option("--group", "groups", multiple=True)
+@click.option(
+    "--extra",
+    "extras",
+    multiple=True,
+    metavar="NAME",
+    help="Also install the lock's packages for this extra (repeatable).",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="NAME",
+    help="Install this dependency group instead of the lock's default groups (repeatable).",
+)
 @click.option("--pip-arg", "pip_args", multiple=True, help="Extra argument for pip install.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors: no progress, no file list.")
 def install(

@@ -98,11 +98,18 @@ def observe_install(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @knowledge_store_option
 def observe_export(file: Path, knowledge_url: str | None) -> None:
-    """Write the store's build and performance observations to FILE (JSON lines)."""
+    """Write the store's build and performance observations to FILE (JSON lines; '-' for
+    stdout)."""
     from advisor.api.observing import export_observations
 
-    outcome = export_observations(knowledge_url, path=file, environ=os.environ)
-    click.echo(f"{outcome.count} observations written to {outcome.path}")
+    to_stdout = str(file) == "-"
+    outcome = export_observations(
+        knowledge_url, path=None if to_stdout else file, environ=os.environ
+    )
+    if to_stdout:
+        click.echo(outcome.text, nl=False)
+    where = "standard output" if to_stdout else file
+    click.echo(f"{outcome.count} observations written to {where}", err=to_stdout)
 
 
 @observe_group.command("import")
@@ -208,10 +215,29 @@ def observe_bench_command(
 
 @observe_group.command("sweep")
 @click.argument("requirement")
-@click.option("--versions", "count", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option(
+    "--versions",
+    "count",
+    type=click.IntRange(1, 100),
+    default=4,
+    show_default=True,
+    help="How many of the newest versions (with a wheel for this machine) to observe.",
+)
 @click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
-@click.option("--repeat", type=click.IntRange(1, 1000), default=3, show_default=True)
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 1000),
+    default=3,
+    show_default=True,
+    help="Timed runs per measurement.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Jobs run at once (one process each).",
+)
 @click.option("--timeout", type=float, default=900.0, show_default=True, help="Per process, s.")
 @click.option("--index-url", "-i", metavar="URL", help="Primary index.")
 @click.option("--extra-index-url", metavar="URL", multiple=True, help="Further index.")

@@ -40,6 +40,20 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    def prepare_root(self) -> str | None:
+        """Create the root directory (and its parents) when missing; returns why it cannot
+        hold a cache (it is not a directory, or cannot be created), or ``None`` when it can.
+
+        Called once when a session opens, so that an unusable directory is said, not
+        silently turned into a cache that never hits (every write would fail quietly)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            return "it exists and is not a directory"
+        except OSError as exc:
+            return f"it cannot be created ({exc.strerror or exc})"
+        return None
+
     def _path(self, bucket: str, key: str) -> Path:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return self.root / bucket / digest[:2] / digest

@@ -1,7 +1,7 @@
 """Lockfiles: render a resolution as ``pylock.toml`` or hashed ``requirements.txt``, read them back.
 
 The output layer of the data flow (resolution → lockfile). Each format has its own module;
-:mod:`.write` puts the text on disk atomically.
+:mod:`.write` puts the text on disk atomically, never replacing a link, device or FIFO.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from advisor.lockfile.requirements import (
     read_requirements_lock,
     render_requirements,
 )
-from advisor.lockfile.write import write_atomic
+from advisor.lockfile.write import write_atomic, write_output
 
 __all__ = [
     "LockMeta",
@@ -38,4 +38,5 @@ __all__ = [
     "render_pylock",
     "render_requirements",
     "write_atomic",
+    "write_output",
 ]

@@ -476,8 +476,10 @@ def test_pre(advisor: Callable[..., CliResult], tmp_path: Path) -> None:
     req = _write(tmp_path / "requirements.in", "pre\nbeta\n")
     assert _stdout_pins(advisor("lock", req, "-o", "-"))["pre"] == "1.0"
     assert _stdout_pins(advisor("lock", req, "-o", "-", "--pre"))["pre"] == "2.0a1"
-    assert _stdout_pins(advisor("lock", req, "-o", "-", "--pre", "pre"))["pre"] == "2.0a1"
-    assert _stdout_pins(advisor("lock", req, "-o", "-", "--pre", "beta"))["pre"] == "1.0"
+    result = advisor("lock", req, "-o", "-", "--prerelease-package", "pre")
+    assert _stdout_pins(result)["pre"] == "2.0a1"
+    result = advisor("lock", req, "-o", "-", "--prerelease-package", "beta")
+    assert _stdout_pins(result)["pre"] == "1.0"
 
 
 def test_sdist_used_when_allowed(advisor: Callable[..., CliResult], tmp_path: Path) -> None:
