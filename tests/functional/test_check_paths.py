@@ -171,3 +171,18 @@ def test_pylock_in_a_subfolder_from_the_parent(app: App, monkeypatch: pytest.Mon
     assert result.stdout.startswith(
         f"app/pylock.toml: error: [advisory] tinyhttp==1.2 is affected by {ADVISORY}"
     )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_every_output_ends_with_a_newline(
+    app: App, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    _lock(app, "pylock.toml")
+    monkeypatch.chdir(app.root)
+    clean = _exit(_check(app, "pylock.toml", "--format", fmt), 0)
+    _stale(app)
+    found = _exit(_check(app, "pylock.toml", "--format", fmt), 1)
+    for result in (clean, found):
+        for stream in (result.stdout, result.stderr):
+            assert stream == "" or stream.endswith("\n"), repr(stream)
+    assert found.stdout
