@@ -80,6 +80,8 @@ def test_models_all_is_pinned() -> None:
 def test_errors_all_is_pinned() -> None:
     assert advisor.errors.__all__ == [
         "AdvisorError",
+        "BuildFailed",
+        "BuildFailure",
         "CacheError",
         "ConfigError",
         "IndexUnavailable",

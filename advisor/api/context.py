@@ -88,6 +88,7 @@ class ResolveOptions:
     cache_dir: Path | None = None
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
+    build_timeout: float = 300.0  # seconds per sdist metadata build
     recommendation: str = "latest"
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
@@ -194,14 +195,27 @@ class Session:
     finder: PackageFinder
     metadata: MetadataFetcher
 
+    def cancel(self) -> None:
+        """Stop every running sdist build now (an interrupt or an error): kill its process
+        group and remove its folder. Call :meth:`close` after."""
+        self.metadata.cancel()
+
     def close(self) -> None:
         self.metadata.close()
         self.fetcher.close()
 
 
 def open_session(
-    opts: ResolveOptions, index: IndexConfig, pip: Any, environ: Mapping[str, str]
+    opts: ResolveOptions,
+    index: IndexConfig,
+    pip: Any,
+    environ: Mapping[str, str],
+    *,
+    deadline: float | None = None,
 ) -> Session:
+    """The index session of one command. ``deadline`` (a ``time.monotonic()`` instant, from
+    a command's time limit) stops sdist builds that would run past it."""
+    from advisor.index.builds import BuildSettings, host_interpreter
     from advisor.index.cache import Cache
     from advisor.index.fetch import Fetcher, NetworkSettings
     from advisor.index.finder import IndexStrategy, PackageFinder
@@ -228,13 +242,17 @@ def open_session(
         refresh=opts.refresh,
         pinned={canonicalize_name(k): v for k, v in index.pinned.items()},
     )
-    metadata = MetadataFetcher(
-        fetcher=fetcher,
-        cache=cache,
-        allow_build=not opts.no_build,
-        build_python=sys.executable,
-        build_env=_build_env(index, environ),
+    builds = BuildSettings(
+        allow=not opts.no_build,
+        python=sys.executable,
+        interpreter=host_interpreter(),
+        timeout=opts.build_timeout,
+        env=_build_env(index, environ),
+        retry_failed=opts.refresh,
+        deadline=deadline,
+        temp_dir=Path(environ["TMPDIR"]) if environ.get("TMPDIR") else None,
     )
+    metadata = MetadataFetcher(fetcher=fetcher, cache=cache, builds=builds)
     return Session(fetcher=fetcher, finder=finder, metadata=metadata)
 
 
