@@ -137,9 +137,9 @@ def test_a_conflict_that_wheels_prove_is_explained_without_building(tmp_path: Pa
     index = _index(tmp_path / "index", projects, {"a==1.0": backend, "a==1.1": backend})
     result = _lock(index, tmp_path, "a<2\nb\n")
     assert result.exit_code == 1, result.output
+    assert not marker.exists(), "a build ran"
     assert "a: no version satisfies every requirement on it" in result.stderr
     assert "a>=2  <- required by b==1.0" in result.stderr
-    assert not marker.exists(), "a build ran"
     assert _build_folders(tmp_path) == []
 
 
@@ -150,13 +150,13 @@ def test_a_failed_build_is_remembered_and_refresh_retries_it(tmp_path: Path) -> 
 
     first = _lock(index, tmp_path, "app\n")
     assert first.exit_code == 1, first.output
-    assert "metadata build failed (backend-failed" in first.stderr
-    assert "libfoo headers not found" in first.stderr
     assert counter.read_text().count("built") == 1
 
     second = _lock(index, tmp_path, "app\n")
     assert second.exit_code == 1, second.output
     assert counter.read_text().count("built") == 1, "the failed build ran again"
+    assert "metadata build failed (backend-failed" in first.stderr
+    assert "libfoo headers not found" in first.stderr
     assert "the failure of an earlier build is cached (--refresh retries it)" in second.stderr
     assert "libfoo headers not found" in second.stderr
 
@@ -245,7 +245,13 @@ def _spawn_lock(index: FixtureIndex, work: Path) -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        pytest.param(signal.SIGINT, 130, id="SIGINT"),
+        pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+    ],
+)
 def test_a_signal_stops_the_build_process_group_and_removes_its_folder(
     tmp_path: Path, signum: int, code: int
 ) -> None:
@@ -263,6 +269,7 @@ def test_a_signal_stops_the_build_process_group_and_removes_its_folder(
         assert _build_folders(tmp_path), "the build should be running in its folder"
         proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=30)
+        stopped = _gone(backend)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -270,7 +277,7 @@ def test_a_signal_stops_the_build_process_group_and_removes_its_folder(
         if backend is not None and _alive(backend):  # the unfixed advisor leaves it running
             os.kill(backend, signal.SIGKILL)
             _gone(backend)
+    assert stopped, "the build backend survived the advisor"
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
-    assert _gone(backend), "the build backend survived the advisor"
     assert _build_folders(tmp_path) == []

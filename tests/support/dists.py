@@ -364,14 +364,17 @@ def make_sdist(
 
 _BACKEND_PYPROJECT = """\
 [build-system]
-requires = []
+requires = {requires}
 build-backend = "backend"
 backend-path = ["."]
 """
 
 
-def make_backend_sdist(dest_dir: Path, *, name: str, version: str, backend: str) -> Path:
-    """Write ``<name>-<version>.tar.gz`` whose build backend (``backend.py``) is ``backend``.
+def make_backend_sdist(
+    dest_dir: Path, *, name: str, version: str, backend: str, requires: Sequence[str] = ()
+) -> Path:
+    """Write ``<name>-<version>.tar.gz`` whose build backend (``backend.py``) is ``backend``
+    and whose build requirements are ``requires`` (none by default: it builds offline).
 
     PKG-INFO is Metadata-Version 2.1 (before PEP 643), so no consumer may trust it: getting
     the metadata means running the backend's ``prepare_metadata_for_build_wheel``.
@@ -381,7 +384,7 @@ def make_backend_sdist(dest_dir: Path, *, name: str, version: str, backend: str)
     base = filename[: -len(".tar.gz")]
     members = {
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        "pyproject.toml": _BACKEND_PYPROJECT.encode(),
+        "pyproject.toml": _BACKEND_PYPROJECT.format(requires=json.dumps(list(requires))).encode(),
         "backend.py": backend.encode(),
     }
     path = dest_dir / filename
