@@ -175,6 +175,11 @@ class SdistBuilds:
         self._remember(archive, _Outcome(metadata=data))
         return data
 
+    def check_deadline(self, filename: str) -> None:
+        """Raise :class:`BuildFailed` of kind ``time-limit`` once the deadline has passed
+        (so a caller spends no more time on an sdist, not even downloading it)."""
+        self._budget(filename)
+
     def cancel(self) -> None:
         """Stop every running build and refuse new ones (see :meth:`LiveBuilds.cancel`)."""
         self.live.cancel()

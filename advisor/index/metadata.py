@@ -431,6 +431,7 @@ class MetadataFetcher:
     # -- sdists ---------------------------------------------------------------------------
 
     def _from_sdist(self, dist: DistFile) -> CoreMetadata:
+        self._sdists.check_deadline(dist.filename)  # a spent time limit fetches no more sdists
         archive = self._download(dist)
         pkg_info = read_static_pkg_info(archive, filename=dist.filename)
         if pkg_info is not None:
