@@ -257,7 +257,12 @@ class LiveBuilds:
     def folder(self, *, filename: str, parent: Path | None = None) -> Iterator[Path]:
         """A fresh ``advisor-build-*`` folder in ``parent`` (default: the temporary
         directory), removed after."""
-        path = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
+        try:
+            path = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
+        except OSError as exc:
+            raise BuildFailed(
+                f"cannot make a build folder: {exc}", filename=filename, kind=BuildFailure.FRONT_END
+            ) from exc
         with self._lock:
             refused = self._cancelled
             if not refused:
