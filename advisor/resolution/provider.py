@@ -131,7 +131,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         self._probe = False  # a build-free probe is running (see ``probing``)
         #: identifier -> whether its next candidate needs a build (probe only)
         self._costly: dict[str, bool] = {}
-        #: the probe offered a candidate without reading its metadata
+        #: the probe offered a candidate unread, or ordered identifiers unlike pip
         self.deferred = False
 
     # -- resolvelib contract -------------------------------------------------------------
@@ -185,7 +185,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             found = self._url_candidates(name, extra, urls, reqs)
             ordered = [c for c in found if c.version not in bad]
             if self._probe:
-                self._costly[identifier] = bool(ordered) and self._unread(ordered[0])
+                self._set_costly(identifier, costly=bool(ordered) and self._unread(ordered[0]))
             return functools.partial(self._iter_checked, ordered)
         specifier = self.combined(name, reqs)
         grouped = self.versions(name)
@@ -196,7 +196,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         ]
         in_order = self._ordered(name, matching)
         if self._probe:
-            self._costly[identifier] = self._next_is_costly(name, in_order, bad)
+            self._set_costly(identifier, costly=self._next_is_costly(name, in_order, bad))
         return functools.partial(
             self._iter_matches,
             name,
@@ -278,8 +278,9 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
     def probing(self) -> Iterator[None]:
         """Run the enclosed resolution as a build-free probe (see the module docstring).
 
-        Inside, :attr:`deferred` tells whether a candidate was offered unread, that is
-        whether the probe's order may have differed from pip's.
+        Inside, :attr:`deferred` tells whether a candidate was offered unread or an
+        identifier was ranked by its build cost, that is whether the probe may have gone
+        another way than pip's order.
         """
         self._probe, self.deferred = True, False
         self._costly.clear()
@@ -292,6 +293,10 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             self._order_seen.clear()
         finally:
             self._probe = False
+
+    def _set_costly(self, identifier: str, *, costly: bool) -> None:
+        self._costly[identifier] = costly
+        self.deferred = self.deferred or costly
 
     def _unread(self, cand: Candidate) -> bool:
         """The candidate's metadata needs a build and is not known yet (cheap: no I/O)."""
