@@ -6,8 +6,8 @@ fails, or writes its pid and sleeps. The advisor runs for real: in-process throu
 ``main``, or, where signals matter, as its own process. Builds are real too (``build`` in a
 child interpreter, pip installing the empty build requirements).
 
-What is checked: a conflict that wheel metadata proves is explained without any build; a
-failed build is remembered in the cache (the next run does not run the backend and says the
+What is checked: a conflict that wheel metadata proves is explained without any build, while
+pins stay pip's where the order of pins decides (checked against pip itself); a failed build is remembered in the cache (the next run does not run the backend and says the
 failure is cached) and ``--refresh`` retries it; SIGINT and SIGTERM stop a running build's
 whole process group, remove its ``advisor-build-*`` folder and exit 130/143 without a
 traceback; ``--build-timeout`` and ``advise --time-limit`` stop a slow build.
@@ -25,12 +25,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.functional.helpers import REPO, clean_environ, read_lock, run_cli
+from tests.functional.helpers import (
+    REPO,
+    clean_environ,
+    lock_pins,
+    pip_report_pins,
+    read_lock,
+    run_cli,
+)
 from tests.support import Project, build_index, release
 from tests.support.dists import make_backend_sdist
 from tests.support.index import add_files
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.functional.helpers import CliResult
     from tests.support.index import FixtureIndex
 
@@ -141,6 +150,42 @@ def test_a_conflict_that_wheels_prove_is_explained_without_building(tmp_path: Pa
     assert "a: no version satisfies every requirement on it" in result.stderr
     assert "a>=2  <- required by b==1.0" in result.stderr
     assert _build_folders(tmp_path) == []
+
+
+def test_pins_stay_pips_when_a_project_that_needs_builds_meets_a_backtrack(
+    tmp_path: Path, run_pip: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """The order of pins decides here: ``a`` first (pip's input order) gives a 2.0, c 1,
+    b 1.0; ``b`` first (wheels before sdists) would give b 2.0, c 2, a 1.0. The probe ranks
+    ``a`` last, needs its build, and so the resolution runs again in pip's order."""
+    projects = [
+        Project(
+            name="a",
+            files=[
+                *release("1.0", wheel_tags=(), requires_dist=["c==2"]),
+                *release("2.0", wheel_tags=(), requires_dist=["c==1"]),
+            ],
+        ),
+        Project(
+            name="b",
+            files=[
+                *release("1.0", sdist=False, requires_dist=["c==1"]),
+                *release("2.0", sdist=False, requires_dist=["c==2"]),
+            ],
+        ),
+        Project(name="c", files=[*release("1", sdist=False), *release("2", sdist=False)]),
+    ]
+    index = build_index(tmp_path / "index", projects)
+    result = _lock(index, tmp_path, "a\nb\n")
+    assert result.exit_code == 0, result.output
+    ours = lock_pins(read_lock(tmp_path / "pylock.toml"))
+    report = tmp_path / "pip.json"
+    done = run_pip(
+        "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
+        "--index-url", index.file_url, "-r", str(tmp_path / "requirements.in"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ours == pip_report_pins(report) == {"a": "2.0", "b": "1.0", "c": "1"}
 
 
 def test_a_failed_build_is_remembered_and_refresh_retries_it(tmp_path: Path) -> None:
