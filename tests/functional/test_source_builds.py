@@ -7,9 +7,10 @@ fails, or writes its pid and sleeps. The advisor runs for real: in-process throu
 child interpreter, pip installing the empty build requirements).
 
 What is checked: a conflict that wheel metadata proves is explained without any build, while
-pins stay pip's where the order of pins decides (checked against pip itself); a failed build is remembered in the cache (the next run does not run the backend and says the
-failure is cached) and ``--refresh`` retries it; SIGINT and SIGTERM stop a running build's
-whole process group, remove its ``advisor-build-*`` folder and exit 130/143 without a
+pins stay pip's where the order of pins decides (checked against pip itself); a failed build
+is remembered in the cache (the next run does not run the backend and says the failure is
+cached) and ``--refresh`` retries it; SIGINT and SIGTERM stop a running build's whole
+process group, remove its ``advisor-build-*`` folder and exit 130/143 without a
 traceback; ``--build-timeout`` and ``advise --time-limit`` stop a slow build.
 """
 
