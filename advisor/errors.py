@@ -7,6 +7,7 @@ from third-party exceptions at the owning seam with ``raise ... from exc``.
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AdvisorError",
     "AdvisoryDumpInvalid",
+    "BuildFailed",
+    "BuildFailure",
     "CacheError",
     "ConfigError",
     "IndexUnavailable",
@@ -103,6 +106,48 @@ class MetadataUnavailable(AdvisorError):
     def __init__(self, message: str, *, filename: str) -> None:
         super().__init__(f"{filename}: {message}")
         self.filename = filename
+
+
+class BuildFailure(enum.Enum):
+    """Why an sdist's metadata build failed. ``remembered`` classes are facts about the sdist
+    on this build interpreter and are cached; the others depend on the moment."""
+
+    TIMEOUT = "timeout"  # the per-build timeout passed
+    BACKEND_FAILED = "backend-failed"  # the project's build backend raised or exited
+    MISSING_BUILD_REQUIREMENT = "missing-build-requirement"  # pip found no such requirement
+    UNPACK_ERROR = "unpack-error"  # the archive cannot be unpacked safely
+    INVALID_SDIST = "invalid-sdist"  # no pyproject.toml/setup.py, bad config, no METADATA
+    REQUIREMENTS_INSTALL = "requirements-install"  # pip failed otherwise (the network...)
+    FRONT_END = "front-end"  # the build front end could not run (no ``build`` package...)
+    TIME_LIMIT = "time-limit"  # stopped because the command's --time-limit was spent
+    CANCELLED = "cancelled"  # stopped because the command was interrupted
+
+    @property
+    def remembered(self) -> bool:
+        return self in _REMEMBERED
+
+
+_REMEMBERED = frozenset(
+    {
+        BuildFailure.TIMEOUT,
+        BuildFailure.BACKEND_FAILED,
+        BuildFailure.MISSING_BUILD_REQUIREMENT,
+        BuildFailure.UNPACK_ERROR,
+        BuildFailure.INVALID_SDIST,
+    }
+)
+
+
+class BuildFailed(MetadataUnavailable):
+    """An sdist's metadata build failed; ``kind`` says how, ``cached`` that the failure was
+    remembered from an earlier run (so no build ran this time)."""
+
+    def __init__(
+        self, message: str, *, filename: str, kind: BuildFailure, cached: bool = False
+    ) -> None:
+        super().__init__(message, filename=filename)
+        self.kind = kind
+        self.cached = cached
 
 
 class CacheError(AdvisorError):

@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.errors import MetadataUnavailable
+from advisor.index.builds import BuildSettings
 from advisor.index.cache import Cache
 from advisor.index.fetch import Fetcher, NetworkSettings
 from advisor.index.metadata import MetadataFetcher, _cache_key, parse_core_metadata
@@ -531,7 +532,7 @@ def test_sdist_with_static_pkg_info_needs_no_build(
 ) -> None:
     index, server = served(_spec(kind="sdist"))
     sdist = index.files[0]
-    with MetadataFetcher(fetcher=fetcher, cache=cache, allow_build=False) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=cache, builds=BuildSettings(allow=False)) as mf:
         meta = mf.get(_dist(sdist, server.base_url))
     assert meta.source == "sdist-pkg-info"
     assert meta.requires_dist == (*REQUIRES, 'delta; extra == "fast"')
@@ -543,7 +544,7 @@ def test_sdist_with_dynamic_dependencies_and_no_build(
     served: Callable[..., tuple[FixtureIndex, IndexServer]], fetcher: Fetcher
 ) -> None:
     index, server = served(_spec(kind="sdist", dynamic=True))
-    with MetadataFetcher(fetcher=fetcher, cache=None, allow_build=False) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=None, builds=BuildSettings(allow=False)) as mf:
         with pytest.raises(MetadataUnavailable, match="needs a build and --no-build is set"):
             mf.get(_dist(index.files[0], server.base_url))
 
@@ -615,13 +616,13 @@ def test_sdist_build_with_an_in_tree_backend(
 ) -> None:
     index, server = served(_spec(kind="sdist", dynamic=True))
     dist = _dist(index.files[0], server.base_url)
-    with MetadataFetcher(fetcher=fetcher, cache=cache, build_env=pip_env) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=cache, builds=BuildSettings(env=pip_env)) as mf:
         meta = mf.get(dist)
     assert meta.source == "sdist-build"
     assert meta.requires_dist == (*REQUIRES, 'delta; extra == "fast"')
     assert meta.provides_extra == ("fast",)
     server.reset()
-    with MetadataFetcher(fetcher=fetcher, cache=cache, allow_build=False) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=cache, builds=BuildSettings(allow=False)) as mf:
         assert mf.get(dist) == meta  # cached: no download, no build
     assert server.requests == []
 
@@ -643,7 +644,7 @@ def test_sdist_build_without_prepare_metadata_hook_builds_the_wheel(
     )
     path = _custom_sdist(tmp_path, backend)
     dist = DistFile(filename=path.name, url=path.as_uri(), index="")
-    with MetadataFetcher(fetcher=fetcher, cache=None, build_env=pip_env) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=None, builds=BuildSettings(env=pip_env)) as mf:
         meta = mf.get(dist)
     assert (meta.source, meta.requires_dist) == ("sdist-build", ("beta>=2",))
 
@@ -658,7 +659,7 @@ def test_sdist_build_failure_quotes_the_log(
     )
     path = _custom_sdist(tmp_path, backend)
     dist = DistFile(filename=path.name, url=path.as_uri(), index="")
-    with MetadataFetcher(fetcher=fetcher, cache=None, build_env=pip_env) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=None, builds=BuildSettings(env=pip_env)) as mf:
         with pytest.raises(MetadataUnavailable) as info:
             mf.get(dist)
     assert str(info.value).startswith(f"{path.name}: metadata build failed")
@@ -693,7 +694,9 @@ def test_sdist_build_timeout_is_a_clear_error(
     path = _custom_sdist(tmp_path, backend)
     dist = DistFile(filename=path.name, url=path.as_uri(), index="")
     started = time.monotonic()
-    with MetadataFetcher(fetcher=fetcher, cache=None, build_timeout=2, build_env=pip_env) as mf:
+    with MetadataFetcher(
+        fetcher=fetcher, cache=None, builds=BuildSettings(timeout=2, env=pip_env)
+    ) as mf:
         with pytest.raises(MetadataUnavailable, match=r"timed out after 2 s") as info:
             mf.get(dist)
     assert time.monotonic() - started < 10
@@ -712,6 +715,6 @@ def test_a_missing_build_front_end_is_a_clear_error(
     path = _custom_sdist(tmp_path, "")
     dist = DistFile(filename=path.name, url=path.as_uri(), index="")
     python = str(tmp_path / "no-such-python")
-    with MetadataFetcher(fetcher=fetcher, cache=None, build_python=python) as mf:
+    with MetadataFetcher(fetcher=fetcher, cache=None, builds=BuildSettings(python=python)) as mf:
         with pytest.raises(MetadataUnavailable, match="cannot start the build front end"):
             mf.get(dist)

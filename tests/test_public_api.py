@@ -81,6 +81,8 @@ def test_errors_all_is_pinned() -> None:
     assert advisor.errors.__all__ == [
         "AdvisorError",
         "AdvisoryDumpInvalid",
+        "BuildFailed",
+        "BuildFailure",
         "CacheError",
         "ConfigError",
         "IndexUnavailable",

@@ -135,7 +135,11 @@ def run_advice(
     policy = prep.config.policy
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)
-    session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
+    # the time limit bounds sdist builds too: one that would overrun it is stopped
+    deadline = time.monotonic() + advise.time_limit
+    session = open_session(
+        opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
+    )
     try:
         planner = Planner(prep.resolvable, opts=opts, session=session)
         advices: list[Advice] = []
@@ -151,6 +155,16 @@ def run_advice(
             warnings.extend(notes)
         merged = with_hashes(merge(results), session.fetcher)
         requests = session.finder.requests
+        stopped = session.metadata.time_limited
+        if stopped:
+            warnings.append(
+                f"--time-limit {advise.time_limit:g} s stopped or refused the metadata build of "
+                f"{', '.join(stopped)}: those versions were left out, so pins may differ from a "
+                "run with more time"
+            )
+    except BaseException:  # an interrupt or an error: stop running builds now
+        session.cancel()
+        raise
     finally:
         session.close()
         if store is not None:

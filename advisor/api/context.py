@@ -97,6 +97,7 @@ class ResolveOptions:
     cache_dir: Path | None = None
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
+    build_timeout: float = 300.0  # seconds per sdist metadata build
     recommendation: str = "latest"
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
@@ -246,6 +247,11 @@ class Session:
     metadata: MetadataFetcher
     events: ProgressEvents = SILENT
 
+    def cancel(self) -> None:
+        """Stop every running sdist build now (an interrupt or an error): kill its process
+        group and remove its folder. Call :meth:`close` after."""
+        self.metadata.cancel()
+
     def close(self) -> None:
         self.metadata.close()
         self.fetcher.close()
@@ -285,8 +291,13 @@ def open_session(
     pip: Any,
     environ: Mapping[str, str],
     *,
+    deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Session:
+    """The index session of one command, reporting to ``events``. ``deadline`` (a
+    ``time.monotonic()`` instant, from a command's time limit) stops sdist builds that would
+    run past it."""
+    from advisor.index.builds import BuildSettings, host_interpreter
     from advisor.index.fetch import Fetcher, NetworkSettings
     from advisor.index.finder import IndexStrategy, PackageFinder
     from advisor.index.metadata import MetadataFetcher
@@ -312,14 +323,17 @@ def open_session(
         refresh=opts.refresh,
         pinned={canonicalize_name(k): v for k, v in index.pinned.items()},
     )
-    metadata = MetadataFetcher(
-        fetcher=fetcher,
-        cache=cache,
-        allow_build=not opts.no_build,
-        build_python=sys.executable,
-        build_env=_build_env(index, environ),
-        events=events,
+    builds = BuildSettings(
+        allow=not opts.no_build,
+        python=sys.executable,
+        interpreter=host_interpreter(),
+        timeout=opts.build_timeout,
+        env=_build_env(index, environ),
+        retry_failed=opts.refresh,
+        deadline=deadline,
+        temp_dir=Path(environ["TMPDIR"]) if environ.get("TMPDIR") else None,
     )
+    metadata = MetadataFetcher(fetcher=fetcher, cache=cache, builds=builds, events=events)
     return Session(fetcher=fetcher, finder=finder, metadata=metadata, events=events)
 
 

@@ -135,6 +135,9 @@ def resolve_request(
             tuple(dict.fromkeys(warnings)),
             session.finder.requests,
         )
+    except BaseException:  # an interrupt or an error: stop running builds now
+        session.cancel()
+        raise
     finally:
         session.close()
 

@@ -2,13 +2,18 @@
 
 Exit codes (also in the README): 0 success; 1 no consistent stack (a conflict, explained);
 2 bad input or usage (file and line named); 3 the index, network or cache failed (URL named);
-4 an internal error (a bug: please report it); 130 interrupted.
+4 an internal error (a bug: please report it); 130 interrupted (Ctrl-C); 143 terminated
+(SIGTERM). SIGTERM takes the path of Ctrl-C: the exception unwinds through the API, which
+stops running sdist builds (process groups killed, folders removed) on its way out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,21 +29,62 @@ from advisor.cli._app import cli
 from advisor.cli._common import stderr
 from advisor.errors import AdvisorError
 
-__all__ = ["cli", "main"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+__all__ = ["Terminated", "cli", "main"]
 
 EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like ``KeyboardInterrupt`` for Ctrl-C (a
+    ``BaseException``, so no ``except Exception`` swallows it on the way out)."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (main thread only)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     try:
+        with _sigterm_unwinds():
+            _run(argv)
+    except KeyboardInterrupt:  # one that came while another exception was being handled
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        click.echo("terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
+
+
+def _run(argv: list[str] | None) -> None:
+    try:
         args = list(sys.argv[1:] if argv is None else argv)
         code = cli.main(args=args, prog_name="advisor", standalone_mode=False, obj={"argv": args})
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code or 2)
@@ -51,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: say so plainly, without a traceback
         if os.environ.get("ADVISOR_DEBUG"):
             raise

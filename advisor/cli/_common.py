@@ -137,7 +137,12 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--offline", is_flag=True, help="Use only the cache; never the network."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        click.option("--refresh", is_flag=True, help="Revalidate every cached index page."),
+        click.option(
+            "--refresh",
+            is_flag=True,
+            help="Revalidate every cached index page; build again the sdists whose build "
+            "failed in an earlier run.",
+        ),
         click.option(
             "--cache-dir",
             type=click.Path(path_type=Path),
@@ -151,6 +156,15 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Never use an sdist for NAME.",
         ),
         click.option("--no-build", is_flag=True, help="Never use a source distribution."),
+        click.option(
+            "--build-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=300.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Time allowed to each sdist metadata build (its whole process group is "
+            "stopped then).",
+        ),
         click.option(
             "--recommendation",
             type=click.Choice(["latest", "stable", "performance", "security", "testing"]),
@@ -195,6 +209,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         cache_dir=kw.pop("cache_dir"),
         only_binary=tuple(kw.pop("only_binary")),
         no_build=kw.pop("no_build"),
+        build_timeout=kw.pop("build_timeout"),
         recommendation=kw.pop("recommendation") or "latest",
         upgrade=kw.pop("upgrade", False),
         upgrade_packages=tuple(kw.pop("upgrade_package", ())),

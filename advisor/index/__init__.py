@@ -3,7 +3,8 @@
 Data flow inside the package: ``settings`` (pip's configuration) → ``fetch`` (the one
 network seam: http(s) via httpx, ``file://`` in-process) → ``pages`` (PEP 691/503 parsing)
 → ``finder`` (indexes, find-links, caching) → the resolution layer; ``metadata`` fetches
-core metadata on top of the same fetcher, and ``cache`` stores both on disk.
+core metadata on top of the same fetcher (sdists through ``builds``, which runs ``sdist``
+builds: remembered, bounded, cancellable), and ``cache`` stores both on disk.
 
 Names are re-exported lazily, so importing ``advisor.index.cache`` does not load httpx.
 """

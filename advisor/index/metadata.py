@@ -6,12 +6,14 @@ small request); an HTTP range read of ``.dist-info/METADATA`` out of the remote 
 two requests of about 64 KiB, whatever the wheel's size: :mod:`advisor.index.remote_zip`);
 the whole wheel. For an sdist it downloads the archive and uses its PKG-INFO when PEP 643
 says the dependencies are static, else has the project's PEP 517 backend prepare the
-metadata (:mod:`advisor.index.sdist`).
+metadata (:mod:`advisor.index.builds`: remembered outcomes, time limits, cancellation).
 
 Parsed results go to the on-disk cache (bucket ``metadata``, msgpack) under the file's sha256
 when the index gave one (immutable: never fetched again), else under its URL; a warm run
-parses nothing. Downloaded sdists go to bucket ``files`` under their sha256. All network
-access goes through :class:`~advisor.index.fetch.Fetcher`.
+parses nothing. Built metadata is not among them: it depends on the build interpreter, and
+:mod:`advisor.index.builds` keeps it per interpreter. Downloaded sdists go to bucket
+``files`` under their sha256. All network access goes through
+:class:`~advisor.index.fetch.Fetcher`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import dataclasses
 import hashlib
 import io
 import struct
-import sys
 import threading
 import zipfile
 import zlib
@@ -36,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 
 from advisor.errors import IndexUnavailable, MetadataUnavailable
 from advisor.events import SILENT
+from advisor.index.builds import BuildSettings, SdistBuilds
 from advisor.index.remote_zip import (
     MAX_METADATA,
     TAIL,
@@ -46,11 +48,11 @@ from advisor.index.remote_zip import (
     read_central_directory,
     read_member,
 )
-from advisor.index.sdist import build_metadata, read_static_pkg_info
+from advisor.index.sdist import read_static_pkg_info
 from advisor.models import CoreMetadata, DistKind, parse_dist_filename
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator
     from types import TracebackType
 
     from advisor.events import ProgressEvents
@@ -220,12 +222,12 @@ class MetadataFetcher:
     instance. Cost of a :meth:`get`: nothing after the first call; a cache read (no parsing)
     when the disk cache has it; else one small request (PEP 658), or about 70 KiB over one
     to three range requests, or the whole wheel, or for an sdist a download plus perhaps a
-    PEP 517 build (seconds to minutes, bounded by ``build_timeout``). At most two builds
-    run at once. ``build_env`` is the whole environment of build subprocesses (``None``
-    inherits this process's); put the index settings for build requirements there. Builds
-    are announced to ``events`` (from the worker thread that runs them).
+    PEP 517 build (seconds to minutes, bounded by ``builds.timeout`` and ``builds.deadline``;
+    a remembered outcome costs no build). At most two builds run at once. Builds are announced to
+    ``events`` (from the worker thread that runs them).
 
-    Use as a context manager, or call :meth:`close`, to stop the prefetch pool.
+    Use as a context manager, or call :meth:`close`, to stop the prefetch pool; leaving the
+    context on an exception, or :meth:`cancel`, also stops every running build.
     """
 
     def __init__(
@@ -233,20 +235,14 @@ class MetadataFetcher:
         *,
         fetcher: Fetcher,
         cache: Cache | None,
-        allow_build: bool = True,
-        build_timeout: float = 300.0,
-        build_python: str = sys.executable,
+        builds: BuildSettings | None = None,
         max_workers: int = 8,
-        build_env: Mapping[str, str] | None = None,
         events: ProgressEvents = SILENT,
     ) -> None:
         self._fetcher = fetcher
         self._events = events
         self._cache = cache
-        self._allow_build = allow_build
-        self._build_timeout = build_timeout
-        self._build_python = build_python
-        self._build_env = None if build_env is None else dict(build_env)
+        self._sdists = SdistBuilds(builds or BuildSettings(), cache=cache)
         self._max_workers = max(1, max_workers)
         self._lock = threading.Lock()
         self._builds = threading.BoundedSemaphore(_MAX_BUILDS)
@@ -307,6 +303,21 @@ class MetadataFetcher:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    @property
+    def time_limited(self) -> tuple[str, ...]:
+        """The sdists whose build the deadline refused or stopped (file names, in order)."""
+        return tuple(dict.fromkeys(self._sdists.time_limited))
+
+    def cancel(self) -> None:
+        """Stop now: kill every running build's process group and remove its folder, refuse
+        new builds, drop prefetches not yet started. For an interrupt; then :meth:`close`."""
+        self._sdists.cancel()
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
     def __enter__(self) -> MetadataFetcher:
         return self
 
@@ -316,6 +327,8 @@ class MetadataFetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is not None:
+            self.cancel()
         self.close()
 
     # -- one file -------------------------------------------------------------------------
@@ -347,7 +360,7 @@ class MetadataFetcher:
             meta = self._from_wheel(dist)
         else:
             meta = self._from_sdist(dist)
-        if self._cache is not None:
+        if self._cache is not None and meta.source != "sdist-build":
             entry = _Cached(**dataclasses.asdict(meta))
             self._cache.write(_METADATA_BUCKET, key, msgspec.msgpack.encode(entry))
         return meta
@@ -424,20 +437,15 @@ class MetadataFetcher:
     # -- sdists ---------------------------------------------------------------------------
 
     def _from_sdist(self, dist: DistFile) -> CoreMetadata:
+        self._sdists.check_deadline(dist.filename)  # a spent time limit fetches no more sdists
         archive = self._download(dist)
         pkg_info = read_static_pkg_info(archive, filename=dist.filename)
         if pkg_info is not None:
             return parse_core_metadata(pkg_info, source="sdist-pkg-info", filename=dist.filename)
-        if not self._allow_build:
-            raise MetadataUnavailable("needs a build and --no-build is set", filename=dist.filename)
-        with self._builds, self._building(dist):
-            data = build_metadata(
-                archive,
-                filename=dist.filename,
-                python=self._build_python,
-                timeout=self._build_timeout,
-                env=self._build_env,
-            )
+        data = self._sdists.remembered(archive, filename=dist.filename)
+        if data is None:
+            with self._builds, self._building(dist):
+                data = self._sdists.build(archive, filename=dist.filename)
         return parse_core_metadata(data, source="sdist-build", filename=dist.filename)
 
     @contextlib.contextmanager

@@ -10,6 +10,13 @@ Extras follow the usual scheme: ``name[extra]`` is its own identifier whose cand
 on ``name==version``. Candidates are validated lazily as resolvelib iterates them: a version
 whose metadata cannot be read, or whose ``Requires-Python`` excludes the target, is skipped
 and the reason kept for the conflict explanation (a value, not a crash).
+
+Cheap facts first: in a *build-free probe* (:meth:`AdvisorProvider.probing`, run by
+:func:`~advisor.resolution.resolve.resolve` before the real resolution), a candidate whose
+metadata needs an sdist build is offered without reading it, identifiers whose next candidate
+needs a build are pinned last, and pinning such a candidate stops the probe
+(:class:`BuildNeeded`). A conflict the probe finds is proven by wheel (or already known)
+metadata alone; otherwise the real resolution runs in pip's order, building as pip would.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvisorProvider",
+    "BuildNeeded",
     "CandidateOrder",
     "CandidateScorer",
     "Finder",
@@ -64,6 +72,14 @@ __all__ = [
     "ProviderCache",
     "ProviderOptions",
 ]
+
+
+class BuildNeeded(Exception):
+    """The build-free probe reached a candidate whose metadata needs an sdist build."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        super().__init__(f"{candidate} needs a build")
+        self.candidate = candidate
 
 
 class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
@@ -115,6 +131,11 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         self.emptied_by_filter: dict[str, None] = {}
         #: notes worth telling the user (extras a project does not provide, ...)
         self.warnings: list[str] = []
+        self._probe = False  # a build-free probe is running (see ``probing``)
+        #: identifier -> whether its next candidate needs a build (probe only)
+        self._costly: dict[str, bool] = {}
+        #: the probe offered a candidate unread, or ordered identifiers unlike pip
+        self.deferred = False
 
     # -- resolvelib contract -------------------------------------------------------------
 
@@ -143,6 +164,9 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             default=1 << 30,
         )
         cause = any(c.requirement.identifier == identifier for c in backtrack_causes)
+        if self._probe:  # cheap facts first: identifiers that need a build go last
+            costly = self._costly.get(identifier, False)
+            return (costly, not direct, not pinned, not cause, not upper, root_order, identifier)
         return (not direct, not pinned, not cause, not upper, root_order, identifier)
 
     def find_matches(
@@ -163,6 +187,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         if urls:
             found = self._url_candidates(name, extra, urls, reqs)
             ordered = [c for c in found if c.version not in bad]
+            if self._probe:
+                self._set_costly(identifier, costly=bool(ordered) and self._unread(ordered[0]))
             return functools.partial(self._iter_checked, ordered)
         specifier = self.combined(name, reqs)
         grouped = self.versions(name)
@@ -171,11 +197,14 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             for v in sorted(grouped, reverse=True)
             if (not pinned_base or v in pinned_base) and specifier.contains(v, prereleases=True)
         ]
+        in_order = self._ordered(name, matching)
+        if self._probe:
+            self._set_costly(identifier, costly=self._next_is_costly(name, in_order, bad))
         return functools.partial(
             self._iter_matches,
             name,
             extra,
-            self._ordered(name, matching),
+            in_order,
             frozenset(bad),
             self.allow_prereleases(name, specifier),
             pinned_version(specifier),
@@ -189,6 +218,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> Iterable[Requirement]:
+        if self._probe and self._unread(candidate):
+            raise BuildNeeded(candidate)
         meta = self.metadata(candidate)
         if isinstance(meta, str):  # _iter_valid never yields such a candidate
             return []
@@ -246,9 +277,51 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         """Why a version that the index offers was found unusable once its metadata was read."""
         return self._rejected.get((name, version))
 
+    @contextlib.contextmanager
+    def probing(self) -> Iterator[None]:
+        """Run the enclosed resolution as a build-free probe (see the module docstring).
+
+        Inside, :attr:`deferred` tells whether a candidate was offered unread or an
+        identifier was ranked by its build cost, that is whether the probe may have gone
+        another way than pip's order.
+        """
+        self._probe, self.deferred = True, False
+        self._costly.clear()
+        try:
+            yield
+        except BaseException:  # a conflict: its explanation reads what the probe saw
+            raise
+        else:  # the real resolution starts afresh
+            self.seen.clear()
+            self._order_seen.clear()
+        finally:
+            self._probe = False
+
+    def _set_costly(self, identifier: str, *, costly: bool) -> None:
+        self._costly[identifier] = costly
+        self.deferred = self.deferred or costly
+
+    def _unread(self, cand: Candidate) -> bool:
+        """The candidate's metadata needs a build and is not known yet (cheap: no I/O)."""
+        return cand.needs_build and (cand.name, cand.version, cand.url) not in self._meta
+
+    def _next_is_costly(
+        self, name: NormalizedName, versions: Sequence[Version], bad: set[Version]
+    ) -> bool:
+        """Whether the first version resolvelib would try needs a build (an estimate: the
+        first one with files for the target that is not excluded)."""
+        banned = self._options.bans.get(name, frozenset())
+        for v in versions:
+            if v in bad or v in banned:
+                continue
+            choice = self.choice(name, v)
+            if choice.files:
+                return choice.needs_build and (name, v, None) not in self._meta
+        return False
+
     def _iter_checked(self, candidates: Sequence[Candidate]) -> Iterator[Candidate]:
         for cand in candidates:
-            reason = self._check(cand)
+            reason = self._deferred_check(cand)
             if reason is None:
                 yield cand
             else:
@@ -319,7 +392,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             needs_build=choice.needs_build,
             yanked=choice.yanked,
         )
-        reason = self._check(cand)
+        reason = self._deferred_check(cand)
         if reason is not None:
             self._rejected[(name, version)] = reason
             return None, True
@@ -329,6 +402,13 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             if note not in self.warnings:
                 self.warnings.append(note)
         return cand, True
+
+    def _deferred_check(self, cand: Candidate) -> str | None:
+        """``_check``, except in a probe for a candidate that needs a build (offered unread)."""
+        if self._probe and self._unread(cand):
+            self.deferred = True
+            return None
+        return self._check(cand)
 
     def _check(self, cand: Candidate) -> str | None:
         meta = self.metadata(cand)
@@ -548,7 +628,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             for v in sorted(self.versions(name), reverse=True)[:3]:
                 c = self.choice(name, v)
                 if c.files and not c.yanked and (allow or not v.is_prerelease):
-                    self._metadata.get(c.files[0])
+                    if not c.needs_build:  # a build runs only when the resolver needs it
+                        self._metadata.get(c.files[0])
                     return
         except Exception:  # errors resurface when the resolver asks for real
             return

@@ -2,6 +2,10 @@
 
 ``resolve`` runs resolvelib with :class:`~advisor.resolution.provider.AdvisorProvider` and
 turns the result into a :class:`~advisor.models.Resolution` (pins plus dependency edges).
+It first runs a build-free probe (cheap facts first, see the provider): a conflict that wheel
+metadata proves is reported without building any sdist; when the probe needs a build, the
+resolution runs again in pip's order (reusing everything the probe read), so ``latest``
+stays pip's choice.
 ``ResolutionImpossible`` becomes :class:`~advisor.errors.NoViableStack` with a plain-language
 explanation (see :mod:`advisor.resolution.explain`). ``merge`` combines per-target results into
 one stack whose pins carry markers where the targets disagree. The reporter tells the progress
@@ -22,7 +26,7 @@ from advisor.events import SILENT
 from advisor.models import Edge, Pin, Resolution
 from advisor.resolution.candidates import Candidate, Requirement
 from advisor.resolution.explain import explain_conflict
-from advisor.resolution.provider import AdvisorProvider, root_requirements
+from advisor.resolution.provider import AdvisorProvider, BuildNeeded, root_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -98,9 +102,11 @@ def resolve(
     """
     reqs = root_requirements(provider, roots)
     reporter = _TraceReporter(events, target=target)
-    resolver: Resolver[Requirement, Candidate, str] = Resolver(provider, reporter)
     try:
-        result = resolver.resolve(reqs, max_rounds=MAX_ROUNDS)
+        result = _probe(provider, reqs, reporter)
+        if result is None:
+            log.debug("the build-free probe needs a build: resolving in pip's order")
+            result = _resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
         causes = list(exc.causes)
         raise explain_conflict(provider, causes, target=target) from None
@@ -113,6 +119,31 @@ def resolve(
         events.resolve_finished(target)
         provider.close()
     return _to_resolution(provider, result.mapping, result.criteria)
+
+
+def _resolver(
+    provider: AdvisorProvider, reporter: _TraceReporter
+) -> Resolver[Requirement, Candidate, str]:
+    return Resolver(provider, reporter)
+
+
+def _probe(provider: AdvisorProvider, reqs: Sequence[Requirement], reporter: _TraceReporter) -> Any:
+    """The build-free probe's result, or ``None`` when the real resolution must run.
+
+    Its ``ResolutionImpossible`` propagates: a conflict among candidates whose metadata was
+    read, with the unread ones counted as possible, holds whatever those would say. Its
+    success stands only when no candidate was offered unread (then its order was pip's).
+    """
+    with provider.probing():
+        try:
+            result = _resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
+        except BuildNeeded:
+            return None
+        except ResolutionTooDeep:
+            if provider.deferred:
+                return None
+            raise
+        return None if provider.deferred else result
 
 
 def _to_resolution(provider: AdvisorProvider, mapping: Any, criteria: Any) -> Resolution:

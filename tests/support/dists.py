@@ -11,6 +11,9 @@ for the same arguments (fixed timestamps, seeded padding), so hashes in golden f
   backend (``_backend.py``, ``backend-path = ["."]``, ``requires = []``), so pip builds it
   offline with build isolation and no setuptools. The backend reuses this module's own
   wheel-writing function, copied in as source text.
+* :func:`make_backend_sdist` writes an sdist whose in-tree backend is whatever source the test
+  gives (one that sleeps, fails, counts its runs...), with a PKG-INFO too old to be trusted,
+  so reading its metadata needs a build.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "METADATA_VERSION",
     "dist_info_name",
     "extras_to_requires",
+    "make_backend_sdist",
     "make_sdist",
     "make_wheel",
     "module_name",
@@ -364,6 +368,44 @@ def make_sdist(
         "_spec.json": (json.dumps(spec, indent=2, sort_keys=True) + "\n").encode(),
         f"{module}/__init__.py": _module_source(name, version),
         "pyproject.toml": _PYPROJECT.encode(),
+    }
+    path = dest_dir / filename
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_MTIME) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for arcname, data in sorted(members.items()):
+            info = tarfile.TarInfo(f"{base}/{arcname}")
+            info.size, info.mtime, info.mode = len(data), _MTIME, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+_BACKEND_PYPROJECT = """\
+[build-system]
+requires = {requires}
+build-backend = "backend"
+backend-path = ["."]
+"""
+
+
+def make_backend_sdist(
+    dest_dir: Path, *, name: str, version: str, backend: str, requires: Sequence[str] = ()
+) -> Path:
+    """Write ``<name>-<version>.tar.gz`` whose build backend (``backend.py``) is ``backend``
+    and whose build requirements are ``requires`` (none by default: it builds offline).
+
+    PKG-INFO is Metadata-Version 2.1 (before PEP 643), so no consumer may trust it: getting
+    the metadata means running the backend's ``prepare_metadata_for_build_wheel``.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    filename = sdist_filename(name, version)
+    base = filename[: -len(".tar.gz")]
+    members = {
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        "pyproject.toml": _BACKEND_PYPROJECT.format(requires=json.dumps(list(requires))).encode(),
+        "backend.py": backend.encode(),
     }
     path = dest_dir / filename
     with (

@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-__all__ = ["FileSpec", "FixtureIndex", "IndexedFile", "Project", "build_index", "release"]
+__all__ = [
+    "FileSpec",
+    "FixtureIndex",
+    "IndexedFile",
+    "Project",
+    "add_files",
+    "build_index",
+    "release",
+]
 
 SDIST = "sdist"
 
@@ -297,3 +305,35 @@ def build_index(
     built.sort(key=lambda f: (f.project, Version(f.spec.version), f.filename))
     write_pages(root, built, names)
     return FixtureIndex(root=root, files=tuple(built))
+
+
+def add_files(index: FixtureIndex, paths: Iterable[Path]) -> FixtureIndex:
+    """``index`` plus files made elsewhere (say :func:`~tests.support.dists.make_backend_sdist`
+    into ``index.files_dir``), with every page rewritten. Each name must parse as a wheel or
+    sdist file name; new projects are listed under their normalised names."""
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+    added = []
+    for path in paths:
+        if path.name.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(path.name)
+            kind = "py3-none-any"
+        else:
+            name, version = parse_sdist_filename(path.name)
+            kind = SDIST
+        data = path.read_bytes()
+        added.append(
+            IndexedFile(
+                project=name,
+                filename=path.name,
+                path=path,
+                sha256=_sha256(data),
+                size=len(data),
+                spec=FileSpec(version=str(version), kind=kind),
+            )
+        )
+    files = sorted(
+        [*index.files, *added], key=lambda f: (f.project, Version(f.spec.version), f.filename)
+    )
+    write_pages(index.root, files, {f.project: f.project for f in files})
+    return FixtureIndex(root=index.root, files=tuple(files))
