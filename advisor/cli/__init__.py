@@ -1,6 +1,6 @@
 """The ``advisor`` command line (click). The only module that exits the process.
 
-Exit codes (also in the README): 0 success; 1 no consistent stack (a conflict, explained);
+Exit codes (also in docs/cli.md): 0 success; 1 no consistent stack (a conflict, explained);
 2 bad input or usage (file and line named); 3 the index, network or cache failed (URL named);
 4 an internal error (a bug: please report it); 130 interrupted (Ctrl-C); 143 terminated
 (SIGTERM). SIGTERM takes the path of Ctrl-C: the exception unwinds through the API, which

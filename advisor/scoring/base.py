@@ -166,7 +166,7 @@ class Annotator(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recommendation:
-    """A recommendation type: units and weights (documented in the README)."""
+    """A recommendation type: units and weights (documented in docs/scoring.md)."""
 
     name: str
     description: str
