@@ -271,21 +271,30 @@ def test_cli_table_and_exit_code(site: dict[str, Path], tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "absent.toml" in missing.stderr
 
 
-@pytest.mark.slow
-def test_lock_for_another_platform_has_no_compatible_file(
-    site: dict[str, Path], tmp_path: Path
+@pytest.mark.parametrize("target", [("--platform", "win_amd64"), ("--python", "3.99")])
+def test_a_lock_for_another_environment_is_refused_and_nothing_recorded(
+    site: dict[str, Path], tmp_path: Path, target: tuple[str, str]
 ) -> None:
+    # recording "no compatible file" against the releases would blame them for the lock
     work = tmp_path / "w"
     work.mkdir()
     (work / "requirements.in").write_text("okpkg\n")
     lock = work / "pylock.toml"
     result = _cli(
         site, work, "lock", work / "requirements.in", "--no-index", "--find-links",
-        site["links"], "--platform", "win_amd64", "-o", lock,
+        site["links"], *target, "-o", lock,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    rows = _observe(site, work, lock)
-    assert (rows["okpkg"]["outcome"], rows["okpkg"]["failure_class"]) == (
-        "failed", "no-compatible-file",
+    store = work / "k.db"
+    refused = _cli(
+        site, work, "observe", "install", lock, "--knowledge", f"sqlite:///{store}",
     )  # fmt: skip
-    _assert_private(rows["okpkg"]["log_excerpt"], work)
+    assert refused.exit_code == 2, refused.output
+    assert "the lock is for" in refused.stderr or "the lock requires Python" in refused.stderr
+    assert "Traceback" not in refused.output
+    assert not (work / "venv").exists()
+    if store.exists():
+        with open_store(f"sqlite:///{store}") as opened:
+            assert opened.for_packages(["okpkg"]) == {} or not any(
+                opened.for_packages(["okpkg"]).values()
+            )

@@ -121,6 +121,27 @@ def _selected(
     return tuple(sorted(pinned, key=lambda p: p.name))
 
 
+def _refuse_another_target(lock: Path, python: str, *, environ: Mapping[str, str]) -> None:
+    """Raise :class:`InputError` when ``lock`` was made for an environment ``python`` is not
+    (its ``environments`` markers or ``requires-python``): installing it here would only
+    record that its files do not fit this machine, which says nothing about the releases."""
+    pylock = load_pylock(lock)
+    target = probe_interpreter(str(python), environ=environ)
+    markers = dict(target.markers)
+    here = f"{python} (Python {markers['python_full_version']} on {markers['sys_platform']})"
+    wanted = list(pylock.environments or ())
+    if wanted and not any(marker.evaluate(markers) for marker in wanted):
+        shown = " or ".join(f"'{marker}'" for marker in wanted)
+        raise InputError(
+            f"{lock}: the lock is for {shown}, which {here} is not; observe install measures "
+            "this machine: lock for it (no --python/--platform), or observe where the lock's "
+            "environment runs"
+        )
+    requires = pylock.requires_python
+    if requires is not None and not requires.contains(markers["python_full_version"]):
+        raise InputError(f"{lock}: the lock requires Python {requires}, which {here} is not")
+
+
 def _lock_packages(lock: Path) -> tuple[PinnedPackage, ...]:
     """Every package of the lock (for a selection that failed as a whole)."""
     pylock = load_pylock(lock)
@@ -303,7 +324,8 @@ def observe_install(
     ``timeout`` bounds each step (the venv, pip, each import); ``environ`` is the whole
     environment of every subprocess; ``events`` hears of each pip run. Raises
     :class:`LockfileError` for an unreadable lock and :class:`InputError` when ``python``
-    cannot make a venv; a package that fails is an observation, not an error.
+    cannot make a venv or the lock was made for another environment; a package that fails
+    is an observation, not an error.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     venv = workdir / "venv"
@@ -314,6 +336,7 @@ def observe_install(
             lock=lock, python=python, workdir=workdir, venv=venv, environ=environ
         ),
     )
+    _refuse_another_target(lock, python, environ=environ)
     venv_python = _create_venv(python, venv, environ=environ, timeout=timeout)
     selected = _selected(lock, venv_python, environ=environ)
     if isinstance(selected, PylockSelectError):
