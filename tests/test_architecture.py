@@ -65,6 +65,16 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),
     "psycopg_pool": (),
+    # TOML is parsed only by the reader of its own kind of file: locks in lockfile/ (the
+    # lock's record included), the advisor configuration, pyproject inputs, curated
+    # knowledge, benchmark probe files; never by api/ or cli/
+    "tomllib": (
+        "advisor.lockfile.",
+        "advisor.config",
+        "advisor.request.pyproject",
+        "advisor.knowledge.sources.folder",
+        "advisor.observe.probes",
+    ),
 }
 
 # Not to be imported by ``import advisor.cli``: loaded lazily, by the commands that need them.

@@ -8,11 +8,10 @@ the index. ``fix=True`` re-locks a lock that is merely stale (and re-checks it).
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor.check import (
     Finding,
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from advisor.api.lock_paths import LockKind, LockPath
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Advisory
+    from advisor.lockfile.record import LockRecord
     from advisor.policy import Policy
 
 __all__ = ["CheckOptions", "CheckReport", "run_check"]
@@ -121,15 +121,15 @@ def _check_pylock(
 ) -> list[Finding]:
     from advisor.api.locking import lock_digest
     from advisor.lockfile.pylock import read_pylock
+    from advisor.lockfile.record import InputsRecord
     from advisor.request import load_request, normalize_requirement
 
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
     locked = read_pylock(path)
-    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
+    record = locked.record
     findings: list[Finding] = []
     lock_dir = path.resolve().parent
-    inputs: dict[str, Any] = tool.get("inputs", {})
-    files = [lock_dir / f for f in inputs.get("files", [])]
+    inputs = record.inputs or InputsRecord()
+    files = [lock_dir / f for f in inputs.files]
     if not opts.wants("freshness"):
         pass
     elif files:
@@ -138,19 +138,19 @@ def _check_pylock(
             raise InputError(f"{shown}: the lock's input {missing[0]} no longer exists")
         request = load_request(
             files,
-            extras=inputs.get("extras", ()),
-            groups=inputs.get("groups", ()),
-            constraints=[lock_dir / c for c in inputs.get("constraints", [])],
-            overrides=[lock_dir / o for o in inputs.get("overrides", [])],
+            extras=inputs.extras,
+            groups=inputs.groups,
+            constraints=[lock_dir / c for c in inputs.constraints],
+            overrides=[lock_dir / o for o in inputs.overrides],
             environ=environ,
             cwd=lock_dir,
         )
         current = sorted({normalize_requirement(r.requirement) for r in request.requirements})
         findings += check_freshness(
             path=shown,
-            recorded_digest=tool.get("input-digest"),
-            current_digest=lock_digest(request, tool),
-            recorded=inputs.get("requirements", []),
+            recorded_digest=record.input_digest,
+            current_digest=lock_digest(request, record),
+            recorded=inputs.requirements,
             current=current,
             inputs=[f.name for f in files],
         )
@@ -159,20 +159,14 @@ def _check_pylock(
             path=shown, recorded_digest=None, current_digest="", recorded=(), current=(), inputs=()
         )
     hashed: dict[str, list[tuple[str, bool]]] = {}
-    for pkg in raw.get("packages", []):
-        entries = hashed.setdefault(str(pkg.get("name")), [])
-        for wheel in pkg.get("wheels", []):
-            entries.append((str(wheel.get("name") or wheel.get("url")), bool(wheel.get("hashes"))))
-        for key in ("sdist", "archive"):
-            if key in pkg:
-                item = pkg[key]
-                entries.append((str(item.get("name") or item.get("url")), bool(item.get("hashes"))))
+    for pkg in locked.packages:
+        hashed.setdefault(pkg.name, []).extend(pkg.hashed_files)
     if opts.wants("hashes"):
         findings += check_hashes(path=shown, files=hashed)
     policy, env_names = _policy(lock_dir)
     allowed = policy.allowed_indexes
     if allowed is None:
-        allowed = tuple(tool.get("index", {}).get("indexes", []))
+        allowed = record.index.indexes if record.index is not None else ()
     if allowed and opts.wants("indexes"):
         findings += check_indexes(
             path=shown,
@@ -183,9 +177,9 @@ def _check_pylock(
     if opts.wants("advisories"):
         findings += _security(shown, pins, opts, policy, environ, now)
     if opts.wants("prescriptions"):
-        findings += _prescriptions(shown, pins, tool, opts, environ)
+        findings += _prescriptions(shown, pins, record, opts, environ)
     if opts.online:
-        findings += _yanked(shown, pins, tool, environ, events)
+        findings += _yanked(shown, pins, record, environ, events)
     if opts.wants("environments"):
         findings += _environments(shown, locked.environments, env_names, lock_dir)
     return findings
@@ -194,7 +188,7 @@ def _check_pylock(
 def _prescriptions(
     shown: str,
     pins: Mapping[str, Version],
-    tool: Mapping[str, Any],
+    record: LockRecord,
     opts: CheckOptions,
     environ: Mapping[str, str],
 ) -> list[Finding]:
@@ -220,22 +214,22 @@ def _prescriptions(
         return []
     host = RuntimeEnvironment.detect()
     targets = []
-    for table in tool.get("targets", []):
+    for recorded in record.targets or ():
         try:
             targets.append(
                 RuntimeEnvironment.for_target(
                     host=host,
-                    name=table.get("name"),
-                    python=table.get("python_version"),
-                    platform=table.get("platform"),
-                    implementation=table.get("implementation"),
+                    name=recorded.name,
+                    python=recorded.python_version,
+                    platform=recorded.platform,
+                    implementation=recorded.implementation,
                 )
             )
         except AdvisorError:
             continue
     findings: list[Finding] = []
     seen: set[str] = set()
-    recommendation = str(tool.get("recommendation", "latest"))
+    recommendation = "latest" if record.recommendation is None else record.recommendation
     for target in targets or [host]:
         hits = evaluate_stack(rules.values(), pins, env=target, recommendation=recommendation)
         for hit in hits:
@@ -257,22 +251,22 @@ def _prescriptions(
 def _yanked(
     shown: str,
     pins: Mapping[str, Version],
-    tool: Mapping[str, Any],
+    record: LockRecord,
     environ: Mapping[str, str],
     events: ProgressEvents,
 ) -> list[Finding]:
     """``--online``: ask the lock's indexes whether a pinned version has been yanked since."""
     from advisor.api.context import ResolveOptions, index_config, open_session
     from advisor.config import AdvisorConfig
+    from advisor.lockfile.record import IndexRecord
     from advisor.request import AdviceRequest
 
-    index: dict[str, Any] = tool.get("index", {})
-    indexes = list(index.get("indexes", []))
+    index = record.index or IndexRecord()
     opts = ResolveOptions(
-        index_url=indexes[0] if indexes else None,
-        extra_index_urls=tuple(indexes[1:]),
-        find_links=tuple(index.get("find-links", [])),
-        no_index=not indexes,
+        index_url=index.indexes[0] if index.indexes else None,
+        extra_index_urls=index.indexes[1:],
+        find_links=index.find_links,
+        no_index=not index.indexes,
         refresh=True,
     )
     config, pip = index_config(
@@ -450,13 +444,14 @@ def _check_lock(
     events: ProgressEvents = SILENT,
 ) -> list[Finding]:
     from advisor.api.lock_paths import LockKind
+    from advisor.lockfile.pylock import InvalidLockToml
 
     try:
         if kind is LockKind.PYLOCK:
             return _check_pylock(lock, shown, opts, environ, now, events)
         return _check_requirements_lock(lock, shown, opts, environ, now, cwd)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{shown}: not valid TOML: {exc}") from exc
+    except InvalidLockToml as exc:
+        raise InputError(f"{shown}: not valid TOML: {exc.reason}") from exc
 
 
 def _relock(

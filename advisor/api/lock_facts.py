@@ -6,7 +6,6 @@ show, stats), whose store helpers it uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from packaging.utils import canonicalize_name
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
@@ -72,10 +71,10 @@ def _lock_graph(
             for dep in pkg.dependencies
         )
     # a lock written by advisor lock records its input requirements: those are the roots
-    inputs = stack.tool.get("inputs", {}) if isinstance(stack.tool, Mapping) else {}
+    inputs = stack.record.inputs
     locked = {p.name for p in stack.packages}
     roots = []
-    for text in inputs.get("requirements", []) if isinstance(inputs, Mapping) else []:
+    for text in inputs.requirements if inputs is not None else ():
         try:
             req = PepRequirement(text)
         except ValueError:

@@ -10,7 +10,8 @@ reported as such), or it is refused with :class:`NotALock` (exit 2).
 By name: ``pylock.toml`` and ``pylock.<name>.toml`` (PEP 751) are pylocks; a ``.txt`` whose
 name holds ``requirements`` is a requirements lock; ``*.in``, ``pyproject.toml`` and
 ``advisor.toml`` are inputs (or configuration). By content: a TOML file with a top-level
-``lock-version`` is a pylock (``deps.pylock.toml``); a text file whose requirements are all
+``lock-version`` is a pylock (``deps.pylock.toml``:
+:func:`~advisor.lockfile.pylock.is_pylock_text`); a text file whose requirements are all
 pinned is a requirements lock (:func:`~advisor.lockfile.requirements.is_requirements_lock`).
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import enum
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +84,7 @@ def lock_kind(path: Path) -> LockKind:
 
 
 def _kind_by_content(path: Path) -> LockKind:
+    from advisor.lockfile.pylock import InvalidLockToml, is_pylock_text
     from advisor.lockfile.requirements import is_requirements_lock
 
     try:
@@ -95,12 +96,12 @@ def _kind_by_content(path: Path) -> LockKind:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        pylock = is_pylock_text(text, source=str(path))
+    except InvalidLockToml as exc:
         if path.suffix == ".toml":
-            raise NotALock(path, f"not valid TOML: {exc}") from exc
+            raise NotALock(path, f"not valid TOML: {exc.reason}") from exc
     else:
-        if "lock-version" in data:
+        if pylock:
             return LockKind.PYLOCK
         if path.suffix == ".toml":
             raise NotALock(path, "a TOML file without lock-version")

@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
+    from advisor.lockfile.record import (
+        IndexRecord,
+        InputsRecord,
+        LockRecord,
+        OptionsRecord,
+        TargetRecord,
+    )
     from advisor.models import Resolution
     from advisor.request import AdviceRequest, RequirementLine
 
@@ -253,25 +260,14 @@ def finish(
     tool: Mapping[str, Any] | None = None,
 ) -> LockOutcome:
     """Render the lock of ``resolution`` (with the digest of the inputs) and write it."""
-    from advisor import __version__
     from advisor.lockfile.pylock import LockMeta, render_pylock
-    from advisor.lockfile.requirements import render_requirements
+    from advisor.lockfile.requirements import render_requirements, requirements_header
     from advisor.lockfile.write import write_output
 
     request, targets, output, previous = prep.request, prep.targets, prep.output, prep.previous
-    record = {
-        "index": prep.index.public(),
-        "targets": [target_table(t) for t in targets],
-        "recommendation": opts.recommendation,
-        "options": options_record(opts),
-    }
-    lock_dir = Path(
-        os.path.abspath(output if str(output) != "-" else prep.cwd / "pylock.toml")
-    ).parent
-    inputs = inputs_record(
-        prep.inputs, opts, request, lock_dir=lock_dir, pip_constraints=prep.pip_constraints
-    )
-    digest = lock_digest(request, {**record, "inputs": inputs})
+    record = lock_record(prep, opts=opts, tool=tool)
+    digest = record.input_digest
+    assert digest is not None  # lock_record digests what it records
     if out.format == "pylock":
         text = render_pylock(
             resolution,
@@ -279,19 +275,11 @@ def finish(
                 environments=tuple(t.lock_marker() for t in targets),
                 requires_python=request.requires_python,
                 input_digest=digest,
-                tool={
-                    "advisor-version": __version__,
-                    **record,
-                    "inputs": inputs,
-                    **(tool or {}),
-                },
+                tool=record.to_table(),
             ),
         )
     elif out.format == "requirements":
-        header = f"{out.command}\ninput-digest: {digest}"
-        if inputs.get("pip-constraints"):
-            header += "\npip-constraints: " + ", ".join(inputs["pip-constraints"])
-        text = render_requirements(resolution, header=header)
+        text = render_requirements(resolution, header=requirements_header(out.command, record))
         if out.index_lines:
             text = _with_index_lines(text, prep.index)
     else:
@@ -379,75 +367,129 @@ def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
     """The inputs and options a pylock.toml records in ``[tool.advisor]``, to make it again.
 
     The recorded index configuration is used (without credentials: those come from pip's
-    configuration and ``.netrc`` as usual). Raises :class:`InputError` when the lock records
-    no inputs (it was not written by ``advisor lock``).
+    configuration and ``.netrc`` as usual). Raises :class:`~advisor.errors.LockfileError`
+    for a lock that cannot be read, :class:`InputError` when it records no inputs (it was
+    not written by ``advisor lock``).
     """
-    import tomllib
+    from advisor.lockfile.pylock import read_pylock
 
-    try:
-        raw = tomllib.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{lock}: cannot read the lock: {exc}") from exc
-    tool: dict[str, Any] = raw.get("tool", {}).get("advisor", {})
-    inputs: dict[str, Any] = tool.get("inputs", {})
+    record = read_pylock(lock).record
     lock_dir = lock.resolve().parent
-    files = [lock_dir / f for f in inputs.get("files", [])]
-    if not files:
+    inputs = record.inputs
+    if inputs is None or not inputs.files:
         raise InputError(f"{lock}: the lock records no inputs; re-lock it with advisor lock")
-    options: dict[str, Any] = tool.get("options", {})
-    targets: list[dict[str, Any]] = tool.get("targets", [])
-    single = targets[0] if len(targets) == 1 else {}
-    envs = tuple(t["name"] for t in targets) if len(targets) > 1 else ()
-    index: dict[str, Any] = tool.get("index", {})
-    indexes = list(index.get("indexes", []))
-    opts = ResolveOptions(
-        index_url=indexes[0] if indexes else None,
-        extra_index_urls=tuple(indexes[1:]),
-        find_links=tuple(index.get("find-links", [])),
-        no_index=not indexes,
-        index_strategy=index.get("strategy"),
-        extras=tuple(inputs.get("extras", ())),
-        groups=tuple(inputs.get("groups", ())),
-        constraints=tuple(lock_dir / c for c in inputs.get("constraints", [])),
-        overrides=tuple(lock_dir / o for o in inputs.get("overrides", [])),
-        python=single.get("python_version") if single.get("name") != "host" else None,
-        platform=single.get("platform") if single.get("name") != "host" else None,
-        cuda=single.get("cuda_version"),
-        envs=envs,
-        pre=bool(options.get("pre", False)),
-        pre_packages=tuple(options.get("pre-packages", ())),
-        only_binary=tuple(options.get("only-binary", ())),
-        no_build=bool(options.get("no-build", False)),
-        recommendation=str(tool.get("recommendation", "latest")),
+    return [lock_dir / f for f in inputs.files], recorded_options(record, lock_dir=lock_dir)
+
+
+def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
+    """The :class:`ResolveOptions` that ``record`` says its lock was made with: indexes,
+    inputs' extras, groups, constraints and overrides (relative to ``lock_dir``), the one
+    target's Python/platform/CUDA or the named environments of several, the options and
+    the recommendation type. What is not recorded takes its default."""
+    from advisor.lockfile.record import IndexRecord, InputsRecord, OptionsRecord
+
+    inputs = record.inputs or InputsRecord()
+    options = record.options or OptionsRecord()
+    targets = record.targets or ()
+    index = record.index or IndexRecord()
+    # a host target is not pinned down: re-locking targets the host it then runs on
+    single = targets[0] if len(targets) == 1 and targets[0].name != "host" else None
+    return ResolveOptions(
+        index_url=index.indexes[0] if index.indexes else None,
+        extra_index_urls=index.indexes[1:],
+        find_links=index.find_links,
+        no_index=not index.indexes,
+        index_strategy=record.index.strategy if record.index is not None else None,
+        extras=inputs.extras,
+        groups=inputs.groups,
+        constraints=tuple(lock_dir / c for c in inputs.constraints),
+        overrides=tuple(lock_dir / o for o in inputs.overrides),
+        python=single.python_version if single is not None else None,
+        platform=single.platform if single is not None else None,
+        cuda=targets[0].cuda_version if len(targets) == 1 else None,
+        envs=tuple(t.name or "" for t in targets) if len(targets) > 1 else (),
+        pre=options.pre,
+        pre_packages=options.pre_packages,
+        only_binary=options.only_binary,
+        no_build=options.no_build,
+        recommendation="latest" if record.recommendation is None else record.recommendation,
     )
-    return files, opts
 
 
-def options_record(opts: ResolveOptions) -> dict[str, Any]:
-    """The resolution options that shape a lock, as recorded in it (no empty values, so the
-    record survives a TOML round trip unchanged and ``check`` can recompute the digest)."""
-    record: dict[str, Any] = {
-        "pre": opts.pre,
-        "pre-packages": sorted(opts.pre_packages),
-        "only-binary": sorted(opts.only_binary),
-        "no-build": opts.no_build,
-        "exclude-newer": opts.exclude_newer.isoformat() if opts.exclude_newer else "",
-    }
-    return {k: v for k, v in record.items() if v not in ("", [], None)}
+def lock_record(
+    prep: Prepared, *, opts: ResolveOptions, tool: Mapping[str, Any] | None = None
+) -> LockRecord:
+    """The record a lock of ``prep`` made with ``opts`` carries, with its input digest
+    (:func:`lock_digest`). ``tool`` holds further ``[tool.advisor]`` tables (the advice
+    search's ``advice``): written beside the record, they are not part of the digest."""
+    from advisor import __version__
+    from advisor.lockfile.record import LockRecord
+
+    output = prep.output
+    lock_dir = Path(
+        os.path.abspath(output if str(output) != "-" else prep.cwd / "pylock.toml")
+    ).parent
+    record = LockRecord(
+        advisor_version=__version__,
+        recommendation=opts.recommendation,
+        index=index_record(prep.index),
+        targets=tuple(target_record(t) for t in prep.targets),
+        options=options_record(opts),
+        inputs=inputs_record(
+            prep.inputs,
+            opts,
+            prep.request,
+            lock_dir=lock_dir,
+            pip_constraints=prep.pip_constraints,
+        ),
+    )
+    record = dataclasses.replace(record, input_digest=lock_digest(prep.request, record))
+    if tool:
+        record = LockRecord.from_table({**record.to_table(), **tool}, source="[tool.advisor]")
+    return record
 
 
-def lock_digest(request: AdviceRequest, record: Mapping[str, Any]) -> str:
-    """The input digest of a lock: the normalised request plus the recorded index
-    configuration, targets, recommendation and options (see ``options_record``), and the
-    recorded requirements of pip's configured constraint files when there are any (a lock
-    made without them keeps the digest it always had)."""
+def index_record(index: IndexConfig) -> IndexRecord:
+    """The index configuration as a lock records it (no credentials)."""
+    from advisor.lockfile.record import IndexRecord
+
+    public = index.public()
+    return IndexRecord(
+        indexes=tuple(public["indexes"]),
+        find_links=tuple(public["find-links"]),
+        strategy=public["strategy"],
+        pinned=dict(public["pinned"]),
+    )
+
+
+def target_record(target: RuntimeEnvironment) -> TargetRecord:
+    """A target as a lock records it: the fields that shape a resolution (``target_table``)."""
+    from advisor.lockfile.record import TargetRecord
+
+    return TargetRecord.from_table(target_table(target), source="target", where="target")
+
+
+def options_record(opts: ResolveOptions) -> OptionsRecord:
+    """The resolution options that shape a lock, as recorded in it."""
+    from advisor.lockfile.record import OptionsRecord
+
+    return OptionsRecord(
+        pre=opts.pre,
+        pre_packages=tuple(sorted(opts.pre_packages)),
+        only_binary=tuple(sorted(opts.only_binary)),
+        no_build=opts.no_build,
+        exclude_newer=opts.exclude_newer.isoformat() if opts.exclude_newer else None,
+    )
+
+
+def lock_digest(request: AdviceRequest, record: LockRecord) -> str:
+    """The input digest of a lock: the normalised request plus what ``record`` adds
+    (:meth:`~advisor.lockfile.record.LockRecord.digest_fields`: the recorded index
+    configuration, targets, recommendation and options, and the recorded requirements of
+    pip's configured constraint files when there are any)."""
     from advisor.request import request_digest
 
-    extra = {k: record.get(k) for k in ("index", "targets", "recommendation", "options")}
-    configured = record.get("inputs", {}).get("pip-constraints")
-    if configured:
-        extra["pip-constraints"] = sorted(configured)
-    return request_digest(request, extra=extra)
+    return request_digest(request, extra=record.digest_fields())
 
 
 def inputs_record(
@@ -457,25 +499,27 @@ def inputs_record(
     *,
     lock_dir: Path,
     pip_constraints: Sequence[RequirementLine] = (),
-) -> dict[str, Any]:
+) -> InputsRecord:
     """What the lock was made from, paths relative to the lock's folder: lets ``check``
     re-read the inputs, and name the requirements that changed since. The constraints of
     pip's configuration are recorded by content (``pip-constraints``, normalised, sorted):
     their files belong to the machine, and ``check`` must not need them."""
+    from advisor.lockfile.record import InputsRecord
     from advisor.request import normalize_requirement
 
     def rel(path: Path) -> str:
         return Path(os.path.relpath(Path(path).resolve(), lock_dir)).as_posix()
 
-    record: dict[str, Any] = {
-        "files": [rel(p) for p in inputs],
-        "extras": list(opts.extras),
-        "groups": list(opts.groups),
-        "constraints": [rel(p) for p in opts.constraints],
-        "overrides": [rel(p) for p in opts.overrides],
-        "requirements": sorted(
-            {normalize_requirement(r.requirement) for r in request.requirements}
+    return InputsRecord(
+        files=tuple(rel(p) for p in inputs),
+        extras=tuple(opts.extras),
+        groups=tuple(opts.groups),
+        constraints=tuple(rel(p) for p in opts.constraints),
+        overrides=tuple(rel(p) for p in opts.overrides),
+        requirements=tuple(
+            sorted({normalize_requirement(r.requirement) for r in request.requirements})
         ),
-        "pip-constraints": sorted({normalize_requirement(c.requirement) for c in pip_constraints}),
-    }
-    return {k: v for k, v in record.items() if v}
+        pip_constraints=tuple(
+            sorted({normalize_requirement(c.requirement) for c in pip_constraints})
+        ),
+    )

@@ -3,7 +3,10 @@
 Sits at the output end of the data flow: the resolution layer hands over pins and edges,
 this module turns them into a validated :class:`packaging.pylock.Pylock` and TOML text
 (byte-stable for the same input). Reading goes the other way for re-lock preferences,
-``advisor check`` and lock diffs. No file is written here (see :mod:`.write`).
+``advisor check`` and lock diffs; ``[tool.advisor]`` is read into a
+:class:`~advisor.lockfile.record.LockRecord`. This is the one module that parses a lock's
+TOML (:func:`is_pylock_text` tells a lock by its content). No file is written here (see
+:mod:`.write`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from advisor.errors import LockfileError
+from advisor.lockfile.record import LockRecord
 from advisor.models import DistKind
 
 if TYPE_CHECKING:
@@ -44,10 +48,12 @@ if TYPE_CHECKING:
     from advisor.models import DistFile, Pin, Resolution
 
 __all__ = [
+    "InvalidLockToml",
     "LockMeta",
     "LockedPackage",
     "LockedStack",
     "TargetLike",
+    "is_pylock_text",
     "load_pylock",
     "lock_url",
     "parse_pylock",
@@ -57,6 +63,16 @@ __all__ = [
 
 _TOOL = "advisor"
 _USERINFO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@")
+
+
+class InvalidLockToml(LockfileError):
+    """A lock (or a file read to tell whether it is one) that is not TOML at all (exit 2):
+    ``source`` names it, ``reason`` is the parser's message, with the line."""
+
+    def __init__(self, *, source: str, reason: str) -> None:
+        super().__init__(f"{source}: invalid TOML: {reason}")
+        self.source = source
+        self.reason = reason
 
 
 class TargetLike(Protocol):
@@ -119,6 +135,8 @@ class LockedPackage:
 
     ``source`` is ``"index"`` (wheels/sdist), ``"archive"``, ``"vcs"`` or ``"directory"``;
     ``url`` is the archive's URL for direct archives. ``files`` are file names.
+    ``hashed_files`` are the entry's files (wheels, then the sdist, then the archive) by name,
+    else URL or path, each with whether it carries a hash.
     """
 
     name: NormalizedName
@@ -131,6 +149,7 @@ class LockedPackage:
     files: tuple[str, ...] = ()
     dependencies: tuple[NormalizedName, ...] = ()
     needs_build: bool = False
+    hashed_files: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,18 +158,28 @@ class LockedStack:
 
     ``pins`` maps every locked name to its version; a name locked several times under
     different markers maps to its highest version (a preference, not a promise). All
-    entries are in ``packages``. ``input_digest`` is ``None`` when the lock was not made
-    by advisor (or carries no digest).
+    entries are in ``packages``. ``record`` is its ``[tool.advisor]`` (empty for a lock
+    advisor did not make).
     """
 
     path: str
     pins: Mapping[NormalizedName, Version]
     packages: tuple[LockedPackage, ...]
-    input_digest: str | None
-    tool: Mapping[str, Any]
+    record: LockRecord
     environments: tuple[str, ...]
     requires_python: str | None = None
     created_by: str = ""
+
+    @property
+    def input_digest(self) -> str | None:
+        """The recorded input digest; ``None`` when the lock was not made by advisor (or
+        carries no digest)."""
+        return self.record.input_digest
+
+    @property
+    def tool(self) -> dict[str, Any]:
+        """``[tool.advisor]`` as a table (:meth:`LockRecord.to_table`)."""
+        return self.record.to_table()
 
 
 # --------------------------------------------------------------------------- render
@@ -365,11 +394,22 @@ def load_pylock(path: Path) -> Pylock:
     return _validated(text, source=str(path))
 
 
-def _validated(text: str, *, source: str) -> Pylock:
+def _toml(text: str, *, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{source}: invalid TOML: {exc}") from exc
+        raise InvalidLockToml(source=source, reason=str(exc)) from exc
+
+
+def is_pylock_text(text: str, *, source: str) -> bool:
+    """Whether ``text`` is a TOML document with a top-level ``lock-version`` (a pylock, or
+    meant to be one), to tell a lock by its content when its name does not say. Raises
+    :class:`InvalidLockToml` (naming ``source``) when it is not TOML. Cost: one parse."""
+    return "lock-version" in _toml(text, source=source)
+
+
+def _validated(text: str, *, source: str) -> Pylock:
+    data = _toml(text, source=source)
     try:
         return Pylock.from_dict(data)
     except PylockValidationError as exc:
@@ -394,12 +434,7 @@ def _locked_stack(lock: Pylock, *, source: str) -> LockedStack:
     raw_tool = (lock.tool or {}).get(_TOOL, {})
     if not isinstance(raw_tool, Mapping):
         raise LockfileError(f"{source}: invalid lock at 'tool.{_TOOL}': expected a table")
-    tool = dict(raw_tool)
-    digest = tool.get("input-digest")
-    if digest is not None and not isinstance(digest, str):
-        raise LockfileError(
-            f"{source}: invalid lock at 'tool.{_TOOL}.input-digest': expected a string"
-        )
+    record = LockRecord.from_table(raw_tool, source=source)
     packages = tuple(_locked_package(p) for p in lock.packages)
     pins: dict[NormalizedName, Version] = {}
     for pkg in packages:
@@ -409,8 +444,7 @@ def _locked_stack(lock: Pylock, *, source: str) -> LockedStack:
         path=source,
         pins=dict(sorted(pins.items())),
         packages=packages,
-        input_digest=digest,
-        tool=tool,
+        record=record,
         environments=tuple(str(m) for m in lock.environments or ()),
         requires_python=str(lock.requires_python) if lock.requires_python else None,
         created_by=lock.created_by,
@@ -422,6 +456,8 @@ def _locked_package(pkg: Package) -> LockedPackage:
     files = tuple(w.filename for w in pkg.wheels or ())
     if pkg.sdist is not None:
         files += (pkg.sdist.filename,)
+    listed = [*(pkg.wheels or ()), *(f for f in (pkg.sdist, pkg.archive) if f is not None)]
+    hashed = tuple((_file_label(f), bool(f.hashes)) for f in listed)
     if pkg.archive is not None:
         source, url = "archive", pkg.archive.url or pkg.archive.path
     elif pkg.vcs is not None:
@@ -444,4 +480,11 @@ def _locked_package(pkg: Package) -> LockedPackage:
         files=files,
         dependencies=deps,
         needs_build=needs_build,
+        hashed_files=hashed,
     )
+
+
+def _file_label(file: PackageWheel | PackageSdist | PackageArchive) -> str:
+    """A file as a message names it: its name, else its URL or path."""
+    name = None if isinstance(file, PackageArchive) else file.name
+    return str(name or file.url or file.path)

@@ -4,7 +4,9 @@ Sits at the output end of the data flow beside :mod:`.pylock`: it renders the sa
 :class:`~advisor.models.Resolution` for tools that only read requirements files
 (``pip install --require-hashes -r``), and reads such a file back as re-lock preferences.
 Extras are not written (the extras' dependencies are pinned lines of their own), so the
-file also works as a constraints file.
+file also works as a constraints file. The header comment's ``input-digest:`` and
+``pip-constraints:`` lines, this format's record of its making, are written only here
+(:func:`requirements_header`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,15 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
+    from advisor.lockfile.record import LockRecord
     from advisor.models import Edge, Pin, Resolution
 
-__all__ = ["is_requirements_lock", "read_requirements_lock", "render_requirements"]
+__all__ = [
+    "is_requirements_lock",
+    "read_requirements_lock",
+    "render_requirements",
+    "requirements_header",
+]
 
 # The algorithms pip accepts in ``--hash``; anything weaker cannot be checked.
 _PIP_HASHES = ("sha256", "sha384", "sha512")
@@ -67,6 +75,20 @@ def render_requirements(
         if annotate:
             lines += _via(parents.get(pin.name, set()))
     return "\n".join(lines) + "\n"
+
+
+def requirements_header(command: str, record: LockRecord) -> str:
+    """The ``header`` of :func:`render_requirements` for a lock made by ``command``: the
+    command, then ``input-digest: DIGEST`` and, when pip's configuration had constraint
+    files, ``pip-constraints: REQ, REQ`` (their recorded requirements, in the record's
+    order). Raises :class:`LockfileError` for a record without a digest."""
+    if record.input_digest is None:
+        raise LockfileError("a requirements lock needs the input digest of its record")
+    header = f"{command}\ninput-digest: {record.input_digest}"
+    configured = record.inputs.pip_constraints if record.inputs is not None else ()
+    if configured:
+        header += "\npip-constraints: " + ", ".join(configured)
+    return header
 
 
 def _requirement(pin: Pin) -> str:
