@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from advisor._version import __version__
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -114,7 +115,6 @@ def generate(
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
     """
-    from advisor import __version__
     from advisor.api.context import target_table
     from advisor.api.locking import LockOptions, finish, prepare
     from advisor.environment import RuntimeEnvironment

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement as PepRequirement
 from packaging.utils import canonicalize_name
 
+from advisor._version import TOOL
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
@@ -135,7 +136,6 @@ def index_facts(
 ) -> IndexFactsOutcome:
     """Fetch what the index says about ``names`` (upload times, yanks, wheel coverage for the
     targets of ``opts``) and store it as release facts. Uses the cache like ``lock`` does."""
-    from advisor import __version__
     from advisor.api.context import build_targets, index_config, open_session
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
@@ -157,7 +157,7 @@ def index_facts(
                 session.finder.find(name),
                 targets=targets,
                 date=date,
-                tool=f"stack-advisor {__version__}",
+                tool=TOOL,
             )
     finally:
         session.close()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from advisor._version import __version__
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -253,7 +254,6 @@ def finish(
     tool: Mapping[str, Any] | None = None,
 ) -> LockOutcome:
     """Render the lock of ``resolution`` (with the digest of the inputs) and write it."""
-    from advisor import __version__
     from advisor.lockfile.pylock import LockMeta, render_pylock
     from advisor.lockfile.requirements import render_requirements
     from advisor.lockfile.write import write_output

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor._version import TOOL
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -42,12 +43,6 @@ DEFAULT_TIMEOUT = 600.0
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-def _tool() -> str:
-    from advisor import __version__
-
-    return f"stack-advisor {__version__}"
 
 
 def observe_install(
@@ -89,7 +84,7 @@ def observe_install(
             timeout=timeout,
             environ=environ,
             today=today or _today(),
-            tool=_tool(),
+            tool=TOOL,
             env=host,
             events=events,
         )
