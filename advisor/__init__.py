@@ -11,16 +11,34 @@ from typing import TYPE_CHECKING, Any
 from advisor._version import __version__
 
 __all__ = [
+    "AdviceResult",
+    "AdviseOptions",
     "IndexConfig",
+    "IndexStrategy",
+    "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "RecommendationType",
     "ResolveOptions",
     "__version__",
+    "advise",
     "lock",
 ]
 
 if TYPE_CHECKING:
-    from advisor.api import IndexConfig, LockOptions, LockOutcome, ResolveOptions, lock
+    from advisor.api import (
+        AdviceResult,
+        AdviseOptions,
+        IndexConfig,
+        IndexStrategy,
+        LockFormat,
+        LockOptions,
+        LockOutcome,
+        RecommendationType,
+        ResolveOptions,
+        advise,
+        lock,
+    )
 
 
 def __getattr__(name: str) -> Any:

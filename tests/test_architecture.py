@@ -46,13 +46,18 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
     "check": frozenset({"errors", "models", "knowledge", "policy"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
-    "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
+    "report": frozenset({"errors", "models", "scoring", "knowledge", "environment", "check"}),
     "observe": frozenset(
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
     ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
     "api": None,
-    "cli": None,
+    # the CLI parses, calls one api function per command and renders: it reaches the layers
+    # below only through api (and report, to render), never around it. events: the CLI's
+    # progress display implements the ProgressEvents Protocol the emitters call; a
+    # dependency-free leaf it renders, not a layer it drives (and importing it through api
+    # would load the whole api package with every command module at start-up)
+    "cli": frozenset({"api", "report", "errors", "events"}),
 }
 # Names any module may take from the ``advisor`` package itself (anything else goes up to api).
 ROOT_NAMES = frozenset({"__version__"})

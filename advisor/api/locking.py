@@ -18,6 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from advisor._version import __version__
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.models import LockFormat, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
+    from advisor.index.settings import PipSettings
     from advisor.models import Resolution
     from advisor.request import AdviceRequest, RequirementLine
 
 __all__ = [
     "IndexConfig",
+    "LockFormat",
     "LockOptions",
     "LockOutcome",
     "ResolveOptions",
@@ -56,8 +59,16 @@ from advisor.api.context import (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockOptions:
+    """Where a lock goes and how it is written.
+
+    ``output``: the lock's path (``None``: ``pylock.toml`` or ``requirements.txt`` beside the
+    first input; ``Path("-")``: written nowhere, the text is in the outcome); ``format``:
+    the lock format; ``dry_run``: render, write nothing; ``command``: the command line a
+    requirements lock names in its header.
+    """
+
     output: Path | None = None  # None: next to the first input; Path("-"): stdout
-    format: str = "pylock"  # "pylock" | "requirements"
+    format: LockFormat = LockFormat.PYLOCK
     dry_run: bool = False
     command: str = "advisor lock"
     #: requirements format: the index options (pip-compile style); an image context that
@@ -67,6 +78,12 @@ class LockOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockOutcome:
+    """A lock made: the ``resolution`` (its ``pins``, each with a name, version, marker and
+    files), the lock's ``text``, the ``path`` written (``None`` for a dry run or stdout), the
+    ``targets`` resolved for, the input ``digest`` recorded in the lock, ``warnings``,
+    ``changed`` pins against the previous lock (name, old, new) and the index ``requests``
+    made."""
+
     resolution: Resolution
     text: str
     path: Path | None
@@ -104,7 +121,7 @@ def resolve_request(
     *,
     opts: ResolveOptions,
     index: IndexConfig,
-    pip: Any,
+    pip: PipSettings,
     targets: Sequence[RuntimeEnvironment],
     environ: Mapping[str, str],
     preferences: Mapping[NormalizedName, Version],
@@ -170,7 +187,7 @@ class Prepared:
     config: AdvisorConfig
     targets: tuple[RuntimeEnvironment, ...]
     index: IndexConfig
-    pip: Any
+    pip: PipSettings
     output: Path
     previous: Mapping[NormalizedName, Version]
     environ: Mapping[str, str]
@@ -418,7 +435,7 @@ def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
         pre_packages=tuple(options.get("pre-packages", ())),
         only_binary=tuple(options.get("only-binary", ())),
         no_build=bool(options.get("no-build", False)),
-        recommendation=str(tool.get("recommendation", "latest")),
+        recommendation=RecommendationType.parse(str(tool.get("recommendation", "latest"))),
     )
     return files, opts
 
