@@ -8,19 +8,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from advisor._version import __version__
 
 __all__ = [
+    "AdviceResult",
+    "AdviseOptions",
     "IndexConfig",
+    "IndexStrategy",
+    "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "RecommendationType",
     "ResolveOptions",
     "__version__",
+    "advise",
     "lock",
 ]
 
 if TYPE_CHECKING:
-    from advisor.api import IndexConfig, LockOptions, LockOutcome, ResolveOptions, lock
+    from advisor.api import (
+        AdviceResult,
+        AdviseOptions,
+        IndexConfig,
+        IndexStrategy,
+        LockFormat,
+        LockOptions,
+        LockOutcome,
+        RecommendationType,
+        ResolveOptions,
+        advise,
+        lock,
+    )
 
 
 def __getattr__(name: str) -> Any:

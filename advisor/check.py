@@ -4,12 +4,12 @@ Each check takes what it needs as values (the lock's packages, the recomputed di
 advisories known for the pinned projects, the policy, today's date) and returns
 :class:`Finding` values with an id, the file and package concerned, and a fix hint. Reading
 files, the knowledge store or the network is the caller's job (``advisor.api.checking``), so
-these stay fast and testable.
+these stay fast and testable; rendering findings is the report layer's
+(:mod:`advisor.report.findings`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,6 @@ __all__ = [
     "check_hashes",
     "check_indexes",
     "check_requirements_satisfied",
-    "render_findings",
 ]
 
 
@@ -254,47 +253,3 @@ def check_environments(
         for marker in required
         if marker not in have
     ]
-
-
-def _gh_data(text: str) -> str:
-    """A workflow command's message, escaped as GitHub's runner expects."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_property(text: str) -> str:
-    """A workflow command's property value (``file=``, ``title=``), escaped."""
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def render_findings(findings: Sequence[Finding], *, fmt: str) -> str:
-    """``text`` (one line each), ``json`` (a list), or ``github`` (workflow annotations)."""
-    if fmt == "json":
-        return json.dumps(
-            [
-                {
-                    "id": f.id,
-                    "level": f.level,
-                    "path": f.path,
-                    "line": f.line,
-                    "package": f.package,
-                    "message": f.message,
-                    "hint": f.hint,
-                }
-                for f in findings
-            ],
-            indent=2,
-        )
-    lines = []
-    for f in findings:
-        if fmt == "github":
-            level = "error" if f.level == "error" else "warning"
-            where = f"file={_gh_property(f.path)}" + (f",line={f.line}" if f.line else "")
-            text = _gh_data(f"{f.message}. {f.hint}")
-            lines.append(f"::{level} {where},title={_gh_property(f'advisor {f.id}')}::{text}")
-        else:
-            where = f.path + (f":{f.line}" if f.line else "")
-            lines.append(
-                f"{where}: {f.level}: [{f.id}] {f.message}"
-                + (f"\n  hint: {f.hint}" if f.hint else "")
-            )
-    return "\n".join(lines)

@@ -7,7 +7,7 @@ kebab-case, the same in both files (at the top level of ``advisor.toml``)::
     index-url = "https://packages.example/simple"
     extra-index-urls = ["https://mirror.example/simple"]
     find-links = ["./wheels"]
-    index-strategy = "first-index"        # or "unsafe-first-match", "unsafe-best-match"
+    index-strategy = "first-index"        # or "unsafe-best-match"
     recommendation = "stable"             # latest, stable, performance, security, testing
     exclude-newer = "2024-06-01T00:00:00Z"  # or a TOML date/datetime
     prerelease-packages = ["torch"]
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 from packaging.utils import InvalidName, canonicalize_name
 
 from advisor.errors import ConfigError
+from advisor.models import IndexStrategy, RecommendationType
 from advisor.policy import Policy, parse_policy
 
 if TYPE_CHECKING:
@@ -59,8 +60,8 @@ __all__ = [
     "parse_config",
 ]
 
-INDEX_STRATEGIES: Final = ("first-index", "unsafe-first-match", "unsafe-best-match")
-RECOMMENDATIONS: Final = ("latest", "stable", "performance", "security", "testing")
+INDEX_STRATEGIES: Final = tuple(s.value for s in IndexStrategy)
+RECOMMENDATIONS: Final = tuple(r.value for r in RecommendationType)
 _TOP_KEYS: Final = (
     "environments",
     "index-url",
@@ -114,9 +115,9 @@ class AdvisorConfig:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
-    index_strategy: str | None = None
+    index_strategy: IndexStrategy | None = None
     pinned_indexes: Mapping[str, str] = field(default_factory=_empty)
-    recommendation: str | None = None
+    recommendation: RecommendationType | None = None
     exclude_newer: str | None = None
     prerelease_packages: tuple[str, ...] = ()
     osv_dump_url: str | None = None
@@ -177,6 +178,8 @@ def parse_config(
     )
     index_url = table.get("index-url")
     osv_dump_url = table.get("osv-dump-url")
+    strategy = check.choice(table.get("index-strategy"), "index-strategy", INDEX_STRATEGIES)
+    recommendation = check.choice(table.get("recommendation"), "recommendation", RECOMMENDATIONS)
     return AdvisorConfig(
         environments=MappingProxyType(environments),
         index_url=None if index_url is None else check.url(index_url, "index-url"),
@@ -185,11 +188,9 @@ def parse_config(
             for i, u in enumerate(check.strings(table.get("extra-index-urls"), "extra-index-urls"))
         ),
         find_links=find_links,
-        index_strategy=check.choice(
-            table.get("index-strategy"), "index-strategy", INDEX_STRATEGIES
-        ),
+        index_strategy=None if strategy is None else IndexStrategy(strategy),
         pinned_indexes=MappingProxyType(pinned),
-        recommendation=check.choice(table.get("recommendation"), "recommendation", RECOMMENDATIONS),
+        recommendation=None if recommendation is None else RecommendationType(recommendation),
         exclude_newer=check.timestamp(table.get("exclude-newer"), "exclude-newer"),
         prerelease_packages=tuple(
             dict.fromkeys(

@@ -23,6 +23,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from advisor.errors import InputError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -34,8 +36,11 @@ __all__ = [
     "DistFile",
     "DistKind",
     "Edge",
+    "IndexStrategy",
+    "LockFormat",
     "Pin",
     "ProjectPage",
+    "RecommendationType",
     "Resolution",
     "parse_dist_filename",
 ]
@@ -44,6 +49,48 @@ __all__ = [
 class DistKind(enum.Enum):
     WHEEL = "wheel"
     SDIST = "sdist"
+
+
+# The modes every layer shares. String enums: their values are what the command line and the
+# configuration say and what locks and reports record, so a member writes as its value.
+
+
+class IndexStrategy(enum.StrEnum):
+    """How several indexes combine for one project (``--index-strategy``, recorded in a
+    lock's ``[tool.advisor.index]``)."""
+
+    FIRST_INDEX = "first-index"  # the first index that has the project supplies every file
+    UNSAFE_BEST_MATCH = "unsafe-best-match"  # pip: files of every index, merged
+
+
+class LockFormat(enum.StrEnum):
+    """The lock a command writes (``--format``)."""
+
+    PYLOCK = "pylock"  # PEP 751 pylock.toml
+    REQUIREMENTS = "requirements"  # pinned requirements.txt with --hash lines
+
+
+class RecommendationType(enum.StrEnum):
+    """What a stack is best at (``--recommendation``, ``[tool.advisor] recommendation``,
+    recorded in a lock); each is a bundle of scoring units (``advisor.scoring.types``)."""
+
+    LATEST = "latest"  # exactly what pip picks
+    STABLE = "stable"
+    PERFORMANCE = "performance"
+    SECURITY = "security"
+    TESTING = "testing"  # the lowest direct versions that still resolve
+
+    @classmethod
+    def parse(cls, name: str) -> RecommendationType:
+        """The type called ``name`` (case and surrounding spaces ignored).
+
+        Raises :class:`~advisor.errors.InputError` listing the known types for any other name.
+        """
+        try:
+            return cls(name.strip().lower())
+        except ValueError:
+            known = ", ".join(cls)
+            raise InputError(f"unknown recommendation type {name!r}; known: {known}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ ROOT = Path(advisor.__file__).resolve().parent
 # layers it may import besides its own. ``None`` means any layer but the CLI.
 LAYERS: dict[str, frozenset[str] | None] = {
     "": frozenset({"api"}),  # re-exports the API, lazily
+    # the version, written once: a leaf every layer may import (see LEAVES)
+    "_version": frozenset(),
     "errors": frozenset({"models"}),
     "models": frozenset({"errors"}),
     # the progress-event Protocol: the emitters below take it, the CLI renders it
@@ -44,16 +46,23 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
     "check": frozenset({"errors", "models", "knowledge", "policy"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
-    "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
+    "report": frozenset({"errors", "models", "scoring", "knowledge", "environment", "check"}),
     "observe": frozenset(
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
     ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
     "api": None,
-    "cli": None,
+    # the CLI parses, calls one api function per command and renders: it reaches the layers
+    # below only through api (and report, to render), never around it. events: the CLI's
+    # progress display implements the ProgressEvents Protocol the emitters call; a
+    # dependency-free leaf it renders, not a layer it drives (and importing it through api
+    # would load the whole api package with every command module at start-up)
+    "cli": frozenset({"api", "report", "errors", "events"}),
 }
 # Names any module may take from the ``advisor`` package itself (anything else goes up to api).
 ROOT_NAMES = frozenset({"__version__"})
+# Layers any layer may import: leaves that import nothing of the package.
+LEAVES = frozenset({"_version"})
 
 # Third-party import name → the modules allowed to import it (a trailing "." allows a package).
 SEAMS: dict[str, tuple[str, ...]] = {
@@ -154,7 +163,7 @@ def _layering_violations(module: str) -> list[str]:
             bad.append(f"{where}: imports {what} (nothing imports the CLI)")
         elif target == "" and mine not in ("", "api", "cli") and imp.name not in ROOT_NAMES:
             bad.append(f"{where}: imports {what} from the package root (use the layer itself)")
-        elif target in ("", mine) or allowed is None:
+        elif target in ("", mine) or target in LEAVES or allowed is None:
             continue
         elif target not in allowed:
             bad.append(f"{where}: imports {what} ({mine} may import {', '.join(sorted(allowed))})")

@@ -24,11 +24,11 @@ from advisor.check import (
     check_hashes,
     check_indexes,
     check_requirements_satisfied,
-    render_findings,
 )
 from advisor.knowledge.osv import fixed_versions, is_affected
 from advisor.knowledge.schema import Advisory, Affected, Provenance, RangeEvent, VersionRange
 from advisor.policy import Policy, Waiver
+from advisor.report.findings import render_findings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

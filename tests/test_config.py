@@ -10,6 +10,7 @@ import pytest
 import advisor.config as config_module
 from advisor.config import AdvisorConfig, EnvironmentSpec, load_config
 from advisor.errors import ConfigError, InputError
+from advisor.models import IndexStrategy, RecommendationType
 
 FULL = """\
 index-url = "https://idx.example/simple"
@@ -71,8 +72,8 @@ def test_advisor_toml_full(repo: Path) -> None:
     assert config.index_url == "https://idx.example/simple"
     assert config.extra_index_urls == ("https://mirror.example/simple", "file:///srv/index")
     assert config.find_links == ((repo / "wheels").as_uri(), "https://links.example/")
-    assert config.index_strategy == "unsafe-best-match"
-    assert config.recommendation == "stable"
+    assert config.index_strategy is IndexStrategy.UNSAFE_BEST_MATCH
+    assert config.recommendation is RecommendationType.STABLE
     assert config.exclude_newer == "2024-06-01T00:00:00Z"
     assert config.prerelease_packages == ("torch", "jax-lib")
     assert config.osv_dump_url == "https://osv-mirror.example/PyPI/all.zip"
@@ -223,6 +224,11 @@ def test_relative_find_links_resolve_against_the_config_file(repo: Path) -> None
         ("find-links = [1]\n", "find-links must be an array of non-empty strings"),
         ('find-links = [""]\n', "find-links must be an array of non-empty strings"),
         ('index-strategy = "best"\n', "index-strategy must be one of first-index, unsafe-"),
+        # a strategy the index client does not know is refused here, not a crash when locking
+        (
+            'index-strategy = "unsafe-first-match"\n',
+            "index-strategy must be one of first-index, unsafe-best-match (got",
+        ),
         ('recommendation = "fastest"\n', "recommendation must be one of latest, stable, perf"),
         ("recommendation = 1\n", "recommendation must be one of"),
         ("pinned-indexes = []\n", "pinned-indexes must be a table"),

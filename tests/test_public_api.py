@@ -7,6 +7,9 @@ Changing a pinned list is a deliberate API change: update the list here in the s
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,13 +44,89 @@ def _module_params() -> list[object]:
 
 def test_package_all_is_pinned() -> None:
     assert advisor.__all__ == [
+        "AdviceResult",
+        "AdviseOptions",
         "IndexConfig",
+        "IndexStrategy",
+        "LockFormat",
         "LockOptions",
         "LockOutcome",
+        "RecommendationType",
         "ResolveOptions",
         "__version__",
+        "advise",
         "lock",
     ]
+
+
+def test_api_all_is_pinned() -> None:
+    """One function per job (issue 12.4), and the values they take and return."""
+    from advisor import api
+
+    assert api.__all__ == [
+        "AdviceResult",
+        "AdviseOptions",
+        "CheckOptions",
+        "CheckReport",
+        "Explanation",
+        "ImageOutcome",
+        "IndexConfig",
+        "IndexStrategy",
+        "LockFormat",
+        "LockOptions",
+        "LockOutcome",
+        "RecommendationType",
+        "ResolveOptions",
+        "advise",
+        "build_image",
+        "build_targets",
+        "cache_info",
+        "check",
+        "clean_cache",
+        "default_cache_dir",
+        "detect_environment",
+        "explain",
+        "export_lock_graph",
+        "export_observations",
+        "generate_image",
+        "import_observations",
+        "import_osv",
+        "index_facts",
+        "install_lock",
+        "knowledge_stats",
+        "list_recipes",
+        "lock",
+        "observe_bench",
+        "observe_install",
+        "plan_sweep",
+        "resolve_request",
+        "run_sweep",
+        "run_sweep_job",
+        "show_knowledge",
+        "sync_knowledge",
+        "update_advisories",
+        "validate_knowledge",
+    ]
+
+
+def test_api_names_load_lazily() -> None:
+    """``import advisor.api`` loads no job module; a name loads only its own."""
+    code = (
+        "import json, sys; import advisor.api; "
+        "jobs = lambda: sorted(m for m in sys.modules if m.startswith('advisor.api.')); "
+        "first = jobs(); advisor.api.cache_info; print(json.dumps([first, jobs()]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout) == [[], ["advisor.api.cache", "advisor.api.context"]]
+
+
+def test_api_rejects_unknown_names() -> None:
+    from advisor import api
+
+    with pytest.raises(AttributeError, match="no_such_job"):
+        api.no_such_job  # noqa: B018
 
 
 @pytest.mark.parametrize("name", advisor.__all__)
@@ -70,8 +149,11 @@ def test_models_all_is_pinned() -> None:
         "DistFile",
         "DistKind",
         "Edge",
+        "IndexStrategy",
+        "LockFormat",
         "Pin",
         "ProjectPage",
+        "RecommendationType",
         "Resolution",
         "parse_dist_filename",
     ]

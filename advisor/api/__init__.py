@@ -2,30 +2,160 @@
 
 The CLI (and later the pre-commit hook, the image pipeline and the server) call only this
 package. It is the one place that reads the process environment and the clock, and passes
-them down as values. One module per job: :mod:`advisor.api.locking` (resolve and lock),
-:mod:`advisor.api.knowledge` (the knowledge store and its sources).
+them down as values. One module per job: :mod:`~advisor.api.locking` (resolve and lock),
+:mod:`~advisor.api.advise_job` (advise), :mod:`~advisor.api.checking` (check),
+:mod:`~advisor.api.imaging` and :mod:`~advisor.api.building` (images),
+:mod:`~advisor.api.knowledge`, :mod:`~advisor.api.advisory_update` and
+:mod:`~advisor.api.lock_facts` (the knowledge store), :mod:`~advisor.api.observing`
+(observations), :mod:`~advisor.api.cache`, :mod:`~advisor.api.environment` and
+:mod:`~advisor.api.installing`; :mod:`~advisor.api.context` holds what the resolving jobs
+share.
+
+This package is the public Python API (``docs/python-api.md``): one function per job and
+the values they take and return, under the names below. They are re-exported lazily, so
+importing one job's module does not load the others.
 """
 
 from __future__ import annotations
 
-from advisor.api.locking import (
-    IndexConfig,
-    LockOptions,
-    LockOutcome,
-    ResolveOptions,
-    build_targets,
-    default_cache_dir,
-    lock,
-    resolve_request,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "AdviceResult",
+    "AdviseOptions",
+    "CheckOptions",
+    "CheckReport",
+    "Explanation",
+    "ImageOutcome",
     "IndexConfig",
+    "IndexStrategy",
+    "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "RecommendationType",
     "ResolveOptions",
+    "advise",
+    "build_image",
     "build_targets",
+    "cache_info",
+    "check",
+    "clean_cache",
     "default_cache_dir",
+    "detect_environment",
+    "explain",
+    "export_lock_graph",
+    "export_observations",
+    "generate_image",
+    "import_observations",
+    "import_osv",
+    "index_facts",
+    "install_lock",
+    "knowledge_stats",
+    "list_recipes",
     "lock",
+    "observe_bench",
+    "observe_install",
+    "plan_sweep",
     "resolve_request",
+    "run_sweep",
+    "run_sweep_job",
+    "show_knowledge",
+    "sync_knowledge",
+    "update_advisories",
+    "validate_knowledge",
 ]
+
+# public name -> (module under advisor.api, its name there)
+_WHERE = {
+    "AdviceResult": ("advise_job", "AdviceResult"),
+    "AdviseOptions": ("advising", "AdviseOptions"),
+    "CheckOptions": ("checking", "CheckOptions"),
+    "CheckReport": ("checking", "CheckReport"),
+    "Explanation": ("advising", "Explanation"),
+    "ImageOutcome": ("imaging", "ImageOutcome"),
+    "IndexConfig": ("context", "IndexConfig"),
+    "IndexStrategy": ("context", "IndexStrategy"),
+    "LockFormat": ("locking", "LockFormat"),
+    "LockOptions": ("locking", "LockOptions"),
+    "LockOutcome": ("locking", "LockOutcome"),
+    "RecommendationType": ("context", "RecommendationType"),
+    "ResolveOptions": ("context", "ResolveOptions"),
+    "advise": ("advise_job", "advise"),
+    "build_image": ("building", "build_image"),
+    "build_targets": ("context", "build_targets"),
+    "cache_info": ("cache", "cache_info"),
+    "check": ("checking", "run_check"),
+    "clean_cache": ("cache", "clean_cache"),
+    "default_cache_dir": ("context", "default_cache_dir"),
+    "detect_environment": ("environment", "detect_environment"),
+    "explain": ("advising", "explain_pin"),
+    "export_lock_graph": ("lock_facts", "export_lock_graph"),
+    "export_observations": ("observing", "export_observations"),
+    "generate_image": ("imaging", "generate"),
+    "import_observations": ("observing", "import_observations"),
+    "import_osv": ("knowledge", "import_osv"),
+    "index_facts": ("lock_facts", "index_facts"),
+    "install_lock": ("installing", "install_lock"),
+    "knowledge_stats": ("knowledge", "stats"),
+    "list_recipes": ("imaging", "list_recipes"),
+    "lock": ("locking", "lock"),
+    "observe_bench": ("observing", "observe_bench"),
+    "observe_install": ("observing", "observe_install"),
+    "plan_sweep": ("observing", "plan_sweep"),
+    "resolve_request": ("locking", "resolve_request"),
+    "run_sweep": ("observing", "run_sweep"),
+    "run_sweep_job": ("observing", "run_sweep_job"),
+    "show_knowledge": ("knowledge", "show"),
+    "sync_knowledge": ("knowledge", "sync"),
+    "update_advisories": ("advisory_update", "update_advisories"),
+    "validate_knowledge": ("knowledge", "validate"),
+}
+
+if TYPE_CHECKING:
+    from advisor.api.advise_job import AdviceResult, advise
+    from advisor.api.advising import AdviseOptions, Explanation
+    from advisor.api.advising import explain_pin as explain
+    from advisor.api.advisory_update import update_advisories
+    from advisor.api.building import build_image
+    from advisor.api.cache import cache_info, clean_cache
+    from advisor.api.checking import CheckOptions, CheckReport
+    from advisor.api.checking import run_check as check
+    from advisor.api.context import (
+        IndexConfig,
+        IndexStrategy,
+        RecommendationType,
+        ResolveOptions,
+        build_targets,
+        default_cache_dir,
+    )
+    from advisor.api.environment import detect_environment
+    from advisor.api.imaging import ImageOutcome, list_recipes
+    from advisor.api.imaging import generate as generate_image
+    from advisor.api.installing import install_lock
+    from advisor.api.knowledge import import_osv
+    from advisor.api.knowledge import show as show_knowledge
+    from advisor.api.knowledge import stats as knowledge_stats
+    from advisor.api.knowledge import sync as sync_knowledge
+    from advisor.api.knowledge import validate as validate_knowledge
+    from advisor.api.lock_facts import export_lock_graph, index_facts
+    from advisor.api.locking import LockFormat, LockOptions, LockOutcome, lock, resolve_request
+    from advisor.api.observing import (
+        export_observations,
+        import_observations,
+        observe_bench,
+        observe_install,
+        plan_sweep,
+        run_sweep,
+        run_sweep_job,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'advisor.api' has no attribute {name!r}")
+    module, attr = where
+    value = getattr(importlib.import_module(f"advisor.api.{module}"), attr)
+    globals()[name] = value  # once found, a plain attribute
+    return value

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 from advisor.events import SILENT
+from advisor.models import RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -472,7 +473,7 @@ def explain_pin(
     paths = why(graph, canonical)
     files, opts = recorded_request(lock_path)
     if opts.recommendation == "latest":
-        opts = dataclasses.replace(opts, recommendation="stable")
+        opts = dataclasses.replace(opts, recommendation=RecommendationType.STABLE)
     out = LockOptions(output=lock_path, dry_run=True)
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
     outcome = run_advice(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from advisor._version import TOOL
 from advisor.errors import AdvisorError, InputError
 
 if TYPE_CHECKING:
@@ -137,7 +138,6 @@ def build_image(
     Raises :class:`InputError` for a folder that is not a build context or when no tool
     works (no build ran, so nothing is recorded).
     """
-    from advisor import __version__
     from advisor.api.imaging import recipe_target
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
@@ -171,7 +171,7 @@ def build_image(
     provenance = Provenance(
         source=f"image-build:{chosen.name}",
         date=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),  # the newest build wins
-        tool=f"stack-advisor {__version__}",
+        tool=TOOL,
     )
     observations = image_observations(
         run,

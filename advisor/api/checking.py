@@ -469,10 +469,11 @@ def _relock(
     from advisor.api.lock_paths import LockKind
     from advisor.api.locking import LockOptions, recorded_request
     from advisor.api.locking import lock as run_lock
+    from advisor.models import LockFormat
 
     if kind is LockKind.PYLOCK:
         files, opts = recorded_request(lock)
-        fmt = "pylock"
+        fmt = LockFormat.PYLOCK
     else:
         from advisor.request import load_request
 
@@ -487,7 +488,7 @@ def _relock(
             find_links=found.find_links,
             no_index=found.no_index,
         )
-        fmt = "requirements"
+        fmt = LockFormat.REQUIREMENTS
     run_lock(
         files,
         opts=opts,

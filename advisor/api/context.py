@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from advisor.config import load_config
 from advisor.errors import InputError, UnusableCacheDir
 from advisor.events import SILENT
+from advisor.models import IndexStrategy, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,11 +37,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IndexConfig",
+    "IndexStrategy",
+    "RecommendationType",
     "ResolveOptions",
     "Session",
     "build_targets",
     "default_cache_dir",
     "index_config",
+    "load_config",
     "open_cache",
     "open_session",
     "pip_constraints",
@@ -55,7 +60,7 @@ class IndexConfig:
 
     indexes: tuple[str, ...]
     find_links: tuple[str, ...] = ()
-    strategy: str = "first-index"
+    strategy: IndexStrategy = IndexStrategy.FIRST_INDEX
     pinned: Mapping[str, str] = dc_field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
@@ -65,7 +70,7 @@ class IndexConfig:
         return {
             "indexes": [redact_url(u) for u in self.indexes],
             "find-links": [redact_url(u) for u in self.find_links],
-            "strategy": self.strategy,
+            "strategy": str(self.strategy),
             "pinned": {k: redact_url(v) for k, v in sorted(self.pinned.items())},
         }
 
@@ -87,7 +92,7 @@ class ResolveOptions:
     implementation: str | None = None
     cuda: str | None = None  # the target's CUDA (X.Y): decides +cuXYZ variants
     envs: tuple[str, ...] = ()
-    index_strategy: str | None = None
+    index_strategy: IndexStrategy | None = None
     pre: bool = False
     pre_packages: tuple[str, ...] = ()
     exclude_newer: datetime | None = None
@@ -98,7 +103,7 @@ class ResolveOptions:
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
     build_timeout: float = 300.0  # seconds per sdist metadata build
-    recommendation: str = "latest"
+    recommendation: RecommendationType = RecommendationType.LATEST
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
     preferences_from: Path | None = None
@@ -122,7 +127,7 @@ def index_config(
     cwd: Path,
     *,
     pip: PipSettings | None = None,
-) -> tuple[IndexConfig, Any]:
+) -> tuple[IndexConfig, PipSettings]:
     """Where packages come from, by priority: the command line, the inputs' own options,
     ``[tool.advisor]``, pip's configuration (``pip``, read here when not given)."""
     from advisor.index.settings import default_index_url, load_pip_settings
@@ -155,7 +160,9 @@ def index_config(
             [*opts.find_links, *file_opts.find_links, *config.find_links, *pip.find_links]
         )
     )
-    strategy = opts.index_strategy or config.index_strategy or "first-index"
+    strategy = IndexStrategy(
+        opts.index_strategy or config.index_strategy or IndexStrategy.FIRST_INDEX
+    )
     return (
         IndexConfig(
             indexes=indexes,
@@ -288,7 +295,7 @@ def open_cache(opts: ResolveOptions, environ: Mapping[str, str]) -> Cache | None
 def open_session(
     opts: ResolveOptions,
     index: IndexConfig,
-    pip: Any,
+    pip: PipSettings,
     environ: Mapping[str, str],
     *,
     deadline: float | None = None,
@@ -299,18 +306,17 @@ def open_session(
     run past it."""
     from advisor.index.builds import BuildSettings, host_interpreter
     from advisor.index.fetch import Fetcher, NetworkSettings
-    from advisor.index.finder import IndexStrategy, PackageFinder
+    from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
 
     cache = open_cache(opts, environ)
-    credentials = list(pip.credentials) if getattr(pip, "credentials", None) else []
     settings = NetworkSettings(
         timeout=float(pip.timeout or 15.0),
         retries=int(pip.retries if pip.retries is not None else 5),
         cert=pip.cert,
         client_cert=pip.client_cert,
         trusted_hosts=tuple(pip.trusted_hosts),
-        credentials=tuple(credentials),
+        credentials=pip.credentials,
     )
     fetcher = Fetcher(settings, events=events)
     finder = PackageFinder(

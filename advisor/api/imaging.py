@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from advisor._version import __version__
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.models import LockFormat
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -114,7 +116,6 @@ def generate(
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
     """
-    from advisor import __version__
     from advisor.api.context import target_table
     from advisor.api.locking import LockOptions, finish, prepare
     from advisor.environment import RuntimeEnvironment
@@ -155,7 +156,7 @@ def generate(
     )
     warnings = (*index_warnings, *warnings)
 
-    def render(name: str, fmt: str) -> tuple[str, str]:
+    def render(name: str, fmt: LockFormat) -> tuple[str, str]:
         out = LockOptions(
             output=output / name,
             format=fmt,
@@ -166,8 +167,8 @@ def generate(
         done = finish(prep, resolution, opts=opts, out=out, warnings=warnings, tool=tool)
         return done.text, done.digest
 
-    pylock, input_digest = render("pylock.toml", "pylock")
-    requirements, _ = render("requirements.txt", "requirements")
+    pylock, input_digest = render("pylock.toml", LockFormat.PYLOCK)
+    requirements, _ = render("requirements.txt", LockFormat.REQUIREMENTS)
     lock_digest = "sha256:" + hashlib.sha256(pylock.encode("utf-8")).hexdigest()
     labels = {
         "org.opencontainers.image.title": recipe.name,

@@ -12,20 +12,28 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement as PepRequirement
 from packaging.utils import canonicalize_name
 
+from advisor._version import TOOL
 from advisor.errors import InputError
+from advisor.knowledge.graph import ExportFormat
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
-    from advisor.knowledge.graph import ExportFormat, StackGraph
+    from advisor.knowledge.graph import StackGraph
     from advisor.knowledge.schema import Observation
     from advisor.lockfile import LockedStack
 
 from advisor.api.knowledge import _applies, _open, _today
 
-__all__ = ["IndexFactsOutcome", "export_lock_graph", "index_facts", "stack_graph_for_lock"]
+__all__ = [
+    "ExportFormat",
+    "IndexFactsOutcome",
+    "export_lock_graph",
+    "index_facts",
+    "stack_graph_for_lock",
+]
 
 
 # --------------------------------------------------------------------------- lock graphs
@@ -97,18 +105,15 @@ def _applies_to_any(obs: Observation, name: str, versions: Iterable[str]) -> boo
     return not results or any(r is not False for r in results)
 
 
-def export_lock_graph(lock_path: Path, *, store_url: str, fmt: str) -> str:
+def export_lock_graph(lock_path: Path, *, store_url: str, fmt: ExportFormat) -> str:
     """:func:`stack_graph_for_lock` exported as ``dot``, ``graphml`` or ``json`` text.
     Raises :class:`InputError` for another format."""
     from advisor.knowledge.graph import export
 
-    if fmt not in _FORMATS:
-        raise InputError(f"unknown graph format {fmt!r}: use {', '.join(_FORMATS)}")
-    chosen: ExportFormat = fmt  # type: ignore[assignment]
-    return export(stack_graph_for_lock(lock_path, store_url=store_url), chosen)
-
-
-_FORMATS = ("dot", "graphml", "json")
+    if fmt not in tuple(ExportFormat):
+        known = ", ".join(ExportFormat)
+        raise InputError(f"unknown graph format {str(fmt)!r}: use {known}")
+    return export(stack_graph_for_lock(lock_path, store_url=store_url), ExportFormat(fmt))
 
 
 # ---------------------------------------------------------------------- index facts
@@ -134,7 +139,6 @@ def index_facts(
 ) -> IndexFactsOutcome:
     """Fetch what the index says about ``names`` (upload times, yanks, wheel coverage for the
     targets of ``opts``) and store it as release facts. Uses the cache like ``lock`` does."""
-    from advisor import __version__
     from advisor.api.context import build_targets, index_config, open_session
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
@@ -156,7 +160,7 @@ def index_facts(
                 session.finder.find(name),
                 targets=targets,
                 date=date,
-                tool=f"stack-advisor {__version__}",
+                tool=TOOL,
             )
     finally:
         session.close()

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from advisor._version import __version__
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.models import IndexStrategy, LockFormat, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.index.fetch import Fetcher
+    from advisor.index.settings import PipSettings
     from advisor.lockfile.record import (
         IndexRecord,
         InputsRecord,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IndexConfig",
+    "LockFormat",
     "LockOptions",
     "LockOutcome",
     "ResolveOptions",
@@ -62,8 +66,16 @@ from advisor.api.context import (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockOptions:
+    """Where a lock goes and how it is written.
+
+    ``output``: the lock's path (``None``: ``pylock.toml`` or ``requirements.txt`` beside the
+    first input; ``Path("-")``: written nowhere, the text is in the outcome); ``format``:
+    the lock format; ``dry_run``: render, write nothing; ``command``: the command line a
+    requirements lock names in its header.
+    """
+
     output: Path | None = None  # None: next to the first input; Path("-"): stdout
-    format: str = "pylock"  # "pylock" | "requirements"
+    format: LockFormat = LockFormat.PYLOCK
     dry_run: bool = False
     command: str = "advisor lock"
     #: requirements format: the index options (pip-compile style); an image context that
@@ -73,6 +85,12 @@ class LockOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockOutcome:
+    """A lock made: the ``resolution`` (its ``pins``, each with a name, version, marker and
+    files), the lock's ``text``, the ``path`` written (``None`` for a dry run or stdout), the
+    ``targets`` resolved for, the input ``digest`` recorded in the lock, ``warnings``,
+    ``changed`` pins against the previous lock (name, old, new) and the index ``requests``
+    made."""
+
     resolution: Resolution
     text: str
     path: Path | None
@@ -110,7 +128,7 @@ def resolve_request(
     *,
     opts: ResolveOptions,
     index: IndexConfig,
-    pip: Any,
+    pip: PipSettings,
     targets: Sequence[RuntimeEnvironment],
     environ: Mapping[str, str],
     preferences: Mapping[NormalizedName, Version],
@@ -176,7 +194,7 @@ class Prepared:
     config: AdvisorConfig
     targets: tuple[RuntimeEnvironment, ...]
     index: IndexConfig
-    pip: Any
+    pip: PipSettings
     output: Path
     previous: Mapping[NormalizedName, Version]
     environ: Mapping[str, str]
@@ -399,7 +417,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         extra_index_urls=index.indexes[1:],
         find_links=index.find_links,
         no_index=not index.indexes,
-        index_strategy=record.index.strategy if record.index is not None else None,
+        index_strategy=IndexStrategy(index.strategy) if index.strategy else None,
         extras=inputs.extras,
         groups=inputs.groups,
         constraints=tuple(lock_dir / c for c in inputs.constraints),
@@ -412,7 +430,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         pre_packages=options.pre_packages,
         only_binary=options.only_binary,
         no_build=options.no_build,
-        recommendation="latest" if record.recommendation is None else record.recommendation,
+        recommendation=RecommendationType.parse(record.recommendation or "latest"),
     )
 
 
@@ -422,7 +440,6 @@ def lock_record(
     """The record a lock of ``prep`` made with ``opts`` carries, with its input digest
     (:func:`lock_digest`). ``tool`` holds further ``[tool.advisor]`` tables (the advice
     search's ``advice``): written beside the record, they are not part of the digest."""
-    from advisor import __version__
     from advisor.lockfile.record import LockRecord
 
     output = prep.output

@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor._version import TOOL
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.knowledge.schema import encode_observation
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportOutcome",
     "ImportOutcome",
+    "encode_observation",
     "export_observations",
     "import_observations",
     "observe_install",
@@ -42,12 +45,6 @@ DEFAULT_TIMEOUT = 600.0
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-def _tool() -> str:
-    from advisor import __version__
-
-    return f"stack-advisor {__version__}"
 
 
 def observe_install(
@@ -89,7 +86,7 @@ def observe_install(
             timeout=timeout,
             environ=environ,
             today=today or _today(),
-            tool=_tool(),
+            tool=TOOL,
             env=host,
             events=events,
         )
@@ -259,7 +256,7 @@ def observe_bench(
     store_url: str | None = None,
     environ: Mapping[str, str],
     today: str,
-    tool: str,
+    tool: str = TOOL,
 ) -> BenchOutcome:
     """Bench ``target``: a venv folder (its interpreter and installed distributions are
     measured) or a lock (installed first into a fresh venv ``workdir/venv``, one build observation
@@ -382,7 +379,7 @@ def plan_sweep(
     environ: Mapping[str, str],
     cwd: Path,
     today: str,
-    tool: str,
+    tool: str = TOOL,
 ) -> list[Path]:
     """Write one job spec per version (``<workdir>/<name>-<version>/job.json``, newest first)
     and return their paths. The spec names the benchmarks folder and the store by value."""

@@ -13,6 +13,10 @@ import click
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from rich.console import Console
+
+    from advisor.api import ResolveOptions
+
 __all__ = [
     "command_line",
     "human_size",
@@ -25,7 +29,7 @@ __all__ = [
 ]
 
 
-def stderr() -> Any:
+def stderr() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
@@ -181,10 +185,13 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def resolve_opts(kw: dict[str, Any]) -> Any:
-    from advisor.api import ResolveOptions
+def resolve_opts(kw: dict[str, Any]) -> ResolveOptions:
+    """The :class:`~advisor.api.ResolveOptions` of the options :func:`resolve_options` added
+    (popped from ``kw``); ``--upgrade`` and ``--upgrade-package`` when the command has them."""
+    from advisor.api import IndexStrategy, RecommendationType, ResolveOptions
 
     stamp = kw.pop("exclude_newer")
+    strategy = kw.pop("index_strategy")
     return ResolveOptions(
         index_url=kw.pop("index_url"),
         extra_index_urls=tuple(kw.pop("extra_index_url")),
@@ -199,7 +206,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         implementation=kw.pop("implementation"),
         cuda=kw.pop("cuda"),
         envs=tuple(kw.pop("envs")),
-        index_strategy=kw.pop("index_strategy"),
+        index_strategy=IndexStrategy(strategy) if strategy else None,
         pre=kw.pop("pre"),
         pre_packages=tuple(kw.pop("prerelease_packages")),
         exclude_newer=_parse_timestamp(stamp) if stamp else None,
@@ -210,7 +217,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
         only_binary=tuple(kw.pop("only_binary")),
         no_build=kw.pop("no_build"),
         build_timeout=kw.pop("build_timeout"),
-        recommendation=kw.pop("recommendation") or "latest",
+        recommendation=RecommendationType(kw.pop("recommendation") or "latest"),
         upgrade=kw.pop("upgrade", False),
         upgrade_packages=tuple(kw.pop("upgrade_package", ())),
     )
@@ -218,7 +225,7 @@ def resolve_opts(kw: dict[str, Any]) -> Any:
 
 def command_line() -> str:
     """The command as the user typed it, for lock headers; credentials removed."""
-    from advisor.urls import redact_url
+    from advisor.api.output import redact_url
 
     ctx = click.get_current_context()
     obj = ctx.find_root().obj

@@ -23,6 +23,8 @@ from advisor.cli._progress import progress_events
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from advisor.api.advising import AdviseOptions
+
 __all__ = ["advise", "explain"]
 
 #: The search's options: ``advise`` only (``explain`` scores one stack, it searches nothing).
@@ -62,7 +64,7 @@ def _with_options(options: list[Any]) -> Callable[[Any], Any]:
     return apply
 
 
-def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
+def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOptions:
     """The advice options in ``kw`` (popped); the search's default where it has none."""
     from advisor.api.advising import AdviseOptions
 
@@ -106,8 +108,8 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.advising import run_advice
-    from advisor.api.locking import LockOptions, finish, prepare
-    from advisor.config import load_config
+    from advisor.api.context import RecommendationType, load_config
+    from advisor.api.locking import LockFormat, LockOptions, finish, prepare
     from advisor.report import render_advice
 
     if not inputs:
@@ -116,7 +118,9 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
     setup_logging(max(verbose - 1, 0), quiet)
     output: Path | None = kw.pop("output")
-    fmt = kw.pop("fmt") or ("requirements" if output and output.suffix == ".txt" else "pylock")
+    fmt = LockFormat(
+        kw.pop("fmt") or ("requirements" if output and output.suffix == ".txt" else "pylock")
+    )
     dry_run, report_fmt, report_file = (
         kw.pop("dry_run"),
         kw.pop("report_fmt"),
@@ -127,7 +131,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     opts = resolve_opts(kw)
     if explicit is None:
         configured = load_config(Path(inputs[0]).resolve().parent).recommendation
-        opts = dataclasses.replace(opts, recommendation=configured or "stable")
+        opts = dataclasses.replace(opts, recommendation=configured or RecommendationType.STABLE)
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     prep = prepare(list(inputs), opts=opts, out=out)
     with progress_events(quiet=quiet) as events:
@@ -145,7 +149,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
         render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in outcome.advices
     )
     if report_file is not None and str(report_file) != "-":
-        from advisor.lockfile import write_output
+        from advisor.api.output import write_output
 
         write_output(report_file, report + "\n")
     elif not quiet or report_file is not None:
@@ -176,7 +180,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
 def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
     from advisor.api.advising import explain_pin
-    from advisor.report import render_explanation
+    from advisor.report import ReportFormat, render_explanation
 
     advise_opts = _advise_opts(kw)
     with progress_events(quiet=quiet) as events:
@@ -187,6 +191,6 @@ def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -
             paths=result.paths,
             pin=result.pin,
             version=result.version,
-            fmt="json" if as_json else "text",
+            fmt=ReportFormat.JSON if as_json else ReportFormat.TEXT,
         )
     )

@@ -12,31 +12,12 @@ __all__ = ["cache"]
 
 
 from advisor.cli._app import cli
-from advisor.cli._common import (
-    human_size,
-)
+from advisor.cli._common import human_size
 
 
 @cli.group()
 def cache() -> None:
     """The on-disk cache of index pages, metadata and files."""
-
-
-def _cache_dir(cache_dir: Path | None) -> Path:
-    from advisor.api import default_cache_dir
-
-    return cache_dir or default_cache_dir(os.environ)
-
-
-def _existing_cache_dir(cache_dir: Path | None) -> Path:
-    """The cache directory for ``info`` and ``clean``: a file there is an error, not an
-    empty cache (a missing directory is an empty one)."""
-    from advisor.errors import InputError
-
-    root = _cache_dir(cache_dir)
-    if root.exists() and not root.is_dir():
-        raise InputError(f"{root} is not a directory, so it holds no cache")
-    return root
 
 
 _cache_dir_option = click.option(
@@ -51,7 +32,9 @@ _cache_dir_option = click.option(
 @_cache_dir_option
 def cache_dir_cmd(cache_dir: Path | None) -> None:
     """Print the cache directory."""
-    click.echo(str(_cache_dir(cache_dir)))
+    from advisor.api.cache import cache_dir as chosen_dir
+
+    click.echo(str(chosen_dir(cache_dir, os.environ)))
 
 
 @cache.command("info")
@@ -59,9 +42,9 @@ def cache_dir_cmd(cache_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_info(cache_dir: Path | None, as_json: bool) -> None:
     """Print the cache's size and entries per kind."""
-    from advisor.index.cache import Cache
+    from advisor.api.cache import cache_info as read_info
 
-    info = Cache(_existing_cache_dir(cache_dir)).info()
+    info = read_info(cache_dir, os.environ)
     if as_json:
         click.echo(
             json.dumps(
@@ -86,8 +69,7 @@ def cache_info(cache_dir: Path | None, as_json: bool) -> None:
 @_cache_dir_option
 def cache_clean(cache_dir: Path | None) -> None:
     """Remove every cache entry."""
-    from advisor.index.cache import Cache
+    from advisor.api.cache import clean_cache
 
-    root = _existing_cache_dir(cache_dir)
-    freed = Cache(root).clean()
+    root, freed = clean_cache(cache_dir, os.environ)
     click.echo(f"removed {human_size(freed)} from {root}")

@@ -63,7 +63,7 @@ def check(
     the locks beside them; anything else is refused (exit 2)."""
     from advisor.api.checking import CheckOptions, run_check
     from advisor.api.lock_paths import select_locks
-    from advisor.check import render_findings
+    from advisor.report.findings import FindingsFormat, render_findings
 
     selection = select_locks(paths)
     for path in selection.lockless:
@@ -86,7 +86,7 @@ def check(
     for shown in report.fixed:
         click.echo(f"re-locked {shown}: stage the new lock", err=True)
     if report.findings:
-        click.echo(render_findings(report.findings, fmt=fmt))
+        click.echo(render_findings(report.findings, fmt=FindingsFormat(fmt)))
     elif fmt == "json":
         click.echo("[]")
     if fmt == "text" and not report.findings and not quiet:

@@ -32,7 +32,7 @@ def _store_url(url: str | None) -> str:
 
 
 def _shown_url(url: str) -> str:
-    from advisor.urls import redact_url
+    from advisor.api.output import redact_url
 
     return redact_url(url)
 
@@ -249,6 +249,8 @@ def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
+    from advisor.report.facts import KIND_WORDS
+
     console = Console(highlight=False, soft_wrap=True)
     title = f"{name} {version}" if version else name
     if not known.facts:
@@ -257,7 +259,7 @@ def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
     parts = []
     for kind in dict.fromkeys(f.kind for f in known.facts):
         facts = known.of_kind(kind)
-        one, many = _KIND_WORDS.get(kind, (kind, kind))
+        one, many = KIND_WORDS.get(kind, (kind, kind))
         part = f"{len(facts)} {one if len(facts) == 1 else many}"
         if version is not None:
             hits = sum(1 for f in facts if f.applies)
@@ -272,28 +274,12 @@ def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
         console.print(_facts_table(kind, known.of_kind(kind), name=name, version=version))
 
 
-_KIND_WORDS = {
-    "advisory": ("advisory", "advisories"),
-    "prescription": ("rule", "rules"),
-    "build": ("build observation", "build observations"),
-    "performance": ("measurement", "measurements"),
-    "image": ("image recipe", "image recipes"),
-}
-_SUMMARY_WIDTH = 120
-_FACT_COLUMNS = {
-    "advisory": ("id", "severity", "fixed in", "summary"),
-    "prescription": ("rule", "action", "specifier", "summary"),
-    "build": ("version", "environment", "outcome", "detail"),
-    "performance": ("version", "probe", "value", "environment"),
-    "image": ("image", "base", "python", "platform"),
-    "release": ("version", "uploaded", "wheels for", "yanked"),
-}
-
-
 def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> Any:
     from rich.table import Table
 
-    columns = _FACT_COLUMNS.get(kind, ("key", "", "", ""))
+    from advisor.report.facts import FACT_COLUMNS, fact_cells
+
+    columns = FACT_COLUMNS.get(kind, ("key", "", "", ""))
     table = Table(title=kind, title_justify="left", show_edge=False, pad_edge=False)
     if version is not None:
         table.add_column("affects" if kind == "advisory" else "applies")
@@ -301,58 +287,9 @@ def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> An
         table.add_column(column, overflow="fold")
     for fact in facts:
         mark = {True: "yes", False: "no", None: "-"}[fact.applies]
-        row = _fact_cells(fact.observation, name=name)
+        row = fact_cells(fact.observation, name=name)
         table.add_row(*([mark] if version is not None else []), *row)
     return table
-
-
-def _short(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _SUMMARY_WIDTH else line[: _SUMMARY_WIDTH - 1] + "…"
-
-
-def _predicate_text(env: Any) -> str:
-    import msgspec
-
-    parts = []
-    for key, value in msgspec.to_builtins(env).items():
-        text = ",".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{key}{'' if text[:1] in '<>=!~' else '='}{text}")
-    return " ".join(parts) or "any"
-
-
-def _fact_cells(obs: Any, *, name: str) -> tuple[str, ...]:
-    from advisor.knowledge import schema
-    from advisor.knowledge.osv import fixed_versions
-
-    if isinstance(obs, schema.Advisory):
-        ident = obs.id + (f" ({', '.join(obs.aliases)})" if obs.aliases else "")
-        if obs.withdrawn:
-            ident += " [withdrawn]"
-        severity = ", ".join(s.score for s in obs.severity)
-        return (ident, severity, ", ".join(fixed_versions(obs, name)), _short(obs.summary))
-    if isinstance(obs, schema.Prescription):
-        action = obs.action.kind + (f" {obs.action.score:+g}" if obs.action.score else "")
-        spec = f"{obs.match.package}{obs.match.specifier}"
-        for co in obs.match.co_installed:
-            if co.package == name:
-                spec += f" (with {co.package}{co.specifier})"
-        return (obs.id, action, spec, _short(obs.summary))
-    if isinstance(obs, schema.BuildObservation):
-        detail = obs.failure_class or ""
-        return (obs.version or obs.specifier or "any", _predicate_text(obs.environment),
-                obs.outcome, detail)  # fmt: skip
-    if isinstance(obs, schema.PerformanceObservation):
-        value = f"{obs.metric} {obs.value:g} {obs.unit}"
-        env = f"{obs.environment.python} {obs.environment.platform}"
-        return (obs.version or "any", obs.probe, value, env)
-    if isinstance(obs, schema.ImageRecipe):
-        return (obs.name, obs.base_image, obs.python, obs.platform)
-    if isinstance(obs, schema.ReleaseObservation):
-        yanked = f"yanked: {obs.yanked_reason or 'no reason'}" if obs.yanked else ""
-        wheels = ", ".join(obs.wheel_targets) or ("sdist only" if obs.sdist else "no file")
-        return (obs.version, (obs.upload_time or "")[:10], wheels, yanked)
-    return (type(obs).__name__, "", "", "")
 
 
 @knowledge_group.command("index-facts")
@@ -449,15 +386,15 @@ def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: st
     """Export a lock's stack as a graph.
 
     LOCK is a pylock.toml; what the store knows about each locked version is attached."""
-    from advisor.api.lock_facts import export_lock_graph
+    from advisor.api.lock_facts import ExportFormat, export_lock_graph
 
-    text = export_lock_graph(lock, store_url=_store_url(knowledge_url), fmt=fmt)
+    text = export_lock_graph(lock, store_url=_store_url(knowledge_url), fmt=ExportFormat(fmt))
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
     from rich.text import Text
 
-    from advisor.lockfile import write_output
+    from advisor.api.output import write_output
 
     write_output(output, text)
     stderr().print(Text(f"Wrote the graph of {lock} to {output}"))

@@ -41,14 +41,9 @@ def env_detect(
     as_json: bool, python: str | None, platform: str | None, implementation: str | None
 ) -> None:
     """Print this machine's runtime environment (or a target's, with --python/--platform)."""
-    from advisor.environment import RuntimeEnvironment, render_toml
+    from advisor.api.environment import detect_environment, render_toml
 
-    host = RuntimeEnvironment.detect()
-    target = host
-    if python or platform or implementation:
-        target = RuntimeEnvironment.for_target(
-            host=host, python=python, platform=platform, implementation=implementation
-        )
+    target = detect_environment(python=python, platform=platform, implementation=implementation)
     if as_json:
         data = target.to_dict()
         data["markers"] = target.markers()
@@ -72,7 +67,7 @@ def env_detect(
 )
 def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Resolve INPUTS (requirements files or pyproject.toml) and write a lockfile."""
-    from advisor.api import LockOptions
+    from advisor.api import LockFormat, LockOptions
     from advisor.api import lock as run_lock
 
     as_json = kw.pop("as_json")
@@ -83,6 +78,7 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
     dry_run = kw.pop("dry_run")
     if fmt is None:
         fmt = "requirements" if output and output.suffix in {".txt", ".in"} else "pylock"
+    fmt = LockFormat(fmt)
     opts = resolve_opts(kw)
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
@@ -165,7 +161,7 @@ def install(
     quiet: bool,
 ) -> None:
     """Install LOCKFILE (pylock.toml) with pip (--require-hashes --no-deps)."""
-    from advisor.install import install_lock
+    from advisor.api.installing import install_lock
 
     with progress_events(quiet=quiet) as events:
         result = install_lock(

@@ -140,12 +140,6 @@ def _today_iso() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def _tool_name() -> str:
-    from advisor import __version__
-
-    return f"stack-advisor {__version__}"
-
-
 def _sweep_store(url: str | None) -> str:
     from advisor.api.knowledge import store_url
 
@@ -176,8 +170,7 @@ def observe_bench_command(
     """Measure import times and family probes in a venv (or a LOCK installed into one)."""
     import tempfile
 
-    from advisor.api.observing import observe_bench
-    from advisor.knowledge.schema import encode_observation
+    from advisor.api.observing import encode_observation, observe_bench
 
     url = _sweep_store(knowledge_url)
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
@@ -191,7 +184,6 @@ def observe_bench_command(
             store_url=url,
             environ=os.environ,
             today=_today_iso(),
-            tool=_tool_name(),
         )
     if as_json:
         builds = [json.loads(encode_observation(o)) for o in outcome.builds]
@@ -296,7 +288,6 @@ def observe_sweep_command(
             environ=os.environ,
             cwd=Path.cwd(),
             today=_today_iso(),
-            tool=_tool_name(),
         )
         results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ)
     failed = [r for r in results if r.error]

@@ -23,9 +23,10 @@ import ipaddress
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
+from advisor._version import USER_AGENT
 from advisor.errors import ConfigError, IndexUnavailable
 from advisor.events import SILENT
 from advisor.index.download import (
@@ -67,15 +68,6 @@ _BACKOFF_CAP = 8.0  # never wait longer than this between two attempts (also cap
 _T = TypeVar("_T")
 
 
-def _default_user_agent() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"stack-advisor/{version('stack-advisor')}"
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "stack-advisor/0"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkSettings:
     """How to talk to indexes. Built by the composition root (from pip's settings).
@@ -91,7 +83,7 @@ class NetworkSettings:
     cert: str | None = None
     client_cert: str | None = None
     trusted_hosts: tuple[str, ...] = ()
-    user_agent: str = field(default_factory=_default_user_agent)
+    user_agent: str = USER_AGENT
     max_connections: int = 16
     credentials: tuple[tuple[str, str, str], ...] = ()
 

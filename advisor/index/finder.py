@@ -18,7 +18,6 @@ folders are listed afresh every time (a listing is cheap and has no single file 
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import threading
 import time
@@ -36,7 +35,7 @@ from packaging.utils import InvalidName, canonicalize_name
 from advisor.errors import AdvisorError, IndexUnavailable, InputError
 from advisor.index.fetch import file_url_to_path, read_directory_listing
 from advisor.index.pages import parse_links_listing, parse_project_page
-from advisor.models import DistFile
+from advisor.models import DistFile, IndexStrategy
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -58,13 +57,6 @@ _FORMAT = 1  # bump when the cached layout changes: older entries then read as m
 _MAX_WORKERS = 16
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound=str)
-
-
-class IndexStrategy(enum.Enum):
-    """How several indexes combine for one project."""
-
-    FIRST_INDEX = "first-index"  # the first index that has the project supplies every file
-    UNSAFE_BEST_MATCH = "unsafe-best-match"  # pip: files of every index, merged
 
 
 class _CachedFile(msgspec.Struct, array_like=True, frozen=True):

@@ -18,10 +18,11 @@ queries and exports are deterministic.
 
 from __future__ import annotations
 
+import enum
 import itertools
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from packaging.utils import canonicalize_name
 
@@ -55,7 +56,15 @@ ROOT = "<root>"
 
 """Observation kinds by their ``type`` tag, in the order nodes list them."""
 
-ExportFormat = Literal["dot", "graphml", "json"]
+
+class ExportFormat(enum.StrEnum):
+    """``advisor knowledge graph --format``."""
+
+    DOT = "dot"  # Graphviz
+    GRAPHML = "graphml"
+    JSON = "json"  # node-link, with the observations
+
+
 StackGraph: TypeAlias = "nx.DiGraph[str]"
 """The graph type, for annotations in modules that must not import networkx themselves."""
 
@@ -222,7 +231,7 @@ def export(graph: nx.DiGraph[str], fmt: ExportFormat) -> str:
         return _graphml(graph)
     if fmt == "json":
         return _json(graph)
-    raise ValueError(f"unknown graph format {fmt!r}: use dot, graphml or json")
+    raise ValueError(f"unknown graph format {str(fmt)!r}: use dot, graphml or json")
 
 
 # --------------------------------------------------------------------------- building

@@ -29,7 +29,7 @@ import msgspec
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from advisor import __version__
+from advisor._version import TOOL
 from advisor.knowledge.schema import (
     Advisory,
     Affected,
@@ -55,7 +55,6 @@ __all__ = [
     "parse_osv_json",
 ]
 
-TOOL = f"stack-advisor {__version__}"
 _SUMMARY_MAX = 300  # characters kept of the first line of ``details`` when there is no summary
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _SPACES = re.compile(r"\s+")

@@ -15,9 +15,10 @@ same advice gives the same bytes.
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
@@ -50,7 +51,14 @@ __all__ = [
     "top_terms",
 ]
 
-ReportFormat = Literal["text", "md", "json"]
+
+class ReportFormat(enum.StrEnum):
+    """``advisor advise --report`` (``advisor explain``: text or json)."""
+
+    TEXT = "text"  # for a terminal
+    MD = "md"  # Markdown, for a pull-request comment
+    JSON = "json"  # for machines, in the layout of advice_json_schema()
+
 
 SCHEMA_VERSION = 1
 """Version of the JSON report's layout (``schema_version``); bumped on incompatible change."""
@@ -82,7 +90,7 @@ def render_advice(
         from advisor.report.json import render_json
 
         return render_json(advice)
-    raise InputError(f"unknown report format {fmt!r} (choose text, md or json)")
+    raise InputError(f"unknown report format {str(fmt)!r} (choose text, md or json)")
 
 
 def render_explanation(
@@ -91,10 +99,11 @@ def render_explanation(
     paths: list[list[str]],
     pin: PinAdvice | None,
     version: str,
-    fmt: Literal["text", "json"],
+    fmt: ReportFormat,
     width: int = 100,
 ) -> str:
-    """Why ``name`` is in the lock and why at ``version`` (see :mod:`advisor.report.explain`)."""
+    """Why ``name`` is in the lock and why at ``version`` (see :mod:`advisor.report.explain`),
+    as ``text`` or ``json``."""
     from advisor.report.explain import render_explanation as render
 
     return render(name, paths=paths, pin=pin, version=version, fmt=fmt, width=width)

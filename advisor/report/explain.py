@@ -10,7 +10,7 @@ explanation_json_schema`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +23,7 @@ from advisor.report.text import to_text
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from advisor.report import ReportFormat
     from advisor.scoring.advice import PinAdvice
 
 __all__ = ["explanation_to_dict", "render_explanation"]
@@ -36,7 +37,7 @@ def render_explanation(
     paths: list[list[str]],
     pin: PinAdvice | None,
     version: str,
-    fmt: Literal["text", "json"],
+    fmt: ReportFormat,
     width: int = 100,
 ) -> str:
     """Why ``name`` (locked at ``version``) is in the lock: ``paths`` are the dependency
@@ -48,7 +49,7 @@ def render_explanation(
     if fmt == "json":
         return dump_json(explanation_to_dict(name, paths=paths, pin=pin, version=version))
     if fmt != "text":
-        raise InputError(f"unknown explanation format {fmt!r} (choose text or json)")
+        raise InputError(f"unknown explanation format {str(fmt)!r} (choose text or json)")
     parts: list[RenderableType] = [Text(f"{name} {version}", style="bold")]
     parts += _paths(name, paths)
     parts += ["", *_version(pin, version)]

@@ -44,7 +44,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from advisor.errors import InputError
+from advisor.models import RecommendationType
 from advisor.scoring.base import Recommendation
 from advisor.scoring.units import (
     BuildRiskScorer,
@@ -66,10 +66,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_RECOMMENDATION", "RECOMMENDATIONS", "recommendation"]
 
-DEFAULT_RECOMMENDATION = "stable"
+DEFAULT_RECOMMENDATION = RecommendationType.STABLE
 
 
-def _bundles() -> Mapping[str, Recommendation]:
+def _bundles() -> Mapping[RecommendationType, Recommendation]:
     stable_scorers: tuple[tuple[Scorer, float], ...] = (
         (SecurityScorer(), 3.0),
         (BuildRiskScorer(), 1.5),
@@ -81,12 +81,12 @@ def _bundles() -> Mapping[str, Recommendation]:
     observing = (PrescriptionAnnotator(all_kinds=True), SecurityAnnotator())
     bundles = (
         Recommendation(
-            name="latest",
+            name=RecommendationType.LATEST,
             description="exactly what pip picks; only annotators run",
             annotators=observing,
         ),
         Recommendation(
-            name="stable",
+            name=RecommendationType.STABLE,
             description=(
                 "penalises advisories, build risk, too-young releases and curated rule hits"
             ),
@@ -96,7 +96,7 @@ def _bundles() -> Mapping[str, Recommendation]:
             annotators=annotators,
         ),
         Recommendation(
-            name="performance",
+            name=RecommendationType.PERFORMANCE,
             description="stable, plus measured performance on environments like the target",
             filters=(PrescriptionFilter(),),
             scorers=(*stable_scorers, (PerformanceScorer(), 2.0)),
@@ -104,7 +104,7 @@ def _bundles() -> Mapping[str, Recommendation]:
             annotators=annotators,
         ),
         Recommendation(
-            name="security",
+            name=RecommendationType.SECURITY,
             description="versions affected by a non-waived advisory are filtered out",
             filters=(SecurityFilter(), PrescriptionFilter()),
             scorers=stable_scorers,
@@ -112,17 +112,17 @@ def _bundles() -> Mapping[str, Recommendation]:
             annotators=annotators,
         ),
         Recommendation(
-            name="testing",
+            name=RecommendationType.TESTING,
             description="the lowest versions of direct dependencies that still resolve",
             annotators=observing,
             lowest_direct=True,
         ),
     )
-    return MappingProxyType({b.name: b for b in bundles})
+    return MappingProxyType({RecommendationType(b.name): b for b in bundles})
 
 
 #: The built-in recommendation types by name (read-only).
-RECOMMENDATIONS: Mapping[str, Recommendation] = _bundles()
+RECOMMENDATIONS: Mapping[RecommendationType, Recommendation] = _bundles()
 
 
 def recommendation(name: str) -> Recommendation:
@@ -130,9 +130,4 @@ def recommendation(name: str) -> Recommendation:
 
     Raises :class:`~advisor.errors.InputError` listing the known types for any other name.
     """
-    key = name.strip().lower()
-    found = RECOMMENDATIONS.get(key)
-    if found is None:
-        known = ", ".join(RECOMMENDATIONS)
-        raise InputError(f"unknown recommendation type {name!r}; known: {known}")
-    return found
+    return RECOMMENDATIONS[RecommendationType.parse(name)]
