@@ -44,6 +44,12 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
     "check": frozenset({"errors", "models", "knowledge", "policy"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
+    # the decide layer: planner, advice engine, describer; files and metadata only through
+    # the resolution layer's Protocols (never index), knowledge only through scoring's view
+    "advice": frozenset(
+        {"errors", "models", "events", "urls", "environment", "request", "policy"}
+        | {"scoring", "resolution"}
+    ),
     "report": frozenset({"errors", "models", "scoring", "knowledge", "environment"}),
     "observe": frozenset(
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}

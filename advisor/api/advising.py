@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
+    from advisor.advice.planner import Planner
     from advisor.api.context import ResolveOptions
     from advisor.api.locking import Prepared
-    from advisor.api.planner import Planner
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
@@ -125,9 +125,8 @@ def run_advice(
     """Search the best stacks of ``opts.recommendation`` (or of ``kind``, a recommendation
     assembled by the caller) for every target of ``prep``; every resolution, build and
     retry reports to ``events``."""
-    from advisor.api.context import open_session
+    from advisor.api.context import make_planner, open_session
     from advisor.api.locking import with_hashes
-    from advisor.api.planner import Planner
     from advisor.resolution.resolve import TargetResult, merge
     from advisor.scoring.types import recommendation
 
@@ -141,14 +140,14 @@ def run_advice(
         opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
     )
     try:
-        planner = Planner(prep.resolvable, opts=opts, session=session)
+        planner = make_planner(prep.resolvable, opts=opts, session=session)
         advices: list[Advice] = []
         results: list[TargetResult] = []
         warnings: list[str] = []
         for target in prep.targets:
             advice, best, notes = _advise_target(
                 planner, target, prep, kind=kind, policy=policy, now=now,
-                knowledge=knowledge, advise=advise,
+                knowledge=knowledge, advise=advise, events=events,
             )  # fmt: skip
             advices.append(advice)
             results.append(TargetResult(marker=target.lock_marker(), resolution=best))
@@ -198,6 +197,7 @@ def _advise_target(
     now: datetime,
     knowledge: Any,
     advise: AdviseOptions,
+    events: ProgressEvents,
 ) -> tuple[Advice, Resolution, list[str]]:
     from advisor.resolution.provider import CandidateOrder, ProviderCache
     from advisor.resolution.resolve import resolve
@@ -229,7 +229,7 @@ def _advise_target(
         if not providers:
             provider.warm(planner.root_names)
         providers.append(provider)
-        return resolve(provider, planner.roots, target=label, events=planner.session.events)
+        return resolve(provider, planner.roots, target=label, events=events)
 
     def score_pins(res: Resolution) -> None:
         # verdicts for pins the ordering did not need (latest, baseline, unscored types)
@@ -273,7 +273,7 @@ def _advise_target(
         planner.provider(target, cache=cache),
         planner.roots,
         target=label,
-        events=planner.session.events,
+        events=events,
     )
     latest_pins = {str(p.name): str(p.version) for p in latest_res.pins}
     best = found.stacks[0]

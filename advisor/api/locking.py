@@ -47,6 +47,7 @@ from advisor.api.context import (
     build_targets,
     default_cache_dir,
     index_config,
+    make_planner,
     open_session,
     pip_constraints,
     target_table,
@@ -111,12 +112,11 @@ def resolve_request(
 ) -> tuple[Resolution, tuple[str, ...], int]:
     """Resolve for every target and merge, reporting progress to ``events``. Returns
     (resolution, warnings, requests made)."""
-    from advisor.api.planner import Planner
     from advisor.resolution.resolve import TargetResult, merge, resolve
 
     session = open_session(opts, index, pip, environ, events=events)
     try:
-        planner = Planner(request, opts=opts, session=session)
+        planner = make_planner(request, opts=opts, session=session)
         results: list[TargetResult] = []
         warnings: list[str] = []
         prefs = dict(preferences)
