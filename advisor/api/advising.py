@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
+    from advisor.advice.describer import Describer
     from advisor.advice.planner import Planner
     from advisor.api.context import ResolveOptions
     from advisor.api.locking import Prepared
@@ -199,6 +200,7 @@ def _advise_target(
     advise: AdviseOptions,
     events: ProgressEvents,
 ) -> tuple[Advice, Resolution, list[str]]:
+    from advisor.advice.describer import Describer
     from advisor.resolution.provider import CandidateOrder, ProviderCache
     from advisor.resolution.resolve import resolve
     from advisor.resolution.search import SearchOptions, search
@@ -280,7 +282,7 @@ def _advise_target(
     filtered: dict[tuple[str, Version], str] = {}
     for provider in providers:
         filtered.update({(str(n), v): r for (n, v), r in provider.filtered.items()})
-    advice_of = _Describer(scorer, latest_pins, planner.direct, filtered)
+    advice_of = Describer(scorer, latest=latest_pins, direct=planner.direct, filtered=filtered)
     best_advice = advice_of.stack(best.resolution, evaluate(best.resolution))
     if found.rejected:
         from advisor.scoring.base import Justification
@@ -321,7 +323,7 @@ def _baseline(
     planner: Planner,
     target: RuntimeEnvironment,
     cache: ProviderCache,
-    describer: _Describer,
+    describer: Describer,
 ) -> StackAdvice | None:
     """The project's existing lock, scored the same way (``None`` without one)."""
     from advisor.lockfile.pylock import read_pylock
@@ -347,91 +349,6 @@ def _baseline(
             reject_package=verdict.reject_package,
         ),
     )
-
-
-class _Describer:
-    """Turns scored stacks into the report's values (pins, terms, alternatives)."""
-
-    def __init__(
-        self,
-        scorer: UnitScorer,
-        latest: Mapping[str, str],
-        direct: frozenset[NormalizedName],
-        filtered: Mapping[tuple[str, Version], str],
-    ) -> None:
-        self._scorer = scorer
-        self._latest = latest
-        self._direct = direct
-        self._filtered = filtered
-
-    def _why(self, name: str, version: Version) -> str:
-        """The terms that held a scored alternative back, in a few words."""
-        known = self._scorer.known(name, version)
-        if known is None:
-            return ""
-        against = [f"{t.unit} {t.value:+.2f}: {t.reason}" for t, _ in known.terms if t.value < 0]
-        return "; ".join(against)
-
-    def stack(self, res: Resolution, ev: Evaluation) -> StackAdvice:
-        pins = {p.name: p.version for p in res.pins}
-        markers = {str(p.name): p.marker for p in res.pins}
-        builds = {str(p.name) for p in res.pins if p.needs_build}
-        return self.stack_from_pins(pins, ev, markers=markers, builds=builds)
-
-    def stack_from_pins(
-        self,
-        pins: Mapping[NormalizedName, Version],
-        ev: Evaluation,
-        *,
-        markers: Mapping[str, str | None] | None = None,
-        builds: frozenset[str] | set[str] = frozenset(),
-    ) -> StackAdvice:
-        from advisor.scoring.advice import Alternative, PinAdvice, StackAdvice
-
-        verdict = self._scorer.evaluate_stack(pins)
-        out = []
-        for name in sorted(pins):
-            version = pins[name]
-            known = self._scorer.known(name, version)
-            found = self._scorer.alternatives(name, exclude=version)
-            latest = self._latest.get(name)
-            # latest's own choice always shows, whatever its rank: it is what was turned down
-            found.sort(key=lambda item: str(item[0]) != latest)
-            alternatives = [
-                Alternative(
-                    version=str(v),
-                    score=None if reason else score,
-                    reason=reason or self._why(name, v),
-                )
-                for v, reason, score in found
-            ]
-            for (fname, v), reason in sorted(self._filtered.items(), key=lambda kv: str(kv[0])):
-                if (
-                    fname == name
-                    and v != version
-                    and all(a.version != str(v) for a in alternatives)
-                ):
-                    alternatives.append(Alternative(version=str(v), score=None, reason=reason))
-            out.append(
-                PinAdvice(
-                    name=name,
-                    version=str(version),
-                    latest=self._latest.get(name),
-                    score=known.score if known else 0.0,
-                    terms=tuple(t for t, _ in known.terms) if known else (),
-                    justifications=tuple(j for j in verdict.justifications if j.package == name),
-                    alternatives=tuple(alternatives[:5]),
-                    direct=name in self._direct,
-                    needs_build=name in builds,
-                    marker=(markers or {}).get(name),
-                )
-            )
-        return StackAdvice(
-            score=ev.total,
-            pins=tuple(out),
-            stack_terms=verdict.stack_terms,
-            justifications=tuple(j for j in verdict.justifications if j.package is None),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
