@@ -1,42 +1,39 @@
 """``advisor advise``: the best stack of a recommendation type for each target, and why.
 
-Per target: a scorer built from the recommendation's units and the knowledge (the store
-plus the curated ``knowledge/`` folder), a best-first resolution ordered by score, the stack
-search around it, the ``latest`` stack for comparison, and the project's existing lock scored
-the same way (the baseline). The best stacks of all targets are merged into one lock.
+Part of the composition root, around the decide layer's advice engine
+(:func:`advisor.advice.engine.advise_target`): it loads the knowledge (the store, after an
+implicit sync of the curated ``knowledge/`` folders, plus an ``--osv`` dump), opens the index
+session, reads the baseline lock (the project's own, scored the same way), runs the engine for
+each target and merges the best stacks of all targets into one resolution, with hashes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.advice.describer import Describer
-    from advisor.advice.planner import Planner
     from advisor.api.context import ResolveOptions
     from advisor.api.locking import Prepared
-    from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
+    from advisor.knowledge.store import KnowledgeStore
     from advisor.models import Resolution
-    from advisor.resolution.provider import AdvisorProvider, ProviderCache
-    from advisor.resolution.search import Evaluation
-    from advisor.scoring.advice import Advice, StackAdvice
+    from advisor.scoring.advice import Advice, PinAdvice
     from advisor.scoring.base import Recommendation
-    from advisor.scoring.engine import UnitScorer
+    from advisor.scoring.knowledge_view import StoreKnowledge
 
 __all__ = [
     "AdviseOptions",
@@ -50,6 +47,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdviseOptions:
+    """How an advice searches (``count`` stacks kept, ``budget`` resolutions, ``time_limit``
+    seconds, ``seed``), what it knows, and what it compares with."""
+
     count: int = 3
     budget: int = 12
     time_limit: float = 30.0
@@ -62,6 +62,9 @@ class AdviseOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdviseOutcome:
+    """What :func:`run_advice` found, ready for the lock (``resolution``, ``tool``) and the
+    report (``advices``)."""
+
     resolution: Resolution  # the best stacks of every target, merged
     advices: tuple[Advice, ...]  # one per target
     warnings: tuple[str, ...]
@@ -86,7 +89,9 @@ def bundled_knowledge_dir(
     return next((f for f in found if (f / "prescriptions").is_dir()), None)
 
 
-def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[Any, Any]:
+def _load_knowledge(
+    advise: AdviseOptions, environ: Mapping[str, str]
+) -> tuple[StoreKnowledge, KnowledgeStore]:
     """The knowledge view for scoring: the store, after an implicit ``knowledge sync`` of the
     curated folders (free when their content digest is unchanged), plus ``--osv`` advisories.
     """
@@ -114,6 +119,18 @@ def _load_knowledge(advise: AdviseOptions, environ: Mapping[str, str]) -> tuple[
     return StoreKnowledge(store, extra=extra), store
 
 
+def _baseline_pins(prep: Prepared, advise: AdviseOptions) -> dict[NormalizedName, Version] | None:
+    """The pins of the lock to compare with: ``advise.baseline``, else the pylock.toml at the
+    output path; ``None`` when there is no such file (or it is not a pylock.toml)."""
+    from advisor.lockfile.pylock import read_pylock
+
+    path = advise.baseline or (prep.output if str(prep.output) != "-" else None)
+    if path is None or not Path(path).is_file() or Path(path).suffix != ".toml":
+        return None
+    locked = read_pylock(Path(path))
+    return {p.name: p.version for p in locked.packages if p.version is not None}
+
+
 def run_advice(
     prep: Prepared,
     *,
@@ -125,16 +142,29 @@ def run_advice(
 ) -> AdviseOutcome:
     """Search the best stacks of ``opts.recommendation`` (or of ``kind``, a recommendation
     assembled by the caller) for every target of ``prep``; every resolution, build and
-    retry reports to ``events``."""
+    retry reports to ``events``.
+
+    Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
+    """
+    from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
     from advisor.api.context import make_planner, open_session
     from advisor.api.locking import with_hashes
     from advisor.resolution.resolve import TargetResult, merge
+    from advisor.resolution.search import SearchOptions
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
-    policy = prep.config.policy
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)
+    settings = AdviceSettings(
+        recommendation=kind,
+        knowledge=knowledge,
+        policy=prep.config.policy,
+        now=now,
+        search=SearchOptions(
+            count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
+        ),
+    )
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit
     session = open_session(
@@ -142,19 +172,31 @@ def run_advice(
     )
     try:
         planner = make_planner(prep.resolvable, opts=opts, session=session)
-        advices: list[Advice] = []
-        results: list[TargetResult] = []
-        warnings: list[str] = []
+        baseline = _baseline_pins(prep, advise)
+        found: list[TargetAdvice] = []
         for target in prep.targets:
-            advice, best, notes = _advise_target(
-                planner, target, prep, kind=kind, policy=policy, now=now,
-                knowledge=knowledge, advise=advise, events=events,
-            )  # fmt: skip
-            advices.append(advice)
-            results.append(TargetResult(marker=target.lock_marker(), resolution=best))
-            warnings.extend(notes)
-        merged = with_hashes(merge(results), session.fetcher)
+            label = planner.label(target, prep.targets)
+            found.append(
+                advise_target(
+                    planner,
+                    target,
+                    label=label,
+                    settings=settings,
+                    baseline=baseline,
+                    events=events,
+                )
+            )
+        merged = with_hashes(
+            merge(
+                [
+                    TargetResult(marker=target.lock_marker(), resolution=done.resolution)
+                    for target, done in zip(prep.targets, found, strict=True)
+                ]
+            ),
+            session.fetcher,
+        )
         requests = session.finder.requests
+        warnings = [w for done in found for w in done.warnings]
         stopped = session.metadata.time_limited
         if stopped:
             warnings.append(
@@ -167,10 +209,19 @@ def run_advice(
         raise
     finally:
         session.close()
-        if store is not None:
-            store.close()
-    first = advices[0]
-    tool = {
+        store.close()
+    return AdviseOutcome(
+        resolution=merged,
+        advices=tuple(done.advice for done in found),
+        warnings=tuple(dict.fromkeys(warnings)),
+        requests=requests,
+        tool=_advice_record(found[0].advice, advise),
+    )
+
+
+def _advice_record(first: Advice, advise: AdviseOptions) -> dict[str, Any]:
+    """What the lock's ``[tool.advisor]`` records about the advice (of the first target)."""
+    return {
         "advice": {
             "score": round(first.best.score, 4),
             "latest-score": round(first.latest.score, 4),
@@ -179,176 +230,6 @@ def run_advice(
             "budget": advise.budget,
         }
     }
-    return AdviseOutcome(
-        resolution=merged,
-        advices=tuple(advices),
-        warnings=tuple(dict.fromkeys(warnings)),
-        requests=requests,
-        tool=tool,
-    )
-
-
-def _advise_target(
-    planner: Planner,
-    target: RuntimeEnvironment,
-    prep: Prepared,
-    *,
-    kind: Any,
-    policy: Any,
-    now: datetime,
-    knowledge: Any,
-    advise: AdviseOptions,
-    events: ProgressEvents,
-) -> tuple[Advice, Resolution, list[str]]:
-    from advisor.advice.describer import Describer
-    from advisor.resolution.provider import CandidateOrder, ProviderCache
-    from advisor.resolution.resolve import resolve
-    from advisor.resolution.search import SearchOptions, search
-    from advisor.scoring.advice import Advice
-    from advisor.scoring.base import ScoringContext
-    from advisor.scoring.engine import UnitScorer
-
-    started = time.monotonic()
-    label = planner.label(target, prep.targets)
-    cache = ProviderCache()
-    ctx = ScoringContext(
-        env=target, recommendation=kind.name, now=now, knowledge=knowledge, policy=policy
-    )
-
-    def versions_of(name: str) -> list[Version]:
-        # every version the index offers, newest first (the provider grouped them already)
-        return sorted(cache.versions.get(canonicalize_name(name), {}), reverse=True)
-
-    scorer = UnitScorer(kind, ctx, versions_of=versions_of)
-    scoring = bool(kind.filters or kind.scorers)
-    order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
-    providers: list[AdvisorProvider] = []
-
-    def run(bans: Mapping[NormalizedName, frozenset[Version]]) -> Resolution:
-        provider = planner.provider(
-            target, scorer=scorer if scoring else None, bans=bans, cache=cache, order=order
-        )
-        if not providers:
-            provider.warm(planner.root_names)
-        providers.append(provider)
-        return resolve(provider, planner.roots, target=label, events=events)
-
-    def score_pins(res: Resolution) -> None:
-        # verdicts for pins the ordering did not need (latest, baseline, unscored types)
-        probe = planner.provider(target, scorer=scorer, cache=cache)
-        for pin in res.pins:
-            if pin.version in probe.versions(pin.name):
-                probe.score(pin.name, pin.version)
-
-    def evaluate(res: Resolution) -> Evaluation:
-        from advisor.resolution.search import Evaluation
-
-        score_pins(res)
-        verdict = scorer.evaluate_stack({p.name: p.version for p in res.pins})
-        return Evaluation(
-            total=verdict.total,
-            pin_scores=verdict.pin_scores,
-            reject=verdict.reject,
-            reject_package=verdict.reject_package,
-        )
-
-    def best_possible(name: str) -> float:
-        return scorer.best_score(name)
-
-    budget = advise.budget if scoring and not kind.lowest_direct else 1
-    found = search(
-        run,
-        evaluate,
-        best_possible=best_possible,
-        options=SearchOptions(
-            count=advise.count, budget=budget, time_limit=advise.time_limit, seed=advise.seed
-        ),
-    )
-    if not found.stacks:
-        from advisor.errors import NoViableStack
-
-        raise NoViableStack(
-            f"every stack found for {label} was rejected:",
-            causes=[f"  {reason}" for reason in found.rejected],
-        )
-    latest_res = resolve(
-        planner.provider(target, cache=cache),
-        planner.roots,
-        target=label,
-        events=events,
-    )
-    latest_pins = {str(p.name): str(p.version) for p in latest_res.pins}
-    best = found.stacks[0]
-    filtered: dict[tuple[str, Version], str] = {}
-    for provider in providers:
-        filtered.update({(str(n), v): r for (n, v), r in provider.filtered.items()})
-    advice_of = Describer(scorer, latest=latest_pins, direct=planner.direct, filtered=filtered)
-    best_advice = advice_of.stack(best.resolution, evaluate(best.resolution))
-    if found.rejected:
-        from advisor.scoring.base import Justification
-
-        rejections = tuple(
-            Justification(level="info", message=f"a stack was rejected: {reason}", unit="search")
-            for reason in found.rejected
-        )
-        best_advice = dataclasses.replace(
-            best_advice, justifications=best_advice.justifications + rejections
-        )
-    latest_advice = advice_of.stack(latest_res, evaluate(latest_res))
-    baseline = _baseline(prep, advise, scorer, planner, target, cache, advice_of)
-    unknown = tuple(
-        sorted(p.name for p in best.resolution.pins if not knowledge.for_package(p.name))
-    )
-    notes = [w for p in providers for w in p.warnings]
-    advice = Advice(
-        recommendation=kind.name,
-        targets=(label,),
-        best=best_advice,
-        latest=latest_advice,
-        others=tuple(advice_of.stack(f.resolution, f.evaluation) for f in found.stacks[1:]),
-        baseline=baseline,
-        unknown=unknown,
-        resolutions=found.resolutions,
-        seed=advise.seed,
-        budget=advise.budget,
-        elapsed=time.monotonic() - started,
-    )
-    return advice, best.resolution, notes
-
-
-def _baseline(
-    prep: Prepared,
-    advise: AdviseOptions,
-    scorer: UnitScorer,
-    planner: Planner,
-    target: RuntimeEnvironment,
-    cache: ProviderCache,
-    describer: Describer,
-) -> StackAdvice | None:
-    """The project's existing lock, scored the same way (``None`` without one)."""
-    from advisor.lockfile.pylock import read_pylock
-
-    path = advise.baseline or (prep.output if str(prep.output) != "-" else None)
-    if path is None or not Path(path).is_file() or Path(path).suffix != ".toml":
-        return None
-    locked = read_pylock(Path(path))
-    pins = {p.name: p.version for p in locked.packages if p.version is not None}
-    probe = planner.provider(target, scorer=scorer, cache=cache)
-    for name, version in pins.items():
-        if version in probe.versions(name):
-            probe.score(name, version)
-    verdict = scorer.evaluate_stack(pins)
-    from advisor.resolution.search import Evaluation
-
-    return describer.stack_from_pins(
-        pins,
-        Evaluation(
-            total=verdict.total,
-            pin_scores=verdict.pin_scores,
-            reject=verdict.reject,
-            reject_package=verdict.reject_package,
-        ),
-    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,7 +237,7 @@ class Explanation:
     name: str
     version: str
     paths: list[list[str]]
-    pin: Any  # PinAdvice | None: the locked version's terms and alternatives
+    pin: PinAdvice | None  # the locked version's terms and alternatives
 
 
 def explain_pin(
