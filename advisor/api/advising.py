@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
@@ -26,21 +24,19 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from advisor.api.context import ResolveOptions
-    from advisor.api.locking import Prepared
+    from advisor.api.inputs import Prepared
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore
     from advisor.models import Resolution
-    from advisor.scoring.advice import Advice, PinAdvice
+    from advisor.scoring.advice import Advice
     from advisor.scoring.base import Recommendation
     from advisor.scoring.knowledge_view import StoreKnowledge
 
 __all__ = [
     "AdviseOptions",
     "AdviseOutcome",
-    "Explanation",
     "bundled_knowledge_dir",
-    "explain_pin",
     "run_advice",
 ]
 
@@ -148,7 +144,7 @@ def run_advice(
     """
     from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
     from advisor.api.context import make_planner, open_session
-    from advisor.api.locking import with_hashes
+    from advisor.api.resolving import with_hashes
     from advisor.resolution.resolve import TargetResult, merge
     from advisor.resolution.search import SearchOptions
     from advisor.scoring.types import recommendation
@@ -230,55 +226,3 @@ def _advice_record(first: Advice, advise: AdviseOptions) -> dict[str, Any]:
             "budget": advise.budget,
         }
     }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    name: str
-    version: str
-    paths: list[list[str]]
-    pin: PinAdvice | None  # the locked version's terms and alternatives
-
-
-def explain_pin(
-    lock_path: Path,
-    name: str,
-    *,
-    advise: AdviseOptions,
-    environ: Mapping[str, str],
-    events: ProgressEvents = SILENT,
-) -> Explanation:
-    """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
-    inputs are advised again under the lock's recommendation (stable for a latest lock), with
-    the lock as the baseline, so the locked version's own terms and its alternatives show."""
-    import dataclasses
-
-    from advisor.api.knowledge import store_url
-    from advisor.api.lock_facts import stack_graph_for_lock
-    from advisor.api.locking import LockOptions, prepare, recorded_request
-    from advisor.errors import InputError
-    from advisor.knowledge.graph import why
-    from advisor.lockfile.pylock import read_pylock
-
-    canonical = canonicalize_name(name)
-    locked = {p.name: p for p in read_pylock(lock_path).packages}
-    if canonical not in locked:
-        known = ", ".join(sorted(locked)[:8])
-        raise InputError(f"{name} is not in {lock_path} (it locks {known}, ...)")
-    version = str(locked[canonical].version)
-    graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
-    paths = why(graph, canonical)
-    files, opts = recorded_request(lock_path)
-    if opts.recommendation == "latest":
-        opts = dataclasses.replace(opts, recommendation="stable")
-    out = LockOptions(output=lock_path, dry_run=True)
-    prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
-    outcome = run_advice(
-        prep,
-        opts=opts,
-        advise=dataclasses.replace(advise, baseline=lock_path, budget=1),
-        events=events,
-    )
-    baseline = outcome.advices[0].baseline
-    pin = baseline.pin(canonical) if baseline is not None else None
-    return Explanation(name=canonical, version=version, paths=paths, pin=pin)
