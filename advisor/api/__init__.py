@@ -2,14 +2,16 @@
 
 The CLI (and later the pre-commit hook, the image pipeline and the server) call only this
 package. It is the one place that reads the process environment and the clock, and passes
-them down as values. One module per job: :mod:`~advisor.api.locking` (resolve and lock),
-:mod:`~advisor.api.advise_job` (advise), :mod:`~advisor.api.checking` (check),
-:mod:`~advisor.api.imaging` and :mod:`~advisor.api.building` (images),
-:mod:`~advisor.api.knowledge`, :mod:`~advisor.api.advisory_update` and
-:mod:`~advisor.api.lock_facts` (the knowledge store), :mod:`~advisor.api.observing`
-(observations), :mod:`~advisor.api.cache`, :mod:`~advisor.api.environment` and
-:mod:`~advisor.api.installing`; :mod:`~advisor.api.context` holds what the resolving jobs
-share.
+them down as values. One module per job: :mod:`~advisor.api.locking` (the lock and advise
+jobs, which share one private step), :mod:`~advisor.api.explaining` (explain),
+:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.imaging` and
+:mod:`~advisor.api.building` (images), :mod:`~advisor.api.knowledge`,
+:mod:`~advisor.api.advisory_update` and :mod:`~advisor.api.lock_facts` (the knowledge store),
+:mod:`~advisor.api.observing` (observations), :mod:`~advisor.api.cache`,
+:mod:`~advisor.api.environment` and :mod:`~advisor.api.installing`; the steps they share sit
+beside them (:mod:`~advisor.api.context`, :mod:`~advisor.api.inputs`,
+:mod:`~advisor.api.resolving`, :mod:`~advisor.api.advising`). The decisions belong to the
+layers below (the decide layer is :mod:`advisor.advice`).
 
 This package is the public Python API (``docs/python-api.md``): one function per job and
 the values they take and return, under the names below. They are re-exported lazily, so
@@ -68,11 +70,11 @@ __all__ = [
 
 # public name -> (module under advisor.api, its name there)
 _WHERE = {
-    "AdviceResult": ("advise_job", "AdviceResult"),
+    "AdviceResult": ("locking", "AdviceResult"),
     "AdviseOptions": ("advising", "AdviseOptions"),
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
-    "Explanation": ("advising", "Explanation"),
+    "Explanation": ("explaining", "Explanation"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("context", "IndexStrategy"),
@@ -81,7 +83,7 @@ _WHERE = {
     "LockOutcome": ("locking", "LockOutcome"),
     "RecommendationType": ("context", "RecommendationType"),
     "ResolveOptions": ("context", "ResolveOptions"),
-    "advise": ("advise_job", "advise"),
+    "advise": ("locking", "advise"),
     "build_image": ("building", "build_image"),
     "build_targets": ("context", "build_targets"),
     "cache_info": ("cache", "cache_info"),
@@ -89,7 +91,7 @@ _WHERE = {
     "clean_cache": ("cache", "clean_cache"),
     "default_cache_dir": ("context", "default_cache_dir"),
     "detect_environment": ("environment", "detect_environment"),
-    "explain": ("advising", "explain_pin"),
+    "explain": ("explaining", "explain_pin"),
     "export_lock_graph": ("lock_facts", "export_lock_graph"),
     "export_observations": ("observing", "export_observations"),
     "generate_image": ("imaging", "generate"),
@@ -113,9 +115,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
-    from advisor.api.advise_job import AdviceResult, advise
-    from advisor.api.advising import AdviseOptions, Explanation
-    from advisor.api.advising import explain_pin as explain
+    from advisor.api.advising import AdviseOptions
     from advisor.api.advisory_update import update_advisories
     from advisor.api.building import build_image
     from advisor.api.cache import cache_info, clean_cache
@@ -130,6 +130,8 @@ if TYPE_CHECKING:
         default_cache_dir,
     )
     from advisor.api.environment import detect_environment
+    from advisor.api.explaining import Explanation
+    from advisor.api.explaining import explain_pin as explain
     from advisor.api.imaging import ImageOutcome, list_recipes
     from advisor.api.imaging import generate as generate_image
     from advisor.api.installing import install_lock
@@ -139,7 +141,15 @@ if TYPE_CHECKING:
     from advisor.api.knowledge import sync as sync_knowledge
     from advisor.api.knowledge import validate as validate_knowledge
     from advisor.api.lock_facts import export_lock_graph, index_facts
-    from advisor.api.locking import LockFormat, LockOptions, LockOutcome, lock, resolve_request
+    from advisor.api.locking import (
+        AdviceResult,
+        LockFormat,
+        LockOptions,
+        LockOutcome,
+        advise,
+        lock,
+        resolve_request,
+    )
     from advisor.api.observing import (
         export_observations,
         import_observations,

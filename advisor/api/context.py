@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
+    from advisor.advice.planner import Planner
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
@@ -45,6 +46,7 @@ __all__ = [
     "default_cache_dir",
     "index_config",
     "load_config",
+    "make_planner",
     "open_cache",
     "open_session",
     "pip_constraints",
@@ -341,6 +343,21 @@ def open_session(
     )
     metadata = MetadataFetcher(fetcher=fetcher, cache=cache, builds=builds, events=events)
     return Session(fetcher=fetcher, finder=finder, metadata=metadata, events=events)
+
+
+def make_planner(request: AdviceRequest, *, opts: ResolveOptions, session: Session) -> Planner:
+    """The planner of ``request`` over ``session``'s finder and metadata, with the few
+    options of ``opts`` that choose candidates."""
+    from advisor.advice.planner import Planner, PlanOptions
+
+    options = PlanOptions(
+        pre=opts.pre,
+        pre_packages=opts.pre_packages,
+        only_binary=opts.only_binary,
+        no_build=opts.no_build,
+        exclude_newer=opts.exclude_newer,
+    )
+    return Planner(request, finder=session.finder, metadata=session.metadata, options=options)
 
 
 def _build_env(index: IndexConfig, environ: Mapping[str, str]) -> dict[str, str]:

@@ -2,11 +2,13 @@
 
 Part of the composition root (``advisor image generate`` calls only this). The stack is
 resolved for the runtime environment the recipe's base image gives (its Python,
-implementation, platform and CUDA), never for the machine running the advisor; the lock is
-made the way :func:`advisor.api.locking.lock` makes it, then :mod:`advisor.image` renders the
-Containerfile and writes the folder. The locked files are vendored into the context's
-``wheels/`` (downloaded once, hash-checked), so the build needs no index; the prescriptions
-that apply to the stack on that target advise the image's environment variables.
+implementation, platform and CUDA), never for the machine running the advisor; the stack is
+chosen as :func:`advisor.api.locking.lock` chooses it (:func:`~advisor.api.locking.choose_stack`)
+and its locks rendered by the same :func:`~advisor.api.locking.finish`, then
+:mod:`advisor.image` renders the Containerfile and writes the folder. The locked files are
+vendored into the context's ``wheels/`` (:mod:`advisor.api.vendoring`: downloaded once,
+hash-checked), so the build needs no index; the prescriptions that apply to the stack on that
+target advise the image's environment variables.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
-    from advisor.api.locking import Prepared
+    from advisor.api.inputs import Prepared
+    from advisor.api.locking import LockedStack
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import ImageRecipe
-    from advisor.models import DistFile, Pin, Resolution
+    from advisor.models import Resolution
 
 __all__ = ["ImageOutcome", "generate", "list_recipes", "recipe_target", "resolve_recipes"]
 
@@ -116,14 +119,12 @@ def generate(
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
     """
-    from advisor.api.context import target_table
-    from advisor.api.locking import LockOptions, finish, prepare
-    from advisor.environment import RuntimeEnvironment
-    from advisor.image.containerfile import WHEELS, ContainerfileSpec, render_containerfile
+    from advisor.api.advising import AdviseOptions
+    from advisor.api.locking import choose_stack
+    from advisor.api.vendoring import vendor_wheels
+    from advisor.image.containerfile import ContainerfileSpec, render_containerfile
     from advisor.image.context import BuildContext, write_context
     from advisor.image.recipes import find_recipe, load_recipes
-    from advisor.knowledge.sources.folder import content_digest
-    from advisor.lockfile.write import write_atomic
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
@@ -131,15 +132,99 @@ def generate(
     recipe = find_recipe(load_recipes(folder, date=now.date().isoformat()), recipe_name)
     extra_inputs: dict[str, str] = {}
     if not inputs:
-        text = "".join(f"{r}\n" for r in recipe.requirements)
-        extra_inputs["requirements.in"] = f"# the default requirements of {recipe.name}\n{text}"
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-            write_atomic(output / "requirements.in", extra_inputs["requirements.in"])
-        except OSError as exc:
-            raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-        inputs = (output / "requirements.in",)
-    recipe_indexes, index_warnings = _recipe_indexes(recipe, environ)
+        inputs, extra_inputs = _default_inputs(recipe, output)
+    prep, opts, warnings = _prepare(
+        recipe, inputs, opts=opts, output=output, environ=environ, cwd=cwd
+    )
+    target = prep.targets[0]
+    stack = choose_stack(
+        prep,
+        opts=opts,
+        advice=AdviseOptions(knowledge_dirs=(folder,)),
+        now=now,
+        events=events,
+    )
+    resolution = stack.resolution
+    warnings = (*warnings, *stack.warnings)
+    locks = _render_locks(prep, stack, opts=opts, output=output, vendor=vendor, warnings=warnings)
+    env_advice, advice_warnings = _env_advice(folder, resolution, target, opts, now)
+    warnings = (*warnings, *advice_warnings)
+    wheels, wheel_warnings = vendor_wheels(
+        prep, opts, resolution, output=output, vendor=vendor, events=events
+    )
+    warnings = (*warnings, *wheel_warnings)
+    spec = ContainerfileSpec(
+        needs_build=any(p.needs_build for p in resolution.pins),
+        packages=len(resolution.pins),
+        wheels=vendor,
+        labels=_labels(recipe, opts, locks),
+        env=env_advice,
+    )
+    record = _image_record(
+        recipe,
+        target,
+        opts=opts,
+        folder=folder,
+        locks=locks,
+        stack=stack,
+        wheels=wheels,
+        env_advice=env_advice,
+    )
+    files = write_context(
+        output,
+        BuildContext(
+            containerfile=render_containerfile(recipe, spec),
+            pylock=locks.pylock,
+            requirements=locks.requirements,
+            record=record,
+            inputs=extra_inputs,
+        ),
+    )
+    return ImageOutcome(
+        folder=output,
+        files=files,
+        recipe=recipe,
+        target=target,
+        resolution=resolution,
+        lock_digest=locks.lock_digest,
+        input_digest=locks.input_digest,
+        wheels=wheels,
+        env_advice=env_advice,
+        warnings=warnings,
+    )
+
+
+def _default_inputs(recipe: ImageRecipe, output: Path) -> tuple[tuple[Path, ...], dict[str, str]]:
+    """The recipe's own requirements, written to ``output/requirements.in``: the inputs, and
+    the file for the context (name → text)."""
+    from advisor.lockfile.write import write_atomic
+
+    text = "".join(f"{r}\n" for r in recipe.requirements)
+    extra = {"requirements.in": f"# the default requirements of {recipe.name}\n{text}"}
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        write_atomic(output / "requirements.in", extra["requirements.in"])
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    return (output / "requirements.in",), extra
+
+
+def _prepare(
+    recipe: ImageRecipe,
+    inputs: Sequence[Path],
+    *,
+    opts: ResolveOptions,
+    output: Path,
+    environ: Mapping[str, str],
+    cwd: Path | None,
+) -> tuple[Prepared, ResolveOptions, tuple[str, ...]]:
+    """The run for the recipe's base: its one target, no previous pins (an image locks
+    afresh), the recipe's extra indexes added (the options with them are returned), its
+    framework packages pinned to the first; and the warnings about indexes left out."""
+    from advisor.api.inputs import LockOptions, prepare
+    from advisor.environment import RuntimeEnvironment
+
+    recipe_indexes, warnings = _recipe_indexes(recipe, environ)
     if recipe_indexes:
         extra = tuple(dict.fromkeys((*opts.extra_index_urls, *recipe_indexes)))
         opts = dataclasses.replace(opts, extra_index_urls=extra)
@@ -151,10 +236,32 @@ def generate(
     if recipe_indexes and recipe.index_packages:  # the framework's builds, from its index only
         pinned = {**prep.index.pinned, **dict.fromkeys(recipe.index_packages, recipe_indexes[0])}
         prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
-    resolution, warnings, advice, tool = _resolve(
-        prep, opts=opts, knowledge_dir=folder, now=now, events=events
-    )
-    warnings = (*index_warnings, *warnings)
+    return prep, opts, warnings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Locks:
+    """The context's two locks of one stack, and their digests."""
+
+    pylock: str
+    requirements: str
+    input_digest: str  # the lock's input digest (both locks record the same)
+    lock_digest: str  # sha256 of pylock.toml
+
+
+def _render_locks(
+    prep: Prepared,
+    stack: LockedStack,
+    *,
+    opts: ResolveOptions,
+    output: Path,
+    vendor: bool,
+    warnings: tuple[str, ...],
+) -> _Locks:
+    """pylock.toml and requirements.txt of ``stack``, as the lock job renders them (not
+    written here); the requirements lock names the indexes only when nothing is vendored."""
+    from advisor.api.inputs import LockOptions
+    from advisor.api.locking import finish
 
     def render(name: str, fmt: LockFormat) -> tuple[str, str]:
         out = LockOptions(
@@ -164,12 +271,23 @@ def generate(
             command=_COMMAND,
             index_lines=not vendor,
         )
-        done = finish(prep, resolution, opts=opts, out=out, warnings=warnings, tool=tool)
+        done = finish(
+            prep, stack.resolution, opts=opts, out=out, warnings=warnings, tool=stack.tool
+        )
         return done.text, done.digest
 
     pylock, input_digest = render("pylock.toml", LockFormat.PYLOCK)
     requirements, _ = render("requirements.txt", LockFormat.REQUIREMENTS)
-    lock_digest = "sha256:" + hashlib.sha256(pylock.encode("utf-8")).hexdigest()
+    return _Locks(
+        pylock=pylock,
+        requirements=requirements,
+        input_digest=input_digest,
+        lock_digest="sha256:" + hashlib.sha256(pylock.encode("utf-8")).hexdigest(),
+    )
+
+
+def _labels(recipe: ImageRecipe, opts: ResolveOptions, locks: _Locks) -> dict[str, str]:
+    """The image's OCI labels (provenance: recipe, base, digests, tool), empty ones left out."""
     labels = {
         "org.opencontainers.image.title": recipe.name,
         "org.opencontainers.image.description": recipe.summary,
@@ -181,65 +299,46 @@ def generate(
         ),
         "io.stack-advisor.recipe": recipe.name,
         "io.stack-advisor.recommendation": opts.recommendation,
-        "io.stack-advisor.lock-digest": lock_digest,
-        "io.stack-advisor.input-digest": input_digest,
+        "io.stack-advisor.lock-digest": locks.lock_digest,
+        "io.stack-advisor.input-digest": locks.input_digest,
         "io.stack-advisor.version": __version__,
     }
-    env_advice, advice_warnings = _env_advice(folder, resolution, target, opts, now)
-    warnings = (*warnings, *advice_warnings)
-    wheels: tuple[str, ...] = ()
-    if vendor:
-        wheels = _vendor(prep, opts, _vendored_files(resolution.pins), output / WHEELS, events)
-    else:
-        public = prep.index.public()
-        local = [u for u in (*public["indexes"], *public["find-links"]) if u.startswith("file:")]
-        warnings = (
-            *warnings,
-            *(f"the build cannot reach {u} (a local index): use --wheels" for u in local),
-        )
-    spec = ContainerfileSpec(
-        needs_build=any(p.needs_build for p in resolution.pins),
-        packages=len(resolution.pins),
-        wheels=vendor,
-        labels={k: v for k, v in labels.items() if v},
-        env=env_advice,
-    )
+    return {k: v for k, v in labels.items() if v}
+
+
+def _image_record(
+    recipe: ImageRecipe,
+    target: RuntimeEnvironment,
+    *,
+    opts: ResolveOptions,
+    folder: Path,
+    locks: _Locks,
+    stack: LockedStack,
+    wheels: tuple[str, ...],
+    env_advice: Mapping[str, tuple[str, str]],
+) -> dict[str, Any]:
+    """``image.json``: what the context was made from and of (the advice's report, one per
+    target, when the advice search chose the stack)."""
+    from advisor.api.context import target_table
+    from advisor.knowledge.sources.folder import content_digest
+
     record: dict[str, Any] = {
         "advisor-version": __version__,
         "recipe": _recipe_record(recipe),
         "environment": {**target_table(target), **_cuda(target)},
         "recommendation": opts.recommendation,
         "knowledge-digest": content_digest(folder),
-        "lock-digest": lock_digest,
-        "input-digest": input_digest,
-        "pins": {str(p.name): str(p.version) for p in resolution.pins},
+        "lock-digest": locks.lock_digest,
+        "input-digest": locks.input_digest,
+        "pins": {str(p.name): str(p.version) for p in stack.resolution.pins},
         "wheels": list(wheels),
         "env-advice": {k: {"value": v, "rule": r} for k, (v, r) in sorted(env_advice.items())},
     }
-    if advice is not None:
-        record["advice"] = advice
-    files = write_context(
-        output,
-        BuildContext(
-            containerfile=render_containerfile(recipe, spec),
-            pylock=pylock,
-            requirements=requirements,
-            record=record,
-            inputs=extra_inputs,
-        ),
-    )
-    return ImageOutcome(
-        folder=output,
-        files=files,
-        recipe=recipe,
-        target=target,
-        resolution=resolution,
-        lock_digest=lock_digest,
-        input_digest=input_digest,
-        wheels=wheels,
-        env_advice=env_advice,
-        warnings=warnings,
-    )
+    if stack.advice is not None:
+        from advisor.report.json import advice_to_dict
+
+        record["advice"] = [advice_to_dict(a) for a in stack.advice.advices]
+    return record
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -311,65 +410,6 @@ def _env_advice(
     return advice, tuple(warnings)
 
 
-def _vendored_files(pins: Sequence[Pin]) -> list[DistFile]:
-    """The locked files the build installs from ``wheels/``: every wheel of each pin (all
-    fit the target), and the sdist of a pin that must be built. Pins given as a direct URL
-    are fetched from it at build time."""
-    from advisor.models import DistKind
-
-    files = []
-    for pin in pins:
-        if pin.direct_url:
-            continue
-        for dist in pin.files:
-            parsed = dist.parsed
-            if parsed is None:
-                continue
-            if parsed.kind is DistKind.WHEEL or pin.needs_build:
-                files.append(dist)
-    return files
-
-
-def _vendor(
-    prep: Prepared,
-    opts: ResolveOptions,
-    files: Sequence[DistFile],
-    folder: Path,
-    events: ProgressEvents,
-) -> tuple[str, ...]:
-    """Download ``files`` into ``folder`` (hash-checked; a file already there with the right
-    sha256 is kept) and remove any other file there; returns the names, sorted."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from advisor.api.context import open_session
-    from advisor.image.context import prune_folder, sha256_of
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot write {folder}: {exc.strerror or exc}") from exc
-    wanted = {f.filename: f for f in files}
-    missing = [
-        f for name, f in sorted(wanted.items())
-        if sha256_of(folder / name) != f.hash_map.get("sha256")
-    ]  # fmt: skip
-    if missing:
-        session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
-        try:
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                for _ in pool.map(
-                    lambda f: session.fetcher.download(
-                        f.url, folder / f.filename, sha256=f.hash_map.get("sha256")
-                    ),
-                    missing,
-                ):
-                    pass
-        finally:
-            session.close()
-    prune_folder(folder, keep=set(wanted))
-    return tuple(sorted(wanted))
-
-
 def resolve_recipes(
     names: Sequence[str],
     *,
@@ -404,44 +444,6 @@ def resolve_recipes(
                 continue
             out[name] = {str(p.name): str(p.version) for p in outcome.resolution.pins}
     return out
-
-
-def _resolve(
-    prep: Prepared,
-    *,
-    opts: ResolveOptions,
-    knowledge_dir: Path,
-    now: datetime,
-    events: ProgressEvents,
-) -> tuple[Resolution, tuple[str, ...], list[Any] | None, Mapping[str, Any] | None]:
-    """``latest``: pip's choice for the target; otherwise the advice search, whose reports
-    (one per target, JSON-ready) go into ``image.json``."""
-    from advisor.api.locking import resolve_request
-
-    if opts.recommendation == "latest":
-        resolution, warnings, _ = resolve_request(
-            prep.resolvable,
-            opts=opts,
-            index=prep.index,
-            pip=prep.pip,
-            targets=prep.targets,
-            environ=prep.environ,
-            preferences={},
-            events=events,
-        )
-        return resolution, warnings, None, None
-    from advisor.api.advising import AdviseOptions, run_advice
-    from advisor.report.json import advice_to_dict
-
-    outcome = run_advice(
-        prep,
-        opts=opts,
-        advise=AdviseOptions(knowledge_dirs=(knowledge_dir,)),
-        now=now,
-        events=events,
-    )
-    advices = [advice_to_dict(a) for a in outcome.advices]
-    return outcome.resolution, outcome.warnings, advices, outcome.tool
 
 
 def _recipe_record(recipe: ImageRecipe) -> dict[str, Any]:

@@ -1,8 +1,12 @@
-"""Resolve and lock: inputs → targets → index session → resolution → lockfile.
+"""The jobs that write a lock: ``lock`` and ``advise``. Inputs → the stack → lockfile.
 
-The CLI (and later the pre-commit hook, the image pipeline and the server) call only this
-module. It is the one place that reads the process environment and the clock, and passes
-them down as values.
+Part of the composition root: the CLI (and the pre-commit hook, the image pipeline and the
+server) call these. Both jobs run one private step, :func:`_lock_run`: the stack to lock is
+chosen once, by :func:`choose_stack` (``latest`` resolves as pip does,
+:mod:`advisor.api.resolving`; any other type, and every ``advise``, runs the advice search of
+:mod:`advisor.api.advising`), then :func:`finish` renders the lock with its record and writes
+it. The inputs are read first (:func:`advisor.api.inputs.prepare`). This module also reads a
+lock's record back (:func:`recorded_request`).
 """
 
 from __future__ import annotations
@@ -22,14 +26,13 @@ from advisor.models import IndexStrategy, LockFormat, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from datetime import datetime
 
     from packaging.version import Version
 
-    from advisor.config import AdvisorConfig
+    from advisor.api.advising import AdviseOptions, AdviseOutcome
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.index.fetch import Fetcher
-    from advisor.index.settings import PipSettings
     from advisor.lockfile.record import (
         IndexRecord,
         InputsRecord,
@@ -39,16 +42,24 @@ if TYPE_CHECKING:
     )
     from advisor.models import Resolution
     from advisor.request import AdviceRequest, RequirementLine
+    from advisor.scoring.advice import Advice
 
 __all__ = [
+    "AdviceResult",
     "IndexConfig",
     "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "LockedStack",
+    "Prepared",
     "ResolveOptions",
+    "advise",
     "build_targets",
+    "choose_stack",
     "default_cache_dir",
+    "finish",
     "lock",
+    "prepare",
     "resolve_request",
 ]
 
@@ -57,30 +68,10 @@ from advisor.api.context import (
     ResolveOptions,
     build_targets,
     default_cache_dir,
-    index_config,
-    open_session,
-    pip_constraints,
     target_table,
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockOptions:
-    """Where a lock goes and how it is written.
-
-    ``output``: the lock's path (``None``: ``pylock.toml`` or ``requirements.txt`` beside the
-    first input; ``Path("-")``: written nowhere, the text is in the outcome); ``format``:
-    the lock format; ``dry_run``: render, write nothing; ``command``: the command line a
-    requirements lock names in its header.
-    """
-
-    output: Path | None = None  # None: next to the first input; Path("-"): stdout
-    format: LockFormat = LockFormat.PYLOCK
-    dry_run: bool = False
-    command: str = "advisor lock"
-    #: requirements format: the index options (pip-compile style); an image context that
-    #: installs from its vendored wheels/ leaves them out (the build cannot reach them)
-    index_lines: bool = True
+from advisor.api.inputs import LockOptions, Prepared, prepare
+from advisor.api.resolving import resolve_request
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,16 +92,68 @@ class LockOutcome:
     requests: int = 0
 
 
-def _previous_pins(existing: Path | None) -> dict[NormalizedName, Version]:
-    """The pins of the lock being replaced (``{}`` when there is none)."""
-    if existing is None or not existing.is_file():
-        return {}
-    from advisor.lockfile.pylock import read_pylock
-    from advisor.lockfile.requirements import read_requirements_lock
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdviceResult:
+    """An advice made: ``advices``, one :class:`~advisor.scoring.advice.Advice` per target
+    (the best stack and the next ones, ``latest``'s stack and the existing lock scored the
+    same way, every pin's terms and justifications; render one with
+    :func:`advisor.report.render_advice`), and ``lock``, the lock of the best stacks of
+    every target merged (a :class:`LockOutcome`)."""
 
-    if existing.name.endswith(".toml"):
-        return dict(read_pylock(existing).pins)
-    return dict(read_requirements_lock(existing))
+    lock: LockOutcome
+    advices: tuple[Advice, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedStack:
+    """The stack a lock records: pip's choice (``advice`` is ``None``) or the best stacks the
+    advice search found, one per target, merged (``advice`` holds its report)."""
+
+    resolution: Resolution
+    warnings: tuple[str, ...] = ()
+    requests: int = 0
+    advice: AdviseOutcome | None = None
+
+    @property
+    def tool(self) -> Mapping[str, Any] | None:
+        """What the lock's ``[tool.advisor]`` records about the advice (``None``: no advice)."""
+        return None if self.advice is None else self.advice.tool
+
+
+def choose_stack(
+    prep: Prepared,
+    *,
+    opts: ResolveOptions,
+    advice: AdviseOptions,
+    always_advise: bool = False,
+    now: datetime | None = None,
+    events: ProgressEvents = SILENT,
+) -> LockedStack:
+    """The stack to lock for ``opts.recommendation``: ``latest`` resolves as pip does
+    (re-locking keeps the previous pins, except under ``--upgrade``/``--upgrade-package``);
+    any other type, or any type with ``always_advise`` (``advise`` reports on ``latest``
+    too), is the advice search bounded by ``advice``. Progress reports to ``events``."""
+    if opts.recommendation == "latest" and not always_advise:
+        resolution, warnings, requests = resolve_request(
+            prep.resolvable,
+            opts=opts,
+            index=prep.index,
+            pip=prep.pip,
+            targets=prep.targets,
+            environ=prep.environ,
+            preferences=_preferences(opts, prep.previous),
+            events=events,
+        )
+        return LockedStack(resolution=resolution, warnings=warnings, requests=requests)
+    from advisor.api.advising import run_advice
+
+    outcome = run_advice(prep, opts=opts, advise=advice, now=now, events=events)
+    return LockedStack(
+        resolution=outcome.resolution,
+        warnings=outcome.warnings,
+        requests=outcome.requests,
+        advice=outcome,
+    )
 
 
 def _preferences(
@@ -123,148 +166,94 @@ def _preferences(
     return {k: v for k, v in previous.items() if k not in moving}
 
 
-def resolve_request(
-    request: AdviceRequest,
-    *,
-    opts: ResolveOptions,
-    index: IndexConfig,
-    pip: PipSettings,
-    targets: Sequence[RuntimeEnvironment],
-    environ: Mapping[str, str],
-    preferences: Mapping[NormalizedName, Version],
-    events: ProgressEvents = SILENT,
-) -> tuple[Resolution, tuple[str, ...], int]:
-    """Resolve for every target and merge, reporting progress to ``events``. Returns
-    (resolution, warnings, requests made)."""
-    from advisor.api.planner import Planner
-    from advisor.resolution.resolve import TargetResult, merge, resolve
-
-    session = open_session(opts, index, pip, environ, events=events)
-    try:
-        planner = Planner(request, opts=opts, session=session)
-        results: list[TargetResult] = []
-        warnings: list[str] = []
-        prefs = dict(preferences)
-        for target in targets:
-            provider = planner.provider(target, preferences=prefs)
-            provider.warm(planner.root_names)
-            label = planner.label(target, targets)
-            res = resolve(provider, planner.roots, target=label, events=session.events)
-            results.append(TargetResult(marker=target.lock_marker(), resolution=res))
-            warnings.extend(provider.warnings)
-            # later targets prefer the pins of earlier ones, so one lock converges
-            for p in res.pins:
-                prefs.setdefault(p.name, p.version)
-        return (
-            with_hashes(merge(results), session.fetcher),
-            tuple(dict.fromkeys(warnings)),
-            session.finder.requests,
-        )
-    except BaseException:  # an interrupt or an error: stop running builds now
-        session.cancel()
-        raise
-    finally:
-        session.close()
-
-
-def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
-    """Every locked file with a sha256 (folders and direct URLs list none)."""
-    from advisor.index.hashes import ensure_hash
-
-    pins = []
-    for pin in resolution.pins:
-        files = tuple(ensure_hash(f, fetcher=fetcher) for f in pin.files)
-        pins.append(pin if files == pin.files else dataclasses.replace(pin, files=files))
-    return dataclasses.replace(resolution, pins=tuple(pins))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
-    """A lock or advise run before resolving: parsed inputs, targets, indexes, output path.
-
-    ``request`` is what the inputs ask (the lock's digest covers it); ``resolvable`` is what
-    is resolved: the same plus the constraint files of pip's configuration, whose
-    requirements are ``pip_constraints`` (recorded in the lock by content).
-    """
-
-    inputs: tuple[Path, ...]
-    request: AdviceRequest
-    resolvable: AdviceRequest
-    pip_constraints: tuple[RequirementLine, ...]
-    config: AdvisorConfig
-    targets: tuple[RuntimeEnvironment, ...]
-    index: IndexConfig
-    pip: PipSettings
-    output: Path
-    previous: Mapping[NormalizedName, Version]
-    environ: Mapping[str, str]
-    cwd: Path
-
-
-def prepare(
+def lock(
     inputs: Sequence[Path],
     *,
     opts: ResolveOptions,
     out: LockOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-) -> Prepared:
-    """Read the inputs and configuration; decide targets, indexes and where the lock goes."""
-    from advisor.config import load_config
-    from advisor.environment import RuntimeEnvironment
-    from advisor.index.settings import load_pip_settings
-    from advisor.request import load_request
+    events: ProgressEvents = SILENT,
+) -> LockOutcome:
+    """Resolve ``inputs`` for the target environment(s) and render (and write) a lock.
 
-    environ = dict(os.environ) if environ is None else environ
-    cwd = Path.cwd() if cwd is None else cwd
-    if not inputs:
-        raise InputError("no input given: name a requirements file or a pyproject.toml")
+    ``latest`` resolves as pip does; any other recommendation type locks the best stack
+    the advice search finds (``advisor advise`` without the report). Long steps report to
+    ``events`` (default: nowhere).
+    """
+    from advisor.api.advising import AdviseOptions
 
-    def read(constraints: Sequence[Path]) -> AdviceRequest:
-        return load_request(
-            list(inputs),
-            extras=opts.extras,
-            groups=opts.groups,
-            constraints=constraints,
-            overrides=opts.overrides,
-            environ=environ,
-            cwd=cwd,
-        )
+    prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
+    written, _ = _lock_run(prep, opts=opts, out=out, advice=AdviseOptions(), events=events)
+    return written
 
-    request = read(opts.constraints)
-    settings = load_pip_settings(environ=environ, cwd=cwd)
-    configured = pip_constraints(settings, environ=environ, cwd=cwd)
-    # pip applies its configured constraint files like -c files on its command line (their
-    # options included); read together, one reader merges and checks them as pip would
-    resolvable = (
-        read([*opts.constraints, *(Path(p) for p in settings.constraints)])
-        if settings.constraints
-        else request
+
+def advise(
+    inputs: Sequence[Path],
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    advice: AdviseOptions | None = None,
+    recommendation: RecommendationType | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    events: ProgressEvents = SILENT,
+) -> AdviceResult:
+    """Search the best stack of a recommendation type for ``inputs``, write its lock (as
+    :func:`lock` writes one) and return it with the advice of every target.
+
+    The type is ``recommendation`` when given, else ``opts.recommendation`` unless that is
+    ``latest`` (the default), else the project's ``[tool.advisor] recommendation``, else
+    ``stable``. ``advice`` holds the search's bounds (count, budget, time limit, seed) and
+    where the knowledge comes from (default: :class:`~advisor.api.advising.AdviseOptions`).
+    Every resolution, build and retry reports to ``events``. Raises
+    :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack (nothing is
+    written then).
+    """
+    from advisor.api.advising import AdviseOptions
+
+    prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
+    given = recommendation or (
+        opts.recommendation if opts.recommendation != RecommendationType.LATEST else None
     )
-    config = load_config(Path(inputs[0]).resolve().parent)
-    targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, resolvable, config, environ, cwd, pip=settings)
-    if not index.indexes and not index.find_links:
-        raise InputError("no index to resolve from: --no-index is set and no --find-links given")
-    output = out.output
-    if output is None:
-        name = "pylock.toml" if out.format == "pylock" else "requirements.txt"
-        output = Path(inputs[0]).resolve().parent / name
-    existing = opts.preferences_from or (output if str(output) != "-" else None)
-    return Prepared(
-        inputs=tuple(inputs),
-        request=request,
-        resolvable=resolvable,
-        pip_constraints=configured,
-        config=config,
-        targets=tuple(targets),
-        index=index,
-        pip=pip,
-        output=output,
-        previous=_previous_pins(existing),
-        environ=environ,
-        cwd=cwd,
+    chosen = RecommendationType.parse(
+        given or prep.config.recommendation or RecommendationType.STABLE
     )
+    opts = dataclasses.replace(opts, recommendation=chosen)
+    written, stack = _lock_run(
+        prep,
+        opts=opts,
+        out=out,
+        advice=advice or AdviseOptions(),
+        always_advise=True,
+        events=events,
+    )
+    advices = stack.advice.advices if stack.advice is not None else ()
+    return AdviceResult(lock=written, advices=advices)
+
+
+def _lock_run(
+    prep: Prepared,
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    advice: AdviseOptions,
+    always_advise: bool = False,
+    events: ProgressEvents,
+) -> tuple[LockOutcome, LockedStack]:
+    """The step ``lock`` and ``advise`` share: choose the stack, then render (and write) its
+    lock with the advice's record."""
+    stack = choose_stack(prep, opts=opts, advice=advice, always_advise=always_advise, events=events)
+    written = finish(
+        prep,
+        stack.resolution,
+        opts=opts,
+        out=out,
+        warnings=stack.warnings,
+        requests=stack.requests,
+        tool=stack.tool,
+    )
+    return written, stack
 
 
 def finish(
@@ -321,48 +310,6 @@ def finish(
         changed=changed,
         requests=requests,
     )
-
-
-def lock(
-    inputs: Sequence[Path],
-    *,
-    opts: ResolveOptions,
-    out: LockOptions,
-    environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    events: ProgressEvents = SILENT,
-) -> LockOutcome:
-    """Resolve ``inputs`` for the target environment(s) and render (and write) a lock.
-
-    ``latest`` resolves as pip does; any other recommendation type locks the best stack
-    the advice search finds (``advisor advise`` without the report). Long steps report to
-    ``events`` (default: nowhere).
-    """
-    prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-    if opts.recommendation != "latest":
-        from advisor.api.advising import AdviseOptions, run_advice
-
-        outcome = run_advice(prep, opts=opts, advise=AdviseOptions(), events=events)
-        return finish(
-            prep,
-            outcome.resolution,
-            opts=opts,
-            out=out,
-            warnings=outcome.warnings,
-            requests=outcome.requests,
-            tool=outcome.tool,
-        )
-    resolution, warnings, requests = resolve_request(
-        prep.resolvable,
-        opts=opts,
-        index=prep.index,
-        pip=prep.pip,
-        targets=prep.targets,
-        environ=prep.environ,
-        preferences=_preferences(opts, prep.previous),
-        events=events,
-    )
-    return finish(prep, resolution, opts=opts, out=out, warnings=warnings, requests=requests)
 
 
 def _with_index_lines(text: str, index: IndexConfig) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,9 +106,8 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
 )
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
-    from advisor.api.advising import run_advice
-    from advisor.api.context import RecommendationType, load_config
-    from advisor.api.locking import LockFormat, LockOptions, finish, prepare
+    from advisor.api.locking import LockFormat, LockOptions
+    from advisor.api.locking import advise as run_advise
     from advisor.report import render_advice
 
     if not inputs:
@@ -126,27 +124,22 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
         kw.pop("report_fmt"),
         kw.pop("report_file"),
     )
-    explicit = kw.get("recommendation")
+    explicit = kw.get("recommendation")  # None: the api takes the project's, else stable
     advise_opts = _advise_opts(kw, baseline=kw.pop("baseline"))
     opts = resolve_opts(kw)
-    if explicit is None:
-        configured = load_config(Path(inputs[0]).resolve().parent).recommendation
-        opts = dataclasses.replace(opts, recommendation=configured or RecommendationType.STABLE)
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
-    prep = prepare(list(inputs), opts=opts, out=out)
     with progress_events(quiet=quiet) as events:
-        outcome = run_advice(prep, opts=opts, advise=advise_opts, events=events)
-    written = finish(
-        prep,
-        outcome.resolution,
-        opts=opts,
-        out=out,
-        warnings=outcome.warnings,
-        requests=outcome.requests,
-        tool=outcome.tool,
-    )
+        done = run_advise(
+            list(inputs),
+            opts=opts,
+            out=out,
+            advice=advise_opts,
+            recommendation=explicit,
+            events=events,
+        )
+    written = done.lock
     report = "\n\n".join(
-        render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in outcome.advices
+        render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in done.advices
     )
     if report_file is not None and str(report_file) != "-":
         from advisor.api.output import write_output
@@ -179,7 +172,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
 @_with_options(_knowledge_options)
 def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
-    from advisor.api.advising import explain_pin
+    from advisor.api.explaining import explain_pin
     from advisor.report import ReportFormat, render_explanation
 
     advise_opts = _advise_opts(kw)

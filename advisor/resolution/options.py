@@ -2,8 +2,8 @@
 metadata source, scorer), its options (order, preferences, constraints, bans) and the cache
 several resolutions of one target share.
 
-Sits beside :mod:`advisor.resolution.provider`, which consumes them; callers (the API's planner,
-the stack search) build them.
+Sits beside :mod:`advisor.resolution.provider`, which consumes them; callers (the advice layer's
+planner, the stack search) build them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,86 @@
+"""``advisor explain``: why a package is in a lock, and why at this version.
+
+Part of the composition root, above the lock job's record (:func:`~advisor.api.locking.
+recorded_request`) and the advice search (:func:`~advisor.api.advising.run_advice`): the
+paths come from the lock's stack graph (:mod:`advisor.knowledge.graph`), the version's terms
+and alternatives from advising the lock's inputs again with the lock as the baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from advisor.events import SILENT
+from advisor.models import RecommendationType
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from advisor.api.advising import AdviseOptions
+    from advisor.events import ProgressEvents
+    from advisor.scoring.advice import PinAdvice
+
+__all__ = ["Explanation", "explain_pin"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    """Why ``name`` is locked at ``version``: every path to it from the inputs' requirements,
+    and the locked version's own advice (``None`` when no score could be made for it)."""
+
+    name: str
+    version: str
+    paths: list[list[str]]
+    pin: PinAdvice | None  # the locked version's terms and alternatives
+
+
+def explain_pin(
+    lock_path: Path,
+    name: str,
+    *,
+    advise: AdviseOptions,
+    environ: Mapping[str, str],
+    events: ProgressEvents = SILENT,
+) -> Explanation:
+    """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
+    inputs are advised again under the lock's recommendation (stable for a latest lock), with
+    the lock as the baseline, so the locked version's own terms and its alternatives show.
+
+    Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock or the lock
+    records no inputs."""
+    from advisor.api.advising import run_advice
+    from advisor.api.inputs import LockOptions, prepare
+    from advisor.api.knowledge import store_url
+    from advisor.api.lock_facts import stack_graph_for_lock
+    from advisor.api.locking import recorded_request
+    from advisor.errors import InputError
+    from advisor.knowledge.graph import why
+    from advisor.lockfile.pylock import read_pylock
+
+    canonical = canonicalize_name(name)
+    locked = {p.name: p for p in read_pylock(lock_path).packages}
+    if canonical not in locked:
+        known = ", ".join(sorted(locked)[:8])
+        raise InputError(f"{name} is not in {lock_path} (it locks {known}, ...)")
+    version = str(locked[canonical].version)
+    graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
+    paths = why(graph, canonical)
+    files, opts = recorded_request(lock_path)
+    if opts.recommendation == RecommendationType.LATEST:
+        opts = dataclasses.replace(opts, recommendation=RecommendationType.STABLE)
+    out = LockOptions(output=lock_path, dry_run=True)
+    prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
+    outcome = run_advice(
+        prep,
+        opts=opts,
+        advise=dataclasses.replace(advise, baseline=lock_path, budget=1),
+        events=events,
+    )
+    baseline = outcome.advices[0].baseline
+    pin = baseline.pin(canonical) if baseline is not None else None
+    return Explanation(name=canonical, version=version, paths=paths, pin=pin)
