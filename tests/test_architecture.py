@@ -49,6 +49,9 @@ LAYERS: dict[str, frozenset[str] | None] = {
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
     ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
+    # the team server sits under the composition root, which builds and starts it; it
+    # answers from the knowledge store (advice endpoints will get the api's jobs injected)
+    "server": frozenset({"errors", "models", "urls", "knowledge"}),
     "api": None,
     "cli": None,
 }
@@ -64,7 +67,11 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "networkx": ("advisor.knowledge.graph",),
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),
-    "psycopg_pool": (),
+    # the server's pool of connections: only the PostgreSQL store makes one
+    "psycopg_pool": ("advisor.knowledge.postgres_store",),
+    # the ASGI framework in the server package; the ASGI server in its runner only
+    "starlette": ("advisor.server.",),
+    "uvicorn": ("advisor.server.runner",),
     # TOML is parsed only by the reader of its own kind of file: locks in lockfile/ (the
     # lock's record included), the advisor configuration, pyproject inputs, curated
     # knowledge, benchmark probe files; never by api/ or cli/
@@ -86,7 +93,10 @@ STARTUP_FORBIDDEN = (
     "packaging.pylock",
     "networkx",
     "psycopg",
+    "psycopg_pool",
     "yaml",
+    "starlette",
+    "uvicorn",
 )
 
 
