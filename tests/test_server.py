@@ -593,3 +593,21 @@ def test_secrets_never_reach_the_log(
     assert text  # uvicorn logged something
     for secret in served.secrets.values():
         assert secret not in text
+
+
+def test_a_store_that_cannot_answer_gives_503(knowledge_store_url: str) -> None:
+    """The store failing under a running server (here: closed, as a pool is when its
+    database went away): JSON 503 with Retry-After, and the health probe fails."""
+    with open_team_store(knowledge_store_url) as store:
+        secret = issue_token(store, "reader", Scope.READ, created="2026-01-01T00:00:00Z").secret
+    store = open_team_store(knowledge_store_url)
+    settings = ServerSettings(store_url=knowledge_store_url)
+    with serve_in_thread(create_app(settings, store=store)) as url:
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert httpx.get(f"{url}/v1/stats", headers=headers).status_code == 200
+        store.close()
+        failed = _error(httpx.get(f"{url}/v1/stats", headers=headers), 503, "store-unavailable")
+        assert "unavailable" in failed["message"]
+        health = httpx.get(f"{url}/v1/health")
+        _error(health, 503, "store-unavailable")
+        assert health.headers["retry-after"] == "5"

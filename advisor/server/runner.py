@@ -2,13 +2,13 @@
 
 Sits under the composition root (``advisor.api.serving``, behind ``advisor serve``). Before
 anything listens, the store is opened and migrated once, so a wrong URL or an unreachable
-database is a plain error (exit 3), not N crashing workers. The socket is bound here too
+database is a plain error (exit 2 or 3), not N crashing workers. The socket is bound here too
 (an address in use is a :class:`ListenFailed`), then handed to uvicorn: with one worker the
 app is built in this process; with N, uvicorn's supervisor (given the socket's descriptor)
-starts N fresh interpreters that
-each build their own app through ``worker_factory`` (an import string, since a new
-interpreter cannot be handed an object) and share the one listening socket, so the kernel
-spreads connections over them. Every process is stateless: all it knows is in the store.
+starts N fresh interpreters that each build their own app through ``worker_factory`` (an
+import string, since a new interpreter cannot be handed an object) and share the one
+listening socket, so the kernel spreads connections over them. Every process is
+stateless: all it knows is in the store.
 """
 
 from __future__ import annotations
