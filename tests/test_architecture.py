@@ -57,6 +57,9 @@ LAYERS: dict[str, frozenset[str] | None] = {
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
     ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
+    # the team server sits under the composition root, which builds and starts it; it
+    # answers from the knowledge store (advice endpoints will get the api's jobs injected)
+    "server": frozenset({"errors", "models", "urls", "knowledge"}),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers
     # below only through api (and report, to render), never around it. events: the CLI's
@@ -79,7 +82,11 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "networkx": ("advisor.knowledge.graph",),
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),
-    "psycopg_pool": (),
+    # the server's pool of connections: only the PostgreSQL store makes one
+    "psycopg_pool": ("advisor.knowledge.postgres_store",),
+    # the ASGI framework in the server package; the ASGI server in its runner only
+    "starlette": ("advisor.server.",),
+    "uvicorn": ("advisor.server.runner",),
     # TOML is parsed only by the reader of its own kind of file: locks in lockfile/ (the
     # lock's record included), the advisor configuration, pyproject inputs, curated
     # knowledge, benchmark probe files; never by api/ or cli/
@@ -101,7 +108,10 @@ STARTUP_FORBIDDEN = (
     "packaging.pylock",
     "networkx",
     "psycopg",
+    "psycopg_pool",
     "yaml",
+    "starlette",
+    "uvicorn",
 )
 
 

@@ -17,16 +17,16 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError
+from advisor.knowledge.package_facts import KnownFact, PackageKnowledge
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
     from advisor.knowledge.sources.osv_import import ImportReport
     from advisor.knowledge.store import KnowledgeStore, PutResult, StoreStats
@@ -347,117 +347,12 @@ def lock_packages(lock_path: Path) -> dict[str, str | None]:
 # --------------------------------------------------------------------------- show, stats
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KnownFact:
-    """One observation about a package. ``applies``: whether it holds for the version asked
-    about (an advisory affecting it, a rule whose specifier, or whose co-installed condition
-    on this package, contains it, a build or a measurement of that version); ``None`` when
-    no version was asked for or it cannot be told (an unparsable version)."""
-
-    kind: str
-    observation: Observation
-    applies: bool | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PackageKnowledge:
-    """Everything the store knows about one package, by kind (kinds in a fixed order,
-    observations by key)."""
-
-    name: str
-    version: str | None
-    facts: tuple[KnownFact, ...]
-
-    def of_kind(self, kind: str) -> tuple[KnownFact, ...]:
-        return tuple(f for f in self.facts if f.kind == kind)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"name", "version", "kinds": {kind: [{"applies", "observation"}]}}``."""
-        import msgspec
-
-        kinds: dict[str, list[dict[str, Any]]] = {}
-        for fact in self.facts:
-            kinds.setdefault(fact.kind, []).append(
-                {"applies": fact.applies, "observation": msgspec.to_builtins(fact.observation)}
-            )
-        return {"name": self.name, "version": self.version, "kinds": kinds}
-
-
 def show(name: str, version: str | None = None, *, store_url: str) -> PackageKnowledge:
     """What the store at ``store_url`` knows about ``name`` (optionally at ``version``)."""
-    from advisor.knowledge.graph import KINDS
-    from advisor.knowledge.store import kind_of
+    from advisor.knowledge.package_facts import package_knowledge
 
-    canonical = canonicalize_name(name)
     with _open(store_url) as store:
-        found = store.for_package(canonical)
-    facts = [
-        KnownFact(
-            kind=kind_of(obs),
-            observation=obs,
-            applies=None if version is None else _applies(obs, canonical, version),
-        )
-        for obs in found
-    ]
-    order = {k: i for i, k in enumerate(KINDS)}
-    facts.sort(key=lambda f: order.get(f.kind, len(order)))  # stable: keys stay in order
-    return PackageKnowledge(name=canonical, version=version, facts=tuple(facts))
-
-
-def _applies(obs: Observation, name: str, version: str) -> bool | None:
-    """Whether ``obs`` holds for ``name==version`` (``None``: cannot tell)."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion, Version
-
-    from advisor.knowledge.osv import is_affected
-    from advisor.knowledge.schema import (
-        Advisory,
-        BuildObservation,
-        PerformanceObservation,
-        Prescription,
-    )
-
-    if isinstance(obs, Advisory):
-        return is_affected(obs, name, version)
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
-        parsed = None
-
-    def within(spec: str) -> bool | None:
-        try:
-            specifier = SpecifierSet(spec)
-        except InvalidSpecifier:
-            return None
-        if parsed is None:
-            return None if str(specifier) else True
-        return specifier.contains(parsed, prereleases=True)
-
-    def same(other: str | None) -> bool | None:
-        if other is None:
-            return None
-        try:
-            return Version(other) == parsed if parsed is not None else other == version
-        except InvalidVersion:
-            return other == version
-
-    if isinstance(obs, Prescription):
-        if canonicalize_name(obs.match.package) == name:
-            return within(obs.match.specifier)
-        # the package is a co-installed condition of a rule about another package
-        conditions = [
-            within(c.specifier)
-            for c in obs.match.co_installed
-            if canonicalize_name(c.package) == name
-        ]
-        return None if not conditions or None in conditions else any(conditions)
-    if isinstance(obs, BuildObservation):
-        if obs.version is not None:
-            return same(obs.version)
-        return within(obs.specifier) if obs.specifier is not None else True
-    if isinstance(obs, PerformanceObservation):
-        return same(obs.version)
-    return None
+        return package_knowledge(store, name, version)
 
 
 def stats(store_url: str) -> StoreStats:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from advisor.knowledge.schema import Observation
     from advisor.lockfile import LockedStack
 
-from advisor.api.knowledge import _applies, _open, _today
+from advisor.api.knowledge import _open, _today
+from advisor.knowledge.package_facts import fact_applies as _applies
 
 __all__ = [
     "ExportFormat",

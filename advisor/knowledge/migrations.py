@@ -105,6 +105,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        version=2,
+        description="the server's access tokens (sha256 digests of their secrets)",
+        statements=(
+            # a revoked token keeps its row, so its name (the provenance of what it
+            # uploaded) is never given to another holder
+            "CREATE TABLE tokens ("
+            " name {ordered_text} PRIMARY KEY,"
+            " scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),"
+            " digest TEXT NOT NULL UNIQUE,"
+            " created TEXT NOT NULL,"
+            " revoked TEXT)",
+        ),
+    ),
 )
 
 

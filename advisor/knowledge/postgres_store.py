@@ -2,7 +2,10 @@
 
 Sits under :func:`advisor.knowledge.store.open_store`, beside the SQLite store, with the same
 behaviour (one test suite runs on both). psycopg is imported when a store is opened, so the
-rest of the advisor runs without it. The connection is in autocommit mode: every read is one
+rest of the advisor runs without it. One connection serves a command's calls in turn; the
+server asks for a pool instead (``pool_size``, psycopg_pool, imported only then), so its
+threads query at once, and a connection broken by a restart of the database is replaced
+when it is next handed out. Connections are in autocommit mode: every read is one
 statement (one snapshot); writes run in one transaction that first locks ``observations``
 against other writers (readers are not blocked). New rows arrive by ``COPY``; changed rows
 by ``executemany`` (which psycopg pipelines). Lists of names and keys are one array
@@ -96,11 +99,13 @@ class PostgresStore(SqlStoreBase):
         *,
         connect_timeout: int = 10,
         migrations: Sequence[Migration] = MIGRATIONS,
+        pool_size: int | None = None,
     ) -> None:
         self.url = redact_url(url)
         self._decoder = ObservationDecoder(url=self.url)
         self._lock = threading.RLock()
         self._closed = True
+        self._pool: Any = None
         try:
             import psycopg
             from psycopg.conninfo import conninfo_to_dict
@@ -140,6 +145,41 @@ class PostgresStore(SqlStoreBase):
         except (psycopg.Error, SchemaTooNew, ValueError) as exc:
             self.close()
             raise self._error(f"migration failed (rolled back): {self._reason(exc)}") from exc
+        if pool_size is not None:
+            self._open_pool(url, options, size=pool_size, timeout=connect_timeout)
+
+    def _open_pool(self, url: str, options: dict[str, Any], *, size: int, timeout: int) -> None:
+        """From now on, calls take a connection of a pool of 1 to ``size`` (the one that
+        migrated is closed)."""
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            self.close()
+            raise KnowledgeStoreError(
+                f"knowledge store {self.url}: a pool of connections needs psycopg_pool "
+                "(install the advisor's 'postgres' extra)",
+                url=self.url,
+            ) from exc
+        pool: ConnectionPool[Any] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, size),
+            kwargs=options,
+            open=False,
+            # a connection is checked as it is handed out: one broken by a restart of the
+            # server is replaced then, instead of failing the call that drew it
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
+            name="advisor",
+        )
+        try:
+            pool.open(wait=True, timeout=timeout)
+        except self._psycopg.Error as exc:  # PoolTimeout is an OperationalError
+            pool.close()
+            self.close()
+            raise self._error(f"cannot fill a connection pool: {self._reason(exc)}") from exc
+        self._conn.close()
+        self._pool = pool
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -157,7 +197,16 @@ class PostgresStore(SqlStoreBase):
 
     @contextlib.contextmanager
     def _guard(self, action: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """Serialise the call and translate the driver's errors."""
+        """A connection for one call (the pool's, else the one, serialised), the driver's
+        errors translated."""
+        pool = self._pool
+        if pool is not None:
+            try:
+                with pool.connection() as conn:
+                    yield conn
+            except self._psycopg.Error as exc:
+                raise self._error(f"{action}: {self._reason(exc)}") from exc
+            return
         with self._lock:
             if self._closed:
                 raise self._error(f"{action}: the store is closed")
@@ -259,6 +308,13 @@ class PostgresStore(SqlStoreBase):
         )
 
     # -- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"

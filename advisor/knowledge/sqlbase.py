@@ -1,4 +1,4 @@
-"""What the SQLite and PostgreSQL stores share: lifetime, reads and meta writes.
+"""What the SQLite and PostgreSQL stores share: lifetime, reads, meta writes and tokens.
 
 Beside :mod:`advisor.knowledge.store` (the protocol and the SQL-independent logic); the two
 backends differ here only in the driver's parameter placeholder.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from advisor.knowledge.store import ObservationDecoder, check_kinds
+from advisor.knowledge.tokens import TokenTable
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator
@@ -50,9 +51,9 @@ class StoreLifetime:
 PAGE = 500
 
 
-class SqlStoreBase(StoreLifetime):
-    """The reads and meta writes both SQL backends share; they differ only in the driver's
-    parameter placeholder (``_MARK``). Subclasses provide ``_guard(action)`` (a connection
+class SqlStoreBase(StoreLifetime, TokenTable):
+    """The reads, meta writes and tokens both SQL backends share; they differ only in the
+    driver's parameter placeholder (``_MARK``). Subclasses provide ``_guard(action)`` (a connection
     whose errors become :class:`KnowledgeStoreError`), ``_decoder`` and ``for_packages``."""
 
     _MARK = "?"

@@ -12,6 +12,7 @@ reported and skipped, never raised), and the value types the protocol returns.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -229,11 +230,13 @@ def default_store_url(environ: Mapping[str, str], *, data_dir: Path | None = Non
     return f"sqlite:///{(data_dir / 'knowledge.db').absolute()}"
 
 
-def open_store(url: str) -> KnowledgeStore:
+def open_store(url: str, *, pool_size: int | None = None) -> KnowledgeStore:
     """Open (creating and migrating as needed) the store ``url`` names.
 
     ``sqlite:///path.db`` or a bare path: :class:`~.sqlite_store.SQLiteStore`;
-    ``postgresql://…`` or ``postgres://…``: :class:`~.postgres_store.PostgresStore`.
+    ``postgresql://…`` or ``postgres://…``: :class:`~.postgres_store.PostgresStore`, with a
+    pool of up to ``pool_size`` connections for callers on many threads (the server), else
+    one connection (a SQLite store has one connection whatever ``pool_size`` says).
     Raises :class:`InputError` for a URL of another kind, :class:`KnowledgeStoreError` when
     the store cannot be opened.
     """
@@ -242,7 +245,7 @@ def open_store(url: str) -> KnowledgeStore:
     if scheme in _POSTGRES_SCHEMES:
         from advisor.knowledge.postgres_store import PostgresStore
 
-        return PostgresStore(text)
+        return PostgresStore(text, pool_size=pool_size)
     if scheme in ("", "sqlite"):
         from advisor.knowledge.sqlite_store import SQLiteStore
 
@@ -370,13 +373,15 @@ class ObservationDecoder:
 
     def __init__(self, *, url: str, cache_size: int = _DECODE_CACHE_SIZE) -> None:
         self._url = url
+        self._lock = threading.Lock()  # a pooled store decodes on many threads at once
         self._cache: dict[str, tuple[str, Observation]] = {}  # key → (payload, value)
         self._cache_size = cache_size
         self._problems: dict[str, StoreProblem] = {}
 
     @property
     def problems(self) -> tuple[StoreProblem, ...]:
-        return tuple(self._problems[k] for k in sorted(self._problems))
+        with self._lock:
+            return tuple(self._problems[k] for k in sorted(self._problems))
 
     def decode(self, key: str, payload: str | bytes) -> Observation | None:
         text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
@@ -387,13 +392,15 @@ class ObservationDecoder:
         try:
             obs = decode_observation(text)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            if key not in self._problems:
-                _log.warning("%s: skipped stored observation %s: %s", self._url, key, exc)
-                self._problems[key] = StoreProblem(key=key, reason=str(exc))
+            with self._lock:
+                if key not in self._problems:
+                    _log.warning("%s: skipped stored observation %s: %s", self._url, key, exc)
+                    self._problems[key] = StoreProblem(key=key, reason=str(exc))
             return None
-        if key not in self._cache and len(self._cache) >= self._cache_size:
-            del self._cache[next(iter(self._cache))]
-        self._cache[key] = (text, obs)
+        with self._lock:
+            if key not in self._cache and len(self._cache) >= self._cache_size:
+                del self._cache[next(iter(self._cache))]
+            self._cache[key] = (text, obs)
         return obs
 
     def decode_all(self, rows: Iterable[tuple[str, str]]) -> list[Observation]:

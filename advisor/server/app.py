@@ -1,0 +1,94 @@
+"""The ASGI application: the routes of every area over one store, errors as JSON.
+
+Sits at the top of the server package, under the runner (:mod:`.runner`, which serves it with
+uvicorn) and the composition root. :func:`create_app` opens the store (migrating it, and
+raising before anything listens when it cannot be used), builds the shared
+:class:`~.state.ServerState` and returns a Starlette app that owns the store: it is closed
+when the app shuts down. ``GET /v1/health`` (no token, no rate limit) answers 200 when the
+store answers, 503 otherwise: what a load balancer probes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+
+from advisor import __version__
+from advisor.knowledge.tokens import open_team_store
+from advisor.server.limits import RateLimiter
+from advisor.server.problems import exception_handlers, json_response
+from advisor.server.routes import knowledge, osv
+from advisor.server.state import ServerState, server_state
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from advisor.knowledge.tokens import TeamStore
+    from advisor.server.settings import ServerSettings
+
+__all__ = ["create_app"]
+
+_HEALTH_KEY = "server-health"  # a meta key read (never written) by the health probe
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+async def health(request: Request) -> Response:
+    state = server_state(request)
+    await run_in_threadpool(state.store.get_meta, _HEALTH_KEY)
+    return json_response({"status": "ok", "version": __version__})
+
+
+def create_app(
+    settings: ServerSettings,
+    *,
+    store: TeamStore | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    today: Callable[[], str] = _today,
+) -> Starlette:
+    """The server's application over ``store`` (by default the store ``settings`` names,
+    with a pool of ``settings.pool_size`` connections for PostgreSQL). The app owns the
+    store and closes it at shutdown. ``clock`` (seconds, monotonic) drives the rate limiter;
+    ``today`` dates uploads that carry no date.
+
+    Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` when the store cannot be
+    opened or migrated, :class:`~advisor.errors.InputError` for a malformed store URL.
+    """
+    if store is None:
+        store = open_team_store(settings.store_url, pool_size=settings.pool_size)
+    state = ServerState(
+        settings=settings,
+        store=store,
+        limiter=RateLimiter(settings.rate_limit, clock=clock),
+        today=today,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/health", health, methods=["GET"]),
+            *osv.ROUTES,
+            *knowledge.ROUTES,
+        ],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )
+    app.state.advisor = state
+    return app

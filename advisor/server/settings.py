@@ -1,0 +1,80 @@
+"""How one ``advisor serve`` runs: one frozen value, built by the composition root.
+
+Sits at the bottom of the server package: the runner binds and starts uvicorn with it, the
+app reads its limits and its store from it. It round-trips through JSON (``to_json`` /
+``from_json``) because with ``--workers N`` uvicorn starts each worker in a fresh
+interpreter, which rebuilds the app from this value. ``store_url`` may hold a password (it is
+needed to connect), so it is left out of ``repr`` and shown only through :attr:`shown_url`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from advisor.errors import InputError
+from advisor.urls import redact_url
+
+__all__ = [
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_PORT",
+    "DEFAULT_RATE_LIMIT",
+    "ServerSettings",
+]
+
+DEFAULT_PORT = 8000
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+DEFAULT_RATE_LIMIT = 1200  # requests per minute per token (a CI fleet's checks fit easily)
+DEFAULT_POOL_SIZE = 8  # PostgreSQL connections per worker process
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """Everything one server process needs.
+
+    ``rate_limit``: requests per minute per token (per client address for anonymous reads
+    and failed authentications), in bursts of up to that many; 0 switches it off. It is
+    counted in each worker process: N processes let N times as much through.
+    ``max_request_bytes``: the largest request body accepted. ``pool_size``: PostgreSQL
+    connections per worker process (SQLite has one).
+    """
+
+    store_url: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    allow_anonymous_reads: bool = False
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    pool_size: int = DEFAULT_POOL_SIZE
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise InputError(f"--port {self.port}: not a port number (0-65535)")
+        if self.workers < 1:
+            raise InputError(f"--workers {self.workers}: at least 1")
+        if self.max_request_bytes < 1024:
+            raise InputError(f"--max-request-bytes {self.max_request_bytes}: at least 1024")
+        if self.rate_limit < 0:
+            raise InputError(f"--rate-limit {self.rate_limit}: 0 (no limit) or more")
+        if self.pool_size < 1:
+            raise InputError(f"pool size {self.pool_size}: at least 1")
+
+    @property
+    def shown_url(self) -> str:
+        """The store's URL without credentials."""
+        return redact_url(self.store_url)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerSettings:
+        """Inverse of :meth:`to_json`; raises :class:`InputError` for anything else."""
+        try:
+            data = json.loads(text)
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"not server settings: {exc}") from exc
