@@ -26,7 +26,13 @@ from advisor.observe.bench import (
     parse_importtime,
     run_bench,
 )
-from advisor.observe.probes import Probe, load_probes, parse_probes, select_probes
+from advisor.observe.probes import (
+    Probe,
+    load_probes,
+    parse_probes,
+    select_probes,
+    workload_probes,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,6 +78,12 @@ def test_shipped_probes_are_valid_and_cover_the_families() -> None:
     assert {"numpy.matmul-256", "numpy.fft-65536", "pandas.groupby-sum", "pandas.merge"} <= names
     assert {"pandas.read-csv", "scikit-learn.logistic-fit-predict"} <= names
     assert {"json.roundtrip-stdlib", "json.roundtrip-orjson", "json.roundtrip-ujson"} <= names
+    assert {"numpy.sort-1m", "numpy.argsort-1m", "pandas.str-upper", "pandas.str-contains"} <= names
+    assert workload_probes(probes, "sort") == {"numpy.sort-1m", "numpy.argsort-1m"}
+    assert workload_probes(probes, "Strings") == {"pandas.str-upper", "pandas.str-contains"}
+    assert workload_probes(probes, "import") == {"import:*"}
+    with pytest.raises(InputError, match=r"unknown workload 'juggling' \(known: csv, fft, "):
+        workload_probes(probes, "juggling")
     for p in probes:
         assert p.unit == "s" and p.metric == "median_time"
         assert p.number * (p.repeat + p.warmup) <= 60, p.name
@@ -127,6 +139,10 @@ def test_duplicate_and_unknown_probe_names(tmp_path: Path) -> None:
     assert [p.name for p in select_probes(load_probes(tmp_path), ["f"])] == ["x"]
     with pytest.raises(InputError, match="no such benchmarks folder"):
         load_probes(tmp_path / "missing")
+    # without a workload key, a probe's workload is its name's middle part
+    assert [p.workload for p in load_probes(tmp_path)] == ["x"]
+    (named,) = parse_probes("[[probe]]\nname='f.group-by'\nfamily='f'\nstatement='1'\n", source="s")
+    assert named.workload == "group"
 
 
 # -- import times -----------------------------------------------------------------------------

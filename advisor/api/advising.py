@@ -57,6 +57,7 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
+    workload: str | None = None  # --workload: the probes the performance unit weighs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,6 +126,7 @@ def run_advice(
     """Search the best stacks of ``opts.recommendation`` (or of ``kind``, a recommendation
     assembled by the caller) for every target of ``prep``; every resolution, build and
     retry reports to ``events``."""
+    from advisor.api.benching import workload_recommendation
     from advisor.api.context import open_session
     from advisor.api.locking import with_hashes
     from advisor.api.planner import Planner
@@ -132,6 +134,8 @@ def run_advice(
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
+    if advise.workload is not None:
+        kind = workload_recommendation(kind, advise.workload, knowledge_dirs=advise.knowledge_dirs)
     policy = prep.config.policy
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)

@@ -29,17 +29,21 @@ if TYPE_CHECKING:
     from advisor.knowledge.schema import BuildObservation, Observation, PerformanceObservation
     from advisor.observe.bench import BenchRun
     from advisor.observe.sweep import JobResult, JobSpec
+    from advisor.scoring.base import Recommendation
+    from advisor.scoring.units.performance import Workload
 
 __all__ = [
     "BenchOutcome",
     "PreparedJob",
     "default_benchmarks_dir",
+    "load_workload",
     "observe_bench",
     "plan_sweep",
     "prepare_sweep_job",
     "run_sweep",
     "run_sweep_job",
     "sweep_versions",
+    "workload_recommendation",
 ]
 
 _TOOLING = ("pip", "setuptools", "wheel")
@@ -64,6 +68,28 @@ def default_benchmarks_dir() -> Path:
     if folder is None:
         raise InputError("no curated knowledge folder: neither a checkout nor an installed copy")
     return folder / "benchmarks"
+
+
+def load_workload(name: str, *, knowledge_dirs: Sequence[Path] = ()) -> Workload:
+    """The workload ``name`` (``advisor advise --workload``): its probes in the curated
+    benchmarks and in the ``benchmarks/`` folder of each of ``knowledge_dirs`` that has one.
+    Raises :class:`InputError` naming the known workloads for an unknown name."""
+    from advisor.observe.probes import load_probes, workload_probes
+    from advisor.scoring.units.performance import Workload
+
+    folders = [default_benchmarks_dir(), *(d / "benchmarks" for d in knowledge_dirs)]
+    probes = [p for f in dict.fromkeys(folders) if f.is_dir() for p in load_probes(f)]
+    return Workload(name=name.strip().lower(), probes=workload_probes(probes, name))
+
+
+def workload_recommendation(
+    kind: Recommendation, name: str, *, knowledge_dirs: Sequence[Path] = ()
+) -> Recommendation:
+    """``kind`` with its performance unit weighing only the workload ``name``'s probes (see
+    :func:`load_workload` and :func:`advisor.scoring.types.with_workload`)."""
+    from advisor.scoring.types import with_workload
+
+    return with_workload(kind, load_workload(name, knowledge_dirs=knowledge_dirs))
 
 
 def _venv_python(venv: Path) -> Path | None:
@@ -244,7 +270,7 @@ def sweep_versions(
 
 
 def plan_sweep(
-    requirement: str,
+    requirements: Sequence[str],
     *,
     count: int,
     probes: Sequence[str],
@@ -261,10 +287,22 @@ def plan_sweep(
     tool: str,
 ) -> list[Path]:
     """Write one job spec per version (``<workdir>/<name>-<version>/job.json``, newest first)
-    and return their paths. The spec names the benchmarks folder and the store by value."""
+    and return their paths: the ``count`` newest versions of each of ``requirements`` (all
+    about one package: ``"numpy<2"`` and ``"numpy>=2"`` with ``count=1`` give the newest of
+    each line). The spec names the benchmarks folder and the store by value. Raises
+    :class:`InputError` when the requirements name different packages."""
+    from packaging.version import Version
+
     from advisor.observe.sweep import JobSpec, write_spec
 
-    name, versions = sweep_versions(requirement, count=count, opts=opts, environ=environ, cwd=cwd)
+    found = [
+        sweep_versions(r, count=count, opts=opts, environ=environ, cwd=cwd) for r in requirements
+    ]
+    names = sorted({name for name, _ in found})
+    if len(names) != 1:
+        raise InputError(f"a sweep measures one package's versions, not {', '.join(names)}")
+    name = names[0]
+    versions = sorted({Version(v) for _, vs in found for v in vs}, reverse=True)
     paths = []
     for version in versions:
         spec = JobSpec(

@@ -75,6 +75,7 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
         baseline=baseline,
+        workload=kw.pop("workload", None),
     )
 
 
@@ -102,6 +103,12 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> Any:
     "--baseline",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="The lock to compare with (default: the existing lock at the output path).",
+)
+@click.option(
+    "--workload",
+    metavar="NAME",
+    help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
+    "csv, import …).",
 )
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""

@@ -234,14 +234,15 @@ def observe_bench_command(
 
 
 @observe_group.command("sweep")
-@click.argument("requirement")
+@click.argument("requirements", metavar="REQUIREMENT...", nargs=-1, required=True)
 @click.option(
     "--versions",
     "count",
     type=click.IntRange(1, 100),
     default=4,
     show_default=True,
-    help="How many of the newest versions (with a wheel for this machine) to observe.",
+    help="How many of the newest versions (with a wheel for this machine) of each "
+    "REQUIREMENT to observe.",
 )
 @click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
 @click.option(
@@ -281,7 +282,7 @@ def observe_bench_command(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def observe_sweep_command(
-    requirement: str,
+    requirements: tuple[str, ...],
     count: int,
     probes: tuple[str, ...],
     repeat: int,
@@ -300,7 +301,8 @@ def observe_sweep_command(
     quiet: bool,
 ) -> None:
     """Lock and install the newest versions of one package (one job each), then bench them
-    together, interleaved (A B A B …), and record."""
+    together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
+    versions from several lines ("numpy<2" "numpy>=2" --versions 1)."""
     import tempfile
 
     from advisor.api import ResolveOptions
@@ -316,7 +318,7 @@ def observe_sweep_command(
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         folder = (workdir or Path(scratch)).resolve()
         specs = plan_sweep(
-            requirement,
+            requirements,
             count=count,
             probes=probes,
             repeat=repeat,

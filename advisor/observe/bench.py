@@ -193,8 +193,9 @@ def _observation(
         value, spread, repeats = 0.0, None, None
         kept = ()
     else:
-        value = round(statistics.median(kept), 9)
-        spread = round(max(kept) - min(kept), 9)
+        # 12 significant digits: exact for 6-digit samples, without binary noise (0.30000…04)
+        value = float(f"{statistics.median(kept):.12g}")
+        spread = float(f"{max(kept) - min(kept):.12g}")
         repeats = len(kept)
         metric = _metric(metric, stamp.env_vars)
     blas = report.get("blas")
