@@ -330,6 +330,9 @@ def test_versions_are_measured_interleaved(make_venv: Callable[..., Path], tmp_p
             assert obs.environment.threads == 1 and obs.metric in ("import_time", "median_time")
         assert run.runtime["marker.log"]["env"]["OPENBLAS_NUM_THREADS"] == "1"
         assert run.runtime["marker.log"]["blas"] is None  # no BLAS library loaded
+    # one interleaved run: its observations share a session, so the unit compares them first
+    sessions = {o.conditions["session"] for run in runs for o in run.observations}
+    assert len(sessions) == 1
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -478,7 +478,7 @@ def test_json_performance_terms_carry_effect_interval_and_counts() -> None:
     faster = ScoreTerm(
         unit="performance",
         value=0.24,
-        reason="pandas 3.1.0 is 12% faster on groupby (95% CI 8–15%, 15 vs 15 runs)",
+        reason="pandas 3.1.0 is 12% faster on groupby (95% CI 8-15%, 15 vs 15 runs)",
         evidence="performance:abc",
         effect=0.12,
         ci=(0.08, 0.15),

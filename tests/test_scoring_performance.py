@@ -10,6 +10,7 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -202,6 +203,23 @@ def test_settings_are_never_mixed_and_one_setting_pools_its_samples() -> None:
     ]
     (term,) = PerformanceScorer().score(_cand("2.2.0"), _ctx(pooled))
     assert term.n == (10, 5)
+
+
+def test_one_interleaved_run_is_compared_before_pooled_runs() -> None:
+    def run(version: str, center: float, session: str, seed: int) -> PerformanceObservation:
+        obs = _perf(version, _noisy(center, n=10, seed=seed))
+        return msgspec.structs.replace(obs, conditions={"session": session})
+
+    # sweep "a" measured both versions side by side; sweep "b" only 2.2.0, on a slower day
+    observations = [run("2.2.0", 0.10, "a", 1), run("2.1.0", 0.20, "a", 2)]
+    observations.append(run("2.2.0", 0.18, "b", 3))
+    (term,) = PerformanceScorer().score(_cand("2.2.0"), _ctx(observations))
+    assert term.n == (10, 10) and "pooled" not in term.reason
+    assert term.effect == pytest.approx(0.5, abs=0.03)
+    # without a run that holds both, the runs are pooled, and the term says so
+    apart = [run("2.2.0", 0.10, "a", 1), run("2.2.0", 0.11, "b", 3), run("2.1.0", 0.20, "c", 2)]
+    (pooled,) = PerformanceScorer().score(_cand("2.2.0"), _ctx(apart))
+    assert pooled.n == (20, 10) and "20 vs 10 runs, pooled from separate sweeps" in pooled.reason
 
 
 def test_the_best_other_version_is_the_reference_and_rates_are_higher_is_better() -> None:

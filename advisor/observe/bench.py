@@ -39,8 +39,10 @@ installed version; when no installed distribution has that name (the standard li
 with ``value`` 0 and metric ``failed``; one that exceeds ``timeout`` (per sample) gives
 ``value`` 0 and metric ``timeout`` (no samples: the performance unit never uses them).
 
-**Conditions.** Each observation carries ``conditions`` (CPU count, thread pools and BLAS
-libraries from threadpoolctl when it imports, BLAS environment variables), and the full
+**Conditions.** Each observation carries ``conditions``: ``session`` (the interleaved run it
+belongs to: a digest of the date and the measured stacks; the performance unit prefers to
+compare versions measured in one session), CPU count, thread pools and BLAS libraries from
+threadpoolctl when it imports, BLAS environment variables; and the full
 report per probe is returned in :attr:`BenchRun.runtime`. Variables of
 :data:`BLAS_ENV_VARS` that are not thread counts (``OPENBLAS_CORETYPE`` …) change what is
 measured, so they are appended to the metric (``median_time[OPENBLAS_CORETYPE=Haswell]``)
@@ -49,7 +51,7 @@ and such runs are never compared with plain ones.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import os
 import statistics
 import subprocess
@@ -63,7 +65,7 @@ from packaging.utils import canonicalize_name
 from advisor.events import SILENT
 from advisor.knowledge.schema import PerformanceObservation, Provenance
 from advisor.observe.installed import InstalledDistribution, installed_distributions
-from advisor.observe.worker import ProbeWorker
+from advisor.observe.worker import probe_rounds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -157,6 +159,7 @@ class _Stamp:
     threads: int | None
     installed: Mapping[str, InstalledDistribution]
     stack_digest: str
+    session: str
 
 
 def _metric(base: str, env_vars: Mapping[str, str]) -> str:
@@ -218,13 +221,16 @@ def _observation(
         environment=fp,
         provenance=stamp.provenance,
     )
-    conditions = _conditions(report, stamp.env_vars)
-    return msgspec.structs.replace(obs, conditions=conditions) if conditions else obs
+    conditions = _conditions(report, stamp.env_vars, session=stamp.session)
+    return msgspec.structs.replace(obs, conditions=conditions)
 
 
-def _conditions(report: Mapping[str, Any], env_vars: Mapping[str, str]) -> dict[str, str]:
-    """The run's thread counts, BLAS libraries (threadpoolctl) and BLAS env vars, as text."""
-    out: dict[str, str] = {}
+def _conditions(
+    report: Mapping[str, Any], env_vars: Mapping[str, str], *, session: str
+) -> dict[str, str]:
+    """The interleaved run the observation belongs to, the run's thread counts, BLAS
+    libraries (threadpoolctl) and BLAS env vars, as text."""
+    out: dict[str, str] = {"session": session}
     if report.get("cpu_count"):
         out["cpu_count"] = str(report["cpu_count"])
     for i, pool in enumerate(report.get("threadpools") or ()):
@@ -313,50 +319,6 @@ def _import_times(
 # -- family probes ---------------------------------------------------------------------------
 
 
-def _probe_rounds(
-    probe: Probe,
-    subjects: Sequence[Subject],
-    *,
-    repeat: int,
-    timeout: float,
-    environ: Mapping[str, str] | None,
-) -> list[tuple[dict[str, Any], list[float]]]:
-    """Set ``probe`` up in one worker per subject and sample them in turn; per subject its
-    report (``status`` and the run's conditions) and its samples."""
-    with contextlib.ExitStack() as stack:
-        workers = [
-            stack.enter_context(ProbeWorker(s.python, environ=environ, env_vars=BLAS_ENV_VARS))
-            for s in subjects
-        ]
-        setup = {
-            "op": "setup",
-            "requires": list(probe.requires),
-            "setup": probe.setup,
-            "statement": probe.statement,
-            "number": probe.number,
-        }
-        states = [w.request(setup, timeout=timeout) or {"status": "timeout"} for w in workers]
-        samples: list[list[float]] = [[] for _ in subjects]
-        for round_ in range(probe.warmup + repeat):
-            for i, worker in enumerate(workers):
-                if states[i].get("status") != "ok":
-                    continue
-                reply = worker.request({"op": "sample"}, timeout=timeout)
-                if reply is None:
-                    states[i] = {"status": "timeout"}
-                elif reply.get("status") != "ok" or not isinstance(reply.get("sample"), float):
-                    states[i] = {"status": "failed", "error": str(reply.get("error", ""))}
-                elif round_ >= probe.warmup:
-                    samples[i].append(reply["sample"])
-        results = []
-        for i, worker in enumerate(workers):
-            report = dict(states[i])
-            if report.get("status") in ("ok", "failed"):
-                report.update(worker.request({"op": "report"}, timeout=timeout) or {})
-            results.append((report, samples[i]))
-        return results
-
-
 def bench_subjects(
     subjects: Sequence[Subject],
     *,
@@ -392,19 +354,22 @@ def bench_subjects(
     source_env = environ if environ is not None else {}
     env_vars = {k: source_env[k] for k in BLAS_ENV_VARS if k in source_env}
     machine = fingerprint(env)
-    stamps = []
-    for subject in subjects:
-        installed = installed_distributions(subject.python, timeout=timeout, environ=environ)
-        stamps.append(
-            _Stamp(
-                fingerprint=machine,
-                provenance=Provenance(source=SOURCE, date=today, tool=tool),
-                env_vars=env_vars,
-                threads=threads,
-                installed=installed,
-                stack_digest=stack_digest(installed),
-            )
+    found = [installed_distributions(s.python, timeout=timeout, environ=environ) for s in subjects]
+    digests = [stack_digest(installed) for installed in found]
+    # one id for the interleaved run: its date and the stacks it measured side by side
+    session = hashlib.sha256("\n".join([today, *sorted(digests)]).encode()).hexdigest()[:16]
+    stamps = [
+        _Stamp(
+            fingerprint=machine,
+            provenance=Provenance(source=SOURCE, date=today, tool=tool),
+            env_vars=env_vars,
+            threads=threads,
+            installed=installed,
+            stack_digest=digest,
+            session=session,
         )
+        for installed, digest in zip(found, digests, strict=True)
+    ]
     out: list[list[PerformanceObservation]] = [[] for _ in subjects]
     if imports:
         out = _import_times(
@@ -421,8 +386,13 @@ def bench_subjects(
         what = f"probe {probe.name}: {rounds} rounds over {len(subjects)} interpreter(s)"
         events.working(what)
         try:
-            results = _probe_rounds(
-                probe, subjects, repeat=rounds, timeout=timeout, environ=environ
+            results = probe_rounds(
+                probe,
+                [s.python for s in subjects],
+                repeat=rounds,
+                timeout=timeout,
+                environ=environ,
+                env_vars=BLAS_ENV_VARS,
             )
         finally:
             events.work_finished(what)

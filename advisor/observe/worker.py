@@ -3,8 +3,8 @@
 Sits under :mod:`advisor.observe.bench`: for each probe, the bench starts one
 :class:`ProbeWorker` per measured interpreter (a venv's Python, which need not have
 ``advisor`` installed, so the worker script uses the standard library only), sets the probe
-up in each, and then asks them for samples in turn, so that versions are measured
-interleaved (A B A B …) and a machine's drift falls on all of them alike.
+up in each, and then asks them for samples in turn (:func:`probe_rounds`), so that versions
+are measured interleaved (A B A B …) and a machine's drift falls on all of them alike.
 
 **Protocol.** One JSON object per line each way, over the worker's stdin and a private copy
 of its stdout (the probe's own prints go to stderr, which is kept in a temporary file for
@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["WORKER_SCRIPT", "ProbeWorker"]
+    from advisor.observe.probes import Probe
+
+__all__ = ["WORKER_SCRIPT", "ProbeWorker", "probe_rounds"]
 
 WORKER_SCRIPT = r"""
 import importlib.util, json, os, sys, timeit
@@ -191,3 +193,51 @@ class ProbeWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def probe_rounds(
+    probe: Probe,
+    pythons: Sequence[str],
+    *,
+    repeat: int,
+    timeout: float,
+    environ: Mapping[str, str] | None,
+    env_vars: Sequence[str],
+) -> list[tuple[dict[str, Any], list[float]]]:
+    """Set ``probe`` up in one worker per interpreter of ``pythons`` and sample them in turn:
+    ``probe.warmup`` untimed rounds, then ``repeat`` timed ones, one sample of each worker
+    per round, in order. Per interpreter: its report (``status``: ``ok``, ``skipped``,
+    ``failed`` or ``timeout``, with ``error``/``missing``, and the run's conditions, which
+    name ``env_vars`` when set) and its samples. ``timeout`` bounds each request."""
+    with contextlib.ExitStack() as stack:
+        workers = [
+            stack.enter_context(ProbeWorker(python, environ=environ, env_vars=env_vars))
+            for python in pythons
+        ]
+        setup = {
+            "op": "setup",
+            "requires": list(probe.requires),
+            "setup": probe.setup,
+            "statement": probe.statement,
+            "number": probe.number,
+        }
+        states = [w.request(setup, timeout=timeout) or {"status": "timeout"} for w in workers]
+        samples: list[list[float]] = [[] for _ in pythons]
+        for round_ in range(probe.warmup + repeat):
+            for i, worker in enumerate(workers):
+                if states[i].get("status") != "ok":
+                    continue
+                reply = worker.request({"op": "sample"}, timeout=timeout)
+                if reply is None:
+                    states[i] = {"status": "timeout"}
+                elif reply.get("status") != "ok" or not isinstance(reply.get("sample"), float):
+                    states[i] = {"status": "failed", "error": str(reply.get("error", ""))}
+                elif round_ >= probe.warmup:
+                    samples[i].append(reply["sample"])
+        results = []
+        for i, worker in enumerate(workers):
+            report = dict(states[i])
+            if report.get("status") in ("ok", "failed"):
+                report.update(worker.request({"op": "report"}, timeout=timeout) or {})
+            results.append((report, samples[i]))
+        return results

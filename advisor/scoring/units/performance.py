@@ -12,11 +12,14 @@ samples, whose environment has the target's implementation, Python minor version
 counts as ``3.12``), operating system and architecture. Observations without samples
 (recorded before samples were kept) never make a term. Two versions are compared only on
 samples taken in one *setting*: the same CPU vendor and model, Python minor, BLAS library
-and thread count (and probe, metric and unit); samples of one version in one setting are
-pooled. A setting on the target's CPU (same vendor and model) counts at full weight
-(:data:`SAME_CPU_WEIGHT`); one on another CPU at :data:`OTHER_CPU_WEIGHT`, and the term
-says so. For each probe the candidate's setting is the heaviest one where it and another
-version were measured (then the most samples).
+and thread count (and probe, metric and unit). A setting on the target's CPU (same vendor and
+model) counts at full weight (:data:`SAME_CPU_WEIGHT`); one on another CPU at
+:data:`OTHER_CPU_WEIGHT`, and the term says so. For each probe the candidate's setting is the
+heaviest one where it and another version were measured. Within it, the samples of one
+interleaved run (the observations' ``session`` condition: one sweep's bench) that measured
+both versions are preferred, since those versions shared the machine's drift; otherwise
+each version's samples from all runs in the setting are pooled, and the term says so. Then
+the most samples.
 
 **Which comparison.** The candidate against the other version with the best median in that
 setting (ties: the newest), among those with enough samples for an interval. The factor
@@ -153,6 +156,8 @@ def fingerprint_match(fp: EnvironmentFingerprint, env: RuntimeEnvironment) -> fl
 
 #: (implementation, Python minor, platform, CPU vendor, CPU model, BLAS, threads)
 _Setting = tuple[str, str, str, str, str, str, str]
+#: a setting and one interleaved run in it (its ``session``), or "" for all runs pooled
+_Group = tuple[_Setting, str]
 _ProbeKey = tuple[str, str, str]  # probe, metric, unit
 
 
@@ -183,12 +188,14 @@ class _Pool:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Measured:
-    pools: dict[_ProbeKey, dict[_Setting, dict[Version, _Pool]]]
+    pools: dict[_ProbeKey, dict[_Group, dict[Version, _Pool]]]
     weights: dict[_Setting, float]
 
 
 def _collect(observations: Iterable[PerformanceObservation], env: RuntimeEnvironment) -> _Measured:
-    pools: dict[_ProbeKey, dict[_Setting, dict[Version, _Pool]]] = {}
+    """Samples by probe, group and version: each observation's samples go to its setting's
+    pooled group and, when it names its interleaved run, to that run's group too."""
+    pools: dict[_ProbeKey, dict[_Group, dict[Version, _Pool]]] = {}
     weights: dict[_Setting, float] = {}
     for obs in sorted(observations, key=observation_key):
         version = parse_version(obs.version)
@@ -199,15 +206,17 @@ def _collect(observations: Iterable[PerformanceObservation], env: RuntimeEnviron
             continue
         setting = _setting(obs.environment)
         weights[setting] = weight
-        by_version = pools.setdefault((obs.probe, obs.metric, obs.unit), {}).setdefault(setting, {})
-        pool = by_version.get(version)
-        if pool is None:
-            pool = by_version[version] = _Pool(
-                samples=[], keys=[], fingerprint=obs.environment, date=obs.provenance.date
-            )
-        pool.samples.extend(obs.samples)
-        pool.keys.append(observation_key(obs))
-        pool.date = max(pool.date, obs.provenance.date)
+        session = obs.conditions.get("session", "")
+        groups = pools.setdefault((obs.probe, obs.metric, obs.unit), {})
+        for group in {(setting, ""), (setting, session)}:
+            pool = groups.setdefault(group, {}).get(version)
+            if pool is None:
+                pool = groups[group][version] = _Pool(
+                    samples=[], keys=[], fingerprint=obs.environment, date=obs.provenance.date
+                )
+            pool.samples.extend(obs.samples)
+            pool.keys.append(observation_key(obs))
+            pool.date = max(pool.date, obs.provenance.date)
     return _Measured(pools=pools, weights=weights)
 
 
@@ -274,7 +283,13 @@ def _setting_text(pool: _Pool, weight: float) -> str:
 
 
 def _reason(
-    candidate: CandidateInfo, probe: _ProbeKey, cmp: _Comparison, pool: _Pool, weight: float
+    candidate: CandidateInfo,
+    probe: _ProbeKey,
+    cmp: _Comparison,
+    pool: _Pool,
+    weight: float,
+    *,
+    pooled: bool,
 ) -> str:
     better, worse = _words(probe[2])
     word = better if cmp.effect > 0 else worse
@@ -285,7 +300,8 @@ def _reason(
         f"{candidate.name} {candidate.version} is {_percent(cmp.effect)} {word} on "
         f"{probe[0]}{metric} than {cmp.against} "
         f"({CONFIDENCE * 100:.0f}% CI {low * 100:.0f}-{high * 100:.0f}%, "
-        f"{est.n} vs {est.m} runs, {_setting_text(pool, weight)})"
+        f"{est.n} vs {est.m} runs{', pooled from separate sweeps' if pooled else ''}, "
+        f"{_setting_text(pool, weight)})"
     )
 
 
@@ -325,34 +341,38 @@ class PerformanceScorer:
         self,
         candidate: CandidateInfo,
         probe: _ProbeKey,
-        settings: Mapping[_Setting, Mapping[Version, _Pool]],
+        groups: Mapping[_Group, Mapping[Version, _Pool]],
         weights: Mapping[_Setting, float],
     ) -> ScoreTerm | None:
-        usable = [s for s, by in settings.items() if candidate.version in by and len(by) > 1]
+        usable = [g for g, by in groups.items() if candidate.version in by and len(by) > 1]
         if not usable:
             return None
-        setting = min(
+        # the heaviest setting; in it, one interleaved run over all runs pooled (its versions
+        # shared the machine's drift), then the most samples
+        group = min(
             usable,
-            key=lambda s: (
-                -weights[s],
-                -len(settings[s][candidate.version].samples),
-                -sum(len(p.samples) for p in settings[s].values()),
-                s,
+            key=lambda g: (
+                -weights[g[0]],
+                g[1] == "",
+                -len(groups[g][candidate.version].samples),
+                -sum(len(p.samples) for p in groups[g].values()),
+                g,
             ),
         )
         lower = lower_is_better(probe[2]) is True
-        by_version = settings[setting]
+        by_version = groups[group]
         cmp = _compare(candidate.version, by_version, lower=lower)
         if cmp is None or not cmp.estimate.excludes_no_difference:
             return None
         if abs(cmp.effect) < self.threshold:
             return None
-        weight = weights[setting]
+        weight = weights[group[0]]
         pool = by_version[candidate.version]
+        pooled = group[1] == "" and (len(pool.keys) > 1 or len(by_version[cmp.against].keys) > 1)
         return ScoreTerm(
             unit=UNIT,
             value=weight * clamp(2.0 * cmp.effect),
-            reason=_reason(candidate, probe, cmp, pool, weight),
+            reason=_reason(candidate, probe, cmp, pool, weight, pooled=pooled),
             evidence=pool.keys[0],
             effect=cmp.effect,
             ci=cmp.ci,
