@@ -38,7 +38,7 @@ therefore never move a pin, and one noisy number cannot: a single sample gives n
 rates (``ops/s``, anything ending in ``/s``) are higher-is-better. Other units are skipped.
 
 **Workload.** A :class:`Workload` (``advisor advise --workload NAME``) keeps only the probes
-it names; the annotator names it in the report.
+it names; every term's reason starts with it, and the annotator names it once per stack.
 """
 
 from __future__ import annotations
@@ -372,7 +372,8 @@ class PerformanceScorer:
         return ScoreTerm(
             unit=UNIT,
             value=weight * clamp(2.0 * cmp.effect),
-            reason=_reason(candidate, probe, cmp, pool, weight, pooled=pooled),
+            reason=("" if self.workload is None else f"workload {self.workload.name!r}: ")
+            + _reason(candidate, probe, cmp, pool, weight, pooled=pooled),
             evidence=pool.keys[0],
             effect=cmp.effect,
             ci=cmp.ci,
