@@ -144,7 +144,9 @@ def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     work, out = tmp_path / "work", tmp_path / "out.jsonl"
     result = run_cli(
         [
-            "observe", "sweep", "tortoise", "--versions", "2", "--repeat", "5", "--jobs", "2",
+            # the newest of each line: 2.0 (3.0 has no wheel) and 1.0
+            "observe", "sweep", "tortoise>=2", "tortoise<2", "--versions", "1", "--repeat", "5",
+            "--jobs", "2",
             "--probe", "json.roundtrip-stdlib", "--index-url", served, "--workdir", work,
             "--output", out, "--knowledge", knowledge, "--json",
         ],

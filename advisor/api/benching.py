@@ -270,7 +270,7 @@ def sweep_versions(
 
 
 def plan_sweep(
-    requirements: Sequence[str],
+    requirements: str | Sequence[str],
     *,
     count: int,
     probes: Sequence[str],
@@ -289,15 +289,17 @@ def plan_sweep(
     """Write one job spec per version (``<workdir>/<name>-<version>/job.json``, newest first)
     and return their paths: the ``count`` newest versions of each of ``requirements`` (all
     about one package: ``"numpy<2"`` and ``"numpy>=2"`` with ``count=1`` give the newest of
-    each line). The spec names the benchmarks folder and the store by value. Raises
-    :class:`InputError` when the requirements name different packages."""
+    each line; one requirement may be a plain string). The spec names the benchmarks folder
+    and the store by value. Raises :class:`InputError` when the requirements name different
+    packages, or none."""
     from packaging.version import Version
 
     from advisor.observe.sweep import JobSpec, write_spec
 
-    found = [
-        sweep_versions(r, count=count, opts=opts, environ=environ, cwd=cwd) for r in requirements
-    ]
+    wanted = [requirements] if isinstance(requirements, str) else list(requirements)
+    if not wanted:
+        raise InputError("a sweep needs at least one requirement")
+    found = [sweep_versions(r, count=count, opts=opts, environ=environ, cwd=cwd) for r in wanted]
     names = sorted({name for name, _ in found})
     if len(names) != 1:
         raise InputError(f"a sweep measures one package's versions, not {', '.join(names)}")

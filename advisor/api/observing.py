@@ -18,6 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# benches and sweeps live in advisor.api.benching; re-exported for callers of this module
+from advisor.api.benching import (
+    BenchOutcome,
+    default_benchmarks_dir,
+    observe_bench,
+    plan_sweep,
+    run_sweep,
+    run_sweep_job,
+    sweep_versions,
+)
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -30,11 +40,18 @@ if TYPE_CHECKING:
     from advisor.knowledge.sources import Problem
 
 __all__ = [
+    "BenchOutcome",
     "ExportOutcome",
     "ImportOutcome",
+    "default_benchmarks_dir",
     "export_observations",
     "import_observations",
+    "observe_bench",
     "observe_install",
+    "plan_sweep",
+    "run_sweep",
+    "run_sweep_job",
+    "sweep_versions",
 ]
 
 DEFAULT_TIMEOUT = 600.0
