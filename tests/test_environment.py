@@ -471,6 +471,7 @@ CPU implementer\t: 0x41
 def test_parse_cpuinfo_x86() -> None:
     cpu = parse_cpuinfo(X86_CPUINFO, arch="x86_64", cores=4)
     assert cpu.model == "Example(R) CPU @ 3.00GHz"
+    assert cpu.vendor == "GenuineIntel"  # performance knowledge matches on vendor and model
     assert cpu.level == "x86-64-v3"
     assert cpu.cores == 4
     assert "sse3" in cpu.features and "lzcnt" in cpu.features
@@ -481,6 +482,7 @@ def test_parse_cpuinfo_x86() -> None:
 def test_parse_cpuinfo_arm() -> None:
     cpu = parse_cpuinfo(ARM_CPUINFO, arch="aarch64")
     assert cpu.model is None
+    assert cpu.vendor == "0x41"
     assert cpu.level is None
     assert cpu.features == (
         "aes",

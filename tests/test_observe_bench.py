@@ -7,6 +7,7 @@ The measured packages are tiny modules laid out as installed distributions (modu
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -17,8 +18,21 @@ import pytest
 
 from advisor.environment import RuntimeEnvironment
 from advisor.errors import InputError
-from advisor.observe.bench import bench, installed_distributions, parse_importtime, run_bench
-from advisor.observe.probes import Probe, load_probes, parse_probes, select_probes
+from advisor.observe.bench import (
+    Subject,
+    bench,
+    bench_subjects,
+    installed_distributions,
+    parse_importtime,
+    run_bench,
+)
+from advisor.observe.probes import (
+    Probe,
+    load_probes,
+    parse_probes,
+    select_probes,
+    workload_probes,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,6 +78,12 @@ def test_shipped_probes_are_valid_and_cover_the_families() -> None:
     assert {"numpy.matmul-256", "numpy.fft-65536", "pandas.groupby-sum", "pandas.merge"} <= names
     assert {"pandas.read-csv", "scikit-learn.logistic-fit-predict"} <= names
     assert {"json.roundtrip-stdlib", "json.roundtrip-orjson", "json.roundtrip-ujson"} <= names
+    assert {"numpy.sort-1m", "numpy.argsort-1m", "pandas.str-upper", "pandas.str-contains"} <= names
+    assert workload_probes(probes, "sort") == {"numpy.sort-1m", "numpy.argsort-1m"}
+    assert workload_probes(probes, "Strings") == {"pandas.str-upper", "pandas.str-contains"}
+    assert workload_probes(probes, "import") == {"import:*"}
+    with pytest.raises(InputError, match=r"unknown workload 'juggling' \(known: csv, fft, "):
+        workload_probes(probes, "juggling")
     for p in probes:
         assert p.unit == "s" and p.metric == "median_time"
         assert p.number * (p.repeat + p.warmup) <= 60, p.name
@@ -119,6 +139,10 @@ def test_duplicate_and_unknown_probe_names(tmp_path: Path) -> None:
     assert [p.name for p in select_probes(load_probes(tmp_path), ["f"])] == ["x"]
     with pytest.raises(InputError, match="no such benchmarks folder"):
         load_probes(tmp_path / "missing")
+    # without a workload key, a probe's workload is its name's middle part
+    assert [p.workload for p in load_probes(tmp_path)] == ["x"]
+    (named,) = parse_probes("[[probe]]\nname='f.group-by'\nfamily='f'\nstatement='1'\n", source="s")
+    assert named.workload == "group"
 
 
 # -- import times -----------------------------------------------------------------------------
@@ -200,11 +224,15 @@ def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]])
         env=env(),
         today="2026-11-27",
         tool="advisor test",
-        environ={**environ, "OMP_NUM_THREADS": "1"},
+        environ={**environ, "OMP_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"},
     )
     by = {o.probe: o for o in run.observations}
     assert sorted(by) == ["ok", "raises", "slow"]  # skipped: not recorded
-    assert by["ok"].metric == "median_time[OMP_NUM_THREADS=1]"
+    # a thread count is the fingerprint's; a variable that changes the kernels is the
+    # metric's, so such runs are never compared with plain ones
+    assert by["ok"].metric == "median_time[OPENBLAS_CORETYPE=Haswell]"
+    assert by["ok"].environment.threads == 1
+    assert len(by["ok"].samples) == 2 and by["ok"].value == statistics.median(by["ok"].samples)
     # the run's conditions travel with the observation (CPU count, BLAS env vars)
     assert by["ok"].conditions["env.OMP_NUM_THREADS"] == "1"
     assert int(by["ok"].conditions["cpu_count"]) >= 1
@@ -212,7 +240,9 @@ def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]])
     assert (by["raises"].metric, by["raises"].value) == ("failed", 0)
     assert (by["slow"].metric, by["slow"].value, by["slow"].package) == ("timeout", 0, "sleepy")
     assert "ZeroDivisionError" in run.runtime["raises"]["error"]
-    assert run.runtime["ok"]["env"] == {"OMP_NUM_THREADS": "1"}
+    assert run.runtime["ok"]["env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}
+    assert by["raises"].samples == () and by["slow"].samples == ()
+    assert by["raises"].samples == () and by["slow"].samples == ()
     assert run.runtime["absent"] == {"status": "skipped", "missing": ["not_installed_anywhere"]}
 
 
@@ -242,6 +272,67 @@ def test_probe_runs_in_a_venv(make_venv: Callable[..., Path]) -> None:
         ("ok", "failed"),  # the setup did not import it: a NameError, recorded
     ]
     assert json.dumps(run.runtime["ok"]).count("NameError") == 1
+
+
+def _purelib(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip())
+
+
+def test_versions_are_measured_interleaved(make_venv: Callable[..., Path], tmp_path: Path) -> None:
+    """Two venvs of this interpreter hold ``marker`` 1.0 and 2.0; its import and the probe's
+    statement append the version's letter to logs, so the logs show the order in which the
+    samples were really taken: a round is one sample of each, A then B."""
+    import_log, probe_log = tmp_path / "imports.log", tmp_path / "probe.log"
+    subjects = []
+    for label, version in (("A", "1.0"), ("B", "2.0")):
+        python = make_venv(f"venv-{label}")
+        source = f"""\
+            import os
+            LABEL = {label!r}
+            _fd = os.open({str(import_log)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(_fd, LABEL.encode())
+            """
+        install_module(_purelib(python), "marker", version, source)
+        subjects.append(Subject(python=str(python), packages={"marker": version}))
+    setup = f"import os, marker\nfd = os.open({str(probe_log)!r}, os.O_WRONLY | os.O_APPEND)"
+    probe_log.touch()
+    probe = Probe(
+        name="marker.log",
+        family="marker",
+        requires=("marker",),
+        setup=setup,
+        statement="os.write(fd, marker.LABEL.encode())",
+        number=1,
+        repeat=3,
+        warmup=1,
+    )
+    runs = bench_subjects(
+        subjects,
+        probes=[probe],
+        repeat=3,
+        timeout=60,
+        env=env(),
+        today="2026-12-07",
+        tool="advisor test",
+        threads=1,
+    )
+    # imports: one untimed round, then 3 timed ones; then each worker's setup imports it once
+    assert import_log.read_text() == "ABABABAB" + "AB"
+    # the probe: one warm-up round, then 3 timed rounds, never all of A before B
+    assert probe_log.read_text() == "ABABABAB"
+    for run, version in zip(runs, ("1.0", "2.0"), strict=True):
+        by = {o.probe: o for o in run.observations}
+        assert set(by) == {"import:marker", "marker.log"}
+        for obs in by.values():
+            assert (obs.package, obs.version, len(obs.samples)) == ("marker", version, 3)
+            assert obs.environment.threads == 1 and obs.metric in ("import_time", "median_time")
+        assert run.runtime["marker.log"]["env"]["OPENBLAS_NUM_THREADS"] == "1"
+        assert run.runtime["marker.log"]["blas"] is None  # no BLAS library loaded
+    # one interleaved run: its observations share a session, so the unit compares them first
+    sessions = {o.conditions["session"] for run in runs for o in run.observations}
+    assert len(sessions) == 1
 
 
 # -- the command ----------------------------------------------------------------------------------

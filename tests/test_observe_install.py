@@ -217,6 +217,7 @@ def test_fingerprint_and_predicate_name_no_host() -> None:
     assert fp.python == f"{major}.{minor}" and pred.python == f"=={major}.{minor}.*"
     assert fp.platform == host.platform == pred.platform
     assert list(fp.cpu_features) == sorted(fp.cpu_features)
+    assert fp.cpu_vendor == (host.cpu.vendor if host.cpu else None)
     encoded = msgspec.json.encode(fp).decode() + msgspec.json.encode(pred).decode()
     if host.uname is not None:
         assert host.uname.version not in encoded

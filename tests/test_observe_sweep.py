@@ -144,7 +144,9 @@ def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     work, out = tmp_path / "work", tmp_path / "out.jsonl"
     result = run_cli(
         [
-            "observe", "sweep", "tortoise", "--versions", "2", "--repeat", "3", "--jobs", "2",
+            # the newest of each line: 2.0 (3.0 has no wheel) and 1.0
+            "observe", "sweep", "tortoise>=2", "tortoise<2", "--versions", "1", "--repeat", "5",
+            "--jobs", "2",
             "--probe", "json.roundtrip-stdlib", "--index-url", served, "--workdir", work,
             "--output", out, "--knowledge", knowledge, "--json",
         ],
@@ -166,7 +168,9 @@ def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     }
     assert set(imports) == {"1.0", "2.0"}
     assert imports["2.0"].value >= SLEEPS["2.0"] > imports["1.0"].value
-    assert all(o.metric == "import_time" and o.repeats == 3 for o in imports.values())
+    assert all(o.metric == "import_time" and len(o.samples) == 5 for o in imports.values())
+    # threads pinned (default 1) and recorded with the machine
+    assert all(o.environment.threads == 1 for o in imports.values())
     text = out.read_text()
     assert "127.0.0.1" not in text and str(tmp_path) not in text
 
@@ -184,5 +188,7 @@ def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     report = json.loads(advice.stdout)
     (pin,) = [p for p in report["best"]["pins"] if p["name"] == "tortoise"]
     assert pin["version"] == "1.0"
-    cited = [t for t in pin["terms"] if t["unit"] == "performance"]
-    assert any("import:tortoise" in t["reason"] and t["evidence"] for t in cited), cited
+    (cited,) = [t for t in pin["terms"] if t["unit"] == "performance"]
+    assert "import:tortoise" in cited["reason"] and cited["evidence"]
+    assert "tortoise 1.0 is" in cited["reason"] and "faster" in cited["reason"]
+    assert cited["effect"] > 0.5 and cited["ci"][0] > 0 and cited["n"] == [5, 5]

@@ -474,6 +474,28 @@ def test_json_has_every_field_regardless_of_verbose() -> None:
     assert data["elapsed"] == 1.25 and data["seed"] == 3
 
 
+def test_json_performance_terms_carry_effect_interval_and_counts() -> None:
+    faster = ScoreTerm(
+        unit="performance",
+        value=0.24,
+        reason="pandas 3.1.0 is 12% faster on groupby (95% CI 8-15%, 15 vs 15 runs)",
+        evidence="performance:abc",
+        effect=0.12,
+        ci=(0.08, 0.15),
+        n=(15, 15),
+    )
+    pin = PinAdvice(name="pandas", version="3.1.0", latest="3.1.0", terms=(faster, SETTLED))
+    stack = StackAdvice(score=0.5, pins=(pin,))
+    advice = Advice(recommendation="performance", targets=("t",), best=stack, latest=stack)
+    data = json.loads(render_advice(advice, fmt="json"))
+    validate(data, advice_json_schema())
+    measured, other = data["best"]["pins"][0]["terms"]
+    assert (measured["effect"], measured["ci"], measured["n"]) == (0.12, [0.08, 0.15], [15, 15])
+    assert (other["effect"], other["ci"], other["n"]) == (None, None, None)
+    with pytest.raises(ValueError, match="low, high"):
+        ScoreTerm(unit="performance", value=0.1, reason="r", ci=(0.2, 0.1))
+
+
 def test_schema_covers_the_contract() -> None:
     """A field added to the advice types shows up here until the report and schema carry it."""
     from advisor.scoring.advice import Advice as A

@@ -32,7 +32,7 @@ from advisor.knowledge.sqlite_store import SQLiteStore
 from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.engine import UnitScorer
 from advisor.scoring.knowledge_view import StaticKnowledge, StoreKnowledge
-from advisor.scoring.types import RECOMMENDATIONS, recommendation
+from advisor.scoring.types import RECOMMENDATIONS, recommendation, with_workload
 from advisor.scoring.units import (
     PrescriptionAnnotator,
     SecurityFilter,
@@ -115,7 +115,8 @@ def test_bundles() -> None:
     for name in ("stable", "performance", "security"):
         kind = RECOMMENDATIONS[name]
         assert [(c.name, w) for c, w in kind.checks] == [("prescriptions", 1.0)]
-        assert [a.name for a in kind.annotators] == ["prescriptions", "security"]
+        extra = ["performance"] if name == "performance" else []  # workload, unusable data
+        assert [a.name for a in kind.annotators] == ["prescriptions", "security", *extra]
         assert not kind.lowest_direct
     assert [f.name for f in RECOMMENDATIONS["stable"].filters] == ["prescriptions"]
     security_filters = RECOMMENDATIONS["security"].filters
@@ -159,6 +160,20 @@ def test_the_documented_table_is_the_code() -> None:
                 assert cells[name] == "", (label, name)
         order = table["candidate order"][name]
         assert (order == "lowest direct first") is kind.lowest_direct
+
+
+def test_a_workload_changes_only_the_performance_units() -> None:
+    from advisor.scoring.units.performance import PerformanceAnnotator, PerformanceScorer, Workload
+
+    sort = Workload(name="sort", probes=frozenset({"numpy.sort-1m"}))
+    base = RECOMMENDATIONS["performance"]
+    kind = with_workload(base, sort)
+    assert kind.name == "performance" and kind.filters == base.filters
+    assert [(s.name, w) for s, w in kind.scorers] == [(s.name, w) for s, w in base.scorers]
+    (scorer,) = [s for s, _ in kind.scorers if isinstance(s, PerformanceScorer)]
+    (annotator,) = [a for a in kind.annotators if isinstance(a, PerformanceAnnotator)]
+    assert scorer.workload is sort and annotator.workload is sort
+    assert base.scorers[-1][0].workload is None  # type: ignore[attr-defined]  # unchanged
 
 
 @pytest.mark.parametrize("name", ["stable", " Security ", "TESTING"])

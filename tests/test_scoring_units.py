@@ -45,6 +45,7 @@ from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.knowledge_view import StaticKnowledge
 from advisor.scoring.units import (
     BuildRiskScorer,
+    PerformanceAnnotator,
     PerformanceScorer,
     PrescriptionAnnotator,
     PrescriptionCheck,
@@ -55,7 +56,6 @@ from advisor.scoring.units import (
     SecurityScorer,
     StabilityScorer,
 )
-from advisor.scoring.units.performance import fingerprint_match, lower_is_better
 from advisor.scoring.units.security import advisories_affecting, nearest_unaffected
 
 if TYPE_CHECKING:
@@ -500,102 +500,7 @@ def _fingerprint(**kw: Any) -> EnvironmentFingerprint:
     return EnvironmentFingerprint(**values)
 
 
-def _perf(
-    version: str,
-    value: float,
-    *,
-    probe: str = "import-time",
-    metric: str = "wall",
-    unit: str = "s",
-    date: str = "2024-09-15T10:00:00+00:00",
-    **fp: Any,
-) -> PerformanceObservation:
-    return PerformanceObservation(
-        package="orjson",
-        version=version,
-        probe=probe,
-        metric=metric,
-        value=value,
-        unit=unit,
-        spread=value / 50,
-        repeats=20,
-        environment=_fingerprint(**fp),
-        provenance=Provenance(source="observe", date=date, tool="stack-advisor 0.1"),
-    )
-
-
-def test_units_decide_the_direction() -> None:
-    assert lower_is_better("ms") is True and lower_is_better("MiB") is True
-    assert lower_is_better("ops/s") is False and lower_is_better("MB/s") is False
-    assert lower_is_better("widgets") is None
-
-
-def test_fingerprint_matching() -> None:
-    assert fingerprint_match(_fingerprint(), PERF_ENV) == 1.0
-    assert fingerprint_match(_fingerprint(cpu_level="x86-64-v2", cpu_model=None), PERF_ENV) == 0.5
-    assert (
-        fingerprint_match(_fingerprint(cpu_level=None, cpu_model="AMD EPYC 7B13"), PERF_ENV) == 1.0
-    )
-    assert fingerprint_match(_fingerprint(python="3.12"), PERF_ENV) == 1.0
-    assert fingerprint_match(_fingerprint(python="3.11.9"), PERF_ENV) is None
-    assert (
-        fingerprint_match(_fingerprint(arch="aarch64", platform="manylinux_2_28_aarch64"), PERF_ENV)
-        is None
-    )
-    assert (
-        fingerprint_match(_fingerprint(arch=None, platform="macosx_14_0_x86_64"), PERF_ENV) is None
-    )
-    assert fingerprint_match(_fingerprint(implementation="pp"), PERF_ENV) is None
-    assert fingerprint_match(_fingerprint(platform="not a tag!"), PERF_ENV) is None
-
-
-def test_performance_relative_to_the_best_measured_version() -> None:
-    observations = [
-        _perf("3.10.0", 0.10),
-        _perf("3.10.0", 0.30),  # the median of 0.09, 0.10 and 0.30 is 0.10
-        _perf("3.10.0", 0.09, date="2024-09-16T10:00:00+00:00"),
-        _perf("3.9.0", 0.15),
-        _perf("3.8.0", 0.20, cpu_level="x86-64-v2", cpu_model=None),  # nearby only
-        _perf("3.7.0", 0.01, python="3.11.9"),  # another Python: ignored
-    ]
-    ctx = _ctx(PERF_ENV, observations, recommendation="performance")
-    scorer = PerformanceScorer()
-    (best,) = scorer.score(_cand("orjson", "3.10.0"), ctx)
-    assert best.value == 1.0
-    assert best.reason.startswith("import-time wall: 0.1 s, the best measured, of 3 measured")
-    assert "exact environment match" in best.reason and "3 observations" in best.reason
-    assert best.evidence == observation_key(observations[0])
-    assert "2024-09-15" in best.reason
-    (middle,) = scorer.score(_cand("orjson", "3.9.0"), ctx)
-    assert middle.value == pytest.approx(0.0)  # 50 % slower
-    assert "best 0.1 s (3.10.0)" in middle.reason and "2024-09-15" in middle.reason
-    (nearby,) = scorer.score(_cand("orjson", "3.8.0"), ctx)
-    assert nearby.value == pytest.approx(-0.5)  # 100 % slower, nearby environment: x 0.5
-    assert "nearby environment match" in nearby.reason
-    assert scorer.score(_cand("orjson", "3.7.0"), ctx) == ()
-    assert scorer.score(_cand("orjson", "3.6.0"), ctx) == ()  # never measured: neutral
-
-
-def test_performance_higher_is_better_and_unknown_units() -> None:
-    observations = [
-        _perf("3.10.0", 1000.0, probe="dumps", metric="throughput", unit="ops/s"),
-        _perf("3.9.0", 900.0, probe="dumps", metric="throughput", unit="ops/s"),
-        _perf("3.9.0", 5.0, probe="dumps", metric="score", unit="points"),
-    ]
-    ctx = _ctx(PERF_ENV, observations)
-    assert _values(PerformanceScorer().score(_cand("orjson", "3.10.0"), ctx)) == [1.0]
-    assert _values(PerformanceScorer().score(_cand("orjson", "3.9.0"), ctx)) == [pytest.approx(0.8)]
-
-
-def test_performance_edge_values() -> None:
-    observations = [
-        _perf("3.10.0", 0.0),
-        _perf("3.9.0", 0.5),
-        _perf("3.8.0", math.nan),
-    ]
-    ctx = _ctx(PERF_ENV, observations)
-    assert _values(PerformanceScorer().score(_cand("orjson", "3.9.0"), ctx)) == [-1.0]
-    assert PerformanceScorer().score(_cand("orjson", "3.8.0"), ctx) == ()
+# (the performance unit's own tests: tests/test_scoring_performance.py)
 
 
 # -- prescriptions ----------------------------------------------------------------------------
@@ -758,9 +663,12 @@ def _knowledge(draw: st.DrawFn) -> list[Observation]:
                 probe="p",
                 metric="m",
                 value=draw(_floats),
+                samples=tuple(draw(st.lists(_floats, max_size=8))),
                 unit=draw(st.sampled_from(["s", "ops/s", "MiB", "?"])),
                 environment=_fingerprint(
-                    cpu_level=draw(st.sampled_from(["x86-64-v3", "x86-64-v2", None]))
+                    cpu_level=draw(st.sampled_from(["x86-64-v3", "x86-64-v2", None])),
+                    cpu_model=draw(st.sampled_from(["AMD EPYC 7B13", "Intel Xeon", None])),
+                    threads=draw(st.sampled_from([1, 2, None])),
                 ),
                 provenance=PROV,
             )
@@ -834,5 +742,9 @@ def test_terms_are_bounded_and_deterministic(
         assert all(-1.0 <= t.value <= 1.0 for v in verdicts for t in v.terms)
         assert verdicts == check.check(pins, second)
     assert SecurityFilter().reject(cand, first) == SecurityFilter().reject(cand, second)
-    for annotator in (PrescriptionAnnotator(all_kinds=True), SecurityAnnotator()):
+    for annotator in (
+        PrescriptionAnnotator(all_kinds=True),
+        SecurityAnnotator(),
+        PerformanceAnnotator(),
+    ):
         assert annotator.annotate(pins, first) == annotator.annotate(pins, second)

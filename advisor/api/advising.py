@@ -54,6 +54,7 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
+    workload: str | None = None  # --workload: the probes the performance unit weighs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +144,7 @@ def run_advice(
     Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
     """
     from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
+    from advisor.api.benching import workload_recommendation
     from advisor.api.context import make_planner, open_session
     from advisor.api.resolving import with_hashes
     from advisor.resolution.resolve import TargetResult, merge
@@ -150,6 +152,8 @@ def run_advice(
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
+    if advise.workload is not None:
+        kind = workload_recommendation(kind, advise.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
     knowledge, store = _load_knowledge(advise, prep.environ)
     settings = AdviceSettings(

@@ -76,6 +76,7 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
         baseline=baseline,
+        workload=kw.pop("workload", None),
     )
 
 
@@ -103,6 +104,12 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
     "--baseline",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="The lock to compare with (default: the existing lock at the output path).",
+)
+@click.option(
+    "--workload",
+    metavar="NAME",
+    help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
+    "csv, import …).",
 )
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""

@@ -1,5 +1,6 @@
-"""``advisor observe``: install a lock on this machine and record the outcome; export and
-import observations as JSON lines. (Benchmarks and sweeps join this group.)"""
+"""``advisor observe``: install a lock on this machine and record the outcome; bench a venv
+or a lock; sweep a package's versions (interleaved benches); export and import observations
+as JSON lines."""
 
 from __future__ import annotations
 
@@ -146,10 +147,18 @@ def _sweep_store(url: str | None) -> str:
     return store_url(url, os.environ)
 
 
+_threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    help="Pin the BLAS/OpenMP thread count of the measured processes (recorded).",
+)
+
+
 @observe_group.command("bench")
 @click.argument("target", metavar="LOCK|VENV", type=click.Path(path_type=Path, exists=True))
 @click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
 @click.option("--repeat", type=click.IntRange(1, 1000), help="Timed runs per measurement.")
+@_threads_option
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Per process, s.")
 @click.option("--python", "python", metavar="PATH", help="Interpreter for a LOCK's venv.")
 @click.option(
@@ -157,33 +166,42 @@ def _sweep_store(url: str | None) -> str:
 )
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def observe_bench_command(
     target: Path,
     probes: tuple[str, ...],
     repeat: int | None,
+    threads: int | None,
     timeout: float,
     python: str | None,
     workdir: Path | None,
     knowledge_url: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Measure import times and family probes in a venv (or a LOCK installed into one)."""
     import tempfile
 
-    from advisor.api.observing import encode_observation, observe_bench
+    from advisor.api.benching import observe_bench
+    from advisor.api.observing import encode_observation
 
     url = _sweep_store(knowledge_url)
-    with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch,
+        progress_events(quiet=quiet) as events,
+    ):
         outcome = observe_bench(
             target,
             probes=probes,
             repeat=repeat,
+            threads=threads,
             timeout=timeout,
             python=python,
             workdir=workdir or Path(scratch),
             store_url=url,
             environ=os.environ,
             today=_today_iso(),
+            events=events,
         )
     if as_json:
         builds = [json.loads(encode_observation(o)) for o in outcome.builds]
@@ -197,7 +215,10 @@ def observe_bench_command(
     for obs in outcome.performance:
         where = f"{obs.package}=={obs.version}" if obs.package else "-"
         spread = f" ±{obs.spread:.3g}" if obs.spread is not None else ""
-        click.echo(f"{obs.probe:40} {where:30} {obs.metric:20} {obs.value:.6g} {obs.unit}{spread}")
+        runs = f" ({len(obs.samples)} runs)" if obs.samples else ""
+        click.echo(
+            f"{obs.probe:40} {where:30} {obs.metric:20} {obs.value:.6g} {obs.unit}{spread}{runs}"
+        )
     click.echo(
         f"{len(outcome.performance)} performance and {len(outcome.builds)} build observations "
         "recorded",
@@ -206,29 +227,37 @@ def observe_bench_command(
 
 
 @observe_group.command("sweep")
-@click.argument("requirement")
+@click.argument("requirements", metavar="REQUIREMENT...", nargs=-1, required=True)
 @click.option(
     "--versions",
     "count",
     type=click.IntRange(1, 100),
     default=4,
     show_default=True,
-    help="How many of the newest versions (with a wheel for this machine) to observe.",
+    help="How many of the newest versions (with a wheel for this machine) of each "
+    "REQUIREMENT to observe.",
 )
 @click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
 @click.option(
     "--repeat",
     type=click.IntRange(1, 1000),
-    default=3,
+    default=15,
     show_default=True,
-    help="Timed runs per measurement.",
+    help="Timed rounds per measurement (one run of every version per round).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=1,
+    show_default=True,
+    help="BLAS/OpenMP thread count pinned while measuring (recorded).",
 )
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Jobs run at once (one process each).",
+    help="Installs run at once (one process each); the bench runs alone.",
 )
 @click.option("--timeout", type=float, default=900.0, show_default=True, help="Per process, s.")
 @click.option("--index-url", "-i", metavar="URL", help="Primary index.")
@@ -244,11 +273,13 @@ def observe_bench_command(
 )
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def observe_sweep_command(
-    requirement: str,
+    requirements: tuple[str, ...],
     count: int,
     probes: tuple[str, ...],
     repeat: int,
+    threads: int,
     jobs: int,
     timeout: float,
     index_url: str | None,
@@ -260,12 +291,15 @@ def observe_sweep_command(
     output: Path | None,
     knowledge_url: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
-    """Lock, install, bench and record the newest versions of one package, one job each."""
+    """Lock and install the newest versions of one package (one job each), then bench them
+    together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
+    versions from several lines ("numpy<2" "numpy>=2" --versions 1)."""
     import tempfile
 
     from advisor.api import ResolveOptions
-    from advisor.api.observing import plan_sweep, run_sweep
+    from advisor.api.benching import plan_sweep, run_sweep
 
     opts = ResolveOptions(
         index_url=index_url,
@@ -277,10 +311,11 @@ def observe_sweep_command(
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         folder = (workdir or Path(scratch)).resolve()
         specs = plan_sweep(
-            requirement,
+            requirements,
             count=count,
             probes=probes,
             repeat=repeat,
+            threads=threads,
             timeout=timeout,
             opts=opts,
             workdir=folder,
@@ -289,7 +324,8 @@ def observe_sweep_command(
             cwd=Path.cwd(),
             today=_today_iso(),
         )
-        results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ)
+        with progress_events(quiet=quiet) as events:
+            results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ, events=events)
     failed = [r for r in results if r.error]
     if as_json:
         payload = [
@@ -316,7 +352,7 @@ def observe_sweep_command(
 @click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
 def observe_run_job_command(spec: Path) -> None:
     """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
-    from advisor.api.observing import run_sweep_job
+    from advisor.api.benching import run_sweep_job
 
     result = run_sweep_job(spec, environ=os.environ)
     if result.error:

@@ -70,13 +70,16 @@ _TIMEOUT = 5.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpuInfo:
     """The CPU of a host: ``features`` are normalised flags (``sse3``, ``avx2``, ``asimd`` …),
-    sorted; ``level`` is the x86-64 micro-architecture level (``x86-64-v3``) or ``None``."""
+    sorted; ``level`` is the x86-64 micro-architecture level (``x86-64-v3``) or ``None``;
+    ``vendor`` the CPU's own vendor word (``GenuineIntel``, ``AuthenticAMD``; on ARM the
+    implementer code, ``0x41``) or ``None``."""
 
     model: str | None
     arch: str
     features: tuple[str, ...] = ()
     cores: int | None = None
     level: str | None = None
+    vendor: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +132,10 @@ def parse_cpuinfo(text: str, *, arch: str, cores: int | None = None) -> CpuInfo:
     raw = (fields.get("flags") or fields.get("Features") or "").split()
     features = tuple(sorted({_FLAG_NAMES.get(f, f) for f in raw} & _KEPT_FLAGS))
     level = x86_64_level(raw) if arch == "x86_64" and raw else None
-    return CpuInfo(model=model, arch=arch, features=features, cores=cores, level=level)
+    vendor = fields.get("vendor_id") or fields.get("CPU implementer") or None
+    return CpuInfo(
+        model=model, arch=arch, features=features, cores=cores, level=level, vendor=vendor
+    )
 
 
 def parse_os_release(text: str) -> dict[str, str]:

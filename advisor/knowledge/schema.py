@@ -75,16 +75,24 @@ class EnvironmentPredicate(msgspec.Struct, frozen=True, kw_only=True, omit_defau
 
 
 class EnvironmentFingerprint(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The machine a measurement was taken on (performance depends on all of it)."""
+    """The machine a measurement was taken on, and how the run used it (performance depends
+    on all of it). ``cpu_vendor`` is the CPU's own word (``GenuineIntel``, ``AuthenticAMD``,
+    an ARM implementer code); ``blas`` the BLAS library family loaded by the run
+    (``openblas``, ``mkl``, ``blis`` …; ``None``: none loaded, or not known); ``threads``
+    the thread count the run's BLAS/OpenMP pools were given (pinned by the sweep, else what
+    the pool reported)."""
 
     python: str
     platform: str
     implementation: str = "cp"
     arch: str | None = None
+    cpu_vendor: str | None = None
     cpu_model: str | None = None
     cpu_level: str | None = None
     cpu_features: tuple[str, ...] = ()
     cores: int | None = None
+    blas: str | None = None
+    threads: int | None = None
     gpu: str | None = None
     cuda: str | None = None
 
@@ -163,7 +171,13 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
 class PerformanceObservation(
     msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="performance"
 ):
-    """One measured value of a probe, for a package version or for a whole stack."""
+    """One measured probe, for a package version or for a whole stack.
+
+    ``value`` is the median of ``samples`` (one per timed run, in the order they were
+    taken), ``spread`` their range (max - min) and ``repeats`` their count. Observations
+    recorded before samples were kept have ``value``, ``spread`` and ``repeats`` only: they
+    stay readable, but the performance unit cannot test a difference with them, so they
+    never make a term."""
 
     package: str | None = None
     version: str | None = None
@@ -174,6 +188,7 @@ class PerformanceObservation(
     unit: str
     spread: float | None = None
     repeats: int | None = None
+    samples: tuple[float, ...] = ()
     environment: EnvironmentFingerprint
     #: what else shaped the run: CPU count, BLAS in use and its thread pool, BLAS env vars
     conditions: dict[str, str] = {}

@@ -33,8 +33,10 @@ def _arch(env: RuntimeEnvironment) -> str | None:
 
 
 def fingerprint(env: RuntimeEnvironment) -> EnvironmentFingerprint:
-    """The fingerprint of ``env``: Python ``X.Y``, platform tag, implementation, CPU (model,
-    x86-64 level, sorted features, cores), the first GPU's model and the CUDA version."""
+    """The fingerprint of ``env``: Python ``X.Y``, platform tag, implementation, CPU (vendor,
+    model, x86-64 level, sorted features, cores), the first GPU's model and the CUDA version.
+    The run's BLAS library and thread count are the bench's to add (they depend on what the
+    measured interpreter loads, not on the machine)."""
     cpu = env.cpu
     gpu = env.gpus[0] if env.gpus else None
     return EnvironmentFingerprint(
@@ -42,6 +44,7 @@ def fingerprint(env: RuntimeEnvironment) -> EnvironmentFingerprint:
         platform=env.platform,
         implementation=env.implementation,
         arch=_arch(env),
+        cpu_vendor=cpu.vendor if cpu else None,
         cpu_model=cpu.model if cpu else None,
         cpu_level=cpu.level if cpu else None,
         cpu_features=tuple(sorted(cpu.features)) if cpu else (),

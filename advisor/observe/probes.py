@@ -16,6 +16,12 @@ whose ``requires`` are importable in the measured interpreter. A file holds one 
     warmup = 1                     # untimed samples first
     unit = "s"                     # per statement execution
     metric = "median_time"
+    workload = "matmul"            # what user code it stands for (advise --workload NAME)
+
+A workload names what the user's code mostly does; ``advisor advise --workload NAME`` weighs
+only its probes (:func:`workload_probes`). Without ``workload`` a probe's workload is its
+name's middle part (``pandas.groupby-sum`` → ``groupby``). The workload
+:data:`IMPORT_WORKLOAD` is built in: the import times of every module.
 """
 
 from __future__ import annotations
@@ -30,15 +36,28 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
-__all__ = ["Probe", "load_probes", "parse_probes", "select_probes"]
+__all__ = [
+    "IMPORT_WORKLOAD",
+    "Probe",
+    "load_probes",
+    "parse_probes",
+    "select_probes",
+    "workload_probes",
+]
 
-_KEYS = frozenset("name family requires setup statement number repeat warmup unit metric".split())
+_KEYS = frozenset(
+    "name family requires setup statement number repeat warmup unit metric workload".split()
+)
+#: The built-in workload of import times; its probe pattern matches ``import:MODULE``.
+IMPORT_WORKLOAD = "import"
+_IMPORT_PATTERN = "import:*"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Probe:
     """One family benchmark: ``setup`` once, then ``statement`` timed ``number`` times per
-    sample, ``warmup`` untimed samples, ``repeat`` timed ones. ``source`` names its file."""
+    sample, ``warmup`` untimed samples, ``repeat`` timed ones. ``workload`` is what it
+    stands for; ``source`` names its file."""
 
     name: str
     family: str
@@ -50,6 +69,7 @@ class Probe:
     warmup: int = 1
     unit: str = "s"
     metric: str = "median_time"
+    workload: str = ""
     source: str = ""
 
 
@@ -96,8 +116,15 @@ def _probe(table: object, where: str, source: str) -> Probe:
         warmup=_count(table, "warmup", where, default=1, low=0),
         unit=_text(table, "unit", where, default="s"),
         metric=_text(table, "metric", where, default="median_time"),
+        workload=_text(table, "workload", where, default=_default_workload(table, where)),
         source=source,
     )
+
+
+def _default_workload(table: dict[str, Any], where: str) -> str:
+    """``pandas.groupby-sum`` → ``groupby``: the name without its family and its variant."""
+    name = _text(table, "name", where)
+    return name.rpartition(".")[2].split("-")[0] or name
 
 
 def parse_probes(text: str, *, source: str) -> tuple[Probe, ...]:
@@ -149,3 +176,18 @@ def select_probes(probes: Iterable[Probe], names: Iterable[str]) -> tuple[Probe,
             f"unknown probe(s) {', '.join(missing)} (known: {', '.join(sorted(known))})"
         )
     return tuple(p for p in every if p.name in wanted or p.family in wanted)
+
+
+def workload_probes(probes: Iterable[Probe], name: str) -> frozenset[str]:
+    """The probe names (or, for :data:`IMPORT_WORKLOAD`, the pattern ``import:*``) of the
+    workload ``name``. Raises :class:`InputError` naming the known workloads when no probe
+    has it."""
+    every = tuple(probes)
+    wanted = name.strip().lower()
+    if wanted == IMPORT_WORKLOAD:
+        return frozenset({_IMPORT_PATTERN})
+    found = frozenset(p.name for p in every if p.workload.lower() == wanted)
+    if not found:
+        known = sorted({p.workload for p in every} | {IMPORT_WORKLOAD})
+        raise InputError(f"unknown workload {name!r} (known: {', '.join(known)})")
+    return found

@@ -1,22 +1,32 @@
-"""Sweeps: one package's newest versions, each locked, installed, benchmarked and recorded.
+"""Sweeps: one package's newest versions, each locked and installed, then benched together.
 
 The Dependency-Monkey idea done simply. ``advisor observe sweep REQUIREMENT`` (composition in
-:mod:`advisor.api.observing`) picks the N newest versions that have a wheel for the target
-(:func:`newest_with_wheel`), writes one :class:`JobSpec` per version as JSON
-(``<workdir>/<name>-<version>/job.json``), and runs the jobs in a local process pool
-(:func:`run_pool`). Each job is independent: lock ``name==version`` (the rest resolved around
-it) → install the lock in a fresh venv (build observations) → bench (performance
-observations) → record: ``observations.jsonl`` and ``runtime.json`` in the job's folder, and
-into the knowledge store named by the spec, if any. The sweep then concatenates the jobs'
+:mod:`advisor.api.benching`) picks the N newest versions that have a wheel for the target
+(:func:`newest_with_wheel`) and writes one :class:`JobSpec` per version as JSON
+(``<workdir>/<name>-<version>/job.json``). Then, in two phases:
+
+1. **install**, in a local process pool (:func:`run_pool`): each job locks ``name==version``
+   (the rest resolved around it) and installs the lock into a fresh venv (build
+   observations); jobs are independent, so they may run side by side;
+2. **bench**, in one process, never side by side: every installed venv is measured
+   *interleaved* (one sample of each version per round, A B A B …, after a warm-up; see
+   :mod:`advisor.observe.bench`), with the BLAS/OpenMP thread count pinned (``threads``,
+   default 1) and recorded, so that a shared machine's drift falls on all versions alike.
+
+Each job's folder then gets ``observations.jsonl`` and ``runtime.json`` (and the knowledge
+store named by the spec, if any, gets the observations); the sweep concatenates the jobs'
 JSONL (in spec order) into one file.
 
 **Running the same specs on a cluster.** A spec holds everything a job needs (requirement,
-probes, repeat, timeout, index options, target Python, store URL, date, tool) and nothing
-about the machine that wrote it, and a job is one command: ``advisor observe run-job
-SPEC.json``. With Dask: ``client.map(run_job_command, spec_paths)`` where each task runs that
-command (``subprocess.run``) on a worker with the project installed and a shared or object
-store for the spec and result folders, then gather the ``observations.jsonl`` files. With
-Kubernetes: a ConfigMap (or volume) per spec and an indexed Job (``completionMode: Indexed``,
+probes, repeat, threads, timeout, index options, target Python, store URL, date, tool) and
+nothing about the machine that wrote it, and a job is one command: ``advisor observe run-job
+SPEC.json``, which installs and benches its one version alone (not interleaved: versions on
+different nodes are different machines anyway, and the performance unit only compares
+samples taken on one CPU model with one BLAS and thread count). With Dask:
+``client.map(run_job_command, spec_paths)`` where each task runs that command
+(``subprocess.run``) on a worker with the project installed and a shared or object store for
+the spec and result folders, then gather the ``observations.jsonl`` files. With Kubernetes: a
+ConfigMap (or volume) per spec and an indexed Job (``completionMode: Indexed``,
 ``completions: N``) whose container runs ``advisor observe run-job /specs/$JOB_COMPLETION_INDEX
 .json`` with ``knowledge`` set to a shared PostgreSQL store URL; each pod measures its own node,
 so the fingerprint recorded is that node's. No such runner ships here: only the local pool
@@ -29,7 +39,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -41,6 +51,8 @@ if TYPE_CHECKING:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.models import DistFile
+
+T = TypeVar("T")
 
 __all__ = [
     "JobResult",
@@ -57,11 +69,14 @@ __all__ = [
 class JobSpec:
     """One sweep job, as written to ``job.json``. ``index_url`` etc. are the resolving
     options (``None``/empty: the machine's pip configuration); ``knowledge`` the store URL
-    to record into (``None``: only the job folder); ``benchmarks`` the probe folder."""
+    to record into (``None``: only the job folder); ``benchmarks`` the probe folder;
+    ``repeat`` the timed rounds of each measurement and ``threads`` the BLAS/OpenMP thread
+    count pinned while measuring (``None``: not pinned)."""
 
     requirement: str
     probes: tuple[str, ...] = ()
-    repeat: int = 3
+    repeat: int = 15
+    threads: int | None = 1
     timeout: float = 600.0
     python: str | None = None
     index_url: str | None = None
@@ -157,9 +172,7 @@ def newest_with_wheel(
     return tuple(str(v) for v in sorted(found, reverse=True)[:count])
 
 
-def run_pool(
-    specs: Sequence[Path], worker: Callable[[Path], JobResult], *, jobs: int
-) -> list[JobResult]:
+def run_pool(specs: Sequence[Path], worker: Callable[[Path], T], *, jobs: int) -> list[T]:
     """Run ``worker`` (a picklable, module-level function) on each spec, ``jobs`` at a time
     in separate processes (in this process when ``jobs`` is 1); results in spec order."""
     if jobs <= 1 or len(specs) <= 1:

@@ -106,6 +106,9 @@ def _term(term: ScoreTerm) -> dict[str, object]:
         "value": _score(term.value),
         "reason": term.reason,
         "evidence": term.evidence,
+        "effect": _score(term.effect),
+        "ci": None if term.ci is None else [_score(term.ci[0]), _score(term.ci[1])],
+        "n": None if term.n is None else list(term.n),
     }
 
 
@@ -165,6 +168,38 @@ def _defs() -> dict[str, object]:
             "value": _t(["number", "null"], "the term's value in [-1, 1]"),
             "reason": _t("string", "why, in a short sentence"),
             "evidence": _t("string", "a link or an observation key; empty when none"),
+            "effect": _t(
+                ["number", "null"],
+                "a measured term's relative difference, positive when this version is better "
+                "(0.12: 12 % faster); null for terms not made from measurements",
+            ),
+            "ci": {
+                "description": "the effect's 95 % confidence interval [low, high]; null: none",
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                    {"type": "null"},
+                ],
+            },
+            "n": {
+                "description": (
+                    "samples behind the effect: [this version's, the compared version's]; "
+                    "null: none"
+                ),
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 1},
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                    {"type": "null"},
+                ],
+            },
         },
     )
     justification = _obj(

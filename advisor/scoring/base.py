@@ -61,15 +61,25 @@ def clamp(value: float) -> float:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScoreTerm:
     """One reason a candidate (or stack) scores what it does. ``value`` is in [-1, 1];
-    ``evidence`` is a link or an observation key; ``unit`` names the unit that made it."""
+    ``evidence`` is a link or an observation key; ``unit`` names the unit that made it.
+
+    A term made from measurements also carries the statistics behind it: ``effect`` (the
+    relative difference, positive when the candidate is better: ``0.12`` for 12 % faster),
+    ``ci`` its confidence interval ``(low, high)`` and ``n`` the sample counts ``(this
+    version's, the compared version's)``; ``None`` for terms that are not measured."""
 
     unit: str
     value: float
     reason: str
     evidence: str = ""
+    effect: float | None = None
+    ci: tuple[float, float] | None = None
+    n: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", clamp(self.value))
+        if self.ci is not None and not self.ci[0] <= self.ci[1]:
+            raise ValueError(f"confidence interval {self.ci} is not (low, high)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
+| performance annotator | | | workload, unusable observations | | |
 | candidate order | pip's | by score | by score | by score | lowest direct first |
 
 Unit values (each term in [-1, 1], before the weight):
@@ -30,9 +31,12 @@ Unit values (each term in [-1, 1], before the weight):
 | stability | younger than `minimum-release-age-days` (default 7) | -0.6 |
 | stability | pre-release not allowed by `allow-prereleases` | -0.4 |
 | stability | brand-new major version | -0.2 |
-| performance | per probe: the best measured version +1, others `1 - 2 * shortfall` | -1 to +1 |
-| performance | the same, halved when only the CPU differs from the target | -0.5 to +0.5 |
+| performance | per probe, against the best other version: `clamp(2 * effect)` (*) | -1 to +1 |
+| performance | the same, halved when measured on another CPU vendor or model | -0.5 to +0.5 |
 | prescriptions | a matching `score` rule | the rule's score |
+
+(*) only when the 95 % interval of the effect excludes no difference and the effect is at
+least 5 % (see :mod:`advisor.scoring.units.performance`).
 
 `latest` is exactly pip's choice and `testing` only changes the order (lowest direct
 versions first): their annotators report what the other types would act on, never changing
@@ -41,13 +45,16 @@ the stack. Missing knowledge is neutral everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from advisor.errors import InputError
 from advisor.models import RecommendationType
 from advisor.scoring.base import Recommendation
 from advisor.scoring.units import (
     BuildRiskScorer,
+    PerformanceAnnotator,
     PerformanceScorer,
     PrescriptionAnnotator,
     PrescriptionCheck,
@@ -62,11 +69,13 @@ from advisor.scoring.units import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from advisor.scoring.base import Scorer
+    from advisor.scoring.base import Annotator, Scorer
+    from advisor.scoring.units.performance import Workload
 
-__all__ = ["DEFAULT_RECOMMENDATION", "RECOMMENDATIONS", "recommendation"]
+__all__ = ["DEFAULT_RECOMMENDATION", "RECOMMENDATIONS", "recommendation", "with_workload"]
 
 DEFAULT_RECOMMENDATION = RecommendationType.STABLE
+PERFORMANCE_WEIGHT = 2.0
 
 
 def _bundles() -> Mapping[RecommendationType, Recommendation]:
@@ -99,9 +108,9 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
             name=RecommendationType.PERFORMANCE,
             description="stable, plus measured performance on environments like the target",
             filters=(PrescriptionFilter(),),
-            scorers=(*stable_scorers, (PerformanceScorer(), 2.0)),
+            scorers=(*stable_scorers, (PerformanceScorer(), PERFORMANCE_WEIGHT)),
             checks=checks,
-            annotators=annotators,
+            annotators=(*annotators, PerformanceAnnotator()),
         ),
         Recommendation(
             name=RecommendationType.SECURITY,
@@ -131,3 +140,24 @@ def recommendation(name: str) -> Recommendation:
     Raises :class:`~advisor.errors.InputError` listing the known types for any other name.
     """
     return RECOMMENDATIONS[RecommendationType.parse(name)]
+
+
+def with_workload(kind: Recommendation, workload: Workload) -> Recommendation:
+    """``kind`` with its performance unit weighing only the probes of ``workload``, and an
+    annotator that names the workload in the report. Raises
+    :class:`~advisor.errors.InputError` when ``kind`` has no performance unit."""
+    if not any(isinstance(unit, PerformanceScorer) for unit, _ in kind.scorers):
+        raise InputError(
+            f"a workload only applies to the performance recommendation, not {kind.name!r}"
+        )
+    scorers: tuple[tuple[Scorer, float], ...] = tuple(
+        (PerformanceScorer(threshold=unit.threshold, workload=workload), weight)
+        if isinstance(unit, PerformanceScorer)
+        else (unit, weight)
+        for unit, weight in kind.scorers
+    )
+    annotators: tuple[Annotator, ...] = tuple(
+        PerformanceAnnotator(workload=workload) if isinstance(a, PerformanceAnnotator) else a
+        for a in kind.annotators
+    )
+    return dataclasses.replace(kind, scorers=scorers, annotators=annotators)

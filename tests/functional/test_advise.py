@@ -796,17 +796,29 @@ def _fingerprint() -> dict[str, object]:
         "python": minor,
         "platform": env.platform,
         "implementation": env.implementation,
+        "threads": 1,
     }
     if env.cpu is not None:
         fp["arch"] = env.cpu.arch
-        if env.cpu.level:
-            fp["cpu_level"] = env.cpu.level
+        fp.update({k: v for k, v in (("cpu_vendor", env.cpu.vendor),) if v})
+        fp.update({k: v for k, v in (("cpu_model", env.cpu.model),) if v})
     return fp
 
 
-def _perf_dir(root: Path) -> Path:
+def _samples(center: float, count: int = 15) -> list[float]:
+    """``count`` runs around ``center``, a few percent apart (deterministic)."""
+    return [round(center * (1 + 0.03 * ((i * 7) % 5 - 2) / 2), 3) for i in range(count)]
+
+
+def _perf_dir(root: Path, *, samples: bool = True) -> Path:
     folder = root / "kdir"
     (folder / "observations").mkdir(parents=True)
+    (folder / "benchmarks").mkdir()
+    (folder / "benchmarks" / "fastcalc.toml").write_text(
+        '[[probe]]\nname = "matmul-256"\nfamily = "fastcalc"\nstatement = "1"\n'
+        'metric = "wall"\nunit = "ms"\nworkload = "matmul"\n',
+        encoding="utf-8",
+    )
     fp = _fingerprint()
     lines = [
         {
@@ -818,6 +830,7 @@ def _perf_dir(root: Path) -> Path:
             "value": value,
             "unit": "ms",
             "environment": fp,
+            **({"samples": _samples(value), "repeats": 15} if samples else {}),
         }
         for version, value in (("1.0", 40.0), ("1.1", 120.0))
     ]
@@ -850,19 +863,74 @@ def test_performance_prefers_the_measured_faster_version(site: Site, tmp_path: P
     report = reports["performance"]
     assert_differences_justified(report)
     (slow,) = _terms_of(report["latest"], "fastcalc")
-    assert slow["unit"] == "performance" and slow["value"] < 0
-    assert "matmul-256 wall: 120 ms" in slow["reason"] and "best 40 ms (1.0)" in slow["reason"]
+    assert slow["unit"] == "performance" and slow["value"] == -1.0
+    assert slow["reason"].startswith("fastcalc 1.1 is 200% slower on matmul-256 (wall) than 1.0")
+    assert "15 vs 15 runs, this CPU model, 1 thread" in slow["reason"]
+    assert slow["effect"] == pytest.approx(-2.0, abs=0.1) and slow["n"] == [15, 15]
+    assert slow["ci"][0] <= slow["effect"] <= slow["ci"][1] < 0
     assert slow["evidence"].startswith("performance:")
     (fast,) = _terms_of(report["best"], "fastcalc")
-    assert fast["value"] > 0 and "the best measured" in fast["reason"]
+    assert fast["value"] == 1.0 and "is 67% faster on matmul-256 (wall) than 1.1" in fast["reason"]
     assert fast["evidence"].startswith("performance:") and fast["evidence"] != slow["evidence"]
+    assert 0 < fast["ci"][0] <= fast["effect"] <= fast["ci"][1]
     text = _advise(
         site, tmp_path, [req], "--knowledge-dir", folder, "--recommendation", "performance",
         "--dry-run", env=env,
     )  # fmt: skip
     flat = " ".join(text.stdout.split())
     assert "1.1 → 1.0" in flat
-    assert "matmul-256 wall: 120 ms" in flat and "<performance:" in flat
+    assert "67% faster on matmul-256 (wall) than 1.1" in flat and "<performance:" in flat
+
+
+def test_workload_picks_the_probes_that_matter(site: Site, tmp_path: Path) -> None:
+    folder = _perf_dir(tmp_path)
+    env = clean_environ(tmp_path / "home")
+    req = tmp_path / "requirements.in"
+    req.write_text("fastcalc\n")
+    args = [req, "--knowledge-dir", folder, "--recommendation", "performance", "--report", "json"]
+    pins, notes = {}, {}
+    for workload in ("matmul", "sort"):
+        lock = tmp_path / f"{workload}.toml"
+        result = _advise(site, tmp_path, args, "--workload", workload, "-o", lock, env=env)
+        assert result.exit_code == 0, result.output
+        pins[workload] = lock_pins(read_lock(lock))["fastcalc"]
+        notes[workload] = [
+            j["message"] for j in json.loads(result.stdout)["best"]["justifications"]
+        ]
+    # the measured probe is matmul-256 (workload "matmul" in the folder's benchmarks)
+    assert pins == {"matmul": "1.0", "sort": "1.1"}
+    assert any(
+        "workload 'matmul' (probes: matmul-256, numpy.matmul-256)" in n for n in notes["matmul"]
+    )
+    assert any(
+        "workload 'sort' (probes: numpy.argsort-1m, numpy.sort-1m)" in n for n in notes["sort"]
+    )
+    unknown = _advise(site, tmp_path, args, "--workload", "juggling", "--dry-run", env=env)
+    assert unknown.exit_code == 2 and "unknown workload 'juggling' (known: " in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    stable = _advise(site, tmp_path, [req], "--workload", "sort", "--dry-run", env=env)
+    assert (
+        stable.exit_code == 2 and "only applies to the performance recommendation" in stable.stderr
+    )
+
+
+def test_observations_without_samples_make_no_term_and_are_said(site: Site, tmp_path: Path) -> None:
+    folder = _perf_dir(tmp_path, samples=False)
+    env = clean_environ(tmp_path / "home")
+    req = tmp_path / "requirements.in"
+    req.write_text("fastcalc\n")
+    result = _advise(
+        site, tmp_path, [req], "--knowledge-dir", folder, "--recommendation", "performance",
+        "-o", tmp_path / "pylock.toml", "--report", "json", env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"fastcalc": "1.1"}
+    report = json.loads(result.stdout)
+    assert _terms_of(report["best"], "fastcalc") == []
+    messages = [j["message"] for j in report["best"]["justifications"]]
+    assert any(
+        m.startswith("2 performance observations of fastcalc carry no samples") for m in messages
+    )
 
 
 def test_performance_ignores_measurements_from_another_python(site: Site, tmp_path: Path) -> None:

@@ -8,14 +8,14 @@ knowledge has nothing (neutral). Terms are in [-1, 1]; each module documents its
 * :mod:`.security` — advisories: filter, scorer, annotator;
 * :mod:`.build_risk` — yanked, needs a build, observed build outcomes;
 * :mod:`.stability` — release age, pre-releases, brand-new major versions;
-* :mod:`.performance` — measured probes relative to the best measured version;
+* :mod:`.performance` — measured probes, compared with an effect size and an interval;
 * :mod:`.prescriptions` — curated rules: filter, scorer, stack check, annotator.
 """
 
 from __future__ import annotations
 
 from advisor.scoring.units.build_risk import BuildRiskScorer
-from advisor.scoring.units.performance import PerformanceScorer
+from advisor.scoring.units.performance import PerformanceAnnotator, PerformanceScorer
 from advisor.scoring.units.prescriptions import (
     PrescriptionAnnotator,
     PrescriptionCheck,
@@ -27,6 +27,7 @@ from advisor.scoring.units.stability import StabilityScorer
 
 __all__ = [
     "BuildRiskScorer",
+    "PerformanceAnnotator",
     "PerformanceScorer",
     "PrescriptionAnnotator",
     "PrescriptionCheck",
