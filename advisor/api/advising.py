@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -67,23 +68,6 @@ class AdviseOutcome:
     warnings: tuple[str, ...]
     requests: int
     tool: Mapping[str, Any]  # what the lock's [tool.advisor] records about the advice
-
-
-def bundled_knowledge_dir(
-    *, checkout: Path | None = None, prefixes: Sequence[Path] | None = None
-) -> Path | None:
-    """The curated ``knowledge/`` folder: this checkout's when running from one (an editable
-    install), else the copy an installed wheel put under ``<prefix>/share/stack-advisor``
-    (``prefixes``: this environment's data path and ``sys.prefix``), else ``None``."""
-    import sys
-    import sysconfig
-
-    root = checkout or Path(__file__).resolve().parents[2]
-    found = [root / "knowledge"]
-    if prefixes is None:
-        prefixes = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
-    found += [p / "share" / "stack-advisor" / "knowledge" for p in prefixes]
-    return next((f for f in found if (f / "prescriptions").is_dir()), None)
 
 
 def _load_knowledge(
@@ -144,9 +128,9 @@ def run_advice(
     Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
     """
     from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
-    from advisor.api.benching import workload_recommendation
     from advisor.api.context import make_planner, open_session
     from advisor.api.resolving import with_hashes
+    from advisor.api.workloads import workload_recommendation
     from advisor.resolution.resolve import TargetResult, merge
     from advisor.resolution.search import SearchOptions
     from advisor.scoring.types import recommendation

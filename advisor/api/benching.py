@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor._version import TOOL
+from advisor.api.bundled import default_benchmarks_dir
+from advisor.api.workloads import load_workload, workload_recommendation
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from advisor.knowledge.schema import BuildObservation, Observation, PerformanceObservation
     from advisor.observe.bench import BenchRun
     from advisor.observe.sweep import JobResult, JobSpec
-    from advisor.scoring.base import Recommendation
-    from advisor.scoring.units.performance import Workload
 
 __all__ = [
     "BenchOutcome",
@@ -59,38 +59,6 @@ class BenchOutcome:
     builds: tuple[BuildObservation, ...]
     performance: tuple[PerformanceObservation, ...]
     runtime: Mapping[str, Mapping[str, Any]]
-
-
-def default_benchmarks_dir() -> Path:
-    """The curated ``knowledge/benchmarks`` folder (see ``bundled_knowledge_dir``)."""
-    from advisor.api.advising import bundled_knowledge_dir
-
-    folder = bundled_knowledge_dir()
-    if folder is None:
-        raise InputError("no curated knowledge folder: neither a checkout nor an installed copy")
-    return folder / "benchmarks"
-
-
-def load_workload(name: str, *, knowledge_dirs: Sequence[Path] = ()) -> Workload:
-    """The workload ``name`` (``advisor advise --workload``): its probes in the curated
-    benchmarks and in the ``benchmarks/`` folder of each of ``knowledge_dirs`` that has one.
-    Raises :class:`InputError` naming the known workloads for an unknown name."""
-    from advisor.observe.probes import load_probes, workload_probes
-    from advisor.scoring.units.performance import Workload
-
-    folders = [default_benchmarks_dir(), *(d / "benchmarks" for d in knowledge_dirs)]
-    probes = [p for f in dict.fromkeys(folders) if f.is_dir() for p in load_probes(f)]
-    return Workload(name=name.strip().lower(), probes=workload_probes(probes, name))
-
-
-def workload_recommendation(
-    kind: Recommendation, name: str, *, knowledge_dirs: Sequence[Path] = ()
-) -> Recommendation:
-    """``kind`` with its performance unit weighing only the workload ``name``'s probes (see
-    :func:`load_workload` and :func:`advisor.scoring.types.with_workload`)."""
-    from advisor.scoring.types import with_workload
-
-    return with_workload(kind, load_workload(name, knowledge_dirs=knowledge_dirs))
 
 
 def _venv_python(venv: Path) -> Path | None:

@@ -196,7 +196,7 @@ def _prescriptions(
 
     Rules come from the local store, into which the curated ``knowledge/`` folder of this
     checkout is synced first (free when unchanged)."""
-    from advisor.api.advising import bundled_knowledge_dir
+    from advisor.api.bundled import bundled_knowledge_dir
     from advisor.api.knowledge import sync
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.rules import evaluate_stack

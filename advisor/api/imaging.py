@@ -60,7 +60,7 @@ class ImageOutcome:
 
 
 def _knowledge_folder(knowledge_dir: Path | None) -> Path:
-    from advisor.api.advising import bundled_knowledge_dir
+    from advisor.api.bundled import bundled_knowledge_dir
 
     folder = knowledge_dir or bundled_knowledge_dir()
     if folder is None:
