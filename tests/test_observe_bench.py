@@ -212,14 +212,14 @@ def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]])
     probes = [
         _probe("ok", "sum(range(100))", requires=("fast",), family="fast"),
         _probe("raises", "1 / 0", family="fast"),
-        _probe("slow", "import time; time.sleep(30)", family="sleepy"),
+        _probe("slow", "import time; time.sleep(300)", family="sleepy"),
         _probe("absent", "1", requires=("not_installed_anywhere",), family="fast"),
     ]
     run = bench(
         sys.executable,
         probes=probes,
         repeat=2,
-        timeout=2.5,
+        timeout=10.0,  # generous: a loaded machine starts workers slowly
         packages={},
         env=env(),
         today="2026-11-27",
