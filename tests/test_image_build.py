@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -31,6 +32,7 @@ from advisor.image.build import (
 )
 from advisor.image.tools import BuildTool, build_argv, choose_tool, probe_tool
 from advisor.knowledge.schema import (
+    ArtefactFault,
     BuildObservation,
     EnvironmentPredicate,
     Provenance,
@@ -239,18 +241,61 @@ def test_a_passing_build_marks_the_stack_and_every_pin_ok() -> None:
 
 def test_a_failure_blames_the_packages_the_log_names(tmp_path: Path) -> None:
     log = (
-        f"Processing {tmp_path}/wheels/tiny-1.1-py3-none-any.whl\n"
-        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
-        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
-        "        Expected sha256 0000\n"
+        f"Processing {tmp_path}/wheels/tiny-1.1.tar.gz\n"
+        "      error: command 'gcc' failed: No such file or directory\n"
+        "  ERROR: Failed building wheel for tiny\n"
+        "ERROR: Could not build wheels for tiny, which is required to install"
+        " pyproject.toml-based projects\n"
     )
     stack, *packages = _observe(_run(1, log), tmp_path)
-    assert (stack.outcome, stack.failure_class) == ("failed", "hash-mismatch")
-    assert [(p.package, p.failure_class) for p in packages] == [("tiny", "hash-mismatch")]
+    assert (stack.outcome, stack.failure_class) == ("failed", "compiler-missing")
+    assert [(p.package, p.outcome, p.failure_class) for p in packages] == [
+        ("tiny", "failed", "compiler-missing")
+    ]
     assert str(tmp_path) not in stack.log_excerpt and "<context>" in stack.log_excerpt
-    assert "tiny-1.1-py3-none-any.whl" in stack.log_excerpt
+    assert "tiny-1.1.tar.gz" in stack.log_excerpt
     for obs in (stack, *packages):
         assert check_observation(obs) == []
+
+
+_MISMATCH = (
+    "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have"
+    " updated the package versions, please update the hashes. Otherwise, examine the package"
+    " contents carefully; someone may have tampered with them.\n"
+    "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl (from -r"
+    " /tmp/requirements.txt (line 2)):\n"
+    f"        Expected sha256 {'0' * 64}\n"
+    f"             Got        {'a' * 64}\n"
+)
+
+
+def test_a_file_that_does_not_match_the_lock_is_an_artefact_fault_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    log = f"Processing {tmp_path}/wheels/tiny-1.1-py3-none-any.whl\n" + _MISMATCH
+    stack, *packages = _observe(_run(1, log), tmp_path)
+    assert (stack.outcome, stack.failure_class, stack.artefact) == (
+        "artefact-fault",
+        "hash-mismatch",
+        None,
+    )
+    (fault,) = packages
+    assert (fault.package, fault.version, fault.outcome, fault.failure_class) == (
+        "tiny",
+        "1.1",
+        "artefact-fault",
+        "hash-mismatch",
+    )
+    assert fault.artefact == ArtefactFault(
+        filename="tiny-1.1-py3-none-any.whl", sha256="a" * 64, expected=("0" * 64,)
+    )
+    assert all(o.outcome != "failed" for o in (stack, *packages))
+    assert str(tmp_path) not in fault.log_excerpt
+    for obs in (stack, *packages):
+        assert check_observation(obs) == []
+    # a release is never blamed for a file: the validator refuses a fault without its file
+    bare = msgspec.structs.replace(fault, artefact=None)
+    assert [f for f, _ in check_observation(bare)] == ["artefact"]
 
 
 def test_a_failure_no_package_caused_marks_only_the_stack() -> None:
@@ -370,34 +415,49 @@ def test_a_recorded_image_build_failure_steers_the_next_advice(
     index = fixture_index_factory([Project(name="tiny", files=release("1.0") + release("1.1"))])
     recipe = find_recipe(list_recipes(), "minimal")
     target = recipe_target(recipe, host=RuntimeEnvironment.detect())
-    log = (
-        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
-        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
+
+    def advised(log: str, folder: Path) -> tuple[list[str], str]:
+        observations = image_observations(
+            _run(1, log),
+            image="minimal",
+            pins={"tiny": "1.1"},
+            files={"tiny": ("tiny-1.1-py3-none-any.whl",)},
+            environment=build_predicate(target),
+            provenance=_PROV,
+        )
+        url = f"sqlite:///{folder / 'k.db'}"
+        with open_store(url) as store:
+            store.put(observations)
+        requirements = folder / "requirements.in"
+        requirements.write_text("tiny\n", encoding="utf-8")
+        environ = {
+            **pip_env,
+            "ADVISOR_CACHE_DIR": str(tmp_path / "cache"),
+            "ADVISOR_KNOWLEDGE": url,
+        }
+        outcome = generate(
+            "minimal",
+            [requirements],
+            opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
+            output=folder / "ctx",
+            environ=environ,
+            cwd=folder,
+            vendor=False,
+        )
+        record = (folder / "ctx" / "image.json").read_text(encoding="utf-8")
+        return [str(p.version) for p in outcome.resolution.pins], record
+
+    compiler = (
+        "      error: command 'gcc' failed: No such file or directory\n"
+        "  ERROR: Failed building wheel for tiny\n"
     )
-    failed = image_observations(
-        _run(1, log),
-        image="minimal",
-        pins={"tiny": "1.1"},
-        files={"tiny": ("tiny-1.1-py3-none-any.whl",)},
-        environment=build_predicate(target),
-        provenance=_PROV,
-    )
-    url = f"sqlite:///{tmp_path / 'k.db'}"
-    with open_store(url) as store:
-        store.put(failed)
-    requirements = tmp_path / "requirements.in"
-    requirements.write_text("tiny\n", encoding="utf-8")
-    environ = {**pip_env, "ADVISOR_CACHE_DIR": str(tmp_path / "cache"), "ADVISOR_KNOWLEDGE": url}
-    outcome = generate(
-        "minimal",
-        [requirements],
-        opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
-        output=tmp_path / "ctx",
-        environ=environ,
-        cwd=tmp_path,
-        vendor=False,
-    )
-    assert [str(p.version) for p in outcome.resolution.pins] == ["1.0"]
-    record = (tmp_path / "ctx" / "image.json").read_text(encoding="utf-8")
-    assert "build failed (hash-mismatch) on a matching environment" in record
+    (tmp_path / "failed").mkdir()
+    pins, record = advised(compiler, tmp_path / "failed")
+    assert pins == ["1.0"]
+    assert "build failed (compiler-missing) on a matching environment" in record
     assert "image-build:buildah" in record
+    # a vendored file that did not match the lock is that file's fault: 1.1 stays
+    (tmp_path / "artefact").mkdir()
+    pins, record = advised(_MISMATCH, tmp_path / "artefact")
+    assert pins == ["1.1"]
+    assert "hash-mismatch" not in record

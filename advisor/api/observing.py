@@ -64,7 +64,9 @@ def observe_install(
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
     one build observation per package in the knowledge store, and return them. The pip runs
-    report to ``events``.
+    report to ``events``. The observations name this machine's recorder id
+    (:func:`~advisor.observe.recorder.detect_recorder`: ``ADVISOR_RECORDER`` in ``environ``,
+    else derived from the machine's id).
 
     ``workdir`` keeps the venv (default: a temporary folder, removed afterwards); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
@@ -74,12 +76,14 @@ def observe_install(
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
+    from advisor.observe.recorder import detect_recorder
 
     if not lock.is_file():
         raise InputError(f"{lock}: no such lock file")
     environ = dict(os.environ if environ is None else environ)
     url = resolve_store_url(store_url, environ)
     host = env if env is not None else RuntimeEnvironment.detect()
+    recorder = detect_recorder(environ)
 
     def observe(folder: Path) -> list[BuildObservation]:
         return run(
@@ -91,6 +95,7 @@ def observe_install(
             today=today or _today(),
             tool=_tool(),
             env=host,
+            recorder=recorder,
             events=events,
         )
 
@@ -271,8 +276,10 @@ def observe_bench(
     from advisor.observe.bench import bench, installed_distributions
     from advisor.observe.install import observe_install as install_lock_observed
     from advisor.observe.probes import load_probes, select_probes
+    from advisor.observe.recorder import detect_recorder, with_recorder
 
     host = RuntimeEnvironment.detect()
+    recorder = detect_recorder(environ)
     chosen = select_probes(load_probes(benchmarks or default_benchmarks_dir()), probes)
     builds: tuple[BuildObservation, ...] = ()
     if target.is_dir():
@@ -296,6 +303,7 @@ def observe_bench(
                 today=today,
                 tool=tool,
                 env=host,
+                recorder=recorder,
             )
         )
         venv_python = _venv_python(workdir / "venv")
@@ -318,9 +326,10 @@ def observe_bench(
         tool=tool,
         environ=environ,
     )
-    _record(store_url, [*builds, *run.observations])
+    performance = tuple(with_recorder(run.observations, recorder))
+    _record(store_url, [*builds, *performance])
     return BenchOutcome(
-        python=interpreter, builds=builds, performance=run.observations, runtime=run.runtime
+        python=interpreter, builds=builds, performance=performance, runtime=run.runtime
     )
 
 

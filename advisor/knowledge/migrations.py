@@ -105,6 +105,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        version=2,
+        # no backfill: an advisor without this step drops a recorder it reads, so no row
+        # stored before it names one
+        description="who recorded each observation (the provenance's recorder)",
+        statements=(
+            "ALTER TABLE observations ADD COLUMN recorder {ordered_text} NOT NULL DEFAULT ''",
+            "CREATE INDEX observations_recorder ON observations (recorder)",
+        ),
+    ),
 )
 
 
