@@ -461,3 +461,118 @@ def test_a_recorded_image_build_failure_steers_the_next_advice(
     pins, record = advised(_MISMATCH, tmp_path / "artefact")
     assert pins == ["1.1"]
     assert "hash-mismatch" not in record
+
+
+# -- what the base image has ---------------------------------------------------------------
+
+_FACTS = (
+    '{"bits": 64, "implementation": "cpython", "libc": ["glibc", "2.36"], "musl": "",'
+    ' "platform": "linux-x86_64", "python": "3.11.2"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"advisor-base-facts {_FACTS}", ("cp", "3.11.2", "manylinux_2_36_x86_64")),
+        (f"#12 0.734 advisor-base-facts {_FACTS}", ("cp", "3.11.2", "manylinux_2_36_x86_64")),
+        (
+            "advisor-base-facts "
+            + _FACTS.replace('["glibc", "2.36"]', '["", ""]').replace(
+                '"musl": ""', '"musl": "musl libc (x86_64)\\nVersion 1.2.4\\n"'
+            ),
+            ("cp", "3.11.2", "musllinux_1_2_x86_64"),
+        ),
+        (
+            "advisor-base-facts "
+            + _FACTS.replace('["glibc", "2.36"]', '["", ""]').replace(
+                "linux-x86_64", "linux-aarch64"
+            ),
+            ("cp", "3.11.2", "linux_aarch64"),
+        ),
+        (
+            "advisor-base-facts " + _FACTS.replace("cpython", "pypy").replace("3.11.2", "3.10.14"),
+            ("pp", "3.10.14", "manylinux_2_36_x86_64"),
+        ),
+    ],
+)
+def test_parse_base_facts(line: str, expected: tuple[str, str, str]) -> None:
+    from advisor.image.base_facts import parse_base_facts
+
+    facts = parse_base_facts(f"STEP 5/9: RUN true\n{line}\nCollecting tiny\n")
+    assert facts is not None
+    assert (facts.implementation, facts.python, facts.platform) == expected
+
+
+def test_the_echoed_probe_command_or_garbage_is_no_fact() -> None:
+    from advisor.image.base_facts import PROBE_COMMAND, parse_base_facts
+
+    assert parse_base_facts(f"STEP 5/9: RUN ({PROBE_COMMAND} || true) && python3 -m venv x") is None
+    assert parse_base_facts("advisor-base-facts {not json}") is None
+    assert (
+        parse_base_facts('advisor-base-facts {"implementation": "jython", "python": "2.7"}') is None
+    )
+    assert parse_base_facts("") is None
+
+
+def test_the_probe_reads_this_machines_python() -> None:
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.base_facts import PROBE_COMMAND, parse_base_facts
+
+    done = subprocess.run(
+        ["sh", "-c", PROBE_COMMAND], capture_output=True, text=True, check=True, timeout=60
+    )
+    facts = parse_base_facts(done.stdout)
+    assert facts is not None
+    python3 = subprocess.run(
+        ["python3", "-c", "import platform, sys; print(sys.implementation.name,"
+         " platform.python_version())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert facts.interpreter == python3.stdout.strip()
+    host = RuntimeEnvironment.detect()
+    if host.platform.startswith("manylinux_"):
+        assert facts.platform == host.platform
+
+
+def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration() -> None:
+    from advisor.api.building import observed_base
+    from advisor.api.imaging import list_recipes
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.recipes import find_recipe
+
+    recipe = find_recipe(list_recipes(), "minimal")  # declares CPython 3.12
+    host = RuntimeEnvironment.detect()
+    seen = observed_base(recipe, _run(0, f"advisor-base-facts {_FACTS}\n"), host=host)
+    assert (seen.environment.python, seen.environment.platform) == (
+        "==3.11.*",
+        "manylinux_2_36_x86_64",
+    )
+    assert seen.interpreter == "cpython 3.11.2"
+    assert seen.warnings == (
+        "the base image has Python 3.11.2 but the recipe 'minimal' declares 3.12",
+    )
+    agreeing = _FACTS.replace("3.11.2", "3.12.7")
+    assert (
+        observed_base(recipe, _run(0, f"advisor-base-facts {agreeing}"), host=host).warnings == ()
+    )
+    unseen = observed_base(recipe, _run(0, "STEP 1/1: FROM x\n--> Using cache"), host=host)
+    assert (unseen.environment.python, unseen.interpreter) == ("==3.12.*", None)
+    assert "not observed" in unseen.warnings[0]
+    # a build that failed before its install step observed nothing, and says nothing of it
+    failed = observed_base(recipe, _run(125, "Error: image not known"), host=host)
+    assert (failed.interpreter, failed.warnings) == (None, ())
+
+
+def test_every_observation_of_a_build_carries_the_interpreter_that_ran() -> None:
+    observations = image_observations(
+        _run(0),
+        image="minimal",
+        pins=_PINS,
+        files=_FILES,
+        environment=_ENV,
+        provenance=_PROV,
+        interpreter="cpython 3.11.2",
+    )
+    assert {o.interpreter for o in observations} == {"cpython 3.11.2"}
+    assert len(observations) == 3
