@@ -18,6 +18,7 @@ throwaway CI runners that should count as one recorder, say.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -128,7 +129,8 @@ def _kept_id(folder: Path, *, create: bool) -> str:
     except OSError:
         return ""
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
     kept = _read(path)
     return kept if is_recorder(kept) else ""
 
