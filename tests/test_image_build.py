@@ -562,6 +562,12 @@ def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration()
     # a build that failed before its install step observed nothing, and says nothing of it
     failed = observed_base(recipe, _run(125, "Error: image not known"), host=host)
     assert (failed.interpreter, failed.warnings) == (None, ())
+    # a platform the advisor cannot target is reported, and the declaration kept
+    odd = _FACTS.replace("linux-x86_64", "freebsd-14.0-RELEASE-amd64")
+    strange = observed_base(recipe, _run(0, f"advisor-base-facts {odd}"), host=host)
+    assert (strange.environment.python, strange.interpreter) == ("==3.12.*", None)
+    assert "freebsd_14_0_RELEASE_amd64" in strange.warnings[-2]
+    assert "cannot be used" in strange.warnings[-1]
 
 
 def test_every_observation_of_a_build_carries_the_interpreter_that_ran() -> None:

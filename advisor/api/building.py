@@ -241,14 +241,14 @@ def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironmen
     from advisor.observe.fingerprint import build_predicate
 
     facts = parse_base_facts(run.output)
+    declared = build_predicate(recipe_target(recipe, host=host))
     if facts is None:
-        declared = build_predicate(recipe_target(recipe, host=host))
         warnings: tuple[str, ...] = ()
         if run.ok:
             warnings = (
                 "the base image's Python and platform were not observed in this build (its"
                 " install step came from the build cache, or the context predates the probe);"
-                f" the observations carry the recipe {recipe.name!r}'s declaration",
+                f" the observations carry what the recipe {recipe.name!r} declares",
             )
         return ObservedBase(environment=declared, interpreter=None, warnings=warnings)
     actual = msgspec.structs.replace(
@@ -257,11 +257,17 @@ def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironmen
         implementation=facts.implementation,
         platform=facts.platform,
     )
-    target = recipe_target(actual, host=host)
+    mismatches = declaration_mismatches(recipe, facts)
+    try:
+        target = recipe_target(actual, host=host)
+    except InputError as exc:  # a platform the advisor cannot target: say so, keep the rest
+        unusable = f"the base image's facts cannot be used ({exc.message}); the observations"
+        unusable += f" carry what the recipe {recipe.name!r} declares"
+        return ObservedBase(
+            environment=declared, interpreter=None, warnings=(*mismatches, unusable)
+        )
     return ObservedBase(
-        environment=build_predicate(target),
-        interpreter=facts.interpreter,
-        warnings=declaration_mismatches(recipe, facts),
+        environment=build_predicate(target), interpreter=facts.interpreter, warnings=mismatches
     )
 
 

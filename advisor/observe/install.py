@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from packaging.pylock import PackageSdist, PylockSelectError
 from packaging.utils import canonicalize_name
 
+from advisor.environment.platforms import parse_implementation
 from advisor.errors import InputError, LockfileError
 from advisor.events import SILENT
 from advisor.install import install_lock, probe_interpreter
@@ -116,7 +117,10 @@ def ran_in(env: RuntimeEnvironment, markers: Mapping[str, str]) -> RuntimeEnviro
     whose marker environment is ``markers``: the environment an install with it ran in."""
     found = re.match(r"\d+\.\d+(?:\.\d+)?", markers.get("python_full_version", ""))
     version = found.group(0) if found else env.python_version
-    implementation = markers.get("implementation_name") or env.implementation
+    try:
+        implementation = parse_implementation(markers.get("implementation_name", ""))
+    except InputError:  # one the advisor cannot resolve for: its version still says much
+        implementation = env.implementation
     if (version, implementation) == (env.python_version, env.implementation):
         return env
     return dataclasses.replace(
