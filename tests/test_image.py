@@ -183,7 +183,7 @@ def test_containerfile_drops_only_binary_when_a_pin_needs_a_build() -> None:
 def test_an_empty_lock_installs_nothing() -> None:
     recipe = find_recipe(load_recipes(_knowledge(), date="2026-01-01"), "minimal")
     text = render_containerfile(recipe, ContainerfileSpec(packages=0, wheels=True))
-    assert "RUN python3 -m venv /opt/venv\n" in text
+    assert "\n    && python3 -m venv /opt/venv\n" in text
     assert "pip install" not in text and "requirements.txt" not in text.split("FROM base\n")[-1]
 
 

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -31,6 +32,7 @@ from advisor.image.build import (
 )
 from advisor.image.tools import BuildTool, build_argv, choose_tool, probe_tool
 from advisor.knowledge.schema import (
+    ArtefactFault,
     BuildObservation,
     EnvironmentPredicate,
     Provenance,
@@ -239,18 +241,61 @@ def test_a_passing_build_marks_the_stack_and_every_pin_ok() -> None:
 
 def test_a_failure_blames_the_packages_the_log_names(tmp_path: Path) -> None:
     log = (
-        f"Processing {tmp_path}/wheels/tiny-1.1-py3-none-any.whl\n"
-        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
-        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
-        "        Expected sha256 0000\n"
+        f"Processing {tmp_path}/wheels/tiny-1.1.tar.gz\n"
+        "      error: command 'gcc' failed: No such file or directory\n"
+        "  ERROR: Failed building wheel for tiny\n"
+        "ERROR: Could not build wheels for tiny, which is required to install"
+        " pyproject.toml-based projects\n"
     )
     stack, *packages = _observe(_run(1, log), tmp_path)
-    assert (stack.outcome, stack.failure_class) == ("failed", "hash-mismatch")
-    assert [(p.package, p.failure_class) for p in packages] == [("tiny", "hash-mismatch")]
+    assert (stack.outcome, stack.failure_class) == ("failed", "compiler-missing")
+    assert [(p.package, p.outcome, p.failure_class) for p in packages] == [
+        ("tiny", "failed", "compiler-missing")
+    ]
     assert str(tmp_path) not in stack.log_excerpt and "<context>" in stack.log_excerpt
-    assert "tiny-1.1-py3-none-any.whl" in stack.log_excerpt
+    assert "tiny-1.1.tar.gz" in stack.log_excerpt
     for obs in (stack, *packages):
         assert check_observation(obs) == []
+
+
+_MISMATCH = (
+    "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have"
+    " updated the package versions, please update the hashes. Otherwise, examine the package"
+    " contents carefully; someone may have tampered with them.\n"
+    "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl (from -r"
+    " /tmp/requirements.txt (line 2)):\n"
+    f"        Expected sha256 {'0' * 64}\n"
+    f"             Got        {'a' * 64}\n"
+)
+
+
+def test_a_file_that_does_not_match_the_lock_is_an_artefact_fault_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    log = f"Processing {tmp_path}/wheels/tiny-1.1-py3-none-any.whl\n" + _MISMATCH
+    stack, *packages = _observe(_run(1, log), tmp_path)
+    assert (stack.outcome, stack.failure_class, stack.artefact) == (
+        "artefact-fault",
+        "hash-mismatch",
+        None,
+    )
+    (fault,) = packages
+    assert (fault.package, fault.version, fault.outcome, fault.failure_class) == (
+        "tiny",
+        "1.1",
+        "artefact-fault",
+        "hash-mismatch",
+    )
+    assert fault.artefact == ArtefactFault(
+        filename="tiny-1.1-py3-none-any.whl", sha256="a" * 64, expected=("0" * 64,)
+    )
+    assert all(o.outcome != "failed" for o in (stack, *packages))
+    assert str(tmp_path) not in fault.log_excerpt
+    for obs in (stack, *packages):
+        assert check_observation(obs) == []
+    # a release is never blamed for a file: the validator refuses a fault without its file
+    bare = msgspec.structs.replace(fault, artefact=None)
+    assert [f for f, _ in check_observation(bare)] == ["artefact"]
 
 
 def test_a_failure_no_package_caused_marks_only_the_stack() -> None:
@@ -370,34 +415,170 @@ def test_a_recorded_image_build_failure_steers_the_next_advice(
     index = fixture_index_factory([Project(name="tiny", files=release("1.0") + release("1.1"))])
     recipe = find_recipe(list_recipes(), "minimal")
     target = recipe_target(recipe, host=RuntimeEnvironment.detect())
-    log = (
-        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n"
-        "    tiny==1.1 from file:///tmp/wheels/tiny-1.1-py3-none-any.whl:\n"
+
+    def advised(log: str, folder: Path) -> tuple[list[str], str]:
+        observations = image_observations(
+            _run(1, log),
+            image="minimal",
+            pins={"tiny": "1.1"},
+            files={"tiny": ("tiny-1.1-py3-none-any.whl",)},
+            environment=build_predicate(target),
+            provenance=_PROV,
+        )
+        url = f"sqlite:///{folder / 'k.db'}"
+        with open_store(url) as store:
+            store.put(observations)
+        requirements = folder / "requirements.in"
+        requirements.write_text("tiny\n", encoding="utf-8")
+        environ = {
+            **pip_env,
+            "ADVISOR_CACHE_DIR": str(tmp_path / "cache"),
+            "ADVISOR_KNOWLEDGE": url,
+        }
+        outcome = generate(
+            "minimal",
+            [requirements],
+            opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
+            output=folder / "ctx",
+            environ=environ,
+            cwd=folder,
+            vendor=False,
+        )
+        record = (folder / "ctx" / "image.json").read_text(encoding="utf-8")
+        return [str(p.version) for p in outcome.resolution.pins], record
+
+    compiler = (
+        "      error: command 'gcc' failed: No such file or directory\n"
+        "  ERROR: Failed building wheel for tiny\n"
     )
-    failed = image_observations(
-        _run(1, log),
-        image="minimal",
-        pins={"tiny": "1.1"},
-        files={"tiny": ("tiny-1.1-py3-none-any.whl",)},
-        environment=build_predicate(target),
-        provenance=_PROV,
-    )
-    url = f"sqlite:///{tmp_path / 'k.db'}"
-    with open_store(url) as store:
-        store.put(failed)
-    requirements = tmp_path / "requirements.in"
-    requirements.write_text("tiny\n", encoding="utf-8")
-    environ = {**pip_env, "ADVISOR_CACHE_DIR": str(tmp_path / "cache"), "ADVISOR_KNOWLEDGE": url}
-    outcome = generate(
-        "minimal",
-        [requirements],
-        opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
-        output=tmp_path / "ctx",
-        environ=environ,
-        cwd=tmp_path,
-        vendor=False,
-    )
-    assert [str(p.version) for p in outcome.resolution.pins] == ["1.0"]
-    record = (tmp_path / "ctx" / "image.json").read_text(encoding="utf-8")
-    assert "build failed (hash-mismatch) on a matching environment" in record
+    (tmp_path / "failed").mkdir()
+    pins, record = advised(compiler, tmp_path / "failed")
+    assert pins == ["1.0"]
+    assert "build failed (compiler-missing) on a matching environment" in record
     assert "image-build:buildah" in record
+    # a vendored file that did not match the lock is that file's fault: 1.1 stays
+    (tmp_path / "artefact").mkdir()
+    pins, record = advised(_MISMATCH, tmp_path / "artefact")
+    assert pins == ["1.1"]
+    assert "hash-mismatch" not in record
+
+
+# -- what the base image has ---------------------------------------------------------------
+
+_FACTS = (
+    '{"bits": 64, "implementation": "cpython", "libc": ["glibc", "2.36"], "musl": "",'
+    ' "platform": "linux-x86_64", "python": "3.11.2"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"advisor-base-facts {_FACTS}", ("cp", "3.11.2", "manylinux_2_36_x86_64")),
+        (f"#12 0.734 advisor-base-facts {_FACTS}", ("cp", "3.11.2", "manylinux_2_36_x86_64")),
+        (
+            "advisor-base-facts "
+            + _FACTS.replace('["glibc", "2.36"]', '["", ""]').replace(
+                '"musl": ""', '"musl": "musl libc (x86_64)\\nVersion 1.2.4\\n"'
+            ),
+            ("cp", "3.11.2", "musllinux_1_2_x86_64"),
+        ),
+        (
+            "advisor-base-facts "
+            + _FACTS.replace('["glibc", "2.36"]', '["", ""]').replace(
+                "linux-x86_64", "linux-aarch64"
+            ),
+            ("cp", "3.11.2", "linux_aarch64"),
+        ),
+        (
+            "advisor-base-facts " + _FACTS.replace("cpython", "pypy").replace("3.11.2", "3.10.14"),
+            ("pp", "3.10.14", "manylinux_2_36_x86_64"),
+        ),
+    ],
+)
+def test_parse_base_facts(line: str, expected: tuple[str, str, str]) -> None:
+    from advisor.image.base_facts import parse_base_facts
+
+    facts = parse_base_facts(f"STEP 5/9: RUN true\n{line}\nCollecting tiny\n")
+    assert facts is not None
+    assert (facts.implementation, facts.python, facts.platform) == expected
+
+
+def test_the_echoed_probe_command_or_garbage_is_no_fact() -> None:
+    from advisor.image.base_facts import PROBE_COMMAND, parse_base_facts
+
+    assert parse_base_facts(f"STEP 5/9: RUN ({PROBE_COMMAND} || true) && python3 -m venv x") is None
+    assert parse_base_facts("advisor-base-facts {not json}") is None
+    assert (
+        parse_base_facts('advisor-base-facts {"implementation": "jython", "python": "2.7"}') is None
+    )
+    assert parse_base_facts("") is None
+
+
+def test_the_probe_reads_this_machines_python() -> None:
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.base_facts import PROBE_COMMAND, parse_base_facts
+
+    done = subprocess.run(
+        ["sh", "-c", PROBE_COMMAND], capture_output=True, text=True, check=True, timeout=60
+    )
+    facts = parse_base_facts(done.stdout)
+    assert facts is not None
+    python3 = subprocess.run(
+        ["python3", "-c", "import platform, sys; print(sys.implementation.name,"
+         " platform.python_version())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert facts.interpreter == python3.stdout.strip()
+    host = RuntimeEnvironment.detect()
+    if host.platform.startswith("manylinux_"):
+        assert facts.platform == host.platform
+
+
+def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration() -> None:
+    from advisor.api.building import observed_base
+    from advisor.api.imaging import list_recipes
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.recipes import find_recipe
+
+    recipe = find_recipe(list_recipes(), "minimal")  # declares CPython 3.12
+    host = RuntimeEnvironment.detect()
+    seen = observed_base(recipe, _run(0, f"advisor-base-facts {_FACTS}\n"), host=host)
+    assert (seen.environment.python, seen.environment.platform) == (
+        "==3.11.*",
+        "manylinux_2_36_x86_64",
+    )
+    assert seen.interpreter == "cpython 3.11.2"
+    assert seen.warnings == (
+        "the base image has Python 3.11.2 but the recipe 'minimal' declares 3.12",
+    )
+    agreeing = _FACTS.replace("3.11.2", "3.12.7")
+    assert (
+        observed_base(recipe, _run(0, f"advisor-base-facts {agreeing}"), host=host).warnings == ()
+    )
+    unseen = observed_base(recipe, _run(0, "STEP 1/1: FROM x\n--> Using cache"), host=host)
+    assert (unseen.environment.python, unseen.interpreter) == ("==3.12.*", None)
+    assert "not observed" in unseen.warnings[0]
+    # a build that failed before its install step observed nothing, and says nothing of it
+    failed = observed_base(recipe, _run(125, "Error: image not known"), host=host)
+    assert (failed.interpreter, failed.warnings) == (None, ())
+    # a platform the advisor cannot target is reported, and the declaration kept
+    odd = _FACTS.replace("linux-x86_64", "freebsd-14.0-RELEASE-amd64")
+    strange = observed_base(recipe, _run(0, f"advisor-base-facts {odd}"), host=host)
+    assert (strange.environment.python, strange.interpreter) == ("==3.12.*", None)
+    assert "freebsd_14_0_RELEASE_amd64" in strange.warnings[-2]
+    assert "cannot be used" in strange.warnings[-1]
+
+
+def test_every_observation_of_a_build_carries_the_interpreter_that_ran() -> None:
+    observations = image_observations(
+        _run(0),
+        image="minimal",
+        pins=_PINS,
+        files=_FILES,
+        environment=_ENV,
+        provenance=_PROV,
+        interpreter="cpython 3.11.2",
+    )
+    assert {o.interpreter for o in observations} == {"cpython 3.11.2"}
+    assert len(observations) == 3

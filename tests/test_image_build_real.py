@@ -8,6 +8,7 @@ that fails records why; and ``examples/pipeline/build-images.sh`` runs end to en
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -50,26 +51,31 @@ def index(fixture_index_factory: Callable[..., FixtureIndex]) -> FixtureIndex:
     )
 
 
-@pytest.fixture
-def knowledge_dir(tmp_path: Path, local_base_image: LocalBaseImage) -> Path:
-    """The bundled ``minimal`` recipe, on the local base (its Python, its glibc)."""
+def _knowledge(folder: Path, base: LocalBaseImage, *, python: str | None = None) -> Path:
+    """The bundled ``minimal`` recipe, on the local base (its glibc), declaring ``python``
+    (default: the base's own)."""
     bundled = bundled_knowledge_dir()
     assert bundled is not None
     text = (bundled / "images" / "minimal.toml").read_text(encoding="utf-8")
     lines = []
     for line in text.splitlines():
         if line.startswith("base_image = "):
-            line = f'base_image = "{local_base_image.reference}"'
+            line = f'base_image = "{base.reference}"'
         elif line.startswith("python = "):
-            line = f'python = "{local_base_image.python}"'
+            line = f'python = "{python or base.python}"'
         elif line.startswith("platform = "):
-            glibc = local_base_image.platform_glibc.replace(".", "_")
+            glibc = base.platform_glibc.replace(".", "_")
             line = f'platform = "manylinux_{glibc}_x86_64"'
         lines.append(line)
-    folder = tmp_path / "knowledge"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "minimal.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path, local_base_image: LocalBaseImage) -> Path:
+    """The bundled ``minimal`` recipe, on the local base (its Python, its glibc)."""
+    return _knowledge(tmp_path / "knowledge", local_base_image)
 
 
 def _requirements(tmp_path: Path, *names: str) -> Path:
@@ -151,19 +157,65 @@ def test_build_minimal_then_import_the_locked_packages(
         "ok",
         f"=={local_base_image.python}.*",
     )
+    # asked from the image during the build; recorded by this machine
+    assert outcome.warnings == ()
+    assert stack.interpreter is not None
+    assert stack.interpreter.startswith(f"cpython {local_base_image.python}.")
+    assert {o.interpreter for o in builds} == {stack.interpreter}
+    assert stack.provenance.recorder and {o.provenance.recorder for o in builds} == {
+        stack.provenance.recorder
+    }
 
 
-def test_a_corrupt_wheel_fails_the_build_and_blames_its_package(
+def test_a_corrupt_wheel_fails_the_build_as_a_fault_of_that_file_not_of_its_release(
     index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
 ) -> None:
     context = _generate(index, knowledge_dir, tmp_path, environ)
     wheel = context / "wheels" / "helper-2.0-py3-none-any.whl"
+    locked = hashlib.sha256(wheel.read_bytes()).hexdigest()
     wheel.write_bytes(wheel.read_bytes() + b"tampered")
     outcome = build_image(context, tool="buildah", environ=environ)
     assert not outcome.ok and outcome.failure_class == "hash-mismatch"
-    blamed = [(o.package, o.failure_class) for o in outcome.observations if o.package]
-    assert blamed == [("helper", "hash-mismatch")]
+    assert "failed" not in {o.outcome for o in outcome.observations}
+    stack, fault = outcome.observations
+    assert (stack.package, stack.outcome) == (None, "artefact-fault")
+    assert (fault.package, fault.version, fault.outcome) == ("helper", "2.0", "artefact-fault")
+    assert fault.artefact is not None
+    assert (fault.artefact.filename, fault.artefact.sha256) == (
+        "helper-2.0-py3-none-any.whl",
+        hashlib.sha256(wheel.read_bytes()).hexdigest(),
+    )
+    assert locked in fault.artefact.expected  # with the release's other files' digests
+    assert fault.provenance.recorder
     assert str(context) not in outcome.observations[0].log_excerpt
+
+
+def test_a_recipe_that_declares_another_python_gets_a_warning_and_the_truth_recorded(
+    index: FixtureIndex, tmp_path: Path, environ: dict[str, str], local_base_image: LocalBaseImage
+) -> None:
+    # issue 16: a build whose base ran Python 3.11 was recorded as the recipe's 3.12
+    major, minor = local_base_image.python.split(".")
+    declared = f"{major}.{int(minor) + 1}"
+    knowledge = _knowledge(tmp_path / "knowledge", local_base_image, python=declared)
+    context = _generate(index, knowledge, tmp_path, environ)
+    env = {**environ, "ADVISOR_RECORDER": "ci-runner-3"}
+    result = subprocess.run(
+        [_advisor(), "image", "build", str(context), "--tool", "buildah", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    expected = f"but the recipe 'minimal' declares {declared}"
+    assert [w for w in summary["warnings"] if expected in w], summary["warnings"]
+    assert "warning:" in result.stderr and expected in result.stderr
+    with open_store(environ["ADVISOR_KNOWLEDGE"]) as store:
+        builds = [o for o in store.iter_kind("build") if isinstance(o, BuildObservation)]
+    assert len(builds) == 3  # the stack, tiny and helper
+    assert {o.environment.python for o in builds} == {f"=={local_base_image.python}.*"}
+    assert {o.provenance.recorder for o in builds} == {"ci-runner-3"}
 
 
 def test_a_missing_base_image_is_recorded_for_the_stack(

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from advisor.observe.failures import FAILURE_CLASSES, classify, excerpt
+from advisor.observe.failures import (
+    FAILURE_CLASSES,
+    HashMismatch,
+    classify,
+    excerpt,
+    hash_mismatches,
+)
 from tests.support.dists import make_wheel, sha256_file
 
 if TYPE_CHECKING:
@@ -109,6 +115,12 @@ def test_hash_mismatch_from_pip(tmp_path: Path, run_pip: Callable[..., Any]) -> 
     req.write_text(f"hashed @ {wheel.as_uri()} --hash=sha256:{'0' * 64}\n")
     out = _output(run_pip("install", "--no-deps", "--require-hashes", "--dry-run", "-r", str(req)))
     assert classify(out, stage="install", timed_out=False) == "hash-mismatch"
+    # the refused file, the digest it had and the one required, as pip listed them
+    assert hash_mismatches(out) == (
+        HashMismatch(
+            name="hashed", filename=wheel.name, expected=("0" * 64,), got=sha256_file(wheel)
+        ),
+    )
     # the right hash installs: the class comes from the hash, not from the file
     req.write_text(f"hashed @ {wheel.as_uri()} --hash=sha256:{sha256_file(wheel)}\n")
     ok = run_pip("install", "--no-deps", "--require-hashes", "--dry-run", "-r", str(req))
@@ -202,6 +214,34 @@ def test_snippets(snippet: str, expected: str) -> None:
 
 
 # -- excerpts --------------------------------------------------------------------------------
+
+
+def test_hash_mismatches_list_every_refused_file() -> None:
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    log = (
+        "#9 3.120 ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE."
+        " If you have updated the package versions, please update the hashes.\n"
+        "#9 3.121     six==1.17.0 from https://files.example/packages/six-1.17.0-py2.py3-none-"
+        "any.whl#sha256=aaa (from -r /tmp/requirements.txt (line 3)):\n"
+        f"#9 3.121         Expected sha256 {a}\n"
+        f"#9 3.121         Expected     or {b}\n"
+        f"#9 3.121              Got        {c}\n"
+        "#9 3.121 \n"
+        "#9 3.122     Tiny@ file:///tmp/wheels/tiny-1.1.tar.gz from file:///tmp/wheels/"
+        "tiny-1.1.tar.gz (from -r /tmp/requirements.txt (line 4)):\n"
+        f"#9 3.122         Expected sha256 {a}\n"
+        f"#9 3.122              Got        {b.upper()}\n"
+        "#9 3.123     nogot==1.0 from file:///tmp/wheels/nogot-1.0-py3-none-any.whl:\n"
+        f"#9 3.123         Expected sha256 {a}\n"
+        "#9 3.130 ERROR: something else afterwards\n"
+    )
+    assert hash_mismatches(log) == (
+        HashMismatch(
+            name="six", filename="six-1.17.0-py2.py3-none-any.whl", expected=(a, b), got=c
+        ),
+        HashMismatch(name="Tiny", filename="tiny-1.1.tar.gz", expected=(a,), got=b),
+    )
+    assert hash_mismatches("ERROR: No matching distribution found for six") == ()
 
 
 def test_excerpt_reduces_urls_to_file_names() -> None:

@@ -10,8 +10,11 @@ the advice is checked to react.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import platform
 import re
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
         files={"brokenimp/__init__.py": b"raise ImportError('needs libfoo.so.3')"},
     )
     make_wheel(links, name="okpkg", version="1.0")
+    make_wheel(links, name="twover", version="1.0")
+    make_wheel(links, name="twover", version="2.0")
     make_failing_sdist(links, name="buildfail", version="1.0", build=MISSING_COMPILER)
     make_wheel(links, name="needsfail", version="1.0", requires_dist=["buildfail"])
     yield {"root": root, "links": links}  # fmt: skip
@@ -171,8 +176,76 @@ def test_wrong_hash_in_the_lock(site: dict[str, Path], tmp_path: Path) -> None:
     lock.write_text(text.replace(digest[1], "0" * 64))
     rows = _observe(site, work, lock)
     assert list(rows) == ["okpkg", "slowpkg"]
-    assert (rows["okpkg"]["outcome"], rows["okpkg"]["failure_class"]) == ("failed", "hash-mismatch")
+    # the file is not the lock's: a fault of that file on this machine, not of okpkg 1.0
+    okpkg = rows["okpkg"]
+    assert (okpkg["outcome"], okpkg["failure_class"]) == ("artefact-fault", "hash-mismatch")
+    assert okpkg["artefact"] == {
+        "filename": "okpkg-1.0-py3-none-any.whl",
+        "sha256": digest[1],
+        "expected": ["0" * 64],
+    }
+    assert okpkg["recorder"] and okpkg["recorder"] == rows["slowpkg"]["recorder"]
     assert rows["slowpkg"]["outcome"] == "ok"
+    _assert_private(okpkg["log_excerpt"], work)
+
+
+@pytest.mark.slow
+def test_a_tampered_local_wheel_does_not_make_stable_downgrade(
+    site: dict[str, Path], tmp_path: Path
+) -> None:
+    # issue 13: a build that failed on a locally tampered wheel was recorded against the
+    # release, and `stable` then downgraded it for everyone sharing the store
+    work = tmp_path / "w"
+    mine = tmp_path / "my-links"
+    mine.mkdir()
+    for wheel in site["links"].glob("twover-*.whl"):
+        shutil.copy(wheel, mine / wheel.name)
+    lock = _lock({"links": mine}, work, "twover\n")
+    tampered = mine / "twover-2.0-py3-none-any.whl"
+    tampered.write_bytes(tampered.read_bytes() + b"tampered")
+    rows = _observe(site, work, lock)
+    assert rows["twover"]["outcome"] == "artefact-fault"
+    assert rows["twover"]["artefact"]["sha256"] == hashlib.sha256(tampered.read_bytes()).hexdigest()
+    with open_store(f"sqlite:///{work / 'k.db'}") as store:
+        (stored,) = [o for o in store.iter_kind("build") if isinstance(o, BuildObservation)]
+    assert (stored.package, stored.version, stored.outcome) == ("twover", "2.0", "artefact-fault")
+    result = _cli(
+        site, work, "advise", work / "requirements.in", "--no-index", "--find-links",
+        site["links"], "--recommendation", "stable", "-o", work / "advised.toml",
+        "--report", "json", "--knowledge", f"sqlite:///{work / 'k.db'}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (pin,) = [p for p in report["best"]["pins"] if p["name"] == "twover"]
+    assert pin["version"] == "2.0"
+    assert not [t for t in pin["terms"] if t["unit"] == "build_risk"], pin["terms"]
+
+
+@pytest.mark.slow
+def test_the_observation_records_the_interpreter_that_ran(
+    site: dict[str, Path], tmp_path: Path
+) -> None:
+    from advisor.api.observing import observe_install
+
+    work = tmp_path / "w"
+    lock = _lock(site, work, "okpkg\n")
+    host = RuntimeEnvironment.detect()
+    major, minor = sys.version_info[:2]
+    # what the caller believes (a target with another Python) is not what ran
+    claimed = RuntimeEnvironment.for_target(host=host, python=f"{major}.{minor + 1}")
+    environ = {**clean_environ(work / "home"), "ADVISOR_RECORDER": "ci-runner-7"}
+    (obs,) = observe_install(
+        lock,
+        store_url=f"sqlite:///{work / 'k.db'}",
+        timeout=60,
+        environ=environ,
+        env=claimed,
+    )
+    assert obs.environment.python == f"=={major}.{minor}.*"
+    assert obs.interpreter == f"{sys.implementation.name} {platform.python_version()}"
+    assert obs.environment.platform == host.platform
+    assert obs.provenance.recorder == "ci-runner-7"
+    assert obs.provenance.tool.startswith("stack-advisor ")
 
 
 @pytest.mark.slow

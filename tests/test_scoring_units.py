@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from advisor.knowledge.schema import (
     Action,
     Advisory,
     Affected,
+    ArtefactFault,
     BuildObservation,
     CoInstalled,
     EnvironmentFingerprint,
@@ -324,6 +326,7 @@ def _build(
     version: str | None = None,
     specifier: str | None = None,
     date: str = "2024-09-01T00:00:00+00:00",
+    recorder: str = "",
     **pred: Any,
 ) -> BuildObservation:
     return BuildObservation(
@@ -335,7 +338,9 @@ def _build(
         failure_class="missing-system-library" if outcome == "failed" else None,
         duration=42.0,
         log_excerpt="fatal error: libxml/xmlversion.h: No such file or directory",
-        provenance=Provenance(source="observe", date=date, tool="stack-advisor 0.1"),
+        provenance=Provenance(
+            source="observe", date=date, tool="stack-advisor 0.1", recorder=recorder
+        ),
     )
 
 
@@ -383,13 +388,67 @@ def test_build_observations_on_matching_environments(env: RuntimeEnvironment) ->
     ok_older = _build("ok", version="5.2.2", date="2024-08-01T00:00:00+00:00")
     ctx = _ctx(env, [failed, elsewhere, ok, ok_older])
     (term,) = BuildRiskScorer().score(_cand("lxml", "5.2.2"), ctx)
-    assert term.value == -0.8
+    assert term.value == -0.8 * 0.25  # one recorder's single observation counts little
     assert term.evidence == observation_key(failed)
     assert "build failed (missing-system-library)" in term.reason
     assert "1 of 2 observations" in term.reason and "2024-09-01" in term.reason
+    assert "1 observation by 1 recorder: a single observation counts little" in term.reason
     (good,) = BuildRiskScorer().score(_cand("lxml", "5.3.0"), ctx)
-    assert (good.value, good.evidence) == (0.1, observation_key(ok))
+    assert (good.value, good.evidence) == (0.1 * 0.25, observation_key(ok))
     assert BuildRiskScorer().score(_cand("lxml", "4.9.4"), ctx) == ()
+
+
+def test_build_risk_prefers_repeated_independent_observations(env: RuntimeEnvironment) -> None:
+    def failed(recorder: str, day: int) -> BuildObservation:
+        # another day's run took another time: another observation (the same one recorded
+        # again would share its key, and be one)
+        obs = _build("failed", version="5.2.2", recorder=recorder, date=f"2024-09-{day:02d}")
+        return msgspec.structs.replace(obs, duration=float(day))
+
+    def value(*observations: BuildObservation) -> float:
+        (term,) = BuildRiskScorer().score(_cand("lxml", "5.2.2"), _ctx(env, observations))
+        return term.value
+
+    single = value(failed("aaaa", 1))
+    repeated = value(failed("aaaa", 1), failed("aaaa", 2))  # one machine, twice
+    independent = value(failed("aaaa", 1), failed("bbbb", 2))  # two machines
+    assert (single, repeated, independent) == (-0.2, -0.4, -0.8)
+    assert value(failed("aaaa", 1), failed("bbbb", 2), failed("cccc", 3)) == -0.8
+    # unattributed observations (curated, or older than recorders) count as one recorder
+    assert value(failed("", 1), failed("", 2)) == -0.4
+    (term,) = BuildRiskScorer().score(
+        _cand("lxml", "5.2.2"), _ctx(env, [failed("aaaa", 1), failed("bbbb", 2)])
+    )
+    assert "2 observations by 2 recorders" in term.reason and "2024-09-02" in term.reason
+    oks = [_build("ok", version="5.2.2", recorder=r) for r in ("aaaa", "bbbb")]
+    (good,) = BuildRiskScorer().score(_cand("lxml", "5.2.2"), _ctx(env, oks))
+    assert good.value == 0.1 and "2 observations by 2 recorders" in good.reason
+
+
+def test_an_artefact_fault_says_nothing_about_the_release(env: RuntimeEnvironment) -> None:
+    fault = BuildObservation(
+        package="lxml",
+        version="5.2.2",
+        outcome="artefact-fault",
+        failure_class="hash-mismatch",
+        artefact=ArtefactFault(
+            filename="lxml-5.2.2-cp312-cp312-manylinux_2_28_x86_64.whl",
+            sha256="ab" * 32,
+            expected=("cd" * 32,),
+        ),
+        provenance=Provenance(source="observe", date="2024-09-01", recorder="aaaa"),
+    )
+    others = [
+        msgspec.structs.replace(
+            fault, provenance=Provenance(source="observe", date="2024-09-02", recorder=r)
+        )
+        for r in ("bbbb", "cccc")
+    ]
+    ctx = _ctx(env, [fault, *others])
+    assert BuildRiskScorer().score(_cand("lxml", "5.2.2"), ctx) == ()
+    ok = _build("ok", version="5.2.2", recorder="dddd")
+    (term,) = BuildRiskScorer().score(_cand("lxml", "5.2.2"), _ctx(env, [fault, ok]))
+    assert term.value > 0 and "1 observation by 1 recorder" in term.reason
 
 
 def test_malformed_or_irrelevant_build_observations_are_skipped(env: RuntimeEnvironment) -> None:

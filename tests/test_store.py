@@ -419,6 +419,99 @@ def test_stats(store: KnowledgeStore, knowledge_store_url: str) -> None:
     ]
 
 
+def _six(recorder: str, *, date: str = "2026-11-01", log: str = "") -> BuildObservation:
+    return BuildObservation(
+        package="six",
+        version="1.17.0",
+        environment=EnvironmentPredicate(python="==3.11.*", os="linux"),
+        outcome="failed",
+        failure_class="import-error",
+        log_excerpt=log or "ImportError: boom",
+        provenance=Provenance(
+            source="observe", date=date, tool="stack-advisor 0.1", recorder=recorder
+        ),
+    )
+
+
+def test_observations_keep_their_recorder(store: KnowledgeStore, knowledge_store_url: str) -> None:
+    mine, theirs, again = _six("aaaa"), _six("bbbb"), _six("aaaa", date="2026-11-02")
+    unattributed = _six("")
+    # the same outcome on two machines is two observations; the same machine's is one
+    assert len({observation_key(o) for o in (mine, theirs, again, unattributed)}) == 3
+    # a record without a recorder keeps the key it had before recorders existed
+    import hashlib
+
+    body = msgspec.structs.replace(unattributed, provenance=Provenance(source="", date=""))
+    encoded = msgspec.json.Encoder(order="deterministic").encode(body)
+    assert observation_key(unattributed) == "build:" + hashlib.sha256(encoded).hexdigest()[:32]
+    result = store.put([mine, theirs, unattributed])
+    assert result.added == 3
+    assert store.put([again]).replaced == 1
+    assert sorted(o.provenance.recorder for o in store.for_package("six")) == ["", "aaaa", "bbbb"]
+    assert store.get(observation_key(again)) == again
+    column = raw(knowledge_store_url, "SELECT recorder FROM observations ORDER BY recorder")
+    assert [r for (r,) in column] == ["", "aaaa", "bbbb"]
+
+
+def test_stats_filter_by_source_and_recorder(store: KnowledgeStore) -> None:
+    image = msgspec.structs.replace(
+        _six("bbbb", log="other"),
+        provenance=Provenance(source="image-build:buildah", date="2026-11-05", recorder="bbbb"),
+    )
+    store.put([*every_kind(), _six("aaaa"), _six("bbbb"), image])
+    everything = store.stats()
+    assert [(r.recorder, r.count) for r in everything.recorders] == [
+        ("", 5),
+        ("aaaa", 1),
+        ("bbbb", 2),
+    ]
+    assert (everything.source, everything.recorder) == (None, None)
+    by_source = store.stats(source="observe")
+    assert {k.kind: k.count for k in by_source.kinds if k.count} == {"build": 3, "performance": 1}
+    assert [(s.source, s.count) for s in by_source.sources] == [("observe", 4)]
+    assert by_source.source == "observe"
+    pattern = store.stats(source="image-build:*")
+    assert (pattern.total, [r.recorder for r in pattern.recorders]) == (1, ["bbbb"])
+    assert {k.kind: k.newest for k in pattern.kinds if k.count} == {"build": "2026-11-05"}
+    curated = store.stats(source="knowledge/*")
+    assert [(s.source, s.count) for s in curated.sources] == [
+        ("knowledge/images/ds-cpu.toml", 1),
+        ("knowledge/prescriptions/numpy.yaml", 1),
+    ]
+    by_recorder = store.stats(recorder="bbbb")
+    assert [(s.source, s.count) for s in by_recorder.sources] == [
+        ("image-build:buildah", 1),
+        ("observe", 1),
+    ]
+    both = store.stats(source="observe", recorder="bbbb")
+    assert both.total == 1 and both.recorder == "bbbb"
+    assert store.stats(recorder="nobody").total == 0
+
+
+def test_a_store_from_before_recorders_is_migrated(knowledge_store_url: str) -> None:
+    first = (MIGRATIONS[0],)
+    old = _six("")
+    open_with(knowledge_store_url, first).close()
+    assert raw(knowledge_store_url, "SELECT MAX(version) FROM schema_version") == [(1,)]
+    # a row as an advisor of schema 1 wrote it (its put knows no recorder column)
+    raw(
+        knowledge_store_url,
+        "INSERT INTO observations (key, kind, source, date, payload) VALUES (?, ?, ?, ?, ?)",
+        (observation_key(old), "build", "observe", "2026-11-01", msgspec.json.encode(old).decode()),
+    )
+    raw(
+        knowledge_store_url,
+        "INSERT INTO observation_packages (package, key) VALUES (?, ?)",
+        ("six", observation_key(old)),
+    )
+    with open_store(knowledge_store_url) as store:
+        assert store.stats().schema_version == latest_version() >= 2
+        assert store.for_package("six") == [old]
+        assert [(r.recorder, r.count) for r in store.stats().recorders] == [("", 1)]
+        store.put([_six("cccc")])
+        assert store.stats(recorder="cccc").total == 1
+
+
 def test_meta_persists(knowledge_store_url: str) -> None:
     with open_store(knowledge_store_url) as store:
         assert store.get_meta("knowledge-digest") is None

@@ -7,6 +7,11 @@ build with its output streamed to the caller (:mod:`advisor.image.build`), and s
 build observations, so that the next advice and ``advisor image list`` know how it went. A
 build that fails is an outcome, not an exception: it is recorded and returned; only input
 the build cannot start from (no context, no working tool) raises.
+
+The observations record the environment the build actually ran in: the base image's own
+Python and platform, which the install step prints (:mod:`advisor.image.base_facts`), not
+the recipe's declaration; a declaration that differs, or facts the log lacks, are warnings.
+They name this machine's recorder id (:mod:`advisor.observe.recorder`).
 """
 
 from __future__ import annotations
@@ -27,14 +32,16 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import BuildRun, Progress
     from advisor.image.tools import BuildTool, ToolProbe
-    from advisor.knowledge.schema import BuildObservation, ImageRecipe
+    from advisor.knowledge.schema import BuildObservation, EnvironmentPredicate, ImageRecipe
 
 __all__ = [
     "DEFAULT_BUILD_TIMEOUT",
     "BuildOutcome",
     "ContextInfo",
+    "ObservedBase",
     "build_image",
     "last_builds",
+    "observed_base",
     "read_context",
 ]
 
@@ -66,6 +73,9 @@ class BuildOutcome:
     store_url: str
     #: why the observations could not be stored (the build's outcome stands regardless)
     record_error: str | None = None
+    #: where the recipe's declaration differs from what the base image has, or why the
+    #: base's facts were not observed
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -138,14 +148,13 @@ def build_image(
     Raises :class:`InputError` for a folder that is not a build context or when no tool
     works (no build ran, so nothing is recorded).
     """
-    from advisor.api.imaging import recipe_target
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import classify_build, image_observations, run_build
     from advisor.image.tools import build_argv, choose_tool
     from advisor.knowledge.schema import Provenance
     from advisor.knowledge.store import open_store
-    from advisor.observe.fingerprint import build_predicate
+    from advisor.observe.recorder import detect_recorder
 
     environ = dict(os.environ if environ is None else environ)
     now = now or datetime.now(UTC)
@@ -155,6 +164,7 @@ def build_image(
         if not key.isidentifier():
             raise InputError(f"--build-arg {key!r}: not a build argument name")
     url = resolve_store_url(store_url, environ)
+    recorder = detect_recorder(environ)
     chosen, probes = choose_tool(tool, environ=environ)
     tag = tag or _default_tag(info)
     argv = build_argv(
@@ -167,20 +177,22 @@ def build_image(
     if on_start is not None:
         on_start(chosen, tag)
     run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
-    target = recipe_target(info.recipe, host=host or RuntimeEnvironment.detect())
+    observed = observed_base(info.recipe, run, host=host or RuntimeEnvironment.detect())
     provenance = Provenance(
         source=f"image-build:{chosen.name}",
         date=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),  # the newest build wins
         tool=TOOL,
+        recorder=recorder,
     )
     observations = image_observations(
         run,
         image=info.recipe.name,
         pins=info.pins,
         files=info.files,
-        environment=build_predicate(target),
+        environment=observed.environment,
         provenance=provenance,
         replace={str(folder): "<context>"},
+        interpreter=observed.interpreter,
     )
     record_error = None
     try:
@@ -198,6 +210,64 @@ def build_image(
         observations=tuple(observations),
         store_url=url,
         record_error=record_error,
+        warnings=observed.warnings,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedBase:
+    """Where a build's outcome holds: the predicate of the base image's own Python and
+    platform (``interpreter`` set) or, when the log does not say, of the recipe's
+    declaration (``interpreter`` ``None``); ``warnings`` say which, and any mismatch."""
+
+    environment: EnvironmentPredicate
+    interpreter: str | None
+    warnings: tuple[str, ...] = ()
+
+
+def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironment) -> ObservedBase:
+    """What ``run``'s log says the base image of ``recipe`` has (see
+    :mod:`advisor.image.base_facts`), as the environment its observations hold in.
+
+    A passing build whose log lacks the facts (its install step came from the tool's layer
+    cache, or the context was made by an older advisor) is recorded with the recipe's
+    declaration, and a warning says so; a failing one is silent about it (it may have
+    stopped before the install step).
+    """
+    import msgspec
+
+    from advisor.api.imaging import recipe_target
+    from advisor.image.base_facts import declaration_mismatches, parse_base_facts
+    from advisor.observe.fingerprint import build_predicate
+
+    facts = parse_base_facts(run.output)
+    declared = build_predicate(recipe_target(recipe, host=host))
+    if facts is None:
+        warnings: tuple[str, ...] = ()
+        if run.ok:
+            warnings = (
+                "the base image's Python and platform were not observed in this build (its"
+                " install step came from the build cache, or the context predates the probe);"
+                f" the observations carry what the recipe {recipe.name!r} declares",
+            )
+        return ObservedBase(environment=declared, interpreter=None, warnings=warnings)
+    actual = msgspec.structs.replace(
+        recipe,
+        python=facts.python_minor,
+        implementation=facts.implementation,
+        platform=facts.platform,
+    )
+    mismatches = declaration_mismatches(recipe, facts)
+    try:
+        target = recipe_target(actual, host=host)
+    except InputError as exc:  # a platform the advisor cannot target: say so, keep the rest
+        unusable = f"the base image's facts cannot be used ({exc.message}); the observations"
+        unusable += f" carry what the recipe {recipe.name!r} declares"
+        return ObservedBase(
+            environment=declared, interpreter=None, warnings=(*mismatches, unusable)
+        )
+    return ObservedBase(
+        environment=build_predicate(target), interpreter=facts.interpreter, warnings=mismatches
     )
 
 

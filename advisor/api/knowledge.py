@@ -45,6 +45,7 @@ __all__ = [
     "stats",
     "store_url",
     "sync",
+    "this_recorder",
     "validate",
 ]
 
@@ -347,15 +348,35 @@ def lock_packages(lock_path: Path) -> dict[str, str | None]:
 # --------------------------------------------------------------------------- show, stats
 
 
-def show(name: str, version: str | None = None, *, store_url: str) -> PackageKnowledge:
-    """What the store at ``store_url`` knows about ``name`` (optionally at ``version``)."""
+def show(
+    name: str,
+    version: str | None = None,
+    *,
+    store_url: str,
+    source: str | None = None,
+    recorder: str | None = None,
+) -> PackageKnowledge:
+    """What the store at ``store_url`` knows about ``name`` (optionally at ``version``); only
+    the facts whose provenance source matches the ``source`` pattern (``image-build:*``; see
+    :func:`~advisor.knowledge.store.source_matches`) and whose recorder is ``recorder``, when
+    given."""
     from advisor.knowledge.package_facts import package_knowledge
 
     with _open(store_url) as store:
-        return package_knowledge(store, name, version)
+        return package_knowledge(store, name, version, source=source, recorder=recorder)
 
 
-def stats(store_url: str) -> StoreStats:
-    """Counts per kind and per source of the store at ``store_url``."""
+def stats(store_url: str, *, source: str | None = None, recorder: str | None = None) -> StoreStats:
+    """Counts per kind, per source and per recorder of the store at ``store_url``; of the
+    observations whose source matches the ``source`` pattern and whose recorder is
+    ``recorder``, when given."""
     with _open(store_url) as store:
-        return store.stats()
+        return store.stats(source=source, recorder=recorder)
+
+
+def this_recorder(environ: Mapping[str, str] | None = None) -> str:
+    """The recorder id this machine's observations carry (``""`` when it has none yet);
+    reading it never creates one."""
+    from advisor.observe.recorder import detect_recorder
+
+    return detect_recorder(os.environ if environ is None else environ, create=False)

@@ -79,7 +79,9 @@ def observe_install(
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
     one build observation per package in the knowledge store, and return them. The pip runs
-    report to ``events``.
+    report to ``events``. The observations name this machine's recorder id
+    (:func:`~advisor.observe.recorder.detect_recorder`: ``ADVISOR_RECORDER`` in ``environ``,
+    else derived from the machine's id).
 
     ``workdir`` keeps the venv (default: a temporary folder, removed afterwards); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
@@ -89,12 +91,14 @@ def observe_install(
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
+    from advisor.observe.recorder import detect_recorder
 
     if not lock.is_file():
         raise InputError(f"{lock}: no such lock file")
     environ = dict(os.environ if environ is None else environ)
     url = resolve_store_url(store_url, environ)
     host = env if env is not None else RuntimeEnvironment.detect()
+    recorder = detect_recorder(environ)
 
     def observe(folder: Path) -> list[BuildObservation]:
         return run(
@@ -106,6 +110,7 @@ def observe_install(
             today=today or _today(),
             tool=TOOL,
             env=host,
+            recorder=recorder,
             events=events,
         )
 

@@ -291,6 +291,8 @@ def image_build(
     if outcome.record_error:
         recorded = "not recorded"
         console.print(f"[yellow]warning:[/] not recorded: {escape(outcome.record_error)}")
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if as_json:
         payload = {
             "folder": str(outcome.folder),
@@ -302,6 +304,7 @@ def image_build(
             "exit-code": run.returncode,
             "observations": 0 if outcome.record_error else len(outcome.observations),
             "record-error": outcome.record_error,
+            "warnings": list(outcome.warnings),
         }
         click.echo(json.dumps(payload, indent=2))
     elif outcome.ok:

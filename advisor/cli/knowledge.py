@@ -231,18 +231,34 @@ def knowledge_import_osv(
     )
 
 
+_source_option = click.option(
+    "--source",
+    metavar="PATTERN",
+    help="Only facts whose provenance source matches (a name or a pattern: 'image-build:*').",
+)
+_recorder_option = click.option(
+    "--recorder", metavar="ID", help="Only observations this recorder (a machine's id) made."
+)
+
+
 @knowledge_group.command("show")
 @click.argument("spec", metavar="NAME[==VERSION]")
 @knowledge_store_option
+@_source_option
+@_recorder_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def knowledge_show(spec: str, knowledge_url: str | None, as_json: bool) -> None:
+def knowledge_show(
+    spec: str, knowledge_url: str | None, source: str | None, recorder: str | None, as_json: bool
+) -> None:
     """What is known about a package, per kind.
 
     With ==VERSION, what applies to that version is marked."""
     from advisor.api.knowledge import parse_package_spec, show
 
     name, version = parse_package_spec(spec)
-    known = show(name, version, store_url=_store_url(knowledge_url))
+    known = show(
+        name, version, store_url=_store_url(knowledge_url), source=source, recorder=recorder
+    )
     if as_json:
         click.echo(json.dumps(known.to_dict(), indent=2, sort_keys=True))
         return
@@ -331,12 +347,17 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
 
 @knowledge_group.command("stats")
 @knowledge_store_option
+@_source_option
+@_recorder_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
-    """Counts per kind and per source."""
-    from advisor.api.knowledge import stats
+def knowledge_stats(
+    knowledge_url: str | None, source: str | None, recorder: str | None, as_json: bool
+) -> None:
+    """Counts per kind, per source and per recorder (this machine's id is marked)."""
+    from advisor.api.knowledge import stats, this_recorder
 
-    found = stats(_store_url(knowledge_url))
+    found = stats(_store_url(knowledge_url), source=source, recorder=recorder)
+    mine = this_recorder()
     if as_json:
         payload = {
             "store": found.url,
@@ -344,6 +365,9 @@ def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
             "total": found.total,
             "kinds": {k.kind: {"count": k.count, "newest": k.newest} for k in found.kinds},
             "sources": {s.source: s.count for s in found.sources},
+            "recorders": {r.recorder: r.count for r in found.recorders},
+            "this-recorder": mine,
+            "filter": {"source": source, "recorder": recorder},
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -352,7 +376,15 @@ def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
     from rich.text import Text
 
     console = Console(highlight=False, soft_wrap=True)
-    console.print(Text(f"{found.url} (schema {found.schema_version}): {found.total} observations"))
+    selected = " and ".join(
+        f"{what} {value}" for what, value in (("source", source), ("recorder", recorder)) if value
+    )
+    console.print(
+        Text(
+            f"{found.url} (schema {found.schema_version}): {found.total} observations"
+            + (f" of {selected}" if selected else "")
+        )
+    )
     kinds = Table(show_edge=False, pad_edge=False)
     for column in ("kind", "count", "newest"):
         kinds.add_column(column, justify="right" if column == "count" else "left")
@@ -366,6 +398,15 @@ def knowledge_stats(knowledge_url: str | None, as_json: bool) -> None:
         for s in found.sources:
             sources.add_row(s.source, str(s.count))
         console.print(sources)
+    if any(r.recorder for r in found.recorders):
+        recorders = Table(show_edge=False, pad_edge=False)
+        recorders.add_column("recorder")
+        recorders.add_column("count", justify="right")
+        for r in found.recorders:
+            who = r.recorder or "(unattributed)"
+            recorders.add_row(who + (" (this machine)" if mine and r.recorder == mine else ""),
+                              str(r.count))  # fmt: skip
+        console.print(recorders)
 
 
 @knowledge_group.command("graph")

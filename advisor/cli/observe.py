@@ -31,6 +31,15 @@ def _row(obs: Any) -> dict[str, Any]:
         "failure_class": obs.failure_class,
         "duration": obs.duration,
         "log_excerpt": obs.log_excerpt,
+        "interpreter": obs.interpreter,
+        "recorder": obs.provenance.recorder,
+        "artefact": None
+        if obs.artefact is None
+        else {
+            "filename": obs.artefact.filename,
+            "sha256": obs.artefact.sha256,
+            "expected": list(obs.artefact.expected),
+        },
     }
 
 
@@ -82,7 +91,7 @@ def observe_install(
     table = Table("package", "version", "outcome", "class", "seconds", box=None)
     for obs in observations:
         seconds = "" if obs.duration is None else f"{obs.duration:.2f}"
-        style = "red" if obs.outcome == "failed" else "green"
+        style = {"failed": "red", "artefact-fault": "yellow"}.get(obs.outcome, "green")
         table.add_row(
             obs.package,
             obs.version or "",
@@ -92,7 +101,13 @@ def observe_install(
         )
     Console(highlight=False, soft_wrap=True).print(table)
     failed = sum(1 for o in observations if o.outcome == "failed")
-    click.echo(f"{len(observations)} observations recorded, {failed} failed")
+    faults = sum(1 for o in observations if o.outcome == "artefact-fault")
+    fault_text = (
+        f", {faults} local files that do not match the lock (artefact faults, not failures)"
+        if faults
+        else ""
+    )
+    click.echo(f"{len(observations)} observations recorded, {failed} failed{fault_text}")
 
 
 @observe_group.command("export")

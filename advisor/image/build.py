@@ -6,7 +6,10 @@ callback (the CLI's progress display), :func:`classify_build` names what went wr
 word, and :func:`image_observations` records the outcome so that the next advice knows it:
 one observation for the whole stack (``stack_digest``, the image recipe, the duration, the
 failure class and a cleaned log excerpt), plus one per package, ``ok`` for every pin of a
-build that passed, ``failed`` for each package the log blames.
+build that passed, ``failed`` for each package the log blames. A build pip stopped because
+a vendored file's digest is not the lock's is an ``artefact-fault`` (the stack's and, with
+the file's name and digests, each refused file's package's): a fault of the local file on
+this machine, never a failure of the release.
 
 Failure classes, checked in this order (the first that matches wins):
 
@@ -37,16 +40,23 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from advisor.errors import InputError
 from advisor.knowledge.schema import BuildObservation, stack_digest
 from advisor.observe.failures import classify, excerpt
-from advisor.observe.install import PinnedPackage, culprits
+from advisor.observe.install import PinnedPackage, artefact_faults, culprits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
-    from advisor.knowledge.schema import BuildOutcome, EnvironmentPredicate, Provenance
+    from advisor.knowledge.schema import (
+        ArtefactFault,
+        BuildOutcome,
+        EnvironmentPredicate,
+        Provenance,
+    )
 
 __all__ = [
     "BuildRun",
@@ -235,6 +245,7 @@ def image_observations(
     environment: EnvironmentPredicate,
     provenance: Provenance,
     replace: Mapping[str, str] | None = None,
+    interpreter: str | None = None,
 ) -> list[BuildObservation]:
     """What ``run`` says about the image ``image`` whose lock pins ``pins`` (name →
     version; ``files``: name → its locked file names, for blaming by file name).
@@ -242,45 +253,43 @@ def image_observations(
     Always one stack observation; then ``ok`` for every pin when the build passed, or
     ``failed`` (with the class and the log excerpt) for each package the log blames. A
     failure that blames no package (a missing base image, a tool error) is about the stack
-    alone: the packages are not marked. ``replace`` maps directories to placeholders for
-    the excerpt (the context folder, say).
+    alone: the packages are not marked. A ``hash-mismatch`` is an ``artefact-fault``: of the
+    stack, and of each refused file (its package's observation names the file and its
+    digests), never ``failed``. ``environment`` and ``interpreter`` are what the build
+    observed of the base (see :mod:`advisor.image.base_facts`; ``interpreter`` ``None``: not
+    observed). ``replace`` maps directories to placeholders for the excerpt (the context
+    folder, say).
     """
-    outcome: BuildOutcome = "ok" if run.ok else "failed"
     failure_class = None if run.ok else classify_build(run.output, timed_out=run.timed_out)
+    outcome: BuildOutcome = "ok" if run.ok else "failed"
+    if failure_class == "hash-mismatch":
+        outcome = "artefact-fault"
     log = "" if run.ok else excerpt(run.output, replace=replace)
-    duration = round(run.duration, 3)
-    observations = [
-        BuildObservation(
-            image=image,
-            stack_digest=stack_digest(pins),
-            environment=environment,
-            outcome=outcome,
-            failure_class=failure_class,
-            duration=duration,
-            log_excerpt=log,
-            provenance=provenance,
-        )
+    stack = BuildObservation(
+        image=image,
+        stack_digest=stack_digest(pins),
+        environment=environment,
+        outcome=outcome,
+        failure_class=failure_class,
+        duration=round(run.duration, 3),
+        log_excerpt=log,
+        interpreter=interpreter,
+        provenance=provenance,
+    )
+    packages = [
+        PinnedPackage(name=name, version=version, filename=name_file, built=False)
+        for name, version in sorted(pins.items())
+        for name_file in (files.get(name) or ("",))
     ]
-    if run.ok:
-        blamed = sorted(pins)
-    else:
-        packages = [
-            PinnedPackage(name=name, version=version, filename=name_file, built=False)
-            for name, version in sorted(pins.items())
-            for name_file in (files.get(name) or ("",))
-        ]
-        blamed = sorted({p.name for p in culprits(run.output, packages)})
-    observations += [
-        BuildObservation(
-            package=name,
-            version=pins[name],
-            environment=environment,
-            outcome=outcome,
-            failure_class=failure_class,
-            log_excerpt=log,
-            image=image,
-            provenance=provenance,
-        )
-        for name in blamed
-    ]
-    return observations
+
+    def about(name: str, artefact: ArtefactFault | None = None) -> BuildObservation:
+        return msgspec.structs.replace(
+            stack, package=name, version=pins[name], stack_digest=None, duration=None,
+            artefact=artefact,
+        )  # fmt: skip
+
+    if failure_class == "hash-mismatch":
+        faults = artefact_faults(run.output, packages)
+        return [stack, *(about(p.name, fault) for p, fault in faults)]
+    blamed = sorted(pins) if run.ok else sorted({p.name for p in culprits(run.output, packages)})
+    return [stack, *(about(name) for name in blamed)]

@@ -8,7 +8,10 @@ build can swap in a local or mirrored base): ``base`` adds the recipe's system p
 must be built from source, in which case the recipe's build packages are added first), from
 the context's ``wheels/`` folder when the locked files were vendored there (``--no-index``,
 so the build needs no index), and the final stage copies the environment and runs as a
-non-root user, with the recipe's environment variables and OCI labels.
+non-root user, with the recipe's environment variables and OCI labels. The install step
+first has the base's ``python3`` print its own version and platform
+(:data:`~advisor.image.base_facts.PROBE_COMMAND`), so the build records what the image
+has, not what the recipe declares.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from advisor.image.base_facts import PROBE_COMMAND
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -92,8 +97,13 @@ def _builder(recipe: ImageRecipe, spec: ContainerfileSpec) -> list[str]:
             "# A pin has no wheel for this base: the builder compiles it (the final stage",
             "# gets only the venv, not these tools).",
         )
+    probe = [
+        "# The base's own Python and platform, printed for the build's record (in the install",
+        "# step, so they are printed whenever the install runs; never failing the build).",
+        f"RUN ({PROBE_COMMAND} || true) \\",
+    ]
     if spec.packages <= 0:
-        return [*out, f"RUN python3 -m venv {VENV}"]
+        return [*out, *probe, f"    && python3 -m venv {VENV}"]
     out.append("COPY requirements.txt /tmp/requirements.txt")
     flags = ["--require-hashes", "--no-deps"]
     if spec.wheels:
@@ -104,7 +114,8 @@ def _builder(recipe: ImageRecipe, spec: ContainerfileSpec) -> list[str]:
     if not spec.needs_build:
         flags += ["--only-binary", ":all:"]
     out += [
-        f"RUN python3 -m venv {VENV} \\",
+        *probe,
+        f"    && python3 -m venv {VENV} \\",
         f"    && {VENV}/bin/python -m pip install --no-cache-dir --disable-pip-version-check \\",
         f"        {' '.join(flags)} \\",
         "        -r /tmp/requirements.txt",

@@ -119,6 +119,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             " revoked TEXT)",
         ),
     ),
+    Migration(
+        version=3,
+        # no backfill: an advisor without this step drops a recorder it reads, so no row
+        # stored before it names one
+        description="who recorded each observation (the provenance's recorder)",
+        statements=(
+            "ALTER TABLE observations ADD COLUMN recorder {ordered_text} NOT NULL DEFAULT ''",
+            "CREATE INDEX observations_recorder ON observations (recorder)",
+        ),
+    ),
 )
 
 

@@ -60,11 +60,25 @@ class PackageKnowledge:
 
 
 def package_knowledge(
-    store: KnowledgeStore, name: str, version: str | None = None
+    store: KnowledgeStore,
+    name: str,
+    version: str | None = None,
+    *,
+    source: str | None = None,
+    recorder: str | None = None,
 ) -> PackageKnowledge:
-    """What ``store`` knows about ``name`` (optionally at ``version``): one indexed read."""
+    """What ``store`` knows about ``name`` (optionally at ``version``): one indexed read.
+    With ``source`` (a pattern, see :func:`~advisor.knowledge.store.source_matches`) or
+    ``recorder``, only the facts whose provenance matches them."""
+    from advisor.knowledge.store import source_matches
+
     canonical = canonicalize_name(name)
-    found = store.for_package(canonical)
+    found = [
+        obs
+        for obs in store.for_package(canonical)
+        if source_matches(source, obs.provenance.source)
+        and (recorder is None or obs.provenance.recorder == recorder)
+    ]
     facts = [
         KnownFact(
             kind=kind_of(obs),

@@ -23,6 +23,7 @@ from advisor.errors import InputError
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
 from advisor.knowledge.sqlbase import SqlStoreBase
 from advisor.knowledge.store import (
+    STATS_QUERY,
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
@@ -247,13 +248,13 @@ class PostgresStore(SqlStoreBase):
                 cur.execute("DELETE FROM observations WHERE key = ANY(%s)", (list(plan.delete),))
             if plan.update:
                 cur.executemany(
-                    "UPDATE observations SET kind = %s, source = %s, date = %s, payload = %s"
-                    " WHERE key = %s",
-                    [(r.kind, r.source, r.date, r.payload, r.key) for r in plan.update],
+                    "UPDATE observations SET kind = %s, source = %s, date = %s, payload = %s,"
+                    " recorder = %s WHERE key = %s",
+                    [(r.kind, r.source, r.date, r.payload, r.recorder, r.key) for r in plan.update],
                 )
             if plan.insert:
                 with cur.copy(
-                    "COPY observations (key, kind, source, date, payload) FROM STDIN"
+                    "COPY observations (key, kind, source, date, payload, recorder) FROM STDIN"
                 ) as copy:
                     for row in plan.insert:
                         copy.write_row(row.values())
@@ -293,18 +294,16 @@ class PostgresStore(SqlStoreBase):
             rows = conn.execute(_SELECT_BY_PACKAGE.format(kinds=clause), params).fetchall()
         return group_by_package(wanted, rows, self._decoder)
 
-    def stats(self) -> StoreStats:
+    def stats(self, *, source: str | None = None, recorder: str | None = None) -> StoreStats:
         with self._guard("stats") as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cur.execute("SELECT kind, COUNT(*), MAX(date) FROM observations GROUP BY kind")
-            kinds = cur.fetchall()
-            cur.execute("SELECT source, COUNT(*) FROM observations GROUP BY source")
-            sources = cur.fetchall()
+            cur.execute(STATS_QUERY)
+            rows = cur.fetchall()
             cur.execute("SELECT MAX(version) FROM schema_version")
             row = cur.fetchone()
         version = int(row[0]) if row and row[0] is not None else 0
         return build_stats(
-            url=self.url, schema_version=version, kind_rows=kinds, source_rows=sources
+            url=self.url, schema_version=version, rows=rows, source=source, recorder=recorder
         )
 
     # -- lifetime ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ re-imports idempotent; ``packages_of`` says which projects a value is about, for
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 from packaging.utils import canonicalize_name
@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "RECORDER_PATTERN",
     "Action",
     "Advisory",
     "Affected",
+    "ArtefactFault",
     "BuildObservation",
     "CoInstalled",
     "EnvironmentFingerprint",
@@ -46,13 +48,22 @@ __all__ = [
 ]
 
 
+#: A recorder id: empty (unattributed), or 1-64 letters, digits, ``. _ : -`` starting with a
+#: letter or a digit (:mod:`advisor.observe.recorder` makes 16 hex digits).
+RECORDER_PATTERN = r"^(?:[A-Za-z0-9][A-Za-z0-9._:-]{0,63})?$"
+
+
 class Provenance(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Where a fact came from: ``source`` (``osv``, ``knowledge/prescriptions/x.yaml``,
-    ``observe``, ``index`` …), ``date`` (ISO 8601) and the tool (with version) that made it."""
+    ``observe``, ``index`` …), ``date`` (ISO 8601), the tool (with version) that made it, and
+    ``recorder``: the opaque id of the machine that observed it (see
+    :mod:`advisor.observe.recorder`; never a host name). Curated facts, and observations
+    recorded before recorders existed, have none (``""``: unattributed)."""
 
     source: str
     date: str
     tool: str = ""
+    recorder: Annotated[str, msgspec.Meta(pattern=RECORDER_PATTERN)] = ""
 
 
 class EnvironmentPredicate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -145,7 +156,18 @@ class Advisory(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, ta
 
 # -- build and performance observations ------------------------------------------------------
 
-BuildOutcome = Literal["ok", "failed", "needs-build", "no-wheel"]
+BuildOutcome = Literal["ok", "failed", "needs-build", "no-wheel", "artefact-fault"]
+
+
+class ArtefactFault(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A local file that is not the file the lock names: ``filename``, the ``sha256`` the file
+    had on the recording machine, and the digests the lock ``expected``. A fault of that
+    file on that machine (a tampered or truncated download, a stale vendored copy, a lock
+    edited by hand), never of the release it belongs to."""
+
+    filename: str
+    sha256: str
+    expected: tuple[str, ...] = ()
 
 
 class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="build"):
@@ -153,7 +175,14 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     environment; or, with no ``package``, whether a whole stack (``stack_digest``: the
     lock's sha256) built as a container image. ``image`` names the image recipe when the
     build was an image build. ``log_excerpt`` carries no URLs (file names only) and no
-    home/temp paths."""
+    home/temp paths.
+
+    ``environment`` is where the outcome holds. ``interpreter`` (``"cpython 3.11.2"``) says
+    it was asked from the interpreter that actually ran (the image's own Python, the venv's),
+    not taken from a declaration; records without it carry what the recipe or host declared.
+    Outcome ``artefact-fault`` (with ``artefact`` on a package's observation) says a local
+    file did not match the lock: it is about that file and the recording machine, and says
+    nothing about the release (scoring ignores it)."""
 
     package: str | None = None
     version: str | None = None
@@ -165,6 +194,8 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     log_excerpt: str = ""
     image: str | None = None
     stack_digest: str | None = None
+    interpreter: str | None = None
+    artefact: ArtefactFault | None = None
     provenance: Provenance
 
 
@@ -328,7 +359,10 @@ def observation_key(obs: Observation) -> str:
     """A stable identity: re-importing the same fact replaces it instead of adding a copy.
 
     Advisories, prescriptions and recipes are keyed by their ids; measurements by a digest of
-    their content without the provenance date (the same measurement imported twice is one).
+    their content and their recorder, without the rest of the provenance (the same
+    measurement imported twice is one; the same outcome seen on two machines is two, so
+    independent observations stay countable). A record without a recorder keeps the key it
+    had before recorders existed.
     """
     if isinstance(obs, Advisory):
         return f"advisory:{obs.id}"
@@ -338,7 +372,8 @@ def observation_key(obs: Observation) -> str:
         return f"image:{obs.name}"
     if isinstance(obs, ReleaseObservation):
         return f"release:{obs.index}:{obs.package}:{obs.version}"
-    body = msgspec.structs.replace(obs, provenance=Provenance(source="", date=""))
+    anonymous = Provenance(source="", date="", recorder=obs.provenance.recorder)
+    body = msgspec.structs.replace(obs, provenance=anonymous)
     digest = hashlib.sha256(_ENCODER.encode(body)).hexdigest()[:32]
     kind = "build" if isinstance(obs, BuildObservation) else "performance"
     return f"{kind}:{digest}"

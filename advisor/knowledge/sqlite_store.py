@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
 from advisor.knowledge.sqlbase import SqlStoreBase
 from advisor.knowledge.store import (
+    STATS_QUERY,
     KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
@@ -172,12 +173,13 @@ class SQLiteStore(SqlStoreBase):
                 "DELETE FROM observations WHERE key = ?", [(key,) for key in plan.delete]
             )
             conn.executemany(
-                "UPDATE observations SET kind = ?, source = ?, date = ?, payload = ? WHERE key = ?",
-                [(r.kind, r.source, r.date, r.payload, r.key) for r in plan.update],
+                "UPDATE observations SET kind = ?, source = ?, date = ?, payload = ?,"
+                " recorder = ? WHERE key = ?",
+                [(r.kind, r.source, r.date, r.payload, r.recorder, r.key) for r in plan.update],
             )
             conn.executemany(
-                "INSERT INTO observations (key, kind, source, date, payload)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO observations (key, kind, source, date, payload, recorder)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [r.values() for r in plan.insert],
             )
             conn.executemany(
@@ -213,21 +215,16 @@ class SQLiteStore(SqlStoreBase):
             rows = conn.execute(_SELECT_BY_PACKAGE.format(kinds=clause), params).fetchall()
         return group_by_package(wanted, rows, self._decoder)
 
-    def stats(self) -> StoreStats:
+    def stats(self, *, source: str | None = None, recorder: str | None = None) -> StoreStats:
         with self._guard("stats") as conn:
-            conn.execute("BEGIN")  # one snapshot for the three queries
+            conn.execute("BEGIN")  # one snapshot for the two queries
             try:
-                kinds = conn.execute(
-                    "SELECT kind, COUNT(*), MAX(date) FROM observations GROUP BY kind"
-                ).fetchall()
-                sources = conn.execute(
-                    "SELECT source, COUNT(*) FROM observations GROUP BY source"
-                ).fetchall()
+                rows = conn.execute(STATS_QUERY).fetchall()
                 (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
             finally:
                 conn.execute("COMMIT")
         return build_stats(
-            url=self.url, schema_version=int(version), kind_rows=kinds, source_rows=sources
+            url=self.url, schema_version=int(version), rows=rows, source=source, recorder=recorder
         )
 
     # -- lifetime ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ reported and skipped, never raised), and the value types the protocol returns.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import threading
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "STATS_QUERY",
     "KindStats",
     "KnowledgeStore",
     "KnowledgeStoreError",
@@ -45,6 +47,7 @@ __all__ = [
     "ObservationRow",
     "PutPlan",
     "PutResult",
+    "RecorderStats",
     "SourceStats",
     "StoreProblem",
     "StoreStats",
@@ -57,6 +60,7 @@ __all__ = [
     "open_store",
     "plan_put",
     "prepare_rows",
+    "source_matches",
     "sqlite_path",
 ]
 
@@ -106,13 +110,26 @@ class SourceStats:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecorderStats:
+    """How many observations one recorder (a machine's id; ``""``: unattributed) recorded."""
+
+    recorder: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoreStats:
-    """Counts per kind (every known kind, zero included) and per source, sorted by name."""
+    """Counts per kind (every known kind, zero included), per source and per recorder,
+    sorted by name; of the observations a ``source`` pattern and a ``recorder`` select
+    (``None``: all)."""
 
     url: str
     schema_version: int
     kinds: tuple[KindStats, ...]
     sources: tuple[SourceStats, ...]
+    recorders: tuple[RecorderStats, ...] = ()
+    source: str | None = None
+    recorder: str | None = None
 
     @property
     def total(self) -> int:
@@ -168,7 +185,11 @@ class KnowledgeStore(Protocol):
 
     def delete_source(self, source: str) -> int: ...
 
-    def stats(self) -> StoreStats: ...
+    def stats(self, *, source: str | None = None, recorder: str | None = None) -> StoreStats:
+        """Counts per kind, source and recorder, in one snapshot; of the observations whose
+        source matches the ``source`` pattern (see :func:`source_matches`) and whose
+        recorder is ``recorder``, when given."""
+        ...
 
     def get_meta(self, key: str) -> str | None: ...
 
@@ -295,10 +316,11 @@ class ObservationRow:
     date: str
     payload: str
     packages: tuple[str, ...]
+    recorder: str = ""
 
-    def values(self) -> tuple[str, str, str, str, str]:
-        """The ``observations`` columns: key, kind, source, date, payload."""
-        return (self.key, self.kind, self.source, self.date, self.payload)
+    def values(self) -> tuple[str, str, str, str, str, str]:
+        """The ``observations`` columns: key, kind, source, date, payload, recorder."""
+        return (self.key, self.kind, self.source, self.date, self.payload, self.recorder)
 
 
 def prepare_rows(observations: Iterable[Observation]) -> list[ObservationRow]:
@@ -314,6 +336,7 @@ def prepare_rows(observations: Iterable[Observation]) -> list[ObservationRow]:
             date=obs.provenance.date,
             payload=encode_observation(obs).decode(),
             packages=packages_of(obs),
+            recorder=obs.provenance.recorder,
         )
     return list(rows.values())
 
@@ -427,22 +450,55 @@ def group_by_package(
     return grouped
 
 
+#: what the stores' stats query selects, grouped by kind, source and recorder
+STATS_QUERY = (
+    "SELECT kind, source, recorder, COUNT(*), MAX(date) FROM observations"
+    " GROUP BY kind, source, recorder"
+)
+
+
+def source_matches(pattern: str | None, source: str) -> bool:
+    """Whether ``source`` is selected by ``pattern``: a shell-style pattern (``*``, ``?``,
+    ``[…]``; ``image-build:*``, ``knowledge/*``), else an exact name; ``None`` selects all."""
+    if pattern is None:
+        return True
+    return fnmatch.fnmatchcase(source, pattern)
+
+
 def build_stats(
     *,
     url: str,
     schema_version: int,
-    kind_rows: Iterable[tuple[str, int, str | None]],
-    source_rows: Iterable[tuple[str, int]],
+    rows: Iterable[tuple[str, str, str, int, str | None]],
+    source: str | None = None,
+    recorder: str | None = None,
 ) -> StoreStats:
-    """Stats from ``(kind, count, newest date)`` and ``(source, count)`` rows."""
+    """Stats from ``(kind, source, recorder, count, newest date)`` rows (see
+    :data:`STATS_QUERY`), of those whose source matches ``source`` and whose recorder is
+    ``recorder`` (``None``: all)."""
     per_kind = {kind: KindStats(kind=kind, count=0, newest=None) for kind in KINDS}
-    for kind, count, newest in kind_rows:
-        per_kind[kind] = KindStats(kind=kind, count=int(count), newest=newest or None)
+    per_source: dict[str, int] = {}
+    per_recorder: dict[str, int] = {}
+    for kind, row_source, row_recorder, count, newest in rows:
+        if not source_matches(source, row_source):
+            continue
+        if recorder is not None and row_recorder != recorder:
+            continue
+        seen = per_kind[kind]
+        dates = [d for d in (seen.newest, newest or None) if d]
+        per_kind[kind] = KindStats(
+            kind=kind, count=seen.count + int(count), newest=max(dates, default=None)
+        )
+        per_source[row_source] = per_source.get(row_source, 0) + int(count)
+        per_recorder[row_recorder] = per_recorder.get(row_recorder, 0) + int(count)
     return StoreStats(
         url=url,
         schema_version=schema_version,
         kinds=tuple(per_kind[k] for k in sorted(per_kind)),
-        sources=tuple(
-            SourceStats(source=s, count=int(c)) for s, c in sorted(source_rows, key=lambda r: r[0])
+        sources=tuple(SourceStats(source=s, count=c) for s, c in sorted(per_source.items())),
+        recorders=tuple(
+            RecorderStats(recorder=r, count=c) for r, c in sorted(per_recorder.items())
         ),
+        source=source,
+        recorder=recorder,
     )

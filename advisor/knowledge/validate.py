@@ -73,6 +73,7 @@ _PROJECT_PAGE = re.compile(r"^/(project|simple)/[^/]+(/|$)")
 _URL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}(?:/\S*)?$")
 _DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _STACK_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64,128}")
 _LEAKS = (
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "a URL (reduce it to a file name)"),
     (re.compile(r"(/home/|/Users/|/root/|~/|[A-Za-z]:\\Users\\)"), "a home directory path"),
@@ -339,6 +340,17 @@ def _check_build(obs: BuildObservation) -> Iterator[tuple[str, str]]:
     yield from _check_predicate("environment", obs.environment)
     if obs.outcome == "ok" and obs.failure_class:
         yield "failure_class", "a failure class on an 'ok' outcome"
+    if obs.artefact is not None:
+        if obs.outcome != "artefact-fault":
+            yield "artefact", "a faulty file on an outcome other than 'artefact-fault'"
+        if not obs.artefact.filename or re.search(r"[/\\]", obs.artefact.filename):
+            yield "artefact.filename", f"{obs.artefact.filename!r} is not a file name"
+        for digest in (obs.artefact.sha256, *obs.artefact.expected):
+            if not _HEX_DIGEST.fullmatch(digest):
+                yield "artefact", f"{digest!r} is not a hex digest"
+    elif obs.outcome == "artefact-fault" and obs.package is not None:
+        # a release is never blamed for a file: its observation must name the file
+        yield "artefact", "an 'artefact-fault' of a package names the faulty file"
     if obs.duration is not None and not (math.isfinite(obs.duration) and obs.duration >= 0):
         yield "duration", f"invalid duration {obs.duration}"
     for pattern, what in _LEAKS:

@@ -28,12 +28,13 @@ because of a missing header says both, and the header is the cause):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["FAILURE_CLASSES", "Stage", "classify", "excerpt"]
+__all__ = ["FAILURE_CLASSES", "HashMismatch", "Stage", "classify", "excerpt", "hash_mismatches"]
 
 Stage = Literal["install", "import"]
 
@@ -110,6 +111,56 @@ def classify(output: str, *, stage: Stage, timed_out: bool) -> str:
     if stage == "import" and _IMPORT_ERROR.search(output):
         return "import-error"
     return "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HashMismatch:
+    """One file pip refused: the project ``name`` it was for (as pip wrote it), the file's
+    name, the digests the requirements expected and the one the file had (hex)."""
+
+    name: str
+    filename: str
+    expected: tuple[str, ...]
+    got: str
+
+
+_MISMATCH_HEADER = "DO NOT MATCH THE HASHES"
+_ENTRY = re.compile(r"^\s+(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:==|@|\s).*?\bfrom (?P<where>\S+)")
+_EXPECTED = re.compile(r"^\s*Expected\s+(?:or|\w+)\s+(?P<hex>[0-9a-fA-F]{32,})\s*$")
+_BUILDKIT_PREFIX = re.compile(r"^#\d+ \d+(?:\.\d+)? ")  # docker's plain progress: "#9 1.234 "
+_GOT = re.compile(r"^\s*Got\s+(?P<hex>[0-9a-fA-F]{32,})\s*$")
+
+
+def hash_mismatches(output: str) -> tuple[HashMismatch, ...]:
+    """The files pip's ``THESE PACKAGES DO NOT MATCH THE HASHES`` list names, in its order;
+    empty when ``output`` has no such list. An entry pip gave no ``Got`` digest for is left
+    out (nothing ties the fault to the file's bytes)."""
+    _, sep, listing = output.partition(_MISMATCH_HEADER)
+    if not sep:
+        return ()
+    found: list[HashMismatch] = []
+    name = filename = got = ""
+    expected: list[str] = []
+
+    def close() -> None:
+        if name and filename and got:
+            found.append(HashMismatch(name=name, filename=filename, expected=tuple(expected),
+                                      got=got))  # fmt: skip
+
+    for raw in listing.splitlines()[1:]:
+        line = _BUILDKIT_PREFIX.sub("", raw)
+        if (match := _EXPECTED.match(line)) is not None:
+            expected.append(match["hex"].lower())
+        elif (match := _GOT.match(line)) is not None:
+            got = match["hex"].lower()
+        elif (match := _ENTRY.match(line)) is not None:
+            close()
+            where = match["where"].rstrip(":,)").split("#", 1)[0]
+            name, filename, got, expected = match["name"], re.split(r"[/\\]", where)[-1], "", []
+        elif line.strip():
+            break  # the list is over (pip's next message)
+    close()
+    return tuple(found)
 
 
 def _file_name(match: re.Match[str]) -> str:

@@ -17,13 +17,20 @@ Per package: ``ok`` (``needs-build`` when the lock selected a source distributio
 built and imported), else ``failed`` with a class from :mod:`advisor.observe.failures`, the
 import's wall time as ``duration`` (the install's when the install failed) and an excerpt of
 the output with no URLs or machine paths. pip installs all or nothing: when it fails, the
-failure goes to the packages pip's output names (``Failed to build x``, the hash-mismatch
-list, a file name), else to every selected package; packages not named then get no
-observation (they were not installed, so nothing was learnt about them).
+failure goes to the packages pip's output names (``Failed to build x``, a file name), else
+to every selected package; packages not named then get no observation (they were not
+installed, so nothing was learnt about them). A file whose digest is not the lock's is an
+``artefact-fault`` of that file (its name, the digest it had, the lock's) on this machine,
+never a failure of its release; the others are then installed without it.
+
+Every observation records the environment that ran: the Python version and implementation
+asked from the venv's interpreter (``interpreter``: ``"cpython 3.11.2"``), on this machine's
+platform, and who recorded it (``recorder`` in the provenance).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -35,12 +42,13 @@ from typing import TYPE_CHECKING, Literal, cast
 from packaging.pylock import PackageSdist, PylockSelectError
 from packaging.utils import canonicalize_name
 
+from advisor.environment.platforms import parse_implementation
 from advisor.errors import InputError, LockfileError
 from advisor.events import SILENT
 from advisor.install import install_lock, probe_interpreter
-from advisor.knowledge.schema import BuildObservation, Provenance
+from advisor.knowledge.schema import ArtefactFault, BuildObservation, Provenance
 from advisor.lockfile.pylock import load_pylock
-from advisor.observe.failures import classify, excerpt
+from advisor.observe.failures import classify, excerpt, hash_mismatches
 from advisor.observe.fingerprint import build_predicate
 from advisor.observe.installed import installed_distributions
 
@@ -51,9 +59,17 @@ if TYPE_CHECKING:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
+    from advisor.install import TargetInterpreter
     from advisor.knowledge.schema import EnvironmentPredicate
 
-__all__ = ["PinnedPackage", "culprits", "observe_install", "top_level_modules"]
+__all__ = [
+    "PinnedPackage",
+    "artefact_faults",
+    "culprits",
+    "observe_install",
+    "ran_in",
+    "top_level_modules",
+]
 
 SOURCE = "observe"
 
@@ -71,6 +87,7 @@ class PinnedPackage:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Stamp:
     environment: EnvironmentPredicate
+    interpreter: str
     provenance: Provenance
     replace: Mapping[str, str]
 
@@ -95,12 +112,33 @@ def _create_venv(python: str, venv: Path, *, environ: Mapping[str, str], timeout
     return _venv_python(venv)
 
 
+def ran_in(env: RuntimeEnvironment, markers: Mapping[str, str]) -> RuntimeEnvironment:
+    """``env`` (this machine) with the Python version and implementation of the interpreter
+    whose marker environment is ``markers``: the environment an install with it ran in."""
+    found = re.match(r"\d+\.\d+(?:\.\d+)?", markers.get("python_full_version", ""))
+    version = found.group(0) if found else env.python_version
+    try:
+        implementation = parse_implementation(markers.get("implementation_name", ""))
+    except InputError:  # one the advisor cannot resolve for: its version still says much
+        implementation = env.implementation
+    if (version, implementation) == (env.python_version, env.implementation):
+        return env
+    return dataclasses.replace(
+        env, python_version=version, implementation=implementation, abi=None,
+        implementation_version=None,
+    )  # fmt: skip
+
+
+def _interpreter(markers: Mapping[str, str]) -> str:
+    """``"cpython 3.11.2"``: the implementation and full version an interpreter reports."""
+    return f"{markers.get('implementation_name', '?')} {markers.get('python_full_version', '?')}"
+
+
 def _selected(
-    lock: Path, python: Path, *, environ: Mapping[str, str]
+    lock: Path, target: TargetInterpreter
 ) -> tuple[PinnedPackage, ...] | PylockSelectError:
-    """What the lock installs into ``python``, or the selection's error."""
+    """What the lock installs into the interpreter ``target``, or the selection's error."""
     pylock = load_pylock(lock)
-    target = probe_interpreter(str(python), environ=environ)
     try:
         chosen = list(
             pylock.select(environment=cast("Environment", dict(target.markers)), tags=target.tags)
@@ -206,9 +244,48 @@ def _failed(
             failure_class=failure_class,
             duration=duration,
             log_excerpt=log,
+            interpreter=stamp.interpreter,
             provenance=stamp.provenance,
         )
         for p in packages
+    ]
+
+
+def artefact_faults(
+    output: str, packages: Sequence[PinnedPackage]
+) -> list[tuple[PinnedPackage, ArtefactFault]]:
+    """The packages whose file pip refused for its digest (``output``: pip's), each with the
+    fault of that file; a package is matched by its file name, else by its name."""
+    by_file = {p.filename: p for p in packages if p.filename}
+    by_name = {p.name: p for p in packages}
+    found: dict[str, tuple[PinnedPackage, ArtefactFault]] = {}
+    for mismatch in hash_mismatches(output):
+        pkg = by_file.get(mismatch.filename) or by_name.get(canonicalize_name(mismatch.name))
+        if pkg is not None and pkg.name not in found:
+            fault = ArtefactFault(
+                filename=mismatch.filename, sha256=mismatch.got, expected=mismatch.expected
+            )
+            found[pkg.name] = (pkg, fault)
+    return [found[name] for name in sorted(found)]
+
+
+def _faulted(
+    faults: Iterable[tuple[PinnedPackage, ArtefactFault]], *, output: str, stamp: _Stamp
+) -> list[BuildObservation]:
+    log = excerpt(output, replace=stamp.replace)
+    return [
+        BuildObservation(
+            package=p.name,
+            version=p.version,
+            environment=stamp.environment,
+            outcome="artefact-fault",
+            failure_class="hash-mismatch",
+            log_excerpt=log,
+            interpreter=stamp.interpreter,
+            artefact=fault,
+            provenance=stamp.provenance,
+        )
+        for p, fault in faults
     ]
 
 
@@ -280,6 +357,7 @@ def _check_imports(
                 failure_class=failure,
                 duration=round(total, 6),
                 log_excerpt=log,
+                interpreter=stamp.interpreter,
                 provenance=stamp.provenance,
             )
         )
@@ -316,10 +394,14 @@ def observe_install(
     today: str,
     tool: str,
     env: RuntimeEnvironment,
+    recorder: str = "",
     events: ProgressEvents = SILENT,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` under ``workdir``; one observation
-    per selected package (sorted by name), in the environment ``env`` (this machine).
+    per selected package (sorted by name), on this machine (``env``: its platform, OS,
+    architecture and C library) with the Python the venv's interpreter reports (not
+    ``env``'s), recorded by ``recorder`` (this machine's id, see
+    :mod:`advisor.observe.recorder`).
 
     ``timeout`` bounds each step (the venv, pip, each import); ``environ`` is the whole
     environment of every subprocess; ``events`` hears of each pip run. Raises
@@ -329,16 +411,18 @@ def observe_install(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     venv = workdir / "venv"
+    _refuse_another_target(lock, python, environ=environ)
+    venv_python = _create_venv(python, venv, environ=environ, timeout=timeout)
+    target = probe_interpreter(str(venv_python), environ=environ)
     stamp = _Stamp(
-        environment=build_predicate(env),
-        provenance=Provenance(source=SOURCE, date=today, tool=tool),
+        environment=build_predicate(ran_in(env, target.markers)),
+        interpreter=_interpreter(target.markers),
+        provenance=Provenance(source=SOURCE, date=today, tool=tool, recorder=recorder),
         replace=_replacements(
             lock=lock, python=python, workdir=workdir, venv=venv, environ=environ
         ),
     )
-    _refuse_another_target(lock, python, environ=environ)
-    venv_python = _create_venv(python, venv, environ=environ, timeout=timeout)
-    selected = _selected(lock, venv_python, environ=environ)
+    selected = _selected(lock, target)
     if isinstance(selected, PylockSelectError):
         message = str(selected)
         everyone = _lock_packages(lock)
@@ -353,14 +437,22 @@ def observe_install(
     except LockfileError as exc:
         output = str(exc)
         timed_out = isinstance(exc.__cause__, subprocess.TimeoutExpired)
-        named = culprits(output, selected)
-        failed = _failed(
-            named or selected,
-            failure_class=classify(output, stage="install", timed_out=timed_out),
-            duration=round(time.monotonic() - start, 6),
-            output=output,
-            stamp=stamp,
-        )
+        failure_class = classify(output, stage="install", timed_out=timed_out)
+        if failure_class == "hash-mismatch":
+            # a local file is not the lock's: a fault of that file here, not of its release
+            # (a refused file pip does not tie to a package teaches nothing about any)
+            faults = artefact_faults(output, selected)
+            named = tuple(p for p, _ in faults)
+            failed = _faulted(faults, output=output, stamp=stamp)
+        else:
+            named = culprits(output, selected)
+            failed = _failed(
+                named or selected,
+                failure_class=failure_class,
+                duration=round(time.monotonic() - start, 6),
+                output=output,
+                stamp=stamp,
+            )
         rest = [p for p in selected if p not in named]
         if not named or not rest or timed_out:
             return failed
@@ -377,14 +469,17 @@ def observe_install(
                 events=events,
             )
         except LockfileError as again:
-            more = culprits(str(again), rest) or rest
-            second = _failed(
-                more,
-                failure_class=classify(str(again), stage="install", timed_out=False),
-                duration=None,
-                output=str(again),
-                stamp=stamp,
-            )
+            second_class = classify(str(again), stage="install", timed_out=False)
+            if second_class == "hash-mismatch":
+                second = _faulted(artefact_faults(str(again), rest), output=str(again), stamp=stamp)
+            else:
+                second = _failed(
+                    culprits(str(again), rest) or rest,
+                    failure_class=second_class,
+                    duration=None,
+                    output=str(again),
+                    stamp=stamp,
+                )
             return sorted([*failed, *second], key=lambda o: o.package or "")
         judged = [p for p in rest if p.name not in _dependents(lock, skip)]
         checked = _check_imports(judged, venv_python, environ=environ, timeout=timeout, stamp=stamp)

@@ -30,7 +30,7 @@ KIND_WORDS = {
 FACT_COLUMNS = {
     "advisory": ("id", "severity", "fixed in", "summary"),
     "prescription": ("rule", "action", "specifier", "summary"),
-    "build": ("version", "environment", "outcome", "detail"),
+    "build": ("version", "environment", "outcome", "detail", "recorder"),
     "performance": ("version", "probe", "value", "environment"),
     "image": ("image", "base", "python", "platform"),
     "release": ("version", "uploaded", "wheels for", "yanked"),
@@ -69,8 +69,12 @@ def fact_cells(obs: object, *, name: str) -> tuple[str, ...]:
         return (obs.id, action, spec, _short(obs.summary))
     if isinstance(obs, schema.BuildObservation):
         detail = obs.failure_class or ""
+        if obs.artefact is not None:
+            detail += f": {obs.artefact.filename} had sha256 {obs.artefact.sha256[:12]}…"
+        if obs.interpreter:
+            detail += ("; " if detail else "") + f"ran {obs.interpreter}"
         return (obs.version or obs.specifier or "any", _predicate_text(obs.environment),
-                obs.outcome, detail)  # fmt: skip
+                obs.outcome, detail, obs.provenance.recorder or "-")  # fmt: skip
     if isinstance(obs, schema.PerformanceObservation):
         value = f"{obs.metric} {obs.value:g} {obs.unit}"
         env = f"{obs.environment.python} {obs.environment.platform}"

@@ -27,7 +27,7 @@ Unit values (each term in [-1, 1], before the weight):
 | security | affected by an advisory that is not waived (one term per advisory) | -1.0 |
 | build risk | yanked | -1.0 |
 | build risk | no wheel for the target, or only an sdist | -0.5 |
-| build risk | a build observation on a matching environment failed / all were ok | -0.8 / +0.1 |
+| build risk | matching build observations failed / all were ok (times their trust) | -0.8 / +0.1 |
 | stability | younger than `minimum-release-age-days` (default 7) | -0.6 |
 | stability | pre-release not allowed by `allow-prereleases` | -0.4 |
 | stability | brand-new major version | -0.2 |

@@ -501,3 +501,72 @@ def test_graph_of_a_bad_lock_is_exit_2(advisor: Callable[..., CliResult], tmp_pa
     assert result.exit_code == 2, result.output
     assert "pylock.toml" in result.stderr
     assert "Traceback" not in result.output
+
+
+# --- who recorded what ----------------------------------------------------------------------
+
+
+def _build_line(recorder: str, source: str, outcome: str, version: str) -> str:
+    provenance = {"source": source, "date": "2026-11-27", "tool": "stack-advisor 0.1"}
+    if recorder:
+        provenance["recorder"] = recorder
+    line = {
+        "type": "build",
+        "package": "six",
+        "version": version,
+        "environment": {"python": "==3.11.*", "os": "linux"},
+        "outcome": outcome,
+        "provenance": provenance,
+    }
+    if outcome == "artefact-fault":
+        line["failure_class"] = "hash-mismatch"
+        line["artefact"] = {
+            "filename": f"six-{version}-py2.py3-none-any.whl",
+            "sha256": "ab" * 32,
+            "expected": ["cd" * 32],
+        }
+    return json.dumps(line)
+
+
+def test_show_and_stats_filter_by_source_and_recorder(
+    advisor: Callable[..., CliResult], env: dict[str, str], store: str, tmp_path: Path
+) -> None:
+    lines = [
+        _build_line("aaaa", "observe", "ok", "1.17.0"),
+        _build_line("bbbb", "observe", "ok", "1.17.0"),
+        _build_line("bbbb", "image-build:buildah", "artefact-fault", "1.17.0"),
+        _build_line("", "observe", "ok", "1.16.0"),
+    ]
+    jsonl = _write(tmp_path / "obs.jsonl", "\n".join(lines) + "\n")
+    _ok(advisor("observe", "import", jsonl))
+
+    def recorders(*args: str) -> list[tuple[str, str]]:
+        shown = _json(advisor("knowledge", "show", "six", "--json", *args))["kinds"]
+        return sorted(
+            (o["observation"]["provenance"].get("recorder", ""), o["observation"]["outcome"])
+            for o in shown.get("build", [])
+        )
+
+    assert len(recorders()) == 4
+    assert recorders("--recorder", "bbbb") == [("bbbb", "artefact-fault"), ("bbbb", "ok")]
+    assert recorders("--source", "image-build:*") == [("bbbb", "artefact-fault")]
+    assert recorders("--source", "observe", "--recorder", "aaaa") == [("aaaa", "ok")]
+    assert recorders("--recorder", "") == [("", "ok")]  # the unattributed one
+    assert recorders("--recorder", "nobody") == []
+    table = _ok(advisor("knowledge", "show", "six", "--recorder", "bbbb")).stdout
+    assert "artefact-fault" in table and "six-1.17.0-py2.py3-none-any.whl had sha256" in table
+    assert "bbbb" in table and "aaaa" not in table
+
+    stats = _json(advisor("knowledge", "stats", "--json"))
+    assert stats["recorders"] == {"": 1, "aaaa": 1, "bbbb": 2}
+    assert stats["filter"] == {"source": None, "recorder": None}
+    only = _json(advisor("knowledge", "stats", "--json", "--recorder", "bbbb"))
+    assert (only["total"], only["sources"]) == (2, {"image-build:buildah": 1, "observe": 1})
+    images = _json(advisor("knowledge", "stats", "--json", "--source", "image-build:*"))
+    assert (images["total"], images["recorders"]) == (1, {"bbbb": 1})
+    mine = run_cli(
+        ["knowledge", "stats", "--knowledge", store], env={**env, "ADVISOR_RECORDER": "aaaa"}
+    )
+    assert "aaaa (this machine)" in _ok(mine).stdout and "(unattributed)" in mine.stdout
+    filtered = _ok(advisor("knowledge", "stats", "--source", "observe")).stdout
+    assert "3 observations of source observe" in filtered

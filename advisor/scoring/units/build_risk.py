@@ -5,25 +5,33 @@ Sits between the index facts (a candidate's files, carried by
 knowledge) and the recommendation bundles. :class:`BuildRiskScorer` gives at most three
 terms, each in [-1, 1]:
 
-======================================================  =======  ===========================
-fact                                                    value    evidence
-======================================================  =======  ===========================
-yanked (every file, or the release fact when no files)  -1.0     the yank reason
-no wheel for the target (``needs_build``), or only an   -0.5     the platform tag
+======================================================  ============  ======================
+fact                                                    value         evidence
+======================================================  ============  ======================
+yanked (every file, or the release fact when no files)  -1.0          the yank reason
+no wheel for the target (``needs_build``), or only an   -0.5          the platform tag
 sdist published
-a matching build observation that **failed**            -0.8     its observation key
-matching build observations, all **ok**                 +0.1     the newest one's key
-======================================================  =======  ===========================
+matching build observations that **failed**             -0.8 * trust  the newest one's key
+matching build observations, all **ok**                 +0.1 * trust  the newest one's key
+======================================================  ============  ======================
 
 A :class:`~advisor.knowledge.schema.BuildObservation` matches when it is about the same
 project, its ``version`` equals the candidate's (or its ``specifier`` contains it, pre-
 releases included; neither set: every version), and its environment predicate holds for the
 target (:func:`advisor.knowledge.rules.environment_matches`). Failures win over successes
-(one failure on a matching environment is a risk however many builds passed); outcomes
-``needs-build`` and ``no-wheel`` add nothing, since the index facts already say it. An
-observation with an invalid specifier or predicate is skipped. The requires-python "edge"
-(a target that only just satisfies a bound) is not scored: no clear rule separates a risky
-edge from an ordinary lower bound. Missing knowledge gives no term (neutral).
+(a failure on a matching environment is a risk however many builds passed); outcomes
+``needs-build`` and ``no-wheel`` add nothing, since the index facts already say it, and
+``artefact-fault`` (a local file that did not match the lock) says nothing about the release
+at all. An observation with an invalid specifier or predicate is skipped. The
+requires-python "edge" (a target that only just satisfies a bound) is not scored: no clear
+rule separates a risky edge from an ordinary lower bound. Missing knowledge is neutral.
+
+**Trust** prefers repeated independent observations over a single one. Observations are
+independent when different machines recorded them (the provenance's ``recorder``; every
+unattributed observation counts as one recorder): seen by :data:`INDEPENDENT` or more
+recorders, trust is 1; by one recorder, 0.5 when it was observed more than once and 0.25
+for a single observation (one machine's one run may be that machine's fault). The
+justification says how many observations and recorders the term rests on.
 """
 
 from __future__ import annotations
@@ -42,13 +50,25 @@ if TYPE_CHECKING:
 
     from advisor.scoring.base import CandidateInfo, ScoringContext
 
-__all__ = ["BUILD_FAILED", "BUILD_OK", "NEEDS_BUILD", "YANKED", "BuildRiskScorer"]
+__all__ = [
+    "BUILD_FAILED",
+    "BUILD_OK",
+    "INDEPENDENT",
+    "NEEDS_BUILD",
+    "YANKED",
+    "BuildRiskScorer",
+    "trust",
+]
 
 UNIT = "build_risk"
 YANKED = -1.0
 NEEDS_BUILD = -0.5
 BUILD_FAILED = -0.8
 BUILD_OK = 0.1
+#: recorders whose agreeing observations get full trust
+INDEPENDENT = 2
+_REPEATED = 0.5  # one recorder, several observations
+_SINGLE = 0.25  # one recorder, one observation
 
 
 def _applies(obs: BuildObservation, candidate: CandidateInfo, ctx: ScoringContext) -> bool:
@@ -69,6 +89,29 @@ def _applies(obs: BuildObservation, candidate: CandidateInfo, ctx: ScoringContex
 
 def _newest(observations: Sequence[BuildObservation]) -> BuildObservation:
     return max(observations, key=lambda o: (o.provenance.date, observation_key(o)))
+
+
+def trust(observations: Sequence[BuildObservation]) -> float:
+    """How much agreeing ``observations`` are worth, in (0, 1]: 1 when at least
+    :data:`INDEPENDENT` recorders saw it, else 0.5 for one recorder's repeated
+    observations and 0.25 for a single one."""
+    recorders = {o.provenance.recorder for o in observations}
+    if len(recorders) >= INDEPENDENT:
+        return 1.0
+    return _REPEATED if len(observations) > 1 else _SINGLE
+
+
+def _evidence_text(observations: Sequence[BuildObservation]) -> str:
+    """``"3 observations by 2 recorders"``, with what a single recorder's word is worth."""
+    count = len(observations)
+    recorders = len({o.provenance.recorder for o in observations})
+    text = (
+        f"{count} observation{'s' if count != 1 else ''} by {recorders} "
+        f"recorder{'s' if recorders != 1 else ''}"
+    )
+    if recorders < INDEPENDENT:
+        text += ": a single observation counts little" if count == 1 else ": not independent"
+    return text
 
 
 class BuildRiskScorer:
@@ -114,10 +157,11 @@ class BuildRiskScorer:
 
     @staticmethod
     def _observed(candidate: CandidateInfo, ctx: ScoringContext) -> ScoreTerm | None:
+        # only outcomes about the release count: an artefact fault is the local file's
         matching = [
             obs
             for obs in of_kind(ctx, candidate.name, BuildObservation)
-            if _applies(obs, candidate, ctx)
+            if obs.outcome in ("ok", "failed") and _applies(obs, candidate, ctx)
         ]
         failed = [o for o in matching if o.outcome == "failed"]
         if failed:
@@ -125,22 +169,22 @@ class BuildRiskScorer:
             why = f" ({newest.failure_class})" if newest.failure_class else ""
             return ScoreTerm(
                 unit=UNIT,
-                value=BUILD_FAILED,
+                value=round(BUILD_FAILED * trust(failed), 6),
                 reason=(
                     f"build failed{why} on a matching environment "
-                    f"({len(failed)} of {len(matching)} observations, "
-                    f"latest {newest.provenance.date[:10]}, {newest.provenance.source})"
+                    f"({len(failed)} of {len(matching)} observations; failed: "
+                    f"{_evidence_text(failed)}; latest {newest.provenance.date[:10]}, "
+                    f"{newest.provenance.source})"
                 ),
                 evidence=observation_key(newest),
             )
-        ok = [o for o in matching if o.outcome == "ok"]
-        if ok:
-            newest = _newest(ok)
+        if matching:
+            newest = _newest(matching)
             return ScoreTerm(
                 unit=UNIT,
-                value=BUILD_OK,
+                value=round(BUILD_OK * trust(matching), 6),
                 reason=(
-                    f"installed cleanly on a matching environment ({len(ok)} observations, "
+                    f"installed cleanly on a matching environment ({_evidence_text(matching)}; "
                     f"latest {newest.provenance.date[:10]}, {newest.provenance.source})"
                 ),
                 evidence=observation_key(newest),
