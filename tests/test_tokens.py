@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from advisor.errors import InputError
-from advisor.knowledge.migrations import MIGRATIONS
+from advisor.knowledge.migrations import MIGRATIONS, latest_version
 from advisor.knowledge.schema import BuildObservation, Provenance
 from advisor.knowledge.tokens import (
     SECRET_PREFIX,
@@ -101,10 +101,11 @@ def test_scopes() -> None:
 
 
 def test_a_store_of_the_first_schema_gains_the_token_table(knowledge_store_url: str) -> None:
-    with open_with(knowledge_store_url, MIGRATIONS[:1]) as old:
-        assert old.stats().schema_version == 1
+    with open_with(knowledge_store_url, MIGRATIONS[:1]):
+        pass
+    assert raw(knowledge_store_url, "SELECT MAX(version) FROM schema_version") == [(1,)]
     with open_team_store(knowledge_store_url) as store:
-        assert store.stats().schema_version == 2
+        assert store.stats().schema_version == latest_version() >= 2
         issue_token(store, "alice", Scope.READ, created="2026-01-01T00:00:00Z")
         assert [t.name for t in store.list_tokens()] == ["alice"]
 

@@ -94,6 +94,7 @@ def _install_target(
     today: str,
     tool: str,
     host: RuntimeEnvironment,
+    recorder: str = "",
 ) -> _Installed:
     """A venv's interpreter and its distributions, or a lock installed into
     ``workdir/venv`` (with its build observations) and the packages that installed."""
@@ -123,6 +124,7 @@ def _install_target(
             today=today,
             tool=tool,
             env=host,
+            recorder=recorder,
         )
     )
     venv_python = _venv_python(workdir / "venv")
@@ -159,8 +161,10 @@ def observe_bench(
     from advisor.environment import RuntimeEnvironment
     from advisor.observe.bench import bench
     from advisor.observe.probes import load_probes, select_probes
+    from advisor.observe.recorder import detect_recorder, with_recorder
 
     host = RuntimeEnvironment.detect()
+    recorder = detect_recorder(environ)
     chosen = select_probes(load_probes(benchmarks or default_benchmarks_dir()), probes)
     installed = _install_target(
         target,
@@ -171,6 +175,7 @@ def observe_bench(
         today=today,
         tool=tool,
         host=host,
+        recorder=recorder,
     )
     run = bench(
         installed.python,
@@ -185,11 +190,12 @@ def observe_bench(
         environ=environ,
         events=events,
     )
-    _record(store_url, [*installed.builds, *run.observations])
+    performance = tuple(with_recorder(run.observations, recorder))
+    _record(store_url, [*installed.builds, *performance])
     return BenchOutcome(
         python=installed.python,
         builds=installed.builds,
-        performance=run.observations,
+        performance=performance,
         runtime=run.runtime,
     )
 
