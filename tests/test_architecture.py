@@ -74,6 +74,9 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "psycopg": ("advisor.knowledge.postgres_store",),
     "psycopg2": (),
     "psycopg_pool": (),
+    # the images' SBOM: CycloneDX's library (and its package-URL builder) in one module
+    "cyclonedx": ("advisor.image.sbom",),
+    "packageurl": ("advisor.image.sbom",),
     # TOML is parsed only by the reader of its own kind of file: locks in lockfile/ (the
     # lock's record included), the advisor configuration, pyproject inputs, curated
     # knowledge, benchmark probe files; never by api/ or cli/
@@ -96,6 +99,7 @@ STARTUP_FORBIDDEN = (
     "networkx",
     "psycopg",
     "yaml",
+    "cyclonedx",
 )
 
 

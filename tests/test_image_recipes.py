@@ -15,7 +15,7 @@ import pytest
 from advisor.api.imaging import generate
 from tests.support.index import Project, release
 from tests.test_image import (
-    CONTEXT_FILES,
+    GOLDEN_FILES,
     RECIPES,
     _golden,
     _hadolint,
@@ -96,7 +96,7 @@ def test_every_recipe_generates_its_golden_context(
     expected_torch = {"pytorch-cpu": "2.5.1+cpu", "pytorch-cuda": "2.5.1+cu124"}
     if name in expected_torch:
         assert pins["torch"] == expected_torch[name]
-    for file in (*CONTEXT_FILES, "requirements.in"):
+    for file in (*GOLDEN_FILES, "requirements.in"):
         text = (out / file).read_text(encoding="utf-8")
         text = text.replace(framework.as_uri(), "<FRAMEWORK>")
         _golden(f"recipes/{name}/{file}", _normalise(text, index=default, tmp_path=tmp_path))

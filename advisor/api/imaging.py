@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def generate(
     from advisor.api.locking import LockOptions, finish, prepare
     from advisor.environment import RuntimeEnvironment
     from advisor.image.containerfile import WHEELS, ContainerfileSpec, render_containerfile
-    from advisor.image.context import BuildContext, write_context
+    from advisor.image.context import BuildContext, render_constraints, write_context
     from advisor.image.recipes import find_recipe, load_recipes
     from advisor.knowledge.sources.folder import content_digest
     from advisor.lockfile.write import write_atomic
@@ -184,6 +185,7 @@ def generate(
         "io.stack-advisor.lock-digest": lock_digest,
         "io.stack-advisor.input-digest": input_digest,
         "io.stack-advisor.version": __version__,
+        **_content_labels(advice),
     }
     env_advice, advice_warnings = _env_advice(folder, resolution, target, opts, now)
     warnings = (*warnings, *advice_warnings)
@@ -218,6 +220,7 @@ def generate(
     }
     if advice is not None:
         record["advice"] = advice
+    pins = {str(p.name): str(p.version) for p in resolution.pins}
     files = write_context(
         output,
         BuildContext(
@@ -226,6 +229,8 @@ def generate(
             requirements=requirements,
             record=record,
             inputs=extra_inputs,
+            constraints=render_constraints(pins, recipe=recipe.name),
+            sbom=_sbom(pylock, recipe, opts, lock_digest),
         ),
     )
     return ImageOutcome(
@@ -442,6 +447,41 @@ def _resolve(
     )
     advices = [advice_to_dict(a) for a in outcome.advices]
     return outcome.resolution, outcome.warnings, advices, outcome.tool
+
+
+def _content_labels(advice: Sequence[Any] | None) -> dict[str, str]:
+    """Labels naming what the image carries (its constraints, lock and SBOM, by path) and,
+    for an advised image, the advice's summary as compact JSON (``advisor image inspect``
+    reads them back)."""
+    from advisor.image.context import CONSTRAINTS_PATH, IMAGE_DATA_DIR, SBOM_FILE
+
+    labels = {
+        "io.stack-advisor.constraints": CONSTRAINTS_PATH,
+        "io.stack-advisor.lock": f"{IMAGE_DATA_DIR}/pylock.toml",
+        "io.stack-advisor.sbom": f"{IMAGE_DATA_DIR}/{SBOM_FILE}",
+    }
+    if advice:
+        summary = {"recommendation": advice[0].get("recommendation"), **advice[0]["summary"]}
+        labels["io.stack-advisor.advice"] = json.dumps(summary, sort_keys=True)
+    return labels
+
+
+def _sbom(pylock: str, recipe: ImageRecipe, opts: ResolveOptions, lock_digest: str) -> str:
+    """The image's CycloneDX SBOM, generated from its ``pylock.toml`` text."""
+    from advisor.image.sbom import SbomSubject, render_sbom
+
+    subject = SbomSubject(
+        recipe=recipe.name,
+        lock_digest=lock_digest,
+        tool_version=__version__,
+        properties={
+            "recipe": recipe.name,
+            "base-image": recipe.base_image,
+            "lock-digest": lock_digest,
+            "recommendation": str(opts.recommendation),
+        },
+    )
+    return render_sbom(pylock, subject=subject)
 
 
 def _recipe_record(recipe: ImageRecipe) -> dict[str, Any]:

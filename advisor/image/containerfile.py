@@ -8,7 +8,10 @@ build can swap in a local or mirrored base): ``base`` adds the recipe's system p
 must be built from source, in which case the recipe's build packages are added first), from
 the context's ``wheels/`` folder when the locked files were vendored there (``--no-index``,
 so the build needs no index), and the final stage copies the environment and runs as a
-non-root user, with the recipe's environment variables and OCI labels.
+non-root user, with the recipe's environment variables and OCI labels. The final stage also
+carries the lock's constraints at ``/etc/pip/constraint.txt`` (``PIP_CONSTRAINT`` points
+there, so a ``pip install`` in the image keeps the curated versions) and the lock with its
+SBOM under ``/usr/share/stack-advisor/``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from advisor.image.context import CONSTRAINTS_PATH, IMAGE_DATA_DIR, SBOM_FILE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -135,6 +140,10 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
         "FROM base",
         f"RUN useradd --no-log-init --create-home --uid {_UID} --user-group {user}",
         f"COPY --from=builder {VENV} {VENV}",
+        # what a user of the image needs: the curated versions for any later pip install,
+        # the lock the venv was installed from and its SBOM
+        f"COPY constraints.txt {CONSTRAINTS_PATH}",
+        f"COPY pylock.toml {SBOM_FILE} {IMAGE_DATA_DIR}/",
     ]
     advised = {k: v for k, v in spec.env.items() if k not in recipe.env}
     if advised:
@@ -142,6 +151,7 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
         out += [f"#   {k}: {rule}" for k, (_, rule) in sorted(advised.items())]
     env = {
         "VIRTUAL_ENV": VENV,
+        "PIP_CONSTRAINT": CONSTRAINTS_PATH,
         "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         **{k: value for k, (value, _) in advised.items()},
         **recipe.env,
