@@ -4,7 +4,8 @@ The CLI (and later the pre-commit hook, the image pipeline and the server) call 
 package. It is the one place that reads the process environment and the clock, and passes
 them down as values. One module per job: :mod:`~advisor.api.locking` (resolve and lock),
 :mod:`~advisor.api.advise_job` (advise), :mod:`~advisor.api.checking` (check),
-:mod:`~advisor.api.imaging` and :mod:`~advisor.api.building` (images),
+:mod:`~advisor.api.imaging`, :mod:`~advisor.api.building` and
+:mod:`~advisor.api.publishing` (images),
 :mod:`~advisor.api.knowledge`, :mod:`~advisor.api.advisory_update` and
 :mod:`~advisor.api.lock_facts` (the knowledge store), :mod:`~advisor.api.observing`
 (observations), :mod:`~advisor.api.cache`, :mod:`~advisor.api.environment` and
@@ -33,6 +34,7 @@ __all__ = [
     "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "PushOutcome",
     "RecommendationType",
     "ResolveOptions",
     "advise",
@@ -50,6 +52,7 @@ __all__ = [
     "import_observations",
     "import_osv",
     "index_facts",
+    "inspect_image",
     "install_lock",
     "knowledge_stats",
     "list_recipes",
@@ -57,6 +60,7 @@ __all__ = [
     "observe_bench",
     "observe_install",
     "plan_sweep",
+    "push_image",
     "resolve_request",
     "run_sweep",
     "run_sweep_job",
@@ -79,6 +83,7 @@ _WHERE = {
     "LockFormat": ("locking", "LockFormat"),
     "LockOptions": ("locking", "LockOptions"),
     "LockOutcome": ("locking", "LockOutcome"),
+    "PushOutcome": ("publishing", "PushOutcome"),
     "RecommendationType": ("context", "RecommendationType"),
     "ResolveOptions": ("context", "ResolveOptions"),
     "advise": ("advise_job", "advise"),
@@ -96,6 +101,7 @@ _WHERE = {
     "import_observations": ("observing", "import_observations"),
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
+    "inspect_image": ("publishing", "inspect_image"),
     "install_lock": ("installing", "install_lock"),
     "knowledge_stats": ("knowledge", "stats"),
     "list_recipes": ("imaging", "list_recipes"),
@@ -103,6 +109,7 @@ _WHERE = {
     "observe_bench": ("observing", "observe_bench"),
     "observe_install": ("observing", "observe_install"),
     "plan_sweep": ("observing", "plan_sweep"),
+    "push_image": ("publishing", "push_image"),
     "resolve_request": ("locking", "resolve_request"),
     "run_sweep": ("observing", "run_sweep"),
     "run_sweep_job": ("observing", "run_sweep_job"),
@@ -149,6 +156,7 @@ if TYPE_CHECKING:
         run_sweep,
         run_sweep_job,
     )
+    from advisor.api.publishing import PushOutcome, inspect_image, push_image
 
 
 def __getattr__(name: str) -> Any:

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from advisor._version import TOOL
 from advisor.errors import AdvisorError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import BuildRun, Progress
     from advisor.image.tools import BuildTool, ToolProbe
-    from advisor.knowledge.schema import BuildObservation, ImageRecipe
+    from advisor.knowledge.schema import BuildObservation, ImageRecipe, Provenance
 
 __all__ = [
     "DEFAULT_BUILD_TIMEOUT",
@@ -49,6 +50,8 @@ class ContextInfo:
     pins: Mapping[str, str]
     files: Mapping[str, tuple[str, ...]]
     lock_digest: str
+    #: the last build (``tool``, ``tag``, ``image-id``, ``outcome``, ``date``), if any
+    build: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +112,7 @@ def read_context(folder: Path, *, today: str) -> ContextInfo:
         pins=pins,
         files={k: tuple(v) for k, v in files.items()},
         lock_digest=lock_digest,
+        build=record["build"] if isinstance(record.get("build"), dict) else None,
     )
 
 
@@ -142,6 +146,7 @@ def build_image(
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import classify_build, image_observations, run_build
+    from advisor.image.context import update_record
     from advisor.image.tools import build_argv, choose_tool
     from advisor.knowledge.schema import Provenance
     from advisor.knowledge.store import open_store
@@ -157,16 +162,20 @@ def build_image(
     url = resolve_store_url(store_url, environ)
     chosen, probes = choose_tool(tool, environ=environ)
     tag = tag or _default_tag(info)
-    argv = build_argv(
-        chosen,
-        context=folder,
-        containerfile=folder / "Containerfile",
-        tag=tag,
-        build_args=build_args,
-    )
-    if on_start is not None:
-        on_start(chosen, tag)
-    run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+    with tempfile.TemporaryDirectory(prefix="advisor-build-") as scratch:
+        iidfile = Path(scratch) / "iid"
+        argv = build_argv(
+            chosen,
+            context=folder,
+            containerfile=folder / "Containerfile",
+            tag=tag,
+            build_args=build_args,
+            iidfile=iidfile,
+        )
+        if on_start is not None:
+            on_start(chosen, tag)
+        run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+        image_id = _read_text(iidfile) if run.ok else None
     target = recipe_target(info.recipe, host=host or RuntimeEnvironment.detect())
     provenance = Provenance(
         source=f"image-build:{chosen.name}",
@@ -188,6 +197,10 @@ def build_image(
             store.put(observations)
     except AdvisorError as exc:  # a store that is down must not hide the build's outcome
         record_error = exc.message
+    try:  # what `advisor image push` pushes: this build's image, by id, with its tool
+        update_record(folder, {"build": _build_record(chosen.name, tag, image_id, run, provenance)})
+    except InputError as exc:
+        record_error = "; ".join(e for e in (record_error, exc.message) if e)
     return BuildOutcome(
         folder=folder,
         tool=chosen,
@@ -199,6 +212,26 @@ def build_image(
         store_url=url,
         record_error=record_error,
     )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _build_record(
+    tool: str, tag: str, image_id: str | None, run: BuildRun, provenance: Provenance
+) -> dict[str, Any]:
+    """The ``build`` entry of ``image.json``: the last build of the context."""
+    return {
+        "tool": tool,
+        "tag": tag,
+        "image-id": image_id,
+        "outcome": "ok" if run.ok else "failed",
+        "date": provenance.date,
+    }
 
 
 def last_builds(

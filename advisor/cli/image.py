@@ -223,6 +223,19 @@ def _build_arg(value: str) -> tuple[str, str]:
     "--timeout", type=float, default=3600.0, show_default=True, help="Seconds before giving up."
 )
 @knowledge_store_option
+@click.option(
+    "--push",
+    "push_to",
+    metavar="REGISTRY/NAME[:TAG]",
+    help="After a successful build, push the image there (as 'advisor image push').",
+)
+@click.option(
+    "--tls-verify/--no-tls-verify",
+    "tls_verify",
+    default=None,
+    help="With --push: verify the registry's TLS certificate (default: yes, unless "
+    "registries.conf marks the registry insecure).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No build log, only the outcome.")
 def image_build(
@@ -232,6 +245,8 @@ def image_build(
     build_args: tuple[str, ...],
     timeout: float,
     knowledge_url: str | None,
+    push_to: str | None,
+    tls_verify: bool | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -239,7 +254,8 @@ def image_build(
 
     The build's log streams to stderr with the step reached; the outcome (ok or failed, the
     duration, the failure class read from the log) is stored as build observations in the
-    knowledge store, so later advice knows. Exits 1 when the build fails.
+    knowledge store, so later advice knows. With --push, a build that passed is pushed
+    (its digest recorded). Exits 1 when the build or the push fails.
     """
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -287,12 +303,23 @@ def image_build(
             on_start=on_start,
         )
     run = outcome.run
+    pushed = None
+    if outcome.ok and push_to:
+        from advisor.api import push_image
+
+        pushed = push_image(
+            folder,
+            push_to,
+            tls_verify=tls_verify,
+            store_url=knowledge_url,
+            on_line=lambda line, _step: None if quiet or as_json else console.print(escape(line)),
+        )
     recorded = f"recorded {len(outcome.observations)} observations"
     if outcome.record_error:
         recorded = "not recorded"
         console.print(f"[yellow]warning:[/] not recorded: {escape(outcome.record_error)}")
     if as_json:
-        payload = {
+        payload: dict[str, Any] = {
             "folder": str(outcome.folder),
             "tool": outcome.tool.name,
             "tag": outcome.tag,
@@ -303,6 +330,10 @@ def image_build(
             "observations": 0 if outcome.record_error else len(outcome.observations),
             "record-error": outcome.record_error,
         }
+        if pushed is not None:
+            from advisor.cli.image_publish import push_payload
+
+            payload["push"] = push_payload(pushed)
         click.echo(json.dumps(payload, indent=2))
     elif outcome.ok:
         console.print(
@@ -318,5 +349,9 @@ def image_build(
         if quiet:
             for line in run.output.splitlines()[-15:]:
                 console.print(escape(line), style="dim")
-    if not outcome.ok:
+    if pushed is not None:
+        from advisor.cli.image_publish import report_push
+
+        report_push(pushed, console, quiet=quiet or as_json)
+    if not outcome.ok or (pushed is not None and not pushed.ok):
         raise SystemExit(1)

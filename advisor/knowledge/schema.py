@@ -145,7 +145,8 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     environment; or, with no ``package``, whether a whole stack (``stack_digest``: the
     lock's sha256) built as a container image. ``image`` names the image recipe when the
     build was an image build. ``log_excerpt`` carries no URLs (file names only) and no
-    home/temp paths."""
+    home/temp paths. ``pushed`` lists where the built image was pushed, each as a
+    reference by manifest digest (``HOST/NAME@sha256:…``)."""
 
     package: str | None = None
     version: str | None = None
@@ -157,6 +158,7 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     log_excerpt: str = ""
     image: str | None = None
     stack_digest: str | None = None
+    pushed: tuple[str, ...] = ()
     provenance: Provenance
 
 
