@@ -4,8 +4,8 @@ The CLI (and later the pre-commit hook, the image pipeline and the server) call 
 package. It is the one place that reads the process environment and the clock, and passes
 them down as values. One module per job: :mod:`~advisor.api.locking` (resolve and lock),
 :mod:`~advisor.api.advise_job` (advise), :mod:`~advisor.api.checking` (check),
-:mod:`~advisor.api.imaging`, :mod:`~advisor.api.building` and
-:mod:`~advisor.api.publishing` (images),
+:mod:`~advisor.api.imaging`, :mod:`~advisor.api.image_family`,
+:mod:`~advisor.api.building` and :mod:`~advisor.api.publishing` (images),
 :mod:`~advisor.api.knowledge`, :mod:`~advisor.api.advisory_update` and
 :mod:`~advisor.api.lock_facts` (the knowledge store), :mod:`~advisor.api.observing`
 (observations), :mod:`~advisor.api.cache`, :mod:`~advisor.api.environment` and
@@ -28,6 +28,7 @@ __all__ = [
     "CheckOptions",
     "CheckReport",
     "Explanation",
+    "FamilyOutcome",
     "ImageOutcome",
     "IndexConfig",
     "IndexStrategy",
@@ -49,6 +50,7 @@ __all__ = [
     "export_lock_graph",
     "export_observations",
     "generate_image",
+    "generate_images",
     "import_observations",
     "import_osv",
     "index_facts",
@@ -77,6 +79,7 @@ _WHERE = {
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
     "Explanation": ("advising", "Explanation"),
+    "FamilyOutcome": ("image_family", "FamilyOutcome"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("context", "IndexStrategy"),
@@ -98,6 +101,7 @@ _WHERE = {
     "export_lock_graph": ("lock_facts", "export_lock_graph"),
     "export_observations": ("observing", "export_observations"),
     "generate_image": ("imaging", "generate"),
+    "generate_images": ("image_family", "generate_family"),
     "import_observations": ("observing", "import_observations"),
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
@@ -137,6 +141,8 @@ if TYPE_CHECKING:
         default_cache_dir,
     )
     from advisor.api.environment import detect_environment
+    from advisor.api.image_family import FamilyOutcome
+    from advisor.api.image_family import generate_family as generate_images
     from advisor.api.imaging import ImageOutcome, list_recipes
     from advisor.api.imaging import generate as generate_image
     from advisor.api.installing import install_lock

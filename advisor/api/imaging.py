@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
     from advisor.api.context import ResolveOptions
     from advisor.api.locking import Prepared
     from advisor.environment import RuntimeEnvironment
@@ -105,6 +108,7 @@ def generate(
     now: datetime | None = None,
     vendor: bool = True,
     events: ProgressEvents = SILENT,
+    preferences: Mapping[str, str] | None = None,
 ) -> ImageOutcome:
     """Resolve ``inputs`` (default: the recipe's requirements, written to
     ``output/requirements.in``) for the recipe's base image and write a build context to
@@ -113,6 +117,8 @@ def generate(
 
     ``opts.recommendation`` other than ``latest`` runs the advice search and records its
     report in ``image.json``. Resolutions, builds, retries and downloads report to ``events``.
+    ``preferences`` (name → version) are tried first where the target allows them, as a
+    re-lock keeps its previous pins (``generate --all`` aligns a family of images so).
     Raises :class:`InputError` for an unknown recipe (listing the
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
@@ -148,7 +154,7 @@ def generate(
         inputs, opts=opts, out=LockOptions(output=output / "pylock.toml"), environ=environ, cwd=cwd
     )
     target = recipe_target(recipe, host=RuntimeEnvironment.detect())
-    prep = dataclasses.replace(prep, targets=(target,), previous={})
+    prep = dataclasses.replace(prep, targets=(target,), previous=_preferred(preferences))
     if recipe_indexes and recipe.index_packages:  # the framework's builds, from its index only
         pinned = {**prep.index.pinned, **dict.fromkeys(recipe.index_packages, recipe_indexes[0])}
         prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
@@ -245,6 +251,13 @@ def generate(
         env_advice=env_advice,
         warnings=warnings,
     )
+
+
+def _preferred(preferences: Mapping[str, str] | None) -> dict[NormalizedName, Version]:
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    return {canonicalize_name(n): Version(v) for n, v in (preferences or {}).items()}
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -431,7 +444,7 @@ def _resolve(
             pip=prep.pip,
             targets=prep.targets,
             environ=prep.environ,
-            preferences={},
+            preferences=prep.previous,
             events=events,
         )
         return resolution, warnings, None, None

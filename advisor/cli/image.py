@@ -123,14 +123,21 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
 
 
 @image.command("generate")
-@click.option("--recipe", "recipe", required=True, metavar="NAME", help="The image recipe.")
+@click.option("--recipe", "recipe", metavar="NAME", help="The image recipe.")
+@click.option(
+    "--all",
+    "all_recipes",
+    is_flag=True,
+    help="Every recipe, resolved together into OUTPUT/NAME/: shared packages get one version "
+    "where each base allows it; the rest is reported with its reason.",
+)
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="The build context folder to write (created if missing).",
+    help="The build context folder to write (created if missing); with --all, their parent.",
 )
 @_KNOWLEDGE_DIR
 @click.option(
@@ -141,13 +148,21 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
     help="Download the locked files into the context's wheels/, so the build needs no index.",
 )
 @resolve_options
-def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: Any) -> None:
-    """Write a build context for RECIPE: Containerfile, lock, image.json.
+def image_generate(
+    recipe: str | None, all_recipes: bool, inputs: tuple[Path, ...], vendor: bool, **kw: Any
+) -> None:
+    """Write a build context for RECIPE: Containerfile, lock, constraints, SBOM, image.json.
 
     INPUTS (requirements files or pyproject.toml) default to the recipe's requirements. The
-    stack is resolved for the recipe's base image, not for this machine.
+    stack is resolved for the recipe's base image, not for this machine. With --all, every
+    recipe is written (exit 1 when one has no stack or a version differs unexplained).
     """
     from advisor.api.imaging import generate
+
+    if bool(recipe) == all_recipes:
+        raise click.UsageError("name one --recipe, or --all")
+    if all_recipes and inputs:
+        raise click.UsageError("--all generates each recipe's own requirements: no INPUTS")
 
     as_json = kw.pop("as_json")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
@@ -160,6 +175,19 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: An
     if kw.get("envs"):
         raise click.UsageError("--env is the recipe's: the base image decides the target")
     opts = resolve_opts(kw)
+    if all_recipes:
+        from advisor.cli.image_family import generate_all
+
+        generate_all(
+            opts=opts,
+            output=output,
+            knowledge_dir=knowledge_dir,
+            vendor=vendor,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
+    assert recipe is not None
     with progress_events(quiet=quiet) as events:
         outcome = generate(
             recipe,
