@@ -203,3 +203,33 @@ def test_a_label_path_cannot_leave_the_image(tmp_path: Path) -> None:
             _read_inside(root, path)
     with pytest.raises(InputError, match="not absolute"):
         _read_inside(root, "etc/ok")
+
+
+def test_image_list_shows_where_the_last_build_was_pushed(tmp_path: Path) -> None:
+    from advisor.knowledge.schema import BuildObservation, Provenance
+    from advisor.knowledge.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    reference = f"127.0.0.1:5000/team/minimal@{DIGEST}"
+    built = BuildObservation(
+        image="minimal",
+        stack_digest=DIGEST,
+        outcome="ok",
+        provenance=Provenance(source="image-build:buildah", date="2026-01-01T00:00:00Z"),
+    )
+    pushed = BuildObservation(
+        image="minimal",
+        stack_digest=DIGEST,
+        outcome="ok",
+        pushed=(reference,),
+        provenance=Provenance(source="image-push:buildah", date="2026-01-01T00:05:00Z"),
+    )
+    with open_store(url) as store:
+        store.put([built, pushed])
+    result = CliRunner().invoke(cli, ["image", "list", "--knowledge", url, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    last = rows["minimal"]["last-build"]
+    assert (last["tool"], last["pushed"]) == ("buildah", [reference])
+    text = CliRunner().invoke(cli, ["image", "list", "--knowledge", url]).output
+    assert f"pushed: {reference}" in text

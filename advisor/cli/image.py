@@ -97,6 +97,8 @@ def image_list(
         if last:
             why = f" ({last['failure-class']})" if last.get("failure-class") else ""
             click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
+            for reference in last["pushed"]:
+                click.echo(f"    pushed: {reference}")
 
 
 def _pins_text(pins: Any) -> str:
@@ -116,9 +118,10 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
         "outcome": obs.outcome,
         "failure-class": obs.failure_class,
         "date": obs.provenance.date,
-        "tool": obs.provenance.source.removeprefix("image-build:"),
+        "tool": obs.provenance.source.removeprefix("image-build:").removeprefix("image-push:"),
         "duration": obs.duration,
         "stack-digest": obs.stack_digest,
+        "pushed": list(obs.pushed),
     }
 
 
