@@ -149,9 +149,14 @@ def image_inspect(reference: str, tls_verify: bool | None, show_sbom: bool, as_j
 
     REF is a local image, a registry reference (pulled when missing) or oci-archive:PATH.
     """
+    from rich.markup import escape
+
     from advisor.api import inspect_image
 
-    found = inspect_image(reference, tls_verify=tls_verify)
+    console = stderr()
+    # a registry reference may be pulled first: say what is going on while it takes
+    with console.status(f"reading {escape(reference)} with buildah"):
+        found = inspect_image(reference, tls_verify=tls_verify)
     if show_sbom:
         if found.sbom_text is None:
             raise click.ClickException(f"{found.reference} carries no SBOM")
