@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.container_conftest import buildah_env, local_base_image  # noqa: F401
+from tests.container_conftest import (  # noqa: F401
+    buildah_env,
+    local_base_image,
+    local_registry,
+)
 from tests.knowledge_conftest import knowledge_store_url, postgres_url  # noqa: F401
 from tests.support.index import FixtureIndex, Project, build_index
 from tests.support.server import IndexServer

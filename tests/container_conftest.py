@@ -14,6 +14,10 @@
   imported into each worker's store (~3 s). Build with ``--pull=never`` and
   ``--build-arg BASE_IMAGE=<reference>``.
 
+* ``local_registry`` (session): a :class:`~tests.support.registry.LocalRegistry`, Debian's
+  ``docker-registry`` serving plain HTTP on ``127.0.0.1`` and a free port, storing in this
+  session's temporary folder; stopped at the end of the session.
+
 Missing tools (or not running as root) skip the tests that need them, with the reason; with
 ``CI=true`` they fail instead.
 """
@@ -38,12 +42,13 @@ from tests.support.containers import (
     isolated_environ,
     shared_base_tarball,
 )
+from tests.support.registry import REGISTRY_BINARY, LocalRegistry, RegistryError, start_registry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-__all__ = ["buildah_env", "local_base_image", "skip_or_fail"]
+__all__ = ["buildah_env", "local_base_image", "local_registry", "skip_or_fail"]
 
 
 def skip_or_fail(reason: str, *, detail: str = "") -> NoReturn:
@@ -91,3 +96,14 @@ def local_base_image(
         return inspect_base(base_reference(suite), env=buildah_env)
     except BuildahError as exc:
         pytest.fail(f"the local base image does not work: {exc}")
+
+
+@pytest.fixture(scope="session")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    if shutil.which(REGISTRY_BINARY) is None:
+        skip_or_fail(f"{REGISTRY_BINARY} is not installed (apt-get install docker-registry)")
+    try:
+        with start_registry(tmp_path_factory.mktemp("registry")) as registry:
+            yield registry
+    except RegistryError as exc:
+        pytest.fail(f"the local registry does not start: {exc}")

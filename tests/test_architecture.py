@@ -87,6 +87,9 @@ SEAMS: dict[str, tuple[str, ...]] = {
     # the ASGI framework in the server package; the ASGI server in its runner only
     "starlette": ("advisor.server.",),
     "uvicorn": ("advisor.server.runner",),
+    # the images' SBOM: CycloneDX's library (and its package-URL builder) in one module
+    "cyclonedx": ("advisor.image.sbom",),
+    "packageurl": ("advisor.image.sbom",),
     # TOML is parsed only by the reader of its own kind of file: locks in lockfile/ (the
     # lock's record included), the advisor configuration, pyproject inputs, curated
     # knowledge, benchmark probe files; never by api/ or cli/
@@ -112,6 +115,7 @@ STARTUP_FORBIDDEN = (
     "yaml",
     "starlette",
     "uvicorn",
+    "cyclonedx",
 )
 
 

@@ -44,10 +44,14 @@ CONTEXT_FILES = (
     ".containerignore",
     ".dockerignore",
     "Containerfile",
+    "constraints.txt",
     "image.json",
     "pylock.toml",
     "requirements.txt",
+    "sbom.cdx.json",
 )
+# the SBOM's layout is the CycloneDX library's: checked by content and schema, not bytes
+GOLDEN_FILES = tuple(name for name in CONTEXT_FILES if name != "sbom.cdx.json")
 
 
 def _knowledge() -> Path:
@@ -251,7 +255,7 @@ def test_minimal_context_matches_the_golden_files(
         "helper": "2.0",
         "tiny": "1.1",
     }
-    for name in CONTEXT_FILES:
+    for name in GOLDEN_FILES:
         text = (out / name).read_text(encoding="utf-8")
         _golden(f"minimal/{name}", _normalise(text, index=index, tmp_path=tmp_path))
     record = json.loads((out / "image.json").read_text(encoding="utf-8"))
@@ -474,3 +478,55 @@ def test_cli_image_list_resolve_shows_what_each_recipe_resolves_to(
     assert rows["future"]["resolves-to"].startswith("no stack: ")
     text = CliRunner().invoke(cli, [*args, "-i", index.file_url]).output
     assert "resolves to: helper 2.0, tiny 1.1 (2 packages)" in text
+
+
+# -- what the image carries: constraints, lock, SBOM ---------------------------------------
+
+
+def test_the_image_carries_constraints_lock_and_an_sbom(
+    index: FixtureIndex, environ: dict[str, str], tmp_path: Path
+) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    out = tmp_path / "ctx"
+    outcome = _generate(index, environ, tmp_path, "tiny")
+    constraints = (out / "constraints.txt").read_text(encoding="utf-8")
+    assert [line for line in constraints.splitlines() if not line.startswith("#")] == [
+        "helper==2.0",
+        "tiny==1.1",
+    ]
+    text = (out / "Containerfile").read_text(encoding="utf-8")
+    final = text.split("\nFROM base\n")[-1]
+    assert "COPY constraints.txt /etc/pip/constraint.txt\n" in final
+    assert "COPY pylock.toml sbom.cdx.json /usr/share/stack-advisor/\n" in final
+    assert 'PIP_CONSTRAINT="/etc/pip/constraint.txt"' in final
+    assert 'io.stack-advisor.sbom="/usr/share/stack-advisor/sbom.cdx.json"' in final
+    assert 'io.stack-advisor.lock="/usr/share/stack-advisor/pylock.toml"' in final
+    for name in ("constraints.txt", "sbom.cdx.json"):
+        assert f"!{name}\n" in (out / ".containerignore").read_text(encoding="utf-8")
+
+    raw = (out / "sbom.cdx.json").read_text(encoding="utf-8")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(raw) is None
+    sbom = json.loads(raw)
+    assert (sbom["bomFormat"], sbom["specVersion"]) == ("CycloneDX", "1.6")
+    image = sbom["metadata"]["component"]
+    assert (image["type"], image["name"], image["version"]) == (
+        "container",
+        "minimal",
+        outcome.lock_digest,
+    )
+    props = {p["name"]: p["value"] for p in image["properties"]}
+    assert props["stack-advisor:lock-digest"] == outcome.lock_digest
+    components = {c["name"]: c for c in sbom["components"]}
+    assert {n: c["version"] for n, c in components.items()} == {"helper": "2.0", "tiny": "1.1"}
+    assert components["tiny"]["purl"] == "pkg:pypi/tiny@1.1"
+    wheel = "tiny-1.1-py3-none-any.whl"
+    refs = {r["url"]: r["hashes"][0]["content"] for r in components["tiny"]["externalReferences"]}
+    assert refs[wheel] == hashlib.sha256((out / "wheels" / wheel).read_bytes()).hexdigest()
+    deps = {d["ref"]: d.get("dependsOn", []) for d in sbom["dependencies"]}
+    assert deps["pkg:pypi/tiny@1.1"] == ["pkg:pypi/helper@2.0"]
+    assert sorted(deps["image"]) == ["pkg:pypi/helper@2.0", "pkg:pypi/tiny@1.1"]
+    # generated from the lock the image carries, not from the resolution in memory
+    pylock = (out / "pylock.toml").read_text(encoding="utf-8")
+    assert f"{outcome.lock_digest}" == "sha256:" + hashlib.sha256(pylock.encode()).hexdigest()

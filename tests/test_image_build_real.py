@@ -1,9 +1,11 @@
 """Real image builds with buildah, on a Debian base image the tests make with mmdebstrap
-(no container registry is reachable here): ``advisor image build`` on a context whose wheels
-come from a fixture index, then the image's own Python imports the locked packages; a build
-that fails records why; and ``examples/pipeline/build-images.sh`` runs end to end on the
-``minimal`` recipe. All slow; the fixtures skip without buildah or mmdebstrap (and fail when
-``CI=true``).
+(no public container registry is reachable here): ``advisor image build`` on a context whose
+wheels come from a fixture index, then the image's own Python imports the locked packages; a
+build that fails records why; the image pushed to a real registry the tests start on
+127.0.0.1 (Debian's ``docker-registry``), pulled back by digest, run and inspected; and
+``examples/pipeline/build-images.sh`` runs end to end on the ``minimal`` recipe, push
+included. All slow; the fixtures skip without buildah, mmdebstrap or docker-registry (and
+fail when ``CI=true``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from advisor.api.context import ResolveOptions
 from advisor.api.imaging import generate
 from advisor.knowledge.schema import BuildObservation
 from advisor.knowledge.store import open_store
-from tests.support.containers import run_in_image
+from tests.container_conftest import skip_or_fail
+from tests.support.containers import buildah, run_in_image
 from tests.support.index import Project, release
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
     from tests.support.containers import LocalBaseImage
     from tests.support.index import FixtureIndex
+    from tests.support.registry import LocalRegistry
 
 pytestmark = pytest.mark.slow
 
@@ -248,9 +252,18 @@ def test_a_missing_base_image_is_recorded_for_the_stack(
     assert [(o.package, o.failure_class) for o in builds] == [(None, "base-image")]
 
 
-def test_the_pipeline_script_builds_and_publishes_minimal(
-    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+@pytest.mark.parametrize("push", ["pushed", "refused"])
+def test_the_pipeline_script_builds_publishes_and_pushes_minimal(
+    push: str,
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_registry: LocalRegistry,
 ) -> None:
+    """The pipeline end to end, push included; a push the registry refuses (TLS is
+    verified by default, and this registry speaks plain HTTP) is reported for its recipe,
+    and the summary is printed all the same."""
     advisor = _advisor()
     osv = tmp_path / "osv"
     osv.mkdir()
@@ -282,6 +295,8 @@ def test_the_pipeline_script_builds_and_publishes_minimal(
         "GENERATE_ARGS": f"-i {index.file_url}",
         "CHECK_ARGS": f"--osv {osv}",
         "BUILD_TOOL": "buildah",
+        "PUSH_TO": f"{local_registry.host}/pipeline-{push}",
+        "PUSH_ARGS": "--no-tls-verify" if push == "pushed" else "",
     }
     done = subprocess.run(
         ["bash", str(REPO / "examples" / "pipeline" / "build-images.sh"), str(out)],
@@ -291,9 +306,20 @@ def test_the_pipeline_script_builds_and_publishes_minimal(
         check=False,
         timeout=900,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "minimal: built localhost/advisor-minimal:" in done.stdout
     publish = out / "publish" / "minimal"
+    summary = done.stdout.split("== summary\n")[-1]
+    if push == "refused":
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert summary.startswith("minimal: built localhost/advisor-minimal:")
+        assert f"push to {local_registry.host}/pipeline-refused/minimal failed" in summary
+        assert "--no-tls-verify" in done.stderr  # the push's hint
+        assert not (publish / "pushed").exists()
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert summary.startswith("minimal: built localhost/advisor-minimal:")
+    pushed = (publish / "pushed").read_text(encoding="utf-8").strip()
+    assert pushed.startswith(f"{local_registry.host}/pipeline-pushed/minimal@sha256:")
+    assert f"pushed {pushed}" in summary
     record = json.loads((publish / "image.json").read_text(encoding="utf-8"))
     assert record["pins"] == {"helper": "2.0", "tiny": "1.1"}
     assert (publish / "image.oci.tar").stat().st_size > 1_000_000
@@ -301,6 +327,7 @@ def test_the_pipeline_script_builds_and_publishes_minimal(
     assert tag.endswith(record["lock-digest"].removeprefix("sha256:")[:12])
     build = json.loads((out / "minimal" / "build.json").read_text(encoding="utf-8"))
     assert (build["tool"], build["outcome"], build["tag"]) == ("buildah", "ok", tag)
+    assert [p["digest"] for p in record["pushed"]] == [pushed.partition("@")[2]]
 
 
 def test_a_store_that_cannot_be_written_does_not_hide_the_outcome(
@@ -323,3 +350,135 @@ def test_a_store_that_cannot_be_written_does_not_hide_the_outcome(
     summary = json.loads(result.stdout)
     assert summary["outcome"] == "failed" and summary["record-error"]
     assert "not recorded" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- push to a real registry, pull back by digest, run; inspect --------------------------
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_advisor(), *args], env=env, capture_output=True, text=True, check=False, timeout=900
+    )
+
+
+def _built(
+    index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
+) -> Path:
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    outcome = build_image(context, tool="buildah", environ=environ)
+    assert outcome.ok, outcome.run.output
+    return context
+
+
+def test_push_pull_by_digest_run_and_inspect(
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_registry: LocalRegistry,
+) -> None:
+    context = _built(index, knowledge_dir, tmp_path, environ)
+    record = json.loads((context / "image.json").read_text(encoding="utf-8"))
+    local_tag = record["build"]["tag"]
+    destination = f"{local_registry.host}/advisor/minimal"
+
+    # TLS verification is on by default: this registry speaks plain HTTP
+    refused = _cli("image", "push", str(context), destination, "--json", env=environ)
+    assert refused.returncode == 1, refused.stderr
+    assert json.loads(refused.stdout)["failure-class"] == "tls"
+    assert "--no-tls-verify" in refused.stderr and "Traceback" not in refused.stderr
+    assert "pushed" not in json.loads((context / "image.json").read_text(encoding="utf-8"))
+
+    done = _cli(
+        "image", "push", str(context), destination, "--no-tls-verify", "--json", env=environ
+    )
+    assert done.returncode == 0, done.stderr
+    push = json.loads(done.stdout)
+    digest = push["digest"]
+    assert digest.startswith("sha256:") and push["tool"] == "buildah"
+    tag = local_tag.rpartition(":")[2]
+    assert push["destination"] == f"{destination}:{tag}"
+    reference = f"{destination}@{digest}"
+    assert push["reference"] == reference
+    record = json.loads((context / "image.json").read_text(encoding="utf-8"))
+    assert [(p["reference"], p["digest"]) for p in record["pushed"]] == [
+        (f"{destination}:{tag}", digest)
+    ]
+    with open_store(environ["ADVISOR_KNOWLEDGE"]) as store:
+        stacks = [
+            o
+            for o in store.iter_kind("build")
+            if isinstance(o, BuildObservation) and o.package is None
+        ]
+    pushed = [o for o in stacks if o.pushed]
+    assert [(o.image, o.outcome, o.pushed) for o in pushed] == [("minimal", "ok", (reference,))]
+    assert pushed[0].stack_digest == next(o for o in stacks if not o.pushed).stack_digest
+
+    # the local copy goes: what runs next comes from the registry, by digest
+    buildah("rmi", "--force", local_tag, env=environ)
+    buildah("pull", "--quiet", "--tls-verify=false", reference, env=environ)
+    script = (
+        "import os, importlib.metadata as m, tiny; "
+        "print(m.version('tiny'), m.version('helper'), os.environ['PIP_CONSTRAINT']); "
+        "print(open(os.environ['PIP_CONSTRAINT']).read())"
+    )
+    ran = run_in_image(reference, ["python3", "-c", script], env=environ)
+    assert ran.returncode == 0, ran.stderr
+    first, *constraints = ran.stdout.splitlines()
+    assert first.split() == ["1.1", "2.0", "/etc/pip/constraint.txt"]
+    assert [c for c in constraints if c and not c.startswith("#")] == ["helper==2.0", "tiny==1.1"]
+
+    shown = _cli("image", "inspect", reference, "--no-tls-verify", "--json", env=environ)
+    assert shown.returncode == 0, shown.stderr
+    inspected = json.loads(shown.stdout)
+    assert (inspected["recipe"], inspected["digest"]) == ("minimal", digest)
+    assert inspected["lock-digest"] == record["lock-digest"] and inspected["lock-verified"]
+    assert inspected["pins"] == {"helper": "2.0", "tiny": "1.1"}
+    assert inspected["sbom"]["components"] == 2 and inspected["problems"] == []
+    assert inspected["files"]["sbom"] == "/usr/share/stack-advisor/sbom.cdx.json"
+    sbom = _cli("image", "inspect", reference, "--sbom", env=environ)
+    assert sbom.returncode == 0, sbom.stderr
+    components = json.loads(sbom.stdout)["components"]
+    assert sorted(c["purl"] for c in components) == ["pkg:pypi/helper@2.0", "pkg:pypi/tiny@1.1"]
+
+
+def test_registries_conf_insecure_and_an_oci_archive_with_skopeo(
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_registry: LocalRegistry,
+) -> None:
+    if shutil.which("skopeo") is None:
+        skip_or_fail("skopeo is not installed (apt-get install skopeo)")
+    context = _built(index, knowledge_dir, tmp_path, environ)
+    # a registry marked insecure in the tool's registries.conf needs no flag
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        "unqualified-search-registries = []\n"
+        f'[[registry]]\nlocation = "{local_registry.host}"\ninsecure = true\n',
+        encoding="utf-8",
+    )
+    insecure = {**environ, "CONTAINERS_REGISTRIES_CONF": str(conf)}
+    destination = f"{local_registry.host}/advisor/minimal-conf:v1"
+    done = _cli("image", "push", str(context), destination, "--json", env=insecure)
+    assert done.returncode == 0, done.stderr
+    # ... and an explicit --tls-verify wins over it
+    strict = _cli("image", "push", str(context), destination, "--tls-verify", env=insecure)
+    assert strict.returncode == 1 and "tls" in strict.stderr
+
+    tag = json.loads((context / "image.json").read_text(encoding="utf-8"))["build"]["tag"]
+    archive = tmp_path / "image.oci.tar"
+    buildah("push", "--quiet", tag, f"oci-archive:{archive}", env=environ)
+    target = f"{local_registry.host}/advisor/minimal-archive:v1"
+    args = ["image", "push", str(context), target, "--archive", str(archive)]
+    copied = _cli(*args, "--no-tls-verify", "--json", env=environ)
+    assert copied.returncode == 0, copied.stderr
+    push = json.loads(copied.stdout)
+    assert push["tool"] == "skopeo" and push["digest"].startswith("sha256:")
+    pulled = buildah(
+        "pull", "--quiet", "--tls-verify=false", push["reference"], env=environ
+    ).splitlines()[-1]
+    assert pulled  # the image id, pulled by digest
+    record = json.loads((context / "image.json").read_text(encoding="utf-8"))
+    assert sorted(p["reference"] for p in record["pushed"]) == sorted([destination, target])

@@ -4,8 +4,9 @@ The CLI (and later the pre-commit hook, the image pipeline and the server) call 
 package. It is the one place that reads the process environment and the clock, and passes
 them down as values. One module per job: :mod:`~advisor.api.locking` (the lock and advise
 jobs, which share one private step), :mod:`~advisor.api.explaining` (explain),
-:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.imaging` and
-:mod:`~advisor.api.building` (images), :mod:`~advisor.api.knowledge`,
+:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.imaging`,
+:mod:`~advisor.api.image_family`, :mod:`~advisor.api.building` and
+:mod:`~advisor.api.publishing` (images), :mod:`~advisor.api.knowledge`,
 :mod:`~advisor.api.advisory_update` and :mod:`~advisor.api.lock_facts` (the knowledge store),
 :mod:`~advisor.api.observing` (observations), :mod:`~advisor.api.cache`,
 :mod:`~advisor.api.environment` and :mod:`~advisor.api.installing`; the steps they share sit
@@ -29,12 +30,14 @@ __all__ = [
     "CheckOptions",
     "CheckReport",
     "Explanation",
+    "FamilyOutcome",
     "ImageOutcome",
     "IndexConfig",
     "IndexStrategy",
     "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "PushOutcome",
     "RecommendationType",
     "ResolveOptions",
     "advise",
@@ -49,9 +52,11 @@ __all__ = [
     "export_lock_graph",
     "export_observations",
     "generate_image",
+    "generate_images",
     "import_observations",
     "import_osv",
     "index_facts",
+    "inspect_image",
     "install_lock",
     "knowledge_stats",
     "list_recipes",
@@ -59,6 +64,7 @@ __all__ = [
     "observe_bench",
     "observe_install",
     "plan_sweep",
+    "push_image",
     "resolve_request",
     "run_sweep",
     "run_sweep_job",
@@ -75,12 +81,14 @@ _WHERE = {
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
     "Explanation": ("explaining", "Explanation"),
+    "FamilyOutcome": ("image_family", "FamilyOutcome"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("context", "IndexStrategy"),
     "LockFormat": ("locking", "LockFormat"),
     "LockOptions": ("locking", "LockOptions"),
     "LockOutcome": ("locking", "LockOutcome"),
+    "PushOutcome": ("publishing", "PushOutcome"),
     "RecommendationType": ("context", "RecommendationType"),
     "ResolveOptions": ("context", "ResolveOptions"),
     "advise": ("locking", "advise"),
@@ -95,9 +103,11 @@ _WHERE = {
     "export_lock_graph": ("lock_facts", "export_lock_graph"),
     "export_observations": ("observing", "export_observations"),
     "generate_image": ("imaging", "generate"),
+    "generate_images": ("image_family", "generate_family"),
     "import_observations": ("observing", "import_observations"),
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
+    "inspect_image": ("publishing", "inspect_image"),
     "install_lock": ("installing", "install_lock"),
     "knowledge_stats": ("knowledge", "stats"),
     "list_recipes": ("imaging", "list_recipes"),
@@ -105,6 +115,7 @@ _WHERE = {
     "observe_bench": ("observing", "observe_bench"),
     "observe_install": ("observing", "observe_install"),
     "plan_sweep": ("observing", "plan_sweep"),
+    "push_image": ("publishing", "push_image"),
     "resolve_request": ("locking", "resolve_request"),
     "run_sweep": ("observing", "run_sweep"),
     "run_sweep_job": ("observing", "run_sweep_job"),
@@ -132,6 +143,8 @@ if TYPE_CHECKING:
     from advisor.api.environment import detect_environment
     from advisor.api.explaining import Explanation
     from advisor.api.explaining import explain_pin as explain
+    from advisor.api.image_family import FamilyOutcome
+    from advisor.api.image_family import generate_family as generate_images
     from advisor.api.imaging import ImageOutcome, list_recipes
     from advisor.api.imaging import generate as generate_image
     from advisor.api.installing import install_lock
@@ -159,6 +172,7 @@ if TYPE_CHECKING:
         run_sweep,
         run_sweep_job,
     )
+    from advisor.api.publishing import PushOutcome, inspect_image, push_image
 
 
 def __getattr__(name: str) -> Any:

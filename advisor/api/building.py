@@ -18,21 +18,27 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from advisor._version import TOOL
 from advisor.errors import AdvisorError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import BuildRun, Progress
     from advisor.image.tools import BuildTool, ToolProbe
-    from advisor.knowledge.schema import BuildObservation, EnvironmentPredicate, ImageRecipe
+    from advisor.knowledge.schema import (
+        BuildObservation,
+        EnvironmentPredicate,
+        ImageRecipe,
+        Provenance,
+    )
 
 __all__ = [
     "DEFAULT_BUILD_TIMEOUT",
@@ -56,6 +62,8 @@ class ContextInfo:
     pins: Mapping[str, str]
     files: Mapping[str, tuple[str, ...]]
     lock_digest: str
+    #: the last build (``tool``, ``tag``, ``image-id``, ``outcome``, ``date``), if any
+    build: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +127,7 @@ def read_context(folder: Path, *, today: str) -> ContextInfo:
         pins=pins,
         files={k: tuple(v) for k, v in files.items()},
         lock_digest=lock_digest,
+        build=record["build"] if isinstance(record.get("build"), dict) else None,
     )
 
 
@@ -151,6 +160,7 @@ def build_image(
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import classify_build, image_observations, run_build
+    from advisor.image.context import update_record
     from advisor.image.tools import build_argv, choose_tool
     from advisor.knowledge.schema import Provenance
     from advisor.knowledge.store import open_store
@@ -167,16 +177,20 @@ def build_image(
     recorder = detect_recorder(environ)
     chosen, probes = choose_tool(tool, environ=environ)
     tag = tag or _default_tag(info)
-    argv = build_argv(
-        chosen,
-        context=folder,
-        containerfile=folder / "Containerfile",
-        tag=tag,
-        build_args=build_args,
-    )
-    if on_start is not None:
-        on_start(chosen, tag)
-    run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+    with tempfile.TemporaryDirectory(prefix="advisor-build-") as scratch:
+        iidfile = Path(scratch) / "iid"
+        argv = build_argv(
+            chosen,
+            context=folder,
+            containerfile=folder / "Containerfile",
+            tag=tag,
+            build_args=build_args,
+            iidfile=iidfile,
+        )
+        if on_start is not None:
+            on_start(chosen, tag)
+        run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+        image_id = _read_text(iidfile) if run.ok else None
     observed = observed_base(info.recipe, run, host=host or RuntimeEnvironment.detect())
     provenance = Provenance(
         source=f"image-build:{chosen.name}",
@@ -200,6 +214,10 @@ def build_image(
             store.put(observations)
     except AdvisorError as exc:  # a store that is down must not hide the build's outcome
         record_error = exc.message
+    try:  # what `advisor image push` pushes: this build's image, by id, with its tool
+        update_record(folder, {"build": _build_record(chosen.name, tag, image_id, run, provenance)})
+    except InputError as exc:
+        record_error = "; ".join(e for e in (record_error, exc.message) if e)
     return BuildOutcome(
         folder=folder,
         tool=chosen,
@@ -269,6 +287,26 @@ def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironmen
     return ObservedBase(
         environment=build_predicate(target), interpreter=facts.interpreter, warnings=mismatches
     )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _build_record(
+    tool: str, tag: str, image_id: str | None, run: BuildRun, provenance: Provenance
+) -> dict[str, Any]:
+    """The ``build`` entry of ``image.json``: the last build of the context."""
+    return {
+        "tool": tool,
+        "tag": tag,
+        "image-id": image_id,
+        "outcome": "ok" if run.ok else "failed",
+        "date": provenance.date,
+    }
 
 
 def last_builds(

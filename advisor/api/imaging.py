@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from advisor.models import LockFormat
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
+
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
 
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import Prepared
@@ -107,6 +111,7 @@ def generate(
     now: datetime | None = None,
     vendor: bool = True,
     events: ProgressEvents = SILENT,
+    preferences: Mapping[str, str] | None = None,
 ) -> ImageOutcome:
     """Resolve ``inputs`` (default: the recipe's requirements, written to
     ``output/requirements.in``) for the recipe's base image and write a build context to
@@ -115,6 +120,8 @@ def generate(
 
     ``opts.recommendation`` other than ``latest`` runs the advice search and records its
     report in ``image.json``. Resolutions, builds, retries and downloads report to ``events``.
+    ``preferences`` (name → version) are tried first where the target allows them, as a
+    re-lock keeps its previous pins (``generate --all`` aligns a family of images so).
     Raises :class:`InputError` for an unknown recipe (listing the
     known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
     platform) cannot satisfy the requirements.
@@ -123,8 +130,9 @@ def generate(
     from advisor.api.locking import choose_stack
     from advisor.api.vendoring import vendor_wheels
     from advisor.image.containerfile import ContainerfileSpec, render_containerfile
-    from advisor.image.context import BuildContext, write_context
+    from advisor.image.context import BuildContext, render_constraints, write_context
     from advisor.image.recipes import find_recipe, load_recipes
+    from advisor.report.json import advice_to_dict
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
@@ -134,7 +142,7 @@ def generate(
     if not inputs:
         inputs, extra_inputs = _default_inputs(recipe, output)
     prep, opts, warnings = _prepare(
-        recipe, inputs, opts=opts, output=output, environ=environ, cwd=cwd
+        recipe, inputs, opts=opts, output=output, environ=environ, cwd=cwd, preferences=preferences
     )
     target = prep.targets[0]
     stack = choose_stack(
@@ -145,6 +153,7 @@ def generate(
         events=events,
     )
     resolution = stack.resolution
+    advices = [advice_to_dict(a) for a in stack.advice.advices] if stack.advice else None
     warnings = (*warnings, *stack.warnings)
     locks = _render_locks(prep, stack, opts=opts, output=output, vendor=vendor, warnings=warnings)
     env_advice, advice_warnings = _env_advice(folder, resolution, target, opts, now)
@@ -157,7 +166,7 @@ def generate(
         needs_build=any(p.needs_build for p in resolution.pins),
         packages=len(resolution.pins),
         wheels=vendor,
-        labels=_labels(recipe, opts, locks),
+        labels=_labels(recipe, opts, locks, advices),
         env=env_advice,
     )
     record = _image_record(
@@ -178,6 +187,10 @@ def generate(
             requirements=locks.requirements,
             record=record,
             inputs=extra_inputs,
+            constraints=render_constraints(
+                {str(p.name): str(p.version) for p in resolution.pins}, recipe=recipe.name
+            ),
+            sbom=_sbom(locks.pylock, recipe, opts, locks.lock_digest),
         ),
     )
     return ImageOutcome(
@@ -217,10 +230,12 @@ def _prepare(
     output: Path,
     environ: Mapping[str, str],
     cwd: Path | None,
+    preferences: Mapping[str, str] | None = None,
 ) -> tuple[Prepared, ResolveOptions, tuple[str, ...]]:
     """The run for the recipe's base: its one target, no previous pins (an image locks
-    afresh), the recipe's extra indexes added (the options with them are returned), its
-    framework packages pinned to the first; and the warnings about indexes left out."""
+    afresh; ``preferences`` are the pins to try first, for a family of images), the
+    recipe's extra indexes added (the options with them are returned), its framework
+    packages pinned to the first; and the warnings about indexes left out."""
     from advisor.api.inputs import LockOptions, prepare
     from advisor.environment import RuntimeEnvironment
 
@@ -232,7 +247,7 @@ def _prepare(
         inputs, opts=opts, out=LockOptions(output=output / "pylock.toml"), environ=environ, cwd=cwd
     )
     target = recipe_target(recipe, host=RuntimeEnvironment.detect())
-    prep = dataclasses.replace(prep, targets=(target,), previous={})
+    prep = dataclasses.replace(prep, targets=(target,), previous=_preferred(preferences))
     if recipe_indexes and recipe.index_packages:  # the framework's builds, from its index only
         pinned = {**prep.index.pinned, **dict.fromkeys(recipe.index_packages, recipe_indexes[0])}
         prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
@@ -286,8 +301,14 @@ def _render_locks(
     )
 
 
-def _labels(recipe: ImageRecipe, opts: ResolveOptions, locks: _Locks) -> dict[str, str]:
-    """The image's OCI labels (provenance: recipe, base, digests, tool), empty ones left out."""
+def _labels(
+    recipe: ImageRecipe,
+    opts: ResolveOptions,
+    locks: _Locks,
+    advices: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """The image's OCI labels (provenance: recipe, base, digests, tool; what the image
+    carries, by path), empty ones left out."""
     labels = {
         "org.opencontainers.image.title": recipe.name,
         "org.opencontainers.image.description": recipe.summary,
@@ -302,8 +323,51 @@ def _labels(recipe: ImageRecipe, opts: ResolveOptions, locks: _Locks) -> dict[st
         "io.stack-advisor.lock-digest": locks.lock_digest,
         "io.stack-advisor.input-digest": locks.input_digest,
         "io.stack-advisor.version": __version__,
+        **_content_labels(advices),
     }
     return {k: v for k, v in labels.items() if v}
+
+
+def _preferred(preferences: Mapping[str, str] | None) -> dict[NormalizedName, Version]:
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    return {canonicalize_name(n): Version(v) for n, v in (preferences or {}).items()}
+
+
+def _content_labels(advice: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
+    """Labels naming what the image carries (its constraints, lock and SBOM, by path) and,
+    for an advised image, the advice's summary as compact JSON (``advisor image inspect``
+    reads them back)."""
+    from advisor.image.context import CONSTRAINTS_PATH, IMAGE_DATA_DIR, SBOM_FILE
+
+    labels = {
+        "io.stack-advisor.constraints": CONSTRAINTS_PATH,
+        "io.stack-advisor.lock": f"{IMAGE_DATA_DIR}/pylock.toml",
+        "io.stack-advisor.sbom": f"{IMAGE_DATA_DIR}/{SBOM_FILE}",
+    }
+    if advice:
+        summary = {"recommendation": advice[0].get("recommendation"), **advice[0]["summary"]}
+        labels["io.stack-advisor.advice"] = json.dumps(summary, sort_keys=True)
+    return labels
+
+
+def _sbom(pylock: str, recipe: ImageRecipe, opts: ResolveOptions, lock_digest: str) -> str:
+    """The image's CycloneDX SBOM, generated from its ``pylock.toml`` text."""
+    from advisor.image.sbom import SbomSubject, render_sbom
+
+    subject = SbomSubject(
+        recipe=recipe.name,
+        lock_digest=lock_digest,
+        tool_version=__version__,
+        properties={
+            "recipe": recipe.name,
+            "base-image": recipe.base_image,
+            "lock-digest": lock_digest,
+            "recommendation": str(opts.recommendation),
+        },
+    )
+    return render_sbom(pylock, subject=subject)
 
 
 def _image_record(

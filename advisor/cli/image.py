@@ -97,6 +97,8 @@ def image_list(
         if last:
             why = f" ({last['failure-class']})" if last.get("failure-class") else ""
             click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
+            for reference in last["pushed"]:
+                click.echo(f"    pushed: {reference}")
 
 
 def _pins_text(pins: Any) -> str:
@@ -116,21 +118,29 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
         "outcome": obs.outcome,
         "failure-class": obs.failure_class,
         "date": obs.provenance.date,
-        "tool": obs.provenance.source.removeprefix("image-build:"),
+        "tool": obs.provenance.source.removeprefix("image-build:").removeprefix("image-push:"),
         "duration": obs.duration,
         "stack-digest": obs.stack_digest,
+        "pushed": list(obs.pushed),
     }
 
 
 @image.command("generate")
-@click.option("--recipe", "recipe", required=True, metavar="NAME", help="The image recipe.")
+@click.option("--recipe", "recipe", metavar="NAME", help="The image recipe.")
+@click.option(
+    "--all",
+    "all_recipes",
+    is_flag=True,
+    help="Every recipe, resolved together into OUTPUT/NAME/: shared packages get one version "
+    "where each base allows it; the rest is reported with its reason.",
+)
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="The build context folder to write (created if missing).",
+    help="The build context folder to write (created if missing); with --all, their parent.",
 )
 @_KNOWLEDGE_DIR
 @click.option(
@@ -141,13 +151,21 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
     help="Download the locked files into the context's wheels/, so the build needs no index.",
 )
 @resolve_options
-def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: Any) -> None:
-    """Write a build context for RECIPE: Containerfile, lock, image.json.
+def image_generate(
+    recipe: str | None, all_recipes: bool, inputs: tuple[Path, ...], vendor: bool, **kw: Any
+) -> None:
+    """Write a build context for RECIPE: Containerfile, lock, constraints, SBOM, image.json.
 
     INPUTS (requirements files or pyproject.toml) default to the recipe's requirements. The
-    stack is resolved for the recipe's base image, not for this machine.
+    stack is resolved for the recipe's base image, not for this machine. With --all, every
+    recipe is written (exit 1 when one has no stack or a version differs unexplained).
     """
     from advisor.api.imaging import generate
+
+    if bool(recipe) == all_recipes:
+        raise click.UsageError("name one --recipe, or --all")
+    if all_recipes and inputs:
+        raise click.UsageError("--all generates each recipe's own requirements: no INPUTS")
 
     as_json = kw.pop("as_json")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
@@ -160,6 +178,19 @@ def image_generate(recipe: str, inputs: tuple[Path, ...], vendor: bool, **kw: An
     if kw.get("envs"):
         raise click.UsageError("--env is the recipe's: the base image decides the target")
     opts = resolve_opts(kw)
+    if all_recipes:
+        from advisor.cli.image_family import generate_all
+
+        generate_all(
+            opts=opts,
+            output=output,
+            knowledge_dir=knowledge_dir,
+            vendor=vendor,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
+    assert recipe is not None
     with progress_events(quiet=quiet) as events:
         outcome = generate(
             recipe,
@@ -223,6 +254,19 @@ def _build_arg(value: str) -> tuple[str, str]:
     "--timeout", type=float, default=3600.0, show_default=True, help="Seconds before giving up."
 )
 @knowledge_store_option
+@click.option(
+    "--push",
+    "push_to",
+    metavar="REGISTRY/NAME[:TAG]",
+    help="After a successful build, push the image there (as 'advisor image push').",
+)
+@click.option(
+    "--tls-verify/--no-tls-verify",
+    "tls_verify",
+    default=None,
+    help="With --push: verify the registry's TLS certificate (default: yes, unless "
+    "registries.conf marks the registry insecure).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No build log, only the outcome.")
 def image_build(
@@ -232,6 +276,8 @@ def image_build(
     build_args: tuple[str, ...],
     timeout: float,
     knowledge_url: str | None,
+    push_to: str | None,
+    tls_verify: bool | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -239,7 +285,8 @@ def image_build(
 
     The build's log streams to stderr with the step reached; the outcome (ok or failed, the
     duration, the failure class read from the log) is stored as build observations in the
-    knowledge store, so later advice knows. Exits 1 when the build fails.
+    knowledge store, so later advice knows. With --push, a build that passed is pushed
+    (its digest recorded). Exits 1 when the build or the push fails.
     """
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -287,6 +334,17 @@ def image_build(
             on_start=on_start,
         )
     run = outcome.run
+    pushed = None
+    if outcome.ok and push_to:
+        from advisor.api import push_image
+
+        pushed = push_image(
+            folder,
+            push_to,
+            tls_verify=tls_verify,
+            store_url=knowledge_url,
+            on_line=lambda line, _step: None if quiet or as_json else console.print(escape(line)),
+        )
     recorded = f"recorded {len(outcome.observations)} observations"
     if outcome.record_error:
         recorded = "not recorded"
@@ -294,7 +352,7 @@ def image_build(
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if as_json:
-        payload = {
+        payload: dict[str, Any] = {
             "folder": str(outcome.folder),
             "tool": outcome.tool.name,
             "tag": outcome.tag,
@@ -306,6 +364,10 @@ def image_build(
             "record-error": outcome.record_error,
             "warnings": list(outcome.warnings),
         }
+        if pushed is not None:
+            from advisor.cli._push import push_payload
+
+            payload["push"] = push_payload(pushed)
         click.echo(json.dumps(payload, indent=2))
     elif outcome.ok:
         console.print(
@@ -321,5 +383,9 @@ def image_build(
         if quiet:
             for line in run.output.splitlines()[-15:]:
                 console.print(escape(line), style="dim")
-    if not outcome.ok:
+    if pushed is not None:
+        from advisor.cli._push import report_push
+
+        report_push(pushed, console, quiet=quiet or as_json)
+    if not outcome.ok or (pushed is not None and not pushed.ok):
         raise SystemExit(1)

@@ -11,7 +11,10 @@ so the build needs no index), and the final stage copies the environment and run
 non-root user, with the recipe's environment variables and OCI labels. The install step
 first has the base's ``python3`` print its own version and platform
 (:data:`~advisor.image.base_facts.PROBE_COMMAND`), so the build records what the image
-has, not what the recipe declares.
+has, not what the recipe declares. The final stage also
+carries the lock's constraints at ``/etc/pip/constraint.txt`` (``PIP_CONSTRAINT`` points
+there, so a ``pip install`` in the image keeps the curated versions) and the lock with its
+SBOM under ``/usr/share/stack-advisor/``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from advisor.image.base_facts import PROBE_COMMAND
+from advisor.image.context import CONSTRAINTS_PATH, IMAGE_DATA_DIR, SBOM_FILE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -146,6 +150,10 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
         "FROM base",
         f"RUN useradd --no-log-init --create-home --uid {_UID} --user-group {user}",
         f"COPY --from=builder {VENV} {VENV}",
+        # what a user of the image needs: the curated versions for any later pip install,
+        # the lock the venv was installed from and its SBOM
+        f"COPY constraints.txt {CONSTRAINTS_PATH}",
+        f"COPY pylock.toml {SBOM_FILE} {IMAGE_DATA_DIR}/",
     ]
     advised = {k: v for k, v in spec.env.items() if k not in recipe.env}
     if advised:
@@ -153,6 +161,7 @@ def render_containerfile(recipe: ImageRecipe, spec: ContainerfileSpec) -> str:
         out += [f"#   {k}: {rule}" for k, (_, rule) in sorted(advised.items())]
     env = {
         "VIRTUAL_ENV": VENV,
+        "PIP_CONSTRAINT": CONSTRAINTS_PATH,
         "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         **{k: value for k, (value, _) in advised.items()},
         **recipe.env,

@@ -121,13 +121,17 @@ def build_argv(
     containerfile: Path,
     tag: str | None,
     build_args: Sequence[tuple[str, str]] = (),
+    iidfile: Path | None = None,
 ) -> list[str]:
     """The command line that builds ``context`` with ``tool``: plain, line-oriented progress
-    (the caller streams it), the given tag and build arguments, the context's ignore file."""
+    (the caller streams it), the given tag and build arguments, the context's ignore file;
+    with ``iidfile`` the tool writes the built image's id there (all three support it)."""
     argv = [tool.executable, "build"]
     if tool.name == "docker":  # BuildKit's default display redraws; plain prints lines
         argv += ["--progress", "plain"]
     argv += ["--file", str(containerfile)]
+    if iidfile is not None:
+        argv += ["--iidfile", str(iidfile)]
     if tag:
         argv += ["--tag", tag]
     for key, value in build_args:

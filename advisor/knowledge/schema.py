@@ -182,7 +182,8 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     not taken from a declaration; records without it carry what the recipe or host declared.
     Outcome ``artefact-fault`` (with ``artefact`` on a package's observation) says a local
     file did not match the lock: it is about that file and the recording machine, and says
-    nothing about the release (scoring ignores it)."""
+    nothing about the release (scoring ignores it). ``pushed`` lists where the built image
+    was pushed, each as a reference by manifest digest (``HOST/NAME@sha256:…``)."""
 
     package: str | None = None
     version: str | None = None
@@ -196,6 +197,7 @@ class BuildObservation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     stack_digest: str | None = None
     interpreter: str | None = None
     artefact: ArtefactFault | None = None
+    pushed: tuple[str, ...] = ()
     provenance: Provenance
 
 

@@ -136,7 +136,8 @@ class LockedPackage:
     ``source`` is ``"index"`` (wheels/sdist), ``"archive"``, ``"vcs"`` or ``"directory"``;
     ``url`` is the archive's URL for direct archives. ``files`` are file names.
     ``hashed_files`` are the entry's files (wheels, then the sdist, then the archive) by name,
-    else URL or path, each with whether it carries a hash.
+    else URL or path, each with whether it carries a hash; ``sha256`` the same files that
+    carry a sha256, each with its hex digest (an SBOM lists them).
     """
 
     name: NormalizedName
@@ -150,6 +151,7 @@ class LockedPackage:
     dependencies: tuple[NormalizedName, ...] = ()
     needs_build: bool = False
     hashed_files: tuple[tuple[str, bool], ...] = ()
+    sha256: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -458,6 +460,9 @@ def _locked_package(pkg: Package) -> LockedPackage:
         files += (pkg.sdist.filename,)
     listed = [*(pkg.wheels or ()), *(f for f in (pkg.sdist, pkg.archive) if f is not None)]
     hashed = tuple((_file_label(f), bool(f.hashes)) for f in listed)
+    sha256 = tuple(
+        (_file_label(f), str(f.hashes["sha256"])) for f in listed if "sha256" in (f.hashes or {})
+    )
     if pkg.archive is not None:
         source, url = "archive", pkg.archive.url or pkg.archive.path
     elif pkg.vcs is not None:
@@ -481,6 +486,7 @@ def _locked_package(pkg: Package) -> LockedPackage:
         dependencies=deps,
         needs_build=needs_build,
         hashed_files=hashed,
+        sha256=sha256,
     )
 
 

@@ -4,7 +4,8 @@
 #   2. check the lock (`advisor check`: fresh, hashed, no known advisory),
 #   3. build the image (`advisor image build`, which records the outcome in the knowledge store),
 #   4. publish: the image as an OCI archive with its image.json beside it, in OUT/publish/NAME/,
-#      and, when PUSH_TO is set, the image pushed to PUSH_TO/NAME:TAG.
+#      and, when PUSH_TO is set, the image pushed to PUSH_TO/NAME:TAG by `advisor image push`
+#      (which records the manifest digest in image.json and the knowledge store).
 #
 # Usage: build-images.sh [OUT]            (OUT defaults to ./images-out)
 #
@@ -19,10 +20,11 @@
 #   BUILD_TOOL       buildah, podman or docker                (default: the first that works)
 #   BUILD_ARGS       KEY=VALUE words passed as --build-arg    (e.g. "BASE_IMAGE=a-mirror/base:1")
 #   PUSH_TO          a registry prefix to push to             (default: no push)
+#   PUSH_ARGS        extra words for `advisor image push`     (e.g. "--no-tls-verify")
 # The knowledge store is ADVISOR_KNOWLEDGE's, as for every advisor command.
 #
-# Exit status: 0 when every recipe was checked and built, else 1 after trying them all; the
-# summary names each recipe's outcome.
+# Exit status: 0 when every recipe was checked, built (and pushed), else 1 after trying them
+# all; the summary names each recipe's outcome, and is printed whatever happened.
 set -euo pipefail
 
 OUT=${1:-images-out}
@@ -31,6 +33,7 @@ RECOMMENDATION=${RECOMMENDATION:-stable}
 read -r -a generate_args <<<"${GENERATE_ARGS:-}"
 read -r -a check_args <<<"${CHECK_ARGS:-}"
 read -r -a build_words <<<"${BUILD_ARGS:-}"
+read -r -a push_args <<<"${PUSH_ARGS:-}"
 
 knowledge_args=()
 if [[ -n ${KNOWLEDGE_DIR:-} ]]; then
@@ -68,15 +71,6 @@ save_image() {
   esac
 }
 
-push_image() {
-  local tool=$1 tag=$2 target=$3
-  case $tool in
-    buildah) buildah push --quiet "$tag" "docker://$target" ;;
-    podman) podman push --quiet "$tag" "$target" ;;
-    docker) docker tag "$tag" "$target" && docker push --quiet "$target" ;;
-  esac
-}
-
 mkdir -p "$OUT"
 failed=0
 summary=()
@@ -108,15 +102,29 @@ for name in "${recipes[@]}"; do
   )
   publish="$OUT/publish/$name"
   mkdir -p "$publish"
-  cp "$context/image.json" "$publish/image.json"
-  rm -f "$publish/image.oci.tar"
-  save_image "$tool" "$tag" "$publish/image.oci.tar"
+  rm -f "$publish/image.oci.tar" "$publish/pushed"
   echo "$tag" >"$publish/tag"
-  if [[ -n ${PUSH_TO:-} ]]; then
-    target="${PUSH_TO%/}/$name:${tag##*:}"
-    push_image "$tool" "$tag" "$target"
-    echo "$target" >"$publish/pushed"
+  if ! save_image "$tool" "$tag" "$publish/image.oci.tar"; then
+    summary+=("$name: built $tag with $tool, but saving the OCI archive failed")
+    failed=1
+    continue
   fi
+  if [[ -n ${PUSH_TO:-} ]]; then
+    echo "== $name: push"
+    if ! "$ADVISOR" image push "$context" "${PUSH_TO%/}/$name" "${push_args[@]}" --json \
+      >"$context/push.json"; then
+      cp "$context/image.json" "$publish/image.json"
+      summary+=("$name: built $tag with $tool, push to ${PUSH_TO%/}/$name failed (see above)")
+      failed=1
+      continue
+    fi
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["reference"])' \
+      "$context/push.json" >"$publish/pushed"
+    cp "$context/image.json" "$publish/image.json"
+    summary+=("$name: built $tag with $tool -> $publish, pushed $(cat "$publish/pushed")")
+    continue
+  fi
+  cp "$context/image.json" "$publish/image.json"
   summary+=("$name: built $tag with $tool -> $publish")
 done
 
