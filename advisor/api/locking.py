@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,6 @@ from advisor.models import IndexStrategy, LockFormat, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from datetime import datetime
 
     from packaging.version import Version
 
@@ -377,8 +377,26 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         pre_packages=options.pre_packages,
         only_binary=options.only_binary,
         no_build=options.no_build,
+        exclude_newer=_recorded_time(options.exclude_newer),
         recommendation=RecommendationType.parse(record.recommendation or "latest"),
     )
+
+
+def _recorded_time(text: str | None) -> datetime | None:
+    """A lock's recorded ``exclude-newer`` (ISO 8601, as ``advisor lock`` writes it) as an
+    aware time; raises :class:`~advisor.errors.LockfileError` naming the key when it is not
+    one."""
+    if text is None:
+        return None
+    from advisor.errors import LockfileError
+
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise LockfileError(
+            f"[tool.advisor.options] exclude-newer: {text!r} is not an ISO 8601 time"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def lock_record(

@@ -233,6 +233,18 @@ def test_fix_relocks_a_stale_lock(project: App) -> None:
     _clean(project.check())
 
 
+def test_fix_keeps_the_recorded_exclude_newer(project: App) -> None:
+    project.lock("--exclude-newer", "2030-01-01T00:00:00Z")
+    recorded = read_lock(project.lock_path)["tool"]["advisor"]["options"]["exclude-newer"]
+    _write(project.root / "requirements.in", "tinyhttp\ncolorlog-lite\n")
+    result = _findings(project.check("--fix"))
+    assert "re-locked pylock.toml" in result.stderr
+    # the re-lock is made with the cut-off the lock recorded, so it records it again
+    options = read_lock(project.lock_path)["tool"]["advisor"]["options"]
+    assert options["exclude-newer"] == recorded
+    _clean(project.check())
+
+
 def test_fix_does_not_relock_for_other_findings(project: App) -> None:
     project.lock(requirements="tinyhttp<1.3\n")
     _write(project.root / "requirements.in", "tinyhttp<1.3\ncolorlog-lite\n")
