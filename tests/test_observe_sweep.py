@@ -139,7 +139,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     served: str, tmp_path: Path
 ) -> None:
-    env = clean_environ(tmp_path / "home")
+    env = {**clean_environ(tmp_path / "home"), "ADVISOR_RECORDER": "sweep-box"}
     knowledge = f"sqlite:///{tmp_path / 'k.db'}"
     work, out = tmp_path / "work", tmp_path / "out.jsonl"
     result = run_cli(
@@ -171,6 +171,8 @@ def test_sweep_records_both_versions_and_performance_advice_prefers_the_faster(
     assert all(o.metric == "import_time" and len(o.samples) == 5 for o in imports.values())
     # threads pinned (default 1) and recorded with the machine
     assert all(o.environment.threads == 1 for o in imports.values())
+    # every observation of the sweep, its installs' and its measurements', names its recorder
+    assert {o.provenance.recorder for o in observations} == {"sweep-box"}
     text = out.read_text()
     assert "127.0.0.1" not in text and str(tmp_path) not in text
 

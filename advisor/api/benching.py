@@ -313,6 +313,7 @@ class PreparedJob:
     python: str | None = None
     packages: dict[str, str] = dc_field(default_factory=dict)
     error: str | None = None
+    recorder: str = ""  # this machine's id, stamped on what the job observes
 
 
 def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = None) -> PreparedJob:
@@ -329,6 +330,9 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
     spec = read_spec(spec_path)
     folder = spec_path.parent
     environ = dict(os.environ if environ is None else environ)
+    from advisor.observe.recorder import detect_recorder
+
+    recorder = detect_recorder(environ)
     try:
         requirements = folder / "requirements.in"
         requirements.write_text(spec.requirement + "\n", encoding="utf-8")
@@ -356,6 +360,7 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
             today=spec.today,
             tool=spec.tool,
             host=RuntimeEnvironment.detect(),
+            recorder=recorder,
         )
     except AdvisorError as exc:
         return PreparedJob(spec=str(spec_path), requirement=spec.requirement, error=exc.message)
@@ -365,16 +370,19 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
         builds=installed.builds,
         python=installed.python,
         packages=installed.packages,
+        recorder=recorder,
     )
 
 
 def _finish_job(prepared: PreparedJob, spec: JobSpec, run: BenchRun) -> JobResult:
     """Write the job's ``observations.jsonl`` and ``runtime.json``, record into its store."""
     from advisor.knowledge.schema import encode_observation
+    from advisor.observe.recorder import with_recorder
     from advisor.observe.sweep import JobResult
 
     folder = Path(prepared.spec).parent
-    recorded: list[Observation] = [*prepared.builds, *run.observations]
+    performance = with_recorder(run.observations, prepared.recorder)
+    recorded: list[Observation] = [*prepared.builds, *performance]
     _record(spec.knowledge, recorded)
     jsonl = folder / "observations.jsonl"
     lines = [encode_observation(o).decode() for o in recorded]
@@ -387,7 +395,7 @@ def _finish_job(prepared: PreparedJob, spec: JobSpec, run: BenchRun) -> JobResul
         requirement=prepared.requirement,
         jsonl=str(jsonl),
         builds=len(prepared.builds),
-        performance=len(run.observations),
+        performance=len(performance),
     )
 
 

@@ -149,6 +149,7 @@ def push_image(
         read_digest,
     )
     from advisor.knowledge.schema import Provenance
+    from advisor.observe.recorder import detect_recorder
 
     environ = dict(os.environ if environ is None else environ)
     now = now or datetime.now(UTC)
@@ -181,6 +182,7 @@ def push_image(
         source=f"image-push:{source.tool}",
         date=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         tool=TOOL,
+        recorder=detect_recorder(environ),
     )
     reference = f"{_repository(target)}@{digest}"
     errors: list[str] = []
