@@ -58,8 +58,11 @@ def _free_port() -> int:
 class PostgresServer:
     """One server in its own temporary folder; ``start()``, ``create_database()``, ``stop()``."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        # durable: every commit is on disk (WAL written) before it is acknowledged, so a
+        # crash of the server (``restart(mode="immediate")``) loses no acknowledged write
+        self.durable = durable
         self.root: Path | None = None
         self.port = 0
         self._prefix: list[str] = []
@@ -123,28 +126,44 @@ class PostgresServer:
         log = ""
         for _ in range(3):  # another process may take the port between our probe and bind
             self.port = _free_port()
-            options = (
-                f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
-                " -c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
-            )
-            done = self._run(
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-l",
-                str(self.root / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            )
+            done = self._pg_ctl_start()
             if done.returncode == 0:
                 return
             with contextlib.suppress(OSError):
                 log = (self.root / "log").read_text(errors="replace")[-2000:]
         raise PostgresUnavailable(f"pg_ctl start failed: {log or done.stderr.strip()}")
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        assert self.root is not None
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=40"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def halt(self, *, mode: str = "immediate") -> None:
+        """Stop the server, keeping its data (``immediate``: as if it crashed)."""
+        pg_ctl = str(self.bindir / "pg_ctl")
+        done = self._run(pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop")
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl stop failed: {done.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port and data."""
+        done = self._pg_ctl_start()
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl start failed: {done.stderr.strip()}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

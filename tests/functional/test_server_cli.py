@@ -9,12 +9,10 @@ share one PostgreSQL as N replicas behind a load balancer would.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,100 +23,20 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.functional.helpers import REPO, CliResult, clean_environ, run_cli
+from tests.functional.helpers import CliResult, clean_environ, run_cli
+from tests.functional.serving import make_token, ok, running, skip_or_fail
 from tests.support import Project, build_index, release
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-_LISTENING = re.compile(r"advisor serve: (http://\S+) over ")
-_START_TIMEOUT = 60.0
 _SCHEMAS = itertools.count()
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: this is a failure)")
-    pytest.skip(reason)
-
-
-class ServerProcess:
-    """``advisor serve ARGS`` in a process of its own, its output in files."""
-
-    def __init__(self, args: list[str], *, env: dict[str, str], folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.out_path = folder / "stdout"
-        self.err_path = folder / "stderr"
-        code = "import sys; sys.argv[0] = 'advisor'; from advisor.cli import main; main()"
-        full = {**env, "PYTHONPATH": str(REPO)}
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", code, "serve", "--port", "0", *args],
-                env=full,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-        self.url = self._wait_for_address()
-
-    def _wait_for_address(self) -> str:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            found = _LISTENING.search(self.err_path.read_text(errors="replace"))
-            if found:
-                url = found.group(1)
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/v1/health", timeout=5).status_code == 200:
-                        return url
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"advisor serve did not start:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.out_path.read_text(errors="replace") + self.err_path.read_text(errors="replace")
-
-    def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return clean_environ(tmp_path / "home", COLUMNS="200")
-
-
-@contextlib.contextmanager
-def running(args: list[str], *, env: dict[str, str], folder: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(args, env=env, folder=folder)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _ok(result: CliResult) -> CliResult:
-    assert result.exit_code == 0, result.output
-    assert "Traceback" not in result.output
-    return result
-
-
-def _token(store: str, name: str, scope: str, *, env: dict[str, str]) -> str:
-    created = _ok(
-        run_cli(
-            ["server", "token", "create", name, "--scope", scope, "--knowledge", store], env=env
-        )
-    )
-    return created.stdout.strip()
 
 
 def _osv_folder(folder: Path) -> Path:
@@ -180,18 +98,18 @@ def test_token_commands(env: dict[str, str], tmp_path: Path) -> None:
     def advisor(*args: str) -> CliResult:
         return run_cli(["server", "token", *args, "--knowledge", store], env=env)
 
-    created = _ok(advisor("create", "ci", "--scope", "write"))
+    created = ok(advisor("create", "ci", "--scope", "write"))
     secret = created.stdout.strip()
     assert created.stdout == secret + "\n"  # only the secret on stdout: TOKEN=$(advisor …)
     assert secret.startswith("adv_")
     assert "shown only this once" in created.stderr
-    as_json = json.loads(_ok(advisor("create", "alice", "--json")).stdout)
+    as_json = json.loads(ok(advisor("create", "alice", "--json")).stdout)
     assert as_json["scope"] == "read" and as_json["secret"].startswith("adv_")
-    listed = _ok(advisor("list"))
+    listed = ok(advisor("list"))
     assert "ci" in listed.stdout and "alice" in listed.stdout
     assert secret not in listed.output and as_json["secret"] not in listed.output
-    _ok(advisor("revoke", "ci"))
-    rows = json.loads(_ok(advisor("list", "--json")).stdout)
+    ok(advisor("revoke", "ci"))
+    rows = json.loads(ok(advisor("list", "--json")).stdout)
     assert [(r["name"], r["scope"], r["revoked"] is not None) for r in rows] == [
         ("alice", "read", False),
         ("ci", "write", True),
@@ -214,20 +132,20 @@ def test_token_commands(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_serve_answers_the_advisors_own_osv_client(env: dict[str, str], tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'team.db'}"
-    _ok(
+    ok(
         run_cli(
             ["knowledge", "import-osv", _osv_folder(tmp_path / "osv"), "--knowledge", store],
             env=env,
         )
     )
-    admin = _token(store, "security-team", "admin", env=env)
-    reader = _token(store, "laptop", "read", env=env)
+    admin = make_token(store, "security-team", "admin", env=env)
+    reader = make_token(store, "laptop", "read", env=env)
     mine = f"sqlite:///{tmp_path / 'mine.db'}"
     with running(["--knowledge", store], env=env, folder=tmp_path / "server") as server:
         _add_team_advisory(server.url, admin)
         # the project's client, with the token as URL credentials, as pip takes them
         with_token = server.url.replace("http://", f"http://token:{reader}@")
-        imported = _ok(
+        imported = ok(
             run_cli(
                 [
                     "knowledge",
@@ -249,7 +167,7 @@ def test_serve_answers_the_advisors_own_osv_client(env: dict[str, str], tmp_path
         assert (outcome["advisories"], outcome["added"]) == (2, 2)
         assert reader not in imported.output
         shown = json.loads(
-            _ok(
+            ok(
                 run_cli(
                     ["knowledge", "show", "teamlib==1.0", "--knowledge", mine, "--json"], env=env
                 )
@@ -325,11 +243,11 @@ def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             check=False,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        _skip_or_fail(f"cannot make a venv for uv: {exc}")
+        skip_or_fail(f"cannot make a venv for uv: {exc}")
         raise
     binary = folder / "bin" / "uv"
     if done.returncode != 0 or not binary.exists():
-        _skip_or_fail(f"uv could not be installed from the package index: {done.stderr[-1000:]}")
+        skip_or_fail(f"uv could not be installed from the package index: {done.stderr[-1000:]}")
     return binary
 
 
@@ -372,14 +290,14 @@ def test_uv_audit_reads_the_teams_advisories(env: dict[str, str], tmp_path: Path
     locked = run_uv("lock", "--default-index", (index.root / "simple").as_uri())
     assert locked.returncode == 0, locked.stderr
     store = f"sqlite:///{tmp_path / 'team.db'}"
-    _ok(
+    ok(
         run_cli(
             ["knowledge", "import-osv", _osv_folder(tmp_path / "osv"), "--knowledge", store],
             env=env,
         )
     )
-    admin = _token(store, "security-team", "admin", env=env)
-    reader = _token(store, "uv", "read", env=env)
+    admin = make_token(store, "security-team", "admin", env=env)
+    reader = make_token(store, "uv", "read", env=env)
     with running(["--knowledge", store], env=env, folder=tmp_path / "server") as server:
         _add_team_advisory(server.url, admin)
         audit = ["audit", "--frozen", "--preview-features", "audit-command", "--service-url"]
@@ -421,7 +339,7 @@ def _get(url: str, path: str, token: str, **kw: Any) -> httpx.Response:
 def test_servers_behind_a_load_balancer_share_one_postgres(
     env: dict[str, str], tmp_path: Path, pg_store: str
 ) -> None:
-    writer = _token(pg_store, "ci", "write", env=env)
+    writer = make_token(pg_store, "ci", "write", env=env)
     with (
         running(["--knowledge", pg_store, "--workers", "2"], env=env, folder=tmp_path / "a") as a,
         running(["--knowledge", pg_store], env=env, folder=tmp_path / "b") as b,
@@ -446,7 +364,7 @@ def test_servers_behind_a_load_balancer_share_one_postgres(
         assert fact["observation"]["provenance"]["source"] == "upload:ci"
         assert {_get(a.url, "/v1/stats", writer).status_code for _ in range(10)} == {200}
         # a revocation holds at once on every replica and every worker
-        _ok(run_cli(["server", "token", "revoke", "ci", "--knowledge", pg_store], env=env))
+        ok(run_cli(["server", "token", "revoke", "ci", "--knowledge", pg_store], env=env))
         for url in (a.url, a.url, a.url, b.url):
             assert _get(url, "/v1/stats", writer).status_code == 401
     output = a.output()
