@@ -29,7 +29,7 @@ __all__ = [
 
 _WHERE = {
     "Fetcher": "fetch",
-    "NetworkSettings": "fetch",
+    "NetworkSettings": "network",
     "Response": "fetch",
     "IndexStrategy": "finder",
     "PackageFinder": "finder",
@@ -41,8 +41,9 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
-    from advisor.index.fetch import Fetcher, NetworkSettings, Response
+    from advisor.index.fetch import Fetcher, Response
     from advisor.index.finder import IndexStrategy, PackageFinder
+    from advisor.index.network import NetworkSettings
     from advisor.index.pages import parse_links_listing, parse_project_page
     from advisor.index.settings import PipSettings, default_index_url, load_pip_settings
 

@@ -13,21 +13,20 @@ truncated bodies) are retried with exponential backoff, then raised as
 :meth:`Fetcher.download` streams a file to disk (hash-checked, renamed into place when whole)
 for the image build context and installers; :meth:`Fetcher.download_if_changed` does the
 same with a conditional GET (ETag / Last-Modified, 304 → nothing written) for data dumps.
-Each retry and each streamed chunk is reported to the
+Which hosts are trusted, which credentials go where and the TLS context are
+:mod:`advisor.index.network`'s rules. Each retry and each streamed chunk is reported to the
 :class:`~advisor.events.ProgressEvents` given to the constructor.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
-from advisor._version import USER_AGENT
-from advisor.errors import ConfigError, IndexUnavailable
+from advisor.errors import IndexUnavailable
 from advisor.events import SILENT
 from advisor.index.download import (
     CHUNK,
@@ -39,11 +38,21 @@ from advisor.index.download import (
     reported,
 )
 from advisor.index.local import file_url_to_path, get_file, read_directory_listing
+from advisor.index.network import (
+    NetworkSettings,
+    configured_credentials,
+    is_loopback,
+    is_trusted,
+    origin,
+    retry_after,
+    split_userinfo,
+    ssl_context,
+    truncation,
+)
 from advisor.index.response import Response
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Callable, Mapping
     from pathlib import Path
     from types import TracebackType
@@ -66,74 +75,6 @@ _BACKOFF_CAP = 8.0  # never wait longer than this between two attempts (also cap
 
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkSettings:
-    """How to talk to indexes. Built by the composition root (from pip's settings).
-
-    ``cert`` is a CA bundle added to the system trust store (pip's ``cert``);
-    ``client_cert`` a PEM file holding a client certificate and its key. ``trusted_hosts``
-    are ``host`` or ``host:port`` entries for which plain http is allowed and TLS is not
-    verified. ``credentials`` are ``(url prefix without userinfo, username, password)``.
-    """
-
-    timeout: float = 15.0
-    retries: int = 5
-    cert: str | None = None
-    client_cert: str | None = None
-    trusted_hosts: tuple[str, ...] = ()
-    user_agent: str = USER_AGENT
-    max_connections: int = 16
-    credentials: tuple[tuple[str, str, str], ...] = ()
-
-
-def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``(url without userinfo, (user, password) or None)``; both parts percent-decoded."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
-    return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or ""), port
-
-
-def _under(url: str, prefix: str) -> bool:
-    """``url`` is under ``prefix`` on a boundary (``/a`` covers ``/a/b``, not ``/ab``)."""
-    if not url.startswith(prefix):
-        return False
-    return len(url) == len(prefix) or prefix.endswith("/") or url[len(prefix)] in "/?#:"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_matches(entry: str, *, host: str, port: int | None) -> bool:
-    """``entry`` is ``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (pip's trusted-host)."""
-    parts = urllib.parse.urlsplit("//" + entry.strip())
-    try:
-        eport = parts.port
-    except ValueError:
-        return False
-    return (parts.hostname or "") == host.lower() and (eport is None or eport == port)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -192,7 +133,7 @@ class Fetcher:
         Raises :class:`IndexUnavailable` (URL redacted) once retries are exhausted, for
         401/403, for plain http to an untrusted remote host, and for unsupported schemes.
         """
-        clean, userinfo = _split_userinfo(url)
+        clean, userinfo = split_userinfo(url)
         scheme = urllib.parse.urlsplit(clean).scheme.lower()
         if scheme == "file":
             return get_file(clean, headers or {})
@@ -213,7 +154,7 @@ class Fetcher:
         Raises :class:`IndexUnavailable` (URL redacted) for a missing file, any HTTP status
         other than 2xx (after retries for 5xx/429), a hash mismatch, or a failed write.
         """
-        clean, userinfo = _split_userinfo(url)
+        clean, userinfo = split_userinfo(url)
         scheme = urllib.parse.urlsplit(clean).scheme.lower()
         if scheme not in ("file", "http", "https"):
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
@@ -254,7 +195,7 @@ class Fetcher:
         replaced (whole, or not at all) and the answer's validators are returned. ``file://``
         has no validators: it is always copied. The body's progress goes to the events, as
         :meth:`download`'s does. Raises :class:`IndexUnavailable` like :meth:`download`."""
-        clean, userinfo = _split_userinfo(url)
+        clean, userinfo = split_userinfo(url)
         scheme = urllib.parse.urlsplit(clean).scheme.lower()
         if scheme not in ("file", "http", "https"):
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
@@ -304,9 +245,9 @@ class Fetcher:
     ) -> tuple[httpx.Client, tuple[str, str] | None]:
         """The client (TLS policy) and credentials for an http(s) URL; refuses plain http to
         an untrusted remote host."""
-        host = _origin(clean)[1]
+        host = origin(clean)[1]
         trusted = self._is_trusted(clean)
-        if scheme == "http" and not trusted and not _is_loopback(host):
+        if scheme == "http" and not trusted and not is_loopback(host):
             raise IndexUnavailable(
                 f"plain http is refused for {host}: use https, or add the host to the"
                 " trusted hosts (pip's trusted-host)",
@@ -314,7 +255,7 @@ class Fetcher:
             )
         if userinfo is not None:
             with self._lock:
-                self._learned[_origin(clean)] = userinfo
+                self._learned[origin(clean)] = userinfo
         auth = userinfo or self._credentials_for(clean)
         client = self._insecure_client() if trusted else self._secure_client()
         return client, auth
@@ -347,37 +288,12 @@ class Fetcher:
                 self._client_ = self._make_client(verify=True)
             return self._client_
 
-    def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
-        import ssl  # lazily: only https needs it, and it costs start-up time
-
-        s = self._settings
-        if verify:
-            import truststore
-
-            ctx: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        else:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if verify and s.cert:
-            try:
-                ctx.load_verify_locations(cafile=s.cert)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA bundle {s.cert}: {exc}") from exc
-        if s.client_cert:
-            try:
-                ctx.load_cert_chain(s.client_cert)
-            except (OSError, ssl.SSLError) as exc:
-                msg = f"cannot load the client certificate {s.client_cert}: {exc}"
-                raise ConfigError(msg) from exc
-        return ctx
-
     def _make_client(self, *, verify: bool) -> httpx.Client:
         import httpx
 
         s = self._settings
         return httpx.Client(
-            verify=self._ssl_context(verify=verify),
+            verify=ssl_context(self._settings, verify=verify),
             http1=True,
             http2=False,
             trust_env=True,
@@ -398,27 +314,17 @@ class Fetcher:
             return self._insecure
 
     def _is_trusted(self, url: str) -> bool:
-        _, host, port = _origin(url)
-        return any(
-            _host_matches(entry, host=host, port=port) for entry in self._settings.trusted_hosts
-        )
+        return is_trusted(self._settings, url)
 
     def _credentials_for(self, url: str) -> tuple[str, str] | None:
-        """The configured entry with the longest prefix covering ``url``; else credentials
-        seen earlier in a URL of the same origin; else a configured entry for that origin
+        """Configured credentials for ``url`` (:func:`configured_credentials`), else those
+        seen earlier in a URL of the same origin, else a configured entry for that origin
         (files often live outside the index's path on the same host)."""
-        best: tuple[int, str, str] | None = None
-        same_origin: tuple[str, str] | None = None
-        origin = _origin(url)
-        for prefix, user, password in self._settings.credentials:
-            if _under(url, prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), user, password)
-            elif same_origin is None and _origin(prefix) == origin:
-                same_origin = (user, password)
+        best, same_origin = configured_credentials(self._settings, url)
         if best is not None:
-            return best[1], best[2]
+            return best
         with self._lock:
-            learned = self._learned.get(origin)
+            learned = self._learned.get(origin(url))
         return learned or same_origin
 
     # -- http -----------------------------------------------------------------------------
@@ -491,7 +397,7 @@ class Fetcher:
             return retry
         content = resp.content
         encoding = resp.headers.get("content-encoding", "identity").lower()
-        short = _truncation(resp.headers.get("content-length"), len(content))
+        short = truncation(resp.headers.get("content-length"), len(content))
         if short is not None and encoding == "identity":
             return short, 0.0
         out_headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -508,7 +414,7 @@ class Fetcher:
         """
         import json
 
-        clean, userinfo = _split_userinfo(url)
+        clean, userinfo = split_userinfo(url)
         scheme = urllib.parse.urlsplit(clean).scheme.lower()
         if scheme not in ("http", "https"):
             raise IndexUnavailable(f"cannot POST to a {scheme or 'relative'} URL", url=clean)
@@ -549,7 +455,7 @@ class Fetcher:
                 total = int(length) if length and length.isdigit() else None
                 chunks = reported(resp.iter_raw(CHUNK), url=url, total=total, events=self._events)
                 saved = pump(chunks, out, dest=dest, url=url)
-                short = _truncation(length, saved.size)
+                short = truncation(length, saved.size)
         except (httpx.RequestError, httpx.InvalidURL) as exc:
             return self._failure(exc), 0.0
         return _Streamed(saved=saved, headers=got) if short is None else (short, 0.0)
@@ -602,12 +508,6 @@ class Fetcher:
         return str(exc) or type(exc).__name__
 
 
-def _retry_after(value: str | None) -> float:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return 0.0
-
-
 def _status_failure(
     status: int, headers: Mapping[str, str], auth: tuple[str, str] | None
 ) -> tuple[str, float] | None:
@@ -620,11 +520,5 @@ def _status_failure(
             " (https://user:password@host/...) or in .netrc"
         )
     if status == 429 or status >= 500:
-        return f"HTTP {status}", _retry_after(headers.get("retry-after"))
-    return None
-
-
-def _truncation(content_length: str | None, received: int) -> str | None:
-    if content_length and content_length.isdigit() and int(content_length) != received:
-        return f"truncated body ({received} of {content_length} bytes)"
+        return f"HTTP {status}", retry_after(headers.get("retry-after"))
     return None
