@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.check.run import CheckOptions, CheckReport
+from advisor.check.run import run_check as run_checks
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
@@ -43,13 +44,11 @@ def run_check(
     lock here: :func:`~advisor.check.paths.select_locks`). Relative paths, and
     ``opts.inputs``, are relative to ``cwd`` (default: the current folder). The index
     queries of ``--online`` and the re-locks of ``--fix`` report progress to ``events``."""
-    from advisor.check.run import run_check as run
-
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     now = datetime.now(UTC) if now is None else now
     sources = _Sources(opts=opts, environ=environ, cwd=cwd, events=events)
-    return run(paths, opts=opts, sources=sources, environ=environ, cwd=cwd, now=now)
+    return run_checks(paths, opts=opts, sources=sources, environ=environ, cwd=cwd, now=now)
 
 
 @dataclass(slots=True, kw_only=True)
