@@ -9,15 +9,20 @@ top-level module or package needs a rule in :data:`LAYERS` before this test pass
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import advisor
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ROOT = Path(advisor.__file__).resolve().parent
 
@@ -44,7 +49,12 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "events", "lockfile"}),
     "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
-    "check": frozenset({"errors", "models", "knowledge", "policy"}),
+    # check: lock selection, the run over a lock and the pure checks; what lies beyond the
+    # lock files (store, index, host, the lock job) comes from api through a Protocol
+    "check": frozenset(
+        {"errors", "models", "environment", "knowledge", "policy", "config", "request"}
+        | {"lockfile"}
+    ),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
     # the decide layer: planner, advice engine, describer; files and metadata only through
     # the resolution layer's Protocols (never index), knowledge only through scoring's view
@@ -424,3 +434,122 @@ def test_cli_import_is_lazy(library: str, cli_startup_modules: dict[str, object]
     assert isinstance(modules, list)
     loaded = [m for m in modules if m == library or m.startswith(f"{library}.")]
     assert loaded == [], f"`import advisor.cli` imports {library} at start-up"
+
+
+# --- one api call per command ----------------------------------------------------------------
+
+# Commands that still call more than one function of ``advisor.api`` (issue 12: each command
+# is one call to its job, which composes the rest): command → the api functions it calls. The
+# test fails when another command calls more than one, when one of these calls more, and
+# when one of these is down to one (then drop it here).
+KNOWN_MULTI_CALL: dict[str, frozenset[str]] = {
+    "advise.advise": frozenset({"locking.advise", "output.write_output"}),
+    "image.image_list": frozenset(
+        {"building.last_builds", "imaging.list_recipes", "imaging.resolve_recipes"}
+    ),
+    "image.image_build": frozenset({"building.build_image", "push_image"}),
+    "knowledge.knowledge_import_osv": frozenset(
+        {"knowledge.import_osv", "knowledge.lock_packages"}
+    ),
+    "knowledge.knowledge_show": frozenset({"knowledge.parse_package_spec", "knowledge.show"}),
+    "knowledge.knowledge_stats": frozenset({"knowledge.stats", "knowledge.this_recorder"}),
+    "knowledge.knowledge_graph": frozenset({"lock_facts.export_lock_graph", "output.write_output"}),
+    "knowledge_update.knowledge_update": frozenset(
+        {"advisory_update.update_advisories", "knowledge.store_url"}
+    ),
+    "lock.env_detect": frozenset({"environment.detect_environment", "environment.render_toml"}),
+    "observe.observe_bench_command": frozenset(
+        {"benching.observe_bench", "observing.encode_observation"}
+    ),
+    "observe.observe_sweep_command": frozenset({"benching.plan_sweep", "benching.run_sweep"}),
+}
+
+
+def _api_functions(nodes: Iterable[ast.AST]) -> dict[str, str]:
+    """Local name → the ``advisor.api`` function it is bound to (``module.name`` under
+    ``advisor.api``), for the ``from advisor.api… import`` statements among ``nodes``. Values
+    (option classes, enums) are not calls to a job, so they are left out."""
+    bound: dict[str, str] = {}
+    for node in nodes:
+        if not isinstance(node, ast.ImportFrom) or node.level or node.module is None:
+            continue
+        if node.module != "advisor.api" and not node.module.startswith("advisor.api."):
+            continue
+        for alias in node.names:
+            value = getattr(importlib.import_module(node.module), alias.name)
+            if callable(value) and not isinstance(value, type):
+                where = node.module.removeprefix("advisor.api").lstrip(".")
+                bound[alias.asname or alias.name] = f"{where}.{alias.name}".lstrip(".")
+    return bound
+
+
+def _command_api_calls(path: Path) -> dict[str, frozenset[str]]:
+    """Per click command of a CLI module (a function decorated with ``….command(…)``): the
+    api functions its body calls by name (its helpers' calls are not followed)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    module_level = _api_functions(tree.body)
+    found: dict[str, frozenset[str]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef) or not any(
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Attribute)
+            and d.func.attr == "command"
+            for d in node.decorator_list
+        ):
+            continue
+        bound = {**module_level, **_api_functions(ast.walk(node))}
+        found[f"{path.stem}.{node.name}"] = frozenset(
+            bound[call.func.id]
+            for call in ast.walk(node)
+            if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in bound
+        )
+    return found
+
+
+def _all_command_api_calls() -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+    for path in sorted((ROOT / "cli").glob("*.py")):
+        found.update(_command_api_calls(path))
+    return found
+
+
+def test_each_command_is_one_api_call() -> None:
+    commands = _all_command_api_calls()
+    assert commands["check.check"] == {"check"}  # the checks, the lock selection, --fix
+    assert commands["lock.lock"] == {"lock"}
+    grown = {
+        name: sorted(calls)
+        for name, calls in commands.items()
+        if len(calls) > 1 and calls != KNOWN_MULTI_CALL.get(name)
+    }
+    assert grown == {}, "a command calls several api functions: give its job one function"
+    done = sorted(n for n in KNOWN_MULTI_CALL if len(commands.get(n, ())) <= 1)
+    assert done == [], "these commands are one api call now: drop them from KNOWN_MULTI_CALL"
+
+
+def test_command_api_calls_reader(tmp_path: Path) -> None:
+    """The counter itself: calls of api functions bound at module level or in the command,
+    aliased or not; option values are not calls; a helper that is not a command is skipped."""
+    source = tmp_path / "demo.py"
+    source.write_text(
+        "from advisor.api import CheckOptions\n"
+        "from advisor.api.knowledge import store_url\n"
+        "@group.command('one')\n"
+        "def one() -> None:\n"
+        "    from advisor.api import check as run\n"
+        "    run([], opts=CheckOptions())\n"
+        "    run([], opts=CheckOptions())\n"
+        "@cli.command()\n"
+        "def two() -> None:\n"
+        "    from advisor.api import lock\n"
+        "    lock([], url=store_url(None))\n"
+        "def helper() -> None:\n"
+        "    store_url(None)\n",
+        encoding="utf-8",
+    )
+    assert _command_api_calls(source) == {
+        "demo.one": {"check"},
+        "demo.two": {"lock", "knowledge.store_url"},
+    }

@@ -185,6 +185,19 @@ def test_recorded_request_maps_the_record_to_options() -> None:
         recorded_request(EARLIER / "old" / "pylock.toml")
 
 
+def test_recorded_request_keeps_the_targets_implementation(tmp_path: Path) -> None:
+    # a lock made for PyPy is made again for PyPy (``check --fix``), not for the host's
+    # implementation: the recorded target's implementation is an option like its Python
+    text = (EARLIER / "opts" / "pylock.toml").read_text(encoding="utf-8")
+    assert text.count('implementation = "cp"') == 1
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(text.replace('implementation = "cp"', 'implementation = "pp"'), "utf-8")
+    _, opts = recorded_request(lock)
+    assert (opts.implementation, opts.python) == ("pp", "3.11.7")
+    _, host = recorded_request(EARLIER / "stable" / "pylock.toml")
+    assert host.implementation is None  # a host target: the host it then runs on
+
+
 # --------------------------------------------------------------------------- old and odd
 
 

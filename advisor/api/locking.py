@@ -349,8 +349,8 @@ def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
 def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
     """The :class:`ResolveOptions` that ``record`` says its lock was made with: indexes,
     inputs' extras, groups, constraints and overrides (relative to ``lock_dir``), the one
-    target's Python/platform/CUDA or the named environments of several, the options and
-    the recommendation type. What is not recorded takes its default."""
+    target's Python/implementation/platform/CUDA or the named environments of several, the
+    options and the recommendation type. What is not recorded takes its default."""
     from advisor.lockfile.record import IndexRecord, InputsRecord, OptionsRecord
 
     inputs = record.inputs or InputsRecord()
@@ -371,6 +371,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         overrides=tuple(lock_dir / o for o in inputs.overrides),
         python=single.python_version if single is not None else None,
         platform=single.platform if single is not None else None,
+        implementation=single.implementation if single is not None else None,
         cuda=targets[0].cuda_version if len(targets) == 1 else None,
         envs=tuple(t.name or "" for t in targets) if len(targets) > 1 else (),
         pre=options.pre,

@@ -61,18 +61,13 @@ def check(
     PATHS are locks (pylock.toml, pylock.NAME.toml, requirements*.txt, or any file that is a
     lock by its content) or inputs (*.in, pyproject.toml, advisor.toml), which stand for
     the locks beside them; anything else is refused (exit 2)."""
-    from advisor.api.checking import CheckOptions, run_check
-    from advisor.api.lock_paths import select_locks
+    from advisor.api import CheckOptions
+    from advisor.api import check as run_check
     from advisor.report.findings import FindingsFormat, render_findings
 
-    selection = select_locks(paths)
-    for path in selection.lockless:
-        click.echo(f"{path}: no lock beside it, nothing to check", err=True)
-    if not selection.locks:
-        return  # only inputs without a lock beside them were named
     with progress_events(quiet=quiet) as events:
         report = run_check(
-            selection.locks,
+            paths,
             opts=CheckOptions(
                 knowledge=knowledge_url,
                 osv=osv,
@@ -83,6 +78,10 @@ def check(
             ),
             events=events,
         )
+    for path in report.lockless:
+        click.echo(f"{path}: no lock beside it, nothing to check", err=True)
+    if not report.checked:
+        return  # only inputs without a lock beside them were named
     for shown in report.fixed:
         click.echo(f"re-locked {shown}: stage the new lock", err=True)
     if report.findings:

@@ -1,7 +1,7 @@
 """The findings of ``advisor check`` as text: one line each, a JSON list, or GitHub workflow
 annotations.
 
-The report layer's end of the checks (:mod:`advisor.check` finds, this renders): pure and
+The report layer's end of the checks (:mod:`advisor.check.findings` finds, this renders): pure and
 deterministic, the same findings give the same bytes.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from advisor.check import Finding
+    from advisor.check.findings import Finding
 
 __all__ = ["FindingsFormat", "render_findings"]
 

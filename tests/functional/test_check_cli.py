@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -242,6 +243,23 @@ def test_fix_keeps_the_recorded_exclude_newer(project: App) -> None:
     # the re-lock is made with the cut-off the lock recorded, so it records it again
     options = read_lock(project.lock_path)["tool"]["advisor"]["options"]
     assert options["exclude-newer"] == recorded
+    _clean(project.check())
+
+
+def test_fix_keeps_the_recorded_implementation(project: App) -> None:
+    # a lock made for the other Python implementation than the host's is re-locked for it
+    # again, not for the host (its target, and so its environment marker, stay as they were)
+    other = "pp" if sys.implementation.name == "cpython" else "cp"
+    project.lock("--implementation", other)
+    before = read_lock(project.lock_path)
+    assert [t["implementation"] for t in before["tool"]["advisor"]["targets"]] == [other]
+    _write(project.root / "requirements.in", "tinyhttp\ncolorlog-lite\n")
+    result = _findings(project.check("--fix"))
+    assert "re-locked pylock.toml" in result.stderr
+    after = read_lock(project.lock_path)
+    assert lock_pins(after)["colorlog-lite"] == "0.9"
+    assert after["tool"]["advisor"]["targets"] == before["tool"]["advisor"]["targets"]
+    assert after["environments"] == before["environments"]
     _clean(project.check())
 
 

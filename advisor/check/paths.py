@@ -1,11 +1,11 @@
 """Which locks the paths given to ``advisor check`` name.
 
-Part of the composition root, in front of :mod:`advisor.api.checking`: the CLI (and through
-it the pre-commit hooks, which pass the changed files) hands over paths as the user or
-pre-commit wrote them, relative to the current folder; this module decides, for each one,
-which lock it stands for. Nothing is passed over in silence: a path is a lock (by its name,
-else by its content), or an input whose locks sit beside it (an input without one is
-reported as such), or it is refused with :class:`NotALock` (exit 2).
+The first step of :func:`advisor.check.run.run_check`: the CLI (and through it the pre-commit
+hooks, which pass the changed files) hands over paths as the user or pre-commit wrote them,
+relative to the current folder; this module decides, for each one, which lock it stands for.
+Nothing is passed over in silence: a path is a lock (by its name, else by its content), or an
+input whose locks sit beside it (an input without one is reported as such), or it is refused
+with :class:`NotALock` (exit 2).
 
 By name: ``pylock.toml`` and ``pylock.<name>.toml`` (PEP 751) are pylocks; a ``.txt`` whose
 name holds ``requirements`` is a requirements lock; ``*.in``, ``pyproject.toml`` and

@@ -3,9 +3,9 @@
 Each check takes what it needs as values (the lock's packages, the recomputed digest, the
 advisories known for the pinned projects, the policy, today's date) and returns
 :class:`Finding` values with an id, the file and package concerned, and a fix hint. Reading
-files, the knowledge store or the network is the caller's job (``advisor.api.checking``), so
-these stay fast and testable; rendering findings is the report layer's
-(:mod:`advisor.report.findings`).
+files, the knowledge store or the network is the caller's job (:mod:`advisor.check.run`,
+through the sources the composition root gives it), so these stay fast and testable;
+rendering findings is the report layer's (:mod:`advisor.report.findings`).
 """
 
 from __future__ import annotations
