@@ -66,7 +66,7 @@ def fix(
     :class:`~advisor.errors.LockfileError` for one that cannot be read."""
     from advisor.advice.remedy import RemedyOptions, plan_remedy
     from advisor.api.advising import AdviseOptions, _load_knowledge
-    from advisor.api.context import make_planner, open_session
+    from advisor.api.context import cooldown_for, make_planner, open_session
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.locking import finish
     from advisor.api.resolving import with_hashes
@@ -84,15 +84,20 @@ def fix(
     knowledge, store = _load_knowledge(
         AdviseOptions(knowledge=options.knowledge, osv=options.osv), environ
     )
+    now = now or datetime.now(UTC)
+    policy = prep.config.policy
+    cooldown, _ = cooldown_for(
+        opts, policy=policy, target=prep.targets[0], environ=environ, knowledge=knowledge, now=now
+    )
     session = open_session(opts, prep.index, prep.pip, environ, events=events)
     try:
         remedy = plan_remedy(
-            make_planner(prep.resolvable, opts=opts, session=session),
+            make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
             prep.targets,
             pins=prep.previous,
             knowledge=knowledge,
-            policy=prep.config.policy,
-            now=now or datetime.now(UTC),
+            policy=policy,
+            now=now,
             options=RemedyOptions(allow_major=options.allow_major),
             events=events,
         )
