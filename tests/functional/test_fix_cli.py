@@ -10,7 +10,9 @@ and records no constraint. The fixture:
 * ``cryptolib`` 1.0 and 1.1 are affected by two different advisories: the fix skips 1.1;
 * ``pinned-app`` 1.0 pins ``netlib==1.0`` (affected): the direct pin must move too;
 * ``yamlish`` 1.0 is fixed only in 2.0: unfixable without ``--allow-major``;
-* ``forever`` 1.0 has an advisory no release fixes.
+* ``forever`` 1.0 has an advisory no release fixes;
+* ``imgkit`` 1.0 is affected; its fix 1.1 brings in ``codec``, whose newest release is
+  affected too: the fix takes the older, safe ``codec``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ CRYPTO_NEW = "GHSA-cryp-0002-bbbb"
 NETLIB = "GHSA-netl-0001-aaaa"
 YAMLISH = "GHSA-yaml-0001-aaaa"
 FOREVER = "GHSA-forv-0001-aaaa"
+IMGKIT = "GHSA-imgk-0001-aaaa"
+CODEC = "GHSA-codc-0001-aaaa"
 
 
 def _projects() -> list[Project]:
@@ -60,6 +64,11 @@ def _projects() -> list[Project]:
         Project(name="netlib", files=[*release("1.0"), *release("1.1")]),
         Project(name="yamlish", files=[*release("1.0"), *release("2.0")]),
         Project(name="forever", files=[*release("1.0")]),
+        Project(
+            name="imgkit",
+            files=[*release("1.0"), *release("1.1", requires_dist=["codec>=1"])],
+        ),
+        Project(name="codec", files=[*release("1.0"), *release("2.0")]),
     ]
 
 
@@ -93,6 +102,8 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(NETLIB, "netlib", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(YAMLISH, "yamlish", [{"introduced": "0"}, {"fixed": "2.0"}]),
         _record(FOREVER, "forever", [{"introduced": "0"}]),
+        _record(IMGKIT, "imgkit", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(CODEC, "codec", [{"introduced": "2.0"}]),
     ]
     for record in records:
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -251,3 +262,36 @@ def test_default_lock_and_bad_input(project: Project_) -> None:
     assert missing.exit_code == 2, missing.output
     assert "no such lock file" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_a_requirements_lock_is_fixed_from_its_input(project: Project_) -> None:
+    root = project.root
+    root.mkdir(parents=True)
+    (root / "requirements.in").write_text("webkit\n", encoding="utf-8")
+    (root / "old.txt").write_text("webkit==1.0\nparser==1.0\n", encoding="utf-8")
+    lock = root / "requirements.txt"
+    args = ["lock", root / "requirements.in", "--index-url", project.index.file_url, "-o", lock]
+    assert run_cli([*args, "-c", root / "old.txt"], env=project.env).exit_code == 0
+    assert run_cli(args, env=project.env).exit_code == 0
+    assert "parser==1.0" in lock.read_text(encoding="utf-8")
+    knowledge = f"sqlite:///{root.parent / 'k.db'}"
+    result = _ok(
+        run_cli(["fix", lock, "--osv", project.osv, "--knowledge", knowledge], env=project.env)
+    )
+    assert f"+ parser==1.1  # fixes {PARSER}" in result.stdout
+    text = lock.read_text(encoding="utf-8")
+    assert "parser==1.1" in text and "webkit==1.0" in text
+    assert "--hash=sha256:" in text
+    checked = run_cli(
+        ["check", lock, "--osv", project.osv, "--knowledge", knowledge], env=project.env
+    )
+    assert checked.exit_code == 0, checked.output
+
+
+def test_a_package_the_fix_brings_in_is_never_an_affected_version(project: Project_) -> None:
+    project.make("imgkit\n", "imgkit==1.0\n")
+    assert project.pins == {"imgkit": "1.0"}
+    result = _ok(project.run())
+    assert project.pins == {"imgkit": "1.1", "codec": "1.0"}  # codec 2.0 is affected
+    assert "+ codec==1.0  # needed by the fixes" in result.stdout
+    _ok(project.check())
