@@ -213,10 +213,7 @@ def plan_remedy(
     probe = planner.provider(targets[0], cache=cache)
 
     def versions(name: NormalizedName) -> list[Version]:
-        try:
-            return sorted(probe.versions(name))
-        except Exception:  # a project the index no longer has: nothing to ban
-            return []
+        return sorted(probe.versions(name))  # a project the index lacks has none
 
     def allowed(name: NormalizedName, v: Version) -> bool:
         pinned = pins.get(name)

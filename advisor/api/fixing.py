@@ -62,14 +62,16 @@ def fix(
     events: ProgressEvents = SILENT,
 ) -> FixOutcome:
     """Remediate ``lock`` (a pylock.toml recording its inputs, or a requirements lock with
-    its inputs). Raises :class:`InputError` for a lock that is missing or records no inputs,
-    :class:`~advisor.errors.LockfileError` for one that cannot be read."""
+    its inputs). Raises :class:`InputError` for a lock that is missing, records no inputs
+    or is stale (its inputs changed since: re-lock first, or the diff would mix both
+    changes), :class:`~advisor.errors.LockfileError` for one that cannot be read."""
     from advisor.advice.remedy import RemedyOptions, plan_remedy
     from advisor.api.advising import AdviseOptions, _load_knowledge
     from advisor.api.context import cooldown_for, make_planner, open_session
     from advisor.api.inputs import LockOptions, prepare
-    from advisor.api.locking import finish
+    from advisor.api.locking import finish, lock_record
     from advisor.api.resolving import with_hashes
+    from advisor.lockfile.pylock import read_pylock
     from advisor.models import LockFormat
 
     environ = dict(os.environ) if environ is None else environ
@@ -81,6 +83,13 @@ def fix(
     files, opts = _recorded(path, fmt, options.inputs, cwd=cwd, environ=environ)
     out = LockOptions(output=path, format=fmt, dry_run=options.dry_run, command="advisor fix")
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=path.parent)
+    if fmt is LockFormat.PYLOCK and (
+        read_pylock(path).record.input_digest != lock_record(prep, opts=opts).input_digest
+    ):
+        raise InputError(
+            f"{lock}: the lock is stale (its inputs, options or indexes changed since it was"
+            " written): re-lock it first (`advisor check --fix`), then fix it"
+        )
     knowledge, store = _load_knowledge(
         AdviseOptions(knowledge=options.knowledge, osv=options.osv), environ
     )

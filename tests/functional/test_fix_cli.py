@@ -295,3 +295,14 @@ def test_a_package_the_fix_brings_in_is_never_an_affected_version(project: Proje
     assert project.pins == {"imgkit": "1.1", "codec": "1.0"}  # codec 2.0 is affected
     assert "+ codec==1.0  # needed by the fixes" in result.stdout
     _ok(project.check())
+
+
+def test_a_stale_lock_is_refused(project: Project_) -> None:
+    project.make("webkit\n", "webkit==1.0\nparser==1.0\n")
+    (project.root / "requirements.in").write_text("webkit\ncryptolib\n", encoding="utf-8")
+    before = project.lock_path.read_bytes()
+    result = project.run()
+    assert result.exit_code == 2, result.output
+    assert "the lock is stale" in result.output
+    assert "Traceback" not in result.output
+    assert project.lock_path.read_bytes() == before
