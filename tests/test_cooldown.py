@@ -135,3 +135,14 @@ def test_policy_exemptions_hold_until_their_end_then_warn() -> None:
     assert expired.cooldown.warnings == (
         "the cooldown exemption of lib expired on 2026-02-28 (we trust it): it no longer applies",
     )
+
+
+def test_without_knowledge_no_security_fix_is_let_through_and_it_says_so() -> None:
+    project = _project({"1.0": 100, "1.2": 2})
+    cooldown = build_cooldown(7, now=NOW, policy=Policy(), knowledge=None, env=ENV)
+    assert cooldown.advisories is None
+    assert cooldown.exemption(LIB, Version("1.2"), project) is None
+    assert cooldown.warnings == (
+        "no knowledge store with advisories: the 7-day cooldown lets no security fix through"
+        " (fill one with `advisor knowledge update`)",
+    )

@@ -66,7 +66,8 @@ def build_cooldown(
 ) -> Cooldown:
     """The cooldown of ``days`` at ``now``: the policy's exemptions in force at ``now`` (an
     expired one becomes a warning and no longer applies), and the security exemption when
-    ``knowledge`` is given (``env`` is the target its advisories are judged for)."""
+    ``knowledge`` is given (``env`` is the target its advisories are judged for; without
+    it, a warning says that no security fix can be let through)."""
     exempt: dict[NormalizedName, str] = {}
     warnings: list[str] = []
     for item in policy.cooldown_exemptions:
@@ -79,7 +80,12 @@ def build_cooldown(
                 f" ({item.reason}): it no longer applies"
             )
     advisories = None
-    if knowledge is not None:
+    if knowledge is None:
+        warnings.append(
+            f"no knowledge store with advisories: the {days:g}-day cooldown lets no security"
+            " fix through (fill one with `advisor knowledge update`)"
+        )
+    else:
         ctx = ScoringContext(
             env=env, recommendation="security", now=now, knowledge=knowledge, policy=policy
         )

@@ -361,7 +361,8 @@ def cooldown_for(
 ) -> tuple[Cooldown | None, Callable[[], None]]:
     """The cooldown of ``opts`` (``None`` without one) and what closes what it opened:
     advisories come from ``knowledge`` (advise's view), else from the knowledge store
-    (``ADVISOR_KNOWLEDGE`` or the default one), opened here only when a cooldown is set."""
+    (``ADVISOR_KNOWLEDGE`` or the default one), opened here only when a cooldown is set and
+    never created (without one, no security fix is let through, and the cooldown says so)."""
     if opts.cooldown_days is None:
         return None, lambda: None
     from datetime import UTC
@@ -371,11 +372,13 @@ def cooldown_for(
 
     close: Callable[[], None] = lambda: None  # noqa: E731 - nothing opened
     if knowledge is None:
-        from advisor.knowledge.store import default_store_url, open_store
+        from advisor.knowledge.store import default_store_url, open_store, sqlite_path
         from advisor.scoring.knowledge_view import StoreKnowledge
 
-        store = open_store(default_store_url(environ))
-        knowledge, close = StoreKnowledge(store, kinds=["advisory"]), store.close
+        url = default_store_url(environ)
+        if url.startswith("postgres") or sqlite_path(url).is_file():
+            store = open_store(url)
+            knowledge, close = StoreKnowledge(store, kinds=["advisory"]), store.close
     cooldown = build_cooldown(
         opts.cooldown_days,
         now=now or clock.now(UTC),

@@ -185,8 +185,10 @@ def test_without_the_advisory_the_young_fix_is_held_back(
 ) -> None:
     empty = clean_environ(tmp_path / "home", ADVISOR_KNOWLEDGE=f"sqlite:///{tmp_path / 'e.db'}")
     req = _project(tmp_path, "patched\n")
-    _lock(index, empty, req, "--cooldown", "7")
+    result = _lock(index, empty, req, "--cooldown", "7")
     assert _pins(req) == {"patched": "1.0"}
+    assert "the 7-day cooldown lets no security fix through" in " ".join(result.stderr.split())
+    assert not (tmp_path / "e.db").exists()  # a lock never creates a knowledge store
 
 
 def test_advise_applies_the_cooldown_with_osv(
