@@ -7,6 +7,8 @@ with its exemptions, end to end on a fixture index whose JSON pages carry upload
   release is affected, so 1.1 gets through, with a warning saying why;
 * ``careful`` 1.0 (old) is affected, 1.1 (60 days) is not, 1.2 (young) too: an older release
   is safe, so the cooldown holds 1.2 back;
+* ``rollback`` 1.1 is affected (from 1.1, fixed in 1.2, which is young): ``fix`` under the
+  cooldown goes back to the safe 1.0;
 * ``[tool.advisor.policy] cooldown-exemptions`` lets ``fresh`` through until its end date; an
   expired exemption is a warning and no longer applies.
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 PATCHED = "GHSA-ptch-0001-aaaa"
 CAREFUL = "GHSA-care-0001-aaaa"
+ROLLBACK = "GHSA-roll-0001-aaaa"
 NOW = datetime.now(UTC)
 
 
@@ -56,10 +59,18 @@ def _projects() -> list[Project]:
                 *release("1.2", upload_time=_ago(2)),
             ],
         ),
+        Project(
+            name="rollback",
+            files=[
+                *release("1.0", upload_time=_ago(100)),
+                *release("1.1", upload_time=_ago(50)),
+                *release("1.2", upload_time=_ago(2)),
+            ],
+        ),
     ]
 
 
-def _record(adv_id: str, package: str, fixed: str) -> dict[str, Any]:
+def _record(adv_id: str, package: str, fixed: str, introduced: str = "0") -> dict[str, Any]:
     return {
         "schema_version": "1.6.0",
         "id": adv_id,
@@ -69,7 +80,7 @@ def _record(adv_id: str, package: str, fixed: str) -> dict[str, Any]:
             {
                 "package": {"ecosystem": "PyPI", "name": package},
                 "ranges": [
-                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                    {"type": "ECOSYSTEM", "events": [{"introduced": introduced}, {"fixed": fixed}]}
                 ],
             }
         ],
@@ -87,7 +98,11 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
 @pytest.fixture(scope="module")
 def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("osv")
-    for record in (_record(PATCHED, "patched", "1.1"), _record(CAREFUL, "careful", "1.1")):
+    for record in (
+        _record(PATCHED, "patched", "1.1"),
+        _record(CAREFUL, "careful", "1.1"),
+        _record(ROLLBACK, "rollback", "1.2", introduced="1.1"),
+    ):
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
     return folder
 
@@ -256,3 +271,22 @@ def test_bad_cooldowns_are_usage_errors(tmp_path: Path, index: IndexServer) -> N
     assert missing.exit_code == 2, missing.output
     assert "cooldown-exemptions[0].until is required" in missing.output
     assert not (req.parent / "pylock.toml").exists()
+
+
+def test_fix_follows_the_recorded_cooldown(
+    tmp_path: Path, index: IndexServer, env: dict[str, str], osv: Path
+) -> None:
+    req = _project(tmp_path, "patched\ncareful\nfresh\nrollback\n")
+    (req.parent / "old.txt").write_text(
+        "patched==1.0\ncareful==1.0\nrollback==1.1\n", encoding="utf-8"
+    )
+    _lock(index, env, req, "--cooldown", "7", "-c", req.parent / "old.txt")
+    _lock(index, env, req, "--cooldown", "7")  # keeps the old pins, records no constraint
+    assert _pins(req) == {"patched": "1.0", "careful": "1.0", "fresh": "1.0", "rollback": "1.1"}
+    result = run_cli(["fix", req.parent / "pylock.toml", "--osv", osv], env=env)
+    assert result.exit_code == 0, result.output
+    # the young patched 1.1 fixes what affects every older release; careful 1.1 is old
+    # enough and safe, so its young 1.2 waits; fresh is not affected and keeps its pin;
+    # rollback's fix 1.2 is young and 1.0 is safe: back to 1.0
+    assert _pins(req) == {"patched": "1.1", "careful": "1.1", "fresh": "1.0", "rollback": "1.0"}
+    assert read_lock(req.parent / "pylock.toml")["tool"]["advisor"]["options"]["cooldown-days"] == 7
