@@ -3,7 +3,8 @@
 Sits beside :mod:`advisor.config` at the bottom of the flow: :func:`advisor.config.load_config`
 parses the table with :func:`parse_policy`, and both readers take the value from there:
 ``advisor check`` (waivers, data age, allowed indexes) and the scoring units of ``advise``
-(waivers, minimum release age, pre-releases). One :class:`Waiver` with one matching rule
+(waivers, minimum release age, pre-releases), and the cooldown of ``lock``/``advise``
+(its per-package exemptions). One :class:`Waiver` with one matching rule
 (:meth:`Waiver.matches`, :meth:`Waiver.holds_at`) serves both, so the two can never judge
 the same waiver differently. Pure: the table and the name of its file go in, a value comes
 out. Keys::
@@ -16,10 +17,15 @@ out. Keys::
     ]
     max-advisory-age-days = 30            # advisor check: older advisory data is a finding
     allowed-indexes = ["https://…"]       # advisor check: where locked files come from
+    cooldown-exemptions = [               # --cooldown lets these through, why, until when
+      { package = "django", reason = "we take its security releases at once", until = 2025-06-30 },
+    ]
 
 A waiver's id matches the advisory's id or any of its aliases, case-insensitively. ``until``
 is a date (TOML date or ``"YYYY-MM-DD"``): the waiver holds until the end of that day, UTC;
-a date-time (a naive one is read as UTC) holds until that instant. Any other key, or a value
+a date-time (a naive one is read as UTC) holds until that instant. A cooldown exemption needs
+a reason and an ``until`` (an exemption never lasts for ever); an expired one no longer applies
+(the resolution warns about it). Any other key, or a value
 of the wrong type, is a :class:`~advisor.errors.ConfigError` naming the file and dotted key.
 """
 
@@ -32,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from packaging.utils import InvalidName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from advisor.errors import ConfigError
 
@@ -41,7 +47,7 @@ if TYPE_CHECKING:
 
     _Fail = Callable[[str, str], NoReturn]
 
-__all__ = ["POLICY_KEYS", "Policy", "Waiver", "parse_policy"]
+__all__ = ["POLICY_KEYS", "CooldownExemption", "Policy", "Waiver", "parse_policy"]
 
 #: Every key of the table, in the order messages list them.
 POLICY_KEYS: tuple[str, ...] = (
@@ -50,8 +56,10 @@ POLICY_KEYS: tuple[str, ...] = (
     "allow-prereleases",
     "max-advisory-age-days",
     "allowed-indexes",
+    "cooldown-exemptions",
 )
 _WAIVER_KEYS: tuple[str, ...] = ("id", "reason", "until")
+_EXEMPTION_KEYS: tuple[str, ...] = ("package", "reason", "until")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +84,20 @@ class Waiver:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CooldownExemption:
+    """A project whose releases the cooldown lets through, with the reason, until an
+    instant (aware, UTC; always set)."""
+
+    package: NormalizedName
+    reason: str
+    until: dt.datetime
+
+    def holds_at(self, now: dt.datetime) -> bool:
+        """True while the exemption has not expired at ``now`` (a naive ``now`` is UTC)."""
+        return _as_utc(now) <= self.until
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """The team's policy, as ``check`` and the scoring units read it."""
 
@@ -84,6 +106,7 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     max_advisory_age_days: int = 30
     allowed_indexes: tuple[str, ...] | None = None  # None: those recorded in the lock
+    cooldown_exemptions: tuple[CooldownExemption, ...] = ()
 
     def waivers_for(
         self, ids: Iterable[str], *, now: dt.datetime
@@ -159,7 +182,14 @@ def parse_policy(raw: Mapping[str, Any], *, source: str, prefix: str | None = No
     ):
         fail("allowed-indexes", "must be an array of index URLs")
 
+    exemptions = raw.get("cooldown-exemptions", [])
+    if not isinstance(exemptions, list):
+        fail("cooldown-exemptions", "must be an array of tables {package, reason, until}")
     return Policy(
+        cooldown_exemptions=tuple(
+            _exemption(entry, f"cooldown-exemptions[{i}]", fail)
+            for i, entry in enumerate(exemptions)
+        ),
         minimum_release_age_days=float(age),
         allow_prereleases=_project_names(raw.get("allow-prereleases", []), fail),
         waivers=waivers,
@@ -197,6 +227,28 @@ def _waiver(entry: Any, key: str, fail: _Fail) -> Waiver:
         reason=" ".join(reason.split()),
         until=_until(entry.get("until"), f"{key}.until", fail),
     )
+
+
+def _exemption(entry: Any, key: str, fail: _Fail) -> CooldownExemption:
+    if not isinstance(entry, dict):
+        fail(key, "must be a table {package, reason, until}")
+    for field in entry:
+        if field not in _EXEMPTION_KEYS:
+            fail(f"{key}.{field}", f"is not a known key (known: {', '.join(_EXEMPTION_KEYS)})")
+    package = entry.get("package")
+    if not isinstance(package, str) or not package.strip():
+        fail(f"{key}.package", "is required: the project the cooldown lets through")
+    try:
+        name = canonicalize_name(package.strip(), validate=True)
+    except InvalidName:
+        fail(f"{key}.package", f"has {package!r}, which is not a valid project name")
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        fail(f"{key}.reason", "is required: an exemption says why the cooldown is skipped")
+    until = _until(entry.get("until"), f"{key}.until", fail)
+    if until is None:
+        fail(f"{key}.until", "is required: a date like 2025-06-30, after which it expires")
+    return CooldownExemption(package=name, reason=" ".join(reason.split()), until=until)
 
 
 def _until(value: Any, key: str, fail: _Fail) -> dt.datetime | None:

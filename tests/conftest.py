@@ -8,6 +8,10 @@
 * ``make_venv(name="venv") -> Path`` (the venv's python) and ``run_pip(*args, python=None)``:
   fresh venvs without pip, driven by this interpreter's pip through ``--python``.
 * ``packse_scenarios``: the packse scenarios folder (skips when absent, fails under CI=true).
+
+Hypothesis runs without its per-example deadline and its too-slow health check: on a
+loaded 2-core CI machine both fail tests for time alone, and time is measured in
+``benchmarks/``, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.container_conftest import (  # noqa: F401
     buildah_env,
@@ -32,6 +37,9 @@ from tests.support.server import IndexServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
+
+settings.register_profile("advisor", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("advisor")
 
 __all__ = ["scenarios_dir"]
 

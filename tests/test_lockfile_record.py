@@ -254,6 +254,14 @@ def test_a_foreign_lock_has_an_empty_record() -> None:
     assert LockRecord().to_table() == {}
 
 
+def test_the_cooldown_is_written_as_a_number_of_days() -> None:
+    assert OptionsRecord(cooldown_days=7.0).to_table()["cooldown-days"] == 7
+    assert OptionsRecord(cooldown_days=0.5).to_table()["cooldown-days"] == 0.5
+    assert "cooldown-days" not in OptionsRecord().to_table()  # earlier digests unchanged
+    table = {"pre": False, "no-build": False, "cooldown-days": 7}
+    assert OptionsRecord.from_table(table, source="x").cooldown_days == 7
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
@@ -280,6 +288,18 @@ def test_a_foreign_lock_has_an_empty_record() -> None:
         ),
         ({"options": {"pre": "yes", "no-build": False}}, r"options\.pre': expected true or false"),
         ({"options": {"pre": False}}, r"'tool\.advisor\.options': missing 'no-build'"),
+        (
+            {"options": {"pre": False, "no-build": False, "cooldown-days": "7"}},
+            r"'tool\.advisor\.options\.cooldown-days': expected a number >= 0",
+        ),
+        (
+            {"options": {"pre": False, "no-build": False, "cooldown-days": -1}},
+            r"'tool\.advisor\.options\.cooldown-days': expected a number >= 0",
+        ),
+        (
+            {"options": {"pre": False, "no-build": False, "cooldown-days": True}},
+            r"'tool\.advisor\.options\.cooldown-days': expected a number >= 0",
+        ),
         ({"inputs": {"files": "a.in"}}, r"'tool\.advisor\.inputs\.files': expected an array"),
         ({"inputs": {"extras": [1]}}, r"'tool\.advisor\.inputs\.extras': expected an array"),
     ],
@@ -325,6 +345,9 @@ _options = st.builds(
     only_binary=_texts,
     no_build=st.booleans(),
     exclude_newer=st.none() | _text.filter(bool),
+    cooldown_days=st.none()
+    | st.integers(0, 3650)
+    | st.floats(0, 3650, allow_nan=False, allow_infinity=False),
 )
 _inputs = st.builds(
     InputsRecord,

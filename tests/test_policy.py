@@ -165,7 +165,42 @@ def test_values() -> None:
             {"minimum-release-age": 3},
             f"{_E}minimum-release-age is not a known key; did you mean "
             "'minimum-release-age-days'? (known: minimum-release-age-days, allow-advisories, "
-            "allow-prereleases, max-advisory-age-days, allowed-indexes)",
+            "allow-prereleases, max-advisory-age-days, allowed-indexes, cooldown-exemptions)",
+        ),
+        (
+            {"cooldown-exemptions": {"package": "x"}},
+            f"{_E}cooldown-exemptions must be an array of tables {{package, reason, until}}",
+        ),
+        (
+            {"cooldown-exemptions": [{"reason": "r", "until": "2030-01-01"}]},
+            f"{_E}cooldown-exemptions[0].package is required: the project the cooldown lets "
+            "through",
+        ),
+        (
+            {"cooldown-exemptions": [{"package": "no!", "reason": "r", "until": "2030-01-01"}]},
+            f"{_E}cooldown-exemptions[0].package has 'no!', which is not a valid project name",
+        ),
+        (
+            {"cooldown-exemptions": [{"package": "x", "until": "2030-01-01"}]},
+            f"{_E}cooldown-exemptions[0].reason is required: an exemption says why the cooldown"
+            " is skipped",
+        ),
+        (
+            {"cooldown-exemptions": [{"package": "x", "reason": "r"}]},
+            f"{_E}cooldown-exemptions[0].until is required: a date like 2025-06-30, after which "
+            "it expires",
+        ),
+        (
+            {"cooldown-exemptions": [{"package": "x", "reason": "r", "until": "soon"}]},
+            f'{_E}cooldown-exemptions[0].until must be a date like 2025-06-30 (got "soon")',
+        ),
+        (
+            {
+                "cooldown-exemptions": [
+                    {"package": "x", "reason": "r", "id": "X", "until": "2030-01-01"}
+                ]
+            },
+            f"{_E}cooldown-exemptions[0].id is not a known key (known: package, reason, until)",
         ),
     ],
 )
@@ -299,3 +334,18 @@ def test_check_and_advise_judge_a_waiver_alike(
     policy = parse_policy({"allow-advisories": [entry]}, source="pyproject.toml")
     advisory = _advisory("GHSA-aaaa-bbbb-cccc", aliases=("CVE-2024-0001",))
     assert _check_waives(advisory, policy, now) == _advise_waives(advisory, policy, now)
+
+
+def test_cooldown_exemptions_parse_and_expire() -> None:
+    policy = parse_policy(
+        {
+            "cooldown-exemptions": [
+                {"package": "Django", "reason": "  security   releases ", "until": "2030-06-30"}
+            ]
+        },
+        source="advisor.toml",
+    )
+    (item,) = policy.cooldown_exemptions
+    assert (item.package, item.reason) == ("django", "security releases")
+    assert item.holds_at(datetime(2030, 6, 30, 23, 59))  # to the end of that day, UTC
+    assert not item.holds_at(datetime(2030, 7, 1, tzinfo=UTC))

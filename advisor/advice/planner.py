@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from advisor.models import DistFile
     from advisor.request import AdviceRequest
     from advisor.resolution.candidates import BinaryPolicy
+    from advisor.resolution.cooldown import Cooldown
     from advisor.resolution.options import (
         CandidateOrder,
         CandidateScorer,
@@ -53,7 +54,8 @@ class PlanOptions:
     ``only_binary`` entries are pip's (``NAME[,NAME...]``, ``:all:``, ``:none:``) and merge
     with the request's ``--only-binary``; ``pre`` allows pre-releases of every project (as
     does the request's ``--pre``), ``pre_packages`` of those named; ``no_build`` leaves out
-    every sdist; ``exclude_newer`` leaves out files uploaded after it.
+    every sdist; ``exclude_newer`` leaves out files uploaded after it; ``cooldown`` leaves
+    out releases younger than its days, but for its exemptions.
     """
 
     pre: bool = False
@@ -61,6 +63,7 @@ class PlanOptions:
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
     exclude_newer: datetime | None = None
+    cooldown: Cooldown | None = None
 
 
 def _binary_policies(
@@ -198,6 +201,7 @@ class Planner:
             default_binary=self.default_binary,
             no_build=options.no_build,
             exclude_newer=options.exclude_newer,
+            cooldown=options.cooldown,
             # only a CUDA asked for (--cuda, a named environment, an image recipe) filters the
             # +cuXYZ variants; the host's detected toolkit leaves them to pip's order
             cuda=parse_cuda(target.cuda_version) if target.cuda_source == "user" else None,

@@ -4,7 +4,8 @@ The CLI (and later the pre-commit hook, the image pipeline and the server) call 
 package. It is the one place that reads the process environment and the clock, and passes
 them down as values. One module per job: :mod:`~advisor.api.locking` (the lock and advise
 jobs, which share one private step), :mod:`~advisor.api.explaining` (explain),
-:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.imaging`,
+:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.fixing` (fix),
+:mod:`~advisor.api.imaging`,
 :mod:`~advisor.api.image_family`, :mod:`~advisor.api.building` and
 :mod:`~advisor.api.publishing` (images), :mod:`~advisor.api.knowledge`,
 :mod:`~advisor.api.advisory_update` and :mod:`~advisor.api.lock_facts` (the knowledge store),
@@ -31,6 +32,8 @@ __all__ = [
     "CheckReport",
     "Explanation",
     "FamilyOutcome",
+    "FixOptions",
+    "FixOutcome",
     "ImageOutcome",
     "IndexConfig",
     "IndexStrategy",
@@ -51,6 +54,7 @@ __all__ = [
     "explain",
     "export_lock_graph",
     "export_observations",
+    "fix",
     "generate_image",
     "generate_images",
     "import_observations",
@@ -82,6 +86,8 @@ _WHERE = {
     "CheckReport": ("checking", "CheckReport"),
     "Explanation": ("explaining", "Explanation"),
     "FamilyOutcome": ("image_family", "FamilyOutcome"),
+    "FixOptions": ("fixing", "FixOptions"),
+    "FixOutcome": ("fixing", "FixOutcome"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("context", "IndexStrategy"),
@@ -102,6 +108,7 @@ _WHERE = {
     "explain": ("explaining", "explain_pin"),
     "export_lock_graph": ("lock_facts", "export_lock_graph"),
     "export_observations": ("observing", "export_observations"),
+    "fix": ("fixing", "fix"),
     "generate_image": ("imaging", "generate"),
     "generate_images": ("image_family", "generate_family"),
     "import_observations": ("observing", "import_observations"),
@@ -143,6 +150,7 @@ if TYPE_CHECKING:
     from advisor.api.environment import detect_environment
     from advisor.api.explaining import Explanation
     from advisor.api.explaining import explain_pin as explain
+    from advisor.api.fixing import FixOptions, FixOutcome, fix
     from advisor.api.image_family import FamilyOutcome
     from advisor.api.image_family import generate_family as generate_images
     from advisor.api.imaging import ImageOutcome, list_recipes

@@ -128,7 +128,7 @@ def run_advice(
     Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
     """
     from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
-    from advisor.api.context import make_planner, open_session
+    from advisor.api.context import cooldown_for, make_planner, open_session
     from advisor.api.resolving import with_hashes
     from advisor.api.workloads import workload_recommendation
     from advisor.resolution.resolve import TargetResult, merge
@@ -155,7 +155,15 @@ def run_advice(
         opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
     )
     try:
-        planner = make_planner(prep.resolvable, opts=opts, session=session)
+        cooldown, _ = cooldown_for(
+            opts,
+            policy=prep.config.policy,
+            target=prep.targets[0],
+            environ=prep.environ,
+            knowledge=knowledge,
+            now=now,
+        )
+        planner = make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown)
         baseline = _baseline_pins(prep, advise)
         found: list[TargetAdvice] = []
         for target in prep.targets:

@@ -22,7 +22,7 @@ from advisor.events import SILENT
 from advisor.models import IndexStrategy, RecommendationType
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from advisor.advice.planner import Planner
@@ -34,7 +34,10 @@ if TYPE_CHECKING:
     from advisor.index.finder import PackageFinder
     from advisor.index.metadata import MetadataFetcher
     from advisor.index.settings import PipSettings
+    from advisor.policy import Policy
     from advisor.request import AdviceRequest, RequirementLine
+    from advisor.resolution.cooldown import Cooldown
+    from advisor.scoring.base import KnowledgeView
 
 __all__ = [
     "IndexConfig",
@@ -43,6 +46,7 @@ __all__ = [
     "ResolveOptions",
     "Session",
     "build_targets",
+    "cooldown_for",
     "default_cache_dir",
     "index_config",
     "load_config",
@@ -98,6 +102,7 @@ class ResolveOptions:
     pre: bool = False
     pre_packages: tuple[str, ...] = ()
     exclude_newer: datetime | None = None
+    cooldown_days: float | None = None  # --cooldown, or a relative --exclude-newer
     offline: bool = False
     no_cache: bool = False
     refresh: bool = False
@@ -345,9 +350,54 @@ def open_session(
     return Session(fetcher=fetcher, finder=finder, metadata=metadata, events=events)
 
 
-def make_planner(request: AdviceRequest, *, opts: ResolveOptions, session: Session) -> Planner:
+def cooldown_for(
+    opts: ResolveOptions,
+    *,
+    policy: Policy,
+    target: RuntimeEnvironment,
+    environ: Mapping[str, str],
+    knowledge: KnowledgeView | None = None,
+    now: datetime | None = None,
+) -> tuple[Cooldown | None, Callable[[], None]]:
+    """The cooldown of ``opts`` (``None`` without one) and what closes what it opened:
+    advisories come from ``knowledge`` (advise's view), else from the knowledge store
+    (``ADVISOR_KNOWLEDGE`` or the default one), opened here only when a cooldown is set and
+    never created (without one, no security fix is let through, and the cooldown says so)."""
+    if opts.cooldown_days is None:
+        return None, lambda: None
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    from advisor.advice.cooldown import build_cooldown
+
+    close: Callable[[], None] = lambda: None  # noqa: E731 - nothing opened
+    if knowledge is None:
+        from advisor.knowledge.store import default_store_url, open_store, sqlite_path
+        from advisor.scoring.knowledge_view import StoreKnowledge
+
+        url = default_store_url(environ)
+        if url.startswith("postgres") or sqlite_path(url).is_file():
+            store = open_store(url)
+            knowledge, close = StoreKnowledge(store, kinds=["advisory"]), store.close
+    cooldown = build_cooldown(
+        opts.cooldown_days,
+        now=now or clock.now(UTC),
+        policy=policy,
+        knowledge=knowledge,
+        env=target,
+    )
+    return cooldown, close
+
+
+def make_planner(
+    request: AdviceRequest,
+    *,
+    opts: ResolveOptions,
+    session: Session,
+    cooldown: Cooldown | None = None,
+) -> Planner:
     """The planner of ``request`` over ``session``'s finder and metadata, with the few
-    options of ``opts`` that choose candidates."""
+    options of ``opts`` that choose candidates (and ``cooldown``, from :func:`cooldown_for`)."""
     from advisor.advice.planner import Planner, PlanOptions
 
     options = PlanOptions(
@@ -356,6 +406,7 @@ def make_planner(request: AdviceRequest, *, opts: ResolveOptions, session: Sessi
         only_binary=opts.only_binary,
         no_build=opts.no_build,
         exclude_newer=opts.exclude_newer,
+        cooldown=cooldown,
     )
     return Planner(request, finder=session.finder, metadata=session.metadata, options=options)
 

@@ -142,6 +142,7 @@ def choose_stack(
             targets=prep.targets,
             environ=prep.environ,
             preferences=_preferences(opts, prep.previous),
+            policy=prep.config.policy,
             events=events,
         )
         return LockedStack(resolution=resolution, warnings=warnings, requests=requests)
@@ -379,6 +380,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         only_binary=options.only_binary,
         no_build=options.no_build,
         exclude_newer=_recorded_time(options.exclude_newer),
+        cooldown_days=options.cooldown_days,
         recommendation=RecommendationType.parse(record.recommendation or "latest"),
     )
 
@@ -462,6 +464,7 @@ def options_record(opts: ResolveOptions) -> OptionsRecord:
         only_binary=tuple(sorted(opts.only_binary)),
         no_build=opts.no_build,
         exclude_newer=opts.exclude_newer.isoformat() if opts.exclude_newer else None,
+        cooldown_days=opts.cooldown_days,
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from advisor.index.fetch import Fetcher
     from advisor.index.settings import PipSettings
     from advisor.models import Resolution
+    from advisor.policy import Policy
     from advisor.request import AdviceRequest
 
 __all__ = ["resolve_request", "with_hashes"]
@@ -38,16 +39,21 @@ def resolve_request(
     targets: Sequence[RuntimeEnvironment],
     environ: Mapping[str, str],
     preferences: Mapping[NormalizedName, Version],
+    policy: Policy | None = None,
     events: ProgressEvents = SILENT,
 ) -> tuple[Resolution, tuple[str, ...], int]:
     """Resolve for every target and merge, reporting progress to ``events``. Returns
-    (resolution, warnings, requests made)."""
-    from advisor.api.context import make_planner, open_session
+    (resolution, warnings, requests made). ``policy`` holds the cooldown's exemptions."""
+    from advisor.api.context import cooldown_for, make_planner, open_session
+    from advisor.policy import Policy
     from advisor.resolution.resolve import TargetResult, merge, resolve
 
+    cooldown, close = cooldown_for(
+        opts, policy=policy or Policy(), target=targets[0], environ=environ
+    )
     session = open_session(opts, index, pip, environ, events=events)
     try:
-        planner = make_planner(request, opts=opts, session=session)
+        planner = make_planner(request, opts=opts, session=session, cooldown=cooldown)
         results: list[TargetResult] = []
         warnings: list[str] = []
         prefs = dict(preferences)
@@ -71,6 +77,7 @@ def resolve_request(
         raise
     finally:
         session.close()
+        close()
 
 
 def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:

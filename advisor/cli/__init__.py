@@ -20,6 +20,7 @@ import click
 from advisor.cli import advise as _advise  # noqa: F401 - registers the commands
 from advisor.cli import cache as _cache  # noqa: F401
 from advisor.cli import check as _check  # noqa: F401
+from advisor.cli import fix as _fix  # noqa: F401
 from advisor.cli import image as _image  # noqa: F401
 from advisor.cli import image_publish as _image_publish  # noqa: F401
 from advisor.cli import knowledge as _knowledge  # noqa: F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,33 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: a relative --exclude-newer, as uv spells it: "7 days", "2 weeks", "36 hours"
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|h|days?|d|weeks?|w)", re.IGNORECASE)
+_SPAN_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
+
+
+def _relative_days(value: str) -> float | None:
+    """The days of a relative ``--exclude-newer`` ("7 days", "2 weeks", "12h"), or
+    ``None`` when ``value`` is not one."""
+    match = _SPAN.fullmatch(value.strip())
+    if match is None:
+        return None
+    return float(match[1]) * _SPAN_DAYS[match[2][0].lower()]
+
+
+def _cooldown_days(cooldown: float | None, stamp: str | None) -> float | None:
+    """``--cooldown``, or the days of a relative ``--exclude-newer`` (the same filter, with
+    the same exemptions); both at once must agree."""
+    relative = _relative_days(stamp) if stamp else None
+    if relative is not None and cooldown is not None and relative != cooldown:
+        raise click.BadParameter(
+            f"--exclude-newer {stamp!r} is a cooldown of {relative:g} days, and --cooldown says"
+            f" {cooldown:g}: give one",
+            param_hint="'--exclude-newer'",
+        )
+    return cooldown if cooldown is not None else relative
+
+
 def _parse_timestamp(value: str) -> datetime:
     text = value.strip()
     try:
@@ -44,7 +72,8 @@ def _parse_timestamp(value: str) -> datetime:
             stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not a date (2024-05-01) or an RFC 3339 timestamp (2024-05-01T00:00:00Z)"
+            f"{value!r} is not a date (2024-05-01), an RFC 3339 timestamp (2024-05-01T00:00:00Z)"
+            " or a span (7 days, 2 weeks, 12 hours)"
         ) from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
@@ -137,7 +166,15 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--exclude-newer",
             metavar="TIMESTAMP",
-            help="Ignore files uploaded after this date or RFC 3339 timestamp.",
+            help="Ignore files uploaded after this date or RFC 3339 timestamp; a span ('7 days',"
+            " '2 weeks') is a --cooldown.",
+        ),
+        click.option(
+            "--cooldown",
+            type=click.FloatRange(min=0),
+            metavar="DAYS",
+            help="Leave out releases younger than DAYS, except a release that fixes an advisory"
+            " affecting every older one, and the policy's cooldown-exemptions.",
         ),
         click.option("--offline", is_flag=True, help="Use only the cache; never the network."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
@@ -191,6 +228,9 @@ def resolve_opts(kw: dict[str, Any]) -> ResolveOptions:
     from advisor.api import IndexStrategy, RecommendationType, ResolveOptions
 
     stamp = kw.pop("exclude_newer")
+    cooldown = _cooldown_days(kw.pop("cooldown"), stamp)
+    if stamp is not None and _relative_days(stamp) is not None:
+        stamp = None  # a span: the cooldown, not a date
     strategy = kw.pop("index_strategy")
     return ResolveOptions(
         index_url=kw.pop("index_url"),
@@ -210,6 +250,7 @@ def resolve_opts(kw: dict[str, Any]) -> ResolveOptions:
         pre=kw.pop("pre"),
         pre_packages=tuple(kw.pop("prerelease_packages")),
         exclude_newer=_parse_timestamp(stamp) if stamp else None,
+        cooldown_days=cooldown,
         offline=kw.pop("offline"),
         no_cache=kw.pop("no_cache"),
         refresh=kw.pop("refresh"),

@@ -108,7 +108,8 @@ class OptionsRecord:
 
     ``pre`` and ``no-build`` are always written (a table without them is refused); the
     others only when set (an empty list or text is left out), as every earlier version did.
-    ``exclude_newer`` is the recorded ISO 8601 text, kept as written.
+    ``exclude_newer`` is the recorded ISO 8601 text, kept as written; ``cooldown_days`` the
+    ``--cooldown`` (``cooldown-days``, a number; a whole one is written as an integer).
     """
 
     pre: bool = False
@@ -116,6 +117,7 @@ class OptionsRecord:
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
     exclude_newer: str | None = None
+    cooldown_days: float | None = None
     other: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +129,7 @@ class OptionsRecord:
             only_binary=read.strings("only-binary"),
             no_build=read.boolean("no-build"),
             exclude_newer=read.optional_string("exclude-newer") or None,
+            cooldown_days=read.optional_number("cooldown-days"),
             other=read.other(_OPTION_KEYS),
         )
 
@@ -137,6 +140,7 @@ class OptionsRecord:
             "only-binary": list(self.only_binary),
             "no-build": self.no_build,
             "exclude-newer": self.exclude_newer,
+            "cooldown-days": _number(self.cooldown_days),
         }
         # no empty values (False is kept): the record then survives a TOML round trip as is
         return {**{k: v for k, v in table.items() if v not in ("", [], None)}, **self.other}
@@ -270,7 +274,7 @@ _TARGET_KEYS = (
     "libc_version",
     "cuda_version",
 )
-_OPTION_KEYS = ("pre", "pre-packages", "only-binary", "no-build", "exclude-newer")
+_OPTION_KEYS = ("pre", "pre-packages", "only-binary", "no-build", "exclude-newer", "cooldown-days")
 _INPUT_KEYS = (
     "files",
     "extras",
@@ -323,6 +327,15 @@ class _Reader:
     def optional_string(self, key: str) -> str | None:
         return None if self.data.get(key) is None else self.string(key)
 
+    def optional_number(self, key: str) -> float | None:
+        """A number >= 0 (integer or float), or ``None`` when absent."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise _invalid(self.source, self._path(key), "a number >= 0")
+        return value
+
     def boolean(self, key: str) -> bool:
         value = self._required(key)
         if not isinstance(value, bool):
@@ -352,6 +365,13 @@ class _Reader:
         """The entries not in ``known``, as read (they are written back as they are)."""
         skip = set(known)
         return {k: v for k, v in self.data.items() if k not in skip}
+
+
+def _number(value: float | None) -> float | int | None:
+    """A number as written: a whole one as an integer (``7``, not ``7.0``)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 def _invalid(source: str, where: str, expected: str) -> LockfileError:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement as PepRequirement
     from packaging.tags import Tag
 
+    from advisor.resolution.cooldown import Cooldown
+
 __all__ = [
     "BinaryPolicy",
     "Candidate",
@@ -134,6 +136,8 @@ class VersionChoice:
     yanked: bool
     requires_python: tuple[str, ...] = ()
     rejection: str | None = None
+    #: why a release younger than the cooldown is used all the same (a warning when pinned)
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,6 +163,7 @@ class FileFilter:
     no_build: bool = False
     exclude_newer: datetime | None = None
     cuda: tuple[int, int] | None = None
+    cooldown: Cooldown | None = None
     _rank: dict[Tag, int] = field(default_factory=dict)
     _python_ok: dict[str, bool] = field(default_factory=dict)
 
@@ -213,11 +218,22 @@ class FileFilter:
     def choose(self, name: NormalizedName, files: Iterable[DistFile]) -> list[VersionChoice]:
         """Decide every version of ``files``; newest version first (for reports)."""
         grouped = self.group(name, files)
-        return [self.choose_version(name, v, grouped[v]) for v in sorted(grouped, reverse=True)]
+        return [
+            self.choose_version(name, v, grouped[v], project=grouped)
+            for v in sorted(grouped, reverse=True)
+        ]
 
     def choose_version(
-        self, name: NormalizedName, version: Version, files: list[DistFile]
+        self,
+        name: NormalizedName,
+        version: Version,
+        files: list[DistFile],
+        *,
+        project: Mapping[Version, Sequence[DistFile]] | None = None,
     ) -> VersionChoice:
+        """The usable files of ``version``. ``project`` (every version's files) is what the
+        cooldown's security exemption compares with; without it, no release is exempt for
+        fixing an advisory."""
         if self.cuda is not None and version.local:
             built = cuda_build(version)
             if built is not None and built > self.cuda:
@@ -238,6 +254,16 @@ class FileFilter:
             if not kept:
                 reasons.append(f"uploaded after {cutoff.isoformat()} (--exclude-newer)")
             candidates = kept
+        note = None
+        if self.cooldown is not None and any(self.cooldown.is_young(f) for f in candidates):
+            cooldown = self.cooldown
+            why = cooldown.exemption(name, version, project or {})
+            if why is None:
+                candidates = [f for f in candidates if not cooldown.is_young(f)]
+                if not candidates:
+                    reasons.append(f"uploaded less than {cooldown.days:g} days ago (--cooldown)")
+            else:
+                note = f"{name} {version} is younger than the {cooldown.label}, used because {why}"
         fitting: list[DistFile] = []
         for f in candidates:
             spec = f.requires_python
@@ -293,6 +319,7 @@ class FileFilter:
             needs_build=needs_build,
             yanked=yanked,
             rejection=rejection,
+            note=note if chosen else None,
         )
 
 

@@ -130,7 +130,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         #: conflict may start although resolvelib reports it elsewhere (in order seen)
         self.emptied_by_filter: dict[str, None] = {}
         #: notes worth telling the user (extras a project does not provide, ...)
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(files.cooldown.warnings) if files.cooldown else []
         self._probe = False  # a build-free probe is running (see ``probing``)
         #: identifier -> whether its next candidate needs a build (probe only)
         self._costly: dict[str, bool] = {}
@@ -396,6 +396,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         if reason is not None:
             self._rejected[(name, version)] = reason
             return None, True
+        if choice.note is not None and choice.note not in self.warnings:
+            self.warnings.append(choice.note)
         if choice.yanked:
             why = choice.files[0].yanked or "no reason given"
             note = f"{name} {version} is yanked ({why}); used because it is pinned with =="
@@ -464,7 +466,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         with self._lock:
             hit = self._choice.get(key)
         if hit is None:
-            hit = self._files.choose_version(name, version, self.versions(name)[version])
+            project = self.versions(name)
+            hit = self._files.choose_version(name, version, project[version], project=project)
             with self._lock:
                 self._choice[key] = hit
         return hit

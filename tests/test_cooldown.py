@@ -1,0 +1,148 @@
+"""Unit tests of the cooldown: :mod:`advisor.resolution.cooldown` (the filter's exemptions)
+as :func:`advisor.advice.cooldown.build_cooldown` assembles it, applied by the real
+:class:`~advisor.resolution.candidates.FileFilter`.
+
+Advisories are real :class:`~advisor.knowledge.schema.Advisory` values in a
+:class:`~advisor.scoring.knowledge_view.StaticKnowledge`, judged by the real OSV rules.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from advisor.advice.cooldown import build_cooldown
+from advisor.environment import RuntimeEnvironment
+from advisor.knowledge.schema import Advisory, Affected, Provenance, RangeEvent, VersionRange
+from advisor.models import DistFile
+from advisor.policy import CooldownExemption, Policy, Waiver
+from advisor.resolution.candidates import FileFilter
+from advisor.scoring.knowledge_view import StaticKnowledge
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ENV = RuntimeEnvironment.for_target(
+    host=RuntimeEnvironment.detect(), python="3.12", platform="manylinux_2_28_x86_64"
+)
+LIB = canonicalize_name("lib")
+
+
+def _advisory(adv_id: str, *, introduced: str = "0", fixed: str | None = None) -> Advisory:
+    events = [RangeEvent(introduced=introduced)]
+    if fixed is not None:
+        events.append(RangeEvent(fixed=fixed))
+    return Advisory(
+        id=adv_id,
+        affected=(
+            Affected(package="lib", ranges=(VersionRange(type="ECOSYSTEM", events=tuple(events)),)),
+        ),
+        provenance=Provenance(source="osv:test", date="2026-01-01"),
+    )
+
+
+def _project(ages: dict[str, float | None]) -> dict[Version, list[DistFile]]:
+    """``lib`` with one wheel per version, uploaded ``age`` days before NOW (None: unknown)."""
+    return {
+        Version(v): [
+            DistFile(
+                filename=f"lib-{v}-py3-none-any.whl",
+                url=f"https://files.example/lib-{v}-py3-none-any.whl",
+                index="",
+                upload_time=None if age is None else NOW - timedelta(days=age),
+            )
+        ]
+        for v, age in ages.items()
+    }
+
+
+def _filter(policy: Policy = Policy(), advisories: tuple[Advisory, ...] = ()) -> FileFilter:  # noqa: B008
+    cooldown = build_cooldown(
+        7, now=NOW, policy=policy, knowledge=StaticKnowledge(advisories), env=ENV
+    )
+    return FileFilter(
+        tags=[Tag("py3", "none", "any")], python=Version("3.12.0"), platform="x", cooldown=cooldown
+    )
+
+
+def _usable(fil: FileFilter, project: dict[Version, list[DistFile]]) -> dict[str, str | None]:
+    """version → None when usable, else the rejection."""
+    out = {}
+    for v, files in project.items():
+        choice = fil.choose_version(LIB, v, files, project=project)
+        out[str(v)] = None if choice.files else choice.rejection
+    return out
+
+
+def test_young_releases_are_left_out_and_unknown_times_kept() -> None:
+    project = _project({"1.0": 100, "1.1": 2, "1.2": None})
+    assert _usable(_filter(), project) == {
+        "1.0": None,
+        "1.1": "uploaded less than 7 days ago (--cooldown)",
+        "1.2": None,
+    }
+
+
+def test_a_fix_of_an_advisory_affecting_every_older_release_is_let_through() -> None:
+    project = _project({"1.0": 100, "1.1": 50, "1.2": 2})
+    every = _filter(advisories=(_advisory("GHSA-all", fixed="1.2"),))
+    assert _usable(every, project)["1.2"] is None
+    note = every.choose_version(LIB, Version("1.2"), project[Version("1.2")], project=project).note
+    assert note == (
+        "lib 1.2 is younger than the 7-day cooldown, used because it fixes GHSA-all, which "
+        "affects every older release"
+    )
+    # 1.0 is outside the advisory's range: an older release is safe, so 1.2 waits
+    some = _filter(advisories=(_advisory("GHSA-some", introduced="1.1", fixed="1.2"),))
+    assert _usable(some, project)["1.2"] is not None
+    # a young release affected too fixes nothing
+    still = _filter(advisories=(_advisory("GHSA-open"),))
+    assert _usable(still, project)["1.2"] is not None
+    # without the project's other versions no exemption can be judged
+    alone = every.choose_version(LIB, Version("1.2"), project[Version("1.2")])
+    assert alone.files == ()
+
+
+def test_a_waived_advisory_is_no_reason_to_skip_the_cooldown() -> None:
+    project = _project({"1.0": 100, "1.2": 2})
+    waived = Policy(waivers=(Waiver(id="GHSA-all", reason="not reachable"),))
+    fil = _filter(waived, advisories=(_advisory("GHSA-all", fixed="1.2"),))
+    assert _usable(fil, project)["1.2"] is not None
+
+
+def test_policy_exemptions_hold_until_their_end_then_warn() -> None:
+    project = _project({"1.0": 100, "1.1": 2})
+    until = NOW + timedelta(days=1)
+    exempt = Policy(
+        cooldown_exemptions=(
+            CooldownExemption(package=NormalizedName("lib"), reason="we trust it", until=until),
+        )
+    )
+    fil = _filter(exempt)
+    assert _usable(fil, project) == {"1.0": None, "1.1": None}
+    assert fil.cooldown is not None and fil.cooldown.warnings == ()
+    past = Policy(
+        cooldown_exemptions=(
+            CooldownExemption(
+                package=NormalizedName("lib"), reason="we trust it", until=NOW - timedelta(days=1)
+            ),
+        )
+    )
+    expired = _filter(past)
+    assert _usable(expired, project)["1.1"] is not None
+    assert expired.cooldown is not None
+    assert expired.cooldown.warnings == (
+        "the cooldown exemption of lib expired on 2026-02-28 (we trust it): it no longer applies",
+    )
+
+
+def test_without_knowledge_no_security_fix_is_let_through_and_it_says_so() -> None:
+    project = _project({"1.0": 100, "1.2": 2})
+    cooldown = build_cooldown(7, now=NOW, policy=Policy(), knowledge=None, env=ENV)
+    assert cooldown.advisories is None
+    assert cooldown.exemption(LIB, Version("1.2"), project) is None
+    assert cooldown.warnings == (
+        "no knowledge store with advisories: the 7-day cooldown lets no security fix through"
+        " (fill one with `advisor knowledge update`)",
+    )
