@@ -15,8 +15,10 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
 | performance scorer | | | 2.0 | | |
 | prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
+| compatibility stack check | | rejects | rejects | rejects | |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
+| compatibility annotator | observed failing pairs | | | | observed failing pairs |
 | performance annotator | | | workload, unusable observations | | |
 | candidate order | pip's | by score | by score | by score | lowest direct first |
 
@@ -54,6 +56,8 @@ from advisor.models import RecommendationType
 from advisor.scoring.base import Recommendation
 from advisor.scoring.units import (
     BuildRiskScorer,
+    CompatibilityAnnotator,
+    CompatibilityCheck,
     PerformanceAnnotator,
     PerformanceScorer,
     PrescriptionAnnotator,
@@ -85,9 +89,13 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         (StabilityScorer(), 1.0),
         (PrescriptionScorer(), 1.0),
     )
-    checks = ((PrescriptionCheck(), 1.0),)
+    checks = ((PrescriptionCheck(), 1.0), (CompatibilityCheck(), 1.0))
     annotators = (PrescriptionAnnotator(), SecurityAnnotator())
-    observing = (PrescriptionAnnotator(all_kinds=True), SecurityAnnotator())
+    observing = (
+        PrescriptionAnnotator(all_kinds=True),
+        SecurityAnnotator(),
+        CompatibilityAnnotator(),
+    )
     bundles = (
         Recommendation(
             name=RecommendationType.LATEST,
