@@ -11,8 +11,8 @@ every version of the swept package with every version of each ``--with`` package
    so the rest of the pair's dependencies are resolved by pip as a user's install would be,
    from wheels only (the question is whether *these wheels* work together); every venv
    shares one wheel cache (pip's own, or ``cache_dir``);
-3. imports ``A`` alone (a release that does not import by itself says nothing about the
-   pair), then, in a fresh interpreter, every top-level module of ``B`` and ``B``'s smoke
+3. imports ``A``'s top-level modules alone (a release that does not import by itself
+   says nothing about the pair), then, in a fresh interpreter, every top-level module of ``B`` and ``B``'s smoke
    probe (:data:`SMOKE`: a few calls into its compiled parts; import only for projects
    without one);
 4. records one :class:`~advisor.knowledge.schema.CompatibilityObservation`: ``ok``, or
@@ -347,7 +347,8 @@ def _observe(
         cls = classify(output, stage="install", timed_out=code is None)
         status: PairStatus = "no-wheel" if cls == "no-compatible-file" else "error"
         return PairResult(pair=pair, status=status, detail=f"pip: {_first_line(output)}")
-    alone = SMOKE.get(pair.package, f"import {pair.package}")
+    tops = top_level_modules(python, environ=environ, timeout=timeout)
+    alone = "".join(f"import {m}\n" for m in tops.get(pair.package, []))
     code, output, _ = run_command(
         [str(python), "-I", "-c", alone], environ=environ, timeout=timeout, children=children
     )
@@ -356,7 +357,7 @@ def _observe(
         return PairResult(pair=pair, status="error", detail=detail)
     installed = installed_distributions(str(python), environ=environ, timeout=timeout,
                                         isolated=True)  # fmt: skip
-    modules = top_level_modules(python, environ=environ, timeout=timeout).get(pair.other, [])
+    modules = tops.get(pair.other, [])
     smoke = SMOKE.get(pair.other, "")
     script = _smoke_script(modules, smoke)
     code, output, seconds = run_command(

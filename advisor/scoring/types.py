@@ -15,7 +15,7 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
 | performance scorer | | | 2.0 | | |
 | prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
-| compatibility stack check | | rejects | rejects | rejects | |
+| compatibility stack check | | 1.0 | 1.0 | 1.0 | |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
 | compatibility annotator | observed failing pairs | | | | observed failing pairs |
@@ -36,6 +36,10 @@ Unit values (each term in [-1, 1], before the weight):
 | performance | per probe, against the best other version: `clamp(2 * effect)` (*) | -1 to +1 |
 | performance | the same, halved when measured on another CPU vendor or model | -0.5 to +0.5 |
 | prescriptions | a matching `score` rule | the rule's score |
+
+The compatibility check never scores: it rejects a stack holding a pair of releases observed
+failing together on an environment like the target (see
+:mod:`advisor.scoring.units.compatibility`).
 
 (*) only when the 95 % interval of the effect excludes no difference and the effect is at
 least 5 % (see :mod:`advisor.scoring.units.performance`).
