@@ -403,6 +403,16 @@ def test_an_observed_failing_pair_changes_the_stable_advice(site: str, tmp_path:
     assert "numpy==2.0 with oldext==1.0 failed together: abi-mismatch" in text
     assert observation_key(failed) in text
     assert "oldext via app → oldext" in text
+    # the terminal report says why the advice is not latest's stack
+    (tmp_path / "stable.toml").unlink()
+    text_report = run_cli(
+        ["advise", req, "--index-url", site, "--knowledge", f"sqlite:///{store}",
+         "-o", tmp_path / "stable.toml"],
+        env=env,
+    )  # fmt: skip
+    assert text_report.exit_code == 0, text_report.stderr
+    assert "Rejected stacks" in text_report.stdout
+    assert observation_key(failed) in text_report.stdout
     # latest keeps pip's choice and says what it holds
     latest = advise("latest")
     assert lock_pins(read_lock(tmp_path / "latest.toml"))["numpy"] == "2.0"

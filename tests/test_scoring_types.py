@@ -115,8 +115,8 @@ def test_bundles() -> None:
     for name in ("stable", "performance", "security"):
         kind = RECOMMENDATIONS[name]
         assert [(c.name, w) for c, w in kind.checks] == [
-            ("prescriptions", 1.0),
             ("compatibility", 1.0),
+            ("prescriptions", 1.0),
         ]
         extra = ["performance"] if name == "performance" else []  # workload, unusable data
         assert [a.name for a in kind.annotators] == ["prescriptions", "security", *extra]

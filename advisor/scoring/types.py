@@ -14,8 +14,8 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | stability scorer | | 1.0 | 1.0 | 1.0 | |
 | prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
 | performance scorer | | | 2.0 | | |
-| prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
 | compatibility stack check | | 1.0 | 1.0 | 1.0 | |
+| prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
 | compatibility annotator | observed failing pairs | | | | observed failing pairs |
@@ -93,7 +93,9 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         (StabilityScorer(), 1.0),
         (PrescriptionScorer(), 1.0),
     )
-    checks = ((PrescriptionCheck(), 1.0), (CompatibilityCheck(), 1.0))
+    # observed evidence first: a stack both reject is cited by what was seen on a machine
+    # like the target, and its nogood names the observed pair
+    checks = ((CompatibilityCheck(), 1.0), (PrescriptionCheck(), 1.0))
     annotators = (PrescriptionAnnotator(), SecurityAnnotator())
     observing = (
         PrescriptionAnnotator(all_kinds=True),

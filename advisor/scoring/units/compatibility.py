@@ -23,7 +23,8 @@ the failure is intermittent), and the stack stands.
 **The rejection** cites the observation (its class, date, recorder, the interpreter that
 ran, its key) and the dependency path that brought each side in (the resolution's edges,
 when the caller passes them). ``package`` is the side whose import failed (``other``: the
-extension built against another ABI, which a newer build usually fixes); ``nogood`` holds
+extension built against another ABI, which a newer build usually fixes), or the swept side
+when a root requirement pins ``other`` exactly (``pandas==2.0.3``); ``nogood`` holds
 both pins (``("numpy", "==2.0.2"), ("pandas", "==2.1.4")``), so the search can ban either
 and learn that the two never go together.
 """
@@ -119,6 +120,21 @@ def _path_text(name: str, edges: Sequence[Edge]) -> str:
     return "requested directly" if len(path) == 1 else "via " + " → ".join(path)
 
 
+def _pinned_exactly(name: str, edges: Sequence[Edge]) -> bool:
+    """Whether a root requirement pins ``name`` to one version (``name==X``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for edge in edges:
+        if edge.parent is None and edge.child == name:
+            try:
+                spec = Requirement(edge.requirement).specifier
+            except InvalidRequirement:
+                continue
+            if any(s.operator in ("==", "===") and "*" not in s.version for s in spec):
+                return True
+    return False
+
+
 def _cited(obs: CompatibilityObservation) -> str:
     who = obs.provenance.recorder or "an unattributed recorder"
     ran = f", {obs.interpreter}" if obs.interpreter else ""
@@ -142,9 +158,11 @@ def _rejection(
     reason = f"{pair} failed together: {_cited(newest)}{more}"
     if paths:
         reason += "; " + "; ".join(paths)
+    # blame the side a newer build fixes, unless the user pinned it exactly
+    blamed = a if _pinned_exactly(b, edges) and not _pinned_exactly(a, edges) else b
     return StackVerdict(
         reject=reason,
-        package=b,
+        package=blamed,
         nogood=((a, f"=={pins[a]}"), (b, f"=={pins[b]}")),
         justifications=(Justification(level="error", message=reason, unit=UNIT, package=b),),
     )
