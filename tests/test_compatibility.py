@@ -434,21 +434,3 @@ def test_the_side_the_user_pinned_exactly_is_not_the_one_blamed() -> None:
     (verdict,) = CompatibilityCheck().check(pins, _ctx([_obs()]), edges=pinned)
     assert verdict.package == "numpy"
     assert verdict.nogood == (("numpy", "==2.0.2"), ("pandas", "==2.1.4"))
-
-
-def test_a_curated_reject_stack_rule_names_its_pins_as_a_nogood() -> None:
-    from advisor.knowledge.schema import Action, CoInstalled, Match, Prescription
-    from advisor.scoring.units import PrescriptionCheck
-
-    rule = Prescription(
-        id="old-pandas-numpy2", summary="s", link="https://example.org/r", quote="q",
-        match=Match(package="pandas", specifier="<2.2.2",
-                    co_installed=(CoInstalled(package="numpy", specifier=">=2"),)),
-        action=Action(kind="reject-stack", message="no"),
-        provenance=Provenance(source="knowledge/prescriptions/t.yaml", date="2026-12-07"),
-    )  # fmt: skip
-    ctx = ScoringContext(env=_env(), recommendation="stable", now=NOW,
-                         knowledge=StaticKnowledge([rule]))  # fmt: skip
-    (verdict,) = PrescriptionCheck().check(_pins(numpy="2.0.2", pandas="2.1.4", six="1.0"), ctx)
-    assert verdict.reject is not None and verdict.package == "pandas"
-    assert verdict.nogood == (("numpy", "==2.0.2"), ("pandas", "==2.1.4"))

@@ -12,9 +12,9 @@ every version of the swept package with every version of each ``--with`` package
    from wheels only (the question is whether *these wheels* work together); every venv
    shares one wheel cache (pip's own, or ``cache_dir``);
 3. imports ``A``'s top-level modules alone (a release that does not import by itself
-   says nothing about the pair), then, in a fresh interpreter, every top-level module of ``B`` and ``B``'s smoke
-   probe (:data:`SMOKE`: a few calls into its compiled parts; import only for projects
-   without one);
+   says nothing about the pair), then, in a fresh interpreter, every top-level module of
+   ``B`` and ``B``'s smoke probe (:data:`SMOKE`: a few calls into its compiled parts;
+   import only for projects without one);
 4. records one :class:`~advisor.knowledge.schema.CompatibilityObservation`: ``ok``, or
    ``failed`` with a class from :func:`advisor.observe.failures.classify_pair`
    (``abi-mismatch``, ``import-error``, ``crash`` …), the environment that ran (the venv

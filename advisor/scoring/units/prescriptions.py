@@ -167,7 +167,6 @@ class PrescriptionCheck:
                         reject=f"{hit.message} [{rule.id}, {rule.link}]",
                         package=_package(rule),
                         justifications=(_justification(hit, level="error"),),
-                        nogood=_nogood(rule, pins),
                     )
                 )
             elif hit.kind == "score" and co and hit.score is not None:
@@ -185,17 +184,6 @@ class PrescriptionCheck:
                     )
                 )
         return tuple(verdicts)
-
-
-def _nogood(
-    rule: Prescription, pins: Mapping[NormalizedName, Version]
-) -> tuple[tuple[str, str], ...]:
-    """The pins a matching rule names (its package and its co-installed ones), as
-    ``(name, "==version")``: the search may ban any of them, not only the rule's package."""
-    names = [canonicalize_name(rule.match.package)]
-    names += [canonicalize_name(c.package) for c in rule.match.co_installed]
-    found = {str(n): f"=={pins[n]}" for n in names if n in pins}
-    return tuple(sorted(found.items()))
 
 
 def _justification(hit: RuleHit, *, level: Level | None = None, prefix: str = "") -> Justification:
