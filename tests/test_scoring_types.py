@@ -105,7 +105,7 @@ def test_bundles() -> None:
     latest, testing = RECOMMENDATIONS["latest"], RECOMMENDATIONS["testing"]
     for kind in (latest, testing):
         assert (kind.filters, kind.scorers, kind.checks) == ((), (), ())
-        assert [a.name for a in kind.annotators] == ["prescriptions", "security"]
+        assert [a.name for a in kind.annotators] == ["prescriptions", "security", "compatibility"]
         first = kind.annotators[0]
         assert isinstance(first, PrescriptionAnnotator) and first.all_kinds
     assert not latest.lowest_direct and testing.lowest_direct
@@ -114,7 +114,10 @@ def test_bundles() -> None:
     assert _scorers("performance") == [*STABLE, ("performance", 2.0)]
     for name in ("stable", "performance", "security"):
         kind = RECOMMENDATIONS[name]
-        assert [(c.name, w) for c, w in kind.checks] == [("prescriptions", 1.0)]
+        assert [(c.name, w) for c, w in kind.checks] == [
+            ("compatibility", 1.0),
+            ("prescriptions", 1.0),
+        ]
         extra = ["performance"] if name == "performance" else []  # workload, unusable data
         assert [a.name for a in kind.annotators] == ["prescriptions", "security", *extra]
         assert not kind.lowest_direct

@@ -394,6 +394,7 @@ def test_stats(store: KnowledgeStore, knowledge_store_url: str) -> None:
     assert [(k.kind, k.count, k.newest) for k in empty.kinds] == [
         ("advisory", 0, None),
         ("build", 0, None),
+        ("compatibility", 0, None),
         ("image", 0, None),
         ("performance", 0, None),
         ("prescription", 0, None),
@@ -406,6 +407,7 @@ def test_stats(store: KnowledgeStore, knowledge_store_url: str) -> None:
     assert {k.kind: (k.count, k.newest) for k in stats.kinds} == {
         "advisory": (3, "2024-10-10"),
         "build": (1, "2024-11-02"),
+        "compatibility": (0, None),
         "image": (1, "2024-09-01"),
         "performance": (1, "2024-11-03"),
         "prescription": (1, "2024-06-16"),

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.models import Resolution
+    from advisor.models import Edge, Resolution
     from advisor.resolution.search import Evaluation
     from advisor.scoring.advice import Alternative, PinAdvice, StackAdvice
     from advisor.scoring.base import Justification
@@ -65,7 +65,7 @@ class Describer:
         pins = {p.name: p.version for p in res.pins}
         markers = {str(p.name): p.marker for p in res.pins}
         builds = {str(p.name) for p in res.pins if p.needs_build}
-        return self.stack_from_pins(pins, ev, markers=markers, builds=builds)
+        return self.stack_from_pins(pins, ev, markers=markers, builds=builds, edges=res.edges)
 
     def stack_from_pins(
         self,
@@ -74,12 +74,14 @@ class Describer:
         *,
         markers: Mapping[str, str | None] | None = None,
         builds: frozenset[str] | set[str] = frozenset(),
+        edges: Sequence[Edge] = (),
     ) -> StackAdvice:
         """The description of a stack given as pins (the project's lock, say): each pin with
-        its terms, justifications and alternatives, in name order, plus the stack's own."""
+        its terms, justifications and alternatives, in name order, plus the stack's own
+        (``edges``: the resolution's, when known)."""
         from advisor.scoring.advice import StackAdvice
 
-        verdict = self._scorer.evaluate_stack(pins)
+        verdict = self._scorer.evaluate_stack(pins, edges=edges)
         out = [
             self._pin(
                 name,

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from advisor.advice.planner import Planner
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.models import Resolution
+    from advisor.models import Edge, Resolution
     from advisor.policy import Policy
     from advisor.resolution.provider import AdvisorProvider
     from advisor.resolution.search import Evaluation, SearchOptions
@@ -138,23 +138,27 @@ class _TargetRun:
         return resolve(provider, self._planner.roots, target=self._label, events=self._events)
 
     def evaluate(self, res: Resolution) -> Evaluation:
-        return self.evaluate_pins({p.name: p.version for p in res.pins})
+        return self.evaluate_pins({p.name: p.version for p in res.pins}, edges=res.edges)
 
-    def evaluate_pins(self, pins: Mapping[NormalizedName, Version]) -> Evaluation:
+    def evaluate_pins(
+        self, pins: Mapping[NormalizedName, Version], *, edges: Sequence[Edge] = ()
+    ) -> Evaluation:
         """The stack's evaluation, after scoring the pins the ordering did not need (those of
-        ``latest``, of the baseline, of a type that orders nothing)."""
+        ``latest``, of the baseline, of a type that orders nothing); ``edges`` (the
+        resolution's) let a stack check say what brought a package in."""
         from advisor.resolution.search import Evaluation
 
         probe = self._planner.provider(self._target, scorer=self.scorer, cache=self._cache)
         for name, version in pins.items():
             if version in probe.versions(name):
                 probe.score(name, version)
-        verdict = self.scorer.evaluate_stack(pins)
+        verdict = self.scorer.evaluate_stack(pins, edges=edges)
         return Evaluation(
             total=verdict.total,
             pin_scores=verdict.pin_scores,
             reject=verdict.reject,
             reject_package=verdict.reject_package,
+            nogood=verdict.nogood,
         )
 
     def filtered(self) -> dict[tuple[str, Version], str]:

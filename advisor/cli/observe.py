@@ -114,8 +114,8 @@ def observe_install(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @knowledge_store_option
 def observe_export(file: Path, knowledge_url: str | None) -> None:
-    """Write the store's build and performance observations to FILE (JSON lines; '-' for
-    stdout)."""
+    """Write the store's build, performance and compatibility observations to FILE (JSON
+    lines; '-' for stdout)."""
     from advisor.api.observing import export_observations
 
     to_stdout = str(file) == "-"
@@ -252,6 +252,22 @@ def observe_bench_command(
     help="How many of the newest versions (with a wheel for this machine) of each "
     "REQUIREMENT to observe.",
 )
+@click.option(
+    "--with",
+    "others",
+    metavar="REQUIREMENT",
+    multiple=True,
+    help="Pair every swept version with this package's newest versions instead of benching: "
+    "install each pair in a fresh venv, import, smoke-test, record compatibility (repeatable).",
+)
+@click.option(
+    "--with-versions",
+    "other_count",
+    type=click.IntRange(1, 100),
+    default=2,
+    show_default=True,
+    help="How many of the newest versions of each --with REQUIREMENT to pair.",
+)
 @click.option("--probe", "probes", multiple=True, help="A probe or family (repeatable).")
 @click.option(
     "--repeat",
@@ -292,6 +308,8 @@ def observe_bench_command(
 def observe_sweep_command(
     requirements: tuple[str, ...],
     count: int,
+    others: tuple[str, ...],
+    other_count: int,
     probes: tuple[str, ...],
     repeat: int,
     threads: int,
@@ -310,7 +328,8 @@ def observe_sweep_command(
 ) -> None:
     """Lock and install the newest versions of one package (one job each), then bench them
     together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
-    versions from several lines ("numpy<2" "numpy>=2" --versions 1)."""
+    versions from several lines ("numpy<2" "numpy>=2" --versions 1). With --with, observe
+    compatibility instead: every swept version beside every --with version."""
     import tempfile
 
     from advisor.api import ResolveOptions
@@ -323,6 +342,11 @@ def observe_sweep_command(
         no_index=no_index,
         python=python,
     )
+    if others:
+        _compat_sweep(requirements, others, count=count, other_count=other_count, opts=opts,
+                      jobs=jobs, timeout=timeout, workdir=workdir, output=output,
+                      knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
+        return
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         folder = (workdir or Path(scratch)).resolve()
         specs = plan_sweep(
@@ -361,6 +385,68 @@ def observe_sweep_command(
             click.echo(f"{r.requirement:30} {status}")
     if failed:
         click.get_current_context().exit(1)
+
+
+def _compat_sweep(
+    requirements: tuple[str, ...],
+    others: tuple[str, ...],
+    *,
+    count: int,
+    other_count: int,
+    opts: Any,
+    jobs: int,
+    timeout: float,
+    workdir: Path | None,
+    output: Path | None,
+    knowledge_url: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    import tempfile
+
+    from advisor.api.observing import observe_compatibility
+
+    with (
+        tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch,
+        progress_events(quiet=quiet) as events,
+    ):
+        outcome = observe_compatibility(
+            requirements, others=others, count=count, other_count=other_count, opts=opts,
+            workdir=(workdir or Path(scratch)).resolve(), store_url=_sweep_store(knowledge_url),
+            output=output, jobs=jobs, timeout=timeout, environ=os.environ, cwd=Path.cwd(),
+            events=events,
+        )  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for r in outcome.results:
+        obs = r.observation
+        rows.append(
+            {
+                "package": r.pair.package,
+                "version": r.pair.version,
+                "other": r.pair.other,
+                "other_version": r.pair.other_version,
+                "status": r.status,
+                "outcome": obs.outcome if obs else None,
+                "failure_class": obs.failure_class if obs else None,
+                "detail": r.detail,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        pair = f"{row['package']}=={row['version']} with {row['other']}=={row['other_version']}"
+        if row["status"] != "observed":
+            said = f"not observed ({row['status']}): {row['detail']}"
+        else:
+            cls = row["failure_class"]
+            said = f"{row['outcome']}: {cls}" if cls else f"{row['outcome']}"
+        click.echo(f"{pair:50} {said}")
+    failed = sum(1 for o in outcome.observations if o.outcome == "failed")
+    click.echo(
+        f"{len(outcome.observations)} compatibility observations recorded, {failed} failed",
+        err=True,
+    )
 
 
 @observe_group.command("run-job")

@@ -1,4 +1,5 @@
-"""Graph views of a stack (networkx): dependency edges with markers, observations on nodes.
+"""Graph views of a stack (networkx): dependency edges with markers, observations on nodes;
+and the compatibility graph: releases as nodes, observed compatibility as edges.
 
 Sits on top of the knowledge layer: the composition root (:mod:`advisor.api.knowledge`)
 builds a graph from a :class:`~advisor.models.Resolution` (or a lock read back) and the
@@ -14,6 +15,12 @@ requirements are its edges. Edges carry ``requirement`` (PEP 508 text), ``marker
 out of the requirement), ``extras``, ``origin`` and ``requirements`` (every requirement
 text when several connect the same two nodes). Everything is built in sorted order, so
 queries and exports are deterministic.
+
+The compatibility graph (:func:`compatibility_graph`) is a multigraph of releases (nodes
+``name==version``, attributes ``name`` and ``version``) with one edge per
+:class:`~advisor.knowledge.schema.CompatibilityObservation` (attribute ``observation``)
+between the two releases it paired; :func:`observed_pairs` reads the edges among a stack's
+pins.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from packaging.utils import canonicalize_name
 
-from advisor.knowledge.schema import KINDS, observation_key
+from advisor.knowledge.schema import KINDS, CompatibilityObservation, observation_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,9 +50,12 @@ __all__ = [
     "StackGraph",
     "StackNode",
     "build_graph",
+    "compatibility_graph",
     "cycles",
     "export",
     "observations_for",
+    "observed_pairs",
+    "release_node",
     "reverse_dependencies",
     "stack_graph",
     "why",
@@ -232,6 +242,48 @@ def export(graph: nx.DiGraph[str], fmt: ExportFormat) -> str:
     if fmt == "json":
         return _json(graph)
     raise ValueError(f"unknown graph format {str(fmt)!r}: use dot, graphml or json")
+
+
+# --------------------------------------------------------------------------- compatibility
+
+
+def release_node(name: str, version: str) -> str:
+    """The compatibility graph's node of a release: ``name==version``, the name canonical
+    and the version normalised (``2.0`` and ``2.0.0`` stay different releases)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        text = str(Version(version))
+    except InvalidVersion:
+        text = version
+    return f"{canonicalize_name(name)}=={text}"
+
+
+def compatibility_graph(observations: Iterable[Observation]) -> nx.MultiGraph[str]:
+    """Releases as nodes and one edge per compatibility observation in ``observations``
+    (other kinds are ignored), added in key order. Cost: linear in ``observations``."""
+    import networkx as nx
+
+    graph: nx.MultiGraph[str] = nx.MultiGraph()
+    found = [o for o in observations if isinstance(o, CompatibilityObservation)]
+    for obs in sorted(found, key=observation_key):
+        ends = [(obs.package, obs.version), (obs.other, obs.other_version)]
+        for name, version in ends:
+            node = release_node(name, version)
+            graph.add_node(node, name=str(canonicalize_name(name)), version=version)
+        a, b = (release_node(n, v) for n, v in ends)
+        graph.add_edge(a, b, key=observation_key(obs), observation=obs)
+    return graph
+
+
+def observed_pairs(
+    graph: nx.MultiGraph[str], pins: Mapping[str, str]
+) -> list[CompatibilityObservation]:
+    """The observations on edges between two releases of ``pins`` (name → version), in
+    key order. Cost: one subgraph view over the pinned releases."""
+    nodes = [node for n, v in pins.items() if (node := release_node(n, v)) in graph]
+    found = [data["observation"] for _, _, data in graph.subgraph(nodes).edges(data=True)]
+    return sorted(found, key=observation_key)
 
 
 # --------------------------------------------------------------------------- building

@@ -129,6 +129,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX observations_recorder ON observations (recorder)",
         ),
     ),
+    Migration(
+        version=4,
+        # no table changes: rows of the new kind live in ``observations`` like the others,
+        # but an advisor without this step cannot decode them and counts kinds it does not
+        # know with a KeyError; the version bump makes it refuse the store ("upgrade the
+        # advisor") instead
+        description="compatibility observations (pairs of releases seen working or failing)",
+        statements=(),
+    ),
 )
 
 

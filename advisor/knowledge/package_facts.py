@@ -101,6 +101,7 @@ def fact_applies(obs: Observation, name: str, version: str) -> bool | None:
     from advisor.knowledge.schema import (
         Advisory,
         BuildObservation,
+        CompatibilityObservation,
         PerformanceObservation,
         Prescription,
     )
@@ -145,4 +146,9 @@ def fact_applies(obs: Observation, name: str, version: str) -> bool | None:
         return within(obs.specifier) if obs.specifier is not None else True
     if isinstance(obs, PerformanceObservation):
         return same(obs.version)
+    if isinstance(obs, CompatibilityObservation):
+        # about this package on either side of the pair
+        if canonicalize_name(obs.package) == name:
+            return same(obs.version)
+        return same(obs.other_version)
     return None

@@ -27,6 +27,7 @@ __all__ = [
     "ArtefactFault",
     "BuildObservation",
     "CoInstalled",
+    "CompatibilityObservation",
     "EnvironmentFingerprint",
     "EnvironmentPredicate",
     "ImageRecipe",
@@ -247,6 +248,42 @@ class ReleaseObservation(
     provenance: Provenance
 
 
+# -- compatibility observations ------------------------------------------------------------
+
+CompatibilityOutcome = Literal["ok", "failed"]
+
+
+class CompatibilityObservation(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="compatibility"
+):
+    """Whether two releases work together: ``package==version`` (the swept one, numpy say)
+    installed beside ``other==other_version`` in one fresh venv, ``other`` imported and its
+    smoke probe run (``probe`` names what ran). ``ok``, or ``failed`` with a
+    ``failure_class``: ``abi-mismatch`` (an extension built against another ABI of
+    ``package``: "numpy.dtype size changed", "compiled using NumPy 1.x cannot be run in
+    NumPy 2"), ``import-error``, ``crash`` (killed by a signal), ``timeout`` or
+    ``smoke-error`` (imported, then the probe raised).
+
+    ``installed`` lists every other distribution the venv held (``name==version``, sorted):
+    what else may have played a part. ``environment`` is where the outcome holds, taken from
+    the interpreter that ran (``interpreter``: ``"cpython 3.11.7"``) on the recording
+    machine's platform; ``log_excerpt`` carries no URLs and no machine paths."""
+
+    package: str
+    version: str
+    other: str
+    other_version: str
+    outcome: CompatibilityOutcome
+    failure_class: str | None = None
+    probe: str = ""
+    installed: tuple[str, ...] = ()
+    environment: EnvironmentPredicate = EnvironmentPredicate()
+    interpreter: str | None = None
+    duration: float | None = None
+    log_excerpt: str = ""
+    provenance: Provenance
+
+
 # -- prescriptions (curated rules) ---------------------------------------------------------
 
 
@@ -332,10 +369,19 @@ Observation = (
     | Prescription
     | ImageRecipe
     | ReleaseObservation
+    | CompatibilityObservation
 )
 
 #: Every kind's tag, in a fixed order (reports list kinds in this order).
-KINDS: tuple[str, ...] = ("advisory", "build", "performance", "prescription", "image", "release")
+KINDS: tuple[str, ...] = (
+    "advisory",
+    "build",
+    "performance",
+    "prescription",
+    "image",
+    "release",
+    "compatibility",
+)
 
 _ENCODER = msgspec.json.Encoder(order="deterministic")
 _DECODER: msgspec.json.Decoder[Observation] = msgspec.json.Decoder(Observation)
@@ -377,7 +423,12 @@ def observation_key(obs: Observation) -> str:
     anonymous = Provenance(source="", date="", recorder=obs.provenance.recorder)
     body = msgspec.structs.replace(obs, provenance=anonymous)
     digest = hashlib.sha256(_ENCODER.encode(body)).hexdigest()[:32]
-    kind = "build" if isinstance(obs, BuildObservation) else "performance"
+    if isinstance(obs, BuildObservation):
+        kind = "build"
+    elif isinstance(obs, CompatibilityObservation):
+        kind = "compatibility"
+    else:
+        kind = "performance"
     return f"{kind}:{digest}"
 
 
@@ -399,6 +450,8 @@ def packages_of(obs: Observation) -> tuple[str, ...]:
     elif isinstance(obs, BuildObservation | PerformanceObservation):
         if obs.package:
             names.add(obs.package)
+    elif isinstance(obs, CompatibilityObservation):
+        names.update((obs.package, obs.other))
     elif isinstance(obs, Prescription):
         names.add(obs.match.package)
         names.update(c.package for c in obs.match.co_installed)

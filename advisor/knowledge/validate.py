@@ -33,6 +33,7 @@ from advisor.environment import platforms
 from advisor.errors import InputError
 from advisor.knowledge.schema import (
     BuildObservation,
+    CompatibilityObservation,
     EnvironmentPredicate,
     ImageRecipe,
     Observation,
@@ -489,8 +490,10 @@ def json_schemas() -> dict[str, str]:
         ],
         "$defs": image["$defs"],
     }
-    shared = msgspec.json.schema(BuildObservation | PerformanceObservation)
-    for name in ("BuildObservation", "PerformanceObservation"):
+    shared = msgspec.json.schema(
+        BuildObservation | PerformanceObservation | CompatibilityObservation
+    )
+    for name in ("BuildObservation", "PerformanceObservation", "CompatibilityObservation"):
         body = shared["$defs"][name]
         body["required"] = [r for r in body["required"] if r != "provenance"]
     _close(shared)

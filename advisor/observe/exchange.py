@@ -1,4 +1,5 @@
-"""Share observations as JSON lines: one build or performance observation per line.
+"""Share observations as JSON lines: one build, performance or compatibility observation per
+line.
 
 Sits between the knowledge store and files people exchange (``advisor observe export`` and
 ``import``; ``knowledge/observations/*.jsonl`` in the repository). Writing is canonical
@@ -18,6 +19,7 @@ import msgspec
 from advisor.errors import InputError
 from advisor.knowledge.schema import (
     BuildObservation,
+    CompatibilityObservation,
     PerformanceObservation,
     encode_observation,
     observation_key,
@@ -34,14 +36,16 @@ if TYPE_CHECKING:
 __all__ = ["SHARED_KINDS", "export_jsonl", "read_jsonl"]
 
 #: The kinds a JSONL file shares.
-SHARED_KINDS: tuple[str, ...] = ("build", "performance")
+SHARED_KINDS: tuple[str, ...] = ("build", "performance", "compatibility")
+_SHARED = BuildObservation | PerformanceObservation | CompatibilityObservation
 _IMPORTED = "import"  # provenance source of a line that names none
 
 
 def export_jsonl(observations: Iterable[Observation]) -> str:
     """One canonical JSON object per line, sorted by key; only build and performance
-    observations (other kinds are skipped: they are shared through their own files)."""
-    shared = [o for o in observations if isinstance(o, BuildObservation | PerformanceObservation)]
+    and compatibility observations (other kinds are skipped: they are shared through their
+    own files)."""
+    shared = [o for o in observations if isinstance(o, _SHARED)]
     unique = {observation_key(o): o for o in shared}
     return "".join(encode_observation(unique[k]).decode() + "\n" for k in sorted(unique))
 

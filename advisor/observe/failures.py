@@ -34,7 +34,16 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["FAILURE_CLASSES", "HashMismatch", "Stage", "classify", "excerpt", "hash_mismatches"]
+__all__ = [
+    "COMPATIBILITY_CLASSES",
+    "FAILURE_CLASSES",
+    "HashMismatch",
+    "Stage",
+    "classify",
+    "classify_pair",
+    "excerpt",
+    "hash_mismatches",
+]
 
 Stage = Literal["install", "import"]
 
@@ -161,6 +170,52 @@ def hash_mismatches(output: str) -> tuple[HashMismatch, ...]:
             break  # the list is over (pip's next message)
     close()
     return tuple(found)
+
+
+#: The classes of a failed pair of releases (see :func:`classify_pair`), in checking order.
+COMPATIBILITY_CLASSES: tuple[str, ...] = (
+    "timeout",
+    "abi-mismatch",
+    "crash",
+    "import-error",
+    "smoke-error",
+)
+
+# What NumPy and extensions built against another NumPy ABI say, whichever way round: a
+# Cython extension's "numpy.dtype size changed" (built against NumPy 2, run with 1.x),
+# NumPy 2's banner for a module built against 1.x, the C-API import failing after it, and
+# NumPy's own ABI version check.
+_ABI = re.compile(
+    r"numpy\.dtype size changed"
+    r"|compiled using NumPy 1\.x cannot be run in\s+NumPy 2"
+    r"|numpy\.core\.multiarray failed to import"
+    r"|_ARRAY_API not found"
+    r"|module compiled against (?:ABI|API) version \S+ but this version of numpy is",
+    re.I,
+)
+
+
+def classify_pair(
+    output: str, *, returncode: int | None, timed_out: bool, imported: bool
+) -> str | None:
+    """The class of a pair's import and smoke run, ``None`` when it worked.
+
+    ``returncode`` is the process's (negative: killed by that signal); ``imported`` says
+    the imports finished before the smoke probe ran. Checked in order: ``timeout``;
+    ``abi-mismatch`` when the output carries one of NumPy's ABI messages, even with exit
+    code 0 (NumPy's banner says the module "cannot be run" and may crash later); ``crash``
+    for a signal; ``import-error`` when the imports did not finish; ``smoke-error`` when
+    the probe failed after them.
+    """
+    if timed_out:
+        return "timeout"
+    if _ABI.search(output):
+        return "abi-mismatch"
+    if returncode is not None and returncode < 0:
+        return "crash"
+    if returncode == 0:
+        return None
+    return "smoke-error" if imported else "import-error"
 
 
 def _file_name(match: re.Match[str]) -> str:

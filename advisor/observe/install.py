@@ -65,7 +65,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PinnedPackage",
     "artefact_faults",
+    "create_venv",
     "culprits",
+    "interpreter_text",
     "observe_install",
     "ran_in",
     "top_level_modules",
@@ -98,7 +100,10 @@ def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def _create_venv(python: str, venv: Path, *, environ: Mapping[str, str], timeout: float) -> Path:
+def create_venv(python: str, venv: Path, *, environ: Mapping[str, str], timeout: float) -> Path:
+    """A fresh venv of ``python`` at ``venv`` (emptied first; no pip in it: pip runs from
+    outside with ``--python``); returns its interpreter. Raises :class:`InputError` when
+    ``python`` cannot make one within ``timeout`` seconds."""
     command = [python, "-m", "venv", "--clear", "--without-pip", str(venv)]
     try:
         proc = subprocess.run(
@@ -129,7 +134,7 @@ def ran_in(env: RuntimeEnvironment, markers: Mapping[str, str]) -> RuntimeEnviro
     )  # fmt: skip
 
 
-def _interpreter(markers: Mapping[str, str]) -> str:
+def interpreter_text(markers: Mapping[str, str]) -> str:
     """``"cpython 3.11.2"``: the implementation and full version an interpreter reports."""
     return f"{markers.get('implementation_name', '?')} {markers.get('python_full_version', '?')}"
 
@@ -412,11 +417,11 @@ def observe_install(
     workdir.mkdir(parents=True, exist_ok=True)
     venv = workdir / "venv"
     _refuse_another_target(lock, python, environ=environ)
-    venv_python = _create_venv(python, venv, environ=environ, timeout=timeout)
+    venv_python = create_venv(python, venv, environ=environ, timeout=timeout)
     target = probe_interpreter(str(venv_python), environ=environ)
     stamp = _Stamp(
         environment=build_predicate(ran_in(env, target.markers)),
-        interpreter=_interpreter(target.markers),
+        interpreter=interpreter_text(target.markers),
         provenance=Provenance(source=SOURCE, date=today, tool=tool, recorder=recorder),
         replace=_replacements(
             lock=lock, python=python, workdir=workdir, venv=venv, environ=environ

@@ -44,6 +44,7 @@ __all__ = [
     "digest_advice",
     "format_score",
     "format_term",
+    "is_rejection",
     "is_worse_than_baseline",
     "render_advice",
     "render_explanation",
@@ -62,6 +63,16 @@ class ReportFormat(enum.StrEnum):
 
 SCHEMA_VERSION = 1
 """Version of the JSON report's layout (``schema_version``); bumped on incompatible change."""
+
+#: How the search words the note of a stack a stack check rejected (advice/engine.py).
+_REJECTED = "a stack was rejected: "
+
+
+def is_rejection(j: Justification) -> bool:
+    """Whether ``j`` is the search's note of a stack a stack check rejected (the reason the
+    advice may not be latest's stack)."""
+    return j.unit == "search" and j.message.startswith(_REJECTED)
+
 
 _BUILD_UNITS = frozenset({"build", "build-risk", "build_risk"})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import msgspec
+from packaging.utils import canonicalize_name
 
 from advisor.knowledge import schema
 from advisor.knowledge.osv import fixed_versions
@@ -25,6 +26,8 @@ KIND_WORDS = {
     "build": ("build observation", "build observations"),
     "performance": ("measurement", "measurements"),
     "image": ("image recipe", "image recipes"),
+    "release": ("release fact", "release facts"),
+    "compatibility": ("compatibility observation", "compatibility observations"),
 }
 #: The columns of each kind's table; the cells of :func:`fact_cells` follow them.
 FACT_COLUMNS = {
@@ -34,6 +37,7 @@ FACT_COLUMNS = {
     "performance": ("version", "probe", "value", "environment"),
     "image": ("image", "base", "python", "platform"),
     "release": ("version", "uploaded", "wheels for", "yanked"),
+    "compatibility": ("version", "with", "outcome", "environment", "recorder"),
 }
 _SUMMARY_WIDTH = 120
 
@@ -85,4 +89,16 @@ def fact_cells(obs: object, *, name: str) -> tuple[str, ...]:
         yanked = f"yanked: {obs.yanked_reason or 'no reason'}" if obs.yanked else ""
         wheels = ", ".join(obs.wheel_targets) or ("sdist only" if obs.sdist else "no file")
         return (obs.version, (obs.upload_time or "")[:10], wheels, yanked)
+    if isinstance(obs, schema.CompatibilityObservation):
+        mine = canonicalize_name(obs.package) == canonicalize_name(name)
+        version, other = (
+            (obs.version, f"{obs.other}=={obs.other_version}")
+            if mine
+            else (obs.other_version, f"{obs.package}=={obs.version}")
+        )
+        outcome = obs.outcome + (f": {obs.failure_class}" if obs.failure_class else "")
+        env = _predicate_text(obs.environment)
+        if obs.interpreter:
+            env += f"; ran {obs.interpreter}"
+        return (version, other, outcome, env, obs.provenance.recorder or "-")
     return (type(obs).__name__, "", "", "")

@@ -16,6 +16,7 @@ from advisor.report import (
     count_changes,
     digest_advice,
     format_score,
+    is_rejection,
     summarise_names,
 )
 
@@ -89,6 +90,9 @@ def render_markdown(advice: Advice, *, verbose: bool = False) -> str:
         out += ["", "#### Stack checks", "", *(f"- {_term(t)}" for t in stack_terms)]
     if digest.warnings:
         out += ["", "#### Warnings", "", *(f"- {_justification(j)}" for j in digest.warnings)]
+    rejected = [j for j in advice.best.justifications if is_rejection(j)]
+    if rejected and digest.changes:
+        out += ["", "#### Rejected stacks", "", *(f"- {_justification(j)}" for j in rejected)]
     if digest.removed:
         out += ["", "#### Removed candidates", ""]
         for r in digest.removed:

@@ -21,6 +21,7 @@ from advisor.report import (
     digest_advice,
     format_score,
     format_term,
+    is_rejection,
     summarise_names,
 )
 
@@ -76,6 +77,10 @@ def render_text(advice: Advice, *, verbose: bool = False, width: int = 100) -> s
         parts += [Text(format_term(t)) for t in stack_terms]
     if digest.warnings:
         parts += ["", _justifications("Warnings", digest.warnings)]
+    rejected = _rejected(advice.best)
+    if rejected and digest.changes:
+        # why the advice is not latest's stack, when a stack check said so
+        parts += ["", _justifications("Rejected stacks", rejected)]
     if digest.removed:
         parts += ["", Text("Removed candidates", style="bold")]
         for r in digest.removed:
@@ -143,8 +148,13 @@ def _justifications(title: str, items: tuple[Justification, ...]) -> Table:
     return table
 
 
+def _rejected(stack: StackAdvice) -> tuple[Justification, ...]:
+    """The search's notes of the stacks a stack check rejected."""
+    return tuple(j for j in stack.justifications if is_rejection(j))
+
+
 def _infos(stack: StackAdvice) -> tuple[Justification, ...]:
-    found = [j for j in stack.justifications if j.level == "info"]
+    found = [j for j in stack.justifications if j.level == "info" and not is_rejection(j)]
     for pin in stack.pins:
         found += [j for j in pin.justifications if j.level == "info"]
     return tuple(sorted(found, key=lambda j: (j.package or "", j.message)))

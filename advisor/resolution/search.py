@@ -35,12 +35,15 @@ Bans = dict[str, frozenset[str]]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evaluation:
     """How a stack scores: ``total`` (``-inf`` when ``reject`` says why it is unacceptable),
-    each pin's own score, and the package a rejection is about (to ban first)."""
+    each pin's own score, the package a rejection is about (to ban first) and the pins
+    that together make it (``nogood``: (name, ``"==version"``) pairs; each is worth
+    banning)."""
 
     total: float
     pin_scores: Mapping[str, float] = field(default_factory=dict)
     reject: str | None = None
     reject_package: str | None = None
+    nogood: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,7 +154,7 @@ def _ban_choices(
     for pin in stack.resolution.pins:
         own = ev.pin_scores.get(pin.name, 0.0)
         gap = best_possible(pin.name) - own
-        blamed = ev.reject_package == pin.name
+        blamed = ev.reject_package == pin.name or any(n == pin.name for n, _ in ev.nogood)
         if gap <= 1e-9 and not blamed and own >= 0:
             # already at its best; still worth trying when it is negative: banning it can
             # let the resolver pick parents that avoid it altogether

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.schema import Observation
-    from advisor.models import DistFile
+    from advisor.models import DistFile, Edge
 
 __all__ = [
     "Annotator",
@@ -130,12 +130,18 @@ class ScoringContext:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StackVerdict:
-    """A stack check's answer: ``reject`` (a reason) or terms and justifications."""
+    """A stack check's answer: ``reject`` (a reason) or terms and justifications.
+
+    ``package`` is the package the verdict is mainly about (the one a search bans first);
+    ``nogood`` the pins that together make the rejection, as (project name, PEP 440
+    specifier such as ``"==1.26.4"``) pairs: no stack holding all of them is acceptable,
+    which the search may learn as a constraint."""
 
     reject: str | None = None
     terms: tuple[ScoreTerm, ...] = ()
     justifications: tuple[Justification, ...] = ()
-    package: str | None = None  # the package the verdict is mainly about, for reports
+    package: str | None = None
+    nogood: tuple[tuple[str, str], ...] = ()
 
 
 class Filter(Protocol):
@@ -158,9 +164,15 @@ class StackCheck(Protocol):
     name: str
 
     def check(
-        self, pins: Mapping[NormalizedName, Version], ctx: ScoringContext
+        self,
+        pins: Mapping[NormalizedName, Version],
+        ctx: ScoringContext,
+        *,
+        edges: Sequence[Edge] = (),
     ) -> Sequence[StackVerdict]:
-        """Verdicts about the complete stack ``pins`` (empty: nothing to say)."""
+        """Verdicts about the complete stack ``pins`` (empty: nothing to say); ``edges``
+        are the resolution's dependency edges when known (``()``: a stack given as pins
+        only), so a verdict can say what brought a package in."""
         ...
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.models import DistFile
+    from advisor.models import DistFile, Edge
     from advisor.scoring.base import Recommendation, ScoringContext
 
 __all__ = ["CandidateVerdict", "StackScore", "UnitScorer"]
@@ -47,6 +47,7 @@ class StackScore:
     justifications: tuple[Justification, ...] = ()
     reject: str | None = None
     reject_package: str | None = None
+    nogood: tuple[tuple[str, str], ...] = ()  # the rejecting check's pins, see StackVerdict
 
 
 class UnitScorer:
@@ -153,8 +154,11 @@ class UnitScorer:
         """The verdict computed earlier for a version, if any (for reports)."""
         return self._verdicts.get((name, version))
 
-    def evaluate_stack(self, pins: Mapping[NormalizedName, Version]) -> StackScore:
-        """Total score of a complete stack, or its rejection by a stack check.
+    def evaluate_stack(
+        self, pins: Mapping[NormalizedName, Version], *, edges: Sequence[Edge] = ()
+    ) -> StackScore:
+        """Total score of a complete stack, or its rejection by a stack check. ``edges``
+        (the resolution's, when known) go to the checks.
 
         Pins the resolver never scored (a direct URL, say) count as neutral.
         """
@@ -166,7 +170,7 @@ class UnitScorer:
         total = sum(pin_scores.values())
         justifications: list[Justification] = []
         for check, weight in self.recommendation.checks:
-            verdicts: Sequence[StackVerdict] = check.check(pins, self.ctx)
+            verdicts: Sequence[StackVerdict] = check.check(pins, self.ctx, edges=edges)
             for v in verdicts:
                 if v.reject is not None:
                     return StackScore(
@@ -174,6 +178,7 @@ class UnitScorer:
                         pin_scores=pin_scores,
                         reject=v.reject,
                         reject_package=v.package,
+                        nogood=v.nogood,
                     )
                 stack_terms.extend(v.terms)
                 total += sum(t.value * weight for t in v.terms)

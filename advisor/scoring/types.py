@@ -14,9 +14,11 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | stability scorer | | 1.0 | 1.0 | 1.0 | |
 | prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
 | performance scorer | | | 2.0 | | |
+| compatibility stack check | | 1.0 | 1.0 | 1.0 | |
 | prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
+| compatibility annotator | observed failing pairs | | | | observed failing pairs |
 | performance annotator | | | workload, unusable observations | | |
 | candidate order | pip's | by score | by score | by score | lowest direct first |
 
@@ -34,6 +36,10 @@ Unit values (each term in [-1, 1], before the weight):
 | performance | per probe, against the best other version: `clamp(2 * effect)` (*) | -1 to +1 |
 | performance | the same, halved when measured on another CPU vendor or model | -0.5 to +0.5 |
 | prescriptions | a matching `score` rule | the rule's score |
+
+The compatibility check never scores: it rejects a stack holding a pair of releases observed
+failing together on an environment like the target (see
+:mod:`advisor.scoring.units.compatibility`).
 
 (*) only when the 95 % interval of the effect excludes no difference and the effect is at
 least 5 % (see :mod:`advisor.scoring.units.performance`).
@@ -54,6 +60,8 @@ from advisor.models import RecommendationType
 from advisor.scoring.base import Recommendation
 from advisor.scoring.units import (
     BuildRiskScorer,
+    CompatibilityAnnotator,
+    CompatibilityCheck,
     PerformanceAnnotator,
     PerformanceScorer,
     PrescriptionAnnotator,
@@ -85,9 +93,15 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         (StabilityScorer(), 1.0),
         (PrescriptionScorer(), 1.0),
     )
-    checks = ((PrescriptionCheck(), 1.0),)
+    # observed evidence first: a stack both reject is cited by what was seen on a machine
+    # like the target, and its nogood names the observed pair
+    checks = ((CompatibilityCheck(), 1.0), (PrescriptionCheck(), 1.0))
     annotators = (PrescriptionAnnotator(), SecurityAnnotator())
-    observing = (PrescriptionAnnotator(all_kinds=True), SecurityAnnotator())
+    observing = (
+        PrescriptionAnnotator(all_kinds=True),
+        SecurityAnnotator(),
+        CompatibilityAnnotator(),
+    )
     bundles = (
         Recommendation(
             name=RecommendationType.LATEST,

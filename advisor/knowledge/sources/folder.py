@@ -7,8 +7,9 @@ types). Layout, relative to the folder:
 
 * ``prescriptions/*.yaml``: a rule per YAML document, or a list of rules per document;
 * ``images/*.toml``: one recipe per file (top-level keys), or several as ``[[image]]`` tables;
-* ``observations/*.jsonl``: one build or performance observation (JSON with its ``type``) per
-  line; a line's ``provenance`` (its date and the tool that measured it) is optional.
+* ``observations/*.jsonl``: one build, performance or compatibility observation (JSON with
+  its ``type``) per line; a line's ``provenance`` (its date and the tool that measured it)
+  is optional.
 
 Every fact gets ``Provenance(source="knowledge/<relative path>", date=<date passed in>,
 tool=...)``: the source of one file never changes, so the store can replace a file's facts
@@ -33,6 +34,7 @@ from advisor.errors import InputError
 from advisor.knowledge.osv import TOOL
 from advisor.knowledge.schema import (
     BuildObservation,
+    CompatibilityObservation,
     ImageRecipe,
     Observation,
     PerformanceObservation,
@@ -473,7 +475,7 @@ def _images(text: str, *, path: str, provenance: Provenance) -> tuple[list[Entry
 
 # -- JSON lines ----------------------------------------------------------------------------
 
-_SHARED = BuildObservation | PerformanceObservation
+_SHARED = BuildObservation | PerformanceObservation | CompatibilityObservation
 
 
 def _observations(
@@ -490,14 +492,15 @@ def _observations(
             problems.append(Problem(file=path, line=number, message=f"invalid JSON: {exc}"))
             continue
         kind = data.get("type") if isinstance(data, dict) else None
-        if kind not in ("build", "performance"):
+        if kind not in ("build", "performance", "compatibility"):
             what = f"unknown type {kind!r}" if kind is not None else "no type"
             problems.append(
                 Problem(
                     file=path,
                     line=number,
                     field="type",
-                    message=f"{what}: a line holds a build or performance observation",
+                    message=f"{what}: a line holds a build, performance or compatibility"
+                    " observation",
                 )
             )
             continue

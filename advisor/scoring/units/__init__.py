@@ -9,12 +9,14 @@ knowledge has nothing (neutral). Terms are in [-1, 1]; each module documents its
 * :mod:`.build_risk` — yanked, needs a build, observed build outcomes;
 * :mod:`.stability` — release age, pre-releases, brand-new major versions;
 * :mod:`.performance` — measured probes, compared with an effect size and an interval;
-* :mod:`.prescriptions` — curated rules: filter, scorer, stack check, annotator.
+* :mod:`.prescriptions` — curated rules: filter, scorer, stack check, annotator;
+* :mod:`.compatibility` — pairs of releases observed failing together: stack check, annotator.
 """
 
 from __future__ import annotations
 
 from advisor.scoring.units.build_risk import BuildRiskScorer
+from advisor.scoring.units.compatibility import CompatibilityAnnotator, CompatibilityCheck
 from advisor.scoring.units.performance import PerformanceAnnotator, PerformanceScorer
 from advisor.scoring.units.prescriptions import (
     PrescriptionAnnotator,
@@ -27,6 +29,8 @@ from advisor.scoring.units.stability import StabilityScorer
 
 __all__ = [
     "BuildRiskScorer",
+    "CompatibilityAnnotator",
+    "CompatibilityCheck",
     "PerformanceAnnotator",
     "PerformanceScorer",
     "PrescriptionAnnotator",

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from advisor.knowledge.rules import RuleHit
+    from advisor.models import Edge
     from advisor.scoring.base import CandidateInfo, Level, ScoringContext
 
 __all__ = [
@@ -149,8 +150,13 @@ class PrescriptionCheck:
     name = UNIT
 
     def check(
-        self, pins: Mapping[NormalizedName, Version], ctx: ScoringContext
+        self,
+        pins: Mapping[NormalizedName, Version],
+        ctx: ScoringContext,
+        *,
+        edges: Sequence[Edge] = (),
     ) -> Sequence[StackVerdict]:
+        del edges  # a rule names its packages: what brought them in does not change it
         verdicts: list[StackVerdict] = []
         for hit in _hits(pins, ctx):
             rule = hit.rule
