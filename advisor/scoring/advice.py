@@ -96,9 +96,9 @@ class Advice:
     project's existing lock scored the same way (``None`` without one). ``knowledge``
     says how much was known about the best stack's pins (said once, never blocking);
     ``unknown`` lists the pins nothing at all was known about (no release facts, nothing
-    stored, not checked against advisories). ``workload`` names the workload a performance advice was optimised for.
-    ``resolutions`` counts the resolutions the search ran; ``seed`` and ``budget`` make it
-    reproducible.
+    stored, not checked against advisories). ``workload`` names the workload a performance
+    advice was optimised for. ``resolutions`` counts the resolutions the search ran;
+    ``seed`` and ``budget`` make it reproducible.
     """
 
     recommendation: str
