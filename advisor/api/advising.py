@@ -55,7 +55,6 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
-    workload: str | None = None  # --workload: the probes the performance unit weighs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,8 +140,8 @@ def run_advice(
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
-    if advise.workload is not None:
-        kind = workload_recommendation(kind, advise.workload, knowledge_dirs=advise.knowledge_dirs)
+    if opts.workload is not None:
+        kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
     knowledge, store, advisories_as_of = _load_knowledge(advise, prep.environ)
     settings = AdviceSettings(

@@ -379,6 +379,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         no_build=options.no_build,
         exclude_newer=_recorded_time(options.exclude_newer),
         recommendation=RecommendationType.parse(record.recommendation or "latest"),
+        workload=options.workload,
     )
 
 
@@ -461,6 +462,7 @@ def options_record(opts: ResolveOptions) -> OptionsRecord:
         only_binary=tuple(sorted(opts.only_binary)),
         no_build=opts.no_build,
         exclude_newer=opts.exclude_newer.isoformat() if opts.exclude_newer else None,
+        workload=opts.workload.strip().lower() if opts.workload else None,
     )
 
 

@@ -108,7 +108,9 @@ class OptionsRecord:
 
     ``pre`` and ``no-build`` are always written (a table without them is refused); the
     others only when set (an empty list or text is left out), as every earlier version did.
-    ``exclude_newer`` is the recorded ISO 8601 text, kept as written.
+    ``exclude_newer`` is the recorded ISO 8601 text, kept as written; ``workload`` the
+    workload a performance advice was optimised for (``advise --workload``), so a lock made
+    without one keeps the digest it had.
     """
 
     pre: bool = False
@@ -116,6 +118,7 @@ class OptionsRecord:
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
     exclude_newer: str | None = None
+    workload: str | None = None
     other: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +130,7 @@ class OptionsRecord:
             only_binary=read.strings("only-binary"),
             no_build=read.boolean("no-build"),
             exclude_newer=read.optional_string("exclude-newer") or None,
+            workload=read.optional_string("workload") or None,
             other=read.other(_OPTION_KEYS),
         )
 
@@ -137,6 +141,7 @@ class OptionsRecord:
             "only-binary": list(self.only_binary),
             "no-build": self.no_build,
             "exclude-newer": self.exclude_newer,
+            "workload": self.workload,
         }
         # no empty values (False is kept): the record then survives a TOML round trip as is
         return {**{k: v for k, v in table.items() if v not in ("", [], None)}, **self.other}
@@ -270,7 +275,7 @@ _TARGET_KEYS = (
     "libc_version",
     "cuda_version",
 )
-_OPTION_KEYS = ("pre", "pre-packages", "only-binary", "no-build", "exclude-newer")
+_OPTION_KEYS = ("pre", "pre-packages", "only-binary", "no-build", "exclude-newer", "workload")
 _INPUT_KEYS = (
     "files",
     "extras",
