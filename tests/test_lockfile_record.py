@@ -236,6 +236,19 @@ def test_unknown_keys_are_carried_as_read() -> None:
     }
 
 
+def test_a_workload_is_an_option_of_the_digest_and_absent_without_one() -> None:
+    table = {"options": {"pre": False, "no-build": False, "workload": "sort"}}
+    record = LockRecord.from_table(table, source="x")
+    assert record.options == OptionsRecord(workload="sort")
+    assert record.to_table() == table
+    assert record.digest_fields()["options"] == table["options"]
+    assert "workload" not in OptionsRecord().to_table()  # earlier locks keep their digest
+    other = LockRecord.from_table(
+        {"options": {"pre": False, "no-build": False, "workload": "matmul"}}, source="x"
+    )
+    assert other.digest_fields() != record.digest_fields()
+
+
 def test_a_foreign_lock_has_an_empty_record() -> None:
     assert LockRecord.from_table({}, source="x") == LockRecord()
     assert LockRecord().to_table() == {}
@@ -312,6 +325,7 @@ _options = st.builds(
     only_binary=_texts,
     no_build=st.booleans(),
     exclude_newer=st.none() | _text.filter(bool),
+    workload=st.none() | _text.filter(bool),
 )
 _inputs = st.builds(
     InputsRecord,

@@ -119,7 +119,8 @@ def _brute_signed_rank(n: int) -> list[int]:
     """The signed-rank distribution by listing every sign pattern."""
     counts = [0] * (n * (n + 1) // 2 + 1)
     for signs in itertools.product((0, 1), repeat=n):
-        counts[sum(rank for rank, positive in zip(range(1, n + 1), signs) if positive)] += 1
+        ranks = zip(range(1, n + 1), signs, strict=True)
+        counts[sum(rank for rank, positive in ranks if positive)] += 1
     return counts
 
 

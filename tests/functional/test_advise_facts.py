@@ -53,7 +53,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FixtureIn
         yield index, server
 
 
-def _advise(index_url: str, work: Path, req: str, *args: object, env: Mapping[str, str]) -> CliResult:
+def _advise(
+    index_url: str, work: Path, req: str, *args: object, env: Mapping[str, str]
+) -> CliResult:
     (work / "requirements.in").write_text(req)
     return run_cli(
         [
@@ -142,9 +144,7 @@ def test_a_quarantined_project_is_filtered_and_latest_warns(
     env = clean_environ(tmp_path / "home")
     stable = _advise(server.url, tmp_path, "badlib\n", env=env)
     assert stable.exit_code != 0
-    assert "project quarantined on its index (considered unsafe)" in " ".join(
-        stable.output.split()
-    )
+    assert "project quarantined on its index (considered unsafe)" in " ".join(stable.output.split())
     latest = _advise(server.url, tmp_path, "badlib\n", "--recommendation", "latest", env=env)
     assert latest.exit_code == 0, latest.output
     assert "the project is quarantined on its index [index]" in " ".join(latest.stdout.split())

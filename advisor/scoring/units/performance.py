@@ -30,8 +30,9 @@ the samples are compared in pairs, round by round (the signed-rank interval of t
 per-round log-ratios, :func:`~advisor.scoring.stats.estimate_paired_ratio`): the drift of
 a shared machine during the run falls on both samples of a round and cancels. Otherwise
 (rounds not known, or too few shared) the two samples are compared unpaired (the rank-sum
-interval, :func:`~advisor.scoring.stats.estimate_ratio`), and the term says which. ``effect`` is the relative difference in the better direction: for times and
-sizes (lower is better) ``1 - ratio`` (``0.12``: 12 % faster), for rates ``ratio - 1``.
+interval, :func:`~advisor.scoring.stats.estimate_ratio`), and the term says which.
+``effect`` is the relative difference in the better direction: for times and sizes (lower
+is better) ``1 - ratio`` (``0.12``: 12 % faster), for rates ``ratio - 1``.
 
 **When there is a term.** Only when the interval excludes no difference *and* ``|effect|``
 is at least the practical threshold (default 5 %): then the value is
