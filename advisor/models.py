@@ -40,6 +40,8 @@ __all__ = [
     "LockFormat",
     "Pin",
     "ProjectPage",
+    "ProjectState",
+    "ProjectStatus",
     "RecommendationType",
     "Resolution",
     "parse_dist_filename",
@@ -188,13 +190,45 @@ class DistFile(msgspec.Struct, frozen=True, kw_only=True):
         return self.url.split("#", 1)[0] + ".metadata"
 
 
+class ProjectState(enum.StrEnum):
+    """A project's status on its index (PEP 792 project status markers)."""
+
+    ACTIVE = "active"  # the default: no marker means active
+    ARCHIVED = "archived"  # no further updates expected; files still offered
+    QUARANTINED = "quarantined"  # considered unsafe (malware, say); files withheld
+    DEPRECATED = "deprecated"  # considered obsolete, perhaps superseded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectStatus:
+    """What an index says about a project as a whole (PEP 792): its ``state`` and the
+    free-form ``reason`` the index gave (``""`` when none). A status the index names but
+    this version does not know is kept as ``other`` with ``state`` active, since PEP 792
+    gives unknown markers no meaning."""
+
+    state: ProjectState
+    reason: str = ""
+    other: str = ""
+
+    @classmethod
+    def parse(cls, status: str, reason: str = "") -> ProjectStatus:
+        """The status for an index's marker text (case and spaces ignored)."""
+        text = status.strip().lower()
+        try:
+            return cls(state=ProjectState(text), reason=reason.strip())
+        except ValueError:
+            return cls(state=ProjectState.ACTIVE, reason=reason.strip(), other=text)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProjectPage:
-    """All files one index lists for one project (already filtered to parseable names)."""
+    """All files one index lists for one project (already filtered to parseable names),
+    and the project's status when the page gives one (``None``: no marker, active)."""
 
     name: NormalizedName
     index: str
     files: tuple[DistFile, ...]
+    status: ProjectStatus | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from advisor.errors import IndexUnavailable, InputError
 from advisor.index.cache import Cache
 from advisor.index.fetch import Fetcher, NetworkSettings
 from advisor.index.finder import IndexStrategy, PackageFinder
+from advisor.models import ProjectState, ProjectStatus
 from tests.support.index import Project, release
 
 if TYPE_CHECKING:
@@ -380,3 +381,43 @@ def test_credentials_never_leak(
             finder.find("only1")
     assert "hunter22" not in str(info.value) and "carol" not in str(info.value)
     assert info.value.url == server.url + "/only1/"
+
+
+# -- PEP 792 project status -----------------------------------------------------------------
+
+
+def test_project_status_comes_with_the_page_and_is_cached(
+    fetcher: Fetcher,
+    fixture_index_factory: Callable[..., FixtureIndex],
+    index_server: Callable[..., IndexServer],
+    tmp_path: Path,
+) -> None:
+    index = fixture_index_factory(
+        [
+            Project(name="old", files=release("1.0"), status="archived", status_reason="done"),
+            Project(name="plain", files=release("1.0")),
+        ]
+    )
+    server = index_server(index)
+    cache = Cache(tmp_path / "cache")
+    archived = ProjectStatus(state=ProjectState.ARCHIVED, reason="done")
+    for location in (server.url, index.file_url):  # JSON over HTTP, HTML from file://
+        cold = PackageFinder(fetcher=fetcher, indexes=[location], cache=cache)
+        assert cold.project_status("old") == archived
+        assert cold.project_status("plain") is None
+        assert cold.requests == 2  # the status came with the files' page
+        warm = PackageFinder(fetcher=fetcher, indexes=[location], cache=cache)
+        assert warm.project_status("Old") == archived  # from the cache, no request
+        assert warm.project_status("plain") is None
+        assert warm.requests == 0
+    assert len(server.requests) == 2
+
+
+def test_project_status_from_the_index_the_files_come_from(
+    fetcher: Fetcher, fixture_index_factory: Callable[..., FixtureIndex]
+) -> None:
+    one = fixture_index_factory([Project(name="x", files=release("1.0"), status="deprecated")])
+    two = fixture_index_factory([Project(name="x", files=release("2.0"), status="archived")])
+    finder = PackageFinder(fetcher=fetcher, indexes=[two.file_url, one.file_url])
+    assert finder.project_status("x") == ProjectStatus(state=ProjectState.ARCHIVED)
+    assert _versions(finder.find("x")) == ["2.0"]  # first-index: the second is not asked

@@ -249,6 +249,19 @@ def test_unknown_keys_are_carried_as_read() -> None:
     }
 
 
+def test_a_workload_is_an_option_of_the_digest_and_absent_without_one() -> None:
+    table = {"options": {"pre": False, "no-build": False, "workload": "sort"}}
+    record = LockRecord.from_table(table, source="x")
+    assert record.options == OptionsRecord(workload="sort")
+    assert record.to_table() == table
+    assert record.digest_fields()["options"] == table["options"]
+    assert "workload" not in OptionsRecord().to_table()  # earlier locks keep their digest
+    other = LockRecord.from_table(
+        {"options": {"pre": False, "no-build": False, "workload": "matmul"}}, source="x"
+    )
+    assert other.digest_fields() != record.digest_fields()
+
+
 def test_a_foreign_lock_has_an_empty_record() -> None:
     assert LockRecord.from_table({}, source="x") == LockRecord()
     assert LockRecord().to_table() == {}
@@ -348,6 +361,7 @@ _options = st.builds(
     cooldown_days=st.none()
     | st.integers(0, 3650)
     | st.floats(0, 3650, allow_nan=False, allow_infinity=False),
+    workload=st.none() | _text.filter(bool),
 )
 _inputs = st.builds(
     InputsRecord,

@@ -244,7 +244,7 @@ def test_failing_timed_out_and_skipped_probes(site: tuple[Path, dict[str, str]])
     assert "ZeroDivisionError" in run.runtime["raises"]["error"]
     assert run.runtime["ok"]["env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}
     assert by["raises"].samples == () and by["slow"].samples == ()
-    assert by["raises"].samples == () and by["slow"].samples == ()
+    assert by["ok"].rounds == (0, 1) and by["raises"].rounds == by["slow"].rounds == ()
     assert run.runtime["absent"] == {"status": "skipped", "missing": ["not_installed_anywhere"]}
 
 
@@ -329,6 +329,8 @@ def test_versions_are_measured_interleaved(make_venv: Callable[..., Path], tmp_p
         assert set(by) == {"import:marker", "marker.log"}
         for obs in by.values():
             assert (obs.package, obs.version, len(obs.samples)) == ("marker", version, 3)
+            # each sample's timed round, so the unit can compare A and B round by round
+            assert obs.rounds == (0, 1, 2)
             assert obs.environment.threads == 1 and obs.metric in ("import_time", "median_time")
         assert run.runtime["marker.log"]["env"]["OPENBLAS_NUM_THREADS"] == "1"
         assert run.runtime["marker.log"]["blas"] is None  # no BLAS library loaded

@@ -15,9 +15,12 @@ from packaging.utils import NormalizedName, canonicalize_name
 from advisor.errors import IndexUnavailable
 from advisor.index.fetch import read_directory_listing
 from advisor.index.pages import parse_links_listing, parse_project_page
+from advisor.models import ProjectPage, ProjectState, ProjectStatus
 from tests.support.index import FileSpec, Project, build_index, release
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.support.index import FixtureIndex
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -252,3 +255,67 @@ def test_html_attributes_round_trip(
     assert f.hashes == (("sha256", digest),)
     assert f.requires_python == requires_python
     assert f.yanked == yanked
+
+
+# -- PEP 792 project status ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+def test_project_status_markers(tmp_path: Path, flavour: str) -> None:
+    index = build_index(
+        tmp_path,
+        [
+            Project(name="old", files=release("1.0"), status="archived", status_reason="done <&>"),
+            Project(name="bad", files=release("1.0"), status="Quarantined"),
+            Project(name="odd", files=release("1.0"), status="haunted"),
+            Project(name="plain", files=release("1.0")),
+        ],
+    )
+    pages = {name: _page(index, name, flavour) for name in ("old", "bad", "odd", "plain")}
+    assert pages["old"].status == ProjectStatus(state=ProjectState.ARCHIVED, reason="done <&>")
+    assert pages["bad"].status == ProjectStatus(state=ProjectState.QUARANTINED)
+    # a marker PEP 792 does not define means nothing: active, the text kept
+    assert pages["odd"].status == ProjectStatus(state=ProjectState.ACTIVE, other="haunted")
+    assert pages["plain"].status is None
+    assert [len(p.files) for p in pages.values()] == [2, 2, 2, 2]
+
+
+def test_json_project_status_inside_meta_is_read_too() -> None:
+    # the living specification once placed it inside meta by mistake
+    page = {
+        "meta": {"api-version": "1.4", "project-status": {"status": "deprecated"}},
+        "name": "x",
+        "files": [],
+    }
+    parsed = parse_project_page(
+        json.dumps(page).encode(),
+        content_type=JSON,
+        page_url="https://example.invalid/simple/x/",
+        index="https://example.invalid/simple",
+        name=_name("x"),
+    )
+    assert parsed.status == ProjectStatus(state=ProjectState.DEPRECATED)
+    page["project-status"] = {"status": 3}  # unusable beside meta: no status, no error
+    parsed = parse_project_page(
+        json.dumps(page).encode(),
+        content_type=JSON,
+        page_url="https://example.invalid/simple/x/",
+        index="https://example.invalid/simple",
+        name=_name("x"),
+    )
+    assert parsed.status is None
+
+
+def _page(index: FixtureIndex, project: str, flavour: str) -> ProjectPage:
+    folder = index.simple_dir / project
+    if flavour == "json":
+        content, ctype = (folder / "index.json").read_bytes(), JSON
+    else:
+        content, ctype = (folder / "index.html").read_bytes(), "text/html"
+    return parse_project_page(
+        content,
+        content_type=ctype,
+        page_url=folder.as_uri() + "/",
+        index=index.file_url,
+        name=_name(project),
+    )

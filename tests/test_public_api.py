@@ -161,6 +161,8 @@ def test_models_all_is_pinned() -> None:
         "LockFormat",
         "Pin",
         "ProjectPage",
+        "ProjectState",
+        "ProjectStatus",
         "RecommendationType",
         "Resolution",
         "parse_dist_filename",

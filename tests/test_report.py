@@ -25,7 +25,13 @@ from advisor.report import (
     render_explanation,
 )
 from advisor.report.json import explanation_json_schema
-from advisor.scoring.advice import Advice, Alternative, PinAdvice, StackAdvice
+from advisor.scoring.advice import (
+    Advice,
+    Alternative,
+    KnowledgeCounts,
+    PinAdvice,
+    StackAdvice,
+)
 from advisor.scoring.base import Justification, ScoreTerm
 
 HERE = Path(__file__).resolve().parent
@@ -197,6 +203,14 @@ def _advice(**changes: object) -> Advice:
         ),
         baseline=_baseline(),
         unknown=("certifi", "chardet"),
+        knowledge=KnowledgeCounts(
+            packages=5,
+            release_facts=3,
+            upload_times=2,
+            advisories=3,
+            observations=1,
+            no_release_facts=("certifi", "chardet"),
+        ),
         resolutions=7,
         seed=3,
         budget=12,
@@ -270,8 +284,12 @@ def test_text_says_what_differs_and_why() -> None:
     assert "idna: version 3.9 removed" in text  # newer versions removed by a filter
     assert text.count("3.10: removed: stability") == 1  # latest's version said once
     assert "3.6" not in text.split("Removed candidates")[1]  # older ones do not matter
-    assert "no knowledge about 2 packages (certifi, chardet): scored neutral" in text
-    assert text.count("no knowledge about") == 1
+    assert (
+        "knowledge: release facts for 3 of 5 (upload times for 2; none for certifi, chardet), "
+        "advisories checked for 3 (no advisory data loaded: advisor knowledge update), "
+        "observations for 1; nothing known about 2 packages (certifi, chardet): scored neutral"
+    ) in " ".join(text.split())
+    assert " ".join(text.split()).count("nothing known about") == 1 and "no knowledge" not in text
     assert "your lock: score +1.50; this advice changes 1 pin" in text
     assert "\x1b" not in text
 
@@ -311,7 +329,7 @@ def test_hundred_pins_fit_on_a_screen() -> None:
     lines = text.splitlines()
     assert len(lines) <= 40, text
     assert "3 pins differ from latest" in text
-    assert "no knowledge about 37 packages" in text
+    assert "nothing known about 37 packages" in text
     assert "100 packages" in lines[-1] and "3 differ from latest" in lines[-1]
     assert "pkg-050" not in text  # an unchanged pin is not listed
     assert max(len(line) for line in lines) <= 100
@@ -459,6 +477,8 @@ def test_json_has_every_field_regardless_of_verbose() -> None:
         "others",
         "baseline",
         "unknown",
+        "knowledge",
+        "workload",
         "resolutions",
         "seed",
         "budget",

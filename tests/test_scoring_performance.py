@@ -34,7 +34,7 @@ from advisor.scoring.units.performance import (
     fingerprint_match,
     lower_is_better,
 )
-from tests.test_scoring_stats import shared_machine
+from tests.test_scoring_stats import drifting_rounds, shared_machine
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 AMD = {"cpu_vendor": "AuthenticAMD", "cpu_model": "AMD EPYC 7B13"}
@@ -301,3 +301,59 @@ def test_a_real_twofold_difference_moves_the_pin(sigma: float, outliers: float) 
         new = tuple(2 * v for v in shared_machine(rng, 15, sigma=sigma, outliers=outliers))
         moved += _pin_moves(old, new)
     assert moved / SEEDS >= 0.95
+
+
+# -- paired by rounds ---------------------------------------------------------------------------
+
+
+def _interleaved(version: str, samples: list[float], *, session: str = "s1") -> Any:
+    obs = _perf(version, tuple(round(v, 9) for v in samples))
+    return msgspec.structs.replace(
+        obs, rounds=tuple(range(len(samples))), conditions={"session": session}
+    )
+
+
+def test_versions_measured_in_the_same_rounds_are_compared_in_pairs() -> None:
+    a, b = drifting_rounds(random.Random(3), 15, factor=0.9, drift=2.0, sigma=0.02)
+    ctx = _ctx([_interleaved("2.0", a), _interleaved("1.0", b)])
+    (term,) = PerformanceScorer().score(_cand("2.0"), ctx)
+    assert term.effect == pytest.approx(0.1, abs=0.03) and term.n == (15, 15)
+    assert "15 rounds paired, this CPU model" in term.reason
+    # the same samples without their rounds: unpaired, the drift hides the difference
+    plain = _ctx([_perf("2.0", tuple(a)), _perf("1.0", tuple(b))])
+    assert PerformanceScorer().score(_cand("2.0"), plain) == ()
+    # rounds of different runs never pair: each is its own session
+    apart = _ctx([_interleaved("2.0", a, session="x"), _interleaved("1.0", b, session="y")])
+    assert PerformanceScorer().score(_cand("2.0"), apart) == ()
+    # rounds that do not match the samples are not known
+    broken = msgspec.structs.replace(_interleaved("2.0", a), rounds=(0, 1))
+    assert PerformanceScorer().score(_cand("2.0"), _ctx([broken, _interleaved("1.0", b)])) == ()
+
+
+def _paired_pin_moves(old: list[float], new: list[float]) -> bool:
+    ctx = _ctx([_interleaved("1.0", old), _interleaved("2.0", new)])
+    scorer = PerformanceScorer()
+    total = {v: sum(t.value for t in scorer.score(_cand(v), ctx)) for v in ("1.0", "2.0")}
+    return total["1.0"] > total["2.0"]
+
+
+@pytest.mark.parametrize(("drift", "sigma"), [(0.0, 0.01), (2.0, 0.05), (5.0, 0.2)])
+def test_identical_versions_in_drifting_rounds_move_a_pin_in_under_5_percent_of_seeds(
+    drift: float, sigma: float
+) -> None:
+    moved = 0
+    for seed in range(SEEDS):
+        new, old = drifting_rounds(random.Random(seed), 15, factor=1.0, drift=drift, sigma=sigma)
+        moved += _paired_pin_moves(old, new)
+    assert moved / SEEDS < 0.05
+
+
+def test_a_real_ten_percent_difference_under_strong_drift_moves_the_pin_only_paired() -> None:
+    paired = unpaired = 0
+    for seed in range(SEEDS):
+        # the newer version is 10 % slower; the machine's load swings and drifts threefold
+        new, old = drifting_rounds(random.Random(seed), 15, factor=1.1, drift=2.0, sigma=0.02)
+        paired += _paired_pin_moves(old, new)
+        unpaired += _pin_moves(tuple(old), tuple(new))
+    assert paired / SEEDS >= 0.95
+    assert unpaired / SEEDS < 0.2

@@ -121,9 +121,10 @@ def test_bundles() -> None:
         extra = ["performance"] if name == "performance" else []  # workload, unusable data
         assert [a.name for a in kind.annotators] == ["prescriptions", "security", *extra]
         assert not kind.lowest_direct
-    assert [f.name for f in RECOMMENDATIONS["stable"].filters] == ["prescriptions"]
+    for name in ("stable", "performance"):
+        assert [f.name for f in RECOMMENDATIONS[name].filters] == ["stability", "prescriptions"]
     security_filters = RECOMMENDATIONS["security"].filters
-    assert [f.name for f in security_filters] == ["security", "prescriptions"]
+    assert [f.name for f in security_filters] == ["security", "stability", "prescriptions"]
     assert isinstance(security_filters[0], SecurityFilter)
 
 

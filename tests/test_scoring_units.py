@@ -41,7 +41,7 @@ from advisor.knowledge.schema import (
     VersionRange,
     observation_key,
 )
-from advisor.models import DistFile
+from advisor.models import DistFile, ProjectState, ProjectStatus
 from advisor.policy import Policy, Waiver
 from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.knowledge_view import StaticKnowledge
@@ -53,6 +53,7 @@ from advisor.scoring.units import (
     PrescriptionCheck,
     PrescriptionFilter,
     PrescriptionScorer,
+    ProjectStatusFilter,
     SecurityAnnotator,
     SecurityFilter,
     SecurityScorer,
@@ -344,18 +345,66 @@ def _build(
     )
 
 
-def test_yanked_candidates_score_minus_one(env: RuntimeEnvironment) -> None:
-    files = [_wheel("lxml", "5.1.0", yanked="broken wheel metadata")]
-    terms = BuildRiskScorer().score(_cand("lxml", "5.1.0", files=files, yanked=True), _ctx(env))
-    assert [(t.value, t.reason) for t in terms] == [(-1.0, "yanked: broken wheel metadata")]
+def test_yanked_candidates_are_a_stability_term_not_a_build_risk(env: RuntimeEnvironment) -> None:
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    files = [_wheel("lxml", "5.1.0", yanked="broken wheel metadata", upload_time=old)]
+    cand = _cand("lxml", "5.1.0", files=files, yanked=True)
+    terms = StabilityScorer().score(cand, _ctx(env))
+    assert [(t.unit, t.value, t.reason) for t in terms] == [
+        ("stability", -1.0, "yanked: broken wheel metadata")
+    ]
+    assert BuildRiskScorer().score(cand, _ctx(env)) == ()
 
 
 def test_yank_from_release_facts_when_no_files(env: RuntimeEnvironment) -> None:
     fact = ReleaseObservation(
         package="lxml", version="5.1.0", index=INDEX, yanked=True, provenance=PROV
     )
-    terms = BuildRiskScorer().score(_cand("lxml", "5.1.0"), _ctx(env, [fact]))
+    terms = StabilityScorer().score(_cand("lxml", "5.1.0"), _ctx(env, [fact]))
     assert _values(terms) == [-1.0]
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "reason"),
+    [
+        (
+            ProjectStatus(state=ProjectState.ARCHIVED, reason="moved to lxml-ng"),
+            -0.3,
+            "project archived on its index (no further releases expected): moved to lxml-ng",
+        ),
+        (
+            ProjectStatus(state=ProjectState.DEPRECATED),
+            -0.5,
+            "project deprecated on its index (considered obsolete, perhaps superseded)",
+        ),
+    ],
+)
+def test_an_archived_or_deprecated_project_gets_its_term(
+    env: RuntimeEnvironment, status: ProjectStatus, value: float, reason: str
+) -> None:
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    files = [_wheel("lxml", "5.1.0", upload_time=old)]
+    cand = _cand("lxml", "5.1.0", files=files, project_status=status)
+    (term,) = StabilityScorer().score(cand, _ctx(env))
+    assert (term.value, term.reason, term.evidence) == (value, reason, "PEP 792 project status")
+    assert ProjectStatusFilter().reject(cand, _ctx(env)) is None
+
+
+def test_active_or_unknown_statuses_are_neutral_and_quarantine_filters(
+    env: RuntimeEnvironment,
+) -> None:
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    files = [_wheel("lxml", "5.1.0", upload_time=old)]
+    for status in (None, ProjectStatus.parse("active"), ProjectStatus.parse("haunted")):
+        cand = _cand("lxml", "5.1.0", files=files, project_status=status)
+        assert StabilityScorer().score(cand, _ctx(env)) == ()
+        assert ProjectStatusFilter().reject(cand, _ctx(env)) is None
+    assert ProjectStatus.parse("haunted").other == "haunted"
+    bad = ProjectStatus.parse(" Quarantined ", "malware in setup.py")
+    cand = _cand("lxml", "5.1.0", files=files, project_status=bad)
+    assert ProjectStatusFilter().reject(cand, _ctx(env)) == (
+        "project quarantined on its index (considered unsafe): malware in setup.py"
+    )
 
 
 def test_no_wheel_for_the_target_needs_a_build(env: RuntimeEnvironment) -> None:

@@ -117,11 +117,31 @@ class Describer:
             latest=self._latest.get(name),
             score=known.score if known else 0.0,
             terms=tuple(t for t, _ in known.terms) if known else (),
-            justifications=justifications,
+            justifications=justifications + self._status(name, version),
             alternatives=self._alternatives(name, version)[:_ALTERNATIVES],
             direct=name in self._direct,
             needs_build=needs_build,
             marker=marker,
+        )
+
+    def _status(self, name: NormalizedName, version: Version) -> tuple[Justification, ...]:
+        """A warning when the pin's project is not active on its index (PEP 792): said
+        under every recommendation type, since ``latest`` scores nothing."""
+        from advisor.models import ProjectState
+        from advisor.scoring.base import Justification
+
+        info = self._scorer.candidate(name, version)
+        status = info.project_status if info is not None else None
+        if status is None or status.state is ProjectState.ACTIVE:
+            return ()
+        why = f": {status.reason}" if status.reason else ""
+        return (
+            Justification(
+                level="warning",
+                message=f"the project is {status.state.value} on its index{why}",
+                unit="index",
+                package=name,
+            ),
         )
 
     def _alternatives(self, name: NormalizedName, version: Version) -> tuple[Alternative, ...]:

@@ -49,7 +49,8 @@ class AdviceSettings:
     ``search`` bounds the stack search as asked (a recommendation whose units order nothing,
     and ``testing``, whose order is fixed, run one resolution whatever its ``budget``);
     ``now`` is the instant age-based units measure from; ``knowledge`` is read only through
-    ``for_package``.
+    ``for_package``; ``advisories_as_of`` is how current the loaded advisory database is (an
+    ISO day; ``None``: none is loaded), for the report's count of pins checked.
     """
 
     recommendation: Recommendation
@@ -57,6 +58,7 @@ class AdviceSettings:
     policy: Policy
     now: datetime
     search: SearchOptions
+    advisories_as_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,7 +105,9 @@ class _TargetRun:
             knowledge=settings.knowledge,
             policy=settings.policy,
         )
-        self.scorer = UnitScorer(kind, ctx, versions_of=self._versions_of)
+        self.scorer = UnitScorer(
+            kind, ctx, versions_of=self._versions_of, status_of=planner.project_status
+        )
         self._scoring = bool(kind.filters or kind.scorers)
         self._order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
         self._providers: list[AdvisorProvider] = []
@@ -193,6 +197,7 @@ def advise_target(
     from advisor.errors import NoViableStack
     from advisor.resolution.search import search
     from advisor.scoring.advice import Advice
+    from advisor.scoring.coverage import count_knowledge
 
     started = time.monotonic()
     run = _TargetRun(planner, target, label=label, settings=settings, events=events)
@@ -226,9 +231,11 @@ def advise_target(
         if baseline is None
         else describer.stack_from_pins(baseline, run.evaluate_pins(baseline))
     )
-    knowledge = settings.knowledge
-    unknown = tuple(
-        sorted(p.name for p in best.resolution.pins if not knowledge.for_package(p.name))
+    counts, unknown = count_knowledge(
+        {p.name: p.version for p in best.resolution.pins},
+        seen=run.scorer.candidate,
+        knowledge=settings.knowledge,
+        advisories_as_of=settings.advisories_as_of,
     )
     warnings = run.warnings()
     others = tuple(describer.stack(f.resolution, f.evaluation) for f in found.stacks[1:])
@@ -240,6 +247,8 @@ def advise_target(
         others=others,
         baseline=baseline_advice,
         unknown=unknown,
+        knowledge=counts,
+        workload=settings.recommendation.workload,
         resolutions=found.resolutions,
         seed=settings.search.seed,
         budget=settings.search.budget,

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from advisor.environment import RuntimeEnvironment
-    from advisor.models import DistFile
+    from advisor.models import DistFile, ProjectStatus
     from advisor.request import AdviceRequest
     from advisor.resolution.candidates import BinaryPolicy
     from advisor.resolution.cooldown import Cooldown
@@ -129,6 +129,11 @@ class Planner:
             for line in request.requirements
             if line.requirement.url
         }
+
+    def project_status(self, name: str) -> ProjectStatus | None:
+        """The PEP 792 status the index gives project ``name`` (``None``: none given).
+        Free once the project's files were looked up."""
+        return self._finder.project_status(name)
 
     @property
     def root_names(self) -> Iterator[str]:

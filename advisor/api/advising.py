@@ -55,7 +55,6 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
-    workload: str | None = None  # --workload: the probes the performance unit weighs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,11 +71,12 @@ class AdviseOutcome:
 
 def _load_knowledge(
     advise: AdviseOptions, environ: Mapping[str, str]
-) -> tuple[StoreKnowledge, KnowledgeStore]:
+) -> tuple[StoreKnowledge, KnowledgeStore, str | None]:
     """The knowledge view for scoring: the store, after an implicit ``knowledge sync`` of the
-    curated folders (free when their content digest is unchanged), plus ``--osv`` advisories.
+    curated folders (free when their content digest is unchanged), plus ``--osv`` advisories;
+    and how current the advisory database is (ISO day; ``None``: none loaded).
     """
-    from advisor.api.knowledge import sync
+    from advisor.api.knowledge import advisory_data, sync
     from advisor.knowledge.store import default_store_url, open_store
     from advisor.scoring.knowledge_view import StoreKnowledge
 
@@ -91,13 +91,17 @@ def _load_knowledge(
         prefix = "advisor-knowledge" if folder == bundled else "knowledge"
         sync(folder, store_url=url, source_prefix=prefix)
     extra: list[Observation] = []
+    as_of = None
     if advise.osv is not None:
         from advisor.knowledge.sources.osv_import import load_osv
 
-        today = datetime.now(UTC).date().isoformat()
-        extra.extend(load_osv(advise.osv, date=today).advisories)
+        today = datetime.now(UTC).date()
+        report = load_osv(advise.osv, date=today.isoformat())
+        extra.extend(report.advisories)
+        as_of = report.newest_modified or today
     store = open_store(url)
-    return StoreKnowledge(store, extra=extra), store
+    as_of = as_of or advisory_data(store)[1]
+    return StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
 
 
 def _baseline_pins(prep: Prepared, advise: AdviseOptions) -> dict[NormalizedName, Version] | None:
@@ -136,10 +140,10 @@ def run_advice(
     from advisor.scoring.types import recommendation
 
     kind = kind or recommendation(opts.recommendation)
-    if advise.workload is not None:
-        kind = workload_recommendation(kind, advise.workload, knowledge_dirs=advise.knowledge_dirs)
+    if opts.workload is not None:
+        kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
-    knowledge, store = _load_knowledge(advise, prep.environ)
+    knowledge, store, advisories_as_of = _load_knowledge(advise, prep.environ)
     settings = AdviceSettings(
         recommendation=kind,
         knowledge=knowledge,
@@ -148,6 +152,7 @@ def run_advice(
         search=SearchOptions(
             count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
         ),
+        advisories_as_of=advisories_as_of,
     )
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit

@@ -111,6 +111,7 @@ class ResolveOptions:
     no_build: bool = False
     build_timeout: float = 300.0  # seconds per sdist metadata build
     recommendation: RecommendationType = RecommendationType.LATEST
+    workload: str | None = None  # performance: the probes that matter (--workload)
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
     preferences_from: Path | None = None

@@ -90,7 +90,7 @@ def fix(
             f"{lock}: the lock is stale (its inputs, options or indexes changed since it was"
             " written): re-lock it first (`advisor check --fix`), then fix it"
         )
-    knowledge, store = _load_knowledge(
+    knowledge, store, _ = _load_knowledge(
         AdviseOptions(knowledge=options.knowledge, osv=options.osv), environ
     )
     now = now or datetime.now(UTC)

@@ -382,6 +382,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         exclude_newer=_recorded_time(options.exclude_newer),
         cooldown_days=options.cooldown_days,
         recommendation=RecommendationType.parse(record.recommendation or "latest"),
+        workload=options.workload,
     )
 
 
@@ -465,6 +466,7 @@ def options_record(opts: ResolveOptions) -> OptionsRecord:
         no_build=opts.no_build,
         exclude_newer=opts.exclude_newer.isoformat() if opts.exclude_newer else None,
         cooldown_days=opts.cooldown_days,
+        workload=opts.workload.strip().lower() if opts.workload else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,6 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
         baseline=baseline,
-        workload=kw.pop("workload", None),
     )
 
 
@@ -132,8 +132,9 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
         kw.pop("report_file"),
     )
     explicit = kw.get("recommendation")  # None: the api takes the project's, else stable
+    workload = kw.pop("workload")
     advise_opts = _advise_opts(kw, baseline=kw.pop("baseline"))
-    opts = resolve_opts(kw)
+    opts = dataclasses.replace(resolve_opts(kw), workload=workload)
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
         done = run_advise(

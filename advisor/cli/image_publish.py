@@ -16,6 +16,7 @@ from advisor.cli.image import image
 
 __all__ = ["image_inspect", "image_push"]
 
+
 @image.command("push")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.argument("destination", metavar="REGISTRY/NAME[:TAG]")

@@ -9,7 +9,8 @@ as pip merges them.
 
 Project pages (and find-links pages over http) are cached in the ``pages`` bucket of the
 on-disk :class:`~advisor.index.cache.Cache` as already-parsed files (msgpack), with their
-validators: a warm run within the TTL makes no request and parses no HTML. A ``file://``
+validators (and the project's PEP 792 status, when the page gives one): a warm run within
+the TTL makes no request and parses no HTML. A ``file://``
 project page is cached too, validated by its file's modification time and size (one
 ``stat``), since parsing a large page costs more than loading the parsed form. find-links
 folders are listed afresh every time (a listing is cheap and has no single file to stat).
@@ -35,7 +36,7 @@ from packaging.utils import InvalidName, canonicalize_name
 from advisor.errors import AdvisorError, IndexUnavailable, InputError
 from advisor.index.fetch import file_url_to_path, read_directory_listing
 from advisor.index.pages import parse_links_listing, parse_project_page
-from advisor.models import DistFile, IndexStrategy
+from advisor.models import DistFile, IndexStrategy, ProjectStatus
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ ACCEPT = (
     " text/html;q=0.01"
 )
 _BUCKET = "pages"
-_FORMAT = 1  # bump when the cached layout changes: older entries then read as misses
+_FORMAT = 2  # bump when the cached layout changes: older entries then read as misses
 _MAX_WORKERS = 16
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound=str)
@@ -78,14 +79,22 @@ class _CachedPage(msgspec.Struct, array_like=True, frozen=True):
     last_modified: str | None
     max_age: float | None
     files: tuple[_CachedFile, ...]
+    marker: str | None = None  # the project's PEP 792 status, as the page gave it
+    marker_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class _Page:
-    """A fetched or cached page: ``status`` 404 means the location lacks it."""
+    """A fetched or cached page: ``status`` 404 means the location lacks it;
+    ``project`` is the project's PEP 792 status when the page gave one."""
 
     status: int
     files: tuple[DistFile, ...]
+    project: ProjectStatus | None = None
+
+
+#: what a page parser returns: the files and the project's status (project pages only)
+_Parsed = tuple[tuple[DistFile, ...], ProjectStatus | None]
 
 
 def _to_cached(f: DistFile) -> _CachedFile:
@@ -113,6 +122,13 @@ def _from_cached(f: _CachedFile, index: str) -> DistFile:
         size=f.size,
         core_metadata=f.core_metadata,
     )
+
+
+def _marker(project: ProjectStatus | None) -> tuple[str | None, str]:
+    """The cached form of a project's status: (marker, reason); ``(None, "")``: none."""
+    if project is None:
+        return None, ""
+    return project.other or project.state.value, project.reason
 
 
 def _file_stamp(url: str) -> str | None:
@@ -189,6 +205,7 @@ class PackageFinder:
         self._now = now
         self._lock = threading.Lock()
         self._found: dict[NormalizedName, Future[tuple[DistFile, ...]]] = {}
+        self._statuses: dict[NormalizedName, ProjectStatus] = {}
         self._links: dict[str, Future[Mapping[NormalizedName, tuple[DistFile, ...]]]] = {}
         self._warned: set[str] = set()
         self._requests = 0
@@ -222,6 +239,15 @@ class PackageFinder:
         except InvalidName as exc:
             raise InputError(f"invalid project name {name!r}") from exc
         return self._once(self._found, norm, lambda: self._find(norm))
+
+    def project_status(self, name: str) -> ProjectStatus | None:
+        """The PEP 792 status of project ``name`` on the index its files come from (the
+        first that gives one, in index order), or ``None`` when no page gives a marker.
+        Looks the project up like :meth:`find` (memoised: free after it) and raises what
+        it raises."""
+        self.find(name)
+        with self._lock:
+            return self._statuses.get(canonicalize_name(name))
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Look up ``names`` concurrently (bounded pool) and return when all are done.
@@ -274,6 +300,9 @@ class PackageFinder:
         files: list[DistFile] = []
         for index in indexes:
             page = self._project_page(index, name)
+            if page.project is not None:
+                with self._lock:
+                    self._statuses.setdefault(name, page.project)
             if page.status == 404 or not page.files:
                 continue
             files.extend(page.files)
@@ -302,12 +331,12 @@ class PackageFinder:
             return _Page(404, ())
         page_url = index.rstrip("/") + "/" + name + "/"
 
-        def parse(resp: Response) -> tuple[DistFile, ...]:
+        def parse(resp: Response) -> _Parsed:
             ctype = resp.headers.get("content-type", "text/html")
             page = parse_project_page(
                 resp.content, content_type=ctype, page_url=resp.url, index=index, name=name
             )
-            return page.files
+            return page.files, page.status
 
         return self._load(page_url, index=index, parse=parse)
 
@@ -326,11 +355,12 @@ class PackageFinder:
             files = (one,) if one.parsed is not None else ()
         else:
 
-            def parse(resp: Response) -> tuple[DistFile, ...]:
+            def parse(resp: Response) -> _Parsed:
                 ctype = resp.headers.get("content-type", "text/html")
-                return parse_links_listing(
+                listed = parse_links_listing(
                     resp.content, content_type=ctype, page_url=resp.url, index=location
                 )
+                return listed, None
 
             page = self._load(location, index=location, parse=parse, listing=True)
             if page.status == 404:
@@ -358,7 +388,7 @@ class PackageFinder:
         url: str,
         *,
         index: str,
-        parse: Callable[[Response], tuple[DistFile, ...]],
+        parse: Callable[[Response], _Parsed],
         listing: bool = False,
     ) -> _Page:
         """A page from the cache when fresh, else fetched (conditionally) and cached."""
@@ -403,6 +433,8 @@ class PackageFinder:
                 last_modified=resp.headers.get("last-modified"),
                 max_age=max_age,
                 files=tuple(_to_cached(f) for f in page.files),
+                marker=_marker(page.project)[0],
+                marker_reason=_marker(page.project)[1],
             )
             cache.write(_BUCKET, key, msgspec.msgpack.encode(entry))
         return page
@@ -413,7 +445,7 @@ class PackageFinder:
         *,
         key: str,
         index: str,
-        parse: Callable[[Response], tuple[DistFile, ...]],
+        parse: Callable[[Response], _Parsed],
     ) -> _Page:
         """A ``file://`` project page, parsed once per change of the file on disk.
 
@@ -438,18 +470,21 @@ class PackageFinder:
                 last_modified=None,
                 max_age=None,
                 files=tuple(_to_cached(f) for f in page.files),
+                marker=_marker(page.project)[0],
+                marker_reason=_marker(page.project)[1],
             )
             self._cache.write(_BUCKET, key, msgspec.msgpack.encode(entry))
         return page
 
     def _page_from(
-        self, resp: Response, *, key: str, parse: Callable[[Response], tuple[DistFile, ...]]
+        self, resp: Response, *, key: str, parse: Callable[[Response], _Parsed]
     ) -> _Page:
         if resp.status in (404, 410):
             return _Page(404, ())
         if not 200 <= resp.status < 300:
             raise IndexUnavailable(f"HTTP {resp.status}", url=key)
-        return _Page(200, parse(resp))
+        files, project = parse(resp)
+        return _Page(200, files, project)
 
     def _read_cache(self, key: str) -> _CachedPage | None:
         assert self._cache is not None
@@ -467,4 +502,11 @@ class PackageFinder:
 
     @staticmethod
     def _page_of(entry: _CachedPage) -> _Page:
-        return _Page(entry.status, tuple(_from_cached(f, entry.index) for f in entry.files))
+        project = (
+            ProjectStatus.parse(entry.marker, entry.marker_reason)
+            if entry.marker is not None
+            else None
+        )
+        return _Page(
+            entry.status, tuple(_from_cached(f, entry.index) for f in entry.files), project
+        )

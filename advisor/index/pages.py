@@ -2,8 +2,9 @@
 
 Sits between the fetcher (bytes) and the finder (files per project): PEP 691 JSON and
 PEP 503 HTML project pages (with PEP 592 yanks, PEP 658/714 core metadata, PEP 700
-upload times and sizes), and find-links listings (any HTML page or directory listing, any
-project). Every URL is made absolute and stored without credentials.
+upload times and sizes, PEP 792 project status markers), and find-links listings (any
+HTML page or directory listing, any project). Every URL is made absolute and stored
+without credentials.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import IndexUnavailable
-from advisor.models import DistFile, ProjectPage
+from advisor.models import DistFile, ProjectPage, ProjectStatus
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -49,12 +50,13 @@ def parse_project_page(
     Raises :class:`IndexUnavailable` (with the redacted ``page_url``) for a malformed
     page or an unsupported API major version.
     """
+    status: ProjectStatus | None
     if is_json_content_type(content_type):
-        files = _parse_json(content, page_url=page_url, index=index)
+        files, status = _parse_json(content, page_url=page_url, index=index)
     else:
-        files = _parse_html(content, page_url=page_url, index=index)
+        files, status = _parse_html(content, page_url=page_url, index=index)
     kept = tuple(f for f in files if (p := f.parsed) is not None and p.name == name)
-    return ProjectPage(name=name, index=redact_url(index), files=kept)
+    return ProjectPage(name=name, index=redact_url(index), files=kept, status=status)
 
 
 def parse_links_listing(
@@ -66,9 +68,9 @@ def parse_links_listing(
     accepted too. Raises :class:`IndexUnavailable` for a malformed page.
     """
     if is_json_content_type(content_type):
-        files = _parse_json(content, page_url=page_url, index=index)
+        files, _ = _parse_json(content, page_url=page_url, index=index)
     else:
-        files = _parse_html(content, page_url=page_url, index=index)
+        files, _ = _parse_html(content, page_url=page_url, index=index)
     return tuple(f for f in files if f.parsed is not None)
 
 
@@ -89,7 +91,26 @@ def _check_version(version: object, page_url: str) -> None:
         raise _malformed(page_url, f"unsupported api-version {version} (need 1.x)")
 
 
-def _parse_json(content: bytes, *, page_url: str, index: str) -> list[DistFile]:
+def _status(status: object, reason: object) -> ProjectStatus | None:
+    """A PEP 792 marker, or ``None`` when the page gives none (or no usable one)."""
+    if not isinstance(status, str) or not status.strip():
+        return None
+    return ProjectStatus.parse(status, reason if isinstance(reason, str) else "")
+
+
+def _json_status(data: dict[str, Any], meta: dict[str, Any]) -> ProjectStatus | None:
+    """``project-status: {status, reason}`` beside ``meta`` (PEP 792); the living spec
+    once placed it inside ``meta`` by mistake, so that place is read too."""
+    for holder in (data, meta):
+        found = holder.get("project-status")
+        if isinstance(found, dict):
+            return _status(found.get("status"), found.get("reason"))
+    return None
+
+
+def _parse_json(
+    content: bytes, *, page_url: str, index: str
+) -> tuple[list[DistFile], ProjectStatus | None]:
     try:
         data: Any = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -129,7 +150,7 @@ def _parse_json(content: bytes, *, page_url: str, index: str) -> list[DistFile]:
                 core_metadata=_json_core_metadata(core),
             )
         )
-    return out
+    return out, _json_status(data, meta)
 
 
 def _hash_pairs(hashes: dict[Any, Any]) -> tuple[tuple[str, str], ...]:
@@ -171,13 +192,16 @@ def _parse_time(value: object) -> datetime | None:
 
 
 class _AnchorParser(HTMLParser):
-    """Collects ``<a>`` attributes, the first ``<base href>`` and the repository version."""
+    """Collects ``<a>`` attributes, the first ``<base href>``, the repository version and
+    the project status markers (``pypi:project-status``, ``pypi:project-status-reason``)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.anchors: list[dict[str, str | None]] = []
         self.base: str | None = None
         self.version: str | None = None
+        self.status: str | None = None
+        self.status_reason: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
@@ -186,14 +210,21 @@ class _AnchorParser(HTMLParser):
             self.base = dict(attrs).get("href")
         elif tag == "meta":
             values = dict(attrs)
-            if values.get("name") == "pypi:repository-version":
+            name = values.get("name")
+            if name == "pypi:repository-version":
                 self.version = values.get("content")
+            elif name == "pypi:project-status":
+                self.status = values.get("content")
+            elif name == "pypi:project-status-reason":
+                self.status_reason = values.get("content")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
 
 
-def _parse_html(content: bytes, *, page_url: str, index: str) -> list[DistFile]:
+def _parse_html(
+    content: bytes, *, page_url: str, index: str
+) -> tuple[list[DistFile], ProjectStatus | None]:
     parser = _AnchorParser()
     # Attribute values are unescaped by the parser (&gt;= → >=), as PEP 503 requires.
     parser.feed(content.decode("utf-8", errors="replace"))
@@ -230,7 +261,7 @@ def _parse_html(content: bytes, *, page_url: str, index: str) -> list[DistFile]:
                 ),
             )
         )
-    return out
+    return out, _status(parser.status, parser.status_reason)
 
 
 def _fragment_hash(url: str) -> tuple[tuple[str, str], ...]:

@@ -211,7 +211,10 @@ class PerformanceObservation(
     taken), ``spread`` their range (max - min) and ``repeats`` their count. Observations
     recorded before samples were kept have ``value``, ``spread`` and ``repeats`` only: they
     stay readable, but the performance unit cannot test a difference with them, so they
-    never make a term."""
+    never make a term. ``rounds`` gives, per sample, the timed round of its interleaved run
+    (the ``session`` condition) it was taken in, counted from 0: two versions' samples of
+    one round shared the machine's state, so they are compared in pairs (empty: not
+    known, as in observations recorded before rounds were kept)."""
 
     package: str | None = None
     version: str | None = None
@@ -223,6 +226,7 @@ class PerformanceObservation(
     spread: float | None = None
     repeats: int | None = None
     samples: tuple[float, ...] = ()
+    rounds: tuple[int, ...] = ()
     environment: EnvironmentFingerprint
     #: what else shaped the run: CPU count, BLAS in use and its thread pool, BLAS env vars
     conditions: dict[str, str] = {}

@@ -109,7 +109,9 @@ class OptionsRecord:
     ``pre`` and ``no-build`` are always written (a table without them is refused); the
     others only when set (an empty list or text is left out), as every earlier version did.
     ``exclude_newer`` is the recorded ISO 8601 text, kept as written; ``cooldown_days`` the
-    ``--cooldown`` (``cooldown-days``, a number; a whole one is written as an integer).
+    ``--cooldown`` (``cooldown-days``, a number; a whole one is written as an integer);
+    ``workload`` the workload a performance advice was optimised for (``advise --workload``),
+    so a lock made without one keeps the digest it had.
     """
 
     pre: bool = False
@@ -118,6 +120,7 @@ class OptionsRecord:
     no_build: bool = False
     exclude_newer: str | None = None
     cooldown_days: float | None = None
+    workload: str | None = None
     other: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -130,6 +133,7 @@ class OptionsRecord:
             no_build=read.boolean("no-build"),
             exclude_newer=read.optional_string("exclude-newer") or None,
             cooldown_days=read.optional_number("cooldown-days"),
+            workload=read.optional_string("workload") or None,
             other=read.other(_OPTION_KEYS),
         )
 
@@ -141,6 +145,7 @@ class OptionsRecord:
             "no-build": self.no_build,
             "exclude-newer": self.exclude_newer,
             "cooldown-days": _number(self.cooldown_days),
+            "workload": self.workload,
         }
         # no empty values (False is kept): the record then survives a TOML round trip as is
         return {**{k: v for k, v in table.items() if v not in ("", [], None)}, **self.other}
@@ -274,7 +279,15 @@ _TARGET_KEYS = (
     "libc_version",
     "cuda_version",
 )
-_OPTION_KEYS = ("pre", "pre-packages", "only-binary", "no-build", "exclude-newer", "cooldown-days")
+_OPTION_KEYS = (
+    "pre",
+    "pre-packages",
+    "only-binary",
+    "no-build",
+    "exclude-newer",
+    "cooldown-days",
+    "workload",
+)
 _INPUT_KEYS = (
     "files",
     "extras",

@@ -25,8 +25,10 @@ skipped for that subject, not recorded), runs ``setup`` once, then ``warmup`` un
 ``repeat`` timed rounds of ``number`` executions each (a sample is the time per execution).
 ``repeat`` given here overrides the probe's own when set.
 
-**The observation** keeps its ``samples`` (6 significant digits, in the order taken);
-``value`` is their median, ``spread`` their range, ``repeats`` their count. Its fingerprint
+**The observation** keeps its ``samples`` (6 significant digits, in the order taken) and
+the timed round of the interleaved run each was taken in (``rounds``, from 0: the
+performance unit compares two versions' samples of one round in pairs); ``value`` is their
+median, ``spread`` their range, ``repeats`` their count. Its fingerprint
 adds the BLAS family the run loaded (``None`` for import times, or when none is loaded) and
 the thread count (the pinned one, else the BLAS pool's as threadpoolctl reports it, else
 ``OMP_NUM_THREADS``).
@@ -185,16 +187,18 @@ def _observation(
     probe: str,
     metric: str,
     samples: Sequence[float],
+    rounds: Sequence[int] = (),
     unit: str = "s",
     family: str,
     report: Mapping[str, Any],
 ) -> PerformanceObservation:
     dist = stamp.installed.get(canonicalize_name(family))
     kept = tuple(float(f"{s:.6g}") for s in samples)
+    taken = tuple(rounds) if len(rounds) == len(kept) else ()
     if metric in ("failed", "timeout") or not kept:
         metric = metric if metric in ("failed", "timeout") else "failed"
         value, spread, repeats = 0.0, None, None
-        kept = ()
+        kept, taken = (), ()
     else:
         # 12 significant digits: exact for 6-digit samples, without binary noise (0.30000…04)
         value = float(f"{statistics.median(kept):.12g}")
@@ -218,6 +222,7 @@ def _observation(
         spread=spread,
         repeats=repeats,
         samples=kept,
+        rounds=taken,
         environment=fp,
         provenance=stamp.provenance,
     )
@@ -285,6 +290,7 @@ def _import_times(
     for name, module in sorted(set().union(*wanted)):
         takers = [i for i, pairs in enumerate(wanted) if (name, module) in pairs]
         samples: dict[int, list[float]] = {i: [] for i in takers}
+        rounds: dict[int, list[int]] = {i: [] for i in takers}
         failed: dict[int, str] = {}
         what = f"timing import {module}: {repeat} rounds over {len(takers)} interpreter(s)"
         events.working(what)
@@ -300,6 +306,7 @@ def _import_times(
                         failed[i] = problem
                     elif round_:
                         samples[i].append(seconds)
+                        rounds[i].append(round_ - 1)
         finally:
             events.work_finished(what)
         for i in takers:
@@ -309,6 +316,7 @@ def _import_times(
                     probe=f"import:{module}",
                     metric=failed.get(i, "import_time"),
                     samples=() if i in failed else samples[i],
+                    rounds=() if i in failed else rounds[i],
                     family=name,
                     report={},
                 )
@@ -396,7 +404,7 @@ def bench_subjects(
             )
         finally:
             events.work_finished(what)
-        for i, (report, samples) in enumerate(results):
+        for i, (report, samples, taken) in enumerate(results):
             runtime[i][probe.name] = report
             status = report.get("status")
             if status == "skipped":
@@ -407,6 +415,7 @@ def bench_subjects(
                     probe=probe.name,
                     metric=probe.metric if status == "ok" else str(status),
                     samples=samples if status == "ok" else (),
+                    rounds=taken if status == "ok" else (),
                     unit=probe.unit,
                     family=probe.family,
                     report=report,

@@ -203,12 +203,14 @@ def probe_rounds(
     timeout: float,
     environ: Mapping[str, str] | None,
     env_vars: Sequence[str],
-) -> list[tuple[dict[str, Any], list[float]]]:
+) -> list[tuple[dict[str, Any], list[float], list[int]]]:
     """Set ``probe`` up in one worker per interpreter of ``pythons`` and sample them in turn:
     ``probe.warmup`` untimed rounds, then ``repeat`` timed ones, one sample of each worker
     per round, in order. Per interpreter: its report (``status``: ``ok``, ``skipped``,
     ``failed`` or ``timeout``, with ``error``/``missing``, and the run's conditions, which
-    name ``env_vars`` when set) and its samples. ``timeout`` bounds each request."""
+    name ``env_vars`` when set), its samples and the timed round (from 0) each was taken in,
+    so that the samples of two interpreters can be compared round by round. ``timeout``
+    bounds each request."""
     with contextlib.ExitStack() as stack:
         workers = [
             stack.enter_context(ProbeWorker(python, environ=environ, env_vars=env_vars))
@@ -223,6 +225,7 @@ def probe_rounds(
         }
         states = [w.request(setup, timeout=timeout) or {"status": "timeout"} for w in workers]
         samples: list[list[float]] = [[] for _ in pythons]
+        rounds: list[list[int]] = [[] for _ in pythons]
         for round_ in range(probe.warmup + repeat):
             for i, worker in enumerate(workers):
                 if states[i].get("status") != "ok":
@@ -234,10 +237,11 @@ def probe_rounds(
                     states[i] = {"status": "failed", "error": str(reply.get("error", ""))}
                 elif round_ >= probe.warmup:
                     samples[i].append(reply["sample"])
+                    rounds[i].append(round_ - probe.warmup)
         results = []
         for i, worker in enumerate(workers):
             report = dict(states[i])
             if report.get("status") in ("ok", "failed"):
                 report.update(worker.request({"op": "report"}, timeout=timeout) or {})
-            results.append((report, samples[i]))
+            results.append((report, samples[i], rounds[i]))
         return results

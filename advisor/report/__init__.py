@@ -46,6 +46,7 @@ __all__ = [
     "format_term",
     "is_rejection",
     "is_worse_than_baseline",
+    "knowledge_text",
     "render_advice",
     "render_explanation",
     "summarise_names",
@@ -251,6 +252,41 @@ def top_terms(terms: Iterable[ScoreTerm], n: int) -> tuple[list[ScoreTerm], int]
         (t for t in terms if t.value != 0.0), key=lambda t: (-abs(t.value), t.unit, t.reason)
     )
     return ranked[:n], max(len(ranked) - n, 0)
+
+
+def knowledge_text(advice: Advice, *, limit: int | None = 5) -> str | None:
+    """How much the advice knew, in one line: ``release facts for 110 of 110, advisories
+    checked for 110 (data of 2026-12-01), observations for 11``; the pins nothing at all
+    was known about after it. ``limit`` bounds the names listed (``None``: all). ``None``
+    when the advice says nothing about its knowledge."""
+    parts: list[str] = []
+    counts = advice.knowledge
+    if counts is not None:
+        facts = f"release facts for {counts.release_facts} of {counts.packages}"
+        details = []
+        if counts.upload_times < counts.release_facts:
+            details.append(f"upload times for {counts.upload_times}")
+        if counts.no_release_facts:
+            names = counts.no_release_facts
+            shown = ", ".join(names) if limit is None else summarise_names(names, limit=limit)
+            details.append(f"none for {shown}")
+        if details:
+            facts += f" ({'; '.join(details)})"
+        advised = f"advisories checked for {counts.advisories}"
+        if counts.advisories_as_of is not None:
+            advised += f" (data of {counts.advisories_as_of})"
+        elif counts.advisories < counts.packages:
+            advised += " (no advisory data loaded: advisor knowledge update)"
+        parts.append(f"{facts}, {advised}, observations for {counts.observations}")
+    if advice.unknown:
+        n = len(advice.unknown)
+        names = advice.unknown
+        shown = ", ".join(names) if limit is None else summarise_names(names, limit=limit)
+        parts.append(
+            f"nothing known about {n} {'package' if n == 1 else 'packages'} ({shown}): "
+            "scored neutral"
+        )
+    return "; ".join(parts) or None
 
 
 def summarise_names(names: Sequence[str], *, limit: int = 5) -> str:

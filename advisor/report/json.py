@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from advisor.report import SCHEMA_VERSION, count_changes, is_worse_than_baseline
 
 if TYPE_CHECKING:
-    from advisor.scoring.advice import Advice, Alternative, PinAdvice, StackAdvice
+    from advisor.scoring.advice import (
+        Advice,
+        Alternative,
+        KnowledgeCounts,
+        PinAdvice,
+        StackAdvice,
+    )
     from advisor.scoring.base import Justification, ScoreTerm
 
 __all__ = [
@@ -67,10 +73,26 @@ def advice_to_dict(advice: Advice) -> dict[str, object]:
         "others": [_stack(s) for s in advice.others],
         "baseline": None if baseline is None else _stack(baseline),
         "unknown": list(advice.unknown),
+        "knowledge": _knowledge(advice.knowledge),
+        "workload": advice.workload,
         "resolutions": advice.resolutions,
         "seed": advice.seed,
         "budget": advice.budget,
         "elapsed": round(advice.elapsed, 3),
+    }
+
+
+def _knowledge(counts: KnowledgeCounts | None) -> dict[str, object] | None:
+    if counts is None:
+        return None
+    return {
+        "packages": counts.packages,
+        "release_facts": counts.release_facts,
+        "upload_times": counts.upload_times,
+        "advisories": counts.advisories,
+        "advisories_as_of": counts.advisories_as_of,
+        "observations": counts.observations,
+        "no_release_facts": list(counts.no_release_facts),
     }
 
 
@@ -271,7 +293,29 @@ def advice_json_schema() -> dict[str, object]:
                 ["integer", "null"], "pins added, dropped or changed from the lock", minimum=0
             ),
             "worse_than_baseline": _t("boolean", "the advice scores lower than the lock"),
-            "unknown": _t("integer", "packages the knowledge graph knew nothing about", minimum=0),
+            "unknown": _t("integer", "packages nothing at all was known about", minimum=0),
+        },
+    )
+    count = "pins of the advised stack "
+    knowledge = _obj(
+        "How much the advice knew about the advised stack's pins.",
+        {
+            "packages": _t("integer", "pins in the advised stack", minimum=0),
+            "release_facts": _t(
+                "integer",
+                count + "with release facts from the index (files for the target, yanks, "
+                "Requires-Python, project status)",
+                minimum=0,
+            ),
+            "upload_times": _t("integer", count + "whose upload time is known", minimum=0),
+            "advisories": _t("integer", count + "checked against advisories", minimum=0),
+            "advisories_as_of": _t(
+                ["string", "null"], "the day of the advisory data; null: none loaded"
+            ),
+            "observations": _t("integer", count + "with measured observations", minimum=0),
+            "no_release_facts": _list(
+                _t("string", "a package name"), "pins without release facts (direct URLs)"
+            ),
         },
     )
     root = _obj(
@@ -288,7 +332,16 @@ def advice_json_schema() -> dict[str, object]:
                 "description": "the project's lock scored the same way; null: no lock",
                 "anyOf": [_ref("stack"), {"type": "null"}],
             },
-            "unknown": _list(_t("string", "a package name"), "packages without knowledge"),
+            "unknown": _list(
+                _t("string", "a package name"), "packages nothing at all was known about"
+            ),
+            "knowledge": {
+                "description": "how much the advice knew; null: not counted",
+                "anyOf": [knowledge, {"type": "null"}],
+            },
+            "workload": _t(
+                ["string", "null"], "the workload a performance advice was optimised for"
+            ),
             "resolutions": _t("integer", "resolutions the search ran", minimum=0),
             "seed": _t("integer", "the search's seed"),
             "budget": _t("integer", "the search's budget of resolutions"),

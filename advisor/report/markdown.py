@@ -2,7 +2,7 @@
 
 A heading with the scores, an explicit warning when the advice scores lower than the
 project's own lock, a table of the pins that differ from ``latest`` and why, warnings and
-removed candidates as lists, the missing knowledge said once, a collapsible ``<details>``
+removed candidates as lists, how much was known (said once), a collapsible ``<details>``
 with every pin, and a line of totals. Plain Markdown and a little HTML (``<details>``,
 ``<br>``): no terminal escapes. Text from packages and knowledge is escaped so it cannot
 break a table or inject markup.
@@ -17,6 +17,7 @@ from advisor.report import (
     digest_advice,
     format_score,
     is_rejection,
+    knowledge_text,
     summarise_names,
 )
 
@@ -70,8 +71,9 @@ def render_markdown(advice: Advice, *, verbose: bool = False) -> str:
     scores = [f"latest {format_score(advice.latest.score)}"]
     if advice.baseline is not None:
         scores.append(f"your lock {format_score(advice.baseline.score)}")
+    workload = f", optimised for workload `{escape(advice.workload)}`" if advice.workload else ""
     out = [
-        f"### Stack advice: {escape(advice.recommendation)} for {targets}",
+        f"### Stack advice: {escape(advice.recommendation)} for {targets}{workload}",
         "",
         f"**Score {format_score(advice.best.score)}** ({', '.join(scores)})",
     ]
@@ -100,13 +102,9 @@ def render_markdown(advice: Advice, *, verbose: bool = False) -> str:
             versions = escape(summarise_names(r.versions, limit=4))
             out.append(f"- `{r.name}`: {many} {versions} removed: {escape(r.reason)}")
     notes = []
-    if advice.unknown:
-        n = len(advice.unknown)
-        names = escape(summarise_names(advice.unknown, limit=8))
-        notes.append(
-            f"No knowledge about {n} {'package' if n == 1 else 'packages'} ({names}): "
-            "scored neutral."
-        )
+    known = knowledge_text(advice, limit=8)
+    if known is not None:
+        notes.append(f"Knowledge: {escape(known)}.")
     if advice.baseline is not None:
         changed = digest.baseline_changes or 0
         notes.append(

@@ -2,7 +2,7 @@
 
 Short by default, so a 100-package stack's report fits on one screen: a header with the
 scores, only the pins that differ from ``latest`` and why, warnings, the removed candidates
-that matter, the missing knowledge said once, the comparison with the project's lock and one
+that matter, how much was known (said once), the comparison with the project's lock and one
 line of totals. ``verbose`` adds every pin with all its terms and alternatives, and the other
 stacks found. No colours and no terminal escapes: the same advice gives the same bytes.
 """
@@ -22,6 +22,7 @@ from advisor.report import (
     format_score,
     format_term,
     is_rejection,
+    knowledge_text,
     summarise_names,
 )
 
@@ -107,6 +108,8 @@ def _header(advice: Advice) -> Text:
     if advice.baseline is not None:
         scores.append(f"your lock {format_score(advice.baseline.score)}")
     text = Text(f"{advice.recommendation} advice for {targets}", style="bold")
+    if advice.workload is not None:
+        text.append(f", optimised for workload {advice.workload!r}", style="bold")
     text.append(f"\nscore {format_score(advice.best.score)} ({', '.join(scores)})")
     return text
 
@@ -162,11 +165,9 @@ def _infos(stack: StackAdvice) -> tuple[Justification, ...]:
 
 def _tail(advice: Advice, digest: Digest, *, verbose: bool) -> list[RenderableType]:
     out: list[RenderableType] = []
-    if advice.unknown:
-        n = len(advice.unknown)
-        names = ", ".join(advice.unknown) if verbose else summarise_names(advice.unknown)
-        noun = "package" if n == 1 else "packages"
-        out.append(Text(f"no knowledge about {n} {noun} ({names}): scored neutral"))
+    known = knowledge_text(advice, limit=None if verbose else 5)
+    if known is not None:
+        out.append(Text(f"knowledge: {known}"))
     baseline = advice.baseline
     if baseline is not None:
         changes = digest.baseline_changes or 0

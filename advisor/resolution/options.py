@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.models import CoreMetadata, DistFile
+    from advisor.models import CoreMetadata, DistFile, ProjectStatus
     from advisor.resolution.candidates import VersionChoice
 
 __all__ = [
@@ -34,6 +34,11 @@ __all__ = [
 
 class Finder(Protocol):
     def find(self, name: str) -> tuple[DistFile, ...]: ...
+
+    def project_status(self, name: str) -> ProjectStatus | None:
+        """The project's PEP 792 status on its index (``None``: no marker); free after
+        :meth:`find` of the same project."""
+        ...
 
     @property
     def network_requests(self) -> int:

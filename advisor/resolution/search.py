@@ -64,6 +64,15 @@ class FoundStack:
     def key(self) -> tuple[tuple[str, str], ...]:
         return tuple((p.name, str(p.version)) for p in self.resolution.pins)
 
+    @property
+    def rank(self) -> tuple[float, int, tuple[tuple[str, str], ...]]:
+        """Best first: the higher total (to 9 digits: sums in another order may differ in
+        the last bit), then the fewer banned versions, so that on a tie the stack the
+        unbanned best-first resolution chose (ties toward newer versions) wins over one
+        a ban pushed to older versions; then the pins, for a fixed order."""
+        banned = sum(len(v) for v in self.bans.values())
+        return (-round(self.evaluation.total, 9), banned, self.key)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchResult:
@@ -113,7 +122,7 @@ def search(
     add(first, {})
     exhausted = False
     while resolutions < options.budget and clock() - start < options.time_limit:
-        ranked = sorted(pool.values(), key=lambda f: (-f.evaluation.total, f.key))
+        ranked = sorted(pool.values(), key=lambda f: f.rank)
         # the stack to perturb: usually the best, sometimes one of the next (seeded)
         base = ranked[0] if rng.random() < 0.7 or len(ranked) == 1 else rng.choice(ranked[1:4])
         choices = _ban_choices(base, best_possible)
@@ -135,7 +144,7 @@ def search(
         except NoViableStack:
             continue
         add(res, bans)
-    ranked = sorted(pool.values(), key=lambda f: (-f.evaluation.total, f.key))
+    ranked = sorted(pool.values(), key=lambda f: f.rank)
     acceptable = [f for f in ranked if f.evaluation.reject is None]
     return SearchResult(
         stacks=tuple(acceptable[: options.count]),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from advisor.scoring.base import Justification, ScoreTerm
 
-__all__ = ["Advice", "Alternative", "PinAdvice", "StackAdvice"]
+__all__ = ["Advice", "Alternative", "KnowledgeCounts", "PinAdvice", "StackAdvice"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,14 +64,41 @@ class StackAdvice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KnowledgeCounts:
+    """How much the advice knew about the best stack's ``packages`` pins.
+
+    ``release_facts``: pins whose release facts (files for the target, yanks,
+    ``Requires-Python``, the project's status; from the index pages the resolver read, or
+    a stored release fact) the units saw; ``upload_times`` the pins among them whose upload
+    time the index gave (PEP 700: JSON pages give it, most HTML pages do not).
+    ``advisories``: pins checked against advisories: every pin when an advisory database
+    is loaded (``advisories_as_of`` is then how current it is, an ISO day), else those an
+    advisory is stored about. ``observations``: pins with measured observations (builds,
+    installs, performance, compatibility). ``no_release_facts`` names the pins without
+    release facts (direct URLs, say).
+    """
+
+    packages: int
+    release_facts: int
+    upload_times: int
+    advisories: int
+    observations: int
+    advisories_as_of: str | None = None
+    no_release_facts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Advice:
     """Everything ``advisor advise`` found.
 
     ``best`` is written to the lock; ``others`` are the next distinct stacks (top-k,
     best first); ``latest`` is pip's choice scored the same way; ``baseline`` is the
-    project's existing lock scored the same way (``None`` without one). ``unknown`` lists
-    what the knowledge graph had nothing about (said once, never blocking). ``resolutions``
-    counts the resolutions the search ran; ``seed`` and ``budget`` make it reproducible.
+    project's existing lock scored the same way (``None`` without one). ``knowledge``
+    says how much was known about the best stack's pins (said once, never blocking);
+    ``unknown`` lists the pins nothing at all was known about (no release facts, nothing
+    stored, not checked against advisories). ``workload`` names the workload a performance
+    advice was optimised for. ``resolutions`` counts the resolutions the search ran;
+    ``seed`` and ``budget`` make it reproducible.
     """
 
     recommendation: str
@@ -81,6 +108,8 @@ class Advice:
     others: tuple[StackAdvice, ...] = ()
     baseline: StackAdvice | None = None
     unknown: tuple[str, ...] = ()
+    knowledge: KnowledgeCounts | None = None
+    workload: str | None = None
     resolutions: int = 0
     seed: int = 0
     budget: int = 0

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.schema import Observation
-    from advisor.models import DistFile, Edge
+    from advisor.models import DistFile, Edge, ProjectStatus
 
 __all__ = [
     "Annotator",
@@ -100,6 +100,9 @@ class CandidateInfo:
     ``versions`` are every version the index offers for the project (newest first), so a
     unit can tell "a brand-new major version" or "the newest patch of this line".
     ``upload_time`` is the earliest upload of the candidate's files (PEP 700), if known.
+    ``project_status`` is the project's PEP 792 status on its index (``None``: the index
+    gave none, so active). These are the candidate's *release facts*: they come with the
+    index pages the resolver reads anyway, so every candidate from an index has them.
     """
 
     name: NormalizedName
@@ -111,6 +114,7 @@ class CandidateInfo:
     requires_python: str | None = None
     versions: tuple[Version, ...] = ()
     direct: bool = False
+    project_status: ProjectStatus | None = None
 
 
 class KnowledgeView(Protocol):
@@ -197,3 +201,4 @@ class Recommendation:
     checks: tuple[tuple[StackCheck, float], ...] = ()
     annotators: tuple[Annotator, ...] = ()
     lowest_direct: bool = False  # testing: the lowest direct versions that still resolve
+    workload: str | None = None  # the workload its performance unit weighs (--workload)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from advisor.models import DistFile, Edge
+    from advisor.models import DistFile, Edge, ProjectStatus
     from advisor.scoring.base import Recommendation, ScoringContext
 
 __all__ = ["CandidateVerdict", "StackScore", "UnitScorer"]
@@ -63,10 +63,12 @@ class UnitScorer:
         ctx: ScoringContext,
         *,
         versions_of: Callable[[str], Sequence[Version]] | None = None,
+        status_of: Callable[[str], ProjectStatus | None] | None = None,
     ) -> None:
         self.recommendation = recommendation
         self.ctx = ctx
         self._versions_of = versions_of
+        self._status_of = status_of
         self._verdicts: dict[tuple[str, Version], CandidateVerdict] = {}
         self._by_name: dict[str, dict[Version, CandidateVerdict]] = {}
         self._infos: dict[tuple[str, Version], CandidateInfo] = {}
@@ -92,6 +94,7 @@ class UnitScorer:
             requires_python=next((f.requires_python for f in files if f.requires_python), None),
             versions=tuple(self._versions_of(name)) if self._versions_of else (),
             direct=direct,
+            project_status=self._status_of(name) if self._status_of else None,
         )
 
     def verdict(self, candidate: CandidateInfo) -> CandidateVerdict:
@@ -153,6 +156,10 @@ class UnitScorer:
     def known(self, name: str, version: Version) -> CandidateVerdict | None:
         """The verdict computed earlier for a version, if any (for reports)."""
         return self._verdicts.get((name, version))
+
+    def candidate(self, name: str, version: Version) -> CandidateInfo | None:
+        """What the units saw of a version scored earlier (its release facts), if any."""
+        return self._infos.get((name, version))
 
     def evaluate_stack(
         self, pins: Mapping[NormalizedName, Version], *, edges: Sequence[Edge] = ()

@@ -8,6 +8,7 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 | unit | `latest` | `stable` | `performance` | `security` | `testing` |
 |---|---|---|---|---|---|
 | security filter | | | | yes | |
+| stability filter | | yes | yes | yes | |
 | prescriptions filter | | yes | yes | yes | |
 | security scorer | | 3.0 | 3.0 | 3.0 | |
 | build risk scorer | | 1.5 | 1.5 | 1.5 | |
@@ -27,9 +28,11 @@ Unit values (each term in [-1, 1], before the weight):
 | unit | fact | value |
 |---|---|---|
 | security | affected by an advisory that is not waived (one term per advisory) | -1.0 |
-| build risk | yanked | -1.0 |
 | build risk | no wheel for the target, or only an sdist | -0.5 |
 | build risk | matching build observations failed / all were ok (times their trust) | -0.8 / +0.1 |
+| stability | yanked | -1.0 |
+| stability | project deprecated on its index (PEP 792) | -0.5 |
+| stability | project archived on its index (PEP 792) | -0.3 |
 | stability | younger than `minimum-release-age-days` (default 7) | -0.6 |
 | stability | pre-release not allowed by `allow-prereleases` | -0.4 |
 | stability | brand-new major version | -0.2 |
@@ -40,6 +43,9 @@ Unit values (each term in [-1, 1], before the weight):
 The compatibility check never scores: it rejects a stack holding a pair of releases observed
 failing together on an environment like the target (see
 :mod:`advisor.scoring.units.compatibility`).
+
+The stability filter removes every version of a project its index marks quarantined
+(PEP 792: considered unsafe).
 
 (*) only when the 95 % interval of the effect excludes no difference and the effect is at
 least 5 % (see :mod:`advisor.scoring.units.performance`).
@@ -68,6 +74,7 @@ from advisor.scoring.units import (
     PrescriptionCheck,
     PrescriptionFilter,
     PrescriptionScorer,
+    ProjectStatusFilter,
     SecurityAnnotator,
     SecurityFilter,
     SecurityScorer,
@@ -113,7 +120,7 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
             description=(
                 "penalises advisories, build risk, too-young releases and curated rule hits"
             ),
-            filters=(PrescriptionFilter(),),
+            filters=(ProjectStatusFilter(), PrescriptionFilter()),
             scorers=stable_scorers,
             checks=checks,
             annotators=annotators,
@@ -121,7 +128,7 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         Recommendation(
             name=RecommendationType.PERFORMANCE,
             description="stable, plus measured performance on environments like the target",
-            filters=(PrescriptionFilter(),),
+            filters=(ProjectStatusFilter(), PrescriptionFilter()),
             scorers=(*stable_scorers, (PerformanceScorer(), PERFORMANCE_WEIGHT)),
             checks=checks,
             annotators=(*annotators, PerformanceAnnotator()),
@@ -129,7 +136,7 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         Recommendation(
             name=RecommendationType.SECURITY,
             description="versions affected by a non-waived advisory are filtered out",
-            filters=(SecurityFilter(), PrescriptionFilter()),
+            filters=(SecurityFilter(), ProjectStatusFilter(), PrescriptionFilter()),
             scorers=stable_scorers,
             checks=checks,
             annotators=annotators,
@@ -174,4 +181,4 @@ def with_workload(kind: Recommendation, workload: Workload) -> Recommendation:
         PerformanceAnnotator(workload=workload) if isinstance(a, PerformanceAnnotator) else a
         for a in kind.annotators
     )
-    return dataclasses.replace(kind, scorers=scorers, annotators=annotators)
+    return dataclasses.replace(kind, scorers=scorers, annotators=annotators, workload=workload.name)

@@ -416,7 +416,7 @@ def test_a_yanked_version_pinned_exactly_is_kept_and_reported(site: Site, tmp_pa
     assert result.exit_code == 0, result.output
     assert lock_pins(read_lock(lock)) == {"webapp": "1.2", "corelib": "1.5"}
     (term,) = _terms_of(json.loads(result.stdout)["best"], "webapp")
-    assert term["unit"] == "build_risk" and term["value"] == -1.0
+    assert term["unit"] == "stability" and term["value"] == -1.0
     assert "yanked" in term["reason"] and "broken upload" in term["reason"]
     assert "webapp 1.2 is yanked (broken upload)" in result.stderr
 
@@ -950,3 +950,39 @@ def test_performance_ignores_measurements_from_another_python(site: Site, tmp_pa
     assert result.exit_code == 0, result.output
     assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"fastcalc": "1.1"}
     assert _terms_of(json.loads(result.stdout)["best"], "fastcalc") == []
+
+
+def test_a_workload_is_recorded_in_the_lock_and_named_in_the_report(
+    site: Site, tmp_path: Path
+) -> None:
+    folder = _perf_dir(tmp_path)
+    env = clean_environ(tmp_path / "home")
+    req = tmp_path / "requirements.in"
+    req.write_text("fastcalc\n")
+    lock = tmp_path / "pylock.toml"
+    args = [req, "--knowledge-dir", folder, "--recommendation", "performance"]
+    result = _advise(site, tmp_path, args, "--workload", " MatMul", "-o", lock, env=env)
+    assert result.exit_code == 0, result.output
+    assert "performance advice for" in result.stdout
+    assert "optimised for workload 'matmul'" in " ".join(result.stdout.split())
+    md = _advise(site, tmp_path, args, "--workload", "matmul", "--dry-run", "--report", "md",
+                 env=env)  # fmt: skip
+    assert "optimised for workload `matmul`" in md.stdout
+    text = lock.read_text(encoding="utf-8")
+    assert read_lock(lock)["tool"]["advisor"]["options"]["workload"] == "matmul"
+    fresh = run_cli(["check", lock, "--only", "freshness"], env=env)
+    assert fresh.exit_code == 0, fresh.output
+    # the digest covers the workload like every other option: edited, the lock is stale
+    lock.write_text(text.replace('workload = "matmul"', 'workload = "sort"'), encoding="utf-8")
+    stale = run_cli(["check", lock, "--only", "freshness"], env=env)
+    assert stale.exit_code == 1 and "Traceback" not in stale.output
+    # and --fix re-locks with the workload the lock records
+    fixed = run_cli(["check", lock, "--only", "freshness", "--fix"], env=env)
+    assert "re-locked" in fixed.stderr, fixed.output
+    assert read_lock(lock)["tool"]["advisor"]["options"]["workload"] == "sort"
+    again = run_cli(["check", lock, "--only", "freshness"], env=env)
+    assert again.exit_code == 0, again.output
+    # a lock made without a workload records none (its digest is what it always was)
+    plain = tmp_path / "plain.toml"
+    assert _advise(site, tmp_path, args, "-o", plain, env=env).exit_code == 0
+    assert "workload" not in read_lock(plain)["tool"]["advisor"]["options"]

@@ -6,10 +6,12 @@ Layout under ``root``::
     files/<filename>.metadata        PEP 658 core metadata (wheels, when metadata_files=True)
     simple/index.html, index.json    the project list (PEP 503 / PEP 691)
     simple/<project>/index.html      PEP 503 page: #sha256= fragments, data-requires-python,
-                                     data-yanked, data-dist-info-metadata/data-core-metadata
+                                     data-yanked, data-dist-info-metadata/data-core-metadata;
+                                     pypi:project-status(-reason) meta tags (PEP 792)
     simple/<project>/index.json      PEP 691 JSON v1.1: hashes, requires-python, yanked,
                                      core-metadata, size, upload-time (PEP 700), versions;
-                                     optional keys omitted rather than null
+                                     optional keys omitted rather than null; v1.4 with a
+                                     project-status object when the project has a status
 
 Hrefs are relative (``../../files/x.whl#sha256=...``), so the same tree works as a
 ``file://`` index and behind :class:`tests.support.server.IndexServer`. Output is
@@ -101,10 +103,14 @@ def release(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Project:
-    """A project and its files; ``name`` may be unnormalised (it is the display name)."""
+    """A project and its files; ``name`` may be unnormalised (it is the display name).
+    ``status`` is its PEP 792 status marker (``archived``, ``quarantined`` …; ``None``:
+    none on the pages) and ``status_reason`` the reason given with it."""
 
     name: str
     files: Sequence[FileSpec] = ()
+    status: str | None = None
+    status_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +134,8 @@ class IndexedFile:
 class FixtureIndex:
     root: Path
     files: tuple[IndexedFile, ...]
+    #: normalised name → (status, reason) of the projects with a PEP 792 marker
+    statuses: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def simple_dir(self) -> Path:
@@ -207,12 +215,21 @@ def _build_file(files_dir: Path, name: str, spec: FileSpec, *, metadata_files: b
     )
 
 
-def _html_page(title: str, anchors: Iterable[str]) -> str:
+def _html_page(
+    title: str, anchors: Iterable[str], status: tuple[str, str | None] | None = None
+) -> str:
     body = "\n".join(f"    {a}<br/>" for a in anchors)
+    head = '    <meta name="pypi:repository-version" content="1.1">\n'
+    if status is not None:
+        head = '    <meta name="pypi:repository-version" content="1.4">\n'
+        head += f'    <meta name="pypi:project-status" content="{html.escape(status[0])}">\n'
+        if status[1] is not None:
+            reason = html.escape(status[1])
+            head += f'    <meta name="pypi:project-status-reason" content="{reason}">\n'
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.1">\n'
-        f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n"
+        + head
+        + f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n"
         f"    <h1>{html.escape(title)}</h1>\n{body}\n  </body>\n</html>\n"
     )
 
@@ -252,28 +269,41 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def write_pages(root: Path, files: Sequence[IndexedFile], names: Mapping[str, str]) -> None:
-    """(Re)write every page under ``root/simple`` for ``files``; ``names`` = norm → display."""
+def write_pages(
+    root: Path,
+    files: Sequence[IndexedFile],
+    names: Mapping[str, str],
+    statuses: Mapping[str, tuple[str, str | None]] | None = None,
+) -> None:
+    """(Re)write every page under ``root/simple`` for ``files``; ``names`` = norm → display,
+    ``statuses`` = norm → (PEP 792 status, reason) for the projects that have one."""
     simple = root / "simple"
     simple.mkdir(parents=True, exist_ok=True)
     meta = {"api-version": "1.1"}
+    statuses = statuses or {}
     for norm in sorted(names):
         mine = [f for f in files if f.project == norm]
         page = simple / norm
         page.mkdir(exist_ok=True)
+        status = statuses.get(norm)
         (page / "index.html").write_text(
-            _html_page(f"Links for {names[norm]}", (_anchor(f) for f in mine)), encoding="utf-8"
+            _html_page(f"Links for {names[norm]}", (_anchor(f) for f in mine), status),
+            encoding="utf-8",
         )
         versions = sorted({str(Version(f.spec.version)) for f in mine}, key=Version)
-        _write_json(
-            page / "index.json",
-            {
-                "meta": meta,
-                "name": norm,
-                "versions": versions,
-                "files": [_json_file(f) for f in mine],
-            },
-        )
+        data: dict[str, object] = {
+            "meta": meta,
+            "name": norm,
+            "versions": versions,
+            "files": [_json_file(f) for f in mine],
+        }
+        if status is not None:
+            data["meta"] = {"api-version": "1.4"}
+            marker = {"status": status[0]}
+            if status[1] is not None:
+                marker["reason"] = status[1]
+            data["project-status"] = marker
+        _write_json(page / "index.json", data)
     anchors = (f'<a href="{norm}/">{html.escape(names[norm])}</a>' for norm in sorted(names))
     (simple / "index.html").write_text(_html_page("Simple index", anchors), encoding="utf-8")
     _write_json(
@@ -292,10 +322,13 @@ def build_index(
     files_dir = root / "files"
     files_dir.mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
+    statuses: dict[str, tuple[str, str | None]] = {}
     built: list[IndexedFile] = []
     seen: set[str] = set()
     for project in projects:
         names[canonicalize_name(project.name)] = project.name
+        if project.status is not None:
+            statuses[canonicalize_name(project.name)] = (project.status, project.status_reason)
         for spec in project.files:
             f = _build_file(files_dir, project.name, spec, metadata_files=metadata_files)
             if f.filename in seen:
@@ -303,8 +336,8 @@ def build_index(
             seen.add(f.filename)
             built.append(f)
     built.sort(key=lambda f: (f.project, Version(f.spec.version), f.filename))
-    write_pages(root, built, names)
-    return FixtureIndex(root=root, files=tuple(built))
+    write_pages(root, built, names, statuses)
+    return FixtureIndex(root=root, files=tuple(built), statuses=statuses)
 
 
 def add_files(index: FixtureIndex, paths: Iterable[Path]) -> FixtureIndex:
@@ -335,5 +368,5 @@ def add_files(index: FixtureIndex, paths: Iterable[Path]) -> FixtureIndex:
     files = sorted(
         [*index.files, *added], key=lambda f: (f.project, Version(f.spec.version), f.filename)
     )
-    write_pages(index.root, files, {f.project: f.project for f in files})
-    return FixtureIndex(root=index.root, files=tuple(files))
+    write_pages(index.root, files, {f.project: f.project for f in files}, index.statuses)
+    return FixtureIndex(root=index.root, files=tuple(files), statuses=index.statuses)

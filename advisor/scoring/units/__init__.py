@@ -6,8 +6,9 @@ pins and its :class:`~advisor.scoring.base.ScoringContext`, and says nothing whe
 knowledge has nothing (neutral). Terms are in [-1, 1]; each module documents its values.
 
 * :mod:`.security` — advisories: filter, scorer, annotator;
-* :mod:`.build_risk` — yanked, needs a build, observed build outcomes;
-* :mod:`.stability` — release age, pre-releases, brand-new major versions;
+* :mod:`.build_risk` — needs a build, observed build outcomes;
+* :mod:`.stability` — yanks, project status (PEP 792), release age, pre-releases, brand-new
+  major versions; a filter for quarantined projects;
 * :mod:`.performance` — measured probes, compared with an effect size and an interval;
 * :mod:`.prescriptions` — curated rules: filter, scorer, stack check, annotator;
 * :mod:`.compatibility` — pairs of releases observed failing together: stack check, annotator.
@@ -25,7 +26,7 @@ from advisor.scoring.units.prescriptions import (
     PrescriptionScorer,
 )
 from advisor.scoring.units.security import SecurityAnnotator, SecurityFilter, SecurityScorer
-from advisor.scoring.units.stability import StabilityScorer
+from advisor.scoring.units.stability import ProjectStatusFilter, StabilityScorer
 
 __all__ = [
     "BuildRiskScorer",
@@ -37,6 +38,7 @@ __all__ = [
     "PrescriptionCheck",
     "PrescriptionFilter",
     "PrescriptionScorer",
+    "ProjectStatusFilter",
     "SecurityAnnotator",
     "SecurityFilter",
     "SecurityScorer",

@@ -2,13 +2,12 @@
 
 Sits between the index facts (a candidate's files, carried by
 :class:`~advisor.scoring.base.CandidateInfo`; release facts and build outcomes from the
-knowledge) and the recommendation bundles. :class:`BuildRiskScorer` gives at most three
-terms, each in [-1, 1]:
+knowledge) and the recommendation bundles. :class:`BuildRiskScorer` gives at most two
+terms, each in [-1, 1] (a yank is the stability unit's: it says nothing about a build):
 
 ======================================================  ============  ======================
 fact                                                    value         evidence
 ======================================================  ============  ======================
-yanked (every file, or the release fact when no files)  -1.0          the yank reason
 no wheel for the target (``needs_build``), or only an   -0.5          the platform tag
 sdist published
 matching build observations that **failed**             -0.8 * trust  the newest one's key
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.knowledge.rules import environment_matches, parse_specifier
-from advisor.knowledge.schema import BuildObservation, ReleaseObservation, observation_key
+from advisor.knowledge.schema import BuildObservation, observation_key
 from advisor.models import DistKind
 from advisor.scoring.base import ScoreTerm
 from advisor.scoring.units._common import of_kind, parse_version, same_name
@@ -55,13 +54,11 @@ __all__ = [
     "BUILD_OK",
     "INDEPENDENT",
     "NEEDS_BUILD",
-    "YANKED",
     "BuildRiskScorer",
     "trust",
 ]
 
 UNIT = "build_risk"
-YANKED = -1.0
 NEEDS_BUILD = -0.5
 BUILD_FAILED = -0.8
 BUILD_OK = 0.1
@@ -115,15 +112,13 @@ def _evidence_text(observations: Sequence[BuildObservation]) -> str:
 
 
 class BuildRiskScorer:
-    """Yanked, needs a build, and observed build outcomes on matching environments."""
+    """Needs a build (no wheel for the target, or only an sdist), and observed build
+    outcomes on matching environments."""
 
     name = UNIT
 
     def score(self, candidate: CandidateInfo, ctx: ScoringContext) -> Sequence[ScoreTerm]:
         terms: list[ScoreTerm] = []
-        yank = self._yank(candidate, ctx)
-        if yank is not None:
-            terms.append(ScoreTerm(unit=UNIT, value=YANKED, reason=yank, evidence=""))
         build = self._needs_build(candidate, ctx)
         if build is not None:
             terms.append(
@@ -133,18 +128,6 @@ class BuildRiskScorer:
         if observed is not None:
             terms.append(observed)
         return tuple(terms)
-
-    @staticmethod
-    def _yank(candidate: CandidateInfo, ctx: ScoringContext) -> str | None:
-        if candidate.yanked:
-            reasons = sorted({f.yanked for f in candidate.files if f.yanked})
-            return "yanked" + (f": {reasons[0]}" if reasons else " by its maintainers")
-        if candidate.files:
-            return None
-        for fact in of_kind(ctx, candidate.name, ReleaseObservation):
-            if fact.yanked and parse_version(fact.version) == candidate.version:
-                return "yanked" + (f": {fact.yanked_reason}" if fact.yanked_reason else "")
-        return None
 
     @staticmethod
     def _needs_build(candidate: CandidateInfo, ctx: ScoringContext) -> str | None:

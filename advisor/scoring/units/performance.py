@@ -24,8 +24,15 @@ the most samples.
 **Which comparison.** The candidate against the other version with the best median in that
 setting (ties: the newest), among those with enough samples for an interval. The factor
 between them is the Hodges-Lehmann estimate on log values with its 95 % distribution-free
-interval. ``effect`` is the relative difference in the better direction: for times and
-sizes (lower is better) ``1 - ratio`` (``0.12``: 12 % faster), for rates ``ratio - 1``.
+interval. When the observations record their rounds (``rounds``: a sweep measures versions
+interleaved, one sample of each per round) and the two versions share rounds of one run,
+the samples are compared in pairs, round by round (the signed-rank interval of the
+per-round log-ratios, :func:`~advisor.scoring.stats.estimate_paired_ratio`): the drift of
+a shared machine during the run falls on both samples of a round and cancels. Otherwise
+(rounds not known, or too few shared) the two samples are compared unpaired (the rank-sum
+interval, :func:`~advisor.scoring.stats.estimate_ratio`), and the term says which.
+``effect`` is the relative difference in the better direction: for times and sizes (lower
+is better) ``1 - ratio`` (``0.12``: 12 % faster), for rates ``ratio - 1``.
 
 **When there is a term.** Only when the interval excludes no difference *and* ``|effect|``
 is at least the practical threshold (default 5 %): then the value is
@@ -52,7 +59,7 @@ from advisor.errors import InputError
 from advisor.knowledge.rules import target_arch, target_os
 from advisor.knowledge.schema import PerformanceObservation, observation_key
 from advisor.scoring.base import Justification, ScoreTerm, clamp
-from advisor.scoring.stats import estimate_ratio
+from advisor.scoring.stats import estimate_paired_ratio, estimate_ratio
 from advisor.scoring.units._common import of_kind, parse_version, same_name
 
 if TYPE_CHECKING:
@@ -176,14 +183,48 @@ def _setting(fp: EnvironmentFingerprint) -> _Setting:
     )
 
 
+#: a sample's round: (the interleaved run's session, the timed round in it)
+_Round = tuple[str, int]
+
+
 @dataclass(slots=True)
 class _Pool:
-    """The pooled samples of one version in one setting, and the observations behind them."""
+    """The pooled samples of one version in one setting, the round of each (``None``: not
+    known), and the observations behind them."""
 
     samples: list[float]
+    rounds: list[_Round | None]
     keys: list[str]
     fingerprint: EnvironmentFingerprint
     date: str
+
+    def paired_with(self, other: _Pool) -> list[tuple[float, float]]:
+        """``(mine, other's)`` samples taken in the same round, in round order (a round
+        seen twice on one side, which a sound run never gives, is not paired)."""
+        mine = _by_round(self)
+        theirs = _by_round(other)
+        return [(mine[r], theirs[r]) for r in sorted(mine.keys() & theirs.keys())]
+
+
+def _by_round(pool: _Pool) -> dict[_Round, float]:
+    found: dict[_Round, float] = {}
+    repeated: set[_Round] = set()
+    for sample, round_ in zip(pool.samples, pool.rounds, strict=True):
+        if round_ is None:
+            continue
+        if round_ in found:
+            repeated.add(round_)
+        found[round_] = sample
+    return {r: v for r, v in found.items() if r not in repeated}
+
+
+def _rounds_of(obs: PerformanceObservation) -> list[_Round | None]:
+    """The round of each sample: known when the observation names its run and gives one
+    round per sample."""
+    session = obs.conditions.get("session", "")
+    if session and len(obs.rounds) == len(obs.samples):
+        return [(session, r) for r in obs.rounds]
+    return [None] * len(obs.samples)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,9 +253,14 @@ def _collect(observations: Iterable[PerformanceObservation], env: RuntimeEnviron
             pool = groups.setdefault(group, {}).get(version)
             if pool is None:
                 pool = groups[group][version] = _Pool(
-                    samples=[], keys=[], fingerprint=obs.environment, date=obs.provenance.date
+                    samples=[],
+                    rounds=[],
+                    keys=[],
+                    fingerprint=obs.environment,
+                    date=obs.provenance.date,
                 )
             pool.samples.extend(obs.samples)
+            pool.rounds.extend(_rounds_of(obs))
             pool.keys.append(observation_key(obs))
             pool.date = max(pool.date, obs.provenance.date)
     return _Measured(pools=pools, weights=weights)
@@ -247,7 +293,10 @@ def _compare(
     sign = 1.0 if lower else -1.0
     ranked = sorted(newest_first, key=lambda v: sign * statistics.median(by_version[v].samples))
     for other in ranked:
-        estimate = estimate_ratio(mine, by_version[other].samples, confidence=CONFIDENCE)
+        pairs = by_version[version].paired_with(by_version[other])
+        estimate = estimate_paired_ratio(pairs, confidence=CONFIDENCE) if pairs else None
+        if estimate is None:
+            estimate = estimate_ratio(mine, by_version[other].samples, confidence=CONFIDENCE)
         if estimate is not None:
             effect, ci = _effect(estimate, lower=lower)
             return _Comparison(against=other, estimate=estimate, effect=effect, ci=ci)
@@ -296,11 +345,12 @@ def _reason(
     low, high = sorted(abs(x) for x in cmp.ci)
     est = cmp.estimate
     metric = "" if probe[1] in ("median_time", "import_time") else f" ({probe[1]})"
+    runs = f"{est.n} rounds paired" if est.paired else f"{est.n} vs {est.m} runs"
     return (
         f"{candidate.name} {candidate.version} is {_percent(cmp.effect)} {word} on "
         f"{probe[0]}{metric} than {cmp.against} "
         f"({CONFIDENCE * 100:.0f}% CI {low * 100:.0f}-{high * 100:.0f}%, "
-        f"{est.n} vs {est.m} runs{', pooled from separate sweeps' if pooled else ''}, "
+        f"{runs}{', pooled from separate sweeps' if pooled else ''}, "
         f"{_setting_text(pool, weight)})"
     )
 
