@@ -43,7 +43,11 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "resolution": frozenset({"errors", "models", "events", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "events", "lockfile"}),
-    "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
+    # lockfile: a lock's graph and the packages an OSV query asks about are read from it;
+    # events: the OSV dump update reports its steps
+    "knowledge": frozenset(
+        {"errors", "models", "events", "environment", "index", "urls", "lockfile"}
+    ),
     "check": frozenset({"errors", "models", "knowledge", "policy"}),
     "scoring": frozenset({"errors", "models", "environment", "knowledge", "policy"}),
     # the decide layer: planner, advice engine, describer; files and metadata only through

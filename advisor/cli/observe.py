@@ -150,18 +150,6 @@ def observe_import(file: Path, knowledge_url: str | None) -> None:
 # --------------------------------------------------------------------------- bench and sweep
 
 
-def _today_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).date().isoformat()
-
-
-def _sweep_store(url: str | None) -> str:
-    from advisor.api.knowledge import store_url
-
-    return store_url(url, os.environ)
-
-
 _threads_option = click.option(
     "--threads",
     type=click.IntRange(1, 1024),
@@ -195,16 +183,9 @@ def observe_bench_command(
     quiet: bool,
 ) -> None:
     """Measure import times and family probes in a venv (or a LOCK installed into one)."""
-    import tempfile
+    from advisor.api.observing import observe_bench
 
-    from advisor.api.benching import observe_bench
-    from advisor.api.observing import encode_observation
-
-    url = _sweep_store(knowledge_url)
-    with (
-        tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch,
-        progress_events(quiet=quiet) as events,
-    ):
+    with progress_events(quiet=quiet) as events:
         outcome = observe_bench(
             target,
             probes=probes,
@@ -212,20 +193,14 @@ def observe_bench_command(
             threads=threads,
             timeout=timeout,
             python=python,
-            workdir=workdir or Path(scratch),
-            store_url=url,
+            workdir=workdir,
+            store_url=knowledge_url,
+            default_store=True,
             environ=os.environ,
-            today=_today_iso(),
             events=events,
         )
     if as_json:
-        builds = [json.loads(encode_observation(o)) for o in outcome.builds]
-        measured = [json.loads(encode_observation(o)) for o in outcome.performance]
-        payload = {
-            "observations": builds + measured,
-            "runtime": outcome.runtime,
-        }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        click.echo(json.dumps(outcome.to_dict(), indent=2, sort_keys=True))
         return
     for obs in outcome.performance:
         where = f"{obs.package}=={obs.version}" if obs.package else "-"
@@ -311,10 +286,8 @@ def observe_sweep_command(
     """Lock and install the newest versions of one package (one job each), then bench them
     together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
     versions from several lines ("numpy<2" "numpy>=2" --versions 1)."""
-    import tempfile
-
     from advisor.api import ResolveOptions
-    from advisor.api.benching import plan_sweep, run_sweep
+    from advisor.api.observing import observe_sweep
 
     opts = ResolveOptions(
         index_url=index_url,
@@ -323,9 +296,8 @@ def observe_sweep_command(
         no_index=no_index,
         python=python,
     )
-    with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
-        folder = (workdir or Path(scratch)).resolve()
-        specs = plan_sweep(
+    with progress_events(quiet=quiet) as events:
+        results = observe_sweep(
             requirements,
             count=count,
             probes=probes,
@@ -333,14 +305,13 @@ def observe_sweep_command(
             threads=threads,
             timeout=timeout,
             opts=opts,
-            workdir=folder,
-            store_url=_sweep_store(knowledge_url),
+            jobs=jobs,
+            output=output,
+            workdir=workdir,
+            store_url=knowledge_url,
             environ=os.environ,
-            cwd=Path.cwd(),
-            today=_today_iso(),
+            events=events,
         )
-        with progress_events(quiet=quiet) as events:
-            results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ, events=events)
     failed = [r for r in results if r.error]
     if as_json:
         payload = [
@@ -367,7 +338,7 @@ def observe_sweep_command(
 @click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
 def observe_run_job_command(spec: Path) -> None:
     """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
-    from advisor.api.benching import run_sweep_job
+    from advisor.api.observing import run_sweep_job
 
     result = run_sweep_job(spec, environ=os.environ)
     if result.error:

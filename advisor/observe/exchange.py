@@ -25,17 +25,26 @@ from advisor.knowledge.schema import (
 from advisor.knowledge.sources.folder import load_knowledge_file
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
     from pathlib import Path
 
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
 
-__all__ = ["SHARED_KINDS", "export_jsonl", "read_jsonl"]
+__all__ = ["SHARED_KINDS", "check_kinds", "export_jsonl", "read_jsonl"]
 
 #: The kinds a JSONL file shares.
 SHARED_KINDS: tuple[str, ...] = ("build", "performance")
 _IMPORTED = "import"  # provenance source of a line that names none
+
+
+def check_kinds(kinds: Collection[str]) -> None:
+    """Raises :class:`InputError` naming the kinds of ``kinds`` a JSONL file cannot share."""
+    unknown = sorted(set(kinds) - set(SHARED_KINDS))
+    if unknown:
+        raise InputError(
+            f"cannot export {', '.join(unknown)}: only {' and '.join(SHARED_KINDS)} observations"
+        )
 
 
 def export_jsonl(observations: Iterable[Observation]) -> str:
