@@ -6,6 +6,7 @@ to :mod:`advisor.knowledge.lock_graph` and :mod:`advisor.knowledge.sources.index
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING
 
@@ -16,17 +17,20 @@ from advisor.knowledge.graph import ExportFormat
 from advisor.knowledge.sources.index_facts import IndexFactsOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
+    from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.graph import StackGraph
+    from advisor.models import DistFile
 
 __all__ = [
     "ExportFormat",
     "IndexFactsOutcome",
     "export_lock_graph",
     "index_facts",
+    "index_files",
     "stack_graph_for_lock",
 ]
 
@@ -70,6 +74,27 @@ def export_lock_graph(
     return text
 
 
+@contextlib.contextmanager
+def index_files(
+    opts: ResolveOptions, environ: Mapping[str, str], cwd: Path
+) -> Iterator[tuple[Callable[[str], Iterable[DistFile]], list[RuntimeEnvironment]]]:
+    """The files of a project on the indexes of ``opts`` (the finder's ``find``, with the
+    cache ``lock`` uses) and the targets of ``opts``, while an index session is open."""
+    from advisor.api.context import build_targets, index_config, open_session
+    from advisor.config import load_config
+    from advisor.environment import RuntimeEnvironment
+    from advisor.request import AdviceRequest
+
+    config = load_config(cwd)
+    targets = build_targets(opts, config, RuntimeEnvironment.detect())
+    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    session = open_session(opts, index, pip, environ)
+    try:
+        yield session.finder.find, list(targets)
+    finally:
+        session.close()
+
+
 def index_facts(
     names: Sequence[str],
     *,
@@ -81,25 +106,12 @@ def index_facts(
 ) -> IndexFactsOutcome:
     """Store what the index says about ``names`` (upload times, yanks, wheel coverage for
     the targets of ``opts``; :func:`advisor.knowledge.sources.index_facts.release_facts`)
-    in the store at ``store_url`` (``None``: the default store). Uses the cache like
-    ``lock`` does."""
-    from advisor.api.context import build_targets, index_config, open_session
-    from advisor.config import load_config
-    from advisor.environment import RuntimeEnvironment
+    in the store at ``store_url`` (``None``: the default store)."""
     from advisor.knowledge.sources.index_facts import collect_release_facts
-    from advisor.request import AdviceRequest
 
-    config = load_config(cwd)
-    targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
-    session = open_session(opts, index, pip, environ)
-    try:
-        find = session.finder.find
-        facts = collect_release_facts(
-            names, find=find, targets=targets, date=today or _today(), tool=TOOL
-        )
-    finally:
-        session.close()
+    with index_files(opts, environ, cwd) as (find, targets):
+        date = today or _today()
+        facts = collect_release_facts(names, find=find, targets=targets, date=date, tool=TOOL)
     url = resolve_store_url(store_url, environ)
     with _open(url) as store:
         return dataclasses.replace(IndexFactsOutcome.of(facts, store.put(facts)), store=url)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
 from advisor.api.bundled import default_benchmarks_dir
-from advisor.api.knowledge import store_url as resolve_store_url
+from advisor.api.knowledge import _today, resolve_store_url
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.observe.exchange import ExportOutcome, ImportOutcome
 from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import BuildObservation, Observation
-    from advisor.knowledge.sources import Problem
     from advisor.observe.probes import Probe
     from advisor.observe.sweep import JobResult, JobSpec
 
@@ -51,12 +49,6 @@ __all__ = [
     "run_sweep",
     "run_sweep_job",
 ]
-
-DEFAULT_TIMEOUT = 600.0
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def _machine(environ: Mapping[str, str], host: RuntimeEnvironment | None = None) -> Machine:
@@ -84,7 +76,7 @@ def observe_install(
     *,
     store_url: str | None = None,
     python: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = 600.0,
     environ: Mapping[str, str] | None = None,
     workdir: Path | None = None,
     today: str | None = None,
@@ -198,12 +190,9 @@ def plan_sweep(
     ``count`` newest versions with a wheel for the target of ``opts`` of each of
     ``requirements`` (all about one package; one may be a plain string), found on the
     indexes of ``opts``. The spec names the benchmarks folder and the store by value."""
-    from advisor.api.context import build_targets, index_config, open_session
-    from advisor.config import load_config
-    from advisor.environment import RuntimeEnvironment
+    from advisor.api.lock_facts import index_files
     from advisor.observe.runs import sweep_versions, write_specs
     from advisor.observe.sweep import JobSpec
-    from advisor.request import AdviceRequest
 
     template = JobSpec(
         requirement="",
@@ -223,17 +212,11 @@ def plan_sweep(
     )
 
     def versions(requirement: str) -> tuple[str, tuple[str, ...]]:
-        config = load_config(cwd)
-        (target, *_) = build_targets(opts, config, RuntimeEnvironment.detect())
-        index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
-        session = open_session(opts, index, pip, environ)
-        try:
-            find = session.finder.find
+        with index_files(opts, environ, cwd) as (find, (target, *_)):
+            pre = opts.pre
             return sweep_versions(
-                requirement, find=find, target=target, count=count, allow_prereleases=opts.pre
+                requirement, find=find, target=target, count=count, allow_prereleases=pre
             )
-        finally:
-            session.close()
 
     wanted = [requirements] if isinstance(requirements, str) else list(requirements)
     return write_specs(wanted, versions=versions, template=template, workdir=workdir)
@@ -347,16 +330,6 @@ def observe_sweep(
         return run_sweep(specs, jobs=jobs, output=output, environ=environ, events=events)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExportOutcome:
-    """What :func:`export_observations` wrote: how many observations, to which file
-    (``None``: to none; ``text`` is what the file holds or would hold)."""
-
-    path: Path | None
-    count: int
-    text: str
-
-
 def export_observations(
     store_url: str | None,
     *,
@@ -378,18 +351,6 @@ def export_observations(
     if path is not None:
         write_output(path, text)
     return ExportOutcome(path=path, count=text.count("\n"), text=text)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImportOutcome:
-    """What :func:`import_observations` read and stored, and the lines it skipped."""
-
-    path: Path
-    read: int
-    added: int
-    replaced: int
-    unchanged: int
-    problems: tuple[Problem, ...] = ()
 
 
 def import_observations(

@@ -11,6 +11,7 @@ the rest loads); a line's own provenance (source, date, tool) is kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -31,11 +32,40 @@ if TYPE_CHECKING:
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
 
-__all__ = ["SHARED_KINDS", "check_kinds", "export_jsonl", "read_jsonl"]
+__all__ = [
+    "SHARED_KINDS",
+    "ExportOutcome",
+    "ImportOutcome",
+    "check_kinds",
+    "export_jsonl",
+    "read_jsonl",
+]
 
 #: The kinds a JSONL file shares.
 SHARED_KINDS: tuple[str, ...] = ("build", "performance")
 _IMPORTED = "import"  # provenance source of a line that names none
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOutcome:
+    """What an export wrote: how many observations, to which file (``None``: to none;
+    ``text`` is what the file holds or would hold)."""
+
+    path: Path | None
+    count: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportOutcome:
+    """What an import read and stored, and the lines it skipped."""
+
+    path: Path
+    read: int
+    added: int
+    replaced: int
+    unchanged: int
+    problems: tuple[Problem, ...] = ()
 
 
 def check_kinds(kinds: Collection[str]) -> None:
