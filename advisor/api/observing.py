@@ -90,14 +90,13 @@ def observe_install(
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
     lock or an unusable interpreter, :class:`~advisor.errors.LockfileError` for a bad lock.
     """
+    from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
 
     if not lock.is_file():
         raise InputError(f"{lock}: no such lock file")
     machine = _machine(dict(os.environ if environ is None else environ), env)
     url = resolve_store_url(store_url, machine.environ)
-    from advisor.knowledge.store import open_store
-
     with tempfile.TemporaryDirectory(prefix="advisor-observe-") as tmp:
         observations = run(
             lock,
