@@ -48,7 +48,11 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "resolution": frozenset({"errors", "models", "events", "scoring"}),
     "lockfile": frozenset({"errors", "models"}),
     "install": frozenset({"errors", "models", "events", "lockfile"}),
-    "knowledge": frozenset({"errors", "models", "environment", "index", "urls"}),
+    # lockfile: a lock's graph and the packages an OSV query asks about are read from it;
+    # events: the OSV dump update reports its steps
+    "knowledge": frozenset(
+        {"errors", "models", "events", "environment", "index", "urls", "lockfile"}
+    ),
     # check: lock selection, the run over a lock and the pure checks; what lies beyond the
     # lock files (store, index, host, the lock job) comes from api through a Protocol
     "check": frozenset(

@@ -1,12 +1,10 @@
-"""Observe commands: install a lock and record the outcome; export and import observations.
+"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import.
 
-Part of the composition root: it reads the clock (today's date), the process environment
-and this machine's :class:`~advisor.environment.RuntimeEnvironment`, runs
-:mod:`advisor.observe.install` in a temporary work folder, and writes what it observed into
-the knowledge store a URL names (:func:`advisor.api.knowledge.store_url`). Export and import
-move build and performance observations between a store and a JSONL file
-(:mod:`advisor.observe.exchange`). Benches and sweeps: :mod:`advisor.api.benching`;
-compatibility sweeps (pairs of releases): :func:`observe_compatibility`, over
+Composition only: it reads the clock, the process environment and this machine
+(:class:`~advisor.environment.RuntimeEnvironment`, recorder id), opens the knowledge store a
+URL names, and hands them to :mod:`advisor.observe.runs` (bench and sweep steps),
+:mod:`advisor.observe.install` and :mod:`advisor.observe.exchange`, which decide.
+Compatibility sweeps (pairs of releases): :func:`observe_compatibility`, over
 :mod:`advisor.observe.compat`.
 """
 
@@ -16,25 +14,18 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
-
-# benches and sweeps live in advisor.api.benching; re-exported for callers of this module
-from advisor.api.benching import (
-    BenchOutcome,
-    default_benchmarks_dir,
-    observe_bench,
-    plan_sweep,
-    run_sweep,
-    run_sweep_job,
-    sweep_versions,
-)
+from advisor.api.bundled import default_benchmarks_dir
+from advisor.api.knowledge import _today, resolve_store_url
 from advisor.errors import InputError
 from advisor.events import SILENT
 from advisor.knowledge.schema import encode_observation
+from advisor.observe.exchange import ExportOutcome, ImportOutcome
+from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
@@ -43,32 +34,48 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import BuildObservation, CompatibilityObservation, Observation
-    from advisor.knowledge.sources import Problem
     from advisor.observe.compat import PairResult
+    from advisor.observe.probes import Probe
+    from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
     "BenchOutcome",
     "CompatOutcome",
     "ExportOutcome",
     "ImportOutcome",
+    "PreparedJob",
     "default_benchmarks_dir",
-    "encode_observation",
     "export_observations",
     "import_observations",
     "observe_bench",
     "observe_compatibility",
     "observe_install",
+    "observe_sweep",
     "plan_sweep",
+    "prepare_sweep_job",
     "run_sweep",
     "run_sweep_job",
-    "sweep_versions",
 ]
 
-DEFAULT_TIMEOUT = 600.0
+
+def _machine(environ: Mapping[str, str], host: RuntimeEnvironment | None = None) -> Machine:
+    from advisor.environment import RuntimeEnvironment
+    from advisor.observe.recorder import detect_recorder
+
+    return Machine(
+        host=host or RuntimeEnvironment.detect(),
+        recorder=detect_recorder(environ),
+        environ=environ,
+    )
 
 
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
+def _record(url: str | None, observations: Sequence[Observation]) -> None:
+    if url is None or not observations:
+        return
+    from advisor.knowledge.store import open_store
+
+    with open_store(url) as store:
+        store.put(observations)
 
 
 def observe_install(
@@ -76,7 +83,7 @@ def observe_install(
     *,
     store_url: str | None = None,
     python: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = 600.0,
     environ: Mapping[str, str] | None = None,
     workdir: Path | None = None,
     today: str | None = None,
@@ -84,60 +91,249 @@ def observe_install(
     events: ProgressEvents = SILENT,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
-    one build observation per package in the knowledge store, and return them. The pip runs
-    report to ``events``. The observations name this machine's recorder id
-    (:func:`~advisor.observe.recorder.detect_recorder`: ``ADVISOR_RECORDER`` in ``environ``,
-    else derived from the machine's id).
-
-    ``workdir`` keeps the venv (default: a temporary folder, removed afterwards); ``env``
+    one build observation per package (:func:`advisor.observe.install.observe_install`,
+    named with this machine's recorder id) in the store (``None``: the default one), and
+    return them. ``workdir`` keeps the venv (default: a temporary folder); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
     lock or an unusable interpreter, :class:`~advisor.errors.LockfileError` for a bad lock.
     """
-    from advisor.api.knowledge import store_url as resolve_store_url
-    from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
-    from advisor.observe.recorder import detect_recorder
 
     if not lock.is_file():
         raise InputError(f"{lock}: no such lock file")
-    environ = dict(os.environ if environ is None else environ)
-    url = resolve_store_url(store_url, environ)
-    host = env if env is not None else RuntimeEnvironment.detect()
-    recorder = detect_recorder(environ)
-
-    def observe(folder: Path) -> list[BuildObservation]:
-        return run(
+    machine = _machine(dict(os.environ if environ is None else environ), env)
+    url = resolve_store_url(store_url, machine.environ)
+    with tempfile.TemporaryDirectory(prefix="advisor-observe-") as tmp:
+        observations = run(
             lock,
             python=python or sys.executable,
-            workdir=folder,
+            workdir=workdir or Path(tmp),
             timeout=timeout,
-            environ=environ,
+            environ=machine.environ,
             today=today or _today(),
             tool=TOOL,
-            env=host,
-            recorder=recorder,
+            env=machine.host,
+            recorder=machine.recorder,
             events=events,
         )
-
-    if workdir is not None:
-        observations = observe(workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="advisor-observe-") as tmp:
-            observations = observe(Path(tmp))
     with open_store(url) as store:
         store.put(observations)
     return observations
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExportOutcome:
-    """What :func:`export_observations` wrote: how many observations, to which file
-    (``None``: to none; ``text`` is what the file holds or would hold)."""
+def _probes(benchmarks: Path | str | None, names: Sequence[str]) -> tuple[Probe, ...]:
+    from advisor.observe.probes import load_probes, select_probes
 
-    path: Path | None
-    count: int
-    text: str
+    folder = Path(benchmarks) if benchmarks else default_benchmarks_dir()
+    return select_probes(load_probes(folder), names)
+
+
+def observe_bench(
+    target: Path,
+    *,
+    probes: Sequence[str] = (),
+    repeat: int | None = None,
+    threads: int | None = None,
+    timeout: float = 600.0,
+    python: str | None = None,
+    workdir: Path | None = None,
+    benchmarks: Path | None = None,
+    store_url: str | None = None,
+    default_store: bool = False,
+    environ: Mapping[str, str],
+    today: str | None = None,
+    tool: str = TOOL,
+    events: ProgressEvents = SILENT,
+) -> BenchOutcome:
+    """Bench ``target``, a venv folder or a lock (:func:`advisor.observe.runs.bench_target`;
+    a lock's venv goes in ``workdir``, default a temporary folder) with ``probes`` (probes
+    or families under ``benchmarks``, default the curated ones; empty: all). Records
+    everything into ``store_url`` when given (else into the default store with
+    ``default_store``, else nowhere). Raises :class:`InputError` for a target that is
+    neither."""
+    from advisor.observe.runs import bench_target
+
+    machine = _machine(environ)
+    chosen = _probes(benchmarks, probes)
+    url = resolve_store_url(None, environ) if store_url is None and default_store else store_url
+    with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
+        outcome = bench_target(
+            target,
+            probes=chosen,
+            repeat=repeat,
+            threads=threads,
+            timeout=timeout,
+            python=python,
+            workdir=workdir or Path(scratch),
+            machine=machine,
+            today=today or _today(),
+            tool=tool,
+            events=events,
+        )
+    _record(url, outcome.observations)
+    return outcome
+
+
+def plan_sweep(
+    requirements: str | Sequence[str],
+    *,
+    count: int,
+    probes: Sequence[str],
+    repeat: int,
+    threads: int | None = 1,
+    timeout: float,
+    opts: ResolveOptions,
+    workdir: Path,
+    store_url: str | None,
+    benchmarks: Path | None = None,
+    environ: Mapping[str, str],
+    cwd: Path,
+    today: str,
+    tool: str = TOOL,
+) -> list[Path]:
+    """Write one job spec per version (:func:`advisor.observe.runs.write_specs`): the
+    ``count`` newest versions with a wheel for the target of ``opts`` of each of
+    ``requirements`` (all about one package; one may be a plain string), found on the
+    indexes of ``opts``. The spec names the benchmarks folder and the store by value."""
+    from advisor.api.lock_facts import index_files
+    from advisor.observe.runs import sweep_versions, write_specs
+    from advisor.observe.sweep import JobSpec
+
+    template = JobSpec(
+        requirement="",
+        probes=tuple(probes),
+        repeat=repeat,
+        threads=threads,
+        timeout=timeout,
+        python=opts.python,
+        index_url=opts.index_url,
+        extra_index_urls=opts.extra_index_urls,
+        find_links=opts.find_links,
+        no_index=opts.no_index,
+        knowledge=store_url,
+        benchmarks=str(benchmarks) if benchmarks is not None else None,
+        today=today,
+        tool=tool,
+    )
+
+    def versions(requirement: str) -> tuple[str, tuple[str, ...]]:
+        with index_files(opts, environ, cwd) as (find, (target, *_)):
+            pre = opts.pre
+            return sweep_versions(
+                requirement, find=find, target=target, count=count, allow_prereleases=pre
+            )
+
+    wanted = [requirements] if isinstance(requirements, str) else list(requirements)
+    return write_specs(wanted, versions=versions, template=template, workdir=workdir)
+
+
+def _lock_job(
+    requirements: Path, *, spec: JobSpec, output: Path, environ: Mapping[str, str]
+) -> None:
+    """The sweep job's lock step (:class:`advisor.observe.runs.LockStep`)."""
+    from advisor.api.locking import LockOptions, ResolveOptions, lock
+
+    opts = ResolveOptions(
+        index_url=spec.index_url,
+        extra_index_urls=spec.extra_index_urls,
+        find_links=spec.find_links,
+        no_index=spec.no_index,
+        python=spec.python,
+    )
+    out = LockOptions(output=output, command="advisor observe run-job")
+    lock([requirements], opts=opts, out=out, environ=environ, cwd=requirements.parent)
+
+
+def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = None) -> PreparedJob:
+    """The install phase of one job (:func:`advisor.observe.runs.prepare_job`), on this
+    machine; module-level, so that a process pool can run it."""
+    from advisor.observe.runs import prepare_job
+
+    machine = _machine(dict(os.environ if environ is None else environ))
+    return prepare_job(spec_path, lock=_lock_job, machine=machine)
+
+
+def run_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = None) -> JobResult:
+    """One job alone (``advisor observe run-job``; :func:`advisor.observe.runs.run_job`):
+    ``observations.jsonl`` and ``runtime.json`` go next to the spec, and into its store."""
+    from advisor.observe.runs import run_job
+
+    environ = dict(os.environ if environ is None else environ)
+    prepare = partial(prepare_sweep_job, environ=environ)
+    return run_job(
+        spec_path,
+        prepare=prepare,
+        machine=_machine(environ),
+        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        record=_record,
+    )
+
+
+def run_sweep(
+    specs: Sequence[Path],
+    *,
+    jobs: int,
+    output: Path | None,
+    environ: Mapping[str, str],
+    events: ProgressEvents = SILENT,
+) -> list[JobResult]:
+    """Install every job (``jobs`` at a time, each in a process getting ``environ``), then
+    bench them together, interleaved (:func:`advisor.observe.runs.run_jobs`); append the
+    jobs' JSONL, in spec order, to ``output`` when given. Raises :class:`InputError` when
+    the specs disagree on how to measure."""
+    from advisor.observe.runs import run_jobs
+    from advisor.observe.sweep import concatenate
+
+    results = run_jobs(
+        specs,
+        prepare=partial(prepare_sweep_job, environ=dict(environ)),
+        jobs=jobs,
+        machine=_machine(environ),
+        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        record=_record,
+        events=events,
+    )
+    if output is not None:
+        concatenate(results, output)
+    return results
+
+
+def observe_sweep(
+    requirements: Sequence[str],
+    *,
+    count: int,
+    probes: Sequence[str],
+    repeat: int,
+    threads: int | None = 1,
+    timeout: float,
+    opts: ResolveOptions,
+    jobs: int,
+    output: Path | None,
+    workdir: Path | None,
+    store_url: str | None,
+    environ: Mapping[str, str],
+    events: ProgressEvents = SILENT,
+) -> list[JobResult]:
+    """``advisor observe sweep``: :func:`plan_sweep` into ``workdir`` (default: a temporary
+    folder) recording into ``store_url`` (``None``: the default store), then
+    :func:`run_sweep`."""
+    with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
+        specs = plan_sweep(
+            requirements,
+            count=count,
+            probes=probes,
+            repeat=repeat,
+            threads=threads,
+            timeout=timeout,
+            opts=opts,
+            workdir=(workdir or Path(scratch)).resolve(),
+            store_url=resolve_store_url(store_url, environ),
+            environ=environ,
+            cwd=Path.cwd(),
+            today=_today(),
+        )
+        return run_sweep(specs, jobs=jobs, output=output, environ=environ, events=events)
 
 
 def export_observations(
@@ -147,43 +343,20 @@ def export_observations(
     kinds: Collection[str] = ("build", "performance", "compatibility"),
     environ: Mapping[str, str] | None = None,
 ) -> ExportOutcome:
-    """Write every stored observation of ``kinds`` (build, performance, compatibility) to ``path``
-    as JSON lines, sorted by key (``path=None``: only return the text). ``path`` is written
-    as :func:`~advisor.lockfile.write_output` does (a link's target, a FIFO or device
-    through). Raises :class:`InputError` for another kind, and
+    """Write every stored observation of ``kinds`` to ``path`` as JSON lines, sorted by key
+    (``path=None``: only return the text), written as :func:`~advisor.lockfile.write_output`
+    does. Raises :class:`InputError` for a kind other than build, performance and compatibility, and
     :class:`~advisor.errors.UnwritableOutput` when ``path`` cannot be written."""
-    from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.knowledge.store import open_store
-    from advisor.observe.exchange import SHARED_KINDS, export_jsonl
+    from advisor.lockfile.write import write_output
+    from advisor.observe.exchange import check_kinds, export_jsonl
 
-    unknown = sorted(set(kinds) - set(SHARED_KINDS))
-    if unknown:
-        raise InputError(
-            f"cannot export {', '.join(unknown)}: only {', '.join(SHARED_KINDS)} observations"
-        )
-    url = resolve_store_url(store_url, os.environ if environ is None else environ)
-    found: list[Observation] = []
-    with open_store(url) as store:
-        for kind in sorted(set(kinds)):
-            found.extend(store.iter_kind(kind))
-    text = export_jsonl(found)
+    check_kinds(kinds)
+    with open_store(resolve_store_url(store_url, environ)) as store:
+        text = export_jsonl([o for k in sorted(set(kinds)) for o in store.iter_kind(k)])
     if path is not None:
-        from advisor.lockfile.write import write_output
-
         write_output(path, text)
     return ExportOutcome(path=path, count=text.count("\n"), text=text)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImportOutcome:
-    """What :func:`import_observations` read and stored, and the lines it skipped."""
-
-    path: Path
-    read: int
-    added: int
-    replaced: int
-    unchanged: int
-    problems: tuple[Problem, ...] = ()
 
 
 def import_observations(
@@ -196,13 +369,11 @@ def import_observations(
     """Store the observations of a JSONL file (re-importing the same facts is idempotent);
     bad lines are skipped and returned as problems. Raises :class:`InputError` when the
     file cannot be read."""
-    from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.knowledge.store import open_store
     from advisor.observe.exchange import read_jsonl
 
     observations, problems = read_jsonl(path, today=today or _today())
-    url = resolve_store_url(store_url, os.environ if environ is None else environ)
-    with open_store(url) as store:
+    with open_store(resolve_store_url(store_url, environ)) as store:
         result = store.put(observations)
     return ImportOutcome(
         path=path,
@@ -233,7 +404,7 @@ def observe_compatibility(
     store_url: str | None,
     output: Path | None = None,
     jobs: int = 1,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = 600.0,
     environ: Mapping[str, str],
     cwd: Path,
     today: str | None = None,
@@ -247,12 +418,13 @@ def observe_compatibility(
     several packages or a ``--python`` that is not this interpreter's."""
     from packaging.version import Version
 
-    from advisor.api.benching import sweep_versions
     from advisor.api.knowledge import store_url as resolve_store_url
+    from advisor.api.lock_facts import index_files
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.store import open_store
     from advisor.observe.compat import CompatSettings, PipSource, plan_pairs, run_pairs
     from advisor.observe.recorder import detect_recorder
+    from advisor.observe.runs import sweep_versions
 
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if opts.python is not None and opts.python != here:
@@ -260,9 +432,12 @@ def observe_compatibility(
 
     def newest(reqs: Sequence[str], n: int) -> dict[str, list[str]]:
         found: dict[str, set[str]] = {}
-        for req in reqs:
-            name, versions = sweep_versions(req, count=n, opts=opts, environ=environ, cwd=cwd)
-            found.setdefault(name, set()).update(versions)
+        with index_files(opts, environ, cwd) as (find, (target, *_)):
+            for req in reqs:
+                name, versions = sweep_versions(
+                    req, find=find, target=target, count=n, allow_prereleases=opts.pre
+                )
+                found.setdefault(name, set()).update(versions)
         return {k: sorted(v, key=Version, reverse=True) for k, v in found.items()}
 
     swept = newest(requirements, count)

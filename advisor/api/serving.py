@@ -1,23 +1,19 @@
 """The team server from the composition root: ``advisor serve`` and ``advisor server token``.
 
-Part of the composition root: it resolves the store URL (``--knowledge``, else
-``ADVISOR_KNOWLEDGE``, else the user's SQLite file), builds the server's settings and runs
-it (:mod:`advisor.server.runner`); it reads the clock for the tokens it makes and revokes.
-The CLI calls only this module for these commands. With ``--workers N``, each worker is a
-fresh interpreter that rebuilds the app in :func:`worker_app` from the settings this
-process leaves in its environment (``ADVISOR_SERVE_SETTINGS``, inherited by the workers
-only: the store URL in it may hold a password, and the environment of one's own
-processes is where such a secret already lives).
+Composition only: it resolves the store URL (``--knowledge``, else ``ADVISOR_KNOWLEDGE``,
+else the user's SQLite file), builds the server's settings and runs it
+(:mod:`advisor.server.runner`, which also hands the settings to its worker processes); it
+reads the clock for the tokens it makes and revokes (:mod:`advisor.knowledge.tokens`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from advisor.errors import InputError
+from advisor.api.knowledge import resolve_store_url
+from advisor.knowledge.tokens import Scope
 from advisor.server.settings import (
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PORT,
@@ -31,9 +27,6 @@ if TYPE_CHECKING:
     from advisor.knowledge.tokens import IssuedToken, Token
 
 __all__ = [
-    "DEFAULT_MAX_REQUEST_BYTES",
-    "DEFAULT_PORT",
-    "DEFAULT_RATE_LIMIT",
     "SCOPES",
     "ServeOptions",
     "ServerSettings",
@@ -42,12 +35,9 @@ __all__ = [
     "revoke_token",
     "serve",
     "server_settings",
-    "worker_app",
 ]
 
-SCOPES: tuple[str, ...] = ("read", "write", "admin")
-_SETTINGS_ENV = "ADVISOR_SERVE_SETTINGS"
-_WORKER_FACTORY = "advisor.api.serving:worker_app"
+SCOPES: tuple[str, ...] = tuple(s.value for s in Scope)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,12 +56,10 @@ class ServeOptions:
 def server_settings(
     options: ServeOptions, environ: Mapping[str, str] | None = None
 ) -> ServerSettings:
-    """The server's settings for ``options``. Raises :class:`InputError` for a value out
-    of range."""
-    from advisor.api.knowledge import store_url
-
+    """The server's settings for ``options``. Raises :class:`~advisor.errors.InputError`
+    for a value out of range."""
     return ServerSettings(
-        store_url=store_url(options.knowledge_url, os.environ if environ is None else environ),
+        store_url=resolve_store_url(options.knowledge_url, environ),
         host=options.host,
         port=options.port,
         workers=options.workers,
@@ -87,50 +75,33 @@ def serve(
     on_listening: Callable[[str, ServerSettings], None] | None = None,
 ) -> None:
     """Run the server until it is stopped. ``on_listening(url, settings)`` is called once
-    the address is bound. Raises :class:`InputError` (bad options or store URL),
-    :class:`~advisor.knowledge.store.KnowledgeStoreError` (the store cannot be used) and
-    :class:`~advisor.server.runner.ListenFailed`, all before serving."""
+    the address is bound. Raises :class:`~advisor.errors.InputError` (bad options or store
+    URL), :class:`~advisor.knowledge.store.KnowledgeStoreError` (the store cannot be used)
+    and :class:`~advisor.server.runner.ListenFailed`, all before serving."""
     from advisor.server.runner import serve as run
 
     settings = server_settings(options)
-    if settings.workers > 1:
-        os.environ[_SETTINGS_ENV] = settings.to_json()
 
     def listening(url: str) -> None:
         if on_listening is not None:
             on_listening(url, settings)
 
-    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening)
-
-
-def worker_app() -> Any:
-    """The ASGI app of one worker process (uvicorn calls this in each worker)."""
-    from advisor.server.app import create_app
-
-    text = os.environ.get(_SETTINGS_ENV)
-    if not text:
-        raise InputError(f"{_SETTINGS_ENV} is not set (the workers of advisor serve read it)")
-    return create_app(ServerSettings.from_json(text))
+    run(settings, on_listening=listening)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _store_url(url: str | None) -> str:
-    from advisor.api.knowledge import store_url
-
-    return store_url(url, os.environ)
-
-
 def create_token(name: str, scope: str, *, store_url: str | None = None) -> IssuedToken:
     """A new token for the server of the store at ``store_url``: its secret is in the
-    result and nowhere else (the store keeps its sha256). Raises :class:`InputError` for a
-    bad name or scope, :class:`~advisor.knowledge.tokens.TokenNameTaken` for a used name."""
+    result and nowhere else (the store keeps its sha256). Raises
+    :class:`~advisor.errors.InputError` for a bad name or scope,
+    :class:`~advisor.knowledge.tokens.TokenNameTaken` for a used name."""
     from advisor.knowledge.tokens import issue_token, open_team_store, parse_scope
 
     wanted = parse_scope(scope)
-    with open_team_store(_store_url(store_url)) as store:
+    with open_team_store(resolve_store_url(store_url)) as store:
         return issue_token(store, name, wanted, created=_now())
 
 
@@ -138,7 +109,7 @@ def list_tokens(*, store_url: str | None = None) -> tuple[Token, ...]:
     """Every token (without secrets), revoked ones included, by name."""
     from advisor.knowledge.tokens import open_team_store
 
-    with open_team_store(_store_url(store_url)) as store:
+    with open_team_store(resolve_store_url(store_url)) as store:
         return store.list_tokens()
 
 
@@ -148,5 +119,5 @@ def revoke_token(name: str, *, store_url: str | None = None) -> Token:
     from advisor.knowledge.tokens import open_team_store
     from advisor.knowledge.tokens import revoke_token as revoke
 
-    with open_team_store(_store_url(store_url)) as store:
+    with open_team_store(resolve_store_url(store_url)) as store:
         return revoke(store, name, when=_now())

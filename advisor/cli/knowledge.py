@@ -25,12 +25,6 @@ from advisor.cli._common import (
 _MAX_SHOWN_PROBLEMS = 20
 
 
-def _store_url(url: str | None) -> str:
-    from advisor.api.knowledge import store_url
-
-    return store_url(url, os.environ)
-
-
 def _shown_url(url: str) -> str:
     from advisor.api.output import redact_url
 
@@ -99,8 +93,8 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     clean sync; otherwise changed files replace their facts and removed files' facts go."""
     from advisor.api.knowledge import sync
 
-    url = _store_url(knowledge_url)
-    report = sync(path, store_url=url)
+    report = sync(path, store_url=knowledge_url, environ=os.environ)
+    url = report.store
     if as_json:
         payload = {
             "folder": report.folder,
@@ -135,16 +129,6 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     )
 
 
-def _package_specs(specs: tuple[str, ...]) -> dict[str, str | None]:
-    from advisor.api.knowledge import parse_package_spec
-
-    found: dict[str, str | None] = {}
-    for spec in specs:
-        name, version = parse_package_spec(spec)
-        found[name] = None if name in found and found[name] != version else version
-    return found
-
-
 @knowledge_group.command("import-osv")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @click.option("--api", "api_url", metavar="URL", help="An OSV-compatible API to query.")
@@ -177,24 +161,22 @@ def knowledge_import_osv(
 
     SOURCE is an OSV dump zip or a folder of OSV JSON/YAML files; or query an
     OSV-compatible API (--api URL) about some packages (--package, --lock)."""
-    from advisor.api.knowledge import import_osv, lock_packages
+    from advisor.api.knowledge import import_osv
 
     if (source is None) == (api_url is None):
         raise click.UsageError("give either SOURCE (a zip or folder) or --api URL")
     if source is not None and (packages or lock_path):
         raise click.UsageError("--package and --lock go with --api")
-    url = _store_url(knowledge_url)
-    if api_url is not None:
-        wanted = lock_packages(lock_path) if lock_path else {}
-        for name, version in _package_specs(packages).items():
-            wanted[name] = None if name in wanted and wanted[name] != version else version
-        if not wanted:
-            raise click.UsageError("--api needs --package NAME[==VERSION] or --lock FILE")
-        outcome = import_osv(api_url, store_url=url, packages=wanted)
-    else:
-        assert source is not None
-        outcome = import_osv(source, store_url=url)
-    report = outcome.report
+    if api_url is not None and not (packages or lock_path):
+        raise click.UsageError("--api needs --package NAME[==VERSION] or --lock FILE")
+    outcome = import_osv(
+        api_url or source or Path(),
+        store_url=knowledge_url,
+        specs=packages,
+        lock=lock_path,
+        environ=os.environ,
+    )
+    report, url = outcome.report, outcome.store
     if as_json:
         payload = {
             "source": outcome.source,
@@ -253,12 +235,12 @@ def knowledge_show(
     """What is known about a package, per kind.
 
     With ==VERSION, what applies to that version is marked."""
-    from advisor.api.knowledge import parse_package_spec, show
+    from advisor.api.knowledge import show
 
-    name, version = parse_package_spec(spec)
     known = show(
-        name, version, store_url=_store_url(knowledge_url), source=source, recorder=recorder
+        spec, store_url=knowledge_url, source=source, recorder=recorder, environ=os.environ
     )
+    name, version = known.name, known.version
     if as_json:
         click.echo(json.dumps(known.to_dict(), indent=2, sort_keys=True))
         return
@@ -319,9 +301,12 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
     as_json = kw.pop("as_json")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
     setup_logging(verbose, quiet)
-    url = _store_url(knowledge_url)
     outcome = index_facts(
-        list(names), store_url=url, opts=resolve_opts(kw), environ=os.environ, cwd=Path.cwd()
+        list(names),
+        store_url=knowledge_url,
+        opts=resolve_opts(kw),
+        environ=os.environ,
+        cwd=Path.cwd(),
     )
     if as_json:
         click.echo(
@@ -340,7 +325,7 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
         click.echo(
             f"{outcome.facts} release facts for {', '.join(outcome.packages) or 'nothing'}: "
             f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged "
-            f"({_shown_url(url)})",
+            f"({_shown_url(outcome.store)})",
             err=True,
         )
 
@@ -354,10 +339,10 @@ def knowledge_stats(
     knowledge_url: str | None, source: str | None, recorder: str | None, as_json: bool
 ) -> None:
     """Counts per kind, per source and per recorder (this machine's id is marked)."""
-    from advisor.api.knowledge import stats, this_recorder
+    from advisor.api.knowledge import stats
 
-    found = stats(_store_url(knowledge_url), source=source, recorder=recorder)
-    mine = this_recorder()
+    found = stats(knowledge_url, source=source, recorder=recorder, environ=os.environ)
+    mine = found.this_recorder
     if as_json:
         payload = {
             "store": found.url,
@@ -429,13 +414,17 @@ def knowledge_graph(lock: Path, fmt: str, output: Path | None, knowledge_url: st
     LOCK is a pylock.toml; what the store knows about each locked version is attached."""
     from advisor.api.lock_facts import ExportFormat, export_lock_graph
 
-    text = export_lock_graph(lock, store_url=_store_url(knowledge_url), fmt=ExportFormat(fmt))
-    if output is None or str(output) == "-":
+    to_stdout = output is None or str(output) == "-"
+    text = export_lock_graph(
+        lock,
+        store_url=knowledge_url,
+        fmt=ExportFormat(fmt),
+        environ=os.environ,
+        output=None if to_stdout else output,
+    )
+    if to_stdout:
         click.echo(text, nl=False)
         return
     from rich.text import Text
 
-    from advisor.api.output import write_output
-
-    write_output(output, text)
     stderr().print(Text(f"Wrote the graph of {lock} to {output}"))

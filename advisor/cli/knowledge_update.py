@@ -39,13 +39,12 @@ def knowledge_update(
     an unchanged dump is not downloaded again. A new dump replaces the advisories of the
     previous one in one transaction; a failed or corrupt download keeps them."""
     from advisor.api.advisory_update import update_advisories
-    from advisor.api.knowledge import store_url
 
-    store = store_url(knowledge_url, os.environ)
     with progress_events(quiet=quiet) as events:
         outcome = update_advisories(
-            store_url=store, url=url, environ=os.environ, cwd=Path.cwd(), events=events
+            store_url=knowledge_url, url=url, environ=os.environ, cwd=Path.cwd(), events=events
         )
+    store = outcome.store
     if as_json:
         click.echo(json.dumps(_payload(outcome, store), indent=2))
         return

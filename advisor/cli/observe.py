@@ -150,18 +150,6 @@ def observe_import(file: Path, knowledge_url: str | None) -> None:
 # --------------------------------------------------------------------------- bench and sweep
 
 
-def _today_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).date().isoformat()
-
-
-def _sweep_store(url: str | None) -> str:
-    from advisor.api.knowledge import store_url
-
-    return store_url(url, os.environ)
-
-
 _threads_option = click.option(
     "--threads",
     type=click.IntRange(1, 1024),
@@ -195,16 +183,9 @@ def observe_bench_command(
     quiet: bool,
 ) -> None:
     """Measure import times and family probes in a venv (or a LOCK installed into one)."""
-    import tempfile
+    from advisor.api.observing import observe_bench
 
-    from advisor.api.benching import observe_bench
-    from advisor.api.observing import encode_observation
-
-    url = _sweep_store(knowledge_url)
-    with (
-        tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch,
-        progress_events(quiet=quiet) as events,
-    ):
+    with progress_events(quiet=quiet) as events:
         outcome = observe_bench(
             target,
             probes=probes,
@@ -212,20 +193,14 @@ def observe_bench_command(
             threads=threads,
             timeout=timeout,
             python=python,
-            workdir=workdir or Path(scratch),
-            store_url=url,
+            workdir=workdir,
+            store_url=knowledge_url,
+            default_store=True,
             environ=os.environ,
-            today=_today_iso(),
             events=events,
         )
     if as_json:
-        builds = [json.loads(encode_observation(o)) for o in outcome.builds]
-        measured = [json.loads(encode_observation(o)) for o in outcome.performance]
-        payload = {
-            "observations": builds + measured,
-            "runtime": outcome.runtime,
-        }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        click.echo(json.dumps(outcome.to_dict(), indent=2, sort_keys=True))
         return
     for obs in outcome.performance:
         where = f"{obs.package}=={obs.version}" if obs.package else "-"
@@ -330,10 +305,8 @@ def observe_sweep_command(
     together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
     versions from several lines ("numpy<2" "numpy>=2" --versions 1). With --with, observe
     compatibility instead: every swept version beside every --with version."""
-    import tempfile
-
     from advisor.api import ResolveOptions
-    from advisor.api.benching import plan_sweep, run_sweep
+    from advisor.api.observing import observe_sweep
 
     opts = ResolveOptions(
         index_url=index_url,
@@ -347,9 +320,8 @@ def observe_sweep_command(
                       jobs=jobs, timeout=timeout, workdir=workdir, output=output,
                       knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
         return
-    with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
-        folder = (workdir or Path(scratch)).resolve()
-        specs = plan_sweep(
+    with progress_events(quiet=quiet) as events:
+        results = observe_sweep(
             requirements,
             count=count,
             probes=probes,
@@ -357,14 +329,13 @@ def observe_sweep_command(
             threads=threads,
             timeout=timeout,
             opts=opts,
-            workdir=folder,
-            store_url=_sweep_store(knowledge_url),
+            jobs=jobs,
+            output=output,
+            workdir=workdir,
+            store_url=knowledge_url,
             environ=os.environ,
-            cwd=Path.cwd(),
-            today=_today_iso(),
+            events=events,
         )
-        with progress_events(quiet=quiet) as events:
-            results = run_sweep(specs, jobs=jobs, output=output, environ=os.environ, events=events)
     failed = [r for r in results if r.error]
     if as_json:
         payload = [
@@ -412,7 +383,7 @@ def _compat_sweep(
     ):
         outcome = observe_compatibility(
             requirements, others=others, count=count, other_count=other_count, opts=opts,
-            workdir=(workdir or Path(scratch)).resolve(), store_url=_sweep_store(knowledge_url),
+            workdir=(workdir or Path(scratch)).resolve(), store_url=knowledge_url,
             output=output, jobs=jobs, timeout=timeout, environ=os.environ, cwd=Path.cwd(),
             events=events,
         )  # fmt: skip
@@ -453,7 +424,7 @@ def _compat_sweep(
 @click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
 def observe_run_job_command(spec: Path) -> None:
     """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
-    from advisor.api.benching import run_sweep_job
+    from advisor.api.observing import run_sweep_job
 
     result = run_sweep_job(spec, environ=os.environ)
     if result.error:

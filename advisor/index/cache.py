@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.errors import InputError
+
 __all__ = ["Cache", "CacheInfo"]
 
 _MAGIC = b"SACACHE1"
@@ -39,6 +41,14 @@ class Cache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    @classmethod
+    def existing(cls, root: Path) -> Cache:
+        """The cache at ``root``, to read or empty (``advisor cache info|clean``): a missing
+        directory is an empty cache, a file there is an error (:class:`InputError`)."""
+        if root.exists() and not root.is_dir():
+            raise InputError(f"{root} is not a directory, so it holds no cache")
+        return cls(root)
 
     def prepare_root(self) -> str | None:
         """Create the root directory (and its parents) when missing; returns why it cannot

@@ -1,8 +1,8 @@
 """Graph views of a stack (networkx): dependency edges with markers, observations on nodes;
 and the compatibility graph: releases as nodes, observed compatibility as edges.
 
-Sits on top of the knowledge layer: the composition root (:mod:`advisor.api.knowledge`)
-builds a graph from a :class:`~advisor.models.Resolution` (or a lock read back) and the
+Sits on top of the knowledge layer: a graph is built from a :class:`~advisor.models.Resolution`
+(or a lock read back, :mod:`advisor.knowledge.lock_graph`) and the
 observations the store holds for its packages; the scoring and report layers query it here
 (why a package is in the stack, who depends on it, what is known about it) and export it.
 This is the only module that imports networkx; it is imported lazily, inside functions.

@@ -13,14 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from advisor.errors import InputError
 from advisor.knowledge.schema import KINDS
 from advisor.knowledge.store import kind_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore
 
-__all__ = ["KnownFact", "PackageKnowledge", "fact_applies", "package_knowledge"]
+__all__ = [
+    "KnownFact",
+    "PackageKnowledge",
+    "fact_applies",
+    "merge_packages",
+    "package_knowledge",
+    "parse_package_spec",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,3 +162,30 @@ def fact_applies(obs: Observation, name: str, version: str) -> bool | None:
             return same(obs.version)
         return same(obs.other_version)
     return None
+
+
+def parse_package_spec(text: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME==VERSION`` → ``(canonical name, version or None)``.
+    Raises :class:`InputError` for anything else."""
+    from packaging.utils import InvalidName
+
+    name, sep, version = text.strip().partition("==")
+    name, version = name.strip(), version.strip()
+    try:
+        canonical = canonicalize_name(name, validate=True)
+    except InvalidName:
+        canonical = None
+    if canonical is None or (sep and not version) or any(c in version for c in "<>=!~,; "):
+        raise InputError(f"{text!r}: expected NAME or NAME==VERSION")
+    return canonical, (version or None)
+
+
+def merge_packages(base: Mapping[str, str | None], specs: Iterable[str]) -> dict[str, str | None]:
+    """``base`` (name → version, ``None``: all versions) with the packages of ``specs``
+    (``NAME[==VERSION]``, :func:`parse_package_spec`) added; a name asked for at two
+    versions is asked for all versions."""
+    found = dict(base)
+    for spec in specs:
+        name, version = parse_package_spec(spec)
+        found[name] = None if name in found and found[name] != version else version
+    return found

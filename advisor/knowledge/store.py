@@ -121,7 +121,8 @@ class RecorderStats:
 class StoreStats:
     """Counts per kind (every known kind, zero included), per source and per recorder,
     sorted by name; of the observations a ``source`` pattern and a ``recorder`` select
-    (``None``: all)."""
+    (``None``: all). ``this_recorder``: the id of the machine asking, when its caller
+    fills it in (``""``: none)."""
 
     url: str
     schema_version: int
@@ -130,6 +131,7 @@ class StoreStats:
     recorders: tuple[RecorderStats, ...] = ()
     source: str | None = None
     recorder: str | None = None
+    this_recorder: str = ""
 
     @property
     def total(self) -> int:

@@ -12,6 +12,7 @@ the rest loads); a line's own provenance (source, date, tool) is kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -27,13 +28,20 @@ from advisor.knowledge.schema import (
 from advisor.knowledge.sources.folder import load_knowledge_file
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
     from pathlib import Path
 
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
 
-__all__ = ["SHARED_KINDS", "export_jsonl", "read_jsonl"]
+__all__ = [
+    "SHARED_KINDS",
+    "ExportOutcome",
+    "ImportOutcome",
+    "check_kinds",
+    "export_jsonl",
+    "read_jsonl",
+]
 
 #: The kinds a JSONL file shares.
 SHARED_KINDS: tuple[str, ...] = ("build", "performance", "compatibility")
@@ -41,8 +49,39 @@ _SHARED = BuildObservation | PerformanceObservation | CompatibilityObservation
 _IMPORTED = "import"  # provenance source of a line that names none
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOutcome:
+    """What an export wrote: how many observations, to which file (``None``: to none;
+    ``text`` is what the file holds or would hold)."""
+
+    path: Path | None
+    count: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportOutcome:
+    """What an import read and stored, and the lines it skipped."""
+
+    path: Path
+    read: int
+    added: int
+    replaced: int
+    unchanged: int
+    problems: tuple[Problem, ...] = ()
+
+
+def check_kinds(kinds: Collection[str]) -> None:
+    """Raises :class:`InputError` naming the kinds of ``kinds`` a JSONL file cannot share."""
+    unknown = sorted(set(kinds) - set(SHARED_KINDS))
+    if unknown:
+        raise InputError(
+            f"cannot export {', '.join(unknown)}: only {', '.join(SHARED_KINDS)} observations"
+        )
+
+
 def export_jsonl(observations: Iterable[Observation]) -> str:
-    """One canonical JSON object per line, sorted by key; only build and performance
+    """One canonical JSON object per line, sorted by key; only build, performance
     and compatibility observations (other kinds are skipped: they are shared through their
     own files)."""
     shared = [o for o in observations if isinstance(o, _SHARED)]

@@ -1,7 +1,7 @@
 """Sweeps: one package's newest versions, each locked and installed, then benched together.
 
 The Dependency-Monkey idea done simply. ``advisor observe sweep REQUIREMENT`` (composition in
-:mod:`advisor.api.benching`) picks the N newest versions that have a wheel for the target
+:mod:`advisor.observe.runs`) picks the N newest versions that have a wheel for the target
 (:func:`newest_with_wheel`) and writes one :class:`JobSpec` per version as JSON
 (``<workdir>/<name>-<version>/job.json``). Then, in two phases:
 

@@ -6,26 +6,34 @@ database is a plain error (exit 2 or 3), not N crashing workers. The socket is b
 (an address in use is a :class:`ListenFailed`), then handed to uvicorn: with one worker the
 app is built in this process; with N, uvicorn's supervisor (given the socket's descriptor)
 starts N fresh interpreters that each build their own app through ``worker_factory`` (an
-import string, since a new interpreter cannot be handed an object) and share the one
-listening socket, so the kernel spreads connections over them. Every process is
-stateless: all it knows is in the store.
+import string, since a new interpreter cannot be handed an object; by default
+:func:`worker_app`, which reads the settings this process leaves in its environment as
+``ADVISOR_SERVE_SETTINGS``, inherited by the workers only: the store URL in it may hold a
+password, and the environment of one's own processes is where such a secret already lives)
+and share the one listening socket, so the kernel spreads connections over them. Every
+process is stateless: all it knows is in the store.
 """
 
 from __future__ import annotations
 
+import os
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, InputError
 from advisor.knowledge.tokens import open_team_store
 from advisor.server.app import create_app
+from advisor.server.settings import ServerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from advisor.server.settings import ServerSettings
 
-__all__ = ["ListenFailed", "serve"]
+__all__ = ["SETTINGS_ENV", "ListenFailed", "serve", "worker_app"]
+
+#: Where :func:`serve` leaves the settings for its worker processes.
+SETTINGS_ENV = "ADVISOR_SERVE_SETTINGS"
+_WORKER_FACTORY = "advisor.server.runner:worker_app"
 
 _GRACEFUL_SECONDS = 10  # requests in flight may finish this long after a stop is asked
 
@@ -61,7 +69,7 @@ def _listen(host: str, port: int) -> socket.socket:
 def serve(
     settings: ServerSettings,
     *,
-    worker_factory: str,
+    worker_factory: str = _WORKER_FACTORY,
     on_listening: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C, SIGTERM: requests in flight finish first).
@@ -79,6 +87,7 @@ def serve(
     if one_process:
         app = create_app(settings)
     else:
+        os.environ[SETTINGS_ENV] = settings.to_json()  # for the workers (inherited)
         open_team_store(settings.store_url).close()  # migrate once, fail before forking
     try:
         sock = _listen(settings.host, settings.port)
@@ -111,3 +120,12 @@ def serve(
                 fd=sock.fileno(),
                 **options,  # type: ignore[arg-type]
             )
+
+
+def worker_app() -> Any:
+    """The ASGI app of one worker process (uvicorn calls this in each worker), from the
+    settings :func:`serve` left in :data:`SETTINGS_ENV`."""
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
+        raise InputError(f"{SETTINGS_ENV} is not set (the workers of advisor serve read it)")
+    return create_app(ServerSettings.from_json(text))

@@ -3,25 +3,71 @@
 Sits between the index client (which lists a project's files) and the store: turns one
 project's files into one :class:`~advisor.knowledge.schema.ReleaseObservation` per version,
 saying when it was uploaded, whether it was yanked, and which of the given target
-environments a wheel covers. Pure: the caller fetches the files.
+environments a wheel covers. Pure: the caller passes in how to list a project's files
+(the finder's ``find``) and stores the facts (``advisor knowledge index-facts``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from advisor.errors import InputError
 from advisor.knowledge.schema import Provenance, ReleaseObservation
 from advisor.models import DistKind
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from advisor.environment import RuntimeEnvironment
+    from advisor.knowledge.store import PutResult
     from advisor.models import DistFile
 
-__all__ = ["release_facts"]
+__all__ = ["IndexFactsOutcome", "collect_release_facts", "release_facts"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexFactsOutcome:
+    """What ``knowledge index-facts`` stored: the packages with facts, how many facts, and
+    what the store did with them (``store``: its URL, when the caller names it)."""
+
+    packages: tuple[str, ...]
+    facts: int
+    added: int
+    replaced: int
+    unchanged: int
+    store: str = ""
+
+    @classmethod
+    def of(cls, facts: Sequence[ReleaseObservation], result: PutResult) -> IndexFactsOutcome:
+        return cls(
+            packages=tuple(sorted({f.package for f in facts})),
+            facts=len(facts),
+            added=result.added,
+            replaced=result.replaced,
+            unchanged=result.unchanged,
+        )
+
+
+def collect_release_facts(
+    names: Sequence[str],
+    *,
+    find: Callable[[str], Iterable[DistFile]],
+    targets: Sequence[RuntimeEnvironment],
+    date: str,
+    tool: str,
+) -> list[ReleaseObservation]:
+    """:func:`release_facts` of each of ``names``, listed by ``find(name)``. Raises
+    :class:`InputError` when ``names`` is empty. Cost: one ``find`` per name."""
+    if not names:
+        raise InputError("name at least one package")
+    return [
+        fact
+        for name in names
+        for fact in release_facts(name, find(name), targets=targets, date=date, tool=tool)
+    ]
 
 
 def release_facts(

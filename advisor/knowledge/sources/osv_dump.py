@@ -1,7 +1,7 @@
 """OSV's advisory dump for PyPI: fetched only when it changed, verified before it is read.
 
 Sits in the sources layer beside :mod:`.osv_import`, which reads the zip once it is on disk:
-``advisor knowledge update`` (:mod:`advisor.api.advisory_update`) calls :func:`fetch_dump`
+``advisor knowledge update`` (:mod:`advisor.knowledge.sources.osv_store`) calls :func:`fetch_dump`
 with the :class:`DumpState` kept in the store by the last update (a conditional GET: ETag /
 Last-Modified, 304 → nothing to do), then :func:`verify_dump`, so that a corrupt or truncated
 download is refused before anything of it reaches the store. Network I/O goes through the

@@ -1,0 +1,99 @@
+"""A lock as a graph, and the packages it locks: what ``knowledge graph``, ``explain`` and an
+OSV API query read from a ``pylock.toml``.
+
+Sits between the lockfile reader (a :class:`~advisor.lockfile.LockedStack`) and the graph
+views (:mod:`advisor.knowledge.graph`); the caller reads the lock and the observations the
+store holds about its packages, and passes them in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement as PepRequirement
+from packaging.utils import canonicalize_name
+
+from advisor.knowledge.package_facts import fact_applies
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from advisor.knowledge.graph import StackGraph
+    from advisor.knowledge.schema import Observation
+    from advisor.lockfile import LockedStack
+
+__all__ = ["lock_graph", "lock_packages", "locked_names"]
+
+
+def locked_names(stack: LockedStack) -> list[str]:
+    """The names ``stack`` locks, sorted, each once."""
+    return sorted({str(p.name) for p in stack.packages})
+
+
+def lock_packages(stack: LockedStack) -> dict[str, str | None]:
+    """Name → version of every package ``stack`` locks (for an OSV API query); a name
+    locked at several versions is asked for all versions."""
+    found: dict[str, str | None] = {}
+    for pkg in stack.packages:
+        version = str(pkg.version) if pkg.version is not None else None
+        if pkg.name in found and found[pkg.name] != version:
+            found[pkg.name] = None
+        else:
+            found[pkg.name] = version
+    return dict(sorted(found.items()))
+
+
+def lock_graph(
+    stack: LockedStack, known: Mapping[str, Sequence[Observation]], *, origin: str
+) -> StackGraph:
+    """The stack ``stack`` locks, as a graph, with those of ``known`` (name → stored
+    observations) that apply to each locked version attached; ``origin`` names the lock on
+    the edges. A lock written by ``advisor lock`` records its input requirements, which
+    are the roots; without them, packages nothing else depends on (and one package of each
+    otherwise unreachable cycle) are taken as the roots."""
+    from advisor.knowledge.graph import StackNode, build_graph
+    from advisor.models import Edge
+
+    nodes = [
+        StackNode(
+            name=p.name,
+            version=str(p.version) if p.version is not None else None,
+            marker=p.marker,
+            needs_build=p.needs_build,
+        )
+        for p in stack.packages
+    ]
+    edges: list[Edge] = []
+    versions: dict[str, set[str]] = {}
+    for pkg in stack.packages:
+        if pkg.version is not None:
+            versions.setdefault(pkg.name, set()).add(str(pkg.version))
+        edges.extend(
+            Edge(parent=pkg.name, child=dep, requirement=str(dep), origin=origin)
+            for dep in pkg.dependencies
+        )
+    # a lock written by advisor lock records its input requirements: those are the roots
+    inputs = stack.record.inputs
+    locked = {p.name for p in stack.packages}
+    roots = []
+    for text in inputs.requirements if inputs is not None else ():
+        try:
+            req = PepRequirement(text)
+        except ValueError:
+            continue
+        name = canonicalize_name(req.name)
+        if name in locked:
+            roots.append(Edge(parent=None, child=name, requirement=text, origin=origin))
+    edges.extend(roots)
+    applying = {
+        name: [o for o in facts if _applies_to_any(o, name, versions.get(name, set()))]
+        for name, facts in known.items()
+    }
+    return build_graph(nodes, edges, observations=applying, infer_roots=not roots)
+
+
+def _applies_to_any(obs: Observation, name: str, versions: Iterable[str]) -> bool:
+    """Kept on the graph when it holds for one of the locked versions, or cannot be told
+    not to (a fact with no version, a package locked without one)."""
+    results = [fact_applies(obs, name, v) for v in versions]
+    return not results or any(r is not False for r in results)

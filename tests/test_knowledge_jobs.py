@@ -1,0 +1,79 @@
+"""The knowledge jobs of the public API as the CLI calls them, one call per command: the
+store from ``environ`` when none is named, and what the CLI shows carried in the result
+(the store's URL, this machine's recorder id); the package specs the knowledge layer parses.
+
+Real SQLite stores in a temporary folder, a real ``knowledge/`` folder.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from advisor.api.knowledge import show, stats, sync
+from advisor.errors import InputError
+from advisor.knowledge.package_facts import merge_packages, parse_package_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+RULE = """\
+- id: r1
+  summary: A rule for tests.
+  link: https://example.invalid/changelog
+  quote: a short quotation
+  match:
+    package: Alpha_Pkg
+    specifier: ">=1"
+  action:
+    kind: justify
+    message: something to know
+"""
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    """The default store (``ADVISOR_KNOWLEDGE``) and this machine's recorder id."""
+    return {
+        "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}",
+        "ADVISOR_RECORDER": "box-7",
+        "HOME": str(tmp_path / "home"),
+    }
+
+
+def test_sync_show_and_stats_use_the_default_store_of_environ(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    folder = tmp_path / "knowledge"
+    (folder / "prescriptions").mkdir(parents=True)
+    (folder / "prescriptions" / "a.yaml").write_text(RULE, encoding="utf-8")
+    report = sync(folder, store_url=None, environ=environ, today="2026-12-01")
+    assert report.store == environ["ADVISOR_KNOWLEDGE"]
+    assert report.added == 1
+    known = show("Alpha_Pkg==1.5", store_url=None, environ=environ)
+    assert (known.name, known.version) == ("alpha-pkg", "1.5")
+    assert [f.applies for f in known.facts] == [True]
+    assert show("alpha-pkg", "0.5", store_url=None, environ=environ).facts[0].applies is False
+    found = stats(None, environ=environ)
+    assert found.url.endswith("k.db")
+    assert found.total == 1
+    assert found.this_recorder == "box-7"
+
+
+def test_show_refuses_a_spec_that_is_not_a_name_and_version(environ: dict[str, str]) -> None:
+    with pytest.raises(InputError, match="expected NAME or NAME==VERSION"):
+        show("alpha>=1", store_url=None, environ=environ)
+
+
+def test_package_specs_merge_into_a_lock_s_packages() -> None:
+    assert parse_package_spec(" Foo_Bar==1.0 ") == ("foo-bar", "1.0")
+    assert parse_package_spec("foo") == ("foo", None)
+    for bad in ("foo==", "foo==1,<2", "not a name"):
+        with pytest.raises(InputError):
+            parse_package_spec(bad)
+    locked = {"a": "1.0", "b": "2.0"}
+    merged = merge_packages(locked, ["A==1.0", "b==3.0", "c", "d==1", "d==2"])
+    # the same version stays; another version of one name asks for all of them
+    assert merged == {"a": "1.0", "b": None, "c": None, "d": None}
+    assert locked == {"a": "1.0", "b": "2.0"}  # not changed in place
