@@ -452,20 +452,7 @@ KNOWN_MULTI_CALL: dict[str, frozenset[str]] = {
         {"building.last_builds", "imaging.list_recipes", "imaging.resolve_recipes"}
     ),
     "image.image_build": frozenset({"building.build_image", "push_image"}),
-    "knowledge.knowledge_import_osv": frozenset(
-        {"knowledge.import_osv", "knowledge.lock_packages"}
-    ),
-    "knowledge.knowledge_show": frozenset({"knowledge.parse_package_spec", "knowledge.show"}),
-    "knowledge.knowledge_stats": frozenset({"knowledge.stats", "knowledge.this_recorder"}),
-    "knowledge.knowledge_graph": frozenset({"lock_facts.export_lock_graph", "output.write_output"}),
-    "knowledge_update.knowledge_update": frozenset(
-        {"advisory_update.update_advisories", "knowledge.store_url"}
-    ),
     "lock.env_detect": frozenset({"environment.detect_environment", "environment.render_toml"}),
-    "observe.observe_bench_command": frozenset(
-        {"benching.observe_bench", "observing.encode_observation"}
-    ),
-    "observe.observe_sweep_command": frozenset({"benching.plan_sweep", "benching.run_sweep"}),
 }
 
 
