@@ -612,3 +612,33 @@ def test_a_store_that_cannot_answer_gives_503(knowledge_store_url: str) -> None:
         health = httpx.get(f"{url}/v1/health")
         _error(health, 503, "store-unavailable")
         assert health.headers["retry-after"] == "5"
+
+
+def test_accepted_connections_do_not_wait_for_nagle() -> None:
+    """The listening socket names its protocol, so asyncio sets TCP_NODELAY on every
+    connection it accepts: a keep-alive client is not stalled ~40 ms per response by Nagle's
+    algorithm meeting delayed ACKs."""
+    import asyncio
+    import socket
+
+    from advisor.server.runner import _listen
+
+    async def main() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = writer.get_extra_info("socket")
+            seen.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        sock = _listen("127.0.0.1", 0)
+        server = await asyncio.start_server(accepted, sock=sock)
+        async with server:
+            port = sock.getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(seen, 30)
+            writer.close()
+            await writer.wait_closed()
+        return value
+
+    assert asyncio.run(main()) != 0

@@ -13,10 +13,8 @@ import itertools
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -191,15 +189,10 @@ def test_serve_answers_the_advisors_own_osv_client(env: dict[str, str], tmp_path
         )
         assert refused.exit_code == 3, refused.output
         assert "401" in refused.stderr
-        # keep-alive requests are answered at once (no Nagle/delayed-ACK stall of ~40 ms)
+        # keep-alive: one connection answers request after request (TCP_NODELAY on accepted
+        # sockets, which avoids a ~40 ms stall each, is checked in tests/test_server.py)
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {reader}"}) as c:
-            c.get("/v1/health")
-            times = []
-            for _ in range(15):
-                start = time.perf_counter()
-                assert c.get("/v1/stats").status_code == 200
-                times.append(time.perf_counter() - start)
-        assert statistics.median(times) < 0.030, times
+            assert {c.get("/v1/stats").status_code for _ in range(5)} == {200}
         assert server.stop() == 143  # SIGTERM: stopped cleanly, as every command reports it
     log = server.output()
     assert "POST /v1/querybatch" in log  # uvicorn's access log
