@@ -56,6 +56,8 @@ class AdviseOptions:
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
     workload: str | None = None  # --workload: the probes the performance unit weighs
+    allow_sdist: bool = False  # --allow-sdist: testing may pick direct versions without wheels
+    strict: bool = False  # --strict: an advisory no release fixes fails the advice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,9 +135,11 @@ def run_advice(
     from advisor.api.workloads import workload_recommendation
     from advisor.resolution.resolve import TargetResult, merge
     from advisor.resolution.search import SearchOptions
-    from advisor.scoring.types import recommendation
+    from advisor.scoring.types import recommendation, with_sdists
 
     kind = kind or recommendation(opts.recommendation)
+    if advise.allow_sdist:
+        kind = with_sdists(kind)
     if advise.workload is not None:
         kind = workload_recommendation(kind, advise.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
@@ -145,6 +149,7 @@ def run_advice(
         knowledge=knowledge,
         policy=prep.config.policy,
         now=now,
+        strict=advise.strict,
         search=SearchOptions(
             count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
         ),

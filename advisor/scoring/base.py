@@ -130,12 +130,19 @@ class ScoringContext:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StackVerdict:
-    """A stack check's answer: ``reject`` (a reason) or terms and justifications."""
+    """A stack check's answer: ``reject`` (a reason) or terms and justifications.
+
+    A rejection carries ``nogood``: the (project name, PEP 440 specifier) pairs that together
+    matched (a rule's package specifier and each co-installed one; an observed pair's two
+    ``==`` versions). The stack search learns "not all of these at once" from it and
+    re-resolves around it; empty when nothing narrower than the whole stack can be blamed.
+    """
 
     reject: str | None = None
     terms: tuple[ScoreTerm, ...] = ()
     justifications: tuple[Justification, ...] = ()
     package: str | None = None  # the package the verdict is mainly about, for reports
+    nogood: tuple[tuple[str, str], ...] = ()
 
 
 class Filter(Protocol):

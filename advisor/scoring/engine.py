@@ -47,6 +47,7 @@ class StackScore:
     justifications: tuple[Justification, ...] = ()
     reject: str | None = None
     reject_package: str | None = None
+    nogood: tuple[tuple[str, str], ...] = ()  # what the rejection matched (see StackVerdict)
 
 
 class UnitScorer:
@@ -174,6 +175,7 @@ class UnitScorer:
                         pin_scores=pin_scores,
                         reject=v.reject,
                         reject_package=v.package,
+                        nogood=v.nogood,
                     )
                 stack_terms.extend(v.terms)
                 total += sum(t.value * weight for t in v.terms)
