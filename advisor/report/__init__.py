@@ -47,6 +47,7 @@ __all__ = [
     "is_worse_than_baseline",
     "render_advice",
     "render_explanation",
+    "stack_differences",
     "summarise_names",
     "top_terms",
 ]
@@ -214,6 +215,20 @@ def count_changes(old: StackAdvice, new: StackAdvice) -> int:
     before = {p.name: p.version for p in old.pins}
     after = {p.name: p.version for p in new.pins}
     return sum(before.get(n) != after.get(n) for n in before.keys() | after.keys())
+
+
+def stack_differences(
+    best: StackAdvice, other: StackAdvice
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """How ``other`` differs from ``best``: (name, best's version, other's version) for each
+    pin added, dropped or at another version, by name (``None``: not in that stack)."""
+    mine = {p.name: p.version for p in best.pins}
+    theirs = {p.name: p.version for p in other.pins}
+    return tuple(
+        (n, mine.get(n), theirs.get(n))
+        for n in sorted(mine.keys() | theirs.keys())
+        if mine.get(n) != theirs.get(n)
+    )
 
 
 def format_score(value: float | None) -> str:
