@@ -120,3 +120,29 @@ def test_testing_never_writes_a_stack_its_rules_reject(index: FixtureIndex, tmp_
         "numpy": "2.0.90",
     }
     assert "ruled out by a curated rule" not in result.stdout
+
+
+def test_testing_takes_the_lowest_direct_version_with_a_wheel(tmp_path: Path) -> None:
+    """``olddep`` 1.0 has only an sdist (a build a CI job would pay for): testing skips it
+    and takes 1.1, the lowest with a wheel; ``--allow-sdist`` takes 1.0 (built here, offline,
+    by the fixture's in-tree backend)."""
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(
+                name="olddep",
+                files=[
+                    *release("1.0", wheel_tags=()),
+                    *release("1.1"),
+                    *release("2.0", sdist=False),
+                ],
+            )
+        ],
+    )
+    wheels = _advise(index, tmp_path, "olddep\n", "--recommendation", "testing")
+    assert wheels.exit_code == 0, wheels.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"olddep": "1.1"}
+    (tmp_path / "pylock.toml").unlink()
+    sdists = _advise(index, tmp_path, "olddep\n", "--recommendation", "testing", "--allow-sdist")
+    assert sdists.exit_code == 0, sdists.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"olddep": "1.0"}
