@@ -310,19 +310,23 @@ def _unsatisfiable(found: SearchResult, options: SearchOptions) -> list[str]:
 
 def _with_rejections(stack: StackAdvice, found: SearchResult) -> StackAdvice:
     """``stack`` with one info justification per stack the search saw rejected, saying what
-    it learned from the rejection."""
+    it learned from the rejection; about the package of the learned constraint that the
+    stack moved away from latest's version (the report's "why" for that pin), if any."""
     if not found.rejected:
         return stack
     from advisor.scoring.base import Justification
 
-    learned = {c.reason: c.describe() for c in found.learned}
-    rejections = tuple(
-        Justification(
-            level="info",
-            message=f"a stack was rejected: {reason}"
-            + (f"; the search learned {learned[reason]}" if reason in learned else ""),
-            unit="search",
+    learned = {c.reason: c for c in found.learned}
+    moved = {p.name for p in stack.pins if p.differs}
+    rejections: list[Justification] = []
+    for reason in found.rejected:
+        constraint = learned.get(reason)
+        message = f"a stack was rejected: {reason}"
+        package = None
+        if constraint is not None:
+            message += f"; the search learned {constraint.describe()}"
+            package = next((n for n, _ in constraint.nogood if n in moved), None)
+        rejections.append(
+            Justification(level="info", message=message, unit="search", package=package)
         )
-        for reason in found.rejected
-    )
-    return dataclasses.replace(stack, justifications=stack.justifications + rejections)
+    return dataclasses.replace(stack, justifications=stack.justifications + tuple(rejections))

@@ -294,7 +294,12 @@ def _changes(advice: Advice, *, top: int) -> tuple[Change, ...]:
 
 
 def _change(advice: Advice, pin: PinAdvice, *, top: int) -> Change:
-    reasons: list[Reason] = []
+    # a constraint the search learned about this pin comes first: it is why the pin moved
+    reasons: list[Reason] = [
+        Reason(note=j.message)
+        for j in advice.best.justifications
+        if j.unit == "search" and j.package == pin.name
+    ]
     more = 0
     if pin.latest is not None:
         alt = next((a for a in pin.alternatives if a.version == pin.latest), None)

@@ -79,8 +79,13 @@ def test_stable_learns_the_rule_and_advises_numpy_1(index: FixtureIndex, tmp_pat
         "numpy": "1.26.90",
     }
     report = json.loads(result.stdout)
-    notes = [j["message"] for j in report["best"]["justifications"]]
-    assert any(RULE_ID in n and LEARNED in n for n in notes), notes
+    notes = [j for j in report["best"]["justifications"] if RULE_ID in j["message"]]
+    assert [(j["package"], LEARNED in j["message"]) for j in notes] == [("numpy", True)], notes
+    # the text report's "why" for numpy is the rule and what the search learned from it
+    text = _advise(index, tmp_path, "opencv-python<4.10.0.84\nnumpy\n", "--dry-run")
+    assert text.exit_code == 0, text.output
+    why = text.stdout[text.stdout.index("numpy (direct)") :]
+    assert why.index(RULE_ID) < why.index("packages ·"), text.stdout
     # best-first (rejected), the opencv branch (no consistent stack), the numpy<2 branch
     assert report["resolutions"] == 3
 
