@@ -163,6 +163,11 @@ def test_an_advisory_no_release_fixes_is_kept_with_a_loud_warning(
     assert lock_pins(read_lock(tmp_path / "pylock.toml"))["tinyparse"] == "1.1"
     warning = next(line for line in result.stderr.splitlines() if "UNFIXABLE ADVISORY" in line)
     assert NO_FIX in warning and "tinyparse 1.1" in warning, warning
+    # advisor check still reports the advisory the lock keeps
+    env = clean_environ(tmp_path / "home")
+    check = run_cli(["check", tmp_path / "pylock.toml", "--osv", osv], env=env)
+    assert check.exit_code != 0, check.output
+    assert NO_FIX in check.output
     (tmp_path / "pylock.toml").unlink()
     strict = _run(index, osv, tmp_path, "numlib>=2\nframe\n", "security", "--strict")
     assert strict.exit_code == 1, strict.output
