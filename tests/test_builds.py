@@ -207,6 +207,37 @@ def test_past_the_deadline_no_build_runs_and_nothing_is_remembered(
     assert _builds(tmp_path, pip_env, cache).remembered(archive, filename=name) is None
 
 
+def test_a_build_that_would_overrun_the_time_left_is_skipped(
+    tmp_path: Path, tmp: Path, pip_env: dict[str, str]
+) -> None:
+    """Once a build has taken T seconds, a build with less than T seconds left before the
+    deadline is not started (it would only be stopped): it is skipped and reported. The
+    clock is the real one, moved forward to the last half second before the deadline."""
+    counter = tmp_path / "runs"
+    name, archive = _sdist(tmp_path, _counting(counter, fail=False, sleep=1))
+    later = make_backend_sdist(
+        tmp_path / "later", name="a", version="1.1", backend=_counting(counter, fail=False)
+    )
+    ahead = [0.0]
+    deadline = time.monotonic() + 600
+    builds = SdistBuilds(
+        BuildSettings(env=pip_env, temp_dir=tmp, deadline=deadline),
+        cache=None,
+        clock=lambda: time.monotonic() + ahead[0],
+    )
+    builds.build(archive, filename=name)
+    assert len(_runs(counter)) == 1
+    ahead[0] = deadline - time.monotonic() - 0.5
+    with pytest.raises(
+        BuildFailed, match=r"not built: 0\.\d s of the command's time limit"
+    ) as info:
+        builds.build(later.read_bytes(), filename=later.name)
+    assert info.value.kind is BuildFailure.TIME_LIMIT
+    assert "less than the quickest build so far took" in str(info.value)
+    assert builds.time_limited == [later.name]
+    assert len(_runs(counter)) == 1  # never started
+
+
 def test_no_build_refuses_but_uses_a_remembered_outcome(
     tmp_path: Path, tmp: Path, pip_env: dict[str, str]
 ) -> None:

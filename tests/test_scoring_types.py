@@ -32,7 +32,7 @@ from advisor.knowledge.sqlite_store import SQLiteStore
 from advisor.scoring.base import CandidateInfo, ScoringContext
 from advisor.scoring.engine import UnitScorer
 from advisor.scoring.knowledge_view import StaticKnowledge, StoreKnowledge
-from advisor.scoring.types import RECOMMENDATIONS, recommendation, with_workload
+from advisor.scoring.types import RECOMMENDATIONS, recommendation, with_sdists, with_workload
 from advisor.scoring.units import (
     PrescriptionAnnotator,
     SecurityFilter,
@@ -103,8 +103,16 @@ def test_the_types_are_the_configurable_ones() -> None:
 
 def test_bundles() -> None:
     latest, testing = RECOMMENDATIONS["latest"], RECOMMENDATIONS["testing"]
+    assert (latest.filters, latest.scorers, latest.checks) == ((), (), ())
+    # testing orders nothing, but takes wheels only and never a stack a rule rejects
+    assert [f.name for f in testing.filters] == ["wheels", "prescriptions"]
+    assert [f.name for f in with_sdists(testing).filters] == ["prescriptions"]
+    assert testing.scorers == ()
+    assert [(c.name, w) for c, w in testing.checks] == [
+        ("compatibility", 1.0),
+        ("prescriptions", 1.0),
+    ]
     for kind in (latest, testing):
-        assert (kind.filters, kind.scorers, kind.checks) == ((), (), ())
         assert [a.name for a in kind.annotators] == ["prescriptions", "security", "compatibility"]
         first = kind.annotators[0]
         assert isinstance(first, PrescriptionAnnotator) and first.all_kinds

@@ -59,7 +59,12 @@ from advisor.scoring.units import (
     SecurityScorer,
     StabilityScorer,
 )
-from advisor.scoring.units.security import advisories_affecting, nearest_unaffected
+from advisor.scoring.units.security import (
+    advisories_affecting,
+    nearest_unaffected,
+    severity_weight,
+    unfixable_hits,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -183,13 +188,53 @@ def test_security_filter_removes_an_affected_version_and_names_the_fix(
     assert SecurityFilter().reject(_cand("requests", "2.2.1"), ctx) is None  # before introduced
 
 
+def test_security_filter_leaves_an_advisory_no_release_escapes_to_the_scorer(
+    env: RuntimeEnvironment,
+) -> None:
+    """Every release is affected: removing them all would only make the inputs
+    unsatisfiable, so the filter lets the version through (the scorer counts it, the advice
+    warns); :func:`unfixable_hits` names it."""
+    ctx = _ctx(env, [_advisory(introduced="0", fixed=None)])
+    cand = _cand("requests", "2.30.0", versions=REQUESTS_VERSIONS)
+    assert unfixable_hits(cand.name, cand.version, (), ctx) == ()  # no versions known: strict
+    assert SecurityFilter().reject(cand, ctx) is None
+    assert [h.advisory.id for h in unfixable_hits(cand.name, cand.version, cand.versions, ctx)] == [
+        "GHSA-j8r2-6x86-q33q"
+    ]
+    assert _values(SecurityScorer().score(cand, ctx)) == [-1.0]
+
+
 def test_security_filter_without_a_fix_says_so(env: RuntimeEnvironment) -> None:
-    ctx = _ctx(env, [_advisory(fixed=None)])
+    """A fixable advisory removes the version; when the releases that escape it are
+    affected by another one, the reason says no release is clean."""
+    unfixed = _advisory(introduced="2.29.0", fixed=None)  # 2.28.2 escapes it
+    older = _advisory("PYSEC-2018-28", introduced="0", fixed="2.29.0", aliases=())
+    ctx = _ctx(env, [unfixed, older])
     reason = SecurityFilter().reject(_cand("requests", "2.30.0", versions=REQUESTS_VERSIONS), ctx)
     assert reason is not None
     assert "(no fixed release)" in reason
     assert "nearest unaffected release: 2.29.0" not in reason  # 2.29.0 is affected too
     assert reason.endswith("no release without a known advisory")
+
+
+def test_security_scorer_weighs_an_advisory_by_its_severity_word() -> None:
+    from advisor.knowledge.schema import Severity
+
+    def rated(*words: str) -> Advisory:
+        severity = tuple(Severity(type="ECOSYSTEM", score=w) for w in words)
+        return msgspec.structs.replace(_advisory(), severity=severity)
+
+    assert severity_weight(_advisory()) == 1.0  # unrated
+    assert severity_weight(rated("LOW")) == 0.5
+    assert severity_weight(rated("Moderate")) == 0.75
+    assert severity_weight(rated("LOW", "HIGH")) == 1.0
+    cvss = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    assert (
+        severity_weight(
+            msgspec.structs.replace(_advisory(), severity=(Severity(type="CVSS_V3", score=cvss),))
+        )
+        == 1.0
+    )
 
 
 def test_nearest_unaffected_prefers_the_lowest_newer_release(env: RuntimeEnvironment) -> None:

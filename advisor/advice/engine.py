@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from advisor.models import Edge, Resolution
     from advisor.policy import Policy
     from advisor.resolution.provider import AdvisorProvider
-    from advisor.resolution.search import Evaluation, SearchOptions
+    from advisor.resolution.search import Evaluation, SearchOptions, SearchResult
     from advisor.scoring.advice import Advice, StackAdvice
     from advisor.scoring.base import KnowledgeView, Recommendation
 
@@ -47,10 +47,13 @@ class AdviceSettings:
     """What every target of one advice run is judged by.
 
     ``search`` bounds the stack search as asked (a recommendation whose units order nothing,
-    and ``testing``, whose order is fixed, run one resolution whatever its ``budget``);
+    and ``testing``, whose order is fixed, perturb no pin: they resolve again only around
+    what a stack check rejected);
     ``now`` is the instant age-based units measure from; ``knowledge`` is read only through
     ``for_package``; ``advisories_as_of`` is how current the loaded advisory database is (an
     ISO day; ``None``: none is loaded), for the report's count of pins checked.
+    ``for_package``; ``strict`` fails an advice whose best stack keeps an advisory that no
+    release fixes (else it is a loud warning).
     """
 
     recommendation: Recommendation
@@ -59,6 +62,7 @@ class AdviceSettings:
     now: datetime
     search: SearchOptions
     advisories_as_of: str | None = None
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,12 +115,23 @@ class _TargetRun:
         self._scoring = bool(kind.filters or kind.scorers)
         self._order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
         self._providers: list[AdvisorProvider] = []
-        # a search helps only where the scorer orders the candidates
-        self.budget = settings.search.budget if self._scoring and not kind.lowest_direct else 1
+        # perturbing pins helps only where the scorer orders the candidates; learned
+        # constraints (a stack check's rejection) are followed under every type
+        self.explore = self._scoring and not kind.lowest_direct
 
     def _versions_of(self, name: str) -> list[Version]:
         # every version the index offers, newest first (the provider grouped them already)
         return sorted(self._cache.versions.get(canonicalize_name(name), {}), reverse=True)
+
+    def versions_in(self, name: str, specifier: str) -> frozenset[str]:
+        """The known versions of ``name`` inside ``specifier`` (pre-releases included, as
+        rules match them), for a learned constraint to ban."""
+        from packaging.specifiers import SpecifierSet
+
+        spec = SpecifierSet(specifier)
+        return frozenset(
+            str(v) for v in self._versions_of(name) if spec.contains(v, prereleases=True)
+        )
 
     def resolve(self, bans: Mapping[NormalizedName, frozenset[Version]]) -> Resolution:
         """One resolution of the search, ordered by score, with ``bans`` ruled out."""
@@ -165,6 +180,26 @@ class _TargetRun:
             nogood=verdict.nogood,
         )
 
+    def unfixable(self, res: Resolution) -> tuple[str, ...]:
+        """One loud warning per advisory in ``res`` that no release fixes, under a type that
+        filters advisories (the filter let it through: nothing avoids it); empty otherwise."""
+        from advisor.scoring.units.security import SecurityFilter, unfixable_hits
+
+        if not any(isinstance(f, SecurityFilter) for f in self.scorer.recommendation.filters):
+            return ()
+        out: list[str] = []
+        for pin in res.pins:
+            for hit in unfixable_hits(
+                pin.name, pin.version, self._versions_of(pin.name), self.scorer.ctx
+            ):
+                summary = f" ({hit.advisory.summary})" if hit.advisory.summary else ""
+                out.append(
+                    f"UNFIXABLE ADVISORY {hit.advisory.id}{summary} affects {pin.name} "
+                    f"{pin.version} and every release of {pin.name} on the index: the stack "
+                    "keeps it (--strict fails instead; a waiver in the policy accepts it)"
+                )
+        return tuple(out)
+
     def filtered(self) -> dict[tuple[str, Version], str]:
         """(package, version) → why a filter removed it, over the search's resolutions."""
         found: dict[tuple[str, Version], str] = {}
@@ -205,12 +240,13 @@ def advise_target(
         run.resolve,
         run.evaluate,
         best_possible=run.scorer.best_score,
-        options=dataclasses.replace(settings.search, budget=run.budget),
+        versions_in=run.versions_in,
+        options=dataclasses.replace(settings.search, explore=run.explore),
     )
     if not found.stacks:
         raise NoViableStack(
             f"every stack found for {label} was rejected:",
-            causes=[f"  {reason}" for reason in found.rejected],
+            causes=_unsatisfiable(found, settings.search),
         )
     latest = run.resolve_latest()
     describer = Describer(
@@ -220,10 +256,16 @@ def advise_target(
         filtered=run.filtered(),
     )
     best = found.stacks[0]
+    stuck = run.unfixable(best.resolution)
+    if stuck and settings.strict:
+        raise NoViableStack(
+            f"--strict: the best stack for {label} keeps advisories that no release fixes:",
+            causes=[f"  {line}" for line in stuck],
+        )
     # keep this order: a description lists the alternatives the scorer has seen so far, and
     # every evaluation shows it more
     best_advice = _with_rejections(
-        describer.stack(best.resolution, run.evaluate(best.resolution)), found.rejected
+        describer.stack(best.resolution, run.evaluate(best.resolution)), found
     )
     latest_advice = describer.stack(latest, run.evaluate(latest))
     baseline_advice = (
@@ -237,7 +279,7 @@ def advise_target(
         knowledge=settings.knowledge,
         advisories_as_of=settings.advisories_as_of,
     )
-    warnings = run.warnings()
+    warnings = (*run.warnings(), *stuck)
     others = tuple(describer.stack(f.resolution, f.evaluation) for f in found.stacks[1:])
     advice = Advice(
         recommendation=settings.recommendation.name,
@@ -257,14 +299,47 @@ def advise_target(
     return TargetAdvice(advice=advice, resolution=best.resolution, warnings=warnings)
 
 
-def _with_rejections(stack: StackAdvice, reasons: tuple[str, ...]) -> StackAdvice:
-    """``stack`` with one info justification per stack the search saw rejected."""
-    if not reasons:
+def _unsatisfiable(found: SearchResult, options: SearchOptions) -> list[str]:
+    """Why no accepted stack is left: each learned constraint, the rule or advisory that
+    taught it first, then what became of every way around it."""
+    causes: list[str] = []
+    for learned in found.learned:
+        causes.append(f"  {learned.reason}")
+        causes.append(f"    learned: {learned.describe()}")
+        for branch in learned.branches:
+            outcome = branch.outcome or "not tried within the budget"
+            causes.append(
+                f"    {branch.name} outside {branch.specifier or 'every version'}: {outcome}"
+            )
+    seen = {learned.reason for learned in found.learned}
+    causes += [f"  {reason}" for reason in found.rejected if reason not in seen]
+    if found.untried:
+        causes.append(
+            f"  {found.untried} ways around these constraints were not tried within "
+            f"--budget {options.budget} / --time-limit {options.time_limit:g} s: raise them"
+        )
+    return causes
+
+
+def _with_rejections(stack: StackAdvice, found: SearchResult) -> StackAdvice:
+    """``stack`` with one info justification per stack the search saw rejected, saying what
+    it learned from the rejection; about the package of the learned constraint that the
+    stack moved away from latest's version (the report's "why" for that pin), if any."""
+    if not found.rejected:
         return stack
     from advisor.scoring.base import Justification
 
-    rejections = tuple(
-        Justification(level="info", message=f"a stack was rejected: {reason}", unit="search")
-        for reason in reasons
-    )
-    return dataclasses.replace(stack, justifications=stack.justifications + rejections)
+    learned = {c.reason: c for c in found.learned}
+    moved = {p.name for p in stack.pins if p.differs}
+    rejections: list[Justification] = []
+    for reason in found.rejected:
+        constraint = learned.get(reason)
+        message = f"a stack was rejected: {reason}"
+        package = None
+        if constraint is not None:
+            message += f"; the search learned {constraint.describe()}"
+            package = next((n for n, _ in constraint.nogood if n in moved), None)
+        rejections.append(
+            Justification(level="info", message=message, unit="search", package=package)
+        )
+    return dataclasses.replace(stack, justifications=stack.justifications + tuple(rejections))

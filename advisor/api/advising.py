@@ -55,6 +55,8 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
+    allow_sdist: bool = False  # --allow-sdist: testing may pick direct versions without wheels
+    strict: bool = False  # --strict: an advisory no release fixes fails the advice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,9 +139,11 @@ def run_advice(
     from advisor.api.workloads import workload_recommendation
     from advisor.resolution.resolve import TargetResult, merge
     from advisor.resolution.search import SearchOptions
-    from advisor.scoring.types import recommendation
+    from advisor.scoring.types import recommendation, with_sdists
 
     kind = kind or recommendation(opts.recommendation)
+    if advise.allow_sdist:
+        kind = with_sdists(kind)
     if opts.workload is not None:
         kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
@@ -149,6 +153,7 @@ def run_advice(
         knowledge=knowledge,
         policy=prep.config.policy,
         now=now,
+        strict=advise.strict,
         search=SearchOptions(
             count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
         ),

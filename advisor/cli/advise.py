@@ -35,6 +35,16 @@ _search_options = [
         "--time-limit", default=30.0, show_default=True, help="Seconds the search may take."
     ),
     click.option("--seed", default=0, show_default=True, help="Seed of the search."),
+    click.option(
+        "--allow-sdist",
+        is_flag=True,
+        help="testing: allow direct versions that have no wheel for the target (sdist builds).",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="security: fail when an advisory that no release fixes stays in the stack.",
+    ),
 ]
 
 #: Where the knowledge comes from: ``advise`` and ``explain``.
@@ -77,6 +87,8 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
         baseline=baseline,
+        allow_sdist=kw.pop("allow_sdist", False),
+        strict=kw.pop("strict", False),
     )
 
 

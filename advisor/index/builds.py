@@ -13,7 +13,9 @@ time limit, or pip failing for want of a network. ``retry_failed`` (``--refresh`
 remembered failures.
 
 Each build gets the smaller of its timeout and the time left before the command's deadline;
-past the deadline no build starts. :attr:`SdistBuilds.live` holds the running builds, so
+past the deadline no build starts, nor does one that would overrun it: one whose time left is
+less than the quickest build of this command took (it is skipped and reported as time-limited,
+rather than started only to be stopped). :attr:`SdistBuilds.live` holds the running builds, so
 :meth:`SdistBuilds.cancel` stops them all.
 """
 
@@ -99,6 +101,8 @@ class SdistBuilds:
         self.time_limited: list[str] = []
         self._cache = cache
         self._clock = clock
+        #: seconds the quickest successful build took (the estimate of the next one)
+        self._quickest: float | None = None
         self._interpreter = settings.interpreter or (
             host_interpreter() if settings.python == sys.executable else settings.python
         )
@@ -146,6 +150,7 @@ class SdistBuilds:
         if not self.settings.allow:
             raise MetadataUnavailable("needs a build and --no-build is set", filename=filename)
         timeout, stop_reason = self._budget(filename)
+        started = self._clock()
         try:
             data = build_metadata(
                 archive,
@@ -172,6 +177,8 @@ class SdistBuilds:
                     archive, _Outcome(kind=exc.kind.value, message=message, timeout=timeout)
                 )
             raise
+        took = self._clock() - started
+        self._quickest = took if self._quickest is None else min(self._quickest, took)
         self._remember(archive, _Outcome(metadata=data))
         return data
 
@@ -194,6 +201,15 @@ class SdistBuilds:
             self.time_limited.append(filename)
             raise BuildFailed(
                 f"not built: {_TIME_LIMIT}", filename=filename, kind=BuildFailure.TIME_LIMIT
+            )
+        quickest = self._quickest
+        if quickest is not None and left < quickest:
+            self.time_limited.append(filename)
+            raise BuildFailed(
+                f"not built: {left:.1f} s of the command's time limit (--time-limit) are left, "
+                f"less than the quickest build so far took ({quickest:.1f} s)",
+                filename=filename,
+                kind=BuildFailure.TIME_LIMIT,
             )
         return (left, _TIME_LIMIT) if left < timeout else (timeout, None)
 

@@ -49,6 +49,7 @@ __all__ = [
     "knowledge_text",
     "render_advice",
     "render_explanation",
+    "stack_differences",
     "summarise_names",
     "top_terms",
 ]
@@ -228,6 +229,20 @@ def count_changes(old: StackAdvice, new: StackAdvice) -> int:
     return sum(before.get(n) != after.get(n) for n in before.keys() | after.keys())
 
 
+def stack_differences(
+    best: StackAdvice, other: StackAdvice
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """How ``other`` differs from ``best``: (name, best's version, other's version) for each
+    pin added, dropped or at another version, by name (``None``: not in that stack)."""
+    mine = {p.name: p.version for p in best.pins}
+    theirs = {p.name: p.version for p in other.pins}
+    return tuple(
+        (n, mine.get(n), theirs.get(n))
+        for n in sorted(mine.keys() | theirs.keys())
+        if mine.get(n) != theirs.get(n)
+    )
+
+
 def format_score(value: float | None) -> str:
     """``+1.25`` / ``-0.40``; a rejected stack's ``-inf`` reads ``rejected``."""
     if value is None or math.isnan(value):
@@ -326,7 +341,12 @@ def _changes(advice: Advice, *, top: int) -> tuple[Change, ...]:
 
 
 def _change(advice: Advice, pin: PinAdvice, *, top: int) -> Change:
-    reasons: list[Reason] = []
+    # a constraint the search learned about this pin comes first: it is why the pin moved
+    reasons: list[Reason] = [
+        Reason(note=j.message)
+        for j in advice.best.justifications
+        if j.unit == "search" and j.package == pin.name
+    ]
     more = 0
     if pin.latest is not None:
         alt = next((a for a in pin.alternatives if a.version == pin.latest), None)

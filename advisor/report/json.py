@@ -14,7 +14,12 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-from advisor.report import SCHEMA_VERSION, count_changes, is_worse_than_baseline
+from advisor.report import (
+    SCHEMA_VERSION,
+    count_changes,
+    is_worse_than_baseline,
+    stack_differences,
+)
 
 if TYPE_CHECKING:
     from advisor.scoring.advice import (
@@ -70,7 +75,7 @@ def advice_to_dict(advice: Advice) -> dict[str, object]:
         },
         "best": _stack(best),
         "latest": _stack(advice.latest),
-        "others": [_stack(s) for s in advice.others],
+        "others": [_other(best, s) for s in advice.others],
         "baseline": None if baseline is None else _stack(baseline),
         "unknown": list(advice.unknown),
         "knowledge": _knowledge(advice.knowledge),
@@ -119,6 +124,17 @@ def _stack(stack: StackAdvice) -> dict[str, object]:
         "pins": [pin_to_dict(p) for p in stack.pins],
         "stack_terms": [_term(t) for t in stack.stack_terms],
         "justifications": [_justification(j) for j in stack.justifications],
+    }
+
+
+def _other(best: StackAdvice, stack: StackAdvice) -> dict[str, object]:
+    """Another stack found, with how it differs from the best."""
+    return {
+        **_stack(stack),
+        "score_difference": _score(stack.score - best.score),
+        "differences": [
+            {"name": n, "best": a, "version": b} for n, a, b in stack_differences(best, stack)
+        ],
     }
 
 
@@ -267,12 +283,30 @@ def _defs() -> dict[str, object]:
             "justifications": _list(_ref("justification"), "justifications about the stack"),
         },
     )
+    nullable = ["string", "null"]
+    difference = _obj(
+        "A pin that differs from the best stack's.",
+        {
+            "name": _t("string", "the package"),
+            "best": _t(nullable, "its version in the best stack; null: not in it"),
+            "version": _t(nullable, "its version in this stack; null: not in it"),
+        },
+    )
+    other = _obj(
+        "Another distinct stack found, with how it differs from the best.",
+        {
+            **stack["properties"],  # type: ignore[dict-item]
+            "score_difference": _t(["number", "null"], "its score minus the best's"),
+            "differences": _list(difference, "the pins that differ from the best, by name"),
+        },
+    )
     return {
         "term": term,
         "justification": justification,
         "alternative": alternative,
         "pin": pin,
         "stack": stack,
+        "other": other,
     }
 
 
@@ -327,7 +361,7 @@ def advice_json_schema() -> dict[str, object]:
             "summary": summary,
             "best": _ref("stack"),
             "latest": _ref("stack"),
-            "others": _list(_ref("stack"), "the next distinct stacks found, best first"),
+            "others": _list(_ref("other"), "the next distinct stacks found, best first"),
             "baseline": {
                 "description": "the project's lock scored the same way; null: no lock",
                 "anyOf": [_ref("stack"), {"type": "null"}],

@@ -18,6 +18,7 @@ from advisor.report import (
     format_score,
     is_rejection,
     knowledge_text,
+    stack_differences,
     summarise_names,
 )
 
@@ -113,8 +114,29 @@ def render_markdown(advice: Advice, *, verbose: bool = False) -> str:
         )
     if notes:
         out += ["", *notes]
+    if advice.others:
+        out += ["", *_others(advice)]
     out += ["", *_all_pins(advice, verbose=verbose), "", _totals(advice, digest)]
     return "\n".join(out)
+
+
+def _others(advice: Advice) -> list[str]:
+    """The other stacks found, each with its score, how far below the best, and the pins
+    that differ from the best."""
+    out = [
+        "#### Other stacks found",
+        "",
+        "| # | Score | vs best | Differences from the best |",
+        "|---|---|---|---|",
+    ]
+    for i, stack in enumerate(advice.others, start=2):
+        diffs = ", ".join(
+            f"`{escape(n)}` {escape(a or '—')} → {escape(b or '—')}"
+            for n, a, b in stack_differences(advice.best, stack)
+        )
+        delta = format_score(stack.score - advice.best.score)
+        out.append(f"| {i} | {format_score(stack.score)} | {delta} | {diffs or 'same pins'} |")
+    return out
 
 
 def _changes(digest: Digest, recommendation: str) -> list[str]:

@@ -23,6 +23,7 @@ from advisor.report import (
     format_term,
     is_rejection,
     knowledge_text,
+    stack_differences,
     summarise_names,
 )
 
@@ -229,22 +230,19 @@ def _pin_row(pin: PinAdvice) -> tuple[Text, Text, Text, Text, Text]:
 
 
 def _others(advice: Advice) -> Table:
-    table = _table("Other stacks found", "#", "score", "differences from the best")
-    best = {p.name: p.version for p in advice.best.pins}
+    table = _table("Other stacks found", "#", "score", "vs best", "differences from the best")
     for i, stack in enumerate(advice.others, start=2):
         table.add_row(
-            Text(str(i)), Text(format_score(stack.score)), Text(_differences(best, stack))
+            Text(str(i)),
+            Text(format_score(stack.score)),
+            Text(format_score(stack.score - advice.best.score)),
+            Text(_differences(advice.best, stack)),
         )
     return table
 
 
-def _differences(best: dict[str, str], stack: StackAdvice) -> str:
-    mine = {p.name: p.version for p in stack.pins}
-    diffs = [
-        f"{n} {best.get(n, '—')} → {mine.get(n, '—')}"
-        for n in sorted(best.keys() | mine.keys())
-        if best.get(n) != mine.get(n)
-    ]
+def _differences(best: StackAdvice, stack: StackAdvice) -> str:
+    diffs = [f"{n} {a or '—'} → {b or '—'}" for n, a, b in stack_differences(best, stack)]
     return ", ".join(diffs) or "same pins"
 
 

@@ -1,13 +1,27 @@
-"""Stack search: best-first resolution, then a seeded, budgeted local search.
+"""Stack search: best-first resolution, learned constraints, then a seeded, budgeted local search.
 
 The first resolution orders every project's candidates by score (the provider's scorer), so
-it is greedy: it takes the best-scored version of each project it meets. Greedy is not always
-optimal — the best-scored version of one package can force a heavily penalised dependency —
-so the search then perturbs stacks: it bans one pinned version (the resolver then backtracks
-around the ban) and resolves again, keeping the best ``count`` distinct stacks. Which pin to
-ban is chosen by a seeded random draw weighted toward low-scoring pins and the pins a stack
-check blamed, so the result is deterministic for the same knowledge and seed. It stops when
-the budget of resolutions or the time limit is spent, or when no pin can do better.
+it is greedy: it takes the best-scored version of each project it meets. Two things can make
+that stack not the answer:
+
+* **A stack check rejects it** (a curated ``reject-stack`` rule, an observed incompatible
+  pair). The rejection carries a *nogood*, the (project, specifier) pairs that together
+  matched: "not (A in S1 and B in S2)". As a clause-learning solver would, the search
+  satisfies it by branching: one resolution with every version of A in S1 banned, one with
+  every version of B in S2 banned. Bans accumulate down a branch, so every later stack of the
+  branch respects every constraint learned above it. Branches run before any perturbation,
+  newest rejection first, so an accepted stack is found within a few resolutions when one
+  exists.
+* **Greedy is not optimal**: the best-scored version of one package can force a heavily
+  penalised dependency. The search then perturbs accepted stacks: it bans one pinned version
+  (the resolver backtracks around the ban) and resolves again. Which pin to ban is a seeded
+  random draw weighted toward low-scoring pins, so the result is deterministic for the same
+  knowledge and seed. While fewer than ``count`` accepted stacks are known, pins already at
+  their best are banned too, so ``--count k`` gets k distinct stacks when they exist.
+
+It stops when the budget of resolutions or the time limit is spent, or when nothing is left
+to try. Only accepted stacks are returned; :attr:`SearchResult.learned` says which constraints
+were learned and what became of each way around them (for the explanation when none is left).
 """
 
 from __future__ import annotations
@@ -27,63 +41,129 @@ if TYPE_CHECKING:
 
     from advisor.models import Resolution
 
-__all__ = ["Evaluation", "FoundStack", "SearchOptions", "SearchResult", "search"]
+__all__ = [
+    "Branch",
+    "Evaluation",
+    "FoundStack",
+    "LearnedConstraint",
+    "SearchOptions",
+    "SearchResult",
+    "search",
+]
 
 Bans = dict[str, frozenset[str]]
+#: (project name, PEP 440 specifier) pairs that together matched a rejection
+Nogood = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evaluation:
     """How a stack scores: ``total`` (``-inf`` when ``reject`` says why it is unacceptable),
-    each pin's own score, the package a rejection is about (to ban first) and the pins
-    that together make it (``nogood``: (name, ``"==version"``) pairs; each is worth
-    banning)."""
+    each pin's own score, the package a rejection is about (to ban first when there is no
+    nogood), and ``nogood``: the (project, specifier) pairs that together matched the
+    rejection (empty: nothing to learn beyond the blamed pin)."""
 
     total: float
     pin_scores: Mapping[str, float] = field(default_factory=dict)
     reject: str | None = None
     reject_package: str | None = None
-    nogood: tuple[tuple[str, str], ...] = ()
+    nogood: Nogood = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchOptions:
+    """``count`` stacks to return, ``budget`` resolutions, ``time_limit`` seconds, ``seed``;
+    ``explore`` False runs only the branches of learned constraints (no perturbation: for a
+    type whose order is fixed, such as ``testing``)."""
+
     count: int = 3
     budget: int = 12
     time_limit: float = 30.0
     seed: int = 0
+    explore: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FoundStack:
+    """A stack the search found: ``found_at`` counts the stacks found before it (ties in
+    score go to the earlier one: the first resolution takes the newest of equal scores)."""
+
     resolution: Resolution
     evaluation: Evaluation
     bans: Mapping[str, frozenset[str]]
+    found_at: int = 0
 
     @property
     def key(self) -> tuple[tuple[str, str], ...]:
         return tuple((p.name, str(p.version)) for p in self.resolution.pins)
 
-    @property
-    def rank(self) -> tuple[float, int, tuple[tuple[str, str], ...]]:
-        """Best first: the higher total (to 9 digits: sums in another order may differ in
-        the last bit), then the fewer banned versions, so that on a tie the stack the
-        unbanned best-first resolution chose (ties toward newer versions) wins over one
-        a ban pushed to older versions; then the pins, for a fixed order."""
-        banned = sum(len(v) for v in self.bans.values())
-        return (-round(self.evaluation.total, 9), banned, self.key)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Branch:
+    """One way around a learned constraint: ``name`` kept out of ``specifier``, and its
+    ``outcome`` (``""``: not tried within the budget; else ``accepted``, ``rejected: …`` or
+    ``no consistent stack: …``)."""
+
+    name: str
+    specifier: str
+    outcome: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LearnedConstraint:
+    """A constraint the search learned from a rejection: ``reason`` (the rule or advisory
+    that rejected, first) and ``nogood``, with what became of each branch around it."""
+
+    reason: str
+    nogood: Nogood
+    branches: tuple[Branch, ...] = ()
+
+    def describe(self) -> str:
+        """``not (opencv-python<4.10.0.84 and numpy>=2)``."""
+        parts = [f"{name}{spec or ' (any version)'}" for name, spec in self.nogood]
+        return f"not ({' and '.join(parts)})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchResult:
-    stacks: tuple[FoundStack, ...]  # best first, distinct, at most ``count``
+    stacks: tuple[FoundStack, ...]  # accepted, best first, distinct, at most ``count``
     resolutions: int
     rejected: tuple[str, ...] = ()  # reasons stacks were rejected by a stack check
-    exhausted: bool = False  # stopped because no pin could improve
+    exhausted: bool = False  # stopped because nothing was left to try
+    learned: tuple[LearnedConstraint, ...] = ()
+    untried: int = 0  # branches around learned constraints left when budget or time ran out
 
 
-def _better(a: FoundStack, b: FoundStack) -> bool:
-    return (a.evaluation.total, b.key) > (b.evaluation.total, a.key)
+@dataclass(slots=True)
+class _Learning:
+    """The constraints learned so far and the outcomes of their branches (mutable, private)."""
+
+    order: list[tuple[str, Nogood]] = field(default_factory=list)
+    outcomes: dict[tuple[str, Nogood], dict[tuple[str, str], str]] = field(default_factory=dict)
+
+    def learn(self, reason: str, nogood: Nogood) -> None:
+        key = (reason, nogood)
+        if key not in self.outcomes:
+            self.order.append(key)
+            self.outcomes[key] = {}
+
+    def record(self, key: tuple[str, Nogood], part: tuple[str, str], outcome: str) -> None:
+        self.outcomes[key].setdefault(part, outcome)
+
+    def result(self) -> tuple[LearnedConstraint, ...]:
+        return tuple(
+            LearnedConstraint(
+                reason=reason,
+                nogood=nogood,
+                branches=tuple(
+                    Branch(
+                        name=n, specifier=s, outcome=self.outcomes[(reason, nogood)].get((n, s), "")
+                    )
+                    for n, s in nogood
+                ),
+            )
+            for reason, nogood in self.order
+        )
 
 
 def search(
@@ -91,91 +171,185 @@ def search(
     evaluate: Callable[[Resolution], Evaluation],
     *,
     best_possible: Callable[[str], float],
+    versions_in: Callable[[str, str], frozenset[str]],
     options: SearchOptions,
     clock: Callable[[], float] = time.monotonic,
 ) -> SearchResult:
-    """Search for the best ``options.count`` stacks.
+    """Search the best ``options.count`` accepted stacks.
 
     ``resolve(bans)`` runs one resolution with some versions banned (raises
     :class:`NoViableStack` when none is consistent); ``evaluate`` scores a stack;
     ``best_possible(name)`` is the highest score any candidate of ``name`` has (a pin already
-    at its best is not worth banning). The first resolution's conflict propagates; later
-    ones just count against the budget.
+    at its best is not worth banning to improve); ``versions_in(name, specifier)`` are the
+    known versions of ``name`` inside ``specifier`` (what a learned constraint bans). The
+    first resolution's conflict propagates; later ones just count against the budget.
     """
     from packaging.utils import canonicalize_name
     from packaging.version import Version
 
     rng = random.Random(options.seed)
     start = clock()
-    first = resolve({})
-    resolutions = 1
     pool: dict[tuple[tuple[str, str], ...], FoundStack] = {}
     rejected: list[str] = []
     tried: set[tuple[tuple[str, tuple[str, ...]], ...]] = {()}
+    learning = _Learning()
+    # branches around learned constraints, run last-in first-out (depth first)
+    pending: list[tuple[Bans, tuple[str, Nogood], tuple[str, str]]] = []
 
-    def add(res: Resolution, bans: Bans) -> None:
-        found = FoundStack(resolution=res, evaluation=evaluate(res), bans=bans)
-        if found.evaluation.reject is not None:
-            rejected.append(found.evaluation.reject)
+    def run(bans: Bans) -> Resolution:
+        return resolve(
+            {canonicalize_name(n): frozenset(Version(v) for v in vs) for n, vs in bans.items()}
+        )
+
+    def add(res: Resolution, bans: Bans) -> FoundStack:
+        found = FoundStack(resolution=res, evaluation=evaluate(res), bans=bans, found_at=len(pool))
+        ev = found.evaluation
+        if ev.reject is not None:
+            rejected.append(ev.reject)
+            _branch(found, learning, pending, tried, versions_in)
         pool.setdefault(found.key, found)
+        return found
 
-    add(first, {})
+    add(resolve({}), {})
+    resolutions = 1
     exhausted = False
     while resolutions < options.budget and clock() - start < options.time_limit:
-        ranked = sorted(pool.values(), key=lambda f: f.rank)
+        if pending:
+            bans, key, part = pending.pop()
+            resolutions += 1
+            try:
+                found = add(run(bans), bans)
+            except NoViableStack as exc:
+                learning.record(key, part, f"no consistent stack: {exc.summary}")
+                continue
+            reject = found.evaluation.reject
+            learning.record(key, part, "accepted" if reject is None else f"rejected: {reject}")
+            continue
+        if not options.explore:
+            exhausted = True
+            break
+        accepted = _ranked([f for f in pool.values() if f.evaluation.reject is None])
+        if not accepted:
+            exhausted = True
+            break
         # the stack to perturb: usually the best, sometimes one of the next (seeded)
-        base = ranked[0] if rng.random() < 0.7 or len(ranked) == 1 else rng.choice(ranked[1:4])
-        choices = _ban_choices(base, best_possible)
-        choices = [c for c in choices if _bans_key(_with_ban(base.bans, c[0], c[1])) not in tried]
+        base = (
+            accepted[0] if rng.random() < 0.7 or len(accepted) == 1 else rng.choice(accepted[1:4])
+        )
+        choices = _untried(base, _ban_choices(base, best_possible, versions_in), tried)
+        if not choices and len(accepted) < options.count:
+            # no pin can improve: to return ``count`` distinct stacks, ban pins at their best
+            for stack in accepted:
+                base, choices = stack, _untried(stack, _fill_choices(stack), tried)
+                if choices:
+                    break
         if not choices:
-            if base is ranked[0]:
+            if base is accepted[0] or len(accepted) < options.count:
                 exhausted = True
                 break
             continue
         weights = [w for _, _, w in choices]
-        name, version, _ = rng.choices(choices, weights=weights, k=1)[0]
-        bans = _with_ban(base.bans, name, version)
+        name, versions, _ = rng.choices(choices, weights=weights, k=1)[0]
+        bans = _with_bans(base.bans, name, versions)
         tried.add(_bans_key(bans))
         resolutions += 1
         try:
-            res = resolve(
-                {canonicalize_name(n): frozenset(Version(v) for v in vs) for n, vs in bans.items()}
-            )
+            add(run(bans), bans)
         except NoViableStack:
             continue
-        add(res, bans)
-    ranked = sorted(pool.values(), key=lambda f: f.rank)
-    acceptable = [f for f in ranked if f.evaluation.reject is None]
+    acceptable = _ranked([f for f in pool.values() if f.evaluation.reject is None])
     return SearchResult(
         stacks=tuple(acceptable[: options.count]),
         resolutions=resolutions,
         rejected=tuple(dict.fromkeys(rejected)),
         exhausted=exhausted,
+        learned=learning.result(),
+        untried=len(pending),
     )
 
 
+def _ranked(stacks: list[FoundStack]) -> list[FoundStack]:
+    # totals to 9 digits: the same terms summed in another order may differ in the last bit,
+    # and a tie must go to the stack found first (the unbanned best-first one: newer versions)
+    return sorted(stacks, key=lambda f: (-round(f.evaluation.total, 9), f.found_at))
+
+
+def _branch(
+    found: FoundStack,
+    learning: _Learning,
+    pending: list[tuple[Bans, tuple[str, Nogood], tuple[str, str]]],
+    tried: set[tuple[tuple[str, tuple[str, ...]], ...]],
+    versions_in: Callable[[str, str], frozenset[str]],
+) -> None:
+    """Learn the rejection of ``found`` and queue one branch per part of its nogood (the
+    first part is tried first). Without a nogood, the blamed pin alone is the constraint."""
+    ev = found.evaluation
+    reason = ev.reject or ""
+    nogood = ev.nogood
+    if not nogood and ev.reject_package is not None:
+        pinned = next((p for p in found.resolution.pins if p.name == ev.reject_package), None)
+        if pinned is not None:
+            nogood = ((pinned.name, f"=={pinned.version}"),)
+    if not nogood:
+        return
+    learning.learn(reason, nogood)
+    key = (reason, nogood)
+    branches = []
+    for part in nogood:
+        name, spec = part
+        banned = versions_in(name, spec)
+        bans = _with_bans(found.bans, name, banned)
+        if not banned or _bans_key(bans) in tried:
+            learning.record(key, part, "already excluded" if banned else "no version to exclude")
+            continue
+        tried.add(_bans_key(bans))
+        branches.append((bans, key, part))
+    pending.extend(reversed(branches))
+
+
+Choice = tuple[str, frozenset[str], float]  # (name, versions to ban, weight)
+
+
 def _ban_choices(
-    stack: FoundStack, best_possible: Callable[[str], float]
-) -> list[tuple[str, str, float]]:
-    """(name, version, weight) for each pin worth banning, in a fixed order."""
+    stack: FoundStack,
+    best_possible: Callable[[str], float],
+    versions_in: Callable[[str, str], frozenset[str]],
+) -> list[Choice]:
+    """(name, versions, weight) for each pin worth banning to improve, in a fixed order: the
+    pinned version when another scores better; every known version when none does and the
+    pin still costs (banning them all lets the resolver pick parents that avoid the project
+    altogether: the fewest advisories no release fixes, say)."""
     ev = stack.evaluation
-    out: list[tuple[str, str, float]] = []
+    out: list[Choice] = []
     for pin in stack.resolution.pins:
         own = ev.pin_scores.get(pin.name, 0.0)
         gap = best_possible(pin.name) - own
-        blamed = ev.reject_package == pin.name or any(n == pin.name for n, _ in ev.nogood)
-        if gap <= 1e-9 and not blamed and own >= 0:
-            # already at its best; still worth trying when it is negative: banning it can
-            # let the resolver pick parents that avoid it altogether
-            continue
-        weight = 1.0 + max(gap, 0.0) + max(-own, 0.0) + (5.0 if blamed else 0.0)
-        out.append((pin.name, str(pin.version), weight))
+        if gap <= 1e-9 and own >= 0:
+            continue  # already at its best
+        weight = 1.0 + max(gap, 0.0) + max(-own, 0.0)
+        versions = frozenset({str(pin.version)})
+        if gap <= 1e-9:
+            versions = versions | versions_in(pin.name, "")
+        out.append((pin.name, versions, weight))
     return out
 
 
-def _with_ban(bans: Mapping[str, frozenset[str]], name: str, version: str) -> Bans:
+def _fill_choices(stack: FoundStack) -> list[Choice]:
+    """(name, version, weight) for every pin: a ban gives another distinct stack."""
+    return [(pin.name, frozenset({str(pin.version)}), 1.0) for pin in stack.resolution.pins]
+
+
+def _untried(
+    base: FoundStack,
+    choices: list[Choice],
+    tried: set[tuple[tuple[str, tuple[str, ...]], ...]],
+) -> list[Choice]:
+    return [c for c in choices if _bans_key(_with_bans(base.bans, c[0], c[1])) not in tried]
+
+
+def _with_bans(bans: Mapping[str, frozenset[str]], name: str, versions: frozenset[str]) -> Bans:
     new = dict(bans)
-    new[name] = frozenset({*new.get(name, frozenset()), version})
+    new[name] = frozenset({*new.get(name, frozenset()), *versions})
     return new
 
 

@@ -136,15 +136,16 @@ class ScoringContext:
 class StackVerdict:
     """A stack check's answer: ``reject`` (a reason) or terms and justifications.
 
-    ``package`` is the package the verdict is mainly about (the one a search bans first);
-    ``nogood`` the pins that together make the rejection, as (project name, PEP 440
-    specifier such as ``"==1.26.4"``) pairs: no stack holding all of them is acceptable,
-    which the search may learn as a constraint."""
+    A rejection carries ``nogood``: the (project name, PEP 440 specifier) pairs that together
+    matched (a rule's package specifier and each co-installed one; an observed pair's two
+    ``==`` versions). The stack search learns "not all of these at once" from it and
+    re-resolves around it; empty when nothing narrower than the whole stack can be blamed.
+    """
 
     reject: str | None = None
     terms: tuple[ScoreTerm, ...] = ()
     justifications: tuple[Justification, ...] = ()
-    package: str | None = None
+    package: str | None = None  # the package the verdict is mainly about, for reports
     nogood: tuple[tuple[str, str], ...] = ()
 
 

@@ -47,7 +47,7 @@ class StackScore:
     justifications: tuple[Justification, ...] = ()
     reject: str | None = None
     reject_package: str | None = None
-    nogood: tuple[tuple[str, str], ...] = ()  # the rejecting check's pins, see StackVerdict
+    nogood: tuple[tuple[str, str], ...] = ()  # what the rejection matched (see StackVerdict)
 
 
 class UnitScorer:

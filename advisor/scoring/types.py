@@ -9,14 +9,15 @@ plus the stack checks' weighted terms; every term is in [-1, 1].
 |---|---|---|---|---|---|
 | security filter | | | | yes | |
 | stability filter | | yes | yes | yes | |
-| prescriptions filter | | yes | yes | yes | |
+| wheels filter | | | | | yes |
+| prescriptions filter | | yes | yes | yes | yes |
 | security scorer | | 3.0 | 3.0 | 3.0 | |
 | build risk scorer | | 1.5 | 1.5 | 1.5 | |
 | stability scorer | | 1.0 | 1.0 | 1.0 | |
 | prescriptions scorer | | 1.0 | 1.0 | 1.0 | |
 | performance scorer | | | 2.0 | | |
-| compatibility stack check | | 1.0 | 1.0 | 1.0 | |
-| prescriptions stack check | | 1.0 | 1.0 | 1.0 | |
+| compatibility stack check | | 1.0 | 1.0 | 1.0 | 1.0 |
+| prescriptions stack check | | 1.0 | 1.0 | 1.0 | 1.0 |
 | prescriptions annotator | all rules | `justify` | `justify` | `justify` | all rules |
 | security annotator | warns | warns | warns | warns | warns |
 | compatibility annotator | observed failing pairs | | | | observed failing pairs |
@@ -50,9 +51,12 @@ The stability filter removes every version of a project its index marks quaranti
 (*) only when the 95 % interval of the effect excludes no difference and the effect is at
 least 5 % (see :mod:`advisor.scoring.units.performance`).
 
-`latest` is exactly pip's choice and `testing` only changes the order (lowest direct
-versions first): their annotators report what the other types would act on, never changing
-the stack. Missing knowledge is neutral everywhere.
+`latest` is exactly pip's choice; its annotator reports what the other types would act on,
+never changing the stack. `testing` changes the order (lowest direct versions first), takes
+only direct versions with a wheel for the target (the wheels filter; `--allow-sdist` removes
+it), and never a stack a curated rule filters out or rejects:
+a rejection becomes a learned constraint the search resolves around (see
+:mod:`advisor.resolution.search`). Missing knowledge is neutral everywhere.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ from advisor.scoring.units import (
     SecurityFilter,
     SecurityScorer,
     StabilityScorer,
+    WheelFilter,
 )
 
 if TYPE_CHECKING:
@@ -87,7 +92,13 @@ if TYPE_CHECKING:
     from advisor.scoring.base import Annotator, Scorer
     from advisor.scoring.units.performance import Workload
 
-__all__ = ["DEFAULT_RECOMMENDATION", "RECOMMENDATIONS", "recommendation", "with_workload"]
+__all__ = [
+    "DEFAULT_RECOMMENDATION",
+    "RECOMMENDATIONS",
+    "recommendation",
+    "with_sdists",
+    "with_workload",
+]
 
 DEFAULT_RECOMMENDATION = RecommendationType.STABLE
 PERFORMANCE_WEIGHT = 2.0
@@ -143,7 +154,12 @@ def _bundles() -> Mapping[RecommendationType, Recommendation]:
         ),
         Recommendation(
             name=RecommendationType.TESTING,
-            description="the lowest versions of direct dependencies that still resolve",
+            description=(
+                "the lowest versions of direct dependencies with a wheel for the target that "
+                "resolve and that no curated rule rejects"
+            ),
+            filters=(WheelFilter(), PrescriptionFilter()),
+            checks=checks,
             annotators=observing,
             lowest_direct=True,
         ),
@@ -161,6 +177,14 @@ def recommendation(name: str) -> Recommendation:
     Raises :class:`~advisor.errors.InputError` listing the known types for any other name.
     """
     return RECOMMENDATIONS[RecommendationType.parse(name)]
+
+
+def with_sdists(kind: Recommendation) -> Recommendation:
+    """``kind`` without its wheel filter (``--allow-sdist``: ``testing`` may then pick a
+    direct requirement's version that only an sdist build installs)."""
+    return dataclasses.replace(
+        kind, filters=tuple(f for f in kind.filters if not isinstance(f, WheelFilter))
+    )
 
 
 def with_workload(kind: Recommendation, workload: Workload) -> Recommendation:

@@ -90,3 +90,57 @@ def test_search_is_deterministic_for_a_seed(tmp_path: Path, seed: int) -> None:
     assert [(_pins(s), s.score) for s in (first.best, *first.others)] == [
         (_pins(s), s.score) for s in (second.best, *second.others)
     ]
+
+
+def test_count_on_a_neutral_set_and_the_report_of_differences(tmp_path: Path) -> None:
+    """Without knowledge every pin is at its best (score 0): the search still returns
+    ``--count`` distinct stacks (it used to stop after one resolution), the newest first, and
+    each report says how the others differ from the best."""
+    import json
+
+    from tests.functional.helpers import run_cli
+
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(name="x", files=[f for v in ("1.0", "1.1", "1.2") for f in release(v)]),
+            Project(name="y", files=[*release("1.0"), *release("2.0")]),
+        ],
+    )
+    req = tmp_path / "requirements.in"
+    req.write_text("x\ny\n")
+    env = clean_environ(tmp_path / "home")
+
+    def run(*args: object) -> str:
+        result = run_cli(
+            [
+                "advise", req, "--index-url", index.file_url, "--dry-run",
+                "--knowledge", f"sqlite:///{tmp_path / 'k.db'}", "--count", "3", *args,
+            ],
+            env=env,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    report = json.loads(run("--report", "json"))
+    assert {p["name"]: p["version"] for p in report["best"]["pins"]} == {"x": "1.2", "y": "2.0"}
+    others = report["others"]
+    assert len(others) == 2
+    best = {p["name"]: p["version"] for p in report["best"]["pins"]}
+    seen = {tuple(sorted(best.items()))}
+    for other in others:
+        pins = {p["name"]: p["version"] for p in other["pins"]}
+        seen.add(tuple(sorted(pins.items())))
+        assert other["differences"] == [
+            {"name": n, "best": best[n], "version": pins[n]}
+            for n in sorted(pins)
+            if pins[n] != best[n]
+        ]
+        assert other["score_difference"] == pytest.approx(other["score"] - report["best"]["score"])
+    assert len(seen) == 3
+    first = others[0]["differences"][0]
+    markdown = run("--report", "md")
+    assert "#### Other stacks found" in markdown
+    assert f"`{first['name']}` {first['best']} → {first['version']}" in markdown
+    text = run("--report", "text", "-v")
+    assert "Other stacks found" in text and f"{first['name']} {first['best']} → " in text

@@ -1,12 +1,15 @@
 """Under ``--recommendation security``, a conflict says which advisory removed each version and
-opens with the root cause.
+opens with the root cause; an advisory that no release fixes is kept (the fewest of them),
+with a loud warning, unless ``--strict``.
 
 A fixture index (``file://``) and a folder of OSV records written here (so the advisories are
 exactly the ones the cases need): ``vuln`` is affected below 2.0 by one advisory (and 1.0 to 1.2
 by a second one), and its root requirement caps it below 2.0, so no release is left;
 ``tinyparse`` has an advisory without a fixed release and sits under ``frame`` 2.0 → ``mid``,
-while ``frame`` 1.0 wants ``numlib<2``, which a root requirement forbids: resolvelib reports
-the conflict on ``numlib``, but ``tinyparse`` is why the newer ``frame`` cannot be used.
+while ``frame`` 1.0 wants ``numlib<2``; ``app`` 2.0 needs ``glue``, which caps ``oldparse``
+below 2.0, its first release without an advisory, while ``app`` 1.0 wants ``numlib<2``, which
+a root requirement forbids: resolvelib reports the conflict on ``numlib``, but ``oldparse`` is
+why the newer ``app`` cannot be used.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 VULN = "GHSA-4x2q-9p7c-m3vw"
 OLDER = "PYSEC-2099-17"
 NO_FIX = "GHSA-8hq3-v6cw-2f5j"
+LATE_FIX = "GHSA-2c7v-9f4q-x8mr"
 OLD_VULN = ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11"]
 
 
@@ -42,6 +46,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> FixtureIndex:
             Project(name="mid", files=[*_wheel("1.0", "tinyparse")]),
             Project(name="numlib", files=[*_wheel("1.0"), *_wheel("2.0")]),
             Project(name="tinyparse", files=[*_wheel("0.5"), *_wheel("1.0"), *_wheel("1.1")]),
+            Project(name="app", files=[*_wheel("1.0", "numlib<2"), *_wheel("2.0", "glue")]),
+            Project(name="glue", files=[*_wheel("1.0", "oldparse<2")]),
+            Project(name="oldparse", files=[*_wheel("1.0"), *_wheel("1.5"), *_wheel("2.0")]),
         ],
     )
 
@@ -67,10 +74,11 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _advisory(folder, VULN, "vuln", [{"introduced": "0"}, {"fixed": "2.0"}])
     _advisory(folder, OLDER, "vuln", [{"introduced": "1.0"}, {"fixed": "1.3"}])
     _advisory(folder, NO_FIX, "tinyparse", [{"introduced": "0"}])
+    _advisory(folder, LATE_FIX, "oldparse", [{"introduced": "0"}, {"fixed": "2.0"}])
     return folder
 
 
-def _run(index: FixtureIndex, osv: Path, work: Path, text: str, kind: str) -> CliResult:
+def _run(index: FixtureIndex, osv: Path, work: Path, text: str, kind: str, *args: str) -> CliResult:
     req = work / "requirements.in"
     req.write_text(text)
     return run_cli(
@@ -87,6 +95,7 @@ def _run(index: FixtureIndex, osv: Path, work: Path, text: str, kind: str) -> Cl
             kind,
             "-o",
             work / "pylock.toml",
+            *args,
         ],
         env=clean_environ(work / "home"),
     )
@@ -121,23 +130,62 @@ def test_every_version_of_a_capped_project_is_attributed(
     assert all("nearest unaffected release: 2.0" in line for line in versions[1:])
 
 
-def test_a_transitive_advisory_without_a_fix_comes_first(
+def test_a_transitive_advisory_with_an_unreachable_fix_comes_first(
     index: FixtureIndex, osv: Path, tmp_path: Path
 ) -> None:
-    """resolvelib reports the conflict on ``numlib`` (a root requirement against ``frame``
-    1.0); the cause is that no ``tinyparse`` is left for ``frame`` 2.0."""
-    latest = _run(index, osv, tmp_path, "numlib>=2\nframe\n", "latest")
+    """resolvelib reports the conflict on ``numlib`` (a root requirement against ``app``
+    1.0); the cause is that no ``oldparse`` below 2.0 escapes its advisory."""
+    latest = _run(index, osv, tmp_path, "numlib>=2\napp\n", "latest")
     assert latest.exit_code == 0, latest.output
-    assert lock_pins(read_lock(tmp_path / "pylock.toml"))["tinyparse"] == "1.1"
+    assert lock_pins(read_lock(tmp_path / "pylock.toml"))["oldparse"] == "1.5"
     (tmp_path / "pylock.toml").unlink()
-    result = _run(index, osv, tmp_path, "numlib>=2\nframe\n", "security")
+    result = _run(index, osv, tmp_path, "numlib>=2\napp\n", "security")
     assert result.exit_code == 1, result.output
     lines = _explanation(result)
     assert lines[0].startswith(
-        f"tinyparse: every version is removed by a filter: affected by {NO_FIX} (no fixed release)"
+        "oldparse: every version the requirements allow is removed by a filter: affected by "
+        f"{LATE_FIX} (fixed in 2.0)"
     ), lines
     assert "numlib" not in lines[0]
-    assert "required by mid==1.0, required by frame==2.0, required by" in lines[1]
-    assert lines[3].strip().startswith(f"0.5\u20131.1 (3 versions): affected by {NO_FIX}")
+    assert "required by glue==1.0, required by app==2.0, required by" in lines[1]
     # the conflict resolvelib reported is still explained, after the root cause
-    assert any(line.startswith("numlib: no version satisfies") for line in lines[4:])
+    assert any(line.startswith("numlib: no version satisfies") for line in lines[2:])
+
+
+def test_an_advisory_no_release_fixes_is_kept_with_a_loud_warning(
+    index: FixtureIndex, osv: Path, tmp_path: Path
+) -> None:
+    """Every ``tinyparse`` is affected by NO_FIX and ``numlib>=2`` rules out ``frame`` 1.0:
+    security keeps ``tinyparse``, exits 0 and warns naming the advisory; ``--strict``
+    fails instead and writes nothing."""
+    result = _run(index, osv, tmp_path, "numlib>=2\nframe\n", "security")
+    assert result.exit_code == 0, result.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml"))["tinyparse"] == "1.1"
+    warning = next(line for line in result.stderr.splitlines() if "UNFIXABLE ADVISORY" in line)
+    assert NO_FIX in warning and "tinyparse 1.1" in warning, warning
+    # advisor check still reports the advisory the lock keeps
+    env = clean_environ(tmp_path / "home")
+    check = run_cli(["check", tmp_path / "pylock.toml", "--osv", osv], env=env)
+    assert check.exit_code != 0, check.output
+    assert NO_FIX in check.output
+    (tmp_path / "pylock.toml").unlink()
+    strict = _run(index, osv, tmp_path, "numlib>=2\nframe\n", "security", "--strict")
+    assert strict.exit_code == 1, strict.output
+    assert "Traceback" not in strict.output
+    assert NO_FIX in strict.stderr and "--strict" in strict.stderr
+    assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_security_prefers_the_stack_without_an_unfixable_advisory(
+    index: FixtureIndex, osv: Path, tmp_path: Path
+) -> None:
+    """``frame`` 2.0 (latest's) brings ``tinyparse`` and its advisory; ``frame`` 1.0 brings
+    none: security takes it, with no warning."""
+    latest = _run(index, osv, tmp_path, "frame\n", "latest")
+    assert latest.exit_code == 0, latest.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml"))["frame"] == "2.0"
+    (tmp_path / "pylock.toml").unlink()
+    result = _run(index, osv, tmp_path, "frame\n", "security")
+    assert result.exit_code == 0, result.output
+    assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"frame": "1.0", "numlib": "1.0"}
+    assert "UNFIXABLE ADVISORY" not in result.stderr

@@ -16,7 +16,7 @@ knowledge has nothing (neutral). Terms are in [-1, 1]; each module documents its
 
 from __future__ import annotations
 
-from advisor.scoring.units.build_risk import BuildRiskScorer
+from advisor.scoring.units.build_risk import BuildRiskScorer, WheelFilter
 from advisor.scoring.units.compatibility import CompatibilityAnnotator, CompatibilityCheck
 from advisor.scoring.units.performance import PerformanceAnnotator, PerformanceScorer
 from advisor.scoring.units.prescriptions import (
@@ -43,4 +43,5 @@ __all__ = [
     "SecurityFilter",
     "SecurityScorer",
     "StabilityScorer",
+    "WheelFilter",
 ]

@@ -2,8 +2,9 @@
 
 Sits between the index facts (a candidate's files, carried by
 :class:`~advisor.scoring.base.CandidateInfo`; release facts and build outcomes from the
-knowledge) and the recommendation bundles. :class:`BuildRiskScorer` gives at most two
-terms, each in [-1, 1] (a yank is the stability unit's: it says nothing about a build):
+knowledge) and the recommendation bundles. :class:`WheelFilter` removes a direct requirement's
+version without a wheel for the target (``testing``). :class:`BuildRiskScorer` gives at most
+two terms, each in [-1, 1] (a yank is the stability unit's: it says nothing about a build):
 
 ======================================================  ============  ======================
 fact                                                    value         evidence
@@ -55,6 +56,7 @@ __all__ = [
     "INDEPENDENT",
     "NEEDS_BUILD",
     "BuildRiskScorer",
+    "WheelFilter",
     "trust",
 ]
 
@@ -109,6 +111,19 @@ def _evidence_text(observations: Sequence[BuildObservation]) -> str:
     if recorders < INDEPENDENT:
         text += ": a single observation counts little" if count == 1 else ": not independent"
     return text
+
+
+class WheelFilter:
+    """Removes a version of a direct requirement that has no wheel for the target (its sdist
+    would have to be built): the ``testing`` type, so that a CI job runs in bounded time on
+    what installs as published. ``--allow-sdist`` leaves this filter out."""
+
+    name = "wheels"
+
+    def reject(self, candidate: CandidateInfo, ctx: ScoringContext) -> str | None:
+        if not candidate.direct or not candidate.needs_build:
+            return None
+        return "no wheel for the target (testing builds no sdist without --allow-sdist)"
 
 
 class BuildRiskScorer:

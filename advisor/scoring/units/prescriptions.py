@@ -167,6 +167,7 @@ class PrescriptionCheck:
                         reject=f"{hit.message} [{rule.id}, {rule.link}]",
                         package=_package(rule),
                         justifications=(_justification(hit, level="error"),),
+                        nogood=_nogood(rule),
                     )
                 )
             elif hit.kind == "score" and co and hit.score is not None:
@@ -184,6 +185,16 @@ class PrescriptionCheck:
                     )
                 )
         return tuple(verdicts)
+
+
+def _nogood(rule: Prescription) -> tuple[tuple[str, str], ...]:
+    """What a stack rule matched, for the search to learn: the rule's package within its
+    specifier and each co-installed package within its own."""
+    parts = [(_package(rule), rule.match.specifier.strip())]
+    parts += [
+        (canonicalize_name(co.package), co.specifier.strip()) for co in rule.match.co_installed
+    ]
+    return tuple(parts)
 
 
 def _justification(hit: RuleHit, *, level: Level | None = None, prefix: str = "") -> Justification:

@@ -4,10 +4,14 @@ Sits between the knowledge layer (:class:`~advisor.knowledge.schema.Advisory` va
 by :func:`advisor.knowledge.osv.is_affected`) and the recommendation bundles:
 
 * :class:`SecurityFilter` removes a candidate affected by an advisory that is not waived (the
-  ``security`` type); its reason names each advisory, its fixed versions and the nearest
-  unaffected release, so a conflict report can say what blocks what and what would be safe.
+  ``security`` type) and that some release of the project escapes; its reason names each
+  advisory, its fixed versions and the nearest unaffected release, so a conflict report can
+  say what blocks what and what would be safe. An advisory no release escapes
+  (:func:`unfixable_hits`) is left to the scorer, so ``security`` still returns the stack
+  with the fewest and least severe of them, and warns.
 * :class:`SecurityScorer` gives one term of **-1.0** per non-waived advisory affecting the
-  candidate (``stable``, ``performance``); an unaffected candidate gets no term.
+  candidate (``stable``, ``performance``, ``security``), -0.75 for a moderate and -0.5 for a
+  low one (:func:`severity_weight`); an unaffected candidate gets no term.
 * :class:`SecurityAnnotator` warns about every pinned version that is affected (the stack is
   never changed), and says which waivers were used (``info``) or have run out.
 
@@ -46,6 +50,8 @@ __all__ = [
     "advisories_affecting",
     "advisory_link",
     "nearest_unaffected",
+    "severity_weight",
+    "unfixable_hits",
 ]
 
 UNIT = "security"
@@ -123,6 +129,35 @@ def nearest_unaffected(candidate: CandidateInfo, ctx: ScoringContext) -> Version
     return older[-1] if older else None
 
 
+def unfixable_hits(
+    name: str, version: Version, versions: Sequence[Version], ctx: ScoringContext
+) -> tuple[AdvisoryHit, ...]:
+    """The non-waived advisories affecting ``name`` at ``version`` that no release among
+    ``versions`` (the index's) escapes: every release is affected, so no stack can avoid them
+    by choosing another version of this project. Without known ``versions`` none counts as
+    unfixable (the filter stays strict)."""
+    if not versions:
+        return ()
+    known = tuple(versions)
+    return tuple(
+        h
+        for h in advisories_affecting(name, version, ctx)
+        if not h.waived and not _unaffected(name, known, (h.advisory,))
+    )
+
+
+#: how much one advisory weighs by its severity word (OSV's database word); unknown: 1.0
+_SEVERITY = {"critical": 1.0, "high": 1.0, "moderate": 0.75, "medium": 0.75, "low": 0.5}
+
+
+def severity_weight(advisory: Advisory) -> float:
+    """1.0 for a critical, high or unrated advisory; 0.75 moderate; 0.5 low (the highest of
+    the advisory's severity words; CVSS vectors are not scored, so they count as unrated)."""
+    words = [_SEVERITY.get(s.score.strip().lower()) for s in advisory.severity]
+    rated = [w for w in words if w is not None]
+    return max(rated) if rated else 1.0
+
+
 def _describe(hit: AdvisoryHit, name: str) -> str:
     fixed = fixed_versions(hit.advisory, name)
     fix = f"fixed in {', '.join(fixed)}" if fixed else "no fixed release"
@@ -136,15 +171,24 @@ def _listing(hits: Sequence[AdvisoryHit], name: str) -> str:
 
 
 class SecurityFilter:
-    """Removes a candidate affected by a non-waived, non-withdrawn advisory."""
+    """Removes a candidate affected by a non-waived, non-withdrawn advisory that some release
+    of the project escapes. An advisory every release is affected by (no fix on the index) is
+    left to the scorer: the search then keeps the stack with the fewest and least severe such
+    advisories, and the advice warns about each (``--strict`` fails instead)."""
 
     name = UNIT
 
     def reject(self, candidate: CandidateInfo, ctx: ScoringContext) -> str | None:
         """``"affected by PYSEC-2023-74 (fixed in 2.31.0); nearest unaffected release:
-        2.31.0"``, or ``None`` when no non-waived advisory affects the candidate."""
+        2.31.0"``, or ``None`` when no non-waived, fixable advisory affects the candidate."""
+        stuck = {
+            h.advisory.id
+            for h in unfixable_hits(candidate.name, candidate.version, candidate.versions, ctx)
+        }
         open_hits = [
-            h for h in advisories_affecting(candidate.name, candidate.version, ctx) if not h.waived
+            h
+            for h in advisories_affecting(candidate.name, candidate.version, ctx)
+            if not h.waived and h.advisory.id not in stuck
         ]
         if not open_hits:
             return None
@@ -158,7 +202,8 @@ class SecurityFilter:
 
 
 class SecurityScorer:
-    """One term of -1.0 per non-waived advisory affecting the candidate (nothing otherwise)."""
+    """One term per non-waived advisory affecting the candidate (nothing otherwise): -1.0,
+    times :func:`severity_weight` (0.75 for a moderate advisory, 0.5 for a low one)."""
 
     name = UNIT
 
@@ -171,7 +216,7 @@ class SecurityScorer:
             terms.append(
                 ScoreTerm(
                     unit=UNIT,
-                    value=-1.0,
+                    value=-severity_weight(hit.advisory),
                     reason=f"affected by {_describe(hit, candidate.name)}{summary}",
                     evidence=advisory_link(hit.advisory),
                 )
