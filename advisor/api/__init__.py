@@ -22,7 +22,7 @@ importing one job's module does not load the others.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AdviceResult",
@@ -175,7 +175,7 @@ if TYPE_CHECKING:
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'advisor.api' has no attribute {name!r}")
