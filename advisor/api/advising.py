@@ -1,10 +1,10 @@
 """``advisor advise``: the best stack of a recommendation type for each target, and why.
 
-Part of the composition root, around the decide layer's advice engine
-(:func:`advisor.advice.engine.advise_target`): it loads the knowledge (the store, after an
-implicit sync of the curated ``knowledge/`` folders, plus an ``--osv`` dump), opens the index
-session, reads the baseline lock (the project's own, scored the same way), runs the engine for
-each target and merges the best stacks of all targets into one resolution, with hashes.
+Part of the composition root, around the decide layer
+(:func:`advisor.advice.targets.advise_targets`: the advice engine for each target, the best
+stacks merged): it loads the knowledge (the store, after an implicit sync of the curated
+``knowledge/`` folders, plus an ``--osv`` dump), opens the index session, reads the baseline
+lock (:func:`advisor.lockfile.render.baseline_pins`), and adds the files' hashes.
 """
 
 from __future__ import annotations

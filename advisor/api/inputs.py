@@ -2,8 +2,9 @@
 
 First step of the composition root's lock and advise jobs (and of an image's lock): reads the
 requirements files or pyproject.toml, pip's configuration (its constraint files included),
-the ``[tool.advisor]`` configuration (read once, here) and the lock being replaced, and decides
-the target environments, the indexes and where the lock goes.
+the ``[tool.advisor]`` configuration (read once, here) and the lock being replaced; the
+targets, the indexes and where the lock goes are decided below (through
+:mod:`advisor.api.context` and :mod:`advisor.lockfile.render`).
 """
 
 from __future__ import annotations
