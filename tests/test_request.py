@@ -63,6 +63,7 @@ def test_public_surface() -> None:
         "load_request",
         "normalize_requirement",
         "parse_requirements_file",
+        "read_constraint_files",
         "request_digest",
     ]
 

@@ -1,29 +1,18 @@
-"""The composition root: wires inputs, index, resolver, knowledge and lockfile writers.
+"""The composition root and the public Python API (``docs/python-api.md``).
 
-The CLI (and later the pre-commit hook, the image pipeline and the server) call only this
-package. It is the one place that reads the process environment and the clock, and passes
-them down as values. One module per job: :mod:`~advisor.api.locking` (the lock and advise
-jobs, which share one private step), :mod:`~advisor.api.explaining` (explain),
-:mod:`~advisor.api.checking` (check), :mod:`~advisor.api.fixing` (fix),
-:mod:`~advisor.api.imaging`,
-:mod:`~advisor.api.image_family`, :mod:`~advisor.api.building` and
-:mod:`~advisor.api.publishing` (images), :mod:`~advisor.api.knowledge`,
-:mod:`~advisor.api.advisory_update` and :mod:`~advisor.api.lock_facts` (the knowledge store),
-:mod:`~advisor.api.observing` (observations), :mod:`~advisor.api.cache`,
-:mod:`~advisor.api.environment` and :mod:`~advisor.api.installing`; the steps they share sit
-beside them (:mod:`~advisor.api.context`, :mod:`~advisor.api.inputs`,
-:mod:`~advisor.api.resolving`, :mod:`~advisor.api.advising`). The decisions belong to the
-layers below (the decide layer is :mod:`advisor.advice`).
-
-This package is the public Python API (``docs/python-api.md``): one function per job and
-the values they take and return, under the names below. They are re-exported lazily, so
-importing one job's module does not load the others.
+One function per job, wiring the layers below, which hold the decisions (the decide layer is
+:mod:`advisor.advice`); the CLI, the hooks, the image pipeline and the server call only this
+package, the one place that reads the process environment and the clock. One module per job
+(:mod:`~advisor.api.locking`: lock and advise, which share one private step); the steps they
+share sit beside them (:mod:`~advisor.api.context`: the options, split there into each
+layer's value). The names below are re-exported lazily, so importing one job's module does
+not load the others.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AdviceResult",
@@ -183,7 +172,7 @@ if TYPE_CHECKING:
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'advisor.api' has no attribute {name!r}")

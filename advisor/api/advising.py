@@ -1,10 +1,10 @@
 """``advisor advise``: the best stack of a recommendation type for each target, and why.
 
-Part of the composition root, around the decide layer's advice engine
-(:func:`advisor.advice.engine.advise_target`): it loads the knowledge (the store, after an
-implicit sync of the curated ``knowledge/`` folders, plus an ``--osv`` dump), opens the index
-session, reads the baseline lock (the project's own, scored the same way), runs the engine for
-each target and merges the best stacks of all targets into one resolution, with hashes.
+Part of the composition root, around the decide layer
+(:func:`advisor.advice.targets.advise_targets`: the advice engine for each target, the best
+stacks merged): it loads the knowledge (the store, after an implicit sync of the curated
+``knowledge/`` folders, plus an ``--osv`` dump), opens the index session, reads the baseline
+lock (:func:`advisor.lockfile.render.baseline_pins`), and adds the files' hashes.
 """
 
 from __future__ import annotations
@@ -12,23 +12,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from packaging.utils import NormalizedName
-    from packaging.version import Version
+    from pathlib import Path
 
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import Prepared
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore
+    from advisor.lockfile.record import AdviceRecord
     from advisor.models import Resolution
     from advisor.scoring.advice import Advice
     from advisor.scoring.base import Recommendation
@@ -68,7 +66,7 @@ class AdviseOutcome:
     advices: tuple[Advice, ...]  # one per target
     warnings: tuple[str, ...]
     requests: int
-    tool: Mapping[str, Any]  # what the lock's [tool.advisor] records about the advice
+    record: AdviceRecord  # what the lock's [tool.advisor] records about the advice
 
 
 def _load_knowledge(
@@ -106,18 +104,6 @@ def _load_knowledge(
     return StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
 
 
-def _baseline_pins(prep: Prepared, advise: AdviseOptions) -> dict[NormalizedName, Version] | None:
-    """The pins of the lock to compare with: ``advise.baseline``, else the pylock.toml at the
-    output path; ``None`` when there is no such file (or it is not a pylock.toml)."""
-    from advisor.lockfile.pylock import read_pylock
-
-    path = advise.baseline or (prep.output if str(prep.output) != "-" else None)
-    if path is None or not Path(path).is_file() or Path(path).suffix != ".toml":
-        return None
-    locked = read_pylock(Path(path))
-    return {p.name: p.version for p in locked.packages if p.version is not None}
-
-
 def run_advice(
     prep: Prepared,
     *,
@@ -133,11 +119,12 @@ def run_advice(
 
     Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
     """
-    from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
+    from advisor.advice.engine import AdviceSettings
+    from advisor.advice.targets import advise_targets, time_limit_warning
     from advisor.api.context import cooldown_for, make_planner, open_session
-    from advisor.api.resolving import with_hashes
     from advisor.api.workloads import workload_recommendation
-    from advisor.resolution.resolve import TargetResult, merge
+    from advisor.index.hashes import with_hashes
+    from advisor.lockfile.render import baseline_pins
     from advisor.resolution.search import SearchOptions
     from advisor.scoring.types import recommendation, with_sdists
 
@@ -148,15 +135,16 @@ def run_advice(
         kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
     knowledge, store, advisories_as_of = _load_knowledge(advise, prep.environ)
+    search = SearchOptions(
+        count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
+    )
     settings = AdviceSettings(
         recommendation=kind,
         knowledge=knowledge,
         policy=prep.config.policy,
         now=now,
         strict=advise.strict,
-        search=SearchOptions(
-            count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
-        ),
+        search=search,
         advisories_as_of=advisories_as_of,
     )
     # the time limit bounds sdist builds too: one that would overrun it is stopped
@@ -174,38 +162,15 @@ def run_advice(
             now=now,
         )
         planner = make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown)
-        baseline = _baseline_pins(prep, advise)
-        found: list[TargetAdvice] = []
-        for target in prep.targets:
-            label = planner.label(target, prep.targets)
-            found.append(
-                advise_target(
-                    planner,
-                    target,
-                    label=label,
-                    settings=settings,
-                    baseline=baseline,
-                    events=events,
-                )
-            )
-        merged = with_hashes(
-            merge(
-                [
-                    TargetResult(marker=target.lock_marker(), resolution=done.resolution)
-                    for target, done in zip(prep.targets, found, strict=True)
-                ]
-            ),
-            session.fetcher,
+        output = prep.output if str(prep.output) != "-" else None
+        baseline = baseline_pins([advise.baseline, output])
+        found = advise_targets(
+            planner, prep.targets, settings=settings, baseline=baseline, events=events
         )
+        merged = with_hashes(found.merged, session.fetcher)
+        stopped = time_limit_warning(session.metadata.time_limited, advise.time_limit)
+        warnings = (*found.warnings, *([stopped] if stopped else []))
         requests = session.finder.requests
-        warnings = [w for done in found for w in done.warnings]
-        stopped = session.metadata.time_limited
-        if stopped:
-            warnings.append(
-                f"--time-limit {advise.time_limit:g} s stopped or refused the metadata build of "
-                f"{', '.join(stopped)}: those versions were left out, so pins may differ from a "
-                "run with more time"
-            )
     except BaseException:  # an interrupt or an error: stop running builds now
         session.cancel()
         raise
@@ -214,21 +179,21 @@ def run_advice(
         store.close()
     return AdviseOutcome(
         resolution=merged,
-        advices=tuple(done.advice for done in found),
+        advices=found.advices,
         warnings=tuple(dict.fromkeys(warnings)),
         requests=requests,
-        tool=_advice_record(found[0].advice, advise),
+        record=_advice_record(found.advices[0], advise),
     )
 
 
-def _advice_record(first: Advice, advise: AdviseOptions) -> dict[str, Any]:
+def _advice_record(first: Advice, advise: AdviseOptions) -> AdviceRecord:
     """What the lock's ``[tool.advisor]`` records about the advice (of the first target)."""
-    return {
-        "advice": {
-            "score": round(first.best.score, 4),
-            "latest-score": round(first.latest.score, 4),
-            "differs-from-latest": sorted(p.name for p in first.best.pins if p.differs),
-            "seed": advise.seed,
-            "budget": advise.budget,
-        }
-    }
+    from advisor.lockfile.record import AdviceRecord
+
+    return AdviceRecord(
+        score=first.best.score,
+        latest_score=first.latest.score,
+        differs_from_latest=tuple(p.name for p in first.best.pins if p.differs),
+        seed=advise.seed,
+        budget=advise.budget,
+    )

@@ -1,43 +1,8 @@
-"""Where the curated knowledge this package ships sits: the checkout's ``knowledge/`` folder,
-or the copy an installed wheel put under ``<prefix>/share/stack-advisor``.
-
-A leaf of the composition root: the advise, check, image and bench jobs all read the curated
-folder through here.
-"""
+"""Where the curated knowledge this package ships sits (:mod:`advisor.knowledge.bundled`):
+the composition root's jobs find the curated folder through here."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from advisor.errors import InputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from advisor.knowledge.bundled import bundled_knowledge_dir, default_benchmarks_dir
 
 __all__ = ["bundled_knowledge_dir", "default_benchmarks_dir"]
-
-
-def bundled_knowledge_dir(
-    *, checkout: Path | None = None, prefixes: Sequence[Path] | None = None
-) -> Path | None:
-    """The curated ``knowledge/`` folder: this checkout's when running from one (an editable
-    install), else the copy an installed wheel put under ``<prefix>/share/stack-advisor``
-    (``prefixes``: this environment's data path and ``sys.prefix``), else ``None``."""
-    import sys
-    import sysconfig
-
-    root = checkout or Path(__file__).resolve().parents[2]
-    found = [root / "knowledge"]
-    if prefixes is None:
-        prefixes = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
-    found += [p / "share" / "stack-advisor" / "knowledge" for p in prefixes]
-    return next((f for f in found if (f / "prescriptions").is_dir()), None)
-
-
-def default_benchmarks_dir() -> Path:
-    """The curated ``knowledge/benchmarks`` folder (see ``bundled_knowledge_dir``)."""
-    folder = bundled_knowledge_dir()
-    if folder is None:
-        raise InputError("no curated knowledge folder: neither a checkout nor an installed copy")
-    return folder / "benchmarks"

@@ -2,8 +2,9 @@
 
 First step of the composition root's lock and advise jobs (and of an image's lock): reads the
 requirements files or pyproject.toml, pip's configuration (its constraint files included),
-the ``[tool.advisor]`` configuration (read once, here) and the lock being replaced, and decides
-the target environments, the indexes and where the lock goes.
+the ``[tool.advisor]`` configuration (read once, here) and the lock being replaced; the
+targets, the indexes and where the lock goes are decided below (through
+:mod:`advisor.api.context` and :mod:`advisor.lockfile.render`).
 """
 
 from __future__ import annotations
@@ -50,18 +51,6 @@ class LockOptions:
     index_lines: bool = True
 
 
-def _previous_pins(existing: Path | None) -> dict[NormalizedName, Version]:
-    """The pins of the lock being replaced (``{}`` when there is none)."""
-    if existing is None or not existing.is_file():
-        return {}
-    from advisor.lockfile.pylock import read_pylock
-    from advisor.lockfile.requirements import read_requirements_lock
-
-    if existing.name.endswith(".toml"):
-        return dict(read_pylock(existing).pins)
-    return dict(read_requirements_lock(existing))
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prepared:
     """A lock or advise run before resolving: parsed inputs, targets, indexes, output path.
@@ -94,11 +83,12 @@ def prepare(
     cwd: Path | None = None,
 ) -> Prepared:
     """Read the inputs and configuration; decide targets, indexes and where the lock goes."""
-    from advisor.api.context import build_targets, index_config, pip_constraints
+    from advisor.api.context import build_targets, index_config
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
     from advisor.index.settings import load_pip_settings
-    from advisor.request import load_request
+    from advisor.lockfile.render import default_lock_path, previous_pins
+    from advisor.request import load_request, read_constraint_files
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
@@ -117,24 +107,23 @@ def prepare(
         )
 
     request = read(opts.constraints)
-    settings = load_pip_settings(environ=environ, cwd=cwd)
-    configured = pip_constraints(settings, environ=environ, cwd=cwd)
+    pip = load_pip_settings(environ=environ, cwd=cwd)
+    configured = read_constraint_files(
+        pip.constraints, source=pip.constraint_source, environ=environ, cwd=cwd
+    )
     # pip applies its configured constraint files like -c files on its command line (their
     # options included); read together, one reader merges and checks them as pip would
     resolvable = (
-        read([*opts.constraints, *(Path(p) for p in settings.constraints)])
-        if settings.constraints
+        read([*opts.constraints, *(Path(p) for p in pip.constraints)])
+        if pip.constraints
         else request
     )
     config = load_config(Path(inputs[0]).resolve().parent)
     targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, resolvable, config, environ, cwd, pip=settings)
+    index, pip = index_config(opts, resolvable, config, environ, cwd, pip=pip)
     if not index.indexes and not index.find_links:
         raise InputError("no index to resolve from: --no-index is set and no --find-links given")
-    output = out.output
-    if output is None:
-        name = "pylock.toml" if out.format == "pylock" else "requirements.txt"
-        output = Path(inputs[0]).resolve().parent / name
+    output = out.output or default_lock_path(inputs[0], out.format)
     existing = opts.preferences_from or (output if str(output) != "-" else None)
     return Prepared(
         inputs=tuple(inputs),
@@ -142,11 +131,11 @@ def prepare(
         resolvable=resolvable,
         pip_constraints=configured,
         config=config,
-        targets=tuple(targets),
+        targets=targets,
         index=index,
         pip=pip,
         output=output,
-        previous=_previous_pins(existing),
+        previous=previous_pins(existing),
         environ=environ,
         cwd=cwd,
     )

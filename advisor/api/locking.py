@@ -14,11 +14,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from packaging.utils import NormalizedName, canonicalize_name
+from typing import TYPE_CHECKING
 
 from advisor._version import __version__
 from advisor.errors import InputError
@@ -27,21 +24,14 @@ from advisor.models import IndexStrategy, LockFormat, RecommendationType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-    from packaging.version import Version
+    from datetime import datetime
 
     from advisor.api.advising import AdviseOptions, AdviseOutcome
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.lockfile.record import (
-        IndexRecord,
-        InputsRecord,
-        LockRecord,
-        OptionsRecord,
-        TargetRecord,
-    )
+    from advisor.lockfile.record import AdviceRecord, LockRecord
     from advisor.models import Resolution
-    from advisor.request import AdviceRequest, RequirementLine
+    from advisor.request import AdviceRequest
     from advisor.scoring.advice import Advice
 
 __all__ = [
@@ -63,13 +53,7 @@ __all__ = [
     "resolve_request",
 ]
 
-from advisor.api.context import (
-    IndexConfig,
-    ResolveOptions,
-    build_targets,
-    default_cache_dir,
-    target_table,
-)
+from advisor.api.context import IndexConfig, ResolveOptions, build_targets, default_cache_dir
 from advisor.api.inputs import LockOptions, Prepared, prepare
 from advisor.api.resolving import resolve_request
 
@@ -115,9 +99,9 @@ class LockedStack:
     advice: AdviseOutcome | None = None
 
     @property
-    def tool(self) -> Mapping[str, Any] | None:
+    def tool(self) -> AdviceRecord | None:
         """What the lock's ``[tool.advisor]`` records about the advice (``None``: no advice)."""
-        return None if self.advice is None else self.advice.tool
+        return None if self.advice is None else self.advice.record
 
 
 def choose_stack(
@@ -134,6 +118,8 @@ def choose_stack(
     any other type, or any type with ``always_advise`` (``advise`` reports on ``latest``
     too), is the advice search bounded by ``advice``. Progress reports to ``events``."""
     if opts.recommendation == "latest" and not always_advise:
+        from advisor.advice.targets import kept_pins
+
         resolution, warnings, requests = resolve_request(
             prep.resolvable,
             opts=opts,
@@ -141,7 +127,9 @@ def choose_stack(
             pip=prep.pip,
             targets=prep.targets,
             environ=prep.environ,
-            preferences=_preferences(opts, prep.previous),
+            preferences=kept_pins(
+                prep.previous, upgrade=opts.upgrade, upgrade_packages=opts.upgrade_packages
+            ),
             policy=prep.config.policy,
             events=events,
         )
@@ -155,16 +143,6 @@ def choose_stack(
         requests=outcome.requests,
         advice=outcome,
     )
-
-
-def _preferences(
-    opts: ResolveOptions, previous: Mapping[NormalizedName, Version]
-) -> dict[NormalizedName, Version]:
-    """Re-locking keeps the previous pins, except under --upgrade / --upgrade-package."""
-    if opts.upgrade:
-        return {}
-    moving = {canonicalize_name(n) for n in opts.upgrade_packages}
-    return {k: v for k, v in previous.items() if k not in moving}
 
 
 def lock(
@@ -265,68 +243,42 @@ def finish(
     out: LockOptions,
     warnings: tuple[str, ...] = (),
     requests: int = 0,
-    tool: Mapping[str, Any] | None = None,
+    tool: AdviceRecord | None = None,
 ) -> LockOutcome:
-    """Render the lock of ``resolution`` (with the digest of the inputs) and write it."""
-    from advisor.lockfile.pylock import LockMeta, render_pylock
-    from advisor.lockfile.requirements import render_requirements, requirements_header
+    """Render the lock of ``resolution`` (with the digest of the inputs, and ``tool``, the
+    advice's record, beside it) and write it."""
+    from advisor.lockfile.render import LockText, changed_pins, render_lock
     from advisor.lockfile.write import write_output
 
-    request, targets, output, previous = prep.request, prep.targets, prep.output, prep.previous
     record = lock_record(prep, opts=opts, tool=tool)
-    digest = record.input_digest
-    assert digest is not None  # lock_record digests what it records
-    if out.format == "pylock":
-        text = render_pylock(
-            resolution,
-            LockMeta(
-                environments=tuple(t.lock_marker() for t in targets),
-                requires_python=request.requires_python,
-                input_digest=digest,
-                tool=record.to_table(),
-            ),
-        )
-    elif out.format == "requirements":
-        text = render_requirements(resolution, header=requirements_header(out.command, record))
-        if out.index_lines:
-            text = _with_index_lines(text, prep.index)
-    else:
-        raise InputError(f"unknown lock format {out.format!r}: use pylock or requirements")
-    changed = tuple(
-        (str(p.name), str(previous[p.name]) if p.name in previous else None, str(p.version))
-        for p in resolution.pins
-        if previous and previous.get(p.name) != p.version
+    public = prep.index.redacted()
+    text = render_lock(
+        resolution,
+        record,
+        text=LockText(
+            format=out.format,
+            environments=tuple(t.lock_marker() for t in prep.targets),
+            requires_python=prep.request.requires_python,
+            command=out.command,
+            index_lines=out.index_lines,
+            indexes=public.indexes,
+            find_links=public.find_links,
+        ),
     )
     path: Path | None = None
-    if not out.dry_run and str(output) != "-":
-        write_output(output, text)
-        path = output
+    if not out.dry_run and str(prep.output) != "-":
+        write_output(prep.output, text)
+        path = prep.output
     return LockOutcome(
         resolution=resolution,
         text=text,
         path=path,
-        targets=targets,
-        digest=digest,
+        targets=prep.targets,
+        digest=record.input_digest or "",
         warnings=warnings,
-        changed=changed,
+        changed=changed_pins(prep.previous, resolution),
         requests=requests,
     )
-
-
-def _with_index_lines(text: str, index: IndexConfig) -> str:
-    """Index options (without credentials) after the header comment of a requirements lock,
-    as pip-compile writes them: installing and re-locking it then use the same indexes."""
-    public = index.public()
-    lines = []
-    for i, url in enumerate(public["indexes"]):
-        lines.append(f"{'--index-url' if i == 0 else '--extra-index-url'} {url}")
-    if not public["indexes"]:
-        lines.append("--no-index")
-    lines.extend(f"--find-links {url}" for url in public["find-links"])
-    head, body = [], text.splitlines(keepends=True)
-    while body and body[0].startswith("#"):
-        head.append(body.pop(0))
-    return "".join(head) + "\n".join(lines) + "\n\n" + "".join(body)
 
 
 def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
@@ -379,135 +331,72 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
         pre_packages=options.pre_packages,
         only_binary=options.only_binary,
         no_build=options.no_build,
-        exclude_newer=_recorded_time(options.exclude_newer),
+        exclude_newer=options.exclude_newer_time(),
         cooldown_days=options.cooldown_days,
         recommendation=RecommendationType.parse(record.recommendation or "latest"),
         workload=options.workload,
     )
 
 
-def _recorded_time(text: str | None) -> datetime | None:
-    """A lock's recorded ``exclude-newer`` (ISO 8601, as ``advisor lock`` writes it) as an
-    aware time; raises :class:`~advisor.errors.LockfileError` naming the key when it is not
-    one."""
-    if text is None:
-        return None
-    from advisor.errors import LockfileError
-
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise LockfileError(
-            f"[tool.advisor.options] exclude-newer: {text!r} is not an ISO 8601 time"
-        ) from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
 def lock_record(
-    prep: Prepared, *, opts: ResolveOptions, tool: Mapping[str, Any] | None = None
+    prep: Prepared, *, opts: ResolveOptions, tool: AdviceRecord | None = None
 ) -> LockRecord:
     """The record a lock of ``prep`` made with ``opts`` carries, with its input digest
-    (:func:`lock_digest`). ``tool`` holds further ``[tool.advisor]`` tables (the advice
-    search's ``advice``): written beside the record, they are not part of the digest."""
-    from advisor.lockfile.record import LockRecord
+    (:func:`lock_digest`); ``tool``, the advice's record, is written beside it, outside the
+    digest."""
+    from advisor.environment.targets import lock_table
+    from advisor.lockfile.record import (
+        IndexRecord,
+        InputsRecord,
+        LockRecord,
+        OptionsRecord,
+        TargetRecord,
+    )
+    from advisor.request import normalize_requirement
 
-    output = prep.output
-    lock_dir = Path(
-        os.path.abspath(output if str(output) != "-" else prep.cwd / "pylock.toml")
-    ).parent
+    output = prep.output if str(prep.output) != "-" else prep.cwd / "pylock.toml"
+    public = prep.index.redacted()
+    plan = opts.plan_options()
     record = LockRecord(
         advisor_version=__version__,
         recommendation=opts.recommendation,
-        index=index_record(prep.index),
-        targets=tuple(target_record(t) for t in prep.targets),
-        options=options_record(opts),
-        inputs=inputs_record(
+        index=IndexRecord(
+            indexes=public.indexes,
+            find_links=public.find_links,
+            strategy=str(public.strategy),
+            pinned=dict(public.pinned),
+        ),
+        targets=tuple(
+            TargetRecord.from_table(lock_table(t), source="target", where="target")
+            for t in prep.targets
+        ),
+        options=OptionsRecord.made_with(
+            pre=plan.pre,
+            pre_packages=plan.pre_packages,
+            only_binary=plan.only_binary,
+            no_build=plan.no_build,
+            exclude_newer=plan.exclude_newer,
+            cooldown_days=opts.cooldown_days,
+            workload=opts.workload,
+        ),
+        inputs=InputsRecord.made_from(
             prep.inputs,
-            opts,
-            prep.request,
-            lock_dir=lock_dir,
-            pip_constraints=prep.pip_constraints,
+            lock_dir=Path(os.path.abspath(output)).parent,
+            extras=opts.extras,
+            groups=opts.groups,
+            constraints=opts.constraints,
+            overrides=opts.overrides,
+            requirements=(normalize_requirement(r.requirement) for r in prep.request.requirements),
+            pip_constraints=(normalize_requirement(c.requirement) for c in prep.pip_constraints),
         ),
     )
     record = dataclasses.replace(record, input_digest=lock_digest(prep.request, record))
-    if tool:
-        record = LockRecord.from_table({**record.to_table(), **tool}, source="[tool.advisor]")
-    return record
-
-
-def index_record(index: IndexConfig) -> IndexRecord:
-    """The index configuration as a lock records it (no credentials)."""
-    from advisor.lockfile.record import IndexRecord
-
-    public = index.public()
-    return IndexRecord(
-        indexes=tuple(public["indexes"]),
-        find_links=tuple(public["find-links"]),
-        strategy=public["strategy"],
-        pinned=dict(public["pinned"]),
-    )
-
-
-def target_record(target: RuntimeEnvironment) -> TargetRecord:
-    """A target as a lock records it: the fields that shape a resolution (``target_table``)."""
-    from advisor.lockfile.record import TargetRecord
-
-    return TargetRecord.from_table(target_table(target), source="target", where="target")
-
-
-def options_record(opts: ResolveOptions) -> OptionsRecord:
-    """The resolution options that shape a lock, as recorded in it."""
-    from advisor.lockfile.record import OptionsRecord
-
-    return OptionsRecord(
-        pre=opts.pre,
-        pre_packages=tuple(sorted(opts.pre_packages)),
-        only_binary=tuple(sorted(opts.only_binary)),
-        no_build=opts.no_build,
-        exclude_newer=opts.exclude_newer.isoformat() if opts.exclude_newer else None,
-        cooldown_days=opts.cooldown_days,
-        workload=opts.workload.strip().lower() if opts.workload else None,
-    )
+    return record.with_advice(tool)
 
 
 def lock_digest(request: AdviceRequest, record: LockRecord) -> str:
     """The input digest of a lock: the normalised request plus what ``record`` adds
-    (:meth:`~advisor.lockfile.record.LockRecord.digest_fields`: the recorded index
-    configuration, targets, recommendation and options, and the recorded requirements of
-    pip's configured constraint files when there are any)."""
+    (:meth:`~advisor.lockfile.record.LockRecord.digest_fields`)."""
     from advisor.request import request_digest
 
     return request_digest(request, extra=record.digest_fields())
-
-
-def inputs_record(
-    inputs: Sequence[Path],
-    opts: ResolveOptions,
-    request: AdviceRequest,
-    *,
-    lock_dir: Path,
-    pip_constraints: Sequence[RequirementLine] = (),
-) -> InputsRecord:
-    """What the lock was made from, paths relative to the lock's folder: lets ``check``
-    re-read the inputs, and name the requirements that changed since. The constraints of
-    pip's configuration are recorded by content (``pip-constraints``, normalised, sorted):
-    their files belong to the machine, and ``check`` must not need them."""
-    from advisor.lockfile.record import InputsRecord
-    from advisor.request import normalize_requirement
-
-    def rel(path: Path) -> str:
-        return Path(os.path.relpath(Path(path).resolve(), lock_dir)).as_posix()
-
-    return InputsRecord(
-        files=tuple(rel(p) for p in inputs),
-        extras=tuple(opts.extras),
-        groups=tuple(opts.groups),
-        constraints=tuple(rel(p) for p in opts.constraints),
-        overrides=tuple(rel(p) for p in opts.overrides),
-        requirements=tuple(
-            sorted({normalize_requirement(r.requirement) for r in request.requirements})
-        ),
-        pip_constraints=tuple(
-            sorted({normalize_requirement(c.requirement) for c in pip_constraints})
-        ),
-    )

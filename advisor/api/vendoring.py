@@ -38,8 +38,8 @@ def vendor_wheels(
 
     if vendor:
         return _vendor(prep, opts, _vendored_files(resolution.pins), output / WHEELS, events), ()
-    public = prep.index.public()
-    local = [u for u in (*public["indexes"], *public["find-links"]) if u.startswith("file:")]
+    public = prep.index.redacted()
+    local = [u for u in (*public.indexes, *public.find_links) if u.startswith("file:")]
     return (), tuple(f"the build cannot reach {u} (a local index): use --wheels" for u in local)
 
 

@@ -5,29 +5,59 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import MutableMapping
 
     from rich.console import Console
 
     from advisor.api import ResolveOptions
 
 __all__ = [
+    "Command",
     "command_line",
     "human_size",
     "knowledge_store_option",
     "lock_output_options",
+    "pop_value",
+    "pop_values",
     "resolve_options",
     "resolve_opts",
     "setup_logging",
     "stderr",
 ]
+
+
+#: a command's function, before click makes it a command (its options come as keywords)
+Command = TypeVar("Command", bound=Callable[..., object])
+_T = TypeVar("_T")
+
+
+def pop_value(kw: MutableMapping[str, object], key: str, kind: type[_T]) -> _T | None:
+    """The value click parsed for option ``key`` (removed from ``kw``), checked to be a
+    ``kind``; ``None`` when unset."""
+    value = kw.pop(key, None)
+    if value is None or isinstance(value, kind):
+        return value
+    raise TypeError(f"option {key!r} is a {type(value).__name__}, not a {kind.__name__}")
+
+
+def pop_values(kw: MutableMapping[str, object], key: str, kind: type[_T]) -> tuple[_T, ...]:
+    """The values click parsed for the repeatable option ``key`` (removed from ``kw``), each
+    checked to be a ``kind``; ``()`` when unset."""
+    values = kw.pop(key, None) or ()
+    if not isinstance(values, tuple | list):
+        raise TypeError(f"option {key!r} is a {type(values).__name__}, not a sequence")
+    bad = [v for v in values if not isinstance(v, kind)]
+    if bad:
+        raise TypeError(f"option {key!r} holds a {type(bad[0]).__name__}, not a {kind.__name__}")
+    return tuple(v for v in values if isinstance(v, kind))
 
 
 def stderr() -> Console:
@@ -78,7 +108,7 @@ def _parse_timestamp(value: str) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def lock_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def lock_output_options(func: Command) -> Command:
     """``-o/--output`` and ``--format``: where a command writes its lock, and in which format."""
     func = click.option(
         "--format",
@@ -95,7 +125,7 @@ def lock_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def resolve_options(func: Command) -> Command:
     """The options every resolving command takes."""
     options = [
         click.option("--index-url", "-i", metavar="URL", help="Primary index (PEP 503/691)."),
@@ -222,45 +252,46 @@ def resolve_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def resolve_opts(kw: dict[str, Any]) -> ResolveOptions:
+def resolve_opts(kw: MutableMapping[str, object]) -> ResolveOptions:
     """The :class:`~advisor.api.ResolveOptions` of the options :func:`resolve_options` added
     (popped from ``kw``); ``--upgrade`` and ``--upgrade-package`` when the command has them."""
     from advisor.api import IndexStrategy, RecommendationType, ResolveOptions
 
-    stamp = kw.pop("exclude_newer")
-    cooldown = _cooldown_days(kw.pop("cooldown"), stamp)
+    stamp = pop_value(kw, "exclude_newer", str)
+    cooldown = _cooldown_days(pop_value(kw, "cooldown", float), stamp)
     if stamp is not None and _relative_days(stamp) is not None:
         stamp = None  # a span: the cooldown, not a date
-    strategy = kw.pop("index_strategy")
+    strategy = pop_value(kw, "index_strategy", str)
+    build_timeout = pop_value(kw, "build_timeout", float)
     return ResolveOptions(
-        index_url=kw.pop("index_url"),
-        extra_index_urls=tuple(kw.pop("extra_index_url")),
-        find_links=tuple(kw.pop("find_links")),
-        no_index=kw.pop("no_index"),
-        constraints=tuple(kw.pop("constraints")),
-        overrides=tuple(kw.pop("overrides")),
-        extras=tuple(kw.pop("extras")),
-        groups=tuple(kw.pop("groups")),
-        python=kw.pop("python"),
-        platform=kw.pop("platform"),
-        implementation=kw.pop("implementation"),
-        cuda=kw.pop("cuda"),
-        envs=tuple(kw.pop("envs")),
+        index_url=pop_value(kw, "index_url", str),
+        extra_index_urls=pop_values(kw, "extra_index_url", str),
+        find_links=pop_values(kw, "find_links", str),
+        no_index=bool(pop_value(kw, "no_index", bool)),
+        constraints=pop_values(kw, "constraints", Path),
+        overrides=pop_values(kw, "overrides", Path),
+        extras=pop_values(kw, "extras", str),
+        groups=pop_values(kw, "groups", str),
+        python=pop_value(kw, "python", str),
+        platform=pop_value(kw, "platform", str),
+        implementation=pop_value(kw, "implementation", str),
+        cuda=pop_value(kw, "cuda", str),
+        envs=pop_values(kw, "envs", str),
         index_strategy=IndexStrategy(strategy) if strategy else None,
-        pre=kw.pop("pre"),
-        pre_packages=tuple(kw.pop("prerelease_packages")),
+        pre=bool(pop_value(kw, "pre", bool)),
+        pre_packages=pop_values(kw, "prerelease_packages", str),
         exclude_newer=_parse_timestamp(stamp) if stamp else None,
         cooldown_days=cooldown,
-        offline=kw.pop("offline"),
-        no_cache=kw.pop("no_cache"),
-        refresh=kw.pop("refresh"),
-        cache_dir=kw.pop("cache_dir"),
-        only_binary=tuple(kw.pop("only_binary")),
-        no_build=kw.pop("no_build"),
-        build_timeout=kw.pop("build_timeout"),
-        recommendation=RecommendationType(kw.pop("recommendation") or "latest"),
-        upgrade=kw.pop("upgrade", False),
-        upgrade_packages=tuple(kw.pop("upgrade_package", ())),
+        offline=bool(pop_value(kw, "offline", bool)),
+        no_cache=bool(pop_value(kw, "no_cache", bool)),
+        refresh=bool(pop_value(kw, "refresh", bool)),
+        cache_dir=pop_value(kw, "cache_dir", Path),
+        only_binary=pop_values(kw, "only_binary", str),
+        no_build=bool(pop_value(kw, "no_build", bool)),
+        build_timeout=300.0 if build_timeout is None else build_timeout,
+        recommendation=RecommendationType(pop_value(kw, "recommendation", str) or "latest"),
+        upgrade=bool(pop_value(kw, "upgrade", bool)),
+        upgrade_packages=pop_values(kw, "upgrade_package", str),
     )
 
 

@@ -3,7 +3,7 @@ push's outcome is shown (text on stderr, or JSON)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,7 +25,7 @@ tls_verify_option = click.option(
 )
 
 
-def push_payload(outcome: PushOutcome) -> dict[str, Any]:
+def push_payload(outcome: PushOutcome) -> dict[str, object]:
     """The push as JSON (``--json``)."""
     return {
         "tool": outcome.tool,

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import (
+    Command,
     knowledge_store_option,
     lock_output_options,
+    pop_value,
+    pop_values,
     resolve_options,
     resolve_opts,
     setup_logging,
@@ -21,7 +24,7 @@ from advisor.cli._common import (
 from advisor.cli._progress import progress_events
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, MutableMapping, Sequence
 
     from advisor.api.advising import AdviseOptions
 
@@ -65,8 +68,8 @@ _knowledge_options = [
 ]
 
 
-def _with_options(options: list[Any]) -> Callable[[Any], Any]:
-    def apply(func: Any) -> Any:
+def _with_options(options: Sequence[Callable[[Command], Command]]) -> Callable[[Command], Command]:
+    def apply(func: Command) -> Command:
         for option in reversed(options):
             func = option(func)
         return func
@@ -74,21 +77,24 @@ def _with_options(options: list[Any]) -> Callable[[Any], Any]:
     return apply
 
 
-def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOptions:
+def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) -> AdviseOptions:
     """The advice options in ``kw`` (popped); the search's default where it has none."""
     from advisor.api.advising import AdviseOptions
 
-    search = {
-        name: kw.pop(name) for name in ("count", "budget", "time_limit", "seed") if name in kw
-    }
+    default = AdviseOptions()
+    count, budget, seed = (pop_value(kw, name, int) for name in ("count", "budget", "seed"))
+    time_limit = pop_value(kw, "time_limit", float)
     return AdviseOptions(
-        **search,
-        knowledge=kw.pop("knowledge_url"),
-        knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
-        osv=kw.pop("osv"),
+        count=default.count if count is None else count,
+        budget=default.budget if budget is None else budget,
+        time_limit=default.time_limit if time_limit is None else time_limit,
+        seed=default.seed if seed is None else seed,
+        knowledge=pop_value(kw, "knowledge_url", str),
+        knowledge_dirs=pop_values(kw, "knowledge_dirs", Path),
+        osv=pop_value(kw, "osv", Path),
         baseline=baseline,
-        allow_sdist=kw.pop("allow_sdist", False),
-        strict=kw.pop("strict", False),
+        allow_sdist=bool(pop_value(kw, "allow_sdist", bool)),
+        strict=bool(pop_value(kw, "strict", bool)),
     )
 
 
@@ -123,29 +129,29 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
     help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
     "csv, import …).",
 )
-def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
+def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.locking import LockFormat, LockOptions
     from advisor.api.locking import advise as run_advise
-    from advisor.report import render_advice
+    from advisor.report import ReportFormat, render_advice
 
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
     kw.pop("as_json")
-    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(max(verbose - 1, 0), quiet)
-    output: Path | None = kw.pop("output")
+    output = pop_value(kw, "output", Path)
     fmt = LockFormat(
-        kw.pop("fmt") or ("requirements" if output and output.suffix == ".txt" else "pylock")
+        pop_value(kw, "fmt", str)
+        or ("requirements" if output and output.suffix == ".txt" else "pylock")
     )
-    dry_run, report_fmt, report_file = (
-        kw.pop("dry_run"),
-        kw.pop("report_fmt"),
-        kw.pop("report_file"),
-    )
+    dry_run = bool(pop_value(kw, "dry_run", bool))
+    report_fmt = ReportFormat(pop_value(kw, "report_fmt", str) or "text")
+    report_file = pop_value(kw, "report_file", Path)
     explicit = kw.get("recommendation")  # None: the api takes the project's, else stable
-    workload = kw.pop("workload")
-    advise_opts = _advise_opts(kw, baseline=kw.pop("baseline"))
+    explicit = explicit if isinstance(explicit, str) else None
+    workload = pop_value(kw, "workload", str)
+    advise_opts = _advise_opts(kw, baseline=pop_value(kw, "baseline", Path))
     opts = dataclasses.replace(resolve_opts(kw), workload=workload)
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
@@ -190,7 +196,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @_with_options(_knowledge_options)
-def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: Any) -> None:
+def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: object) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
     from advisor.api.explaining import explain_pin
     from advisor.report import ReportFormat, render_explanation

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -17,6 +16,7 @@ from advisor.cli._app import cli
 from advisor.cli._common import (
     command_line,
     lock_output_options,
+    pop_value,
     resolve_options,
     resolve_opts,
     setup_logging,
@@ -65,20 +65,18 @@ def env_detect(
     metavar="NAME",
     help="Let NAME move; keep every other pin of the existing lock (repeatable).",
 )
-def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
+def lock(inputs: tuple[Path, ...], **kw: object) -> None:
     """Resolve INPUTS (requirements files or pyproject.toml) and write a lockfile."""
     from advisor.api import LockFormat, LockOptions
     from advisor.api import lock as run_lock
 
-    as_json = kw.pop("as_json")
-    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    as_json = bool(pop_value(kw, "as_json", bool))
+    verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
-    output: Path | None = kw.pop("output")
-    fmt = kw.pop("fmt")
-    dry_run = kw.pop("dry_run")
-    if fmt is None:
-        fmt = "requirements" if output and output.suffix in {".txt", ".in"} else "pylock"
-    fmt = LockFormat(fmt)
+    output = pop_value(kw, "output", Path)
+    dry_run = bool(pop_value(kw, "dry_run", bool))
+    default = "requirements" if output and output.suffix in {".txt", ".in"} else "pylock"
+    fmt = LockFormat(pop_value(kw, "fmt", str) or default)
     opts = resolve_opts(kw)
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")

@@ -8,6 +8,7 @@ downloaded once through the fetcher.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,9 @@ from advisor.index.fetch import file_url_to_path
 
 if TYPE_CHECKING:
     from advisor.index.fetch import Fetcher
-    from advisor.models import DistFile
+    from advisor.models import DistFile, Resolution
 
-__all__ = ["ensure_hash"]
+__all__ = ["ensure_hash", "with_hashes"]
 
 _CHUNK = 1 << 20
 
@@ -50,3 +51,12 @@ def ensure_hash(dist: DistFile, *, fetcher: Fetcher) -> DistFile:
         size = len(resp.content)
     hashes = tuple(sorted({*dist.hashes, ("sha256", digest.hexdigest())}))
     return msgspec.structs.replace(dist, hashes=hashes, size=dist.size or size)
+
+
+def with_hashes(resolution: Resolution, fetcher: Fetcher) -> Resolution:
+    """``resolution`` with every locked file given a sha256 (:func:`ensure_hash`)."""
+    pins = []
+    for pin in resolution.pins:
+        files = tuple(ensure_hash(f, fetcher=fetcher) for f in pin.files)
+        pins.append(pin if files == pin.files else dataclasses.replace(pin, files=files))
+    return dataclasses.replace(resolution, pins=tuple(pins))

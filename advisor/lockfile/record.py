@@ -18,16 +18,27 @@ them (``index``), since either choice is part of the digest.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import LockfileError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
-__all__ = ["IndexRecord", "InputsRecord", "LockRecord", "OptionsRecord", "TargetRecord"]
+__all__ = [
+    "AdviceRecord",
+    "IndexRecord",
+    "InputsRecord",
+    "LockRecord",
+    "OptionsRecord",
+    "TargetRecord",
+]
 
 _PREFIX = "tool.advisor"
 
@@ -124,6 +135,43 @@ class OptionsRecord:
     other: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
+    def made_with(
+        cls,
+        *,
+        pre: bool,
+        pre_packages: Iterable[str],
+        only_binary: Iterable[str],
+        no_build: bool,
+        exclude_newer: datetime | None,
+        cooldown_days: float | None = None,
+        workload: str | None = None,
+    ) -> OptionsRecord:
+        """The record of a lock made with these options (lists sorted, the time in ISO 8601,
+        the workload's name lower-cased)."""
+        return cls(
+            pre=pre,
+            pre_packages=tuple(sorted(pre_packages)),
+            only_binary=tuple(sorted(only_binary)),
+            no_build=no_build,
+            exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
+            cooldown_days=cooldown_days,
+            workload=workload.strip().lower() if workload else None,
+        )
+
+    def exclude_newer_time(self) -> datetime | None:
+        """The recorded ``exclude-newer`` as an aware time (UTC when it names no zone);
+        raises :class:`LockfileError` naming the key when it is not ISO 8601."""
+        if self.exclude_newer is None:
+            return None
+        try:
+            stamp = datetime.fromisoformat(self.exclude_newer.replace("Z", "+00:00"))
+        except ValueError:
+            raise LockfileError(
+                f"[{_PREFIX}.options] exclude-newer: {self.exclude_newer!r} is not an ISO 8601 time"
+            ) from None
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+    @classmethod
     def from_table(cls, table: object, *, source: str) -> OptionsRecord:
         read = _Reader(table, source=source, where=f"{_PREFIX}.options")
         return cls(
@@ -168,6 +216,37 @@ class InputsRecord:
     other: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
+    def made_from(
+        cls,
+        files: Sequence[Path],
+        *,
+        lock_dir: Path,
+        extras: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        constraints: Sequence[Path] = (),
+        overrides: Sequence[Path] = (),
+        requirements: Iterable[str] = (),
+        pip_constraints: Iterable[str] = (),
+    ) -> InputsRecord:
+        """The record of a lock in ``lock_dir`` made from these inputs: paths relative to
+        ``lock_dir``; ``requirements`` and ``pip_constraints`` (normalised by the caller)
+        sorted, once each. The constraints of pip's configuration are recorded by content:
+        their files belong to the machine, and ``check`` must not need them."""
+
+        def rel(path: Path) -> str:
+            return Path(os.path.relpath(Path(path).resolve(), lock_dir)).as_posix()
+
+        return cls(
+            files=tuple(rel(p) for p in files),
+            extras=tuple(extras),
+            groups=tuple(groups),
+            constraints=tuple(rel(p) for p in constraints),
+            overrides=tuple(rel(p) for p in overrides),
+            requirements=tuple(sorted(set(requirements))),
+            pip_constraints=tuple(sorted(set(pip_constraints))),
+        )
+
+    @classmethod
     def from_table(cls, table: object, *, source: str) -> InputsRecord:
         read = _Reader(table, source=source, where=f"{_PREFIX}.inputs")
         return cls(
@@ -192,6 +271,29 @@ class InputsRecord:
             "pip-constraints": list(self.pip_constraints),
         }
         return {**{k: v for k, v in table.items() if v}, **self.other}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdviceRecord:
+    """``[tool.advisor.advice]``: what the advice search that chose the lock's stack found
+    for its first target: the best stack's ``score`` and ``latest``'s, the projects whose
+    pins differ from ``latest``'s, and the search's ``seed`` and ``budget``. Written beside
+    the record, it is not part of the input digest."""
+
+    score: float
+    latest_score: float
+    differs_from_latest: tuple[str, ...] = ()
+    seed: int = 0
+    budget: int = 0
+
+    def to_table(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4),
+            "latest-score": round(self.latest_score, 4),
+            "differs-from-latest": sorted(self.differs_from_latest),
+            "seed": self.seed,
+            "budget": self.budget,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +353,12 @@ class LockRecord:
             "inputs": self.inputs.to_table() if self.inputs is not None else None,
         }
         return {**{k: v for k, v in table.items() if v is not None}, **self.other}
+
+    def with_advice(self, advice: AdviceRecord | None) -> LockRecord:
+        """This record with ``advice`` beside it (as ``advice``; ``None``: unchanged)."""
+        if advice is None:
+            return self
+        return dataclasses.replace(self, other={**self.other, "advice": advice.to_table()})
 
     def digest_fields(self) -> dict[str, Any]:
         """What the record adds to the lock's input digest (the request adds the rest): the

@@ -14,7 +14,7 @@ local and fast (it runs on every command): no network, no environment-variable r
 from __future__ import annotations
 
 from advisor.request.digest import normalize_requirement, request_digest
-from advisor.request.load import load_request, parse_requirements_file
+from advisor.request.load import load_request, parse_requirements_file, read_constraint_files
 from advisor.request.model import (
     AdviceRequest,
     IndexOptions,
@@ -32,5 +32,6 @@ __all__ = [
     "load_request",
     "normalize_requirement",
     "parse_requirements_file",
+    "read_constraint_files",
     "request_digest",
 ]

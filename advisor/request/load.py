@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidName, canonicalize_name
 
-from advisor.errors import InputError
-from advisor.request.model import AdviceRequest, InputFile
+from advisor.errors import ConfigError, InputError
+from advisor.request.model import AdviceRequest, InputFile, RequirementLine
 from advisor.request.pyproject import merge_requires_python, parse_pyproject
 from advisor.request.requirements_file import RequirementsReader, display_path
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["load_request", "parse_requirements_file"]
+__all__ = ["load_request", "parse_requirements_file", "read_constraint_files"]
 
 
 def load_request(
@@ -118,6 +118,37 @@ def parse_requirements_file(
         files=tuple(reader.files),
         root=root.as_posix(),
     )
+
+
+def read_constraint_files(
+    paths: Sequence[str], *, source: str, environ: Mapping[str, str], cwd: Path
+) -> tuple[RequirementLine, ...]:
+    """The requirements of the constraint files ``paths`` that pip's configuration names
+    (its ``constraint`` setting, set in ``source``), in file order.
+
+    Raises :class:`~advisor.errors.ConfigError` naming ``source`` when a file is missing or
+    invalid (pip refuses to install then), or remote (pip would fetch it; the advisor reads
+    local files only).
+    """
+    from advisor.urls import redact_url
+
+    lines: list[RequirementLine] = []
+    for path in paths:
+        if "://" in path:
+            raise ConfigError(
+                f"pip's constraint setting names a remote file, {redact_url(path)} "
+                f"({source}); the advisor reads local constraint files only: "
+                "download it and name the copy"
+            )
+        try:
+            parsed = parse_requirements_file(
+                Path(path), role="constraints", environ=environ, cwd=cwd
+            )
+        except InputError as exc:
+            where = f"a constraint file of pip's configuration: {source}"
+            raise ConfigError(f"{exc} ({where})") from exc
+        lines.extend(parsed.constraints)
+    return tuple(lines)
 
 
 def _locate(given: Path, root: Path) -> tuple[Path, str]:
