@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from advisor.models import Edge
     from advisor.scoring.advice import Advice, StackAdvice
     from advisor.scoring.base import CandidateInfo, ScoringContext
 
@@ -81,7 +82,11 @@ class ForbiddenPin:
         self.forbidden = forbidden
 
     def check(
-        self, pins: Mapping[NormalizedName, Version], ctx: ScoringContext
+        self,
+        pins: Mapping[NormalizedName, Version],
+        ctx: ScoringContext,
+        *,
+        edges: Sequence[Edge] = (),
     ) -> Sequence[StackVerdict]:
         if self.forbidden is None:
             return ()
