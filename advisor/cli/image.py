@@ -54,8 +54,7 @@ def image_list(
     """Show the recipes: base image, the target each resolves for, its default
     requirements, the last recorded build of each, and with --resolve the stack each
     resolves to today."""
-    from advisor.api.context import ResolveOptions
-    from advisor.api.imaging import list_images
+    from advisor.api import ResolveOptions, list_images
 
     listed = list_images(
         knowledge_dir=knowledge_dir,
