@@ -1,15 +1,11 @@
 """Image build contexts: ``advisor image generate`` and ``advisor image list``.
 
-Part of the composition root, and only its wiring: it reads the process environment, the
-clock and the host, finds the knowledge folder, and hands :mod:`advisor.image.assembly` the
-lock step an image takes (:class:`~advisor.image.locker.StackLocker`), made of the steps the
-lock and advise jobs share: :func:`~advisor.api.inputs.prepare`,
-:func:`~advisor.api.locking.choose_stack` (so an image's stack is chosen as ``advisor lock``
-chooses it) and :func:`~advisor.api.locking.finish` (its locks rendered the same way), and
-the index session that downloads the locked files. What an image decides (its target and
-indexes, environment variables, vendored files, labels, record and SBOM) is in
-:mod:`advisor.image`.
-"""
+Part of the composition root, and only its wiring: the process environment, the clock, the
+host, the knowledge folder, and the lock step an image takes (a
+:class:`~advisor.image.locker.StackLocker`): the lock job's own steps, ``prepare``,
+``choose_stack`` and ``finish`` (so an image's stack is chosen and its locks rendered as
+``advisor lock`` does), with the index session that downloads the locked files. What an
+image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly` first)."""
 
 from __future__ import annotations
 
@@ -33,6 +29,7 @@ if TYPE_CHECKING:
 
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import Prepared
+    from advisor.api.locking import LockOutcome
     from advisor.events import ProgressEvents
     from advisor.image.assembly import ContextSettings
     from advisor.image.listing import ImageListing
@@ -207,28 +204,24 @@ class _ImageLock:
             prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
         advice = AdviseOptions(knowledge_dirs=(self.knowledge,))
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
-        locks = {
-            fmt: finish(
-                prep,
-                stack.resolution,
-                opts=opts,
-                out=LockOptions(
-                    output=request.folder / name,
-                    format=fmt,
-                    dry_run=True,  # rendered here, written with the context
-                    command=request.command,
-                    index_lines=request.index_lines,
-                ),
-                tool=stack.tool,
+
+        def render(fmt: LockFormat) -> LockOutcome:  # not written: the context is, whole
+            out = LockOptions(
+                output=request.folder / _LOCKS[fmt],
+                format=fmt,
+                dry_run=True,
+                command=request.command,
+                index_lines=request.index_lines,
             )
-            for fmt, name in _LOCKS.items()
-        }
+            return finish(prep, stack.resolution, opts=opts, out=out, tool=stack.tool)
+
+        pylock, requirements = render(LockFormat.PYLOCK), render(LockFormat.REQUIREMENTS)
         public = prep.index.public()
         return LockedImage(
             resolution=stack.resolution,
-            pylock=locks[LockFormat.PYLOCK].text,
-            requirements=locks[LockFormat.REQUIREMENTS].text,
-            input_digest=locks[LockFormat.PYLOCK].digest,
+            pylock=pylock.text,
+            requirements=requirements.text,
+            input_digest=pylock.digest,
             target_record=target_table(request.target),
             downloads=partial(_downloads, opts, prep, request.events),
             advice=None
