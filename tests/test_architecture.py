@@ -70,7 +70,12 @@ LAYERS: dict[str, frozenset[str] | None] = {
     "observe": frozenset(
         {"errors", "models", "events", "environment", "knowledge", "lockfile", "install"}
     ),
-    "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
+    # the image jobs' decisions; locking goes through the StackLocker the api passes in
+    # (never api, index or advice); events: the lock step reports where the job's go;
+    # urls: a recipe's index is shown redacted
+    "image": frozenset(
+        {"errors", "models", "events", "urls", "environment", "knowledge", "lockfile", "observe"}
+    ),
     # the team server sits under the composition root, which builds and starts it; it
     # answers from the knowledge store (advice endpoints will get the api's jobs injected)
     "server": frozenset({"errors", "models", "urls", "knowledge"}),

@@ -482,3 +482,50 @@ def test_registries_conf_insecure_and_an_oci_archive_with_skopeo(
     assert pulled  # the image id, pulled by digest
     record = json.loads((context / "image.json").read_text(encoding="utf-8"))
     assert sorted(p["reference"] for p in record["pushed"]) == sorted([destination, target])
+
+
+def test_build_with_push_builds_pushes_and_records_in_one_command(
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_registry: LocalRegistry,
+) -> None:
+    """``advisor image build --push``: the build, then the push of a build that passed, as
+    ``advisor image push`` does it; a push that fails (TLS verification is on by default, and
+    this registry speaks plain HTTP) fails the command, the build's outcome stands."""
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    destination = f"{local_registry.host}/advisor/minimal-built"
+    build = ("image", "build", str(context), "--tool", "buildah", "--push", destination)
+
+    refused = _cli(*build, "--json", env=environ)
+    assert refused.returncode == 1, refused.stderr
+    payload = json.loads(refused.stdout)
+    assert payload["outcome"] == "ok" and payload["observations"] > 0
+    assert (payload["push"]["outcome"], payload["push"]["failure-class"]) == ("failed", "tls")
+    assert "Traceback" not in refused.stderr
+    assert "pushed" not in json.loads((context / "image.json").read_text(encoding="utf-8"))
+
+    done = _cli(*build, "--no-tls-verify", "--json", env=environ)
+    assert done.returncode == 0, done.stderr
+    push = json.loads(done.stdout)["push"]
+    assert push["outcome"] == "ok" and push["recorded"] and push["tool"] == "buildah"
+    record = json.loads((context / "image.json").read_text(encoding="utf-8"))
+    tag = record["build"]["tag"].rpartition(":")[2]
+    assert push["destination"] == f"{destination}:{tag}"
+    assert push["reference"] == f"{destination}@{push['digest']}"
+    assert [(p["reference"], p["digest"]) for p in record["pushed"]] == [
+        (push["destination"], push["digest"])
+    ]
+    with open_store(environ["ADVISOR_KNOWLEDGE"]) as store:
+        pushed = [
+            o.pushed
+            for o in store.iter_kind("build")
+            if isinstance(o, BuildObservation) and o.package is None and o.pushed
+        ]
+    assert pushed == [(push["reference"],)]
+
+    text = _cli(*build, "--no-tls-verify", env=environ)  # the text report names both steps
+    assert text.returncode == 0, text.stderr
+    said = " ".join(text.stderr.split())
+    assert "built " in said and f"pushed {destination}:{tag} with buildah" in said

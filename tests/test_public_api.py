@@ -101,6 +101,7 @@ def test_api_all_is_pinned() -> None:
         "inspect_image",
         "install_lock",
         "knowledge_stats",
+        "list_images",
         "list_recipes",
         "lock",
         "observe_bench",

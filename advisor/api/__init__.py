@@ -52,6 +52,7 @@ __all__ = [
     "inspect_image",
     "install_lock",
     "knowledge_stats",
+    "list_images",
     "list_recipes",
     "lock",
     "observe_bench",
@@ -106,6 +107,7 @@ _WHERE = {
     "inspect_image": ("publishing", "inspect_image"),
     "install_lock": ("installing", "install_lock"),
     "knowledge_stats": ("knowledge", "stats"),
+    "list_images": ("imaging", "list_images"),
     "list_recipes": ("imaging", "list_recipes"),
     "lock": ("locking", "lock"),
     "observe_bench": ("observing", "observe_bench"),
@@ -142,7 +144,7 @@ if TYPE_CHECKING:
     from advisor.api.fixing import FixOptions, FixOutcome, fix
     from advisor.api.image_family import FamilyOutcome
     from advisor.api.image_family import generate_family as generate_images
-    from advisor.api.imaging import ImageOutcome, list_recipes
+    from advisor.api.imaging import ImageOutcome, list_images, list_recipes
     from advisor.api.imaging import generate as generate_image
     from advisor.api.installing import install_lock
     from advisor.api.knowledge import import_osv

@@ -1,64 +1,28 @@
 """``advisor image generate --all``: every recipe's build context, resolved as one family.
 
-Part of the composition root, beside :mod:`advisor.api.imaging` (whose :func:`generate` it
-calls per recipe). The recipes are resolved in name order; each prefers the versions the
-earlier ones pinned (the preference a multi-target lock uses: later targets prefer earlier
-pins), so a package several images carry gets one version wherever a recipe's target
-allows it. Every version that still differs is explained (:mod:`advisor.image.family`
-compares): the recipe takes the package from its own index (``index_packages``), or the
-family version does not resolve for that recipe (its requirements, its base's Python or
-platform exclude it: the resolver's own conflict message is the reason), or an advice
-other than ``latest`` chose otherwise. A divergence with no such reason is *unexplained*.
-``family.json`` in the output folder lists each package's version per recipe and every
-divergence with its reason.
+Part of the composition root, and only its wiring: the images share the settings
+:func:`advisor.api.imaging.image_settings` makes (the knowledge folder, the lock step, the
+host, the environment, the time), and :mod:`advisor.image.family_contexts` resolves the
+recipes in name order, each preferring the earlier ones' pins, and explains every version
+that still differs (``family.json``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.errors import InputError, NoViableStack
 from advisor.events import SILENT
+from advisor.image.family_contexts import FAMILY_FILE, FamilyOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
+    from pathlib import Path
 
     from advisor.api.context import ResolveOptions
-    from advisor.api.imaging import ImageOutcome
     from advisor.events import ProgressEvents
-    from advisor.image.family import Divergence, Parting
-    from advisor.knowledge.schema import ImageRecipe
 
 __all__ = ["FAMILY_FILE", "FamilyOutcome", "generate_family"]
-
-#: The family's summary in the output folder.
-FAMILY_FILE = "family.json"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FamilyOutcome:
-    """Every recipe's context under ``folder`` (``images``, in name order), the divergences
-    left with their reasons, and the recipes that did not resolve (name → why)."""
-
-    folder: Path
-    images: tuple[ImageOutcome, ...]
-    divergences: tuple[Divergence, ...]
-    failures: Mapping[str, str]
-
-    @property
-    def unexplained(self) -> tuple[Divergence, ...]:
-        return tuple(d for d in self.divergences if not d.explained)
-
-    @property
-    def ok(self) -> bool:
-        """Every recipe resolved and every divergence has a reason."""
-        return not self.failures and not self.unexplained
 
 
 def generate_family(
@@ -77,150 +41,12 @@ def generate_family(
     ``output/family.json``. With ``align`` (the default) later recipes prefer the earlier
     ones' pins; without, each resolves on its own (to see what alignment changes).
     A recipe with no stack is reported in ``failures``, not raised. Raises
-    :class:`InputError` when ``output`` cannot be written or there is no recipe."""
-    from advisor.api.imaging import generate, list_recipes
-    from advisor.image.context import render_image_json
-    from advisor.image.family import family_versions, find_partings, render_family
-    from advisor.lockfile.write import write_atomic
+    :class:`~advisor.errors.InputError` when ``output`` cannot be written or there is no
+    recipe."""
+    from advisor.api.imaging import image_settings
+    from advisor.image.family_contexts import generate_family as generate
 
-    environ = dict(os.environ) if environ is None else environ
-    now = now or datetime.now(UTC)
-    recipes = list_recipes(knowledge_dir=knowledge_dir, now=now)
-    if not recipes:
-        raise InputError("no image recipes to generate")
-    images: list[ImageOutcome] = []
-    pins: list[tuple[str, dict[str, str]]] = []
-    failures: dict[str, str] = {}
-    for recipe in recipes:
-        preferred = {n: v for n, (v, _) in family_versions(pins).items()} if align else {}
-        try:
-            image = generate(
-                recipe.name,
-                opts=opts,
-                output=output / recipe.name,
-                knowledge_dir=knowledge_dir,
-                environ=environ,
-                cwd=cwd,
-                now=now,
-                vendor=vendor,
-                events=events,
-                preferences=preferred,
-            )
-        except NoViableStack as exc:
-            failures[recipe.name] = exc.message.splitlines()[0]
-            continue
-        images.append(image)
-        pins.append((recipe.name, {str(p.name): str(p.version) for p in image.resolution.pins}))
-    by_name = {r.name: r for r in recipes}
-    divergences = tuple(
-        _explain(
-            parting,
-            by_name,
-            opts=opts,
-            knowledge_dir=knowledge_dir,
-            environ=environ,
-            cwd=cwd,
-            now=now,
-        )
-        for parting in find_partings(pins)
+    settings = image_settings(
+        opts, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now, events=events
     )
-    summary = render_family(pins, divergences, failures)
-    try:
-        write_atomic(output / FAMILY_FILE, render_image_json(summary))
-    except OSError as exc:
-        raise InputError(f"cannot write {output / FAMILY_FILE}: {exc.strerror or exc}") from exc
-    return FamilyOutcome(
-        folder=output, images=tuple(images), divergences=divergences, failures=failures
-    )
-
-
-def _explain(
-    parting: Parting,
-    recipes: Mapping[str, ImageRecipe],
-    *,
-    opts: ResolveOptions,
-    knowledge_dir: Path | None,
-    environ: Mapping[str, str],
-    cwd: Path | None,
-    now: datetime,
-) -> Divergence:
-    """Why each recipe of ``parting`` pins another version than the family's (see the
-    module's docstring); a recipe for which the family version resolves under ``latest``
-    is unexplained."""
-    from advisor.api.imaging import _recipe_indexes
-    from advisor.image.family import Divergence
-
-    reasons: dict[str, str] = {}
-    unexplained: list[str] = []
-    pinned = f"{parting.package}=={parting.version}"
-    for name, version in parting.versions.items():
-        recipe = recipes[name]
-        indexes, _ = _recipe_indexes(recipe, environ)
-        if indexes and parting.package in recipe.index_packages:
-            reasons[name] = (
-                f"{name} takes {parting.package} from its own index ({indexes[0]}), which has"
-                f" {version}, not {parting.version} (set by {parting.first})"
-            )
-            continue
-        conflict = _conflict(
-            recipe, pinned, opts=opts, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd,
-            now=now,
-        )  # fmt: skip
-        if conflict is not None:
-            reasons[name] = (
-                f"{pinned} (set by {parting.first}) does not resolve for {name}: {conflict}"
-            )
-        elif opts.recommendation != "latest":
-            reasons[name] = (
-                f"the {opts.recommendation} advice for {name} chose {version} over {pinned},"
-                f" which also resolves (its image.json has the advice's reasons)"
-            )
-        else:
-            unexplained.append(name)
-            reasons[name] = f"{pinned} (set by {parting.first}) also resolves for {name}"
-    return Divergence(
-        package=parting.package,
-        version=parting.version,
-        first=parting.first,
-        versions=dict(parting.versions),
-        reasons=reasons,
-        unexplained=tuple(unexplained),
-    )
-
-
-def _conflict(
-    recipe: ImageRecipe,
-    pinned: str,
-    *,
-    opts: ResolveOptions,
-    knowledge_dir: Path | None,
-    environ: Mapping[str, str],
-    cwd: Path | None,
-    now: datetime,
-) -> str | None:
-    """The resolver's explanation when ``recipe``'s requirements plus ``pinned`` have no
-    stack on its base, or ``None`` when they resolve (one ``latest`` resolution, no
-    downloads, in a scratch folder)."""
-    from advisor.api.context import RecommendationType
-    from advisor.api.imaging import generate
-
-    check = dataclasses.replace(opts, recommendation=RecommendationType.LATEST)
-    with tempfile.TemporaryDirectory(prefix="advisor-family-") as scratch:
-        inputs = Path(scratch) / "requirements.in"
-        inputs.write_text("".join(f"{r}\n" for r in (*recipe.requirements, pinned)), "utf-8")
-        try:
-            generate(
-                recipe.name,
-                (inputs,),
-                opts=check,
-                output=Path(scratch) / "ctx",
-                knowledge_dir=knowledge_dir,
-                environ=environ,
-                cwd=cwd,
-                now=now,
-                vendor=False,
-            )
-        except NoViableStack as exc:
-            lines = [line.strip() for line in exc.message.splitlines() if line.strip()]
-            return " ".join(lines[:3])
-    return None
+    return generate(output=output, settings=settings, vendor=vendor, align=align)

@@ -54,32 +54,14 @@ def image_list(
     """Show the recipes: base image, the target each resolves for, its default
     requirements, the last recorded build of each, and with --resolve the stack each
     resolves to today."""
-    from advisor.api.building import last_builds
-    from advisor.api.context import ResolveOptions
-    from advisor.api.imaging import list_recipes, resolve_recipes
+    from advisor.api import ResolveOptions, list_images
 
-    recipes = list_recipes(knowledge_dir=knowledge_dir)
-    builds = last_builds(knowledge_url)
-    resolved: dict[str, Any] = {}
-    if resolve:
-        opts = ResolveOptions(index_url=index_url)
-        names = [r.name for r in recipes]
-        resolved = resolve_recipes(names, opts=opts, knowledge_dir=knowledge_dir)
-    rows: list[dict[str, Any]] = [
-        {
-            "name": r.name,
-            "base": r.base_image + (f"@{r.base_digest}" if r.base_digest else ""),
-            "python": r.python,
-            "implementation": r.implementation,
-            "platform": r.platform,
-            "cuda": r.cuda,
-            "requirements": list(r.requirements),
-            "summary": r.summary,
-            "last-build": _build_summary(builds.get(r.name)),
-            **({"resolves-to": resolved.get(r.name)} if resolve else {}),
-        }
-        for r in recipes
-    ]
+    listed = list_images(
+        knowledge_dir=knowledge_dir,
+        store_url=knowledge_url,
+        resolve=ResolveOptions(index_url=index_url) if resolve else None,
+    )
+    rows = [_row(item, resolve=resolve) for item in listed]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -99,6 +81,23 @@ def image_list(
             click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
             for reference in last["pushed"]:
                 click.echo(f"    pushed: {reference}")
+
+
+def _row(item: Any, *, resolve: bool) -> dict[str, Any]:
+    """One recipe of ``image list`` as JSON (``--json``), and what the table shows."""
+    r = item.recipe
+    return {
+        "name": r.name,
+        "base": r.base_image + (f"@{r.base_digest}" if r.base_digest else ""),
+        "python": r.python,
+        "implementation": r.implementation,
+        "platform": r.platform,
+        "cuda": r.cuda,
+        "requirements": list(r.requirements),
+        "summary": r.summary,
+        "last-build": _build_summary(item.last_build),
+        **({"resolves-to": item.resolves_to} if resolve else {}),
+    }
 
 
 def _pins_text(pins: Any) -> str:
@@ -322,6 +321,11 @@ def image_build(
         if not (quiet or as_json):
             bar.console.print(escape(line), style="dim" if step is None else "bold")
 
+    def on_push_line(line: str, _step: Any) -> None:
+        bar.update(task, description=f"pushing {push_to}")
+        if not (quiet or as_json):
+            bar.console.print(escape(line))
+
     with bar:
         outcome = build_image(
             folder,
@@ -332,19 +336,11 @@ def image_build(
             timeout=timeout,
             on_line=on_line,
             on_start=on_start,
-        )
-    run = outcome.run
-    pushed = None
-    if outcome.ok and push_to:
-        from advisor.api import push_image
-
-        pushed = push_image(
-            folder,
-            push_to,
+            push_to=push_to,  # a build that passed is pushed
             tls_verify=tls_verify,
-            store_url=knowledge_url,
-            on_line=lambda line, _step: None if quiet or as_json else console.print(escape(line)),
+            on_push_line=on_push_line,
         )
+    run, pushed = outcome.run, outcome.push
     recorded = f"recorded {len(outcome.observations)} observations"
     if outcome.record_error:
         recorded = "not recorded"

@@ -3,10 +3,11 @@
 Sits between :mod:`advisor.image.containerfile`, whose install step runs
 :data:`PROBE_COMMAND` with the base's ``python3`` just before creating the venv (in the same
 ``RUN``, so the facts are printed exactly when the install runs), and
-:mod:`advisor.api.building`, which reads the printed line back from the build's log
-(:func:`parse_base_facts`) and records the observations with what the image actually has,
-not what its recipe declares; :func:`declaration_mismatches` says where the two differ
-(a warning: the lock was resolved for the declaration).
+:mod:`advisor.image.builder`, which records the observations with what the image actually
+has, not what its recipe declares: :func:`observed_base` reads the printed line back from
+the build's log (:func:`parse_base_facts`) and gives the environment the observations hold
+in; :func:`declaration_mismatches` says where the two differ (a warning: the lock was
+resolved for the declaration).
 
 The line is ``advisor-base-facts {json}``; the command spells the marker in two pieces, so
 the tool's echo of the command itself never matches.
@@ -23,13 +24,17 @@ from advisor.environment.platforms import parse_implementation
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
-    from advisor.knowledge.schema import ImageRecipe
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.build import BuildRun
+    from advisor.knowledge.schema import EnvironmentPredicate, ImageRecipe
 
 __all__ = [
     "MARKER",
     "PROBE_COMMAND",
     "BaseFacts",
+    "ObservedBase",
     "declaration_mismatches",
+    "observed_base",
     "parse_base_facts",
 ]
 
@@ -151,3 +156,59 @@ def declaration_mismatches(recipe: ImageRecipe, facts: BaseFacts) -> tuple[str, 
             f" declares {recipe.platform}"
         )
     return tuple(found)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedBase:
+    """Where a build's outcome holds: the predicate of the base image's own Python and
+    platform (``interpreter`` set) or, when the log does not say, of the recipe's
+    declaration (``interpreter`` ``None``); ``warnings`` say which, and any mismatch."""
+
+    environment: EnvironmentPredicate
+    interpreter: str | None
+    warnings: tuple[str, ...] = ()
+
+
+def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironment) -> ObservedBase:
+    """What ``run``'s log says the base image of ``recipe`` has, as the environment its
+    observations hold in.
+
+    A passing build whose log lacks the facts (its install step came from the tool's layer
+    cache, or the context was made by an older advisor) is recorded with the recipe's
+    declaration, and a warning says so; a failing one is silent about it (it may have
+    stopped before the install step).
+    """
+    import msgspec
+
+    from advisor.image.target import recipe_target
+    from advisor.observe.fingerprint import build_predicate
+
+    facts = parse_base_facts(run.output)
+    declared = build_predicate(recipe_target(recipe, host=host))
+    if facts is None:
+        warnings: tuple[str, ...] = ()
+        if run.ok:
+            warnings = (
+                "the base image's Python and platform were not observed in this build (its"
+                " install step came from the build cache, or the context predates the probe);"
+                f" the observations carry what the recipe {recipe.name!r} declares",
+            )
+        return ObservedBase(environment=declared, interpreter=None, warnings=warnings)
+    actual = msgspec.structs.replace(
+        recipe,
+        python=facts.python_minor,
+        implementation=facts.implementation,
+        platform=facts.platform,
+    )
+    mismatches = declaration_mismatches(recipe, facts)
+    try:
+        target = recipe_target(actual, host=host)
+    except InputError as exc:  # a platform the advisor cannot target: say so, keep the rest
+        unusable = f"the base image's facts cannot be used ({exc.message}); the observations"
+        unusable += f" carry what the recipe {recipe.name!r} declares"
+        return ObservedBase(
+            environment=declared, interpreter=None, warnings=(*mismatches, unusable)
+        )
+    return ObservedBase(
+        environment=build_predicate(target), interpreter=facts.interpreter, warnings=mismatches
+    )

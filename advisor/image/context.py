@@ -1,10 +1,11 @@
 """Write an image build context folder: Containerfile, the lock in both formats,
-``.containerignore`` and ``image.json`` (what the image was made from).
+``.containerignore`` and ``image.json`` (what the image was made from); read it back.
 
 Sits at the output edge, after :mod:`advisor.image.containerfile` and the lock renderers:
-the API hands over finished texts and the record, this module only writes them (atomically,
-each file replaced whole) in a fixed order with fixed formatting, so that the same inputs
-give the same bytes.
+:mod:`advisor.image.assembly` hands over finished texts and the record, this module only
+writes them (atomically, each file replaced whole) in a fixed order with fixed formatting,
+so that the same inputs give the same bytes. The build and push steps read the record back
+(:func:`read_context`) and add to it (:func:`update_record`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from advisor.knowledge.schema import ImageRecipe
+
 __all__ = [
     "CONSTRAINTS_FILE",
     "CONSTRAINTS_PATH",
@@ -28,7 +31,9 @@ __all__ = [
     "IMAGE_DATA_DIR",
     "SBOM_FILE",
     "BuildContext",
+    "ContextInfo",
     "prune_folder",
+    "read_context",
     "render_constraints",
     "render_image_json",
     "sha256_of",
@@ -41,7 +46,7 @@ __all__ = [
 CONSTRAINTS_FILE = "constraints.txt"
 CONSTRAINTS_PATH = "/etc/pip/constraint.txt"
 #: The context's CycloneDX SBOM; the image has it beside its ``pylock.toml`` in
-#: :data:`IMAGE_DATA_DIR` (both named by labels, see :mod:`advisor.api.imaging`).
+#: :data:`IMAGE_DATA_DIR` (both named by labels, see :mod:`advisor.image.provenance`).
 SBOM_FILE = "sbom.cdx.json"
 IMAGE_DATA_DIR = "/usr/share/stack-advisor"
 
@@ -153,3 +158,57 @@ def prune_folder(folder: Path, *, keep: set[str]) -> None:
             path.unlink()
         except OSError as exc:
             raise InputError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextInfo:
+    """What a build context's ``image.json`` says: recipe, pins, locked files, lock digest."""
+
+    recipe: ImageRecipe
+    pins: Mapping[str, str]
+    files: Mapping[str, tuple[str, ...]]
+    lock_digest: str
+    #: the last build (``tool``, ``tag``, ``image-id``, ``outcome``, ``date``), if any
+    build: Mapping[str, Any] | None = None
+
+
+def read_context(folder: Path, *, today: str) -> ContextInfo:
+    """Read ``folder``'s ``image.json`` (``today``, ISO 8601, goes into the recipe's
+    provenance); :class:`InputError` when ``folder`` is not a build context made by
+    ``advisor image generate`` (no Containerfile, no or a bad image.json)."""
+    import msgspec
+
+    from advisor.knowledge.schema import ImageRecipe
+    from advisor.models import parse_dist_filename
+
+    if not (folder / "Containerfile").is_file():
+        raise InputError(
+            f"{folder}: not a build context (no Containerfile); make one with"
+            " 'advisor image generate --recipe NAME -o DIR'"
+        )
+    path = folder / "image.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        raw_recipe = dict(record["recipe"])
+        raw_recipe["provenance"] = {**raw_recipe.get("provenance", {}), "date": today}
+        recipe = msgspec.convert(raw_recipe, ImageRecipe)
+        pins = {str(k): str(v) for k, v in dict(record["pins"]).items()}
+        lock_digest = str(record["lock-digest"])
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (the context was not made by advisor)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError, msgspec.ValidationError) as exc:
+        raise InputError(f"{path}: not an advisor image record ({exc})") from exc
+    files: dict[str, list[str]] = {}
+    for name in record.get("wheels", ()):
+        parsed = parse_dist_filename(str(name))
+        if parsed is not None:
+            files.setdefault(str(parsed.name), []).append(str(name))
+    return ContextInfo(
+        recipe=recipe,
+        pins=pins,
+        files={k: tuple(v) for k, v in files.items()},
+        lock_digest=lock_digest,
+        build=record["build"] if isinstance(record.get("build"), dict) else None,
+    )

@@ -1,13 +1,12 @@
 """A family of images: the versions several recipes share, and where they part.
 
-Sits after the resolutions of ``advisor image generate --all`` (:mod:`advisor.api.image_family`
-resolves the recipes in name order, each preferring the versions the earlier ones pinned,
-as a multi-target lock does). This module only compares: the **family version** of a
-package is the one the first recipe carrying it pinned; a **divergence** is a package some
-later recipe pins at another version. Each divergence gets a reason from the API (why the
-family version does not fit there); one without a reason is *unexplained*, and the family
-check fails on it. Pure values, no I/O.
-"""
+Sits after the resolutions of ``advisor image generate --all``
+(:mod:`advisor.image.family_contexts` resolves the recipes in name order, each preferring
+the versions the earlier ones pinned, as a multi-target lock does). This module only
+compares: the **family version** of a package is the one the first recipe carrying it
+pinned; a **divergence** is a package some later recipe pins at another version. Each
+divergence gets a reason (why the family version does not fit there); one without a reason
+is *unexplained*, and the family check fails on it. Pure values, no I/O."""
 
 from __future__ import annotations
 

@@ -1,17 +1,17 @@
 """Read an image back: its labels and the files they name (lock, SBOM, constraints).
 
 Sits beside :mod:`advisor.image.registry`, after a build or a push: ``advisor image
-inspect`` (:mod:`advisor.api.publishing`) asks buildah for a working container of the
-image (``buildah from``: a local image as it is, a registry reference pulled, an
-``oci-archive:`` unpacked), reads its configuration (``buildah inspect``), mounts its root
-filesystem (``buildah mount``) to read the files the ``io.stack-advisor.*`` labels name, and
-removes the container whatever happens. buildah shares its storage with podman, so images
-either built are read the same way. Mounting needs root, or ``buildah unshare``.
+inspect`` (:func:`inspect_reference`, called by :mod:`advisor.api.publishing`) asks buildah
+for a working container of the image (``buildah from``: a local image as it is, a registry
+reference pulled, an ``oci-archive:`` unpacked), reads its configuration (``buildah
+inspect``), mounts its root filesystem (``buildah mount``) to read the files the
+``io.stack-advisor.*`` labels name, and removes the container whatever happens. buildah
+shares its storage with podman, so images either built are read the same way. Mounting
+needs root, or ``buildah unshare``.
 
 :func:`describe_image` then turns what was read into an :class:`ImageInspection`: the recipe,
 the lock digest (checked against the lock file the image carries), the advice summary and
-the SBOM's components. Nothing in the image is run.
-"""
+the SBOM's components. Nothing in the image is run."""
 
 from __future__ import annotations
 
@@ -28,7 +28,14 @@ from advisor.image.sbom import SbomSummary, read_sbom
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["FILE_LABELS", "ImageInspection", "RawImage", "describe_image", "read_image"]
+__all__ = [
+    "FILE_LABELS",
+    "ImageInspection",
+    "RawImage",
+    "describe_image",
+    "inspect_reference",
+    "read_image",
+]
 
 _PREFIX = "io.stack-advisor."
 #: The labels that name a file in the image, by what the file is.
@@ -215,3 +222,23 @@ def describe_image(reference: str, raw: RawImage) -> ImageInspection:
         labels=dict(sorted(labels.items())),
         problems=tuple(problems),
     )
+
+
+def inspect_reference(
+    reference: str, *, environ: Mapping[str, str], tls_verify: bool | None = None
+) -> ImageInspection:
+    """The image ``reference`` (a local image name or id, a registry reference, pulled when
+    missing, or ``oci-archive:PATH``; a ``docker://`` prefix is dropped) read through
+    buildah and described. Raises :class:`InputError` for an empty reference, when buildah
+    does not work here or cannot get or mount the image, or when it is not an image
+    advisor made."""
+    from advisor.image.tools import probe_tool
+
+    ref = reference.strip().removeprefix("docker://")
+    if not ref:
+        raise InputError("advisor image inspect: name an image")
+    probe = probe_tool("buildah", environ=environ)
+    if not probe.works or probe.executable is None:
+        raise InputError(f"advisor image inspect reads images with buildah: {probe.reason}")
+    raw = read_image(ref, executable=probe.executable, environ=environ, tls_verify=tls_verify)
+    return describe_image(ref, raw)

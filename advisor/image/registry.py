@@ -1,7 +1,7 @@
 """Pushing a built image to a registry: the destination, the tool's command line, and what a
 failed push means.
 
-Sits between ``advisor image push`` (:mod:`advisor.api.publishing`) and the tool's process
+Sits between ``advisor image push`` (:mod:`advisor.image.push`) and the tool's process
 (run by :func:`advisor.image.build.run_build`, which streams any command's output). The
 image is pushed by the tool that built it: ``buildah push`` or ``podman push`` from its
 storage, ``skopeo copy`` for an OCI archive (what the pipeline script saves). Each writes

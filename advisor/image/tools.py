@@ -1,7 +1,7 @@
 """Container build tools: which of buildah, podman and docker actually works here, and the
 command line that builds a context with it.
 
-Sits between ``advisor image build`` (:mod:`advisor.api.building`) and the tool's process
+Sits between ``advisor image build`` (:mod:`advisor.image.builder`) and the tool's process
 (:mod:`advisor.image.build` runs it). A tool on ``PATH`` is not enough: a docker client
 with no engine behind it, or a buildah whose storage cannot be opened, fails every build.
 So each candidate is *probed* with a cheap command that needs the working parts (``docker
