@@ -275,7 +275,7 @@ def _version_row(page: PackagePage, version: str) -> list[Child]:
         ]
         or element("span", "none known", class_="ok"),
         [[_outcome(k), f" {_TIMES}{n} "] for k, n in sorted(outcomes.items())] or _NONE,
-        "; ".join(sorted(probes)) or _NONE,
+        "; ".join(sorted(set(probes))) or _NONE,
     ]
 
 
