@@ -97,7 +97,8 @@ def test_the_recipe_runs_a_real_command_as_a_user_over_the_configured_store(
 # user; prints the uid and the answer's status
 _PROBE = """
 import re, subprocess, sys, time, urllib.request, os
-proc = subprocess.Popen(sys.argv[1:] + ["--port", "0"], stderr=subprocess.PIPE, text=True)
+argv = sys.argv[1:] + ["--port", "0"]  # the access log (stdout) is not ours to print
+proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 line = proc.stderr.readline()
 url = re.search(r"(http://\\S+) over ", line).group(1)
 for _ in range(120):
