@@ -127,7 +127,9 @@ def _page(resp: httpx.Response, status: int = 200) -> Node:
 def test_without_a_token_the_dashboard_asks_for_one(serve: Callable[..., Any]) -> None:  # noqa: F811
     with serve() as served:
         _seed(served)
-        dom = _page(served.get("/", token=None), 401)
+        resp = served.get("/", token=None)
+        assert resp.headers["www-authenticate"].startswith("Bearer")  # no browser prompt
+        dom = _page(resp, 401)
         assert dom.find("form", class_="login").attrs["action"] == "/login"
         assert not dom.find_all("table", id="kinds")
         dom = _page(served.get(f"/packages/{PACKAGE}", token=None), 401)

@@ -3,7 +3,7 @@
 Sits between HTTP and the pages (:mod:`.pages`). The dashboard follows the API's read rule
 (:func:`~advisor.server.auth.authorize` with scope ``read``): anonymous only when the server
 allows anonymous reads; otherwise a token, sent as the API takes it (``Authorization``:
-Bearer, or Basic as a browser's own prompt would send it) or through the sign-in form, which
+Bearer, or Basic from credentials in the URL) or through the sign-in form, which
 checks the token and keeps it in a cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure``
 over https, ending with the browser session). The cookie holds the secret itself, so no
 server keeps a session: every request looks the token up in the store as an API request
@@ -79,7 +79,11 @@ def _login_page(request: Request, message: str | None, *, status: int) -> Respon
     next_path = _local(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     if request.url.path in ("/login", "/logout"):
         next_path = "/"
-    response = _html(render_login(message=message, next_path=next_path), status=status)
+    # a 401 names a scheme; Bearer, since a Basic challenge would make the browser prompt
+    # over the form
+    challenge = {"WWW-Authenticate": 'Bearer realm="advisor"'}
+    page = render_login(message=message, next_path=next_path)
+    response = _html(page, status=status, headers=challenge)
     if request.cookies.get(COOKIE):
         response.delete_cookie(COOKIE, path="/")
     return response
