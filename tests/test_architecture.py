@@ -77,8 +77,9 @@ LAYERS: dict[str, frozenset[str] | None] = {
         {"errors", "models", "events", "urls", "environment", "knowledge", "lockfile", "observe"}
     ),
     # the team server sits under the composition root, which builds and starts it; it
-    # answers from the knowledge store (advice endpoints will get the api's jobs injected)
-    "server": frozenset({"errors", "models", "urls", "knowledge"}),
+    # answers from the knowledge store (advice endpoints will get the api's jobs injected);
+    # scoring: the dashboard plots each probe with the performance unit's statistics
+    "server": frozenset({"errors", "models", "urls", "knowledge", "scoring"}),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers
     # below only through api (and report, to render), never around it. events: the CLI's

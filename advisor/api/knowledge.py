@@ -16,12 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
+from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.knowledge.package_facts import KnownFact, PackageKnowledge, parse_package_spec
-from advisor.knowledge.sources.osv_store import (
-    ImportOutcome,
-    advisory_data,
-    record_advisory_data,
-)
+from advisor.knowledge.sources.osv_store import ImportOutcome
 from advisor.knowledge.sync import SyncReport
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from advisor import __version__
 from advisor.knowledge.tokens import open_team_store
+from advisor.server.dashboard import views as dashboard
 from advisor.server.limits import RateLimiter
 from advisor.server.problems import exception_handlers, json_response
 from advisor.server.routes import knowledge, osv
@@ -86,6 +87,7 @@ def create_app(
             Route("/v1/health", health, methods=["GET"]),
             *osv.ROUTES,
             *knowledge.ROUTES,
+            *dashboard.ROUTES,
         ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,

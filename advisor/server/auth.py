@@ -74,8 +74,12 @@ def presented_secret(header: str | None) -> str | None:
     return secret
 
 
-async def authorize(request: Request, needed: Scope) -> Principal:
+async def authorize(
+    request: Request, needed: Scope, *, cookie_secret: str | None = None
+) -> Principal:
     """The caller of ``request``, allowed to do what ``needed`` covers, and within its rate.
+    ``cookie_secret``: a secret the dashboard's sign-in cookie carries, used when the
+    request has no ``Authorization`` header (the header wins).
 
     Raises :class:`ApiError`: 401 without a usable token (unless ``needed`` is a read and
     anonymous reads are on), 403 for a token whose scope is too narrow, 429 past the rate
@@ -88,6 +92,11 @@ async def authorize(request: Request, needed: Scope) -> Principal:
     except ApiError:
         state.limiter.check(f"address:{address}")
         raise
+    if secret is None and cookie_secret:
+        if len(cookie_secret) > _MAX_SECRET:
+            state.limiter.check(f"address:{address}")
+            raise _unauthorized("malformed token")
+        secret = cookie_secret
     if secret is None:
         state.limiter.check(f"address:{address}")
         if needed is Scope.READ and state.settings.allow_anonymous_reads:

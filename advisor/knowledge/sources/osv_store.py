@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -45,10 +46,6 @@ __all__ = [
     "update_from_dump",
 ]
 
-# what `advisor check` reads to tell "no advisory data" and "data too old" apart
-_IMPORTED_AT = "osv-imported-at"  # the day of the last import
-_COUNT = "osv-advisories"  # how many advisories the store holds after it
-_AS_OF = "osv-data-as-of"  # how current the data of the last import is (see below)
 _STATE_META = "osv-dump:"  # + the URL without credentials: the DumpState of the last update
 
 
@@ -136,34 +133,6 @@ def store_advisories(store: KnowledgeStore, read: OsvSource, *, today: str) -> I
         unchanged=result.unchanged,
         removed=result.removed,
     )
-
-
-def record_advisory_data(store: KnowledgeStore, *, as_of: dt.date, today: str) -> None:
-    """Record, after an import has stored its advisories, how many the store holds and how
-    current the imported data is: ``as_of`` is a dump's newest ``modified`` day (an old
-    dump imported today is old), or the day of an API query (the API answers with what it
-    knows then). Written after the data, so a crash in between only makes it look older."""
-    count = sum(k.count for k in store.stats().kinds if k.kind == "advisory")
-    store.set_meta(_IMPORTED_AT, today)
-    store.set_meta(_COUNT, str(count))
-    store.set_meta(_AS_OF, as_of.isoformat())
-
-
-def advisory_data(store: KnowledgeStore) -> tuple[int, dt.date | None]:
-    """How many advisories the store holds and how current they are (``None``: never
-    imported). A store imported by an older advisor has no recorded age: the newest
-    provenance date of its advisories (a record's ``modified``) stands in for it."""
-    count = int(store.get_meta(_COUNT) or 0)
-    if not count or not store.get_meta(_IMPORTED_AT):
-        return count, None
-    text = store.get_meta(_AS_OF)
-    if not text:
-        newest = next((k.newest for k in store.stats().kinds if k.kind == "advisory"), None)
-        text = newest or store.get_meta(_IMPORTED_AT)
-    try:
-        return count, dt.date.fromisoformat((text or "")[:10])
-    except ValueError:
-        return count, None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

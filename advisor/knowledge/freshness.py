@@ -1,0 +1,51 @@
+"""How current the store's advisory data is: recorded after each OSV import, read by checks.
+
+Sits in the knowledge layer beside the stores, pure apart from the store's meta table: the
+composition root records, after an import (``knowledge import-osv``, ``knowledge update``)
+has stored its advisories, how many the store holds and how current they are;
+``advisor check`` reads it back to tell "no advisory data" from "data too old", and the
+server's dashboard shows it as the advisories' freshness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from advisor.knowledge.store import KnowledgeStore
+
+__all__ = ["advisory_data", "record_advisory_data"]
+
+# what `advisor check` reads to tell "no advisory data" and "data too old" apart
+_IMPORTED_AT = "osv-imported-at"  # the day of the last import
+_COUNT = "osv-advisories"  # how many advisories the store holds after it
+_AS_OF = "osv-data-as-of"  # how current the data of the last import is (see below)
+
+
+def record_advisory_data(store: KnowledgeStore, *, as_of: dt.date, today: str) -> None:
+    """Record, after an import has stored its advisories, how many the store holds and how
+    current the imported data is: ``as_of`` is a dump's newest ``modified`` day (an old
+    dump imported today is old), or the day of an API query (the API answers with what it
+    knows then). Written after the data, so a crash in between only makes it look older."""
+    count = sum(k.count for k in store.stats().kinds if k.kind == "advisory")
+    store.set_meta(_IMPORTED_AT, today)
+    store.set_meta(_COUNT, str(count))
+    store.set_meta(_AS_OF, as_of.isoformat())
+
+
+def advisory_data(store: KnowledgeStore) -> tuple[int, dt.date | None]:
+    """How many advisories the store holds and how current they are (``None``: never
+    imported). A store imported by an older advisor has no recorded age: the newest
+    provenance date of its advisories (a record's ``modified``) stands in for it."""
+    count = int(store.get_meta(_COUNT) or 0)
+    if not count or not store.get_meta(_IMPORTED_AT):
+        return count, None
+    text = store.get_meta(_AS_OF)
+    if not text:
+        newest = next((k.newest for k in store.stats().kinds if k.kind == "advisory"), None)
+        text = newest or store.get_meta(_IMPORTED_AT)
+    try:
+        return count, dt.date.fromisoformat((text or "")[:10])
+    except ValueError:
+        return count, None
