@@ -111,14 +111,25 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
     help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
     "csv, import …).",
 )
+@click.option(
+    "--compare-env",
+    "compare_envs",
+    multiple=True,
+    metavar="RUNTIME",
+    help="Advise for each runtime (a configured environment, or a Python version: py312) "
+    "and recommend one; repeat, at least twice. Writes no lock.",
+)
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.locking import LockFormat, LockOptions
     from advisor.api.locking import advise as run_advise
+    from advisor.api.runtimes import compare_runtimes
     from advisor.report import render_advice
+    from advisor.report.runtimes import render_runtime_comparison
 
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
+    compare_envs: tuple[str, ...] = kw.pop("compare_envs")
     kw.pop("as_json")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
     setup_logging(max(verbose - 1, 0), quiet)
@@ -135,6 +146,20 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     workload = kw.pop("workload")
     advise_opts = _advise_opts(kw, baseline=kw.pop("baseline"))
     opts = dataclasses.replace(resolve_opts(kw), workload=workload)
+    if compare_envs:
+        with progress_events(quiet=quiet) as events:
+            compared = compare_runtimes(
+                list(inputs),
+                compare_envs,
+                opts=opts,
+                advice=advise_opts,
+                recommendation=explicit,
+                events=events,
+            )
+        click.echo(render_runtime_comparison(compared.to_dict(), fmt=report_fmt))
+        if compared.recommended is None:
+            raise SystemExit(1)
+        return
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
         done = run_advise(
