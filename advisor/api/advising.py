@@ -9,6 +9,7 @@ each target and merges the best stacks of all targets into one resolution, with 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,7 @@ class AdviseOptions:
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
     baseline: Path | None = None  # the lock to compare with (default: the output path)
+    verify: bool = False  # install and import each accepted stack here first (--verify)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +145,17 @@ def run_advice(
     if opts.workload is not None:
         kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
+    scratch = tempfile.TemporaryDirectory(prefix="advisor-verify-") if advise.verify else None
+    verifier = None
+    if scratch is not None:
+        from advisor.api.verifying import make_verifier
+
+        try:
+            verifier = make_verifier(prep, workdir=Path(scratch.name), now=now,
+                                     timeout=opts.build_timeout, events=events)  # fmt: skip
+        except BaseException:
+            scratch.cleanup()
+            raise
     knowledge, store, advisories_as_of = _load_knowledge(advise, prep.environ)
     settings = AdviceSettings(
         recommendation=kind,
@@ -153,6 +166,7 @@ def run_advice(
             count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
         ),
         advisories_as_of=advisories_as_of,
+        verifier=verifier,
     )
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit
@@ -205,8 +219,12 @@ def run_advice(
         session.cancel()
         raise
     finally:
+        if verifier is not None and verifier.observations:
+            store.put(verifier.observations)  # what the failures taught, kept for next time
         session.close()
         store.close()
+        if scratch is not None:
+            scratch.cleanup()
     return AdviseOutcome(
         resolution=merged,
         advices=tuple(done.advice for done in found),

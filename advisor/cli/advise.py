@@ -77,6 +77,7 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
         knowledge_dirs=tuple(kw.pop("knowledge_dirs")),
         osv=kw.pop("osv"),
         baseline=baseline,
+        verify=kw.pop("verify", False),
     )
 
 
@@ -110,6 +111,12 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
     metavar="NAME",
     help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
     "csv, import …).",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Install each stack the search would keep into a throwaway venv here and import "
+    "it; a failure is recorded and the search goes on (off by default).",
 )
 @click.option(
     "--compare-env",
