@@ -40,6 +40,10 @@ def test_parse_runtime_takes_configured_names_first_then_python_versions() -> No
     assert parse_runtime("python3.13", known=()).python == "3.13"
     with pytest.raises(InputError, match="not a configured environment"):
         parse_runtime("jupyter", known={"gpu"})
+    image = RuntimeChoice(label="image:slim", python="3.12", platform="manylinux_2_36_x86_64")
+    assert parse_runtime("image:slim", known=(), images={"slim": image}) == image
+    with pytest.raises(InputError, match=r"no such image recipe \(slim\)"):
+        parse_runtime("image:fat", known=(), images={"slim": image})
 
 
 def _advice(pins: dict[str, float], *, unit: str = "stability") -> Advice:
@@ -171,6 +175,35 @@ def test_compare_env_advises_the_runtime_whose_stack_scores_best(site: str, tmp_
     code, text = compare()
     assert code == 0
     assert text.startswith("Advised runtime (stable): 3.12")
+
+
+RECIPE = """name = "slim"
+base_image = "python:3.12-slim-bookworm"
+python = "3.12"
+implementation = "cp"
+platform = "manylinux_2_36_x86_64"
+"""
+
+
+def test_compare_env_takes_an_image_recipes_runtime(site: str, tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "images").mkdir(parents=True)
+    (knowledge / "images" / "slim.toml").write_text(RECIPE)
+    req = tmp_path / "requirements.in"
+    req.write_text("app\n")
+    result = run_cli(
+        ["advise", req, "--index-url", site, "--knowledge", f"sqlite:///{tmp_path / 'k.db'}",
+         "--osv", _osv(tmp_path / "osv"), "--knowledge-dir", knowledge,
+         "--compare-env", "3.11", "--compare-env", "image:slim", "--report", "json"],
+        env=clean_environ(tmp_path / "home"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["recommended"] == "image:slim"  # its Python 3.12 gets the fixed lib 2.0
+    assert {r["runtime"]: r["pins"]["lib"] for r in doc["runtimes"]} == {
+        "3.11": "1.0",
+        "image:slim": "2.0",
+    }
 
 
 def test_compare_env_refuses_an_unknown_runtime(site: str, tmp_path: Path) -> None:

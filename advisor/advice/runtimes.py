@@ -2,7 +2,8 @@
 
 Top of the decide layer, beside the advice engine. ``advisor advise INPUTS --compare-env
 py311 --compare-env py312`` names runtimes (a named environment of the project's
-configuration, or a Python version: ``py312``, ``3.12``); :func:`parse_runtime` turns each
+configuration, a curated image recipe's runtime: ``image:datascience``, or a Python version:
+``py312``, ``3.12``); :func:`parse_runtime` turns each
 into a :class:`RuntimeChoice`, the composition root runs one advice per runtime
 (:func:`advisor.api.runtimes.compare_runtimes`) and :func:`compare_runtimes` here judges the
 results.
@@ -59,26 +60,40 @@ _PYTHON = re.compile(r"^(?:py|python|cp)?(?P<major>3)\.?(?P<minor>\d{1,2})$", re
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuntimeChoice:
     """One runtime to advise for: ``label`` as the user wrote it; ``env`` the configured
-    environment's name, or ``python`` a Python version (``"3.12"``)."""
+    environment's name, or ``python`` a Python version (``"3.12"``) with, for an image
+    recipe, its ``platform``, ``implementation`` and ``cuda``."""
 
     label: str
     env: str | None = None
     python: str | None = None
+    platform: str | None = None
+    implementation: str | None = None
+    cuda: str | None = None
 
 
-def parse_runtime(text: str, *, known: Collection[str]) -> RuntimeChoice:
-    """``text`` as a runtime: a name in ``known`` (the configured environments) first, else
-    a Python version (``py312``, ``python3.12``, ``3.12``). Raises :class:`InputError`
-    naming the accepted forms otherwise."""
+def parse_runtime(
+    text: str, *, known: Collection[str], images: Mapping[str, RuntimeChoice] | None = None
+) -> RuntimeChoice:
+    """``text`` as a runtime: a name in ``known`` (the configured environments) first, then
+    ``image:NAME`` (``images``: recipe name → its runtime), else a Python version (``py312``,
+    ``python3.12``, ``3.12``). Raises :class:`InputError` naming the accepted forms
+    otherwise."""
     name = text.strip()
     if name in known:
         return RuntimeChoice(label=name, env=name)
+    if name.startswith("image:"):
+        recipes = images or {}
+        recipe = recipes.get(name.removeprefix("image:"))
+        if recipe is None:
+            listed = ", ".join(sorted(recipes)) or "none found"
+            raise InputError(f"--compare-env {text!r}: no such image recipe ({listed})")
+        return recipe
     found = _PYTHON.match(name)
     if found is None:
         names = ", ".join(sorted(known)) or "none are configured"
         raise InputError(
-            f"--compare-env {text!r}: not a configured environment ({names}) nor a Python "
-            "version (py312, 3.12)"
+            f"--compare-env {text!r}: not a configured environment ({names}), an image recipe "
+            "(image:NAME) nor a Python version (py312, 3.12)"
         )
     return RuntimeChoice(label=name, python=f"{found['major']}.{int(found['minor'])}")
 

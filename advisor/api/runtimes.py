@@ -1,7 +1,8 @@
 """``advisor advise INPUTS --compare-env A --compare-env B``: one advice per runtime, compared.
 
 Part of the composition root, wiring only: for each runtime named
-(:func:`advisor.advice.runtimes.parse_runtime`: a configured environment or a Python version)
+(:func:`advisor.advice.runtimes.parse_runtime`: a configured environment, a curated image
+recipe's runtime or a Python version)
 it prepares the inputs for that target and runs the advice (:func:`advisor.api.advising.
 run_advice`, nothing written), then lets :func:`advisor.advice.runtimes.compare_runtimes`
 choose. A runtime without an acceptable stack is a row of the comparison, not an error.
@@ -18,7 +19,7 @@ from advisor.events import SILENT
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from advisor.advice.runtimes import RuntimeComparison
+    from advisor.advice.runtimes import RuntimeChoice, RuntimeComparison
     from advisor.api.advising import AdviseOptions
     from advisor.api.context import ResolveOptions
     from advisor.events import ProgressEvents
@@ -58,7 +59,8 @@ def compare_runtimes(
     kind = RecommendationType.parse(
         given or first.config.recommendation or RecommendationType.STABLE
     )
-    choices = [parse_runtime(r, known=first.config.environments) for r in runtimes]
+    images = _image_runtimes(advice) if any(r.startswith("image:") for r in runtimes) else {}
+    choices = [parse_runtime(r, known=first.config.environments, images=images) for r in runtimes]
     outcomes = []
     for choice in choices:
         target = dataclasses.replace(
@@ -66,6 +68,9 @@ def compare_runtimes(
             recommendation=kind,
             envs=(choice.env,) if choice.env else (),
             python=choice.python or (None if choice.env else opts.python),
+            platform=choice.platform or opts.platform,
+            implementation=choice.implementation or opts.implementation,
+            cuda=choice.cuda or opts.cuda,
         )
         prep = prepare(inputs, opts=target, out=out, environ=environ, cwd=cwd)
         try:
@@ -75,3 +80,22 @@ def compare_runtimes(
             continue
         outcomes.append(RuntimeOutcome(choice=choice, advice=done.advices[0]))
     return compare(outcomes, recommendation=kind.value)
+
+
+def _image_runtimes(advice: AdviseOptions) -> dict[str, RuntimeChoice]:
+    """Recipe name → its runtime (Python, platform, implementation, CUDA), from the first
+    ``--knowledge-dir`` with image recipes, else this checkout's ``knowledge/``."""
+    from advisor.advice.runtimes import RuntimeChoice
+    from advisor.api.imaging import list_recipes
+
+    folder = next((d for d in advice.knowledge_dirs if (d / "images").is_dir()), None)
+    return {
+        r.name: RuntimeChoice(
+            label=f"image:{r.name}",
+            python=r.python,
+            platform=r.platform,
+            implementation=r.implementation,
+            cuda=r.cuda,
+        )
+        for r in list_recipes(knowledge_dir=folder)
+    }
