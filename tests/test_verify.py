@@ -90,3 +90,11 @@ def test_the_reports_say_how_many_stacks_were_verified_and_what_each_failure_tau
         assert "oldext==1.0 with numpy==2.0 fails to import" in out
     plain = dataclasses.replace(advice, verified=None, lessons=())
     assert "verified here" not in render_advice(plain, fmt="text")
+
+
+def test_an_abi_mismatch_bans_the_partners_major_and_later() -> None:
+    from advisor.observe.verify import _partner_specifier
+
+    assert _partner_specifier("2.4.6", "abi-mismatch") == ">=2"
+    assert _partner_specifier("2.4.6", "import-error") == "==2.4.6"
+    assert _partner_specifier("0.9", "abi-mismatch") == "==0.9"

@@ -118,7 +118,7 @@ class _TargetRun:
         self._verifier = settings.verifier
         self.verified: set[tuple[tuple[str, str], ...]] = set()
         self.lessons: list[str] = []
-        self._nogoods: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        self._nogoods: list[tuple[str, str | None, tuple[tuple[str, str], ...]]] = []
         # a search helps only where the scorer orders the candidates
         self.budget = settings.search.budget if self._scoring and not kind.lowest_direct else 1
 
@@ -165,13 +165,14 @@ class _TargetRun:
         if ev.reject is not None or self._verifier is None:
             return ev
         pins = {p.name: p.version for p in res.pins}
-        for reason, nogood in self._nogoods:
+        for reason, package, nogood in self._nogoods:
             if violates(pins, nogood):
+                held = " with ".join(f"{n}{spec}" for n, spec in nogood)
                 return Evaluation(
                     total=-math.inf,
                     pin_scores=ev.pin_scores,
-                    reject=f"--verify: {reason}",
-                    reject_package=nogood[-1][0],
+                    reject=f"--verify: holds {held}, learnt when {reason}",
+                    reject_package=package,
                     nogood=nogood,
                 )
         found = self._verifier.verify(pins)
@@ -179,7 +180,7 @@ class _TargetRun:
         if found.ok:
             return ev
         self.lessons.append(found.lesson)
-        self._nogoods.append((found.reason, found.nogood))
+        self._nogoods.append((found.reason, found.package, found.nogood))
         return Evaluation(
             total=-math.inf,
             pin_scores=ev.pin_scores,

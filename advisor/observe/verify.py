@@ -21,7 +21,10 @@ left to that partner. So:
 - a pair (``oldext`` fails against ``numpy``): a failed
   :class:`~advisor.knowledge.schema.CompatibilityObservation` (``package`` the partner,
   ``other`` the one whose import failed, as the compatibility sweep records them) and a
-  rejection whose ``nogood`` is both pins, blaming the side that failed to import;
+  rejection blaming the side that failed to import, whose ``nogood`` is the partner first,
+  then the failing pin; for an ABI mismatch (NumPy's "compiled using NumPy 1.x" messages)
+  the partner's side is its major version and later (``("numpy", ">=2")``: an extension built
+  against NumPy 1 fails under every NumPy 2), else its exact pin;
 - a release that fails alone: a failed import :class:`~advisor.knowledge.schema.
   BuildObservation` and a ``nogood`` of that pin;
 - pip failing: the package pip names (else every pin) is the nogood; nothing is recorded
@@ -309,7 +312,9 @@ class VenvVerifier:
                 provenance=provenance,
             )
         )
-        pair = sorted([(partner, f"=={pins[partner]}"), (dist, f"=={version}")])
+        partner_spec = _partner_specifier(pins[partner], failure_class)
+        # the partner's side first: moving it (numpy<2) is the way out that usually exists
+        pair = ((partner, partner_spec), (dist, f"=={version}"))
         return Verification(
             ok=False,
             reason=(
@@ -317,12 +322,28 @@ class VenvVerifier:
                 f"({failure_class}): {last}"
             ),
             package=str(canonicalize_name(dist)),
-            nogood=tuple(pair),
+            nogood=pair,
             lesson=(
                 f"{dist}=={version} with {partner}=={pins[partner]} fails to import "
                 f"({failure_class}); recorded as a compatibility observation"
             ),
         )
+
+
+def _partner_specifier(version: str, failure_class: str) -> str:
+    """The partner's side of a failed pair's nogood: ``==version``, except for an ABI
+    mismatch, a break at the partner's major version (an extension built against NumPy 1
+    fails under every NumPy 2): ``>=MAJOR``."""
+    from packaging.version import InvalidVersion, Version
+
+    if failure_class == "abi-mismatch":
+        try:
+            major = Version(version).major
+        except InvalidVersion:
+            return f"=={version}"
+        if major >= 1:
+            return f">={major}"
+    return f"=={version}"
 
 
 def check_host(target: RuntimeEnvironment, host: RuntimeEnvironment) -> None:
