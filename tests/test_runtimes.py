@@ -9,7 +9,9 @@ values.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,14 +23,15 @@ from advisor.advice.runtimes import (
     parse_runtime,
 )
 from advisor.errors import InputError
+from advisor.report.runtimes import runtime_comparison_json_schema
 from advisor.scoring.advice import Advice, KnowledgeCounts, PinAdvice, StackAdvice
 from advisor.scoring.base import ScoreTerm
 from tests.functional.helpers import clean_environ, run_cli
 from tests.support import IndexServer, Project, build_index, release
+from tests.test_report import _validate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 OLD = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -127,6 +130,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+def _pin(row: dict, name: str) -> str:  # type: ignore[type-arg]
+    return next(str(p["version"]) for p in row["pins"] if p["name"] == name)
+
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "runtime-comparison.schema.json"
+
+
+def test_the_committed_schema_is_the_code_s() -> None:
+    text = json.dumps(runtime_comparison_json_schema(), indent=2, sort_keys=True) + "\n"
+    if os.environ.get("ADVISOR_UPDATE_GOLDEN") == "1":
+        SCHEMA_FILE.write_text(text, encoding="utf-8")
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == text, (
+        "docs/runtime-comparison.schema.json is stale (ADVISOR_UPDATE_GOLDEN=1 rewrites it)"
+    )
+
+
 def _osv(folder: Path) -> Path:
     folder.mkdir()
     record = {
@@ -160,10 +179,12 @@ def test_compare_env_advises_the_runtime_whose_stack_scores_best(site: str, tmp_
     code, out = compare("--report", "json")
     assert code == 0
     doc = json.loads(out)
+    schema = runtime_comparison_json_schema()
+    _validate(doc, schema, schema, "$")
     assert doc["recommended"] == "3.12"
     rows = {r["runtime"]: r for r in doc["runtimes"]}
-    assert rows["py311"]["pins"]["lib"] == "1.0"
-    assert rows["3.12"]["pins"]["lib"] == "2.0"
+    assert _pin(rows["py311"], "lib") == "1.0"
+    assert _pin(rows["3.12"], "lib") == "2.0"
     assert rows["py311"]["score"] < rows["3.12"]["score"]
     assert "lib 1.0 (3.12: 2.0)" in rows["py311"]["losses"]
     assert any("GHSA-test-0001" in loss for loss in rows["py311"]["losses"])
@@ -200,7 +221,7 @@ def test_compare_env_takes_an_image_recipes_runtime(site: str, tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["recommended"] == "image:slim"  # its Python 3.12 gets the fixed lib 2.0
-    assert {r["runtime"]: r["pins"]["lib"] for r in doc["runtimes"]} == {
+    assert {r["runtime"]: _pin(r, "lib") for r in doc["runtimes"]} == {
         "3.11": "1.0",
         "image:slim": "2.0",
     }

@@ -155,7 +155,7 @@ class RuntimeComparison:
                         "advisories-checked": r.advisories,
                         "unknown": list(r.unknown),
                     },
-                    "pins": dict(r.pins),
+                    "pins": [{"name": n, "version": v} for n, v in r.pins],
                     "losses": list(r.losses),
                     "one-sided-evidence": list(r.one_sided),
                     "error": r.error or None,

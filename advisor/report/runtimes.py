@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["render_runtime_comparison"]
+__all__ = ["render_runtime_comparison", "runtime_comparison_json_schema"]
 
 
 def _score(value: float | None) -> str:
@@ -77,3 +77,53 @@ def render_runtime_comparison(doc: Mapping[str, Any], *, fmt: str) -> str:
     if fmt == "md":
         return _markdown(doc)
     return _text(doc)
+
+
+def runtime_comparison_json_schema() -> dict[str, object]:
+    """The JSON Schema (draft 2020-12) of ``advise --compare-env --report json``, committed
+    as ``docs/runtime-comparison.schema.json`` (a test keeps the two equal)."""
+    from advisor.report.json import _list, _obj, _t
+
+    score = "null: the runtime has no acceptable stack"
+    evidence = _obj(
+        "How much was known on this runtime.",
+        {
+            "packages": _t("integer", "pins of its stack", minimum=0),
+            "observed": _t("integer", "pins with a measured term that applies here", minimum=0),
+            "advisories-checked": _t("integer", "pins checked against advisories", minimum=0),
+            "unknown": _list(_t("string", "a package name"), "pins nothing was known about"),
+        },
+    )
+    pin = _obj("One pin.", {"name": _t("string", "package"), "version": _t("string", "version")})
+    runtime = _obj(
+        "One runtime compared.",
+        {
+            "runtime": _t("string", "as named on the command line"),
+            "score": _t(["number", "null"], f"the compared score; {score}"),
+            "total": _t(["number", "null"], f"its stack's own total; {score}"),
+            "evidence": evidence,
+            "pins": _list(pin, "its advised stack"),
+            "losses": _list(_t("string", "one line"), "what it loses against the chosen one"),
+            "one-sided-evidence": _list(
+                _t("string", "one line"), "bonuses measured here only, not compared"
+            ),
+            "error": _t(["string", "null"], "why it has no acceptable stack"),
+        },
+    )
+    root = _obj(
+        "The runtimes compared and the one advised.",
+        {
+            "recommendation": _t("string", "the recommendation type"),
+            "recommended": _t(["string", "null"], "the runtime advised; null: none has a stack"),
+            "reasons": _list(_t("string", "one line"), "why"),
+            "compared-packages": _list(
+                _t("string", "a package name"), "the packages every runtime pins (scored)"
+            ),
+            "runtimes": _list(runtime, "in the order named"),
+        },
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Stack Advisor runtime comparison",
+        **root,
+    }
