@@ -483,7 +483,10 @@ def test_json_has_every_field_regardless_of_verbose() -> None:
         "seed",
         "budget",
         "elapsed",
+        "verified",
+        "lessons",
     ]
+    assert data["verified"] is None and data["lessons"] == []  # --verify was not asked
     assert len(data["best"]["pins"]) == 5 and len(data["latest"]["pins"]) == 6
     idna = next(p for p in data["best"]["pins"] if p["name"] == "idna")
     assert idna["differs"] is True and idna["latest"] == "3.10"

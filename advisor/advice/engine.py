@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from advisor.advice.planner import Planner
+    from advisor.advice.verification import StackVerifier
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.models import Edge, Resolution
@@ -53,7 +54,9 @@ class AdviceSettings:
     ``for_package``; ``advisories_as_of`` is how current the loaded advisory database is (an
     ISO day; ``None``: none is loaded), for the report's count of pins checked.
     ``for_package``; ``strict`` fails an advice whose best stack keeps an advisory that no
-    release fixes (else it is a loud warning).
+    release fixes (else it is a loud warning); ``verifier`` (``--verify``; ``None``: off)
+    installs and imports every stack the stack checks accept before the search keeps it; a
+    failure rejects the stack like a check.
     """
 
     recommendation: Recommendation
@@ -63,6 +66,7 @@ class AdviceSettings:
     search: SearchOptions
     advisories_as_of: str | None = None
     strict: bool = False
+    verifier: StackVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +119,10 @@ class _TargetRun:
         self._scoring = bool(kind.filters or kind.scorers)
         self._order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
         self._providers: list[AdvisorProvider] = []
+        self._verifier = settings.verifier
+        self.verified: set[tuple[tuple[str, str], ...]] = set()
+        self.lessons: list[str] = []
+        self._nogoods: list[tuple[str, str | None, tuple[tuple[str, str], ...]]] = []
         # perturbing pins helps only where the scorer orders the candidates; learned
         # constraints (a stack check's rejection) are followed under every type
         self.explore = self._scoring and not kind.lowest_direct
@@ -158,6 +166,43 @@ class _TargetRun:
 
     def evaluate(self, res: Resolution) -> Evaluation:
         return self.evaluate_pins({p.name: p.version for p in res.pins}, edges=res.edges)
+
+    def evaluate_verified(self, res: Resolution) -> Evaluation:
+        """:meth:`evaluate`, then (``--verify``) the stack installed and imported here when
+        the checks accept it: a failure rejects it with the verifier's nogood, and a later
+        stack holding a nogood learnt in this run is rejected without installing it."""
+        import math
+
+        from advisor.advice.verification import violates
+        from advisor.resolution.search import Evaluation
+
+        ev = self.evaluate(res)
+        if ev.reject is not None or self._verifier is None:
+            return ev
+        pins = {p.name: p.version for p in res.pins}
+        for reason, package, nogood in self._nogoods:
+            if violates(pins, nogood):
+                held = " with ".join(f"{n}{spec}" for n, spec in nogood)
+                return Evaluation(
+                    total=-math.inf,
+                    pin_scores=ev.pin_scores,
+                    reject=f"--verify: holds {held}, learnt when {reason}",
+                    reject_package=package,
+                    nogood=nogood,
+                )
+        found = self._verifier.verify(pins)
+        self.verified.add(tuple(sorted((str(n), str(v)) for n, v in pins.items())))
+        if found.ok:
+            return ev
+        self.lessons.append(found.lesson)
+        self._nogoods.append((found.reason, found.package, found.nogood))
+        return Evaluation(
+            total=-math.inf,
+            pin_scores=ev.pin_scores,
+            reject=f"--verify: {found.reason}",
+            reject_package=found.package,
+            nogood=found.nogood,
+        )
 
     def evaluate_pins(
         self, pins: Mapping[NormalizedName, Version], *, edges: Sequence[Edge] = ()
@@ -238,7 +283,7 @@ def advise_target(
     run = _TargetRun(planner, target, label=label, settings=settings, events=events)
     found = search(
         run.resolve,
-        run.evaluate,
+        run.evaluate_verified,
         best_possible=run.scorer.best_score,
         versions_in=run.versions_in,
         options=dataclasses.replace(settings.search, explore=run.explore),
@@ -295,6 +340,8 @@ def advise_target(
         seed=settings.search.seed,
         budget=settings.search.budget,
         elapsed=time.monotonic() - started,
+        verified=None if settings.verifier is None else len(run.verified),
+        lessons=tuple(dict.fromkeys(run.lessons)),
     )
     return TargetAdvice(advice=advice, resolution=best.resolution, warnings=warnings)
 

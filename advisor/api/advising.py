@@ -9,9 +9,11 @@ lock (:func:`advisor.lockfile.render.baseline_pins`), and adds the files' hashes
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.api.bundled import bundled_knowledge_dir
@@ -19,7 +21,6 @@ from advisor.events import SILENT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import Prepared
@@ -55,6 +56,7 @@ class AdviseOptions:
     baseline: Path | None = None  # the lock to compare with (default: the output path)
     allow_sdist: bool = False  # --allow-sdist: testing may pick direct versions without wheels
     strict: bool = False  # --strict: an advisory no release fixes fails the advice
+    verify: bool = False  # install and import each accepted stack here first (--verify)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +136,17 @@ def run_advice(
     if opts.workload is not None:
         kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
     now = now or datetime.now(UTC)
+    scratch = tempfile.TemporaryDirectory(prefix="advisor-verify-") if advise.verify else None
+    verifier = None
+    if scratch is not None:
+        from advisor.api.verifying import make_verifier
+
+        try:
+            verifier = make_verifier(prep, workdir=Path(scratch.name), now=now,
+                                     timeout=opts.build_timeout, events=events)  # fmt: skip
+        except BaseException:
+            scratch.cleanup()
+            raise
     knowledge, store, advisories_as_of = _load_knowledge(advise, prep.environ)
     search = SearchOptions(
         count=advise.count, budget=advise.budget, time_limit=advise.time_limit, seed=advise.seed
@@ -146,6 +159,7 @@ def run_advice(
         strict=advise.strict,
         search=search,
         advisories_as_of=advisories_as_of,
+        verifier=verifier,
     )
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit
@@ -175,8 +189,12 @@ def run_advice(
         session.cancel()
         raise
     finally:
+        if verifier is not None and verifier.observations:
+            store.put(verifier.observations)  # what the failures taught, kept for next time
         session.close()
         store.close()
+        if scratch is not None:
+            scratch.cleanup()
     return AdviseOutcome(
         resolution=merged,
         advices=found.advices,

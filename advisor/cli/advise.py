@@ -95,6 +95,7 @@ def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) 
         baseline=baseline,
         allow_sdist=bool(pop_value(kw, "allow_sdist", bool)),
         strict=bool(pop_value(kw, "strict", bool)),
+        verify=bool(pop_value(kw, "verify", bool)),
     )
 
 
@@ -129,14 +130,31 @@ def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) 
     help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
     "csv, import …).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Install each stack the search would keep into a throwaway venv here and import "
+    "it; a failure is recorded and the search goes on (off by default).",
+)
+@click.option(
+    "--compare-env",
+    "compare_envs",
+    multiple=True,
+    metavar="RUNTIME",
+    help="Advise for each runtime (a configured environment, or a Python version: py312) "
+    "and recommend one; repeat, at least twice. Writes no lock.",
+)
 def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.locking import LockFormat, LockOptions
     from advisor.api.locking import advise as run_advise
+    from advisor.api.runtimes import compare_runtimes
     from advisor.report import ReportFormat, render_advice
+    from advisor.report.runtimes import render_runtime_comparison
 
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
+    compare_envs = pop_values(kw, "compare_envs", str)
     kw.pop("as_json")
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(max(verbose - 1, 0), quiet)
@@ -153,6 +171,20 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     workload = pop_value(kw, "workload", str)
     advise_opts = _advise_opts(kw, baseline=pop_value(kw, "baseline", Path))
     opts = dataclasses.replace(resolve_opts(kw), workload=workload)
+    if compare_envs:
+        with progress_events(quiet=quiet) as events:
+            compared = compare_runtimes(
+                list(inputs),
+                compare_envs,
+                opts=opts,
+                advice=advise_opts,
+                recommendation=explicit,
+                events=events,
+            )
+        click.echo(render_runtime_comparison(compared.to_dict(), fmt=report_fmt))
+        if compared.recommended is None:
+            raise SystemExit(1)
+        return
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
         done = run_advise(

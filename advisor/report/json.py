@@ -84,6 +84,8 @@ def advice_to_dict(advice: Advice) -> dict[str, object]:
         "seed": advice.seed,
         "budget": advice.budget,
         "elapsed": round(advice.elapsed, 3),
+        "verified": advice.verified,
+        "lessons": list(advice.lessons),
     }
 
 
@@ -380,6 +382,14 @@ def advice_json_schema() -> dict[str, object]:
             "seed": _t("integer", "the search's seed"),
             "budget": _t("integer", "the search's budget of resolutions"),
             "elapsed": _t("number", "seconds the advice took"),
+            "verified": _t(
+                ["integer", "null"],
+                "stacks installed and imported on this machine (--verify); null: not asked",
+                minimum=0,
+            ),
+            "lessons": _list(
+                _t("string", "one line"), "what each failed verification taught the search"
+            ),
         },
     )
     return {

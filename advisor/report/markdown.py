@@ -96,6 +96,8 @@ def render_markdown(advice: Advice, *, verbose: bool = False) -> str:
     rejected = [j for j in advice.best.justifications if is_rejection(j)]
     if rejected and digest.changes:
         out += ["", "#### Rejected stacks", "", *(f"- {_justification(j)}" for j in rejected)]
+    if advice.lessons:
+        out += ["", "#### Learnt by --verify", "", *(f"- {escape(x)}" for x in advice.lessons)]
     if digest.removed:
         out += ["", "#### Removed candidates", ""]
         for r in digest.removed:
@@ -207,6 +209,8 @@ def _totals(advice: Advice, digest: Digest) -> str:
         f"{advice.resolutions}/{advice.budget} resolutions (seed {advice.seed})",
         f"{advice.elapsed:.1f} s",
     ]
+    if advice.verified is not None:
+        parts.insert(-1, f"{advice.verified} verified here")
     if advice.baseline is not None:
         parts.insert(2, f"{count_changes(advice.baseline, advice.best)} changed from your lock")
     return f"<sub>{' · '.join(parts)}</sub>"

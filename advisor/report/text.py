@@ -83,6 +83,9 @@ def render_text(advice: Advice, *, verbose: bool = False, width: int = 100) -> s
     if rejected and digest.changes:
         # why the advice is not latest's stack, when a stack check said so
         parts += ["", _justifications("Rejected stacks", rejected)]
+    if advice.lessons:
+        parts += ["", Text("Learnt by --verify", style="bold")]
+        parts += [Text(lesson) for lesson in advice.lessons]
     if digest.removed:
         parts += ["", Text("Removed candidates", style="bold")]
         for r in digest.removed:
@@ -254,6 +257,8 @@ def _totals(advice: Advice, digest: Digest) -> str:
         f"{advice.resolutions}/{advice.budget} resolutions (seed {advice.seed})",
         f"{advice.elapsed:.1f} s",
     ]
+    if advice.verified is not None:
+        parts.insert(-1, f"{advice.verified} verified here")
     if advice.others:
         parts.insert(3, f"{len(advice.others) + 1} stacks")
     return " · ".join(parts)

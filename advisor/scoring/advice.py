@@ -98,7 +98,9 @@ class Advice:
     ``unknown`` lists the pins nothing at all was known about (no release facts, nothing
     stored, not checked against advisories). ``workload`` names the workload a performance
     advice was optimised for. ``resolutions`` counts the resolutions the search ran;
-    ``seed`` and ``budget`` make it reproducible.
+    ``seed`` and ``budget`` make it reproducible. ``verified`` counts the stacks installed
+    and imported on this machine (``--verify``; ``None``: not asked) and ``lessons`` says
+    what each failure taught.
     """
 
     recommendation: str
@@ -114,3 +116,5 @@ class Advice:
     seed: int = 0
     budget: int = 0
     elapsed: float = 0.0
+    verified: int | None = None
+    lessons: tuple[str, ...] = ()

@@ -59,7 +59,8 @@ class FileSpec:
     extra to its requirements (turned into Provides-Extra and ``extra == ...`` markers).
     ``dynamic`` (sdists) marks Requires-Dist dynamic in PKG-INFO; ``build_seconds`` (sdists)
     makes the backend's metadata hook sleep that long. ``metadata_file=False`` withholds the
-    PEP 658 file for this wheel even when the index writes them.
+    PEP 658 file for this wheel even when the index writes them. ``files`` (wheels) maps
+    archive paths to contents that replace the default module (a module that misbehaves).
     """
 
     version: str
@@ -73,6 +74,7 @@ class FileSpec:
     dynamic: bool = False
     build_seconds: float = 0.0
     metadata_file: bool = True
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def is_sdist(self) -> bool:
@@ -196,7 +198,13 @@ def _build_file(files_dir: Path, name: str, spec: FileSpec, *, metadata_files: b
             **common,  # type: ignore[arg-type]
         )
     else:
-        path = make_wheel(files_dir, tag=spec.kind, extra_size=spec.extra_size, **common)  # type: ignore[arg-type]
+        path = make_wheel(
+            files_dir,
+            tag=spec.kind,
+            extra_size=spec.extra_size,
+            files=spec.files or None,
+            **common,  # type: ignore[arg-type]
+        )
         if metadata_files and spec.metadata_file:
             text = render_metadata(**common).encode()  # type: ignore[arg-type]
             meta_path = path.with_name(path.name + ".metadata")
