@@ -457,10 +457,6 @@ KNOWN_MULTI_CALL: dict[str, frozenset[str]] = {
     "advise.advise": frozenset(
         {"locking.advise", "output.write_output", "runtimes.compare_runtimes"}
     ),
-    "image.image_list": frozenset(
-        {"building.last_builds", "imaging.list_recipes", "imaging.resolve_recipes"}
-    ),
-    "image.image_build": frozenset({"building.build_image", "push_image"}),
     "lock.env_detect": frozenset({"environment.detect_environment", "environment.render_toml"}),
 }
 
