@@ -68,7 +68,8 @@ LAYERS: dict[str, frozenset[str] | None] = {
     ),
     "image": frozenset({"errors", "models", "environment", "knowledge", "lockfile", "observe"}),
     # the team server sits under the composition root, which builds and starts it; it
-    # answers from the knowledge store (advice endpoints will get the api's jobs injected)
+    # answers from the knowledge store; the advice endpoints get the api's jobs injected
+    # (advisor.server.calls.AdviceJobs), and the client posts through a Protocol
     "server": frozenset({"errors", "models", "urls", "knowledge"}),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers
@@ -109,6 +110,8 @@ SEAMS: dict[str, tuple[str, ...]] = {
         "advisor.request.pyproject",
         "advisor.knowledge.sources.folder",
         "advisor.observe.probes",
+        # a client's pyproject/advisor.toml, vetted before any job reads it (no indexes)
+        "advisor.server.workspace",
     ),
 }
 

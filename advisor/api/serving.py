@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.errors import InputError
 from advisor.server.settings import (
+    DEFAULT_JOB_TIMEOUT,
+    DEFAULT_JOBS,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PORT,
     DEFAULT_RATE_LIMIT,
@@ -61,6 +63,10 @@ class ServeOptions:
     allow_anonymous_reads: bool = False
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     rate_limit: int = DEFAULT_RATE_LIMIT
+    #: the advice endpoints' indexes (``()``: pip's configuration of the server)
+    index_urls: tuple[str, ...] = ()
+    jobs: int = DEFAULT_JOBS
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
 
 
 def server_settings(
@@ -68,16 +74,22 @@ def server_settings(
 ) -> ServerSettings:
     """The server's settings for ``options``. Raises :class:`InputError` for a value out
     of range."""
+    from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import store_url
 
+    environ = os.environ if environ is None else environ
     return ServerSettings(
-        store_url=store_url(options.knowledge_url, os.environ if environ is None else environ),
+        store_url=store_url(options.knowledge_url, environ),
         host=options.host,
         port=options.port,
         workers=options.workers,
         allow_anonymous_reads=options.allow_anonymous_reads,
         max_request_bytes=options.max_request_bytes,
         rate_limit=options.rate_limit,
+        index_urls=options.index_urls,
+        cache_dir=str(default_cache_dir(environ)),
+        jobs=options.jobs,
+        job_timeout=options.job_timeout,
     )
 
 
@@ -90,6 +102,7 @@ def serve(
     the address is bound. Raises :class:`InputError` (bad options or store URL),
     :class:`~advisor.knowledge.store.KnowledgeStoreError` (the store cannot be used) and
     :class:`~advisor.server.runner.ListenFailed`, all before serving."""
+    from advisor.api.server_jobs import ServerJobs
     from advisor.server.runner import serve as run
 
     settings = server_settings(options)
@@ -100,17 +113,20 @@ def serve(
         if on_listening is not None:
             on_listening(url, settings)
 
-    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening)
+    jobs = ServerJobs(settings, environ=os.environ)
+    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening, jobs=jobs)
 
 
 def worker_app() -> Any:
     """The ASGI app of one worker process (uvicorn calls this in each worker)."""
+    from advisor.api.server_jobs import ServerJobs
     from advisor.server.app import create_app
 
     text = os.environ.get(_SETTINGS_ENV)
     if not text:
         raise InputError(f"{_SETTINGS_ENV} is not set (the workers of advisor serve read it)")
-    return create_app(ServerSettings.from_json(text))
+    settings = ServerSettings.from_json(text)
+    return create_app(settings, jobs=ServerJobs(settings, environ=os.environ))
 
 
 def _now() -> str:

@@ -14,6 +14,7 @@ from advisor.cli._common import (
     lock_output_options,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -111,6 +112,7 @@ def _advise_opts(kw: dict[str, Any], baseline: Path | None = None) -> AdviseOpti
     help="performance: weigh only this workload's probes (sort, matmul, groupby, strings, "
     "csv, import …).",
 )
+@server_option
 def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.locking import LockFormat, LockOptions
@@ -120,6 +122,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
     kw.pop("as_json")
+    server = kw.pop("server")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
     setup_logging(max(verbose - 1, 0), quiet)
     output: Path | None = kw.pop("output")
@@ -143,6 +146,7 @@ def advise(inputs: tuple[Path, ...], **kw: Any) -> None:
             advice=advise_opts,
             recommendation=explicit,
             events=events,
+            server=server,
         )
     written = done.lock
     report = "\n\n".join(

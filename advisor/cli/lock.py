@@ -19,6 +19,7 @@ from advisor.cli._common import (
     lock_output_options,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -65,12 +66,14 @@ def env_detect(
     metavar="NAME",
     help="Let NAME move; keep every other pin of the existing lock (repeatable).",
 )
+@server_option
 def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
     """Resolve INPUTS (requirements files or pyproject.toml) and write a lockfile."""
     from advisor.api import LockFormat, LockOptions
     from advisor.api import lock as run_lock
 
     as_json = kw.pop("as_json")
+    server = kw.pop("server")
     verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
     setup_logging(verbose, quiet)
     output: Path | None = kw.pop("output")
@@ -89,6 +92,7 @@ def lock(inputs: tuple[Path, ...], **kw: Any) -> None:
             opts=opts,
             out=LockOptions(output=output, format=fmt, dry_run=dry_run, command=command),
             events=events,
+            server=server,
         )
     to_stdout = dry_run or (output is not None and str(output) == "-")
     if as_json:

@@ -23,6 +23,7 @@ from advisor.server.app import create_app
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from advisor.server.calls import AdviceJobs
     from advisor.server.settings import ServerSettings
 
 __all__ = ["ListenFailed", "serve"]
@@ -63,13 +64,15 @@ def serve(
     *,
     worker_factory: str,
     on_listening: Callable[[str], None] | None = None,
+    jobs: AdviceJobs | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C, SIGTERM: requests in flight finish first).
 
     ``worker_factory`` is the ``module:function`` uvicorn imports in each worker process
     when ``settings.workers > 1`` (it must rebuild the app from the settings);
     ``on_listening`` is told the base URL once the socket is bound (port 0 picks a free
-    one). Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` or
+    one); ``jobs`` answer the advice endpoints of a one-process server (each worker's
+    factory makes its own). Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` or
     :class:`~advisor.errors.InputError` when the store cannot be used and
     :class:`ListenFailed` when the address cannot be bound, both before serving.
     """
@@ -77,7 +80,7 @@ def serve(
 
     one_process = settings.workers == 1
     if one_process:
-        app = create_app(settings)
+        app = create_app(settings, jobs=jobs)
     else:
         open_team_store(settings.store_url).close()  # migrate once, fail before forking
     try:
