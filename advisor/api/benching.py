@@ -151,13 +151,15 @@ def observe_bench(
     today: str,
     tool: str = TOOL,
     events: ProgressEvents = SILENT,
+    upload: str | None = None,
 ) -> BenchOutcome:
     """Bench ``target``: a venv folder (its interpreter and installed distributions are
     measured) or a lock (installed first into a fresh venv ``workdir/venv``, one build
     observation per package as ``observe install`` makes them; the packages that installed
     are measured). ``probes`` selects probes or families (empty: all under ``benchmarks``);
     ``threads`` pins the BLAS/OpenMP thread count. Records everything into ``store_url``
-    when given. Raises :class:`InputError` for a target that is neither."""
+    when given, and sends it to the team server ``upload`` when given. Raises
+    :class:`InputError` for a target that is neither."""
     from advisor.environment import RuntimeEnvironment
     from advisor.observe.bench import bench
     from advisor.observe.probes import load_probes, select_probes
@@ -192,6 +194,11 @@ def observe_bench(
     )
     performance = tuple(with_recorder(run.observations, recorder))
     _record(store_url, [*installed.builds, *performance])
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        observed: list[Observation] = [*installed.builds, *performance]
+        upload_observations(upload, observed, environ=environ, events=events)
     return BenchOutcome(
         python=installed.python,
         builds=installed.builds,

@@ -76,6 +76,7 @@ def observe_install(
     today: str | None = None,
     env: RuntimeEnvironment | None = None,
     events: ProgressEvents = SILENT,
+    upload: str | None = None,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
     one build observation per package in the knowledge store, and return them. The pip runs
@@ -86,6 +87,8 @@ def observe_install(
     ``workdir`` keeps the venv (default: a temporary folder, removed afterwards); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
     lock or an unusable interpreter, :class:`~advisor.errors.LockfileError` for a bad lock.
+    ``upload``: a team server's URL the observations are sent to as well, once stored
+    (:func:`advisor.api.remote.upload_observations`).
     """
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
@@ -121,6 +124,10 @@ def observe_install(
             observations = observe(Path(tmp))
     with open_store(url) as store:
         store.put(observations)
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        upload_observations(upload, observations, environ=environ, events=events)
     return observations
 
 

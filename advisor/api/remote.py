@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from advisor.check.run import CheckOptions, CheckReport
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
+    from advisor.knowledge.schema import Observation
     from advisor.models import Resolution
     from advisor.scoring.advice import Advice
     from advisor.server.calls import LockCall
@@ -43,6 +44,7 @@ __all__ = [
     "remote_advise",
     "remote_check",
     "remote_lock",
+    "upload_observations",
 ]
 
 SERVER_ENV = "ADVISOR_SERVER"
@@ -348,3 +350,23 @@ def remote_check(
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"the server's answer is not a check report: {exc!r}") from exc
+
+
+def upload_observations(
+    server: str,
+    observations: Sequence[Observation],
+    *,
+    environ: Mapping[str, str] | None = None,
+    events: ProgressEvents = SILENT,
+) -> dict[str, Any]:
+    """Send ``observations`` to the server at ``server`` (``POST /v1/observations``, a
+    token of scope ``write``; ``admin`` for advisories, rules and images). The server
+    stamps them with its token's owner (``upload:<name>``). Returns its answer (``source``,
+    ``received``, ``added``, ``replaced``, ``unchanged``)."""
+    import json
+
+    from advisor.knowledge.schema import encode_observation
+
+    environ = dict(os.environ) if environ is None else environ
+    body = {"observations": [json.loads(encode_observation(o)) for o in observations]}
+    return _post(server, "/v1/observations", body, environ=environ, events=events)

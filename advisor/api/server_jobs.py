@@ -129,6 +129,31 @@ class ServerJobs:
             "lockless": [_shown(p, folder) for p in report.lockless],
         }
 
+    def sync(self) -> dict[str, Any]:
+        from advisor.api.knowledge import sync
+
+        reports = [
+            sync(Path(folder), store_url=self._settings.store_url)
+            for folder in self._settings.knowledge_dirs
+        ]
+        return {
+            "folders": [
+                {
+                    "folder": Path(r.folder).name,  # not the server's paths
+                    "skipped": r.skipped,
+                    "files": r.files,
+                    "added": r.added,
+                    "replaced": r.replaced,
+                    "unchanged": r.unchanged,
+                    "deleted": r.deleted,
+                    "problems": [
+                        f"{Path(p.file).name}:{p.line}: {p.field}: {p.message}" for p in r.problems
+                    ],
+                }
+                for r in reports
+            ]
+        }
+
 
 def _shown(path: Path, folder: Path) -> str:
     full = path if path.is_absolute() else folder / path

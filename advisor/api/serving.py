@@ -29,6 +29,7 @@ from advisor.server.settings import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from pathlib import Path
 
     from advisor.knowledge.tokens import IssuedToken, Token
 
@@ -67,6 +68,8 @@ class ServeOptions:
     index_urls: tuple[str, ...] = ()
     jobs: int = DEFAULT_JOBS
     job_timeout: float = DEFAULT_JOB_TIMEOUT
+    #: what POST /v1/knowledge/sync loads (``()``: the curated knowledge shipped)
+    knowledge_dirs: tuple[Path, ...] = ()
 
 
 def server_settings(
@@ -74,10 +77,12 @@ def server_settings(
 ) -> ServerSettings:
     """The server's settings for ``options``. Raises :class:`InputError` for a value out
     of range."""
+    from advisor.api.bundled import bundled_knowledge_dir
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import store_url
 
     environ = os.environ if environ is None else environ
+    folders = options.knowledge_dirs or tuple(filter(None, [bundled_knowledge_dir()]))
     return ServerSettings(
         store_url=store_url(options.knowledge_url, environ),
         host=options.host,
@@ -90,6 +95,7 @@ def server_settings(
         cache_dir=str(default_cache_dir(environ)),
         jobs=options.jobs,
         job_timeout=options.job_timeout,
+        knowledge_dirs=tuple(str(f.resolve()) for f in folders),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -76,6 +77,14 @@ _SCOPES = ("read", "write", "admin")
     metavar="SECONDS",
     help="Longest an advice request may take (then 503).",
 )
+@click.option(
+    "--knowledge-dir",
+    "knowledge_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A curated knowledge folder POST /v1/knowledge/sync loads (repeatable; default:"
+    " the curated knowledge shipped with the advisor).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -87,6 +96,7 @@ def serve_command(
     index_urls: tuple[str, ...],
     jobs: int,
     job_timeout: float,
+    knowledge_dirs: tuple[Path, ...],
 ) -> None:
     """Serve the knowledge store over HTTP: OSV-compatible advisories and knowledge.
 
@@ -112,6 +122,7 @@ def serve_command(
             index_urls=index_urls,
             jobs=jobs,
             job_timeout=job_timeout,
+            knowledge_dirs=knowledge_dirs,
         ),
         on_listening=listening,
     )

@@ -48,7 +48,8 @@ class ServerSettings:
     they may hold credentials, so they are left out of ``repr``. ``cache_dir``: the index
     cache every client's request shares (``None``: the default one). ``jobs`` advice jobs
     run at once, ``job_queue`` more may wait (429 beyond), each for ``job_timeout`` seconds
-    at most (503 beyond).
+    at most (503 beyond). ``knowledge_dirs``: the curated folders ``POST
+    /v1/knowledge/sync`` loads into the store.
     """
 
     store_url: str = field(repr=False)
@@ -65,6 +66,7 @@ class ServerSettings:
     jobs: int = DEFAULT_JOBS
     job_queue: int = DEFAULT_JOB_QUEUE
     job_timeout: float = DEFAULT_JOB_TIMEOUT
+    knowledge_dirs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -83,6 +85,7 @@ class ServerSettings:
             raise InputError(f"--job-timeout {self.job_timeout}: more than 0 seconds")
         # JSON gives a list back (to_json/from_json): keep the value a tuple
         object.__setattr__(self, "index_urls", tuple(self.index_urls))
+        object.__setattr__(self, "knowledge_dirs", tuple(self.knowledge_dirs))
 
     @property
     def shown_url(self) -> str:

@@ -43,6 +43,21 @@ def _projects() -> list[Project]:
     ]
 
 
+RULE = """\
+- id: team-lib-1-slow
+  summary: lib 1.0 is slow on our machines.
+  link: https://example.invalid/team/lib
+  quote: lib 1.0 takes twice as long as lib 1.5 in our benchmarks.
+  match:
+    package: lib
+    specifier: "<1.5"
+  action:
+    kind: justify
+    message: lib before 1.5 is slow on the team's machines.
+    level: warning
+"""
+
+
 class Team:
     """One server over one store, its index, and the tokens made for it."""
 
@@ -67,8 +82,12 @@ def team(tmp_path: Path) -> Iterator[Team]:
     env = clean_environ(tmp_path / "home", COLUMNS="200")
     store = f"sqlite:///{tmp_path / 'team.db'}"
     server_env = {**env, "ADVISOR_CACHE_DIR": str(tmp_path / "server-cache")}
+    rules = tmp_path / "team-knowledge" / "prescriptions"
+    rules.mkdir(parents=True)
+    (rules / "lib.yaml").write_text(RULE, encoding="utf-8")
     with IndexServer(index) as served:
         args = ["--knowledge", store, "--index-url", served.url]
+        args += ["--knowledge-dir", str(rules.parent)]
         with running(args, env=server_env, folder=tmp_path / "server") as server:
             yield Team(server, served, store, env)
 
@@ -256,3 +275,58 @@ def test_check_uses_the_servers_advisories(team: Team, tmp_path: Path) -> None:
     # --fix and --online need this machine's sources: refused, not half done
     refused = run_cli(["check", lock, "--fix", "--server", team.server.url], env=env)
     assert refused.exit_code == 2 and "--fix" in refused.stderr
+
+
+def _kinds(store: str, name: str, kind: str) -> list[object]:
+    from advisor.knowledge.store import open_store
+
+    with open_store(store) as opened:
+        return list(opened.for_packages([name], kinds=[kind])[name])
+
+
+def test_sync_needs_admin_and_loads_the_servers_folder(team: Team) -> None:
+    writer = make_token(team.store, "ci", "write", env=team.env)
+    admin = make_token(team.store, "curator", "admin", env=team.env)
+    url = f"{team.server.url}/v1/knowledge/sync"
+    assert httpx.post(url, timeout=30).status_code == 401
+    for token in (team.reader, writer):
+        refused = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert _kinds(team.store, "lib", "prescription") == []
+    done = httpx.post(url, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+    assert done.status_code == 200, done.text
+    assert done.json()["folders"][0]["added"] == 1
+    assert [r.id for r in _kinds(team.store, "lib", "prescription")] == ["team-lib-1-slow"]  # type: ignore[attr-defined]
+    again = httpx.post(url, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+    assert again.json()["folders"][0]["skipped"] is True
+
+
+def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: Path) -> None:
+    req = _project(tmp_path / "proj")
+    env = team.client_env(team.reader)
+    ok(run_cli(["lock", req, "--server", team.server.url, "-q"], env=env))
+    lock = req.parent / "pylock.toml"
+    # a read token cannot write: refused, and the local record is kept
+    refused = run_cli(
+        ["observe", "install", lock, "--upload", "--server", team.server.url, "-q"],
+        env={**env, "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'mine.db'}"},
+    )
+    assert refused.exit_code == 2 and "forbidden" in refused.stderr, refused.output
+    assert _kinds(team.store, "lib", "build") == []
+    writer = make_token(team.store, "ci-runner", "write", env=team.env)
+    result = ok(
+        run_cli(
+            ["observe", "install", lock, "--upload", "-q"],
+            env={
+                **team.client_env(writer),
+                "ADVISOR_SERVER": team.server.url,
+                "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'mine.db'}",
+            },
+        )
+    )
+    assert "observations recorded" in result.stdout
+    uploaded = _kinds(team.store, "lib", "build")
+    assert [o.provenance.source for o in uploaded] == ["upload:ci-runner"]  # type: ignore[attr-defined]
+    assert [o.outcome for o in uploaded] == ["ok"]  # type: ignore[attr-defined]
+    without = run_cli(["observe", "install", lock, "--upload"], env=team.client_env(writer))
+    assert without.exit_code == 2 and "--server" in without.output

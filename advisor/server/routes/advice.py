@@ -1,4 +1,5 @@
-"""Advice over HTTP: ``POST /v1/lock``, ``POST /v1/advise`` and ``POST /v1/check``.
+"""Advice over HTTP: ``POST /v1/lock``, ``POST /v1/advise`` and ``POST /v1/check``, and
+the admin's ``POST /v1/knowledge/sync``.
 
 Sits between HTTP and the jobs the composition root passed in (:class:`~advisor.server.calls.
 AdviceJobs`). Each route needs scope ``read``, decodes its call, checks the client's files
@@ -7,7 +8,8 @@ job there through the server's :class:`~advisor.server.jobs.JobSlots`; the folde
 afterwards. The answer is the job's JSON (for lock and advise: the lock's text and, for
 advise, the reports ``--report json`` prints); a job's error is a JSON problem
 (:func:`~advisor.server.jobs.problem_for`). A server started without jobs answers 503
-``not-configured``.
+``not-configured``. The sync (scope ``admin``, no body) loads the server's curated
+knowledge folders into its store through the same slots.
 """
 
 from __future__ import annotations
@@ -110,8 +112,24 @@ async def check(request: Request) -> Response:
     return json_response(answer)
 
 
+async def sync(request: Request) -> Response:
+    state = _ready(request)
+    await authorize(request, Scope.ADMIN)
+    jobs, slots = state.jobs, state.slots
+    assert jobs is not None and slots is not None
+
+    def run() -> dict[str, Any]:
+        try:
+            return jobs.sync()
+        except AdvisorError as exc:
+            raise problem_for(exc) from exc
+
+    return json_response(await slots.run(run))
+
+
 ROUTES = (
     Route("/v1/lock", lock, methods=["POST"]),
     Route("/v1/advise", advise, methods=["POST"]),
     Route("/v1/check", check, methods=["POST"]),
+    Route("/v1/knowledge/sync", sync, methods=["POST"]),
 )
