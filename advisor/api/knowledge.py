@@ -355,12 +355,19 @@ def show(
     store_url: str,
     source: str | None = None,
     recorder: str | None = None,
+    server: str | None = None,
 ) -> PackageKnowledge:
     """What the store at ``store_url`` knows about ``name`` (optionally at ``version``); only
     the facts whose provenance source matches the ``source`` pattern (``image-build:*``; see
     :func:`~advisor.knowledge.store.source_matches`) and whose recorder is ``recorder``, when
-    given."""
+    given. With ``server``, what that team server's store knows
+    (:func:`advisor.api.remote_knowledge.remote_show`)."""
     from advisor.knowledge.package_facts import package_knowledge
+
+    if server:
+        from advisor.api.remote_knowledge import remote_show
+
+        return remote_show(server, name, version, source=source, recorder=recorder)
 
     with _open(store_url) as store:
         return package_knowledge(store, name, version, source=source, recorder=recorder)

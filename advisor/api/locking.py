@@ -233,7 +233,7 @@ def advise(
             inputs,
             opts=opts,
             out=out,
-            advice=advice,
+            advice=advice or AdviseOptions(),
             recommendation=None if recommendation is None else str(recommendation),
             environ=environ,
             cwd=cwd,

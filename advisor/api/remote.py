@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.api.remote_knowledge import TOKEN_ENV
 from advisor.errors import InputError
 from advisor.events import SILENT
 
@@ -48,7 +49,6 @@ __all__ = [
 ]
 
 SERVER_ENV = "ADVISOR_SERVER"
-TOKEN_ENV = "ADVISOR_SERVER_TOKEN"
 # ResolveOptions a call carries; any other one set differently from its default is refused
 _SENT = frozenset(
     {"constraints", "overrides", "extras", "groups", "python", "platform", "implementation"}
@@ -113,7 +113,6 @@ def _post(
 
 
 def _refuse_unsent(opts: ResolveOptions, advice: AdviseOptions | None) -> None:
-    from advisor.api.advising import AdviseOptions
     from advisor.api.context import ResolveOptions
 
     default = ResolveOptions()
@@ -123,7 +122,7 @@ def _refuse_unsent(opts: ResolveOptions, advice: AdviseOptions | None) -> None:
         if f.name not in _SENT and getattr(opts, f.name) != getattr(default, f.name)
     ]
     if advice is not None:
-        plain = AdviseOptions()
+        plain = type(advice)()  # the defaults (advising is not imported: it imports us)
         unsent += [
             n.replace("_", "-")
             for n in ("knowledge", "knowledge_dirs", "osv", "baseline", "workload")
@@ -276,14 +275,14 @@ def remote_advise(
     *,
     opts: ResolveOptions,
     out: LockOptions,
-    advice: AdviseOptions | None = None,
+    advice: AdviseOptions,
     recommendation: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
 ) -> RemoteAdvice:
-    """:func:`~advisor.api.locking.advise` answered by the server at ``server``."""
-    from advisor.api.advising import AdviseOptions
+    """:func:`~advisor.api.locking.advise` answered by the server at ``server`` (``advice``:
+    the search's bounds; where the knowledge comes from is the server's)."""
     from advisor.report.json import advice_from_dict
 
     environ = dict(os.environ) if environ is None else environ
@@ -293,7 +292,7 @@ def remote_advise(
         opts=opts,
         out=out,
         cwd=cwd,
-        advice=advice or AdviseOptions(),
+        advice=advice,
         recommendation=recommendation,
     )
     answer = _post(server, "/v1/advise", call, environ=environ, events=events)

@@ -18,6 +18,7 @@ from advisor.cli._common import (
     knowledge_store_option,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -247,8 +248,14 @@ _recorder_option = click.option(
 @_source_option
 @_recorder_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@server_option
 def knowledge_show(
-    spec: str, knowledge_url: str | None, source: str | None, recorder: str | None, as_json: bool
+    spec: str,
+    knowledge_url: str | None,
+    source: str | None,
+    recorder: str | None,
+    as_json: bool,
+    server: str | None,
 ) -> None:
     """What is known about a package, per kind.
 
@@ -257,7 +264,12 @@ def knowledge_show(
 
     name, version = parse_package_spec(spec)
     known = show(
-        name, version, store_url=_store_url(knowledge_url), source=source, recorder=recorder
+        name,
+        version,
+        store_url=_store_url(knowledge_url),
+        source=source,
+        recorder=recorder,
+        server=server,
     )
     if as_json:
         click.echo(json.dumps(known.to_dict(), indent=2, sort_keys=True))

@@ -127,8 +127,15 @@ class Fetcher:
 
     # -- public ---------------------------------------------------------------------------
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Response:
-        """Fetch ``url``; 2xx and 4xx (except 401/403/429) are returned, 404 included.
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        answer_errors: bool = False,
+    ) -> Response:
+        """Fetch ``url``; 2xx and 4xx (except 401/403/429) are returned, 404 included (every
+        status with ``answer_errors``, as :meth:`post_json`).
 
         Raises :class:`IndexUnavailable` (URL redacted) once retries are exhausted, for
         401/403, for plain http to an untrusted remote host, and for unsupported schemes.
@@ -140,6 +147,11 @@ class Fetcher:
         if scheme not in ("http", "https"):
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
         client, auth = self._route(clean, scheme, userinfo)
+        if answer_errors:
+            sent = dict(headers or {})
+            return self._retrying(
+                clean, lambda: self._attempt(client, clean, sent, auth, answer_errors=True)
+            )
         return self._get_with_retries(client, clean, dict(headers or {}), auth)
 
     def download(self, url: str, dest: Path, *, sha256: str | None = None) -> int:

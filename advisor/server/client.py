@@ -25,7 +25,7 @@ from advisor.urls import redact_url
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["AdvisorClient", "JsonPoster", "ServerLink", "ServerRefused"]
+__all__ = ["AdvisorClient", "JsonPoster", "ServerLink", "ServerRefused", "refusal"]
 
 
 class _Answer(Protocol):
@@ -46,6 +46,10 @@ class JsonPoster(Protocol):
         *,
         headers: Mapping[str, str] | None = None,
         answer_errors: bool = False,
+    ) -> _Answer: ...
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, answer_errors: bool = False
     ) -> _Answer: ...
 
 
@@ -102,12 +106,26 @@ class AdvisorClient:
     def post(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``payload`` to ``path`` (``/v1/lock`` …) and return the JSON answer.
         Raises the error of the refusal (see the module's docstring)."""
-        headers = (
-            {} if self._link.token is None else {"authorization": f"Bearer {self._link.token}"}
-        )
         answer = self._poster.post_json(
-            self._link.url + path, payload, headers=headers, answer_errors=True
+            self._link.url + path, payload, headers=self._headers(), answer_errors=True
         )
+        return self._answer(answer)
+
+    def get(self, path: str, query: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+        """GET ``path`` with ``query`` (``None`` values left out) and return the JSON answer.
+        Raises the error of the refusal."""
+        given = {k: v for k, v in (query or {}).items() if v is not None}
+        suffix = f"?{urllib.parse.urlencode(given)}" if given else ""
+        answer = self._poster.get(
+            self._link.url + path + suffix, headers=self._headers(), answer_errors=True
+        )
+        return self._answer(answer)
+
+    def _headers(self) -> dict[str, str]:
+        token = self._link.token
+        return {} if token is None else {"authorization": f"Bearer {token}"}
+
+    def _answer(self, answer: _Answer) -> dict[str, Any]:
         body = _decode(answer.content)
         if answer.status == 200 and isinstance(body, dict):
             return body

@@ -300,6 +300,27 @@ def test_sync_needs_admin_and_loads_the_servers_folder(team: Team) -> None:
     again = httpx.post(url, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
     assert again.json()["folders"][0]["skipped"] is True
 
+    # knowledge show --server: what the server's store knows, printed as it is printed here
+    env = team.client_env(team.reader)
+    for extra in (["--json"], []):
+        remote = ok(
+            run_cli(["knowledge", "show", "lib==1.0", "--server", team.server.url, *extra], env=env)
+        )
+        local = ok(
+            run_cli(
+                ["knowledge", "show", "lib==1.0", "--knowledge", team.store, *extra], env=team.env
+            )
+        )
+        assert remote.stdout == local.stdout
+        assert "team-lib-1-slow" in remote.stdout
+    filtered = ok(
+        run_cli(
+            ["knowledge", "show", "lib", "--source", "upload:*", "--json"],
+            env={**env, "ADVISOR_SERVER": team.server.url},
+        )
+    )
+    assert json.loads(filtered.stdout)["kinds"] == {}
+
 
 def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: Path) -> None:
     req = _project(tmp_path / "proj")
