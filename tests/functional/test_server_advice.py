@@ -10,9 +10,12 @@ answered from the server's warm cache (no request reaches the fixture index).
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -61,12 +64,20 @@ RULE = """\
 class Team:
     """One server over one store, its index, and the tokens made for it."""
 
-    def __init__(self, server: ServerProcess, index: IndexServer, store: str, env: dict[str, str]):
+    def __init__(
+        self,
+        server: ServerProcess,
+        index: IndexServer,
+        store: str,
+        env: dict[str, str],
+        *,
+        reader: str | None = None,
+    ) -> None:
         self.server = server
         self.index = index
         self.store = store
         self.env = env
-        self.reader = make_token(store, "laptop", "read", env=env)
+        self.reader = reader or make_token(store, "laptop", "read", env=env)
 
     def client_env(self, token: str | None = None) -> dict[str, str]:
         env = dict(self.env)
@@ -351,3 +362,59 @@ def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: P
     assert [o.outcome for o in uploaded] == ["ok"]  # type: ignore[attr-defined]
     without = run_cli(["observe", "install", lock, "--upload"], env=team.client_env(writer))
     assert without.exit_code == 2 and "--server" in without.output
+
+
+_SCHEMAS = itertools.count()
+
+
+@pytest.fixture
+def pg_store(postgres_url: str) -> Iterator[str]:
+    """A fresh schema of the session's PostgreSQL database, as a store URL."""
+    import psycopg
+
+    schema = f"adv{os.getpid()}_{next(_SCHEMAS)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{postgres_url}?{urlencode({'options': f'-csearch_path={schema}'})}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_advice_over_postgresql_with_two_workers(tmp_path: Path, pg_store: str) -> None:
+    """Two worker processes on one PostgreSQL: each answers locks from the one shared cache
+    folder, and advise and check read the team's store (an advisory uploaded through one
+    worker is seen by the other's jobs)."""
+    index = build_index(tmp_path / "index", _projects())
+    env = clean_environ(tmp_path / "home", COLUMNS="200")
+    server_env = {**env, "ADVISOR_CACHE_DIR": str(tmp_path / "server-cache")}
+    reader = make_token(pg_store, "laptop", "read", env=env)
+    admin = make_token(pg_store, "security", "admin", env=env)
+    with IndexServer(index) as served:
+        args = ["--knowledge", pg_store, "--index-url", served.url, "--workers", "2"]
+        with running(args, env=server_env, folder=tmp_path / "server") as server:
+            team = Team(server, served, pg_store, env, reader=reader)
+            client = team.client_env(reader)
+            offline_in = _project(tmp_path / "offline" / "proj")
+            ok(run_cli(["lock", offline_in, "--index-url", served.url, "-q"], env=env))
+            for n in range(3):  # spread over both workers
+                req = _project(tmp_path / f"remote{n}" / "proj")
+                ok(run_cli(["lock", req, "--server", server.url, "-q"], env=client))
+                assert (req.parent / "pylock.toml").read_text() == (
+                    offline_in.parent / "pylock.toml"
+                ).read_text()
+            advised = ok(
+                run_cli(
+                    ["advise", req, "--server", server.url, "--report", "json", "--budget", "2"],
+                    env=client,
+                )
+            )
+            assert json.loads(advised.stdout)["best"]["pins"]
+            _upload(team, admin, _advisory("TEAM-PG-1", "2.0", "2.1"))
+            found = run_cli(
+                ["check", req.parent / "pylock.toml", "--format", "json", "--server", server.url],
+                env=client,
+            )
+            assert found.exit_code == 1, found.output
+            assert any("TEAM-PG-1" in f["message"] for f in json.loads(found.stdout))
