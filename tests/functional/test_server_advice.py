@@ -153,6 +153,21 @@ def test_tokens_anonymous_refused_and_url_credentials(team: Team, tmp_path: Path
     assert not (req.parent / "pylock.toml").exists()
 
 
+def test_anonymous_locks_when_the_server_allows_anonymous_reads(tmp_path: Path) -> None:
+    index = build_index(tmp_path / "index", _projects())
+    env = clean_environ(tmp_path / "home")
+    store = f"sqlite:///{tmp_path / 'open.db'}"
+    with IndexServer(index) as served:
+        args = ["--knowledge", store, "--index-url", served.url, "--allow-anonymous-reads"]
+        with running(args, env=env, folder=tmp_path / "server") as server:
+            req = _project(tmp_path / "proj")
+            ok(run_cli(["lock", req, "--server", server.url, "-q"], env=env))
+            assert 'name = "app"' in (req.parent / "pylock.toml").read_text()
+            # writes never are anonymous
+            refused = httpx.post(f"{server.url}/v1/knowledge/sync", timeout=30)
+            assert refused.status_code == 401
+
+
 def test_conflict_explained_as_offline(team: Team, tmp_path: Path) -> None:
     conflict = "app==2.0\nlib<1.5\n"
     offline_in = _project(tmp_path / "offline", conflict)
