@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from advisor.server.calls import LockCall
 
 __all__ = [
-    "SERVER_ENV",
     "TOKEN_ENV",
     "RemoteAdvice",
     "RemoteLock",
@@ -48,7 +47,6 @@ __all__ = [
     "upload_observations",
 ]
 
-SERVER_ENV = "ADVISOR_SERVER"
 # ResolveOptions a call carries; any other one set differently from its default is refused
 _SENT = frozenset(
     {"constraints", "overrides", "extras", "groups", "python", "platform", "implementation"}
