@@ -15,10 +15,21 @@ Scenarios (``--scenario``, repeatable; default: all that the server answers):
   drawn, with a fixed seed, from the dump's affected packages), as ``uv audit`` sends them;
 * ``query``: ``POST /v1/query`` for one package at one version;
 * ``package``: ``GET /v1/packages/{name}`` (everything known about a package);
-* ``stats``: ``GET /v1/stats``.
+* ``stats``: ``GET /v1/stats``;
+* ``check``: ``POST /v1/check`` of a lock of ``--requirements`` (made once through
+  ``POST /v1/lock`` before the clock starts) against the store's advisories;
+* ``advise``: ``POST /v1/advise`` of ``--requirements`` (a search of ``--advise-budget``
+  resolutions), answered from the server's warm index cache.
+
+``check`` and ``advise`` need a package index, ``--index-url`` (the server's setting: it is
+passed to ``advisor serve``), and a requirements file naming packages on it; they run
+``--jobs`` jobs at once per worker, 8 more waiting, and answer 429 beyond (counted as
+failed: choose ``--clients`` accordingly).
 
     .venv/bin/python benchmarks/server_load.py --osv ../shared/data/osv-pypi-2024-10-10.zip \\
         --clients 16 --duration 10 --temp-postgres --json load.json
+    .venv/bin/python benchmarks/server_load.py --osv DUMP --index-url URL \\
+        --requirements requirements.in --scenario check --scenario advise --clients 4
 
 The clients and the server share the machine: on a 2-core machine the figures measure the
 whole loop, client included, and are best compared between stores and scenarios of one run.
@@ -62,7 +73,8 @@ __all__ = ["main"]
 _MAX_CLIENTS = 256
 _MAX_DURATION = 300.0
 _LISTENING = re.compile(r"advisor serve: (http://\S+) over ")
-SCENARIOS = ("querybatch", "query", "package", "stats")
+SCENARIOS = ("querybatch", "query", "package", "stats", "check", "advise")
+ADVICE_SCENARIOS = ("check", "advise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +106,10 @@ def _advisor(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 @contextlib.contextmanager
-def _serving(store: str, *, workers: int, env: dict[str, str], logs: Path) -> Iterator[str]:
-    serve = ["serve", "--port", "0", "--knowledge", store, "--rate-limit", "0"]
+def _serving(
+    store: str, *, workers: int, env: dict[str, str], logs: Path, extra: Sequence[str] = ()
+) -> Iterator[str]:
+    serve = ["serve", "--port", "0", "--knowledge", store, "--rate-limit", "0", *extra]
     err_path = logs / "serve.stderr"
     with (logs / "serve.stdout").open("wb") as out, err_path.open("wb") as err:
         process = subprocess.Popen(
@@ -141,8 +155,34 @@ def _queries(advisories: Sequence[Advisory], *, seed: int) -> list[tuple[str, st
     return pairs
 
 
+def _advice_bodies(url: str, token: str, requirements: str, *, budget: int) -> dict[str, Any]:
+    """The bodies of ``check`` and ``advise`` for ``requirements``: the lock ``check`` checks
+    is made once here, through the server (which warms its index cache)."""
+    files = {"requirements.in": requirements}
+    headers = {"Authorization": f"Bearer {token}"}
+    lock = {"files": files, "inputs": ["requirements.in"]}
+    resp = httpx.post(f"{url}/v1/lock", json=lock, headers=headers, timeout=600)
+    if resp.status_code != 200:
+        raise SystemExit(f"the server could not lock --requirements: {resp.text[:2000]}")
+    return {
+        "check": {
+            "files": {**files, "pylock.toml": resp.json()["lock"]},
+            "paths": ["pylock.toml"],
+        },
+        "advise": {
+            "files": files,
+            "inputs": ["requirements.in"],
+            "search": {"budget": budget, "count": 1},
+        },
+    }
+
+
 def _requests(
-    scenario: str, pairs: list[tuple[str, str]], *, batch: int
+    scenario: str,
+    pairs: list[tuple[str, str]],
+    *,
+    batch: int,
+    advice: dict[str, Any] | None = None,
 ) -> Callable[[int], tuple[str, str, Any]]:
     """The ``n``-th request of a scenario as (method, path, JSON body or None)."""
 
@@ -150,6 +190,9 @@ def _requests(
         return pairs[n % len(pairs)]
 
     def make(n: int) -> tuple[str, str, Any]:
+        if scenario in ADVICE_SCENARIOS:
+            assert advice is not None
+            return "POST", f"/v1/{scenario}", advice[scenario]
         if scenario == "querybatch":
             start = n * batch
             chosen = [pick(start + i) for i in range(batch)]
@@ -232,9 +275,19 @@ def bench_store(
         "server", "token", "create", "load", "--scope", "read", "--knowledge", store, env=env
     ).stdout.strip()
     out: list[Figures] = []
-    with _serving(store, workers=args.workers, env=env, logs=work) as url:
-        for scenario in args.scenario or SCENARIOS:
-            make = _requests(scenario, pairs, batch=args.batch)
+    extra = ["--jobs", str(args.jobs)]
+    if args.index_url:
+        extra += ["--index-url", args.index_url]
+    scenarios = args.scenario or [
+        s for s in SCENARIOS if args.requirements is not None or s not in ADVICE_SCENARIOS
+    ]
+    with _serving(store, workers=args.workers, env=env, logs=work, extra=extra) as url:
+        advice = None
+        if any(s in ADVICE_SCENARIOS for s in scenarios):
+            text = args.requirements.read_text(encoding="utf-8")
+            advice = _advice_bodies(url, token, text, budget=args.advise_budget)
+        for scenario in scenarios:
+            make = _requests(scenario, pairs, batch=args.batch, advice=advice)
             # one untimed pass warms the server's caches and the store's pages
             asyncio.run(_load(url, token, make, clients=1, duration=1.0, max_requests=20))
             latencies, failed, seconds = asyncio.run(
@@ -303,9 +356,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=_bounded(1, 64, int), default=1)
     parser.add_argument("--batch", type=_bounded(1, 1000, int), default=100)
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
+    parser.add_argument("--index-url", help="the server's index (check, advise)")
+    parser.add_argument(
+        "--requirements", type=Path, help="the project check and advise send (on that index)"
+    )
+    parser.add_argument("--jobs", type=_bounded(1, 64, int), default=2, help="serve --jobs")
+    parser.add_argument("--advise-budget", type=_bounded(1, 100, int), default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
+    wants_advice = any(s in ADVICE_SCENARIOS for s in args.scenario or ())
+    if (wants_advice or args.requirements) and not (args.index_url and args.requirements):
+        parser.error("check and advise need --index-url and --requirements")
 
     advisories, problems, _ = load_advisories(args.osv)
     pairs = _queries(advisories, seed=args.seed)

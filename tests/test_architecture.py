@@ -77,7 +77,8 @@ LAYERS: dict[str, frozenset[str] | None] = {
         {"errors", "models", "events", "urls", "environment", "knowledge", "lockfile", "observe"}
     ),
     # the team server sits under the composition root, which builds and starts it; it
-    # answers from the knowledge store (advice endpoints will get the api's jobs injected);
+    # answers from the knowledge store; the advice endpoints get the api's jobs injected
+    # (advisor.server.calls.AdviceJobs), and the client posts through a Protocol
     # scoring: the dashboard plots each probe with the performance unit's statistics
     "server": frozenset({"errors", "models", "urls", "knowledge", "scoring"}),
     "api": None,
@@ -119,6 +120,8 @@ SEAMS: dict[str, tuple[str, ...]] = {
         "advisor.request.pyproject",
         "advisor.knowledge.sources.folder",
         "advisor.observe.probes",
+        # a client's pyproject/advisor.toml, vetted before any job reads it (no indexes)
+        "advisor.server.workspace",
     ),
 }
 

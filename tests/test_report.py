@@ -614,3 +614,19 @@ def test_text_lines_are_clean() -> None:
                 assert line == line.rstrip() and len(line) <= 100
     narrow = render_advice(_advice(), fmt="text", width=60)
     assert max(len(line) for line in narrow.splitlines()) <= 60
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "json"])
+def test_advice_read_back_from_json_renders_the_same(fmt: str) -> None:
+    """A team server's advice travels as this JSON: read back, it renders as the advice
+    itself does (a rejected stack's -inf score included)."""
+    from advisor.report.json import advice_from_dict
+
+    rejected = dataclasses.replace(_best(), score=float("-inf"))
+    for advice in (_advice(), _advice(baseline=None, others=(rejected,))):
+        data = json.loads(json.dumps(advice_to_dict(advice)))
+        again = advice_from_dict(data)
+        assert advice_to_dict(again) == advice_to_dict(advice)
+        assert render_advice(again, fmt=fmt, verbose=True) == render_advice(
+            advice, fmt=fmt, verbose=True
+        )

@@ -39,11 +39,18 @@ def run_check(
     cwd: Path | None = None,
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
+    server: str | None = None,
 ) -> CheckReport:
     """Check the locks ``paths`` name (locks, or inputs for the locks beside them; none: the
     lock here: :func:`~advisor.check.paths.select_locks`). Relative paths, and
     ``opts.inputs``, are relative to ``cwd`` (default: the current folder). The index
-    queries of ``--online`` and the re-locks of ``--fix`` report progress to ``events``."""
+    queries of ``--online`` and the re-locks of ``--fix`` report progress to ``events``.
+    With ``server``, the team server at that URL checks against its store
+    (:func:`advisor.api.remote.remote_check`)."""
+    if server:
+        from advisor.api.remote import remote_check
+
+        return remote_check(server, paths, opts=opts, environ=environ, cwd=cwd, events=events)
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     now = datetime.now(UTC) if now is None else now

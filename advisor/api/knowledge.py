@@ -148,15 +148,21 @@ def show(
     source: str | None = None,
     recorder: str | None = None,
     environ: Mapping[str, str] | None = None,
+    server: str | None = None,
 ) -> PackageKnowledge:
     """What the store at ``store_url`` (``None``: the default store) knows about ``name``
     (optionally at ``version``; else ``name`` may be ``NAME==VERSION``); only the facts
     whose provenance source matches the ``source`` pattern (``image-build:*``) and whose
-    recorder is ``recorder``, when given."""
+    recorder is ``recorder``, when given. With ``server``, what that team server's store
+    knows (:func:`advisor.api.remote_knowledge.remote_show`)."""
     from advisor.knowledge.package_facts import package_knowledge
 
     if version is None:
         name, version = parse_package_spec(name)
+    if server:
+        from advisor.api.remote_knowledge import remote_show
+
+        return remote_show(server, name, version, source=source, recorder=recorder)
     with _open(resolve_store_url(store_url, environ)) as store:
         return package_knowledge(store, name, version, source=source, recorder=recorder)
 

@@ -153,14 +153,24 @@ def lock(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
+    server: str | None = None,
 ) -> LockOutcome:
     """Resolve ``inputs`` for the target environment(s) and render (and write) a lock.
 
     ``latest`` resolves as pip does; any other recommendation type locks the best stack
     the advice search finds (``advisor advise`` without the report). Long steps report to
-    ``events`` (default: nowhere).
+    ``events`` (default: nowhere). With ``server`` (a team server's URL) the server
+    resolves, from its indexes and cache (:func:`advisor.api.remote.remote_lock`).
     """
     from advisor.api.advising import AdviseOptions
+
+    if server:
+        from advisor.api.remote import remote_lock
+
+        got = remote_lock(
+            server, inputs, opts=opts, out=out, environ=environ, cwd=cwd, events=events
+        )
+        return LockOutcome(**got.fields())
 
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
     written, _ = _lock_run(prep, opts=opts, out=out, advice=AdviseOptions(), events=events)
@@ -177,6 +187,7 @@ def advise(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
+    server: str | None = None,
 ) -> AdviceResult:
     """Search the best stack of a recommendation type for ``inputs``, write its lock (as
     :func:`lock` writes one) and return it with the advice of every target.
@@ -187,10 +198,26 @@ def advise(
     where the knowledge comes from (default: :class:`~advisor.api.advising.AdviseOptions`).
     Every resolution, build and retry reports to ``events``. Raises
     :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack (nothing is
-    written then).
+    written then). With ``server`` the team server at that URL searches, with its
+    knowledge (:func:`advisor.api.remote.remote_advise`).
     """
     from advisor.api.advising import AdviseOptions
 
+    if server:
+        from advisor.api.remote import remote_advise
+
+        told = remote_advise(
+            server,
+            inputs,
+            opts=opts,
+            out=out,
+            advice=advice or AdviseOptions(),
+            recommendation=None if recommendation is None else str(recommendation),
+            environ=environ,
+            cwd=cwd,
+            events=events,
+        )
+        return AdviceResult(lock=LockOutcome(**told.lock.fields()), advices=told.advices)
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
     given = recommendation or (
         opts.recommendation if opts.recommendation != RecommendationType.LATEST else None

@@ -89,6 +89,7 @@ def observe_install(
     today: str | None = None,
     env: RuntimeEnvironment | None = None,
     events: ProgressEvents = SILENT,
+    upload: str | None = None,
 ) -> list[BuildObservation]:
     """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
     one build observation per package (:func:`advisor.observe.install.observe_install`,
@@ -96,6 +97,8 @@ def observe_install(
     return them. ``workdir`` keeps the venv (default: a temporary folder); ``env``
     defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
     lock or an unusable interpreter, :class:`~advisor.errors.LockfileError` for a bad lock.
+    ``upload``: a team server's URL the observations are sent to as well, once stored
+    (:func:`advisor.api.remote.upload_observations`).
     """
     from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
@@ -119,6 +122,10 @@ def observe_install(
         )
     with open_store(url) as store:
         store.put(observations)
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        upload_observations(upload, observations, environ=environ, events=events)
     return observations
 
 
@@ -145,13 +152,14 @@ def observe_bench(
     today: str | None = None,
     tool: str = TOOL,
     events: ProgressEvents = SILENT,
+    upload: str | None = None,
 ) -> BenchOutcome:
     """Bench ``target``, a venv folder or a lock (:func:`advisor.observe.runs.bench_target`;
     a lock's venv goes in ``workdir``, default a temporary folder) with ``probes`` (probes
     or families under ``benchmarks``, default the curated ones; empty: all). Records
     everything into ``store_url`` when given (else into the default store with
-    ``default_store``, else nowhere). Raises :class:`InputError` for a target that is
-    neither."""
+    ``default_store``, else nowhere), and sends it to the team server ``upload`` when
+    given. Raises :class:`InputError` for a target that is neither."""
     from advisor.observe.runs import bench_target
 
     machine = _machine(environ)
@@ -172,6 +180,10 @@ def observe_bench(
             events=events,
         )
     _record(url, outcome.observations)
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        upload_observations(upload, outcome.observations, environ=environ, events=events)
     return outcome
 
 

@@ -8,13 +8,17 @@ reads the clock for the tokens it makes and revokes (:mod:`advisor.knowledge.tok
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.api.knowledge import resolve_store_url
+from advisor.errors import InputError
 from advisor.knowledge.tokens import Scope
 from advisor.server.settings import (
+    DEFAULT_JOB_TIMEOUT,
+    DEFAULT_JOBS,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PORT,
     DEFAULT_RATE_LIMIT,
@@ -23,6 +27,7 @@ from advisor.server.settings import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from pathlib import Path
 
     from advisor.knowledge.tokens import IssuedToken, Token
 
@@ -35,9 +40,12 @@ __all__ = [
     "revoke_token",
     "serve",
     "server_settings",
+    "worker_app",
 ]
 
 SCOPES: tuple[str, ...] = tuple(s.value for s in Scope)
+#: what uvicorn imports in each worker process: the app with the advice jobs wired in
+_WORKER_FACTORY = "advisor.api.serving:worker_app"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,13 +59,24 @@ class ServeOptions:
     allow_anonymous_reads: bool = False
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     rate_limit: int = DEFAULT_RATE_LIMIT
+    #: the advice endpoints' indexes (``()``: pip's configuration of the server)
+    index_urls: tuple[str, ...] = ()
+    jobs: int = DEFAULT_JOBS
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
+    #: what POST /v1/knowledge/sync loads (``()``: the curated knowledge shipped)
+    knowledge_dirs: tuple[Path, ...] = ()
 
 
 def server_settings(
     options: ServeOptions, environ: Mapping[str, str] | None = None
 ) -> ServerSettings:
-    """The server's settings for ``options``. Raises :class:`~advisor.errors.InputError`
-    for a value out of range."""
+    """The server's settings for ``options``. Raises :class:`InputError` for a value out
+    of range."""
+    from advisor.api.bundled import bundled_knowledge_dir
+    from advisor.api.context import default_cache_dir
+
+    environ = os.environ if environ is None else environ
+    folders = options.knowledge_dirs or tuple(filter(None, [bundled_knowledge_dir()]))
     return ServerSettings(
         store_url=resolve_store_url(options.knowledge_url, environ),
         host=options.host,
@@ -66,6 +85,11 @@ def server_settings(
         allow_anonymous_reads=options.allow_anonymous_reads,
         max_request_bytes=options.max_request_bytes,
         rate_limit=options.rate_limit,
+        index_urls=options.index_urls,
+        cache_dir=str(default_cache_dir(environ)),
+        jobs=options.jobs,
+        job_timeout=options.job_timeout,
+        knowledge_dirs=tuple(str(f.resolve()) for f in folders),
     )
 
 
@@ -75,9 +99,10 @@ def serve(
     on_listening: Callable[[str, ServerSettings], None] | None = None,
 ) -> None:
     """Run the server until it is stopped. ``on_listening(url, settings)`` is called once
-    the address is bound. Raises :class:`~advisor.errors.InputError` (bad options or store
-    URL), :class:`~advisor.knowledge.store.KnowledgeStoreError` (the store cannot be used)
-    and :class:`~advisor.server.runner.ListenFailed`, all before serving."""
+    the address is bound. Raises :class:`InputError` (bad options or store URL),
+    :class:`~advisor.knowledge.store.KnowledgeStoreError` (the store cannot be used) and
+    :class:`~advisor.server.runner.ListenFailed`, all before serving."""
+    from advisor.api.server_jobs import ServerJobs
     from advisor.server.runner import serve as run
 
     settings = server_settings(options)
@@ -86,7 +111,21 @@ def serve(
         if on_listening is not None:
             on_listening(url, settings)
 
-    run(settings, on_listening=listening)
+    jobs = ServerJobs(settings, environ=os.environ)
+    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening, jobs=jobs)
+
+
+def worker_app() -> Any:
+    """The ASGI app of one worker process (uvicorn calls this in each worker)."""
+    from advisor.api.server_jobs import ServerJobs
+    from advisor.server.app import create_app
+    from advisor.server.runner import SETTINGS_ENV
+
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
+        raise InputError(f"{SETTINGS_ENV} is not set (the workers of advisor serve read it)")
+    settings = ServerSettings.from_json(text)
+    return create_app(settings, jobs=ServerJobs(settings, environ=os.environ))
 
 
 def _now() -> str:

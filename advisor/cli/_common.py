@@ -349,3 +349,12 @@ knowledge_store_option = click.option(
     help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
     "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
 )
+
+server_option = click.option(
+    "--server",
+    "server",
+    metavar="URL",
+    envvar="ADVISOR_SERVER",
+    help="Ask this team server (advisor serve) instead of working here (also ADVISOR_SERVER;"
+    " token: ADVISOR_SERVER_TOKEN or https://token:SECRET@host/).",
+)

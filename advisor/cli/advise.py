@@ -18,6 +18,7 @@ from advisor.cli._common import (
     pop_values,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -144,6 +145,7 @@ def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) 
     help="Advise for each runtime (a configured environment, or a Python version: py312) "
     "and recommend one; repeat, at least twice. Writes no lock.",
 )
+@server_option
 def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
     from advisor.api.locking import LockFormat, LockOptions
@@ -156,6 +158,7 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
     compare_envs = pop_values(kw, "compare_envs", str)
     kw.pop("as_json")
+    server = pop_value(kw, "server", str)
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(max(verbose - 1, 0), quiet)
     output = pop_value(kw, "output", Path)
@@ -194,6 +197,7 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
             advice=advise_opts,
             recommendation=explicit,
             events=events,
+            server=server,
         )
     written = done.lock
     report = "\n\n".join(

@@ -10,7 +10,7 @@ __all__ = ["check"]
 
 
 from advisor.cli._app import cli
-from advisor.cli._common import knowledge_store_option
+from advisor.cli._common import knowledge_store_option, server_option
 from advisor.cli._progress import progress_events
 
 
@@ -44,6 +44,7 @@ from advisor.cli._progress import progress_events
     help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no 'ok' line on stderr.")
+@server_option
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -54,6 +55,7 @@ def check(
     only: tuple[str, ...],
     inputs: tuple[Path, ...],
     quiet: bool,
+    server: str | None,
 ) -> None:
     """Check locks (and the inputs that feed them): fresh, hashed, allowed indexes, no
     known advisory, covered environments. Exit 0 clean, 1 findings, 2 usage error.
@@ -77,6 +79,7 @@ def check(
                 only=frozenset(only),
             ),
             events=events,
+            server=server,
         )
     for path in report.lockless:
         click.echo(f"{path}: no lock beside it, nothing to check", err=True)

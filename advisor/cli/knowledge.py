@@ -18,6 +18,7 @@ from advisor.cli._common import (
     knowledge_store_option,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -229,8 +230,14 @@ _recorder_option = click.option(
 @_source_option
 @_recorder_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@server_option
 def knowledge_show(
-    spec: str, knowledge_url: str | None, source: str | None, recorder: str | None, as_json: bool
+    spec: str,
+    knowledge_url: str | None,
+    source: str | None,
+    recorder: str | None,
+    as_json: bool,
+    server: str | None,
 ) -> None:
     """What is known about a package, per kind.
 
@@ -238,7 +245,12 @@ def knowledge_show(
     from advisor.api.knowledge import show
 
     known = show(
-        spec, store_url=knowledge_url, source=source, recorder=recorder, environ=os.environ
+        spec,
+        store_url=knowledge_url,
+        source=source,
+        recorder=recorder,
+        environ=os.environ,
+        server=server,
     )
     name, version = known.name, known.version
     if as_json:

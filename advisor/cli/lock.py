@@ -19,6 +19,7 @@ from advisor.cli._common import (
     pop_value,
     resolve_options,
     resolve_opts,
+    server_option,
     setup_logging,
     stderr,
 )
@@ -65,12 +66,14 @@ def env_detect(
     metavar="NAME",
     help="Let NAME move; keep every other pin of the existing lock (repeatable).",
 )
+@server_option
 def lock(inputs: tuple[Path, ...], **kw: object) -> None:
     """Resolve INPUTS (requirements files or pyproject.toml) and write a lockfile."""
     from advisor.api import LockFormat, LockOptions
     from advisor.api import lock as run_lock
 
     as_json = bool(pop_value(kw, "as_json", bool))
+    server = pop_value(kw, "server", str)
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
     output = pop_value(kw, "output", Path)
@@ -87,6 +90,7 @@ def lock(inputs: tuple[Path, ...], **kw: object) -> None:
             opts=opts,
             out=LockOptions(output=output, format=fmt, dry_run=dry_run, command=command),
             events=events,
+            server=server,
         )
     to_stdout = dry_run or (output is not None and str(output) == "-")
     if as_json:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from advisor.cli._app import cli
-from advisor.cli._common import knowledge_store_option, stderr
+from advisor.cli._common import knowledge_store_option, server_option, stderr
 from advisor.cli._progress import progress_events
 
 __all__ = ["observe_group"]
@@ -61,6 +61,13 @@ def _row(obs: Any) -> dict[str, Any]:
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="Also send the observations to the team server (--server, ADVISOR_SERVER; a write"
+    " token in ADVISOR_SERVER_TOKEN).",
+)
+@server_option
 def observe_install(
     lock: Path,
     python: str | None,
@@ -68,6 +75,8 @@ def observe_install(
     knowledge_url: str | None,
     as_json: bool,
     quiet: bool,
+    upload: bool,
+    server: str | None,
 ) -> None:
     """Install LOCK into a fresh venv, import every module, record one build observation per
     package. A package that fails is an observation: the exit code is still 0."""
@@ -81,7 +90,10 @@ def observe_install(
             timeout=timeout,
             environ=os.environ,
             events=events,
+            upload=_upload_to(upload, server),
         )
+    if upload and not quiet:
+        click.echo(f"uploaded {len(observations)} observations to the team server", err=True)
     if as_json:
         click.echo(json.dumps([_row(o) for o in observations], indent=2, sort_keys=True))
         return
@@ -150,6 +162,19 @@ def observe_import(file: Path, knowledge_url: str | None) -> None:
 # --------------------------------------------------------------------------- bench and sweep
 
 
+def _upload_to(upload: bool, server: str | None) -> str | None:
+    """The server ``--upload`` sends to; a usage error without one."""
+    if upload and not server:
+        raise click.UsageError("--upload needs a server: --server URL or ADVISOR_SERVER")
+    return server if upload else None
+
+
+def _today_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()
+
+
 _threads_option = click.option(
     "--threads",
     type=click.IntRange(1, 1024),
@@ -170,6 +195,8 @@ _threads_option = click.option(
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--upload", is_flag=True, help="Also send the observations to the team server.")
+@server_option
 def observe_bench_command(
     target: Path,
     probes: tuple[str, ...],
@@ -181,6 +208,8 @@ def observe_bench_command(
     knowledge_url: str | None,
     as_json: bool,
     quiet: bool,
+    upload: bool,
+    server: str | None,
 ) -> None:
     """Measure import times and family probes in a venv (or a LOCK installed into one)."""
     from advisor.api.observing import observe_bench
@@ -198,6 +227,7 @@ def observe_bench_command(
             default_store=True,
             environ=os.environ,
             events=events,
+            upload=_upload_to(upload, server),
         )
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), indent=2, sort_keys=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -53,6 +54,37 @@ _SCOPES = ("read", "write", "admin")
     metavar="PER_MINUTE",
     help="Requests per minute per token (per address without one), per worker; 0: none.",
 )
+@click.option(
+    "--index-url",
+    "index_urls",
+    multiple=True,
+    metavar="URL",
+    help="Index the advice endpoints resolve from (repeatable: the first is the primary;"
+    " default: pip's configuration of the server). Clients cannot choose another.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Advice jobs (lock, advise, check) run at once per worker; more wait, then 429.",
+)
+@click.option(
+    "--job-timeout",
+    type=click.FloatRange(min=1.0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest an advice request may take (then 503).",
+)
+@click.option(
+    "--knowledge-dir",
+    "knowledge_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A curated knowledge folder POST /v1/knowledge/sync loads (repeatable; default:"
+    " the curated knowledge shipped with the advisor).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -61,6 +93,10 @@ def serve_command(
     allow_anonymous_reads: bool,
     max_request_bytes: int,
     rate_limit: int,
+    index_urls: tuple[str, ...],
+    jobs: int,
+    job_timeout: float,
+    knowledge_dirs: tuple[Path, ...],
 ) -> None:
     """Serve the knowledge store over HTTP: OSV-compatible advisories and knowledge.
 
@@ -83,6 +119,10 @@ def serve_command(
             allow_anonymous_reads=allow_anonymous_reads,
             max_request_bytes=max_request_bytes,
             rate_limit=rate_limit,
+            index_urls=index_urls,
+            jobs=jobs,
+            job_timeout=job_timeout,
+            knowledge_dirs=knowledge_dirs,
         ),
         on_listening=listening,
     )

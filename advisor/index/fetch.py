@@ -127,8 +127,15 @@ class Fetcher:
 
     # -- public ---------------------------------------------------------------------------
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Response:
-        """Fetch ``url``; 2xx and 4xx (except 401/403/429) are returned, 404 included.
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        answer_errors: bool = False,
+    ) -> Response:
+        """Fetch ``url``; 2xx and 4xx (except 401/403/429) are returned, 404 included (every
+        status with ``answer_errors``, as :meth:`post_json`).
 
         Raises :class:`IndexUnavailable` (URL redacted) once retries are exhausted, for
         401/403, for plain http to an untrusted remote host, and for unsupported schemes.
@@ -140,6 +147,11 @@ class Fetcher:
         if scheme not in ("http", "https"):
             raise IndexUnavailable(f"unsupported URL scheme {scheme!r}", url=clean)
         client, auth = self._route(clean, scheme, userinfo)
+        if answer_errors:
+            sent = dict(headers or {})
+            return self._retrying(
+                clean, lambda: self._attempt(client, clean, sent, auth, answer_errors=True)
+            )
         return self._get_with_retries(client, clean, dict(headers or {}), auth)
 
     def download(self, url: str, dest: Path, *, sha256: str | None = None) -> int:
@@ -378,9 +390,10 @@ class Fetcher:
         auth: tuple[str, str] | None,
         *,
         body: bytes | None = None,
+        answer_errors: bool = False,
     ) -> Response | tuple[str, float]:
         """One request (a GET, or a POST of ``body``): a :class:`Response`, or ``(reason,
-        retry-after seconds)`` to retry."""
+        retry-after seconds)`` to retry (never for a status with ``answer_errors``)."""
         import httpx
 
         try:
@@ -392,7 +405,7 @@ class Fetcher:
             return self._failure(exc), 0.0
         final = redact_url(str(resp.url))
         status = resp.status_code
-        retry = _status_failure(status, resp.headers, auth)
+        retry = None if answer_errors else _status_failure(status, resp.headers, auth)
         if retry is not None:
             return retry
         content = resp.content
@@ -405,12 +418,22 @@ class Fetcher:
 
     # -- POST (JSON query APIs such as OSV's /v1/querybatch) ---------------------------------
 
-    def post_json(self, url: str, payload: Any) -> Response:
+    def post_json(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        answer_errors: bool = False,
+    ) -> Response:
         """POST ``payload`` as JSON (compact, keys sorted) to an http(s) ``url``.
 
         For idempotent queries only: it is retried like :meth:`get`, with the same TLS
         policy, credentials, redaction and errors (:class:`IndexUnavailable`); ``file://``
-        has no POST and is refused.
+        has no POST and is refused. ``headers`` are sent as well (never logged: they may
+        carry a token). With ``answer_errors`` every HTTP status is returned as a
+        :class:`Response` (for a service that explains its refusals in the body): only
+        failures to connect are retried and raised.
         """
         import json
 
@@ -420,8 +443,17 @@ class Fetcher:
             raise IndexUnavailable(f"cannot POST to a {scheme or 'relative'} URL", url=clean)
         client, auth = self._route(clean, scheme, userinfo)
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        return self._get_with_retries(client, clean, headers, auth, body=body)
+        sent = {
+            **{k.lower(): v for k, v in (headers or {}).items()},
+            "content-type": "application/json",
+            "accept": "application/json",
+        }
+        return self._retrying(
+            clean,
+            lambda: self._attempt(
+                client, clean, sent, auth, body=body, answer_errors=answer_errors
+            ),
+        )
 
     def _stream_attempt(
         self,

@@ -68,6 +68,26 @@ class PackageKnowledge:
             )
         return {"name": self.name, "version": self.version, "kinds": kinds}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PackageKnowledge:
+        """Inverse of :meth:`to_dict` (a team server's answer). Raises
+        :class:`msgspec.ValidationError`, :class:`KeyError` or :class:`TypeError` for
+        another shape."""
+        import msgspec
+
+        from advisor.knowledge.schema import Observation
+
+        facts = tuple(
+            KnownFact(
+                kind=str(kind),
+                observation=msgspec.convert(item["observation"], Observation),
+                applies=item["applies"],
+            )
+            for kind, items in data["kinds"].items()
+            for item in items
+        )
+        return cls(name=str(data["name"]), version=data["version"], facts=facts)
+
 
 def package_knowledge(
     store: KnowledgeStore,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.report import (
     SCHEMA_VERSION,
@@ -22,6 +22,8 @@ from advisor.report import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from advisor.scoring.advice import (
         Advice,
         Alternative,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from advisor.scoring.base import Justification, ScoreTerm
 
 __all__ = [
+    "advice_from_dict",
     "advice_json_schema",
     "advice_to_dict",
     "dump_json",
@@ -170,6 +173,96 @@ def _score(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(value, _DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+# -- reading it back (a server's answer) --------------------------------------------------
+
+
+def advice_from_dict(data: Mapping[str, Any]) -> Advice:
+    """The :class:`Advice` that :func:`advice_to_dict` wrote (a team server's answer to
+    ``/v1/advise``), so a client renders it in any format as if advised here: scores are
+    as rounded in the JSON (``null`` reads back as ``-inf``: the only non-finite score a
+    stack gets). Raises :class:`KeyError`/:class:`TypeError`/:class:`ValueError` on another
+    shape."""
+    from advisor.scoring.advice import Advice
+
+    baseline = data["baseline"]
+    return Advice(
+        recommendation=str(data["recommendation"]),
+        targets=tuple(str(t) for t in data["targets"]),
+        best=_stack_from(data["best"]),
+        latest=_stack_from(data["latest"]),
+        others=tuple(_stack_from(s) for s in data["others"]),
+        baseline=None if baseline is None else _stack_from(baseline),
+        unknown=tuple(str(u) for u in data["unknown"]),
+        resolutions=int(data["resolutions"]),
+        seed=int(data["seed"]),
+        budget=int(data["budget"]),
+        elapsed=float(data["elapsed"]),
+    )
+
+
+def _number(value: Any) -> float:
+    return -math.inf if value is None else float(value)
+
+
+def _stack_from(data: Mapping[str, Any]) -> StackAdvice:
+    from advisor.scoring.advice import Alternative, PinAdvice, StackAdvice
+
+    return StackAdvice(
+        score=_number(data["score"]),
+        pins=tuple(
+            PinAdvice(
+                name=str(p["name"]),
+                version=str(p["version"]),
+                latest=p["latest"],
+                score=_number(p["score"]),
+                terms=tuple(_term_from(t) for t in p["terms"]),
+                justifications=tuple(_justification_from(j) for j in p["justifications"]),
+                alternatives=tuple(
+                    Alternative(
+                        version=str(a["version"]),
+                        score=None if a["score"] is None else float(a["score"]),
+                        reason=str(a["reason"]),
+                    )
+                    for a in p["alternatives"]
+                ),
+                direct=bool(p["direct"]),
+                needs_build=bool(p["needs_build"]),
+                marker=p["marker"],
+            )
+            for p in data["pins"]
+        ),
+        stack_terms=tuple(_term_from(t) for t in data["stack_terms"]),
+        justifications=tuple(_justification_from(j) for j in data["justifications"]),
+    )
+
+
+def _term_from(data: Mapping[str, Any]) -> ScoreTerm:
+    from advisor.scoring.base import ScoreTerm
+
+    ci, n = data["ci"], data["n"]
+    return ScoreTerm(
+        unit=str(data["unit"]),
+        value=_number(data["value"]),
+        reason=str(data["reason"]),
+        evidence=str(data["evidence"]),
+        effect=None if data["effect"] is None else float(data["effect"]),
+        ci=None if ci is None else (_number(ci[0]), _number(ci[1])),
+        n=None if n is None else (int(n[0]), int(n[1])),
+    )
+
+
+def _justification_from(data: Mapping[str, Any]) -> Justification:
+    from advisor.scoring.base import Justification
+
+    return Justification(
+        level=data["level"],
+        message=str(data["message"]),
+        unit=str(data["unit"]),
+        package=data["package"],
+        link=str(data["link"]),
+    )
 
 
 # -- schema ------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from starlette.routing import Route
 from advisor import __version__
 from advisor.knowledge.tokens import open_team_store
 from advisor.server.dashboard import views as dashboard
+from advisor.server.jobs import JobSlots
 from advisor.server.limits import RateLimiter
 from advisor.server.problems import exception_handlers, json_response
-from advisor.server.routes import knowledge, osv
+from advisor.server.routes import advice, knowledge, osv
 from advisor.server.state import ServerState, server_state
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from advisor.knowledge.tokens import TeamStore
+    from advisor.server.calls import AdviceJobs
     from advisor.server.settings import ServerSettings
 
 __all__ = ["create_app"]
@@ -57,11 +59,13 @@ def create_app(
     store: TeamStore | None = None,
     clock: Callable[[], float] = time.monotonic,
     today: Callable[[], str] = _today,
+    jobs: AdviceJobs | None = None,
 ) -> Starlette:
     """The server's application over ``store`` (by default the store ``settings`` names,
     with a pool of ``settings.pool_size`` connections for PostgreSQL). The app owns the
     store and closes it at shutdown. ``clock`` (seconds, monotonic) drives the rate limiter;
-    ``today`` dates uploads that carry no date.
+    ``today`` dates uploads that carry no date. ``jobs`` answer the advice endpoints
+    (given by the composition root; ``None``: they answer 503).
 
     Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` when the store cannot be
     opened or migrated, :class:`~advisor.errors.InputError` for a malformed store URL.
@@ -73,6 +77,10 @@ def create_app(
         store=store,
         limiter=RateLimiter(settings.rate_limit, clock=clock),
         today=today,
+        jobs=jobs,
+        slots=None
+        if jobs is None
+        else JobSlots(jobs=settings.jobs, queue=settings.job_queue, timeout=settings.job_timeout),
     )
 
     @contextlib.asynccontextmanager
@@ -80,6 +88,8 @@ def create_app(
         try:
             yield
         finally:
+            if state.slots is not None:
+                state.slots.close()
             store.close()
 
     app = Starlette(
@@ -88,6 +98,7 @@ def create_app(
             *osv.ROUTES,
             *knowledge.ROUTES,
             *dashboard.ROUTES,
+            *advice.ROUTES,
         ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,

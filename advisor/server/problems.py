@@ -9,7 +9,10 @@ a stored password or a traceback (those go to the server's log, credentials exce
 Codes: ``malformed-json``, ``invalid-request``, ``unsupported-query`` (400),
 ``unauthorized`` (401), ``forbidden`` (403), ``not-found`` (404), ``method-not-allowed``
 (405), ``request-too-large`` (413), ``rate-limited`` (429), ``internal`` (500),
-``store-unavailable`` (503).
+``store-unavailable`` (503); the advice endpoints add ``invalid-input``, ``invalid-lock``
+(400), ``no-viable-stack``, ``advice-failed`` (422), ``busy`` (429), ``index-unavailable``
+(502), ``timeout`` and ``not-configured`` (503), with ``details`` (see
+:mod:`advisor.server.jobs`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ _RETRY_AFTER_STORE = "5"  # seconds: a restarting database is usually back by th
 
 class ApiError(Exception):
     """A request the server refuses: HTTP ``status``, a stable ``code``, a message for
-    people, and extra response ``headers`` (``WWW-Authenticate``, ``Retry-After`` …)."""
+    people, extra response ``headers`` (``WWW-Authenticate``, ``Retry-After`` …) and
+    ``details`` (JSON values) for the client to act on."""
 
     def __init__(
         self,
@@ -55,12 +59,14 @@ class ApiError(Exception):
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.details = dict(details or {})
 
 
 def json_response(
@@ -76,14 +82,21 @@ def json_response(
 
 
 def _error(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> Response:
-    return json_response({"code": code, "message": message}, status=status, headers=headers)
+    body: dict[str, object] = {"code": code, "message": message}
+    if details:
+        body["details"] = dict(details)
+    return json_response(body, status=status, headers=headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _error(exc.status, exc.code, exc.message, exc.headers)
+    return _error(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

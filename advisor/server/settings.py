@@ -16,6 +16,9 @@ from advisor.errors import InputError
 from advisor.urls import redact_url
 
 __all__ = [
+    "DEFAULT_JOBS",
+    "DEFAULT_JOB_QUEUE",
+    "DEFAULT_JOB_TIMEOUT",
     "DEFAULT_MAX_REQUEST_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_PORT",
@@ -27,6 +30,9 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 DEFAULT_RATE_LIMIT = 1200  # requests per minute per token (a CI fleet's checks fit easily)
 DEFAULT_POOL_SIZE = 8  # PostgreSQL connections per worker process
+DEFAULT_JOBS = 2  # advice jobs (lock, advise, check) run at once per worker process
+DEFAULT_JOB_QUEUE = 8  # advice jobs that may wait for a slot before the server says 429
+DEFAULT_JOB_TIMEOUT = 120.0  # seconds an advice request may take before a 503
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +43,13 @@ class ServerSettings:
     and failed authentications), in bursts of up to that many; 0 switches it off. It is
     counted in each worker process: N processes let N times as much through.
     ``max_request_bytes``: the largest request body accepted. ``pool_size``: PostgreSQL
-    connections per worker process (SQLite has one).
+    connections per worker process (SQLite has one). ``index_urls``: the indexes the advice
+    endpoints resolve from (``()``: the server's pip configuration), never the client's;
+    they may hold credentials, so they are left out of ``repr``. ``cache_dir``: the index
+    cache every client's request shares (``None``: the default one). ``jobs`` advice jobs
+    run at once, ``job_queue`` more may wait (429 beyond), each for ``job_timeout`` seconds
+    at most (503 beyond). ``knowledge_dirs``: the curated folders ``POST
+    /v1/knowledge/sync`` loads into the store.
     """
 
     store_url: str = field(repr=False)
@@ -49,6 +61,12 @@ class ServerSettings:
     rate_limit: int = DEFAULT_RATE_LIMIT
     pool_size: int = DEFAULT_POOL_SIZE
     log_level: str = "info"
+    index_urls: tuple[str, ...] = field(default=(), repr=False)
+    cache_dir: str | None = None
+    jobs: int = DEFAULT_JOBS
+    job_queue: int = DEFAULT_JOB_QUEUE
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
+    knowledge_dirs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -61,6 +79,13 @@ class ServerSettings:
             raise InputError(f"--rate-limit {self.rate_limit}: 0 (no limit) or more")
         if self.pool_size < 1:
             raise InputError(f"pool size {self.pool_size}: at least 1")
+        if self.jobs < 1 or self.job_queue < 0:
+            raise InputError(f"--jobs {self.jobs}: at least 1 (and a queue of 0 or more)")
+        if not self.job_timeout > 0:
+            raise InputError(f"--job-timeout {self.job_timeout}: more than 0 seconds")
+        # JSON gives a list back (to_json/from_json): keep the value a tuple
+        object.__setattr__(self, "index_urls", tuple(self.index_urls))
+        object.__setattr__(self, "knowledge_dirs", tuple(self.knowledge_dirs))
 
     @property
     def shown_url(self) -> str:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from advisor.knowledge.tokens import TeamStore
+    from advisor.server.calls import AdviceJobs
+    from advisor.server.jobs import JobSlots
     from advisor.server.limits import RateLimiter
     from advisor.server.settings import ServerSettings
 
@@ -26,12 +28,15 @@ __all__ = ["ServerState", "server_state"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerState:
-    """``today`` gives the day (ISO 8601) an upload without a date is dated."""
+    """``today`` gives the day (ISO 8601) an upload without a date is dated; ``jobs`` do the
+    advice endpoints' work in ``slots`` (both ``None``: a server without them)."""
 
     settings: ServerSettings
     store: TeamStore
     limiter: RateLimiter
     today: Callable[[], str]
+    jobs: AdviceJobs | None = None
+    slots: JobSlots | None = None
 
 
 def server_state(request: Request) -> ServerState:

@@ -14,6 +14,7 @@ stored in one transaction: a refused upload stores nothing.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -58,7 +59,14 @@ async def package(request: Request) -> Response:
     version = request.query_params.get("version") or None
     if version is not None and len(version) > _MAX_VERSION:
         raise ApiError(400, "invalid-request", "the version is too long")
-    known = await run_in_threadpool(package_knowledge, state.store, name, version)
+    # ?source= (a pattern such as image-build:*) and ?recorder=, as knowledge show takes them
+    source = request.query_params.get("source") or None
+    recorder = request.query_params.get("recorder")
+    if any(v is not None and len(v) > _MAX_VERSION for v in (source, recorder)):
+        raise ApiError(400, "invalid-request", "the source or recorder is too long")
+    known = await run_in_threadpool(
+        partial(package_knowledge, source=source, recorder=recorder), state.store, name, version
+    )
     return json_response(known.to_dict())
 
 

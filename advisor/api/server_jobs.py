@@ -1,0 +1,183 @@
+"""The advice jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise`` and ``/v1/check``.
+
+Part of the composition root, wiring only: :class:`ServerJobs` is the
+:class:`~advisor.server.calls.AdviceJobs` the server is given (by :mod:`advisor.api.serving`):
+it turns a call into the options of the offline jobs (:func:`~advisor.api.locking.lock`,
+:func:`~advisor.api.locking.advise`, :func:`~advisor.api.checking.run_check`) over the folder
+the server wrote the client's files to, with the server's indexes, cache and store, and
+their results into JSON. The client's half is :mod:`advisor.api.remote`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from advisor.api.context import ResolveOptions
+    from advisor.api.inputs import LockOptions
+    from advisor.api.locking import LockOutcome
+    from advisor.server.calls import CheckCall, LockCall
+    from advisor.server.settings import ServerSettings
+
+__all__ = ["ServerJobs"]
+
+
+class ServerJobs:
+    """The advice jobs of one server process: its ``settings`` (indexes, cache, store) and
+    the process ``environ`` (pip's configuration, when no index is set)."""
+
+    def __init__(self, settings: ServerSettings, *, environ: Mapping[str, str]) -> None:
+        self._settings = settings
+        self._environ = dict(environ)
+
+    def _opts(self, call: LockCall, folder: Path) -> ResolveOptions:
+        from advisor.api.context import ResolveOptions
+        from advisor.models import RecommendationType
+
+        indexes = self._settings.index_urls
+        cache = self._settings.cache_dir
+        return ResolveOptions(
+            index_url=indexes[0] if indexes else None,
+            extra_index_urls=indexes[1:],
+            constraints=tuple(folder / c for c in call.constraints),
+            overrides=tuple(folder / o for o in call.overrides),
+            extras=call.extras,
+            groups=call.groups,
+            python=call.target.python,
+            platform=call.target.platform,
+            implementation=call.target.implementation,
+            cuda=call.target.cuda,
+            envs=call.target.envs,
+            pre=call.pre,
+            only_binary=call.only_binary,
+            cache_dir=Path(cache) if cache else None,
+            recommendation=RecommendationType.parse(call.recommendation or "latest"),
+            upgrade=call.upgrade,
+            upgrade_packages=call.upgrade_packages,
+        )
+
+    def _out(self, call: LockCall, folder: Path) -> LockOptions:
+        from advisor.api.inputs import LockOptions
+        from advisor.models import LockFormat
+
+        output = Path("-") if call.output == "-" else folder / call.output
+        # dry run: the lock goes back to the client, nothing stays on the server
+        return LockOptions(
+            output=output, format=LockFormat(call.format), dry_run=True, command=call.command
+        )
+
+    def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.locking import lock
+
+        outcome = lock(
+            [folder / i for i in call.inputs],
+            opts=self._opts(call, folder),
+            out=self._out(call, folder),
+            environ=self._environ,
+            cwd=folder,
+        )
+        return _lock_answer(outcome)
+
+    def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.advising import AdviseOptions
+        from advisor.api.locking import advise
+        from advisor.report.json import advice_to_dict
+
+        search = call.search
+        left = max(1.0, deadline - time.monotonic() - 5.0)  # the lock is rendered after it
+        result = advise(
+            [folder / i for i in call.inputs],
+            opts=self._opts(call, folder),
+            out=self._out(call, folder),
+            advice=AdviseOptions(
+                count=search.count,
+                budget=search.budget,
+                time_limit=min(search.time_limit, left),
+                seed=search.seed,
+                knowledge=self._settings.store_url,
+            ),
+            recommendation=call.recommendation,
+            environ=self._environ,
+            cwd=folder,
+        )
+        return {
+            **_lock_answer(result.lock),
+            "advices": [advice_to_dict(a) for a in result.advices],
+        }
+
+    def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.checking import CheckOptions, run_check
+
+        report = run_check(
+            [Path(p) for p in call.paths],
+            opts=CheckOptions(
+                knowledge=self._settings.store_url,
+                inputs=tuple(Path(i) for i in call.inputs),
+                only=frozenset(call.only),
+            ),
+            environ=self._environ,
+            cwd=folder,
+        )
+        return {
+            "findings": [dataclasses.asdict(f) for f in report.findings],
+            "checked": list(report.checked),
+            "lockless": [_shown(p, folder) for p in report.lockless],
+        }
+
+    def sync(self) -> dict[str, Any]:
+        from advisor.api.knowledge import sync
+
+        reports = [
+            sync(Path(folder), store_url=self._settings.store_url)
+            for folder in self._settings.knowledge_dirs
+        ]
+        return {
+            "folders": [
+                {
+                    "folder": Path(r.folder).name,  # not the server's paths
+                    "skipped": r.skipped,
+                    "files": r.files,
+                    "added": r.added,
+                    "replaced": r.replaced,
+                    "unchanged": r.unchanged,
+                    "deleted": r.deleted,
+                    "problems": [
+                        f"{Path(p.file).name}:{p.line}: {p.field}: {p.message}" for p in r.problems
+                    ],
+                }
+                for r in reports
+            ]
+        }
+
+
+def _shown(path: Path, folder: Path) -> str:
+    full = path if path.is_absolute() else folder / path
+    try:
+        return full.relative_to(folder).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _lock_answer(outcome: LockOutcome) -> dict[str, Any]:
+    return {
+        "lock": outcome.text,
+        "digest": outcome.digest,
+        "targets": [t.to_dict() for t in outcome.targets],
+        "pins": [
+            {
+                "name": str(p.name),
+                "version": str(p.version),
+                "marker": p.marker,
+                "needs-build": p.needs_build,
+            }
+            for p in outcome.resolution.pins
+        ],
+        "changed": [list(c) for c in outcome.changed],
+        "warnings": list(outcome.warnings),
+        "requests": outcome.requests,
+    }
