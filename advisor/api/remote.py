@@ -123,7 +123,15 @@ def _refuse_unsent(opts: ResolveOptions, advice: AdviseOptions | None) -> None:
         plain = type(advice)()  # the defaults (advising is not imported: it imports us)
         unsent += [
             n.replace("_", "-")
-            for n in ("knowledge", "knowledge_dirs", "osv", "baseline", "workload")
+            for n in (
+                "knowledge",
+                "knowledge_dirs",
+                "osv",
+                "baseline",
+                "allow_sdist",
+                "strict",
+                "verify",
+            )
             if getattr(advice, n) != getattr(plain, n)
         ]
     if unsent:

@@ -195,10 +195,30 @@ def advice_from_dict(data: Mapping[str, Any]) -> Advice:
         others=tuple(_stack_from(s) for s in data["others"]),
         baseline=None if baseline is None else _stack_from(baseline),
         unknown=tuple(str(u) for u in data["unknown"]),
+        knowledge=_knowledge_from(data.get("knowledge")),
+        workload=data.get("workload"),
         resolutions=int(data["resolutions"]),
         seed=int(data["seed"]),
         budget=int(data["budget"]),
         elapsed=float(data["elapsed"]),
+        verified=data.get("verified"),
+        lessons=tuple(str(x) for x in data.get("lessons", ())),
+    )
+
+
+def _knowledge_from(data: Mapping[str, Any] | None) -> KnowledgeCounts | None:
+    from advisor.scoring.advice import KnowledgeCounts
+
+    if data is None:
+        return None
+    return KnowledgeCounts(
+        packages=int(data["packages"]),
+        release_facts=int(data["release_facts"]),
+        upload_times=int(data["upload_times"]),
+        advisories=int(data["advisories"]),
+        observations=int(data["observations"]),
+        advisories_as_of=data.get("advisories_as_of"),
+        no_release_facts=tuple(str(n) for n in data.get("no_release_facts", ())),
     )
 
 
