@@ -169,12 +169,6 @@ def _upload_to(upload: bool, server: str | None) -> str | None:
     return server if upload else None
 
 
-def _today_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).date().isoformat()
-
-
 _threads_option = click.option(
     "--threads",
     type=click.IntRange(1, 1024),
