@@ -31,7 +31,7 @@ from tests.container_conftest import (  # noqa: F401
     local_base_image,
     local_registry,
 )
-from tests.knowledge_conftest import knowledge_store_url, postgres_url  # noqa: F401
+from tests.knowledge_conftest import knowledge_store_url, pg_store, postgres_url  # noqa: F401
 from tests.support.index import FixtureIndex, Project, build_index
 from tests.support.server import IndexServer
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-__all__ = ["knowledge_store_url", "postgres_url", "skip_or_fail"]
+__all__ = ["knowledge_store_url", "pg_store", "postgres_url", "skip_or_fail"]
 
 _SCHEMAS = itertools.count()
 
@@ -69,6 +69,18 @@ def knowledge_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
     except ImportError:
         skip_or_fail("psycopg is not installed (the advisor's 'postgres' extra)")
         return
+    yield from _schema(base, psycopg)
+
+
+@pytest.fixture
+def pg_store(postgres_url: str) -> Iterator[str]:
+    """A fresh schema of the session's PostgreSQL database, as a store URL (dropped after)."""
+    import psycopg
+
+    yield from _schema(postgres_url, psycopg)
+
+
+def _schema(base: str, psycopg: Any) -> Iterator[str]:
     schema = f"t{os.getpid()}_{next(_SCHEMAS)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')

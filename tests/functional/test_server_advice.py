@@ -10,12 +10,9 @@ answered from the server's warm cache (no request reaches the fixture index).
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -378,24 +375,6 @@ def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: P
     assert [o.outcome for o in uploaded] == ["ok"]  # type: ignore[attr-defined]
     without = run_cli(["observe", "install", lock, "--upload"], env=team.client_env(writer))
     assert without.exit_code == 2 and "--server" in without.output
-
-
-_SCHEMAS = itertools.count()
-
-
-@pytest.fixture
-def pg_store(postgres_url: str) -> Iterator[str]:
-    """A fresh schema of the session's PostgreSQL database, as a store URL."""
-    import psycopg
-
-    schema = f"adv{os.getpid()}_{next(_SCHEMAS)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgres_url}?{urlencode({'options': f'-csearch_path={schema}'})}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def test_advice_over_postgresql_with_two_workers(tmp_path: Path, pg_store: str) -> None:

@@ -9,14 +9,11 @@ share one PostgreSQL as N replicas behind a load balancer would.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -26,10 +23,7 @@ from tests.functional.serving import make_token, ok, running, skip_or_fail
 from tests.support import Project, build_index, release
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
-
-_SCHEMAS = itertools.count()
 
 
 @pytest.fixture
@@ -307,21 +301,6 @@ def test_uv_audit_reads_the_teams_advisories(env: dict[str, str], tmp_path: Path
 
 
 # -- N servers on one PostgreSQL ---------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_store(postgres_url: str) -> Iterator[str]:
-    """A fresh schema of the session's PostgreSQL database, as a store URL."""
-    import psycopg
-
-    schema = f"srv{os.getpid()}_{next(_SCHEMAS)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgres_url}?{urlencode({'options': f'-csearch_path={schema}'})}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _get(url: str, path: str, token: str, **kw: Any) -> httpx.Response:
