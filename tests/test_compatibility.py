@@ -434,3 +434,16 @@ def test_the_side_the_user_pinned_exactly_is_not_the_one_blamed() -> None:
     (verdict,) = CompatibilityCheck().check(pins, _ctx([_obs()]), edges=pinned)
     assert verdict.package == "numpy"
     assert verdict.nogood == (("numpy", "==2.0.2"), ("pandas", "==2.1.4"))
+
+
+@pytest.mark.parametrize("flag", [["--probe", "sort"], ["--repeat", "3"], ["--threads", "4"]])
+def test_a_compatibility_sweep_refuses_the_timing_options(flag: list[str], tmp_path: Path) -> None:
+    """--with times nothing: a timing option given with it is a usage error, not ignored."""
+    from tests.functional.helpers import clean_environ, run_cli
+
+    result = run_cli(
+        ["observe", "sweep", "numpy", "--with", "pandas", *flag, "--no-index"],
+        env=clean_environ(tmp_path / "home"),
+    )
+    assert result.exit_code == 2, result.output
+    assert flag[0] in result.output and "--with" in result.output

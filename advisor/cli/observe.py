@@ -340,6 +340,17 @@ def observe_sweep_command(
         python=python,
     )
     if others:
+        ignored = [
+            flag
+            for flag, given in (
+                ("--probe", probes),
+                ("--repeat", repeat != 15),
+                ("--threads", threads != 1),
+            )
+            if given
+        ]
+        if ignored:  # a compatibility sweep imports and smoke-tests; it times nothing
+            raise click.UsageError(f"{', '.join(ignored)}: not used with --with (nothing is timed)")
         _compat_sweep(requirements, others, count=count, other_count=other_count, opts=opts,
                       jobs=jobs, timeout=timeout, workdir=workdir, output=output,
                       knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
