@@ -1,7 +1,8 @@
 """The documentation stays true: README.md and every page of docs/ checked against the code.
 
 - every ``advisor …`` command line the pages show (fenced blocks: ``$ `` lines of console
-  blocks, plain lines of other shell blocks; inline code spans starting with ``advisor ``)
+  blocks and of any other shell block holding one, which is then a transcript; plain lines of
+  other shell blocks; inline code spans starting with ``advisor ``)
   names commands that exist and options that exist *for that command*, read from the click
   objects themselves (the synopsis notation ``[…]``, ``A|B`` and ``…`` is understood);
 - every relative link points at a file that exists and, with ``#anchor``, at a heading there;
@@ -60,9 +61,14 @@ def _command_lines(text: str) -> list[tuple[int, str]]:
     for block in fenced_blocks(text):
         if block.lang not in SHELL_LANGS:
             continue
+        # a transcript (a console block, or any block with a ``$ `` line, such as the README's
+        # real-index runs in text blocks): its ``$`` lines are the commands, the rest output
+        transcript = block.lang == "console" or any(
+            raw.strip().startswith("$ ") for raw in block.lines
+        )
         for offset, raw in enumerate(block.lines):
             line = raw.strip()
-            if block.lang == "console":
+            if transcript:
                 if not line.startswith("$ "):
                     continue  # output
                 line = line[2:]
@@ -185,6 +191,18 @@ def test_the_checker_catches_unknown_commands_and_options() -> None:
     assert check_command_line("advisor check [LOCK|INPUT...] --format github", "x") == []
     assert check_command_line("advisor lock r.in -o - --python 3.12 --pre r.in", "x") == []
     assert check_command_line("advisor knowledge graph LOCK | dot -Tsvg > a.svg", "x") == []
+
+
+def test_a_text_block_with_dollar_lines_is_a_transcript() -> None:
+    """A ``text`` block holding ``$ `` lines (the README's real-index runs, not replayed) has its
+    commands checked and its output left alone; a block without one is all commands."""
+    shown = "```text\n$ advisor lock r.in --bogus\nadvisor-knowledge/x.jsonl: advisor y\n```\n"
+    assert _command_lines(shown) == [(2, "advisor lock r.in --bogus")]
+    assert check_command_line(_command_lines(shown)[0][1], "x") == [
+        "x: `lock` has no option --bogus"
+    ]
+    plain = "```\nadvisor lock r.in\n```\n"
+    assert _command_lines(plain) == [(2, "advisor lock r.in")]
 
 
 # --- links and paths ----------------------------------------------------------------------

@@ -14,6 +14,10 @@ Compared: the output with the block's text after both are normalised: runs of wh
 (line breaks included) become one space, box-drawing characters are dropped, and a duration
 (``0.3 s``) matches any duration; so a wrapped column is no difference, a changed word is. An
 ellipsis ``…`` in the README matches any text (a fingerprint, the host's CPU, lines cut).
+
+Only console blocks are replayed. The README's runs on real packages against the configured
+index are ```` ```text ```` blocks with ``$`` lines: not replayed (their index moves on), each
+dated in the text; ``test_docs.py`` still checks their commands and options.
 """
 
 from __future__ import annotations
@@ -170,7 +174,10 @@ def demo(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
 
 
 def test_the_transcript_reader_and_matcher() -> None:
-    steps = transcript("```console\n$ a x\none\n  two\n$ b\n```\n\n```\n$ not run\n```\n")
+    steps = transcript(
+        "```console\n$ a x\none\n  two\n$ b\n```\n\n```\n$ not run\n```\n"
+        "```text\n$ advisor real-index run\nnot replayed\n```\n"
+    )
     assert [(s.command, s.shown, s.line) for s in steps] == [("a x", "one\n  two", 2), ("b", "", 5)]
     assert matches("id: …\nname = 'x'\n…", "id: 8a31\nname =   'x'\n[cpu]\nmodel = 'y'")
     assert matches("took 0.3 s", "took 12 s")
