@@ -457,11 +457,18 @@ def _compat_sweep(
 
 @observe_group.command("run-job")
 @click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
-def observe_run_job_command(spec: Path) -> None:
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="Also send the job's observations to the team server (--server, ADVISOR_SERVER; a"
+    " write token in ADVISOR_SERVER_TOKEN): what a Dask worker of POST /v1/sweeps runs.",
+)
+@server_option
+def observe_run_job_command(spec: Path, upload: bool, server: str | None) -> None:
     """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
     from advisor.api.observing import run_sweep_job
 
-    result = run_sweep_job(spec, environ=os.environ)
+    result = run_sweep_job(spec, environ=os.environ, upload=_upload_to(upload, server))
     if result.error:
         click.echo(f"{result.requirement}: {result.error}", err=True)
         click.get_current_context().exit(1)
