@@ -10,6 +10,7 @@ refusals run the real app in a thread (tests.support.asgi) with the composition 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -21,12 +22,13 @@ import httpx
 import pytest
 
 from advisor.api.server_jobs import ServerJobs
+from advisor.errors import InputError
 from advisor.knowledge.schema import BuildObservation, PerformanceObservation
 from advisor.knowledge.store import open_store
 from advisor.knowledge.tokens import Scope, issue_token, open_team_store
 from advisor.server.app import create_app
 from advisor.server.settings import ServerSettings
-from tests.functional.helpers import clean_environ
+from tests.functional.helpers import clean_environ, run_cli
 from tests.functional.serving import make_token, running
 from tests.support.asgi import serve_in_thread
 from tests.support.dists import make_wheel
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 _PACKAGE = "hare"
 _VERSIONS = ("1.0", "2.0")
+_GONE = "0.5"
 _SWEEP_DEADLINE = 150.0  # seconds: two locks, two venvs, two short benches on 2 workers
 
 
@@ -58,16 +61,18 @@ def _indexed(path: Path, version: str) -> IndexedFile:
 
 @pytest.fixture(scope="module")
 def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An index with ``hare`` 1.0 and 2.0 (pure-Python wheels that import at once)."""
+    """An index with ``hare`` 1.0 and 2.0 (pure-Python wheels that import at once), and 0.5,
+    listed but whose wheel is gone (404): a job that cannot lock."""
     root = tmp_path_factory.mktemp("sweep-index")
     built = []
-    for version in _VERSIONS:
+    for version in (_GONE, *_VERSIONS):
         source = f"__version__ = {version!r}\n".encode()
         wheel = make_wheel(
             root / "files", name=_PACKAGE, version=version, files={"hare/__init__.py": source}
         )
         built.append(_indexed(wheel, version))
     write_pages(root, built, {_PACKAGE: _PACKAGE})
+    built[0].path.unlink()
     with IndexServer(FixtureIndex(root=root, files=tuple(built))) as server:
         yield server.url
 
@@ -101,29 +106,35 @@ def _worker_environ(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
 
 
-@pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Two worker processes of this venv, one thread each, shared by the module's tests."""
     distributed = pytest.importorskip("distributed")
-    _worker_environ(monkeypatch, tmp_path / "worker-home")
-    with distributed.LocalCluster(
-        n_workers=2,
-        processes=True,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
-        local_directory=str(tmp_path / "dask"),
-    ) as local:
-        yield local
+    root = tmp_path_factory.mktemp("dask")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _worker_environ(monkeypatch, root / "worker-home")
+        with distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            local_directory=str(root / "space"),
+        ) as local:
+            yield local
 
 
-def _poll(url: str, token: str, *, deadline: float) -> dict[str, Any]:
+def _poll(url: str, token: str, *, deadline: float) -> tuple[dict[str, Any], set[str]]:
+    """The sweep once done (or at ``deadline``), and every job state seen on the way."""
+    seen: set[str] = set()
     while True:
         answer = httpx.get(url, headers=_auth(token), timeout=30)
         assert answer.status_code == 200, answer.text
         found: dict[str, Any] = answer.json()
+        seen.update(j["state"] for j in found["jobs"])
         if found["done"] or time.monotonic() > deadline:
-            return found
-        time.sleep(1.0)
+            return found, seen
+        time.sleep(0.5)
 
 
 @pytest.mark.slow
@@ -143,13 +154,14 @@ def test_a_sweep_runs_on_a_local_cluster_and_its_observations_land_in_the_store(
         sweep = posted.json()
         assert [j["requirement"] for j in sweep["jobs"]] == ["hare==2.0", "hare==1.0"]
         assert sweep["owner"] == "bench-farm"
-        found = _poll(
+        found, seen = _poll(
             f"{server.url}{sweep['url']}", writer, deadline=time.monotonic() + _SWEEP_DEADLINE
         )
         unknown = httpx.get(f"{server.url}/v1/sweeps/{'0' * 32}", headers=_auth(writer))
     log = server.output()
     assert found["done"], found
     assert [j["state"] for j in found["jobs"]] == ["finished", "finished"], found
+    assert "running" in seen  # a job takes seconds (a lock, a venv, a bench): it was seen
     workers = set(cluster.scheduler_info["workers"])
     assert {j["worker"] for j in found["jobs"]} <= workers
     assert unknown.status_code == 404 and unknown.json()["code"] == "not-found"
@@ -171,6 +183,37 @@ def test_a_sweep_runs_on_a_local_cluster_and_its_observations_land_in_the_store(
     assert all(o.environment.python.startswith(here) for o in measured)
     assert all(o.environment.threads == 1 for o in imports.values())
     assert writer not in log
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_is_told_with_its_error(
+    cluster: Any, index_url: str, tmp_path: Path
+) -> None:
+    env = clean_environ(tmp_path / "home")
+    store = f"sqlite:///{tmp_path / 'team.db'}"
+    writer = make_token(store, "bench-farm", "write", env=env)
+    args = ["--knowledge", store, "--index-url", index_url]
+    args += ["--dask-scheduler", cluster.scheduler_address]
+    with running(args, env=env, folder=tmp_path / "server") as server:
+        # through the CLI's client this time: it posts, follows and prints the sweep
+        result = run_cli(
+            [
+                "observe", "sweep", f"hare<{_VERSIONS[0]}", "--versions", "1", "--repeat", "2",
+                "--probe", "json.roundtrip-stdlib", "--dispatch", "--server", server.url,
+                "--json",
+            ],
+            env={**env, "ADVISOR_SERVER_TOKEN": writer},
+        )  # fmt: skip
+    assert result.exit_code == 1, result.output  # a job failed
+    assert "Traceback" not in result.output
+    found = json.loads(result.stdout)
+    ((job,),) = [found["jobs"]]
+    assert job["requirement"] == f"hare=={_GONE}" and job["state"] == "failed", found
+    assert "404" in job["error"] and job["observations"] is None
+    assert found["done"] and found["observations"] == 0
+    assert writer not in result.output and writer not in server.output()
+    with open_store(store) as opened:
+        assert list(opened.iter_kind("build")) == []
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -260,3 +303,39 @@ def test_an_unreachable_scheduler_is_named(team: Team, index_url: str) -> None:
     message = _problem(resp, 503, "scheduler-unavailable")
     assert "tcp://127.0.0.1:9" in message
     assert secrets["write"] not in resp.text
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--dispatch"], "--dispatch needs a server"),
+        (["--dispatch", "--server", "http://127.0.0.1:9", "--jobs", "2"], "--jobs: not used"),
+        (["--dispatch", "--server", "http://127.0.0.1:9", "-o", "x.jsonl"], "--output: not used"),
+    ],
+)
+def test_a_dispatched_sweep_refuses_what_the_server_decides(
+    args: list[str], said: str, tmp_path: Path
+) -> None:
+    result = run_cli(["observe", "sweep", "hare", *args], env=clean_environ(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert said in result.output and "Traceback" not in result.output
+
+
+def test_run_job_upload_needs_a_server(tmp_path: Path) -> None:
+    spec = tmp_path / "job.json"
+    spec.write_text("{}\n")
+    result = run_cli(["observe", "run-job", spec, "--upload"], env=clean_environ(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "--upload needs a server" in result.output
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"dask_scheduler": "dask-scheduler:8786"}, "an address such as tcp://HOST:8786"),
+        ({"public_url": "advisor.internal:8000"}, "an http:// or https:// URL"),
+    ],
+)
+def test_the_sweep_settings_are_checked(given: dict[str, str], said: str) -> None:
+    with pytest.raises(InputError, match=said):
+        ServerSettings(store_url="sqlite:///k.db", **given)
