@@ -108,6 +108,9 @@ SEAMS: dict[str, tuple[str, ...]] = {
     # the ASGI framework in the server package; the ASGI server in its runner only
     "starlette": ("advisor.server.",),
     "uvicorn": ("advisor.server.runner",),
+    # sweeps on Dask: the client, the task a worker runs, the published sweeps, in one module
+    "distributed": ("advisor.server.dispatch",),
+    "dask": (),
     # the images' SBOM: CycloneDX's library (and its package-URL builder) in one module
     "cyclonedx": ("advisor.image.sbom",),
     "packageurl": ("advisor.image.sbom",),
@@ -139,6 +142,8 @@ STARTUP_FORBIDDEN = (
     "starlette",
     "uvicorn",
     "cyclonedx",
+    "distributed",
+    "dask",
 )
 
 

@@ -266,19 +266,37 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
     return prepare_job(spec_path, lock=_lock_job, machine=machine)
 
 
-def run_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = None) -> JobResult:
+def _record_and_upload(
+    url: str | None,
+    observations: Sequence[Observation],
+    *,
+    upload: str,
+    environ: Mapping[str, str],
+) -> None:
+    from advisor.api.remote import upload_observations
+
+    _record(url, observations)
+    if observations:
+        upload_observations(upload, observations, environ=environ)
+
+
+def run_sweep_job(
+    spec_path: Path, *, environ: Mapping[str, str] | None = None, upload: str | None = None
+) -> JobResult:
     """One job alone (``advisor observe run-job``; :func:`advisor.observe.runs.run_job`):
-    ``observations.jsonl`` and ``runtime.json`` go next to the spec, and into its store."""
+    ``observations.jsonl`` and ``runtime.json`` go next to the spec, and into its store;
+    also to the team server ``upload`` when given (what a sweep's Dask worker does)."""
     from advisor.observe.runs import run_job
 
     environ = dict(os.environ if environ is None else environ)
     prepare = partial(prepare_sweep_job, environ=environ)
+    record = _record if not upload else partial(_record_and_upload, upload=upload, environ=environ)
     return run_job(
         spec_path,
         prepare=prepare,
         machine=_machine(environ),
         probes=lambda spec: _probes(spec.benchmarks, spec.probes),
-        record=_record,
+        record=record,
     )
 
 

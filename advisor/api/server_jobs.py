@@ -1,11 +1,15 @@
-"""The advice jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise`` and ``/v1/check``.
+"""The jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise``, ``/v1/check`` and
+``/v1/sweeps``.
 
 Part of the composition root, wiring only: :class:`ServerJobs` is the
 :class:`~advisor.server.calls.AdviceJobs` the server is given (by :mod:`advisor.api.serving`):
 it turns a call into the options of the offline jobs (:func:`~advisor.api.locking.lock`,
 :func:`~advisor.api.locking.advise`, :func:`~advisor.api.checking.run_check`) over the folder
 the server wrote the client's files to, with the server's indexes, cache and store, and
-their results into JSON. The client's half is :mod:`advisor.api.remote`.
+their results into JSON. It is the :class:`~advisor.server.sweep_calls.SweepPlanner` too: a
+sweep's job specs written by :func:`advisor.api.observing.plan_sweep` with the server's
+indexes and no store (the workers upload instead). The client's half is
+:mod:`advisor.api.remote`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from advisor.api.locking import LockOutcome
     from advisor.server.calls import CheckCall, LockCall
     from advisor.server.settings import ServerSettings
+    from advisor.server.sweep_calls import PlannedJob, SweepCall
 
 __all__ = ["ServerJobs"]
 
@@ -128,6 +133,41 @@ class ServerJobs:
             "checked": list(report.checked),
             "lockless": [_shown(p, folder) for p in report.lockless],
         }
+
+    def plan_sweep(self, call: SweepCall, *, today: str) -> tuple[PlannedJob, ...]:
+        import tempfile
+
+        from advisor.api.context import ResolveOptions
+        from advisor.api.observing import plan_sweep
+        from advisor.observe.sweep import read_spec
+        from advisor.server.sweep_calls import PlannedJob
+
+        indexes, cache = self._settings.index_urls, self._settings.cache_dir
+        opts = ResolveOptions(
+            index_url=indexes[0] if indexes else None,
+            extra_index_urls=indexes[1:],
+            python=call.python,
+            cache_dir=Path(cache) if cache else None,
+        )
+        with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
+            specs = plan_sweep(
+                call.requirements,
+                count=call.versions,
+                probes=call.probes,
+                repeat=call.repeat,
+                threads=call.threads,
+                timeout=call.timeout,
+                opts=opts,
+                workdir=Path(tmp),
+                store_url=None,  # the workers upload to the server: no store travels
+                environ=self._environ,
+                cwd=Path(tmp),
+                today=today,
+            )
+            return tuple(
+                PlannedJob(requirement=read_spec(p).requirement, spec=p.read_text("utf-8"))
+                for p in specs
+            )
 
     def sync(self) -> dict[str, Any]:
         from advisor.api.knowledge import sync

@@ -65,6 +65,10 @@ class ServeOptions:
     job_timeout: float = DEFAULT_JOB_TIMEOUT
     #: what POST /v1/knowledge/sync loads (``()``: the curated knowledge shipped)
     knowledge_dirs: tuple[Path, ...] = ()
+    #: the Dask scheduler ``POST /v1/sweeps`` dispatches to (``None``: no sweeps)
+    dask_scheduler: str | None = None
+    #: the URL sweep workers upload to (``None``: the URL the sweep was posted to)
+    public_url: str | None = None
 
 
 def server_settings(
@@ -90,6 +94,8 @@ def server_settings(
         jobs=options.jobs,
         job_timeout=options.job_timeout,
         knowledge_dirs=tuple(str(f.resolve()) for f in folders),
+        dask_scheduler=options.dask_scheduler,
+        public_url=options.public_url,
     )
 
 
@@ -112,7 +118,7 @@ def serve(
             on_listening(url, settings)
 
     jobs = ServerJobs(settings, environ=os.environ)
-    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening, jobs=jobs)
+    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening, jobs=jobs, sweeps=jobs)
 
 
 def worker_app() -> Any:
@@ -125,7 +131,8 @@ def worker_app() -> Any:
     if not text:
         raise InputError(f"{SETTINGS_ENV} is not set (the workers of advisor serve read it)")
     settings = ServerSettings.from_json(text)
-    return create_app(settings, jobs=ServerJobs(settings, environ=os.environ))
+    jobs = ServerJobs(settings, environ=os.environ)
+    return create_app(settings, jobs=jobs, sweeps=jobs)
 
 
 def _now() -> str:

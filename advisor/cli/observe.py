@@ -304,6 +304,13 @@ def observe_bench_command(
 @knowledge_store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--dispatch",
+    is_flag=True,
+    help="Run the sweep on the team server's Dask cluster (--server, ADVISOR_SERVER; a write"
+    " token in ADVISOR_SERVER_TOKEN) and wait for it: its workers upload what they measure.",
+)
+@server_option
 def observe_sweep_command(
     requirements: tuple[str, ...],
     count: int,
@@ -324,13 +331,37 @@ def observe_sweep_command(
     knowledge_url: str | None,
     as_json: bool,
     quiet: bool,
+    dispatch: bool,
+    server: str | None,
 ) -> None:
     """Lock and install the newest versions of one package (one job each), then bench them
     together, interleaved (A B A B …), and record. Several REQUIREMENTs of one package pick
     versions from several lines ("numpy<2" "numpy>=2" --versions 1). With --with, observe
-    compatibility instead: every swept version beside every --with version."""
+    compatibility instead: every swept version beside every --with version. With
+    --dispatch, the team server runs each job on a Dask worker."""
     from advisor.api import ResolveOptions
     from advisor.api.observing import observe_sweep
+
+    if dispatch:
+        local = {
+            "--with": bool(others),
+            "--jobs": jobs != 1,
+            "--index-url": bool(index_url),
+            "--extra-index-url": bool(extra_index_url),
+            "--find-links": bool(find_links),
+            "--no-index": no_index,
+            "--workdir": workdir is not None,
+            "--output": output is not None,
+            "--knowledge": knowledge_url is not None,
+        }
+        from advisor.cli.observe_dispatch import dispatch_sweep, dispatch_to
+
+        dispatch_sweep(
+            requirements, server=dispatch_to(server, [k for k, v in local.items() if v]),
+            count=count, probes=probes, repeat=repeat, threads=threads, timeout=timeout,
+            python=python, as_json=as_json, quiet=quiet,
+        )  # fmt: skip
+        return
 
     opts = ResolveOptions(
         index_url=index_url,
@@ -457,11 +488,18 @@ def _compat_sweep(
 
 @observe_group.command("run-job")
 @click.argument("spec", metavar="SPEC.json", type=click.Path(path_type=Path, exists=True))
-def observe_run_job_command(spec: Path) -> None:
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="Also send the job's observations to the team server (--server, ADVISOR_SERVER; a"
+    " write token in ADVISOR_SERVER_TOKEN): what a Dask worker of POST /v1/sweeps runs.",
+)
+@server_option
+def observe_run_job_command(spec: Path, upload: bool, server: str | None) -> None:
     """Run one sweep job spec (what a cluster worker runs); results go next to SPEC.json."""
     from advisor.api.observing import run_sweep_job
 
-    result = run_sweep_job(spec, environ=os.environ)
+    result = run_sweep_job(spec, environ=os.environ, upload=_upload_to(upload, server))
     if result.error:
         click.echo(f"{result.requirement}: {result.error}", err=True)
         click.get_current_context().exit(1)

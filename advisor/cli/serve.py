@@ -85,6 +85,18 @@ _SCOPES = ("read", "write", "admin")
     help="A curated knowledge folder POST /v1/knowledge/sync loads (repeatable; default:"
     " the curated knowledge shipped with the advisor).",
 )
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler POST /v1/sweeps sends sweep jobs to (tcp://HOST:8786; needs the"
+    " dask extra). Without it, sweeps answer 503.",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="The URL sweep workers upload their observations to (default: the URL the sweep"
+    " was posted to).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -97,6 +109,8 @@ def serve_command(
     jobs: int,
     job_timeout: float,
     knowledge_dirs: tuple[Path, ...],
+    dask_scheduler: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve the knowledge store over HTTP: OSV-compatible advisories and knowledge.
 
@@ -123,6 +137,8 @@ def serve_command(
             jobs=jobs,
             job_timeout=job_timeout,
             knowledge_dirs=knowledge_dirs,
+            dask_scheduler=dask_scheduler,
+            public_url=public_url,
         ),
         on_listening=listening,
     )

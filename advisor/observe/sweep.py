@@ -22,15 +22,17 @@ probes, repeat, threads, timeout, index options, target Python, store URL, date,
 nothing about the machine that wrote it, and a job is one command: ``advisor observe run-job
 SPEC.json``, which installs and benches its one version alone (not interleaved: versions on
 different nodes are different machines anyway, and the performance unit only compares
-samples taken on one CPU model with one BLAS and thread count). With Dask:
-``client.map(run_job_command, spec_paths)`` where each task runs that command
-(``subprocess.run``) on a worker with the project installed and a shared or object store for
-the spec and result folders, then gather the ``observations.jsonl`` files. With Kubernetes: a
-ConfigMap (or volume) per spec and an indexed Job (``completionMode: Indexed``,
-``completions: N``) whose container runs ``advisor observe run-job /specs/$JOB_COMPLETION_INDEX
-.json`` with ``knowledge`` set to a shared PostgreSQL store URL; each pod measures its own node,
-so the fingerprint recorded is that node's. No such runner ships here: only the local pool
-is tested.
+samples taken on one CPU model with one BLAS and thread count). With Dask, the team server
+runs them: ``advisor serve --dask-scheduler ADDRESS`` answers ``POST /v1/sweeps`` by writing
+the specs (no store in them) and submitting one task per spec, whose worker writes the spec's
+JSON to a folder of its own and runs ``advisor observe run-job SPEC.json --upload`` there, so
+the observations reach the server under the requester's token
+(:mod:`advisor.server.dispatch`; tested on a real ``distributed.LocalCluster``). With
+Kubernetes alone: a ConfigMap (or volume) per spec and an indexed Job (``completionMode:
+Indexed``, ``completions: N``) whose container runs ``advisor observe run-job
+/specs/$JOB_COMPLETION_INDEX.json`` with ``knowledge`` set to a shared PostgreSQL store URL
+(or ``--upload``); each pod measures its own node, so the fingerprint recorded is that
+node's. That indexed Job is not tested here.
 """
 
 from __future__ import annotations

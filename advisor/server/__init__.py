@@ -6,7 +6,8 @@ Sits beside the CLI as an entry point, under the composition root, which builds 
 :mod:`.state` (what a process's requests share), :mod:`.problems` (errors as JSON with a
 code), :mod:`.limits` (body size, rate), :mod:`.auth` (tokens and scopes),
 :mod:`.osv_format` (OSV's shapes), :mod:`.routes` (one module per area), :mod:`.app`
-(Starlette) and :mod:`.runner` (uvicorn). Starlette and uvicorn are imported only here.
+(Starlette) and :mod:`.runner` (uvicorn). Starlette and uvicorn are imported only here;
+Dask distributed only in :mod:`.dispatch` (sweeps, with ``--dask-scheduler``).
 """
 
 from __future__ import annotations

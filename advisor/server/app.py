@@ -20,12 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from advisor import __version__
+from advisor.errors import InputError
 from advisor.knowledge.tokens import open_team_store
 from advisor.server.dashboard import views as dashboard
 from advisor.server.jobs import JobSlots
 from advisor.server.limits import RateLimiter
 from advisor.server.problems import exception_handlers, json_response
 from advisor.server.routes import advice, knowledge, osv
+from advisor.server.routes import sweeps as sweep_routes
 from advisor.server.state import ServerState, server_state
 
 if TYPE_CHECKING:
@@ -36,7 +38,9 @@ if TYPE_CHECKING:
 
     from advisor.knowledge.tokens import TeamStore
     from advisor.server.calls import AdviceJobs
+    from advisor.server.dispatch import SweepDispatcher
     from advisor.server.settings import ServerSettings
+    from advisor.server.sweep_calls import SweepPlanner
 
 __all__ = ["create_app"]
 
@@ -53,6 +57,21 @@ async def health(request: Request) -> Response:
     return json_response({"status": "ok", "version": __version__})
 
 
+def _dispatcher(address: str | None) -> SweepDispatcher | None:
+    """The dispatcher of a configured scheduler; Dask is imported only then (it is an
+    optional extra), and its absence is said before the server listens."""
+    if address is None:
+        return None
+    try:
+        from advisor.server.dispatch import SweepDispatcher
+    except ImportError as exc:
+        raise InputError(
+            f"--dask-scheduler {address}: Dask is not installed here"
+            " (pip install 'stack-advisor[dask]')"
+        ) from exc
+    return SweepDispatcher(address)
+
+
 def create_app(
     settings: ServerSettings,
     *,
@@ -60,16 +79,21 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     today: Callable[[], str] = _today,
     jobs: AdviceJobs | None = None,
+    sweeps: SweepPlanner | None = None,
 ) -> Starlette:
     """The server's application over ``store`` (by default the store ``settings`` names,
     with a pool of ``settings.pool_size`` connections for PostgreSQL). The app owns the
     store and closes it at shutdown. ``clock`` (seconds, monotonic) drives the rate limiter;
     ``today`` dates uploads that carry no date. ``jobs`` answer the advice endpoints
-    (given by the composition root; ``None``: they answer 503).
+    (given by the composition root; ``None``: they answer 503). ``sweeps`` plans the
+    sweeps of ``POST /v1/sweeps``, sent to the Dask scheduler of
+    ``settings.dask_scheduler`` (either ``None``: sweeps answer 503).
 
     Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` when the store cannot be
-    opened or migrated, :class:`~advisor.errors.InputError` for a malformed store URL.
+    opened or migrated, :class:`~advisor.errors.InputError` for a malformed store URL or a
+    scheduler without the ``dask`` extra installed.
     """
+    dispatcher = _dispatcher(settings.dask_scheduler)
     if store is None:
         store = open_team_store(settings.store_url, pool_size=settings.pool_size)
     state = ServerState(
@@ -81,6 +105,8 @@ def create_app(
         slots=None
         if jobs is None
         else JobSlots(jobs=settings.jobs, queue=settings.job_queue, timeout=settings.job_timeout),
+        sweeps=sweeps,
+        dispatcher=dispatcher,
     )
 
     @contextlib.asynccontextmanager
@@ -90,6 +116,8 @@ def create_app(
         finally:
             if state.slots is not None:
                 state.slots.close()
+            if dispatcher is not None:
+                dispatcher.close()
             store.close()
 
     app = Starlette(
@@ -99,6 +127,7 @@ def create_app(
             *knowledge.ROUTES,
             *dashboard.ROUTES,
             *advice.ROUTES,
+            *sweep_routes.ROUTES,
         ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,

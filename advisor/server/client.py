@@ -127,7 +127,7 @@ class AdvisorClient:
 
     def _answer(self, answer: _Answer) -> dict[str, Any]:
         body = _decode(answer.content)
-        if answer.status == 200 and isinstance(body, dict):
+        if answer.status in (200, 202) and isinstance(body, dict):  # 202: a sweep accepted
             return body
         raise refusal(answer.status, body, server=self._link.url)
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from advisor.server.calls import AdviceJobs
+    from advisor.server.sweep_calls import SweepPlanner
 
 __all__ = ["SETTINGS_ENV", "ListenFailed", "serve", "worker_app"]
 
@@ -73,6 +74,7 @@ def serve(
     worker_factory: str = _WORKER_FACTORY,
     on_listening: Callable[[str], None] | None = None,
     jobs: AdviceJobs | None = None,
+    sweeps: SweepPlanner | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C, SIGTERM: requests in flight finish first).
 
@@ -80,7 +82,8 @@ def serve(
     when ``settings.workers > 1`` (it must rebuild the app from the settings);
     ``on_listening`` is told the base URL once the socket is bound (port 0 picks a free
     one); ``jobs`` answer the advice endpoints of a one-process server (each worker's
-    factory makes its own). Raises :class:`~advisor.knowledge.store.KnowledgeStoreError` or
+    factory makes its own), and ``sweeps`` plans its sweeps. Raises
+    :class:`~advisor.knowledge.store.KnowledgeStoreError` or
     :class:`~advisor.errors.InputError` when the store cannot be used and
     :class:`ListenFailed` when the address cannot be bound, both before serving.
     """
@@ -88,7 +91,7 @@ def serve(
 
     one_process = settings.workers == 1
     if one_process:
-        app = create_app(settings, jobs=jobs)
+        app = create_app(settings, jobs=jobs, sweeps=sweeps)
     else:
         os.environ[SETTINGS_ENV] = settings.to_json()  # for the workers (inherited)
         open_team_store(settings.store_url).close()  # migrate once, fail before forking

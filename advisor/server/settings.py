@@ -49,7 +49,10 @@ class ServerSettings:
     cache every client's request shares (``None``: the default one). ``jobs`` advice jobs
     run at once, ``job_queue`` more may wait (429 beyond), each for ``job_timeout`` seconds
     at most (503 beyond). ``knowledge_dirs``: the curated folders ``POST
-    /v1/knowledge/sync`` loads into the store.
+    /v1/knowledge/sync`` loads into the store. ``dask_scheduler``: the Dask scheduler ``POST
+    /v1/sweeps`` dispatches sweep jobs to (``None``: sweeps answer 503); ``public_url``:
+    the URL those jobs' workers upload their observations to (``None``: the URL the sweep
+    was posted to).
     """
 
     store_url: str = field(repr=False)
@@ -67,6 +70,8 @@ class ServerSettings:
     job_queue: int = DEFAULT_JOB_QUEUE
     job_timeout: float = DEFAULT_JOB_TIMEOUT
     knowledge_dirs: tuple[str, ...] = ()
+    dask_scheduler: str | None = None
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -83,6 +88,12 @@ class ServerSettings:
             raise InputError(f"--jobs {self.jobs}: at least 1 (and a queue of 0 or more)")
         if not self.job_timeout > 0:
             raise InputError(f"--job-timeout {self.job_timeout}: more than 0 seconds")
+        if self.dask_scheduler is not None and "://" not in self.dask_scheduler:
+            raise InputError(
+                f"--dask-scheduler {self.dask_scheduler}: an address such as tcp://HOST:8786"
+            )
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise InputError(f"--public-url {self.public_url}: an http:// or https:// URL")
         # JSON gives a list back (to_json/from_json): keep the value a tuple
         object.__setattr__(self, "index_urls", tuple(self.index_urls))
         object.__setattr__(self, "knowledge_dirs", tuple(self.knowledge_dirs))

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 
     from advisor.knowledge.tokens import TeamStore
     from advisor.server.calls import AdviceJobs
+    from advisor.server.dispatch import SweepDispatcher
     from advisor.server.jobs import JobSlots
     from advisor.server.limits import RateLimiter
     from advisor.server.settings import ServerSettings
+    from advisor.server.sweep_calls import SweepPlanner
 
 __all__ = ["ServerState", "server_state"]
 
@@ -29,7 +31,8 @@ __all__ = ["ServerState", "server_state"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerState:
     """``today`` gives the day (ISO 8601) an upload without a date is dated; ``jobs`` do the
-    advice endpoints' work in ``slots`` (both ``None``: a server without them)."""
+    advice endpoints' work in ``slots`` (both ``None``: a server without them); ``sweeps``
+    plans the sweeps ``dispatcher`` sends to Dask (``None``: no scheduler configured)."""
 
     settings: ServerSettings
     store: TeamStore
@@ -37,6 +40,8 @@ class ServerState:
     today: Callable[[], str]
     jobs: AdviceJobs | None = None
     slots: JobSlots | None = None
+    sweeps: SweepPlanner | None = None
+    dispatcher: SweepDispatcher | None = None
 
 
 def server_state(request: Request) -> ServerState:
