@@ -104,6 +104,24 @@ def test_a_fix_of_an_advisory_affecting_every_older_release_is_let_through() -> 
     assert alone.files == ()
 
 
+def test_only_the_oldest_young_fix_is_let_through() -> None:
+    project = _project({"1.0": 100, "1.1": 5, "1.2": 3, "1.3": 1})
+    fil = _filter(advisories=(_advisory("GHSA-all", fixed="1.1"),))
+    usable = _usable(fil, project)
+    assert usable["1.1"] is None  # the oldest release that fixes it
+    assert usable["1.2"] == usable["1.3"] == "uploaded less than 7 days ago (--cooldown)"
+    # a young fix affected by a second advisory: the release that fixes that one gets in too
+    second = _filter(
+        advisories=(
+            _advisory("GHSA-all", fixed="1.1"),
+            _advisory("GHSA-new", introduced="0", fixed="1.2"),
+        )
+    )
+    usable = _usable(second, project)
+    assert usable["1.1"] is None and usable["1.2"] is None
+    assert usable["1.3"] is not None
+
+
 def test_a_waived_advisory_is_no_reason_to_skip_the_cooldown() -> None:
     project = _project({"1.0": 100, "1.2": 2})
     waived = Policy(waivers=(Waiver(id="GHSA-all", reason="not reachable"),))

@@ -118,6 +118,7 @@ class _TargetRun:
         )
         self._scoring = bool(kind.filters or kind.scorers)
         self._order = CandidateOrder.OLDEST_DIRECT if kind.lowest_direct else None
+        self._lowest = kind.lowest_direct
         self._providers: list[AdvisorProvider] = []
         self._verifier = settings.verifier
         self.verified: set[tuple[tuple[str, str], ...]] = set()
@@ -223,7 +224,23 @@ class _TargetRun:
             reject=verdict.reject,
             reject_package=verdict.reject_package,
             nogood=verdict.nogood,
+            tie_break=self._lowest_direct(pins) if self._lowest else (),
         )
+
+    def _lowest_direct(self, pins: Mapping[NormalizedName, Version]) -> tuple[int, ...]:
+        """``testing``'s tie-break (DESIGN.md: its ties go to the lowest direct versions):
+        the sum of each direct pin's rank among its project's versions (0: the oldest), then
+        the ranks one by one in name order; lower ranks first. The search finds the stacks
+        around a learned constraint in branch order, not by version, so without it a tie went
+        to whichever branch ran first."""
+        import bisect
+
+        ranks = [
+            bisect.bisect_left(sorted(self._versions_of(name)), pins[name])
+            for name in sorted(self._planner.direct)
+            if name in pins
+        ]
+        return (sum(ranks), *ranks)
 
     def unfixable(self, res: Resolution) -> tuple[str, ...]:
         """One loud warning per advisory in ``res`` that no release fixes, under a type that

@@ -15,15 +15,20 @@ The search, cheapest change first:
    unaffected release (or only in a new major version, without ``allow_major``) is
    *unfixable*: it keeps its pin and is reported with the reason;
 2. no pin may move to an affected version, nor to a new major version without
-   ``allow_major``;
+   ``allow_major`` (:func:`is_new_major`: a calendar-versioned project, whose first release
+   component is a year, has no major versions);
 3. the other pins are *held* (every other version banned), and released in this order until a
    resolution succeeds: none; one transitive pin at a time; every transitive pin; one direct
    pin at a time; every pin (preferred, no longer held). Transitive pins move before direct
    ones, since a direct pin is what the project asked for.
 
 A package new to the stack that is itself affected gets its affected versions banned and the
-step is retried. Pure apart from the index reads behind the providers; deterministic for a
-fixed index and knowledge snapshot.
+step is retried. When no step moves every affected pin at once (one fix needs what another
+pin's constraints forbid), the fixes are taken one affected pin at a time, transitive first:
+each joins when a stack holds it with those already taken, else it keeps its pin and is
+reported with its own conflict (alone, or with the fixes it cannot join), so one unfixable
+advisory never blocks the others. Pure apart from the index reads behind the providers;
+deterministic for a fixed index and knowledge snapshot.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from advisor.scoring.units.security import advisories_affecting, advisory_link
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Set as AbstractSet
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -58,10 +64,14 @@ __all__ = [
     "Remedy",
     "RemedyOptions",
     "Unfixable",
+    "is_new_major",
     "plan_remedy",
 ]
 
 _MAX_RETRIES = 4  # rounds of "a new package is affected too" per step
+#: a first release component at least this large is a year: calendar versioning (certifi's
+#: 2024.8.30), whose "major" changes every January and promises nothing about compatibility
+_YEAR = 1900
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,6 +193,13 @@ class _Attempt:
     label: str
 
 
+def is_new_major(pinned: Version, version: Version) -> bool:
+    """Whether moving from ``pinned`` to ``version`` is a new major version: a larger first
+    release component, unless ``pinned`` is calendar-versioned (its first component is a
+    year, >= 1900), where a later year is no new major version."""
+    return pinned.major < _YEAR and version.major > pinned.major
+
+
 def plan_remedy(
     planner: Planner,
     targets: Sequence[RuntimeEnvironment],
@@ -217,12 +234,12 @@ def plan_remedy(
 
     def allowed(name: NormalizedName, v: Version) -> bool:
         pinned = pins.get(name)
-        if pinned is not None and not options.allow_major and v.major > pinned.major:
+        if pinned is not None and not options.allow_major and is_new_major(pinned, v):
             return False
         return not (v.is_prerelease and not (pinned is not None and pinned.is_prerelease))
 
     bans: dict[NormalizedName, set[Version]] = {}
-    preferences: dict[NormalizedName, Version] = {}
+    fix_to: dict[NormalizedName, Version] = {}  # the fixed release each affected pin prefers
     unfixable: list[Unfixable] = []
     stuck: set[NormalizedName] = set()
     for name, version in sorted(pins.items()):
@@ -230,13 +247,11 @@ def plan_remedy(
             if not allowed(name, v) or (v != version and judge.open(name, v)):
                 bans.setdefault(name, set()).add(v)
         if name not in affected:
-            preferences[name] = version
             continue
-        bans.setdefault(name, set()).add(version)
         safe = [v for v in versions(name) if allowed(name, v) and not judge.open(name, v)]
         if safe:
             above = [v for v in safe if v > version]
-            preferences[name] = above[0] if above else safe[-1]
+            fix_to[name] = above[0] if above else safe[-1]
             continue
         stuck.add(name)
         beyond = [v for v in versions(name) if not v.is_prerelease and not judge.open(name, v)]
@@ -249,49 +264,82 @@ def plan_remedy(
         ]
     for name in stuck:  # unfixable: keep the pin as it is
         bans[name] = {v for v in versions(name) if v != pins[name]}
-        preferences[name] = pins[name]
-    if len(stuck) == len(affected):
+    if not fix_to:
         return Remedy(unfixable=tuple(unfixable), affected=len(affected))
 
-    def hold(held: frozenset[NormalizedName]) -> dict[NormalizedName, frozenset[Version]]:
-        out = {k: frozenset(v) for k, v in bans.items()}
-        for name in held:
-            out[name] = frozenset(v for v in versions(name) if v != pins[name])
-        return out
-
     tried = 0
-    last: NoViableStack | None = None
-    for attempt in _attempts(pins, affected=set(affected), direct=planner.direct):
-        for _ in range(_MAX_RETRIES):
-            tried += 1
-            try:
-                merged = _resolve_all(
-                    planner, targets, hold(attempt.held), preferences, cache, events
+
+    def step(moving: frozenset[NormalizedName]) -> Resolution | NoViableStack:
+        """The fewest changes that move every pin of ``moving`` to a fixed release (the other
+        affected pins may stay), or why none resolves."""
+        nonlocal tried
+        preferences = {n: fix_to[n] if n in moving else v for n, v in pins.items()}
+
+        def hold(held: frozenset[NormalizedName]) -> dict[NormalizedName, frozenset[Version]]:
+            out = {k: frozenset(v) for k, v in bans.items()}
+            for name in moving:
+                out[name] = out.get(name, frozenset()) | {pins[name]}
+            for name in held:
+                out[name] = frozenset(v for v in versions(name) if v != pins[name])
+            return out
+
+        last = NoViableStack("no stack resolves")
+        for attempt in _attempts(pins, affected=moving | stuck, direct=planner.direct):
+            for _ in range(_MAX_RETRIES):
+                tried += 1
+                try:
+                    merged = _resolve_all(
+                        planner, targets, hold(attempt.held), preferences, cache, events
+                    )
+                except NoViableStack as exc:
+                    last = exc
+                    break
+                fresh = [
+                    p for p in merged.pins if p.name not in pins and judge.open(p.name, p.version)
+                ]
+                if not fresh:
+                    return merged
+                for p in fresh:  # a new package that is affected too: ban what is affected
+                    bans.setdefault(p.name, set()).update(
+                        v for v in versions(p.name) if judge.open(p.name, v)
+                    )
+        return last
+
+    found = step(frozenset(fix_to))
+    reasons: dict[NormalizedName, str] = {}
+    if isinstance(found, NoViableStack):
+        # one fix blocks the others: fix what can be fixed, one affected pin at a time
+        # (transitive first, as they move first), each blocked one named with its own reason
+        solved: frozenset[NormalizedName] = frozenset()
+        best: Resolution | None = None
+        for name in sorted(fix_to, key=lambda n: (n in planner.direct, n)):
+            got = step(solved | {name})
+            if not isinstance(got, NoViableStack):
+                solved, best = solved | {name}, got
+                continue
+            alone = step(frozenset({name})) if solved else got
+            if isinstance(alone, NoViableStack):
+                reasons[name] = f"no consistent stack holds a fixed version ({alone})"
+            else:
+                reasons[name] = (
+                    "its fixed version conflicts with the fixes of "
+                    f"{', '.join(sorted(solved))} ({got})"
                 )
-            except NoViableStack as exc:
-                last = exc
-                break
-            fresh = [p for p in merged.pins if p.name not in pins and judge.open(p.name, p.version)]
-            if not fresh:
-                return _outcome(
-                    merged, pins, judge, planner.direct, unfixable, len(affected), tried
-                )
-            for p in fresh:  # a new package that is affected too: ban what is affected
-                bans.setdefault(p.name, set()).update(
-                    v for v in versions(p.name) if judge.open(p.name, v)
-                )
-    why = f"no consistent stack holds a fixed version ({last})" if last else "no stack resolves"
-    for name in sorted(set(affected) - stuck):
-        unfixable += [
-            Unfixable(name=name, version=pins[name], advisory=a, reason=why) for a in affected[name]
-        ]
-    return Remedy(unfixable=tuple(unfixable), affected=len(affected), resolutions=tried)
+        if best is None:
+            unfixable += [
+                Unfixable(name=n, version=pins[n], advisory=a, reason=reasons[n])
+                for n in sorted(fix_to)
+                for a in affected[n]
+            ]
+            return Remedy(unfixable=tuple(unfixable), affected=len(affected), resolutions=tried)
+        found = best
+    return _outcome(found, pins, judge, planner.direct, unfixable, reasons, len(affected), tried)
 
 
 def _attempts(
     pins: Mapping[NormalizedName, Version],
     *,
-    affected: set[NormalizedName],
+    affected: AbstractSet[NormalizedName],
     direct: frozenset[NormalizedName],
 ) -> Iterator[_Attempt]:
     """The held sets to try, fewest changes first: transitive pins released before direct."""
@@ -333,12 +381,22 @@ def _outcome(
     judge: _Judge,
     direct: frozenset[NormalizedName],
     unfixable: Sequence[Unfixable],
+    reasons: Mapping[NormalizedName, str],
     affected: int,
     tried: int,
 ) -> Remedy:
+    """The changes from ``pins`` to ``merged``; ``reasons`` say why each affected pin whose
+    fix could not join the others did not move: its advisories still open in ``merged`` are
+    added to ``unfixable``."""
     new: dict[NormalizedName, Version] = {}
     for p in merged.pins:
         new[p.name] = max(new.get(p.name, p.version), p.version)
+    left = [
+        Unfixable(name=name, version=new[name], advisory=a, reason=why)
+        for name, why in sorted(reasons.items())
+        if name in new
+        for a in judge.open(name, new[name])
+    ]
     changes: list[PinChange] = []
     for name in sorted(set(pins) | set(new)):
         old, now = pins.get(name), new.get(name)
@@ -358,7 +416,7 @@ def _outcome(
     changes.sort(key=lambda c: (c.direct, c.name))
     return Remedy(
         changes=tuple(changes),
-        unfixable=tuple(unfixable),
+        unfixable=(*unfixable, *left),
         resolution=merged if changes else None,
         affected=affected,
         resolutions=tried,

@@ -9,7 +9,10 @@ release is exempt:
   each with a reason and an end date; the advice layer passes the ones in force, and warns
   about the expired ones through :attr:`Cooldown.warnings`);
 * the release fixes an advisory that affects *every* older release the cooldown allows: a
-  young security fix gets through only when no older release is free of that advisory.
+  young security fix gets through only when no older release is free of that advisory, and
+  only as far as needed: a young release let through counts as allowed for the younger ones,
+  so the oldest release that fixes the advisory gets in and the younger ones wait (otherwise
+  every young release after a fix would be let in, and the resolver would take the newest).
 
 Advisories come through the :class:`AdvisoryCheck` protocol (the advice layer implements it
 over the knowledge view), so this layer stays free of the knowledge store. A file without an
@@ -74,25 +77,40 @@ class Cooldown:
         """Why the young release ``name`` ``version`` is let through, or ``None`` (it is
         left out). ``project`` holds every version's files, to find the older releases.
         Cost: with advisories, one :meth:`AdvisoryCheck.open_advisories` per older final
-        release (memoised there)."""
+        release for each young one older than ``version`` (memoised there)."""
         reason = self.exempt.get(name)
         if reason is not None:
             return f"exempt by the policy ({reason})"
         if self.advisories is None:
             return None
-        older = [
-            v
-            for v, files in project.items()
-            if v < version and not v.is_prerelease and any(not self.is_young(f) for f in files)
-        ]
-        if not older:
+        # walk the older final releases oldest first: an old one is allowed, and so is a young
+        # one that is itself a fix; so once a fix is let in, the later young releases fix
+        # nothing that affects every allowed release, and they wait
+        allowed: list[Version] = []
+        for v in sorted(project):
+            if v >= version:
+                break
+            if v.is_prerelease:
+                continue
+            if any(not self.is_young(f) for f in project[v]) or self._fixed_by(
+                name, v, older=allowed
+            ):
+                allowed.append(v)
+        fixed = self._fixed_by(name, version, older=allowed)
+        if not fixed:
             return None
+        return f"it fixes {', '.join(fixed)}, which affects every older release"
+
+    def _fixed_by(
+        self, name: NormalizedName, version: Version, *, older: Sequence[Version]
+    ) -> list[str]:
+        """The advisories that affect every release of ``older`` but not ``version``, sorted
+        (empty without older releases, or without advisories)."""
+        if self.advisories is None or not older:
+            return []
         common = set(self.advisories.open_advisories(name, older[0]))
         for v in older[1:]:
             common &= self.advisories.open_advisories(name, v)
             if not common:
-                return None
-        fixed = sorted(common - self.advisories.open_advisories(name, version))
-        if not fixed:
-            return None
-        return f"it fixes {', '.join(fixed)}, which affects every older release"
+                return []
+        return sorted(common - self.advisories.open_advisories(name, version))

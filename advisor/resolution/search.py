@@ -60,14 +60,16 @@ Nogood = tuple[tuple[str, str], ...]
 class Evaluation:
     """How a stack scores: ``total`` (``-inf`` when ``reject`` says why it is unacceptable),
     each pin's own score, the package a rejection is about (to ban first when there is no
-    nogood), and ``nogood``: the (project, specifier) pairs that together matched the
-    rejection (empty: nothing to learn beyond the blamed pin)."""
+    nogood), ``nogood``: the (project, specifier) pairs that together matched the
+    rejection (empty: nothing to learn beyond the blamed pin), and ``tie_break``: among
+    stacks of equal totals the lower one ranks first (empty for all: the earlier found)."""
 
     total: float
     pin_scores: Mapping[str, float] = field(default_factory=dict)
     reject: str | None = None
     reject_package: str | None = None
     nogood: Nogood = ()
+    tie_break: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,9 +271,13 @@ def search(
 
 
 def _ranked(stacks: list[FoundStack]) -> list[FoundStack]:
-    # totals to 9 digits: the same terms summed in another order may differ in the last bit,
-    # and a tie must go to the stack found first (the unbanned best-first one: newer versions)
-    return sorted(stacks, key=lambda f: (-round(f.evaluation.total, 9), f.found_at))
+    # totals to 9 digits: the same terms summed in another order may differ in the last bit;
+    # a tie goes to the lower tie-break (``testing``: the lower direct versions), then to the
+    # stack found first (the unbanned best-first one: newer versions)
+    return sorted(
+        stacks,
+        key=lambda f: (-round(f.evaluation.total, 9), f.evaluation.tie_break, f.found_at),
+    )
 
 
 def _branch(

@@ -151,3 +151,45 @@ def test_testing_takes_the_lowest_direct_version_with_a_wheel(tmp_path: Path) ->
     sdists = _advise(index, tmp_path, "olddep\n", "--recommendation", "testing", "--allow-sdist")
     assert sdists.exit_code == 0, sdists.output
     assert lock_pins(read_lock(tmp_path / "pylock.toml")) == {"olddep": "1.0"}
+
+
+def test_testing_breaks_ties_toward_the_lowest_direct_versions(tmp_path: Path) -> None:
+    """The pandas and scikit-learn shape of issue 14: the lowest direct versions with NumPy 2
+    are rejected by the bundled rules (``numpy2-abi-pandas``, ``numpy2-abi-scikit-learn``).
+    The branch that raises pandas and scikit-learn runs first and is accepted; the one that
+    keeps both lowest and takes NumPy 1 comes later, at the same score. DESIGN.md: ties under
+    ``testing`` go to the lowest direct versions, whichever branch found them first."""
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(
+                name="pandas",
+                files=[f for v in ("1.5.90", "2.2.90") for f in _wheel(v, "numpy>=1.21")],
+            ),
+            Project(
+                name="scikit-learn",
+                files=[f for v in ("1.1.90", "1.4.90") for f in _wheel(v, "numpy>=1.21")],
+            ),
+            Project(name="numpy", files=[f for v in ("1.26.90", "2.0.90") for f in _wheel(v)]),
+        ],
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _advise(
+        index, work, "pandas\nscikit-learn\n", "--recommendation", "testing", "--report", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert lock_pins(read_lock(work / "pylock.toml")) == {
+        "pandas": "1.5.90",
+        "scikit-learn": "1.1.90",
+        "numpy": "1.26.90",
+    }
+    report = json.loads(result.stdout)
+    # the higher direct versions were found too, at the same score: a tie, not a better stack
+    tied = [
+        s
+        for s in report["others"]
+        if {p["name"]: p["version"] for p in s["pins"]}.get("scikit-learn") == "1.4.90"
+    ]
+    assert tied, report["others"]
+    assert all(s["score"] == report["best"]["score"] for s in tied)

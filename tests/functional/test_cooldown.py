@@ -7,6 +7,8 @@ with its exemptions, end to end on a fixture index whose JSON pages carry upload
   release is affected, so 1.1 gets through, with a warning saying why;
 * ``careful`` 1.0 (old) is affected, 1.1 (60 days) is not, 1.2 (young) too: an older release
   is safe, so the cooldown holds 1.2 back;
+* ``hotfix`` 1.0 (old) is affected, fixed in 1.1 (five days old), and 1.2 (two days) exists:
+  the exemption lets in the oldest fix, 1.1, and 1.2 waits;
 * ``rollback`` 1.1 is affected (from 1.1, fixed in 1.2, which is young): ``fix`` under the
   cooldown goes back to the safe 1.0;
 * ``[tool.advisor.policy] cooldown-exemptions`` lets ``fresh`` through until its end date; an
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 PATCHED = "GHSA-ptch-0001-aaaa"
 CAREFUL = "GHSA-care-0001-aaaa"
 ROLLBACK = "GHSA-roll-0001-aaaa"
+HOTFIX = "GHSA-hotf-0001-aaaa"
 NOW = datetime.now(UTC)
 
 
@@ -56,6 +59,14 @@ def _projects() -> list[Project]:
             files=[
                 *release("1.0", upload_time=_ago(100)),
                 *release("1.1", upload_time=_ago(60)),
+                *release("1.2", upload_time=_ago(2)),
+            ],
+        ),
+        Project(
+            name="hotfix",
+            files=[
+                *release("1.0", upload_time=_ago(100)),
+                *release("1.1", upload_time=_ago(5)),
                 *release("1.2", upload_time=_ago(2)),
             ],
         ),
@@ -102,6 +113,7 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(PATCHED, "patched", "1.1"),
         _record(CAREFUL, "careful", "1.1"),
         _record(ROLLBACK, "rollback", "1.2", introduced="1.1"),
+        _record(HOTFIX, "hotfix", "1.1"),
     ):
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
     return folder
@@ -193,6 +205,18 @@ def test_a_young_security_fix_gets_through_when_every_older_release_is_affected(
     )
     # careful 1.1 is old enough and safe: the young 1.2 is held back
     assert _pins(req)["careful"] == "1.1"
+
+
+def test_the_exemption_lets_in_only_the_oldest_young_fix(
+    tmp_path: Path, index: IndexServer, env: dict[str, str]
+) -> None:
+    req = _project(tmp_path, "hotfix\n")
+    result = _lock(index, env, req, "--cooldown", "7")
+    # 1.1 fixes what affects 1.0; 1.2, younger still, fixes nothing 1.1 does not: it waits
+    assert _pins(req) == {"hotfix": "1.1"}
+    said = " ".join(result.stderr.split())
+    assert f"hotfix 1.1 is younger than the 7-day cooldown, used because it fixes {HOTFIX}" in said
+    assert "hotfix 1.2" not in said
 
 
 def test_without_the_advisory_the_young_fix_is_held_back(

@@ -12,7 +12,12 @@ and records no constraint. The fixture:
 * ``yamlish`` 1.0 is fixed only in 2.0: unfixable without ``--allow-major``;
 * ``forever`` 1.0 has an advisory no release fixes;
 * ``imgkit`` 1.0 is affected; its fix 1.1 brings in ``codec``, whose newest release is
-  affected too: the fix takes the older, safe ``codec``.
+  affected too: the fix takes the older, safe ``codec``;
+* ``cabundle`` is calendar-versioned (2022.9.24, 2022.12.7, 2023.7.22), 2022.9.24 and
+  2022.12.7 affected: the fix to 2023.7.22 is a new year, not a new major version;
+* ``tlslib`` 1.0 (needs ``certs>=1``) is affected, its fix 1.1 needs ``certs>=2``; ``certs``
+  1.0 is fixed only in 2.0: without ``--allow-major`` neither can be fixed, and that must not
+  keep ``parser``'s fix from being made.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ YAMLISH = "GHSA-yaml-0001-aaaa"
 FOREVER = "GHSA-forv-0001-aaaa"
 IMGKIT = "GHSA-imgk-0001-aaaa"
 CODEC = "GHSA-codc-0001-aaaa"
+CABUNDLE = "GHSA-cabn-0001-aaaa"
+TLSLIB = "GHSA-tlsl-0001-aaaa"
+CERTS = "GHSA-cert-0001-aaaa"
 
 
 def _projects() -> list[Project]:
@@ -69,6 +77,18 @@ def _projects() -> list[Project]:
             files=[*release("1.0"), *release("1.1", requires_dist=["codec>=1"])],
         ),
         Project(name="codec", files=[*release("1.0"), *release("2.0")]),
+        Project(
+            name="cabundle",
+            files=[*release("2022.9.24"), *release("2022.12.7"), *release("2023.7.22")],
+        ),
+        Project(
+            name="tlslib",
+            files=[
+                *release("1.0", requires_dist=["certs>=1"]),
+                *release("1.1", requires_dist=["certs>=2"]),
+            ],
+        ),
+        Project(name="certs", files=[*release("1.0"), *release("2.0")]),
     ]
 
 
@@ -104,6 +124,9 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(FOREVER, "forever", [{"introduced": "0"}]),
         _record(IMGKIT, "imgkit", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(CODEC, "codec", [{"introduced": "2.0"}]),
+        _record(CABUNDLE, "cabundle", [{"introduced": "0"}, {"fixed": "2023.7.22"}]),
+        _record(TLSLIB, "tlslib", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(CERTS, "certs", [{"introduced": "0"}, {"fixed": "2.0"}]),
     ]
     for record in records:
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -306,3 +329,39 @@ def test_a_stale_lock_is_refused(project: Project_) -> None:
     assert "the lock is stale" in result.output
     assert "Traceback" not in result.output
     assert project.lock_path.read_bytes() == before
+
+
+def test_a_new_year_of_a_calendar_versioned_project_is_not_a_new_major(
+    project: Project_,
+) -> None:
+    project.make("cabundle\n", "cabundle==2022.9.24\n")
+    result = _ok(project.run())
+    # 2022.12.7 is affected too; 2023.7.22 is the next year, no --allow-major needed
+    assert f"+ cabundle==2023.7.22  # fixes {CABUNDLE}" in result.stdout
+    assert project.pins == {"cabundle": "2023.7.22"}
+
+
+def test_an_advisory_that_cannot_be_fixed_does_not_block_the_others(
+    project: Project_,
+) -> None:
+    project.make("webkit\ntlslib\n", "webkit==1.0\nparser==1.0\ntlslib==1.0\ncerts==1.0\n")
+    result = project.run()
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    out = " ".join(result.stdout.split())
+    # parser's fix is made all the same
+    assert f"+ parser==1.1 # fixes {PARSER}" in out
+    assert project.pins == {"webkit": "1.0", "parser": "1.1", "tlslib": "1.0", "certs": "1.0"}
+    # each advisory left open is named once, with its own reason
+    assert (
+        f"certs==1.0: {CERTS} cannot be fixed: only a new major version is unaffected (2.0):"
+        " pass --allow-major" in out
+    )
+    assert f"tlslib==1.0: {TLSLIB} cannot be fixed: no consistent stack holds a fixed version" in (
+        out
+    )
+    assert f"parser==1.0: {PARSER} cannot be fixed" not in out
+    assert out.count("cannot be fixed") == 2
+    # with --allow-major every advisory is fixed
+    _ok(project.run("--allow-major"))
+    assert project.pins == {"webkit": "1.0", "parser": "1.1", "tlslib": "1.1", "certs": "2.0"}
