@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from advisor.knowledge.sources.folder import Entry, KnowledgeFile
+    from advisor.knowledge.sources.folder import KnowledgeFile
+    from advisor.knowledge.sources.records import Entry
 
 __all__ = [
     "Problem",
@@ -123,7 +124,7 @@ def check_files(files: Iterable[KnowledgeFile]) -> list[Problem]:
 def check_observation(obs: Observation) -> list[tuple[str, str]]:
     """``(field, message)`` for every semantic problem of one value (as :func:`check_files`
     checks each entry, without file lines): for values a program made before storing them."""
-    from advisor.knowledge.sources.folder import Entry
+    from advisor.knowledge.sources.records import Entry
 
     return list(_check(Entry(observation=obs)))
 
