@@ -275,6 +275,40 @@ def test_import_reader(tmp_path: Path) -> None:
     ]
 
 
+# Modules stay small (STYLE.md habit 1: under about 500 lines); past this many lines a module
+# is split along a seam. A module that must stay longer is listed in LONG_MODULES (dotted
+# name -> why), and the entry is dropped once the module fits again.
+MAX_MODULE_LINES = 560
+LONG_MODULES: dict[str, str] = {}
+
+
+def _line_count(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def _too_long(modules: dict[str, Path], *, limit: int) -> dict[str, int]:
+    """Module -> its line count, for every module longer than ``limit`` lines."""
+    counts = {module: _line_count(path) for module, path in modules.items()}
+    return {module: n for module, n in sorted(counts.items()) if n > limit}
+
+
+def test_modules_stay_small() -> None:
+    long = _too_long(MODULES, limit=MAX_MODULE_LINES)
+    grown = {m: n for m, n in long.items() if m not in LONG_MODULES}
+    assert grown == {}, f"split these modules (line counts) below {MAX_MODULE_LINES} lines"
+    fitting = sorted(m for m in LONG_MODULES if m not in long)
+    assert fitting == [], "these modules fit now (or are gone): drop them from LONG_MODULES"
+
+
+def test_module_length_reader(tmp_path: Path) -> None:
+    """The counter itself: lines as an editor counts them, a final newline or not."""
+    (tmp_path / "fits.py").write_text("x = 1\n" * 3, encoding="utf-8")
+    (tmp_path / "long.py").write_text("x = 1\n" * 4, encoding="utf-8")
+    (tmp_path / "long_unterminated.py").write_text("x = 1\n" * 3 + "x = 1", encoding="utf-8")
+    modules = {p.stem: p for p in tmp_path.iterdir()}
+    assert _too_long(modules, limit=3) == {"long": 4, "long_unterminated": 4}
+
+
 # Import cycles among modules that are known and not broken yet: each entry is one strongly
 # connected component of the import graph, lazy imports counted. The cycle test fails when a
 # new cycle appears, when one of these grows, and when one is gone (then drop it here).

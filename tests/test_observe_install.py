@@ -24,9 +24,9 @@ import pytest
 from advisor.environment import RuntimeEnvironment
 from advisor.knowledge.schema import BuildObservation, Provenance, observation_key
 from advisor.knowledge.store import open_store
+from advisor.observe.blame import PinnedPackage, culprits
 from advisor.observe.exchange import export_jsonl, read_jsonl
 from advisor.observe.fingerprint import build_predicate, fingerprint
-from advisor.observe.install import PinnedPackage, culprits
 from tests.functional.helpers import clean_environ, run_cli
 from tests.support.dists import make_wheel
 from tests.test_observe_failures import MISSING_COMPILER, make_failing_sdist

@@ -24,7 +24,7 @@ from advisor.report import (
     render_advice,
     render_explanation,
 )
-from advisor.report.json import explanation_json_schema
+from advisor.report.json_schema import explanation_json_schema
 from advisor.scoring.advice import (
     Advice,
     Alternative,

@@ -16,12 +16,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from advisor.errors import InputError
-from advisor.knowledge.validate import (
-    is_satisfiable,
-    json_schemas,
-    validate_knowledge,
-    write_json_schemas,
-)
+from advisor.knowledge.json_schemas import json_schemas, write_json_schemas
+from advisor.knowledge.validate import is_satisfiable, validate_knowledge
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -279,7 +275,7 @@ def test_committed_schemas_equal_generated_ones() -> None:
         committed = folder / name
         assert committed.is_file(), f"{committed} missing: run write_json_schemas"
         assert committed.read_text(encoding="utf-8") == text, (
-            f"{committed} is stale: regenerate with advisor.knowledge.validate."
+            f"{committed} is stale: regenerate with advisor.knowledge.json_schemas."
             "write_json_schemas(Path('knowledge/schema'))"
         )
 

@@ -215,7 +215,7 @@ class _TargetRun:
 
         probe = self._planner.provider(self._target, scorer=self.scorer, cache=self._cache)
         for name, version in pins.items():
-            if version in probe.versions(name):
+            if version in probe.lookup.versions(name):
                 probe.score(name, version)
         verdict = self.scorer.evaluate_stack(pins, edges=edges)
         return Evaluation(

@@ -230,7 +230,7 @@ def plan_remedy(
     probe = planner.provider(targets[0], cache=cache)
 
     def versions(name: NormalizedName) -> list[Version]:
-        return sorted(probe.versions(name))  # a project the index lacks has none
+        return sorted(probe.lookup.versions(name))  # a project the index lacks has none
 
     def allowed(name: NormalizedName, v: Version) -> bool:
         pinned = pins.get(name)

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Command",
+    "advisory_source_options",
     "command_line",
     "human_size",
     "knowledge_store_option",
+    "lock_inputs_option",
     "lock_output_options",
     "pop_value",
     "pop_values",
@@ -348,6 +350,24 @@ knowledge_store_option = click.option(
     envvar="ADVISOR_KNOWLEDGE",
     help="Knowledge store: sqlite:///path.db, a file path or postgresql://user@host/db "
     "(also ADVISOR_KNOWLEDGE; default: knowledge.db in the user data directory).",
+)
+
+
+def advisory_source_options(func: Command) -> Command:
+    """``--osv PATH`` (``osv``) and ``--knowledge URL`` (``knowledge_url``): where the
+    advisories a lock is judged by come from (``check``, ``fix``)."""
+    func = knowledge_store_option(func)
+    return click.option(
+        "--osv", type=click.Path(path_type=Path, exists=True), help="An OSV dump to use."
+    )(func)
+
+
+#: ``--inputs``: what a requirements.txt lock was made from (``inputs``; ``check``, ``fix``)
+lock_inputs_option = click.option(
+    "--inputs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
 )
 
 server_option = click.option(

@@ -10,7 +10,7 @@ __all__ = ["check"]
 
 
 from advisor.cli._app import cli
-from advisor.cli._common import knowledge_store_option, server_option
+from advisor.cli._common import advisory_source_options, lock_inputs_option, server_option
 from advisor.cli._progress import progress_events
 
 
@@ -24,8 +24,7 @@ from advisor.cli._progress import progress_events
     show_default=True,
     help="github: workflow annotations.",
 )
-@click.option("--osv", type=click.Path(path_type=Path, exists=True), help="An OSV dump to use.")
-@knowledge_store_option
+@advisory_source_options
 @click.option("--online", is_flag=True, help="Also ask the index whether a pin was yanked.")
 @click.option("--fix", is_flag=True, help="Re-lock a lock that is merely stale.")
 @click.option(
@@ -37,12 +36,7 @@ from advisor.cli._progress import progress_events
     ),
     help="Run only these checks (repeatable).",
 )
-@click.option(
-    "--inputs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
-)
+@lock_inputs_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no 'ok' line on stderr.")
 @server_option
 def check(

@@ -10,7 +10,7 @@ __all__ = ["fix"]
 
 
 from advisor.cli._app import cli
-from advisor.cli._common import knowledge_store_option, setup_logging
+from advisor.cli._common import advisory_source_options, lock_inputs_option, setup_logging
 from advisor.cli._progress import progress_events
 
 
@@ -28,14 +28,8 @@ from advisor.cli._progress import progress_events
     show_default=True,
     help="text: a diff of pins; md: a pull-request description; json: for machines.",
 )
-@click.option("--osv", type=click.Path(path_type=Path, exists=True), help="An OSV dump to use.")
-@knowledge_store_option
-@click.option(
-    "--inputs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
-)
+@advisory_source_options
+@lock_inputs_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def fix(
     lock: Path,

@@ -44,8 +44,8 @@ import msgspec
 
 from advisor.errors import InputError
 from advisor.knowledge.schema import BuildObservation, stack_digest
+from advisor.observe.blame import PinnedPackage, artefact_faults, culprits
 from advisor.observe.failures import classify, excerpt
-from advisor.observe.install import PinnedPackage, artefact_faults, culprits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

@@ -9,7 +9,8 @@ find-links folders need no special case above this module.
 
 Failures are translated here: transient ones (connect errors, time-outs, 5xx, 429,
 truncated bodies) are retried with exponential backoff, then raised as
-:class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials.
+:class:`~advisor.errors.IndexUnavailable` with a plain reason and a URL without credentials
+(the policy, which needs no httpx, is :mod:`advisor.index.retry`'s).
 :meth:`Fetcher.download` streams a file to disk (hash-checked, renamed into place when whole)
 for the image build context and installers; :meth:`Fetcher.download_if_changed` does the
 same with a conditional GET (ETag / Last-Modified, 304 → nothing written) for data dumps.
@@ -21,7 +22,6 @@ Which hosts are trusted, which credentials go where and the TLS context are
 from __future__ import annotations
 
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
@@ -44,12 +44,12 @@ from advisor.index.network import (
     is_loopback,
     is_trusted,
     origin,
-    retry_after,
     split_userinfo,
     ssl_context,
     truncation,
 )
 from advisor.index.response import Response
+from advisor.index.retry import Fatal, exception_chain, os_reason, retrying, status_failure
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -70,24 +70,7 @@ __all__ = [
     "read_directory_listing",
 ]
 
-_BACKOFF_BASE = 0.25  # seconds before the first retry; doubles on each further attempt
-_BACKOFF_CAP = 8.0  # never wait longer than this between two attempts (also caps Retry-After)
-
-
 _T = TypeVar("_T")
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and cur not in out:
-        out.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    return out
-
-
-class _Fatal(Exception):
-    """A failure retrying cannot cure (bad TLS certificate, unsupported scheme…)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,34 +336,7 @@ class Fetcher:
         return self._retrying(url, lambda: self._attempt(client, url, headers, auth, body=body))
 
     def _retrying(self, url: str, attempt: Callable[[], _T | tuple[str, float]]) -> _T:
-        """Call ``attempt`` until it returns a result rather than ``(reason, retry-after)``,
-        with backoff (plus the server's Retry-After), at most ``retries + 1`` times; ``_Fatal``
-        stops at once. Each wait is announced to the progress events first."""
-        attempts = max(0, self._settings.retries) + 1
-        reason, retry_after = "no attempt made", 0.0
-        announced = False
-        try:
-            for number in range(attempts):
-                if number:
-                    wait = min(_BACKOFF_CAP, retry_after)
-                    wait += min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (number - 1))
-                    self._events.retrying(
-                        url, attempt=number + 1, attempts=attempts, delay=wait, reason=reason
-                    )
-                    announced = True
-                    time.sleep(wait)
-                try:
-                    result = attempt()
-                except _Fatal as exc:
-                    raise IndexUnavailable(str(exc), url=url) from exc.__cause__
-                if not isinstance(result, tuple):
-                    return result
-                reason, retry_after = result
-        finally:
-            if announced:
-                self._events.retry_finished(url)
-        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-        raise IndexUnavailable(f"{reason}{tries}", url=url)
+        return retrying(url, attempt, retries=self._settings.retries, events=self._events)
 
     def _attempt(
         self,
@@ -405,7 +361,7 @@ class Fetcher:
             return self._failure(exc), 0.0
         final = redact_url(str(resp.url))
         status = resp.status_code
-        retry = None if answer_errors else _status_failure(status, resp.headers, auth)
+        retry = None if answer_errors else status_failure(status, resp.headers, auth)
         if retry is not None:
             return retry
         content = resp.content
@@ -475,14 +431,14 @@ class Fetcher:
         sent = {"accept-encoding": "identity", **(headers or {})}
         try:
             with client.stream("GET", url, headers=sent, auth=auth) as resp:
-                retry = _status_failure(resp.status_code, resp.headers, auth)
+                retry = status_failure(resp.status_code, resp.headers, auth)
                 if retry is not None:
                     return retry
                 got = {k.lower(): v for k, v in resp.headers.items()}
                 if resp.status_code == 304 and headers:
                     return _Streamed(saved=None, headers=got)
                 if not 200 <= resp.status_code < 300:
-                    raise _Fatal(f"HTTP {resp.status_code}")
+                    raise Fatal(f"HTTP {resp.status_code}")
                 length = resp.headers.get("content-length")
                 total = int(length) if length and length.isdigit() else None
                 chunks = reported(resp.iter_raw(CHUNK), url=url, total=total, events=self._events)
@@ -493,44 +449,30 @@ class Fetcher:
         return _Streamed(saved=saved, headers=got) if short is None else (short, 0.0)
 
     def _failure(self, exc: httpx.RequestError | httpx.InvalidURL) -> str:
-        """The reason to retry after ``exc``; raises ``_Fatal`` when retrying cannot cure it."""
+        """The reason to retry after ``exc``; raises ``Fatal`` when retrying cannot cure it."""
         import httpx
 
         if isinstance(exc, httpx.TimeoutException):
             return f"timed out after {self._settings.timeout:g} s"
         if isinstance(exc, httpx.UnsupportedProtocol):
-            raise _Fatal(f"unsupported URL: {exc}") from exc
+            raise Fatal(f"unsupported URL: {exc}") from exc
         if isinstance(exc, httpx.TooManyRedirects):
-            raise _Fatal("too many redirects") from exc
+            raise Fatal("too many redirects") from exc
         if isinstance(exc, httpx.InvalidURL):
-            raise _Fatal(f"invalid URL: {exc}") from exc
+            raise Fatal(f"invalid URL: {exc}") from exc
         if isinstance(exc, httpx.TransportError):
             return self._transport_reason(exc)
         return "the response body could not be decoded (corrupt or truncated)"
 
     @staticmethod
     def _transport_reason(exc: httpx.TransportError) -> str:
-        import socket
-        import ssl
-
         import httpx
 
-        chain = _chain(exc)
-        for item in chain:
-            if isinstance(item, ssl.SSLCertVerificationError):
-                raise _Fatal(
-                    f"TLS certificate verification failed ({item.verify_message});"
-                    " set cert to a CA bundle, or add the host to the trusted hosts"
-                ) from exc
-        for item in chain:
-            if isinstance(item, ConnectionRefusedError):
-                return "connection refused"
-            if isinstance(item, socket.gaierror):
-                return "host not found"
-            if isinstance(item, ConnectionResetError):
-                return "connection reset"
+        reason = os_reason(exc)
+        if reason is not None:
+            return reason
         if isinstance(exc, httpx.RemoteProtocolError):
-            return f"truncated or broken response: {_chain(exc)[-1] or exc}"
+            return f"truncated or broken response: {exception_chain(exc)[-1] or exc}"
         if isinstance(exc, httpx.ProxyError):
             return f"proxy error: {exc}"
         if isinstance(exc, httpx.ConnectError):
@@ -538,19 +480,3 @@ class Fetcher:
         if isinstance(exc, httpx.ReadError):
             return f"read error: {exc}"
         return str(exc) or type(exc).__name__
-
-
-def _status_failure(
-    status: int, headers: Mapping[str, str], auth: tuple[str, str] | None
-) -> tuple[str, float] | None:
-    """``(reason, retry-after)`` for a status worth retrying (5xx, 429); raises ``_Fatal``
-    for 401/403; ``None`` otherwise."""
-    if status in (401, 403):
-        hint = "no credentials were sent" if auth is None else "the credentials were refused"
-        raise _Fatal(
-            f"HTTP {status}: access denied ({hint}); give them in the index URL"
-            " (https://user:password@host/...) or in .netrc"
-        )
-    if status == 429 or status >= 500:
-        return f"HTTP {status}", retry_after(headers.get("retry-after"))
-    return None

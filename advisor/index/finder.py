@@ -7,10 +7,9 @@ credentials. Index policy lives here: first-index (default, safe against depende
 confusion) or pip's merge of every index, per-project index pinning, and find-links merged
 as pip merges them.
 
-Project pages (and find-links pages over http) are cached in the ``pages`` bucket of the
-on-disk :class:`~advisor.index.cache.Cache` as already-parsed files (msgpack), with their
-validators (and the project's PEP 792 status, when the page gives one): a warm run within
-the TTL makes no request and parses no HTML. A ``file://``
+Project pages (and find-links pages over http) are cached already parsed, with their
+validators (:mod:`advisor.index.page_cache` keeps them): a warm run within the TTL makes no
+request and parses no HTML, a stale page is revalidated with a conditional GET. A ``file://``
 project page is cached too, validated by its file's modification time and size (one
 ``stat``), since parsing a large page costs more than loading the parsed form. find-links
 folders are listed afresh every time (a listing is cheap and has no single file to stat).
@@ -25,16 +24,14 @@ import time
 import urllib.parse
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import msgspec
 from packaging.utils import InvalidName, canonicalize_name
 
 from advisor.errors import AdvisorError, IndexUnavailable, InputError
 from advisor.index.fetch import file_url_to_path, read_directory_listing
+from advisor.index.page_cache import Page, PageCache, cache_directives, file_stamp
 from advisor.index.pages import parse_links_listing, parse_project_page
 from advisor.models import DistFile, IndexStrategy, ProjectStatus
 from advisor.urls import redact_url
@@ -53,94 +50,13 @@ ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2,"
     " text/html;q=0.01"
 )
-_BUCKET = "pages"
-_FORMAT = 2  # bump when the cached layout changes: older entries then read as misses
 _MAX_WORKERS = 16
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound=str)
 
 
-class _CachedFile(msgspec.Struct, array_like=True, frozen=True):
-    filename: str
-    url: str
-    hashes: tuple[tuple[str, str], ...]
-    requires_python: str | None
-    yanked: str | None
-    upload_time: datetime | None
-    size: int | None
-    core_metadata: tuple[tuple[str, str], ...] | None
-
-
-class _CachedPage(msgspec.Struct, array_like=True, frozen=True):
-    format: int
-    status: int
-    index: str
-    etag: str | None
-    last_modified: str | None
-    max_age: float | None
-    files: tuple[_CachedFile, ...]
-    marker: str | None = None  # the project's PEP 792 status, as the page gave it
-    marker_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    """A fetched or cached page: ``status`` 404 means the location lacks it;
-    ``project`` is the project's PEP 792 status when the page gave one."""
-
-    status: int
-    files: tuple[DistFile, ...]
-    project: ProjectStatus | None = None
-
-
 #: what a page parser returns: the files and the project's status (project pages only)
 _Parsed = tuple[tuple[DistFile, ...], ProjectStatus | None]
-
-
-def _to_cached(f: DistFile) -> _CachedFile:
-    return _CachedFile(
-        f.filename,
-        f.url,
-        f.hashes,
-        f.requires_python,
-        f.yanked,
-        f.upload_time,
-        f.size,
-        f.core_metadata,
-    )
-
-
-def _from_cached(f: _CachedFile, index: str) -> DistFile:
-    return DistFile(
-        filename=f.filename,
-        url=f.url,
-        index=index,
-        hashes=f.hashes,
-        requires_python=f.requires_python,
-        yanked=f.yanked,
-        upload_time=f.upload_time,
-        size=f.size,
-        core_metadata=f.core_metadata,
-    )
-
-
-def _marker(project: ProjectStatus | None) -> tuple[str | None, str]:
-    """The cached form of a project's status: (marker, reason); ``(None, "")``: none."""
-    if project is None:
-        return None, ""
-    return project.other or project.state.value, project.reason
-
-
-def _file_stamp(url: str) -> str | None:
-    """``mtime:size`` of the file a ``file://`` page URL is served from, or ``None``."""
-    path = file_url_to_path(url)
-    try:
-        if path.is_dir():
-            path = path / "index.html"
-        st = path.stat()
-    except OSError:
-        return None
-    return f"file:{st.st_mtime_ns}:{st.st_size}"
 
 
 def _as_url(location: str) -> str:
@@ -153,21 +69,6 @@ def _as_url(location: str) -> str:
 
 def _is_file_url(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme.lower() == "file"
-
-
-def _max_age(cache_control: str | None) -> tuple[float | None, bool]:
-    """``(max-age seconds or None, storable)`` from a Cache-Control header."""
-    max_age: float | None = None
-    storable = True
-    for directive in (cache_control or "").lower().split(","):
-        key, _, value = directive.strip().partition("=")
-        if key == "no-store":
-            storable = False
-        elif key == "no-cache":
-            max_age = 0.0
-        elif key == "max-age" and value.strip().strip('"').isdigit() and max_age is None:
-            max_age = float(value.strip().strip('"'))
-    return max_age, storable
 
 
 class PackageFinder:
@@ -197,7 +98,7 @@ class PackageFinder:
         self._indexes = tuple(_as_url(i) for i in indexes)
         self._find_links = tuple(_as_url(loc) for loc in find_links)
         self._strategy = strategy
-        self._cache = cache
+        self._pages = PageCache(cache) if cache is not None else None
         self._ttl = page_ttl
         self._offline = offline
         self._refresh = refresh
@@ -325,10 +226,10 @@ class PackageFinder:
             self._warned.add(url)
         self._log.warning(message, redact_url(url))
 
-    def _project_page(self, index: str, name: NormalizedName) -> _Page:
+    def _project_page(self, index: str, name: NormalizedName) -> Page:
         if _is_file_url(index) and not file_url_to_path(index).is_dir():
             self._warn_once(index, "index %s does not exist on disk; skipping it")
-            return _Page(404, ())
+            return Page(404, ())
         page_url = index.rstrip("/") + "/" + name + "/"
 
         def parse(resp: Response) -> _Parsed:
@@ -390,28 +291,28 @@ class PackageFinder:
         index: str,
         parse: Callable[[Response], _Parsed],
         listing: bool = False,
-    ) -> _Page:
+    ) -> Page:
         """A page from the cache when fresh, else fetched (conditionally) and cached."""
         key = redact_url(url)
         headers = {"Accept": ACCEPT}
-        if _is_file_url(url) and not listing and self._cache is not None:
+        if _is_file_url(url) and not listing and self._pages is not None:
             return self._load_local(url, key=key, index=index, parse=parse)
-        if _is_file_url(url) or self._cache is None:
+        if _is_file_url(url) or self._pages is None:
             if self._offline and not _is_file_url(url):
                 raise IndexUnavailable("not in the cache and --offline is set", url=key)
             resp = self._fetch(url, headers, listing=listing)
             return self._page_from(resp, key=key, parse=parse)
-        cache = self._cache
-        cached = self._read_cache(key)
+        pages = self._pages
+        cached = pages.read(key)
         if self._offline:
             if cached is None:
                 raise IndexUnavailable("not in the cache and --offline is set", url=key)
-            return self._page_of(cached)
+            return cached.page()
         if cached is not None and not self._refresh:
             ttl = cached.max_age if cached.max_age is not None else self._ttl
-            age = cache.age(_BUCKET, key, now=self._now())
+            age = pages.age(key, now=self._now())
             if age is not None and age < ttl:
-                return self._page_of(cached)
+                return cached.page()
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag
         if cached is not None and cached.last_modified:
@@ -419,24 +320,20 @@ class PackageFinder:
         resp = self._fetch(url, headers, listing=listing)
         if resp.status == 304:
             if cached is not None:
-                cache.touch(_BUCKET, key)
-                return self._page_of(cached)
+                pages.touch(key)
+                return cached.page()
             resp = self._fetch(url, {"Accept": ACCEPT}, listing=listing)
         page = self._page_from(resp, key=key, parse=parse)
-        max_age, storable = _max_age(resp.headers.get("cache-control"))
+        max_age, storable = cache_directives(resp.headers.get("cache-control"))
         if storable:
-            entry = _CachedPage(
-                format=_FORMAT,
-                status=page.status,
-                index=redact_url(index),
+            pages.write(
+                key,
+                page,
+                index=index,
                 etag=resp.headers.get("etag"),
                 last_modified=resp.headers.get("last-modified"),
                 max_age=max_age,
-                files=tuple(_to_cached(f) for f in page.files),
-                marker=_marker(page.project)[0],
-                marker_reason=_marker(page.project)[1],
             )
-            cache.write(_BUCKET, key, msgspec.msgpack.encode(entry))
         return page
 
     def _load_local(
@@ -446,67 +343,29 @@ class PackageFinder:
         key: str,
         index: str,
         parse: Callable[[Response], _Parsed],
-    ) -> _Page:
+    ) -> Page:
         """A ``file://`` project page, parsed once per change of the file on disk.
 
         The cached entry's ETag is the page file's modification time and size, so a warm
         run costs one ``stat`` instead of reading and parsing the page again.
         """
-        assert self._cache is not None
-        stamp = _file_stamp(url)
+        assert self._pages is not None
+        stamp = file_stamp(url)
         if stamp is not None:
-            cached = self._read_cache(key)
+            cached = self._pages.read(key)
             if cached is not None and cached.etag == stamp:
-                return self._page_of(cached)
+                return cached.page()
         page = self._page_from(
             self._fetch(url, {"Accept": ACCEPT}, listing=False), key=key, parse=parse
         )
         if stamp is not None and page.status == 200:
-            entry = _CachedPage(
-                format=_FORMAT,
-                status=page.status,
-                index=redact_url(index),
-                etag=stamp,
-                last_modified=None,
-                max_age=None,
-                files=tuple(_to_cached(f) for f in page.files),
-                marker=_marker(page.project)[0],
-                marker_reason=_marker(page.project)[1],
-            )
-            self._cache.write(_BUCKET, key, msgspec.msgpack.encode(entry))
+            self._pages.write(key, page, index=index, etag=stamp, last_modified=None, max_age=None)
         return page
 
-    def _page_from(
-        self, resp: Response, *, key: str, parse: Callable[[Response], _Parsed]
-    ) -> _Page:
+    def _page_from(self, resp: Response, *, key: str, parse: Callable[[Response], _Parsed]) -> Page:
         if resp.status in (404, 410):
-            return _Page(404, ())
+            return Page(404, ())
         if not 200 <= resp.status < 300:
             raise IndexUnavailable(f"HTTP {resp.status}", url=key)
         files, project = parse(resp)
-        return _Page(200, files, project)
-
-    def _read_cache(self, key: str) -> _CachedPage | None:
-        assert self._cache is not None
-        blob = self._cache.read(_BUCKET, key)
-        if blob is None:
-            return None
-        try:
-            entry = msgspec.msgpack.decode(blob, type=_CachedPage)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            entry = None
-        if entry is None or entry.format != _FORMAT:
-            self._cache.delete(_BUCKET, key)  # an old layout or garbage: refetch
-            return None
-        return entry
-
-    @staticmethod
-    def _page_of(entry: _CachedPage) -> _Page:
-        project = (
-            ProjectStatus.parse(entry.marker, entry.marker_reason)
-            if entry.marker is not None
-            else None
-        )
-        return _Page(
-            entry.status, tuple(_from_cached(f, entry.index) for f in entry.files), project
-        )
+        return Page(200, files, project)

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError
 from advisor.knowledge.schema import KINDS
-from advisor.knowledge.store import kind_of
+from advisor.knowledge.store_rows import kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -98,9 +98,9 @@ def package_knowledge(
     recorder: str | None = None,
 ) -> PackageKnowledge:
     """What ``store`` knows about ``name`` (optionally at ``version``): one indexed read.
-    With ``source`` (a pattern, see :func:`~advisor.knowledge.store.source_matches`) or
+    With ``source`` (a pattern, see :func:`~advisor.knowledge.store_rows.source_matches`) or
     ``recorder``, only the facts whose provenance matches them."""
-    from advisor.knowledge.store import source_matches
+    from advisor.knowledge.store_rows import source_matches
 
     canonical = canonicalize_name(name)
     found = [

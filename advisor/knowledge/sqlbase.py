@@ -1,6 +1,7 @@
 """What the SQLite and PostgreSQL stores share: lifetime, reads, meta writes and tokens.
 
-Beside :mod:`advisor.knowledge.store` (the protocol and the SQL-independent logic); the two
+Beside :mod:`advisor.knowledge.store` (the protocol) and :mod:`advisor.knowledge.store_rows`
+(the SQL-independent logic); the two
 backends differ here only in the driver's parameter placeholder.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from advisor.knowledge.store import ObservationDecoder, check_kinds
+from advisor.knowledge.store_rows import ObservationDecoder, check_kinds
 from advisor.knowledge.tokens import TokenTable
 
 if TYPE_CHECKING:

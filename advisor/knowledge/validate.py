@@ -10,20 +10,17 @@ that are not http(s) or point at a package index's project page, empty quotes, u
 ``advisor knowledge validate`` and the pre-commit hook call :func:`validate_knowledge`;
 ``knowledge sync`` may call :func:`check_files` on a folder it has loaded.
 
-It also owns the JSON Schemas of ``knowledge/schema/`` (for editors and reviewers):
-:func:`write_json_schemas` generates them from the msgspec types, so they cannot drift.
+The JSON Schemas of ``knowledge/schema/`` (for editors and reviewers) are generated from the
+same msgspec types by :mod:`advisor.knowledge.json_schemas`.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import re
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import msgspec
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import InvalidName, canonicalize_name
@@ -33,7 +30,6 @@ from advisor.environment import platforms
 from advisor.errors import InputError
 from advisor.knowledge.schema import (
     BuildObservation,
-    CompatibilityObservation,
     EnvironmentPredicate,
     ImageRecipe,
     Observation,
@@ -51,16 +47,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from advisor.knowledge.sources.folder import Entry, KnowledgeFile
+    from advisor.knowledge.sources.folder import KnowledgeFile
+    from advisor.knowledge.sources.records import Entry
 
 __all__ = [
     "Problem",
     "check_files",
     "check_observation",
     "is_satisfiable",
-    "json_schemas",
     "validate_knowledge",
-    "write_json_schemas",
 ]
 
 OS_NAMES = ("linux", "macos", "windows")
@@ -129,7 +124,7 @@ def check_files(files: Iterable[KnowledgeFile]) -> list[Problem]:
 def check_observation(obs: Observation) -> list[tuple[str, str]]:
     """``(field, message)`` for every semantic problem of one value (as :func:`check_files`
     checks each entry, without file lines): for values a program made before storing them."""
-    from advisor.knowledge.sources.folder import Entry
+    from advisor.knowledge.sources.records import Entry
 
     return list(_check(Entry(observation=obs)))
 
@@ -460,98 +455,3 @@ def _around(version: Version) -> set[Version]:
         if part > 0:
             out.add(_make(epoch, (*release[:i], part - 1, _FAR)))
     return out
-
-
-# -- JSON Schemas --------------------------------------------------------------------------
-
-_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-
-
-def json_schemas() -> dict[str, str]:
-    """File name → JSON text of the schemas of ``knowledge/schema/``, generated from the
-    msgspec types: ``prescription`` (a YAML document: one rule or a list of rules; no
-    ``type``/``provenance``, the loader adds them), ``image`` (a TOML file: one recipe or
-    ``[[image]]`` tables) and ``observation`` (a JSONL line: build or performance, with an
-    optional ``provenance``). Unknown keys are rejected, as the loader does."""
-    rule = _curated(msgspec.json.schema(Prescription), "Prescription")
-    rule_ref = {"$ref": "#/$defs/Prescription"}
-    rule_doc = {"anyOf": [rule_ref, {"type": "array", "items": rule_ref}], "$defs": rule["$defs"]}
-    image = _curated(msgspec.json.schema(ImageRecipe), "ImageRecipe")
-    image_ref = {"$ref": "#/$defs/ImageRecipe"}
-    image_doc = {
-        "anyOf": [
-            image_ref,
-            {
-                "type": "object",
-                "properties": {"image": {"type": "array", "items": image_ref}},
-                "required": ["image"],
-                "additionalProperties": False,
-            },
-        ],
-        "$defs": image["$defs"],
-    }
-    shared = msgspec.json.schema(
-        BuildObservation | PerformanceObservation | CompatibilityObservation
-    )
-    for name in ("BuildObservation", "PerformanceObservation", "CompatibilityObservation"):
-        body = shared["$defs"][name]
-        body["required"] = [r for r in body["required"] if r != "provenance"]
-    _close(shared)
-    documents = {
-        "prescription.schema.json": ("A file of knowledge/prescriptions/", rule_doc),
-        "image.schema.json": ("A file of knowledge/images/", image_doc),
-        "observation.schema.json": ("A line of knowledge/observations/*.jsonl", shared),
-    }
-    out = {}
-    for file, (title, schema) in documents.items():
-        full = {"$schema": _DIALECT, "title": title, **_clean_descriptions(schema)}
-        out[file] = json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return out
-
-
-def _clean_descriptions(node: Any) -> Any:
-    """``node`` with every ``description`` passed through :func:`inspect.cleandoc`.
-
-    msgspec copies docstrings into descriptions, and whether their indentation survives
-    depends on the msgspec and Python versions (Python 3.13 strips it at compile time), so
-    the schemas are normalised here to read the same everywhere."""
-    if isinstance(node, dict):
-        return {
-            key: inspect.cleandoc(value)
-            if key == "description" and isinstance(value, str)
-            else _clean_descriptions(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_clean_descriptions(item) for item in node]
-    return node
-
-
-def _curated(schema: dict[str, Any], name: str) -> dict[str, Any]:
-    """The authored form of a curated kind: no ``type`` tag and no ``provenance``."""
-    body = schema["$defs"][name]
-    for key in ("type", "provenance"):
-        body["properties"].pop(key, None)
-    body["required"] = [r for r in body["required"] if r not in ("type", "provenance")]
-    text = json.dumps({k: v for k, v in schema["$defs"].items() if k != "Provenance"})
-    if "#/$defs/Provenance" not in text:
-        schema["$defs"].pop("Provenance", None)
-    _close(schema)
-    return schema
-
-
-def _close(schema: dict[str, Any]) -> None:
-    for body in schema.get("$defs", {}).values():
-        if body.get("type") == "object" and "properties" in body:
-            body["additionalProperties"] = False
-
-
-def write_json_schemas(folder: Path) -> tuple[Path, ...]:
-    """Write :func:`json_schemas` into ``folder`` (created if needed); returns the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in json_schemas().items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return tuple(written)

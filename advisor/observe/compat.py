@@ -6,7 +6,7 @@ The Dependency-Monkey loop done simply, beside the performance sweep of
 every version of the swept package with every version of each ``--with`` package
 (:func:`plan_pairs`) and, per pair (:func:`observe_pair`):
 
-1. makes a fresh venv (:func:`advisor.observe.install.create_venv`, no pip inside);
+1. makes a fresh venv (:func:`advisor.observe.venv.create_venv`, no pip inside);
 2. runs pip from this interpreter, ``--python VENV install --only-binary :all: A==x B==y``,
    so the rest of the pair's dependencies are resolved by pip as a user's install would be,
    from wheels only (the question is whether *these wheels* work together); every venv
@@ -54,8 +54,8 @@ from advisor.install import probe_interpreter
 from advisor.knowledge.schema import CompatibilityObservation, Provenance
 from advisor.observe.failures import classify, classify_pair, excerpt
 from advisor.observe.fingerprint import build_predicate
-from advisor.observe.install import create_venv, interpreter_text, ran_in, top_level_modules
 from advisor.observe.installed import installed_distributions
+from advisor.observe.venv import create_venv, interpreter_text, ran_in, top_level_modules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

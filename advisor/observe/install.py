@@ -6,22 +6,23 @@ work folder, a timeout, the process environment and today's date; this module re
 :class:`~advisor.knowledge.schema.BuildObservation` per pinned package and writes nothing
 but the venv.
 
-Steps: ``PYTHON -m venv --clear --without-pip WORKDIR/venv``; the lock's selection for that
-venv (:meth:`packaging.pylock.Pylock.select`, as :func:`advisor.install.install_lock` makes
-it); :func:`~advisor.install.install_lock` (pip ``--require-hashes --no-deps``); then a
-tiny script in the venv lists every installed distribution's top-level modules (from
-``top_level.txt``, else its ``RECORD``) and each module is imported in a fresh interpreter of
-the venv (``-I``), with the timeout.
+Steps: ``PYTHON -m venv --clear --without-pip WORKDIR/venv`` (:mod:`advisor.observe.venv`);
+the lock's selection for that venv (:meth:`packaging.pylock.Pylock.select`, as
+:func:`advisor.install.install_lock` makes it); :func:`~advisor.install.install_lock` (pip
+``--require-hashes --no-deps``); then a tiny script in the venv lists every installed
+distribution's top-level modules (from ``top_level.txt``, else its ``RECORD``) and each
+module is imported in a fresh interpreter of the venv (``-I``), with the timeout.
 
 Per package: ``ok`` (``needs-build`` when the lock selected a source distribution and it
 built and imported), else ``failed`` with a class from :mod:`advisor.observe.failures`, the
 import's wall time as ``duration`` (the install's when the install failed) and an excerpt of
 the output with no URLs or machine paths. pip installs all or nothing: when it fails, the
-failure goes to the packages pip's output names (``Failed to build x``, a file name), else
-to every selected package; packages not named then get no observation (they were not
-installed, so nothing was learnt about them). A file whose digest is not the lock's is an
-``artefact-fault`` of that file (its name, the digest it had, the lock's) on this machine,
-never a failure of its release; the others are then installed without it.
+failure goes to the packages pip's output names (``Failed to build x``, a file name: see
+:mod:`advisor.observe.blame`), else to every selected package; packages not named then get
+no observation (they were not installed, so nothing was learnt about them). A file whose
+digest is not the lock's is an ``artefact-fault`` of that file (its name, the digest it had,
+the lock's) on this machine, never a failure of its release; the others are then installed
+without it.
 
 Every observation records the environment that ran: the Python version and implementation
 asked from the venv's interpreter (``interpreter``: ``"cpython 3.11.2"``), on this machine's
@@ -30,8 +31,6 @@ platform, and who recorded it (``recorder`` in the provenance).
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import subprocess
 import sys
 import time
@@ -42,15 +41,21 @@ from typing import TYPE_CHECKING, Literal, cast
 from packaging.pylock import PackageSdist, PylockSelectError
 from packaging.utils import canonicalize_name
 
-from advisor.environment.platforms import parse_implementation
 from advisor.errors import InputError, LockfileError
 from advisor.events import SILENT
 from advisor.install import install_lock, probe_interpreter
 from advisor.knowledge.schema import ArtefactFault, BuildObservation, Provenance
 from advisor.lockfile.pylock import load_pylock
-from advisor.observe.failures import classify, excerpt, hash_mismatches
+from advisor.observe.blame import PinnedPackage, artefact_faults, culprits
+from advisor.observe.failures import classify, excerpt
 from advisor.observe.fingerprint import build_predicate
-from advisor.observe.installed import installed_distributions
+from advisor.observe.venv import (
+    create_venv,
+    interpreter_text,
+    ran_in,
+    run_import,
+    top_level_modules,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -62,28 +67,9 @@ if TYPE_CHECKING:
     from advisor.install import TargetInterpreter
     from advisor.knowledge.schema import EnvironmentPredicate
 
-__all__ = [
-    "PinnedPackage",
-    "artefact_faults",
-    "create_venv",
-    "culprits",
-    "interpreter_text",
-    "observe_install",
-    "ran_in",
-    "top_level_modules",
-]
+__all__ = ["observe_install"]
 
 SOURCE = "observe"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PinnedPackage:
-    """One package the lock selects for the venv: ``built`` when its file is an sdist."""
-
-    name: str
-    version: str | None
-    filename: str
-    built: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,51 +78,6 @@ class _Stamp:
     interpreter: str
     provenance: Provenance
     replace: Mapping[str, str]
-
-
-def _venv_python(venv: Path) -> Path:
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        return venv / "Scripts" / "python.exe"
-    return venv / "bin" / "python"
-
-
-def create_venv(python: str, venv: Path, *, environ: Mapping[str, str], timeout: float) -> Path:
-    """A fresh venv of ``python`` at ``venv`` (emptied first; no pip in it: pip runs from
-    outside with ``--python``); returns its interpreter. Raises :class:`InputError` when
-    ``python`` cannot make one within ``timeout`` seconds."""
-    command = [python, "-m", "venv", "--clear", "--without-pip", str(venv)]
-    try:
-        proc = subprocess.run(
-            command, env=dict(environ), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError(f"{python}: cannot create a venv: {exc}") from exc
-    if proc.returncode != 0:
-        detail = excerpt(proc.stderr or proc.stdout, limit=5) or f"exit code {proc.returncode}"
-        raise InputError(f"{python}: cannot create a venv in {venv}: {detail}")
-    return _venv_python(venv)
-
-
-def ran_in(env: RuntimeEnvironment, markers: Mapping[str, str]) -> RuntimeEnvironment:
-    """``env`` (this machine) with the Python version and implementation of the interpreter
-    whose marker environment is ``markers``: the environment an install with it ran in."""
-    found = re.match(r"\d+\.\d+(?:\.\d+)?", markers.get("python_full_version", ""))
-    version = found.group(0) if found else env.python_version
-    try:
-        implementation = parse_implementation(markers.get("implementation_name", ""))
-    except InputError:  # one the advisor cannot resolve for: its version still says much
-        implementation = env.implementation
-    if (version, implementation) == (env.python_version, env.implementation):
-        return env
-    return dataclasses.replace(
-        env, python_version=version, implementation=implementation, abi=None,
-        implementation_version=None,
-    )  # fmt: skip
-
-
-def interpreter_text(markers: Mapping[str, str]) -> str:
-    """``"cpython 3.11.2"``: the implementation and full version an interpreter reports."""
-    return f"{markers.get('implementation_name', '?')} {markers.get('python_full_version', '?')}"
 
 
 def _selected(
@@ -196,41 +137,6 @@ def _lock_packages(lock: Path) -> tuple[PinnedPackage, ...]:
     )
 
 
-_NAMED = (
-    re.compile(r"Failed to build (?:installable wheels for some pyproject\.toml based projects )?"
-               r"\(?(?P<names>[\w.\-, ]+)\)?"),
-    re.compile(r"Failed building wheel for (?P<names>[\w.\-]+)"),
-    re.compile(r"for package '(?P<names>[\w.\-]+)'"),
-    re.compile(r"Could not build wheels for (?P<names>[\w.\-, ]+?), which"),
-    re.compile(r"No matching distribution found for (?P<names>[\w.\-]+)"),
-)  # fmt: skip
-
-
-def culprits(output: str, packages: Sequence[PinnedPackage]) -> tuple[PinnedPackage, ...]:
-    """The packages pip's (or the selection's) output blames; empty when it names none."""
-    by_name = {p.name: p for p in packages}
-    found: set[str] = set()
-    for pattern in _NAMED:
-        for match in pattern.finditer(output):
-            for word in re.split(r"[,\s]+", match["names"]):
-                name = canonicalize_name(word) if word else ""
-                if name in by_name:
-                    found.add(name)
-    _, sep, hashes = output.partition("DO NOT MATCH THE HASHES")
-    if sep:
-        for line in hashes.splitlines():
-            head = re.match(r"\s+(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:@|==|\s)", line)
-            if head and canonicalize_name(head["name"]) in by_name:
-                found.add(canonicalize_name(head["name"]))
-    if not found:
-        for pkg in packages:
-            if pkg.filename and re.search(
-                rf"(?:ERROR|error).*{re.escape(pkg.filename)}", output, re.I
-            ):
-                found.add(pkg.name)
-    return tuple(p for p in packages if p.name in found)
-
-
 def _failed(
     packages: Iterable[PinnedPackage],
     *,
@@ -256,24 +162,6 @@ def _failed(
     ]
 
 
-def artefact_faults(
-    output: str, packages: Sequence[PinnedPackage]
-) -> list[tuple[PinnedPackage, ArtefactFault]]:
-    """The packages whose file pip refused for its digest (``output``: pip's), each with the
-    fault of that file; a package is matched by its file name, else by its name."""
-    by_file = {p.filename: p for p in packages if p.filename}
-    by_name = {p.name: p for p in packages}
-    found: dict[str, tuple[PinnedPackage, ArtefactFault]] = {}
-    for mismatch in hash_mismatches(output):
-        pkg = by_file.get(mismatch.filename) or by_name.get(canonicalize_name(mismatch.name))
-        if pkg is not None and pkg.name not in found:
-            fault = ArtefactFault(
-                filename=mismatch.filename, sha256=mismatch.got, expected=mismatch.expected
-            )
-            found[pkg.name] = (pkg, fault)
-    return [found[name] for name in sorted(found)]
-
-
 def _faulted(
     faults: Iterable[tuple[PinnedPackage, ArtefactFault]], *, output: str, stamp: _Stamp
 ) -> list[BuildObservation]:
@@ -294,41 +182,6 @@ def _faulted(
     ]
 
 
-def top_level_modules(
-    python: Path, *, environ: Mapping[str, str], timeout: float
-) -> dict[str, list[str]]:
-    """Canonical distribution name → its top-level modules, as installed for ``python``;
-    empty when the interpreter cannot list them (each import then goes unobserved)."""
-    try:
-        found = installed_distributions(
-            str(python), environ=environ, timeout=timeout, isolated=True
-        )
-    except InputError:
-        return {}
-    return {name: list(dist.modules) for name, dist in found.items()}
-
-
-def _import(
-    python: Path, module: str, *, environ: Mapping[str, str], timeout: float
-) -> tuple[bool, bool, str, float]:
-    """Import ``module`` in a fresh interpreter: (ok, timed out, output, seconds)."""
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [str(python), "-I", "-c", f"import {module}"],
-            env=dict(environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.output if isinstance(exc.output, str) else ""
-        return False, True, f"import {module}: timed out after {timeout:g} s\n{out}", timeout
-    return proc.returncode == 0, False, proc.stdout, time.monotonic() - start
-
-
 def _check_imports(
     packages: Sequence[PinnedPackage],
     python: Path,
@@ -342,7 +195,7 @@ def _check_imports(
     for pkg in packages:
         total, failure, log = 0.0, None, ""
         for module in modules.get(pkg.name, []):
-            ok, timed_out, output, seconds = _import(
+            ok, timed_out, output, seconds = run_import(
                 python, module, environ=environ, timeout=timeout
             )
             total += seconds

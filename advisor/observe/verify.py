@@ -3,10 +3,10 @@
 Sits under the advice engine's ``--verify`` (the engine sees only the
 :class:`~advisor.advice.verification.StackVerifier` Protocol; the composition root builds a
 :class:`VenvVerifier` and stores what it observed). Reuses the install observation's parts:
-:func:`~advisor.observe.install.create_venv` (a fresh venv of this machine's interpreter, no
+:func:`~advisor.observe.venv.create_venv` (a fresh venv of this machine's interpreter, no
 pip inside), pip from outside with ``--python`` (the advised pins exactly, ``--no-deps``,
-from the indexes the advice resolved from), :func:`~advisor.observe.install.culprits` (the
-package pip's output blames), :func:`~advisor.observe.install.top_level_modules` (the
+from the indexes the advice resolved from), :func:`~advisor.observe.blame.culprits` (the
+package pip's output blames), :func:`~advisor.observe.venv.top_level_modules` (the
 module → distribution mapping of what was installed), and the failure classes of
 :mod:`advisor.observe.failures`.
 
@@ -47,17 +47,11 @@ from advisor.errors import InputError
 from advisor.events import SILENT
 from advisor.install import probe_interpreter
 from advisor.knowledge.schema import BuildObservation, CompatibilityObservation, Provenance
+from advisor.observe.blame import PinnedPackage, culprits
 from advisor.observe.compat import PipSource, run_command
 from advisor.observe.failures import classify, classify_pair, excerpt
 from advisor.observe.fingerprint import build_predicate
-from advisor.observe.install import (
-    PinnedPackage,
-    create_venv,
-    culprits,
-    interpreter_text,
-    ran_in,
-    top_level_modules,
-)
+from advisor.observe.venv import create_venv, interpreter_text, ran_in, top_level_modules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

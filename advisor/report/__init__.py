@@ -131,7 +131,7 @@ def advice_to_dict(advice: Advice) -> dict[str, object]:
 
 def advice_json_schema() -> dict[str, object]:
     """The JSON Schema of the JSON report (committed as ``docs/advice-report.schema.json``)."""
-    from advisor.report.json import advice_json_schema as schema
+    from advisor.report.json_schema import advice_json_schema as schema
 
     return schema()
 

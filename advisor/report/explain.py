@@ -4,7 +4,7 @@ Takes what the composition root found (the paths from the inputs through the dep
 graph, the pin's scored terms and alternatives) and renders it to fit on a screen: every
 path "a → b → name" (up to a limit, then a count), the version's terms with their units and
 evidence, its justifications and the alternatives with their scores or why they were ruled
-out. JSON carries everything, in the layout of :func:`~advisor.report.json.
+out. JSON carries everything, in the layout of :func:`~advisor.report.json_schema.
 explanation_json_schema`.
 """
 

@@ -82,7 +82,9 @@ def render_runtime_comparison(doc: Mapping[str, Any], *, fmt: str) -> str:
 def runtime_comparison_json_schema() -> dict[str, object]:
     """The JSON Schema (draft 2020-12) of ``advise --compare-env --report json``, committed
     as ``docs/runtime-comparison.schema.json`` (a test keeps the two equal)."""
-    from advisor.report.json import _list, _obj, _t
+    from advisor.report.json_schema import json_array as _list
+    from advisor.report.json_schema import json_object as _obj
+    from advisor.report.json_schema import json_type as _t
 
     score = "null: the runtime has no acceptable stack"
     evidence = _obj(

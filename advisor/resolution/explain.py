@@ -125,7 +125,7 @@ def _exclusions(
         )
     capped = [
         f"{c}" + (f" (from {origin})" if origin else "")
-        for c, origin in provider.constraints_on(name)
+        for c, origin in provider.rules.constraints_on(name)
         if not c.specifier.contains(v, prereleases=True)
     ]
     if capped:
@@ -142,7 +142,7 @@ def _rows(
     would change what the stack search knows (explanations must not move advice).
     """
     rows: list[_Row] = []
-    for choice in provider.choices(name):
+    for choice in provider.lookup.choices(name):
         v = choice.version
         excluded = _exclusions(provider, name, choice, reqs)
         filtered = provider.filtered.get((name, v))
@@ -157,7 +157,7 @@ def _rows(
             why = "a pre-release (allow with --pre or by naming it in a specifier)"
             rows.append(_Row(version=v, reason=why))
         else:
-            why = provider.rejection(name, v) or (
+            why = provider.lookup.rejection(name, v) or (
                 "its own dependencies conflict with the rest of the stack"
             )
             rows.append(_Row(version=v, reason=why, open=True))
@@ -205,7 +205,7 @@ def _allows(spec: SpecifierSet, version: object, req: Requirement) -> bool:
 def _any_prerelease_ok(
     provider: AdvisorProvider, name: NormalizedName, reqs: Sequence[Requirement]
 ) -> bool:
-    return provider.allow_prereleases(name, provider.combined(name, reqs))
+    return provider.rules.allow_prereleases(name, provider.rules.combined(name, reqs))
 
 
 def _projects(

@@ -1,7 +1,11 @@
 """The resolvelib provider: a thin adapter between resolvelib and the index.
 
-It delegates: files come from a :class:`Finder`, core metadata from a :class:`MetadataSource`,
-the choice of usable files per version from :class:`~advisor.resolution.candidates.FileFilter`.
+It delegates: what the index offers the target (files per version from a :class:`Finder`,
+the usable ones chosen by :class:`~advisor.resolution.candidates.FileFilter`, core metadata
+from a :class:`MetadataSource`) to its :class:`~advisor.resolution.lookup.TargetLookup`, the
+request's overrides, extras and constraints to its
+:class:`~advisor.resolution.requirements.RequirementRules`; it keeps resolvelib's contract,
+the order of candidates, the recommendation's filter and the build-free probe.
 ``get_preference`` is a cheap tuple and never does I/O. Candidates are ordered by a
 :class:`CandidateOrder` (newest first for ``latest``; existing lock pins first when re-locking),
 which is where later scoring plugs in.
@@ -23,28 +27,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement as PepInvalidRequirement
-from packaging.requirements import Requirement as PepRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from resolvelib import AbstractProvider
 
-from advisor.errors import AdvisorError
 from advisor.resolution.candidates import (
     Candidate,
     FileFilter,
     Requirement,
-    VersionChoice,
-    as_requirement,
     identifier_for,
     pinned_version,
     split_identifier,
 )
+from advisor.resolution.lookup import TargetLookup
 from advisor.resolution.options import (
     CandidateOrder,
     CandidateScorer,
@@ -53,6 +50,7 @@ from advisor.resolution.options import (
     ProviderCache,
     ProviderOptions,
 )
+from advisor.resolution.requirements import RequirementRules
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -60,7 +58,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
     from resolvelib.structs import RequirementInformation
 
-    from advisor.models import CoreMetadata, DistFile
+    from advisor.models import DistFile
 
 __all__ = [
     "AdvisorProvider",
@@ -104,26 +102,24 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
     ) -> None:
         shared = cache if cache is not None else ProviderCache()
         self.cache = shared
+        #: what the index offers the target (files, metadata, markers), memoised in ``cache``
+        self.lookup = TargetLookup(
+            finder=finder,
+            metadata=metadata,
+            markers=markers,
+            files=files,
+            options=options,
+            cache=shared,
+        )
+        #: the request's overrides, extras, constraints and pre-release rules for the target
+        self.rules = RequirementRules(options=options, lookup=self.lookup)
         self._scorer = scorer
         self._scores: dict[tuple[NormalizedName, Version], tuple[str | None, float]] = {}
-        self._finder = finder
-        self._metadata = metadata
-        self._markers = dict(markers)
-        self._files = files
         self._options = options
         self._wrap_file = wrap_file
-        self._versions = shared.versions
-        self._choice = shared.choice
-        self._parsed = shared.parsed
-        self._marker_cache = shared.markers
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._warmed: set[NormalizedName] = set()
         self._order_seen: dict[str, int] = {}
         #: identifier -> the requirements last seen for it (for conflict explanations)
         self.seen: dict[str, list[Requirement]] = {}
-        self._meta = shared.meta
-        self._rejected = shared.rejected
         #: versions a filter of the recommendation removed, with the reason (per provider)
         self.filtered: dict[tuple[NormalizedName, Version], str] = {}
         #: identifiers left without a candidate once a filter had removed some: where a
@@ -190,8 +186,8 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             if self._probe:
                 self._set_costly(identifier, costly=bool(ordered) and self._unread(ordered[0]))
             return functools.partial(self._iter_checked, ordered)
-        specifier = self.combined(name, reqs)
-        grouped = self.versions(name)
+        specifier = self.rules.combined(name, reqs)
+        grouped = self.lookup.versions(name)
         matching = [
             v
             for v in sorted(grouped, reverse=True)
@@ -206,7 +202,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             extra,
             in_order,
             frozenset(bad),
-            self.allow_prereleases(name, specifier),
+            self.rules.allow_prereleases(name, specifier),
             pinned_version(specifier),
         )
 
@@ -220,7 +216,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
     def get_dependencies(self, candidate: Candidate) -> Iterable[Requirement]:
         if self._probe and self._unread(candidate):
             raise BuildNeeded(candidate)
-        meta = self.metadata(candidate)
+        meta = self.lookup.metadata(candidate)
         if isinstance(meta, str):  # _iter_valid never yields such a candidate
             return []
         deps: list[Requirement] = []
@@ -244,38 +240,18 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                 )
         extra = candidate.extra or ""
         for text in meta.requires_dist:
-            req = self._parse(text)
+            req = self.lookup.parse(text)
             if isinstance(req, str):
                 continue  # _iter_valid rejected candidates with unparseable Requires-Dist
-            if req.marker is not None and not self._evaluate(req.marker, extra):
+            if req.marker is not None and not self.lookup.evaluate(req.marker, extra):
                 continue
             if candidate.extra is not None and req.marker is None:
                 continue  # already a dependency of the base candidate
-            deps.extend(self.expand(req, parent=candidate))
-        if self._options.warm and self._finder.network_requests > 0:
+            deps.extend(self.rules.expand(req, parent=candidate))
+        if self._options.warm and self.lookup.network_requests > 0:
             # only worth threads when pages come over the wire: a warm cache is faster serial
-            self._warm({d.name for d in deps})
+            self.lookup.prefetch({d.name for d in deps})
         return deps
-
-    def metadata(self, candidate: Candidate) -> CoreMetadata | str:
-        """Core metadata of ``candidate``'s version, or why it cannot be had (memoised)."""
-        key = (candidate.name, candidate.version, candidate.url)
-        hit = self._meta.get(key)
-        if hit is None:
-            dist = candidate.metadata_file
-            if dist is None:
-                hit = "no file to read metadata from"
-            else:
-                try:
-                    hit = self._metadata.get(dist)
-                except AdvisorError as exc:
-                    hit = f"metadata unavailable: {exc}"
-            self._meta[key] = hit
-        return hit
-
-    def rejection(self, name: NormalizedName, version: Version) -> str | None:
-        """Why a version that the index offers was found unusable once its metadata was read."""
-        return self._rejected.get((name, version))
 
     @contextlib.contextmanager
     def probing(self) -> Iterator[None]:
@@ -303,7 +279,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
 
     def _unread(self, cand: Candidate) -> bool:
         """The candidate's metadata needs a build and is not known yet (cheap: no I/O)."""
-        return cand.needs_build and (cand.name, cand.version, cand.url) not in self._meta
+        return cand.needs_build and not self.lookup.is_read(cand.name, cand.version, cand.url)
 
     def _next_is_costly(
         self, name: NormalizedName, versions: Sequence[Version], bad: set[Version]
@@ -314,18 +290,15 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         for v in versions:
             if v in bad or v in banned:
                 continue
-            choice = self.choice(name, v)
+            choice = self.lookup.choice(name, v)
             if choice.files:
-                return choice.needs_build and (name, v, None) not in self._meta
+                return choice.needs_build and not self.lookup.is_read(name, v, None)
         return False
 
     def _iter_checked(self, candidates: Sequence[Candidate]) -> Iterator[Candidate]:
         for cand in candidates:
-            reason = self._deferred_check(cand)
-            if reason is None:
+            if self._deferred_check(cand) is None:
                 yield cand
-            else:
-                self._rejected[(cand.name, cand.version)] = reason
 
     def _iter_matches(
         self,
@@ -352,7 +325,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
                 held.append(v)
                 continue
             if v in bad or v in banned:
-                final_seen = final_seen or bool(self.choice(name, v).files)
+                final_seen = final_seen or bool(self.lookup.choice(name, v).files)
                 continue
             cand, usable = self._candidate(name, extra, v, pinned)
             final_seen = final_seen or (usable and not v.is_prerelease)
@@ -374,7 +347,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         self, name: NormalizedName, extra: str | None, version: Version, pinned: Version | None
     ) -> tuple[Candidate | None, bool]:
         """(the candidate or None, whether the version has files for the target)."""
-        choice = self.choice(name, version)
+        choice = self.lookup.choice(name, version)
         if not choice.files:
             return None, False
         if choice.yanked and pinned != version:
@@ -392,9 +365,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             needs_build=choice.needs_build,
             yanked=choice.yanked,
         )
-        reason = self._deferred_check(cand)
-        if reason is not None:
-            self._rejected[(name, version)] = reason
+        if self._deferred_check(cand) is not None:  # the lookup keeps why, for explanations
             return None, True
         if choice.note is not None and choice.note not in self.warnings:
             self.warnings.append(choice.note)
@@ -410,130 +381,9 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         if self._probe and self._unread(cand):
             self.deferred = True
             return None
-        return self._check(cand)
-
-    def _check(self, cand: Candidate) -> str | None:
-        meta = self.metadata(cand)
-        if isinstance(meta, str):
-            return meta
-        if meta.requires_python:
-            try:
-                spec = SpecifierSet(meta.requires_python)
-            except ValueError:
-                spec = SpecifierSet()
-            if not spec.contains(self.python, prereleases=True):
-                return f"requires Python {meta.requires_python}, the target has {self.python}"
-        for text in meta.requires_dist:
-            req = self._parse(text)
-            if isinstance(req, str):
-                return f"invalid Requires-Dist {text!r}: {req}"
-        return None
+        return self.lookup.check(cand)
 
     # -- helpers -------------------------------------------------------------------------
-
-    def expand(
-        self, req: PepRequirement, *, parent: Candidate | None, origin: str = ""
-    ) -> list[Requirement]:
-        """One requirement per identifier: the base project plus one per requested extra.
-
-        Overrides replace the requirement (by name) before expansion.
-        """
-        name = canonicalize_name(req.name)
-        replaced = self._options.overrides.get(name)
-        reqs: Iterable[PepRequirement] = (req,)
-        if replaced is not None:
-            reqs = [r for r in replaced if r.marker is None or self._evaluate(r.marker, "")]
-        out: list[Requirement] = []
-        for r in reqs:
-            out.append(as_requirement(r, extra=None, parent=parent, origin=origin))
-            for e in sorted(canonicalize_name(x) for x in r.extras):
-                out.append(as_requirement(r, extra=e, parent=parent, origin=origin))
-        return out
-
-    def versions(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
-        """The project's files grouped by version (memoised; thread-safe)."""
-        with self._lock:
-            cached = self._versions.get(name)
-        if cached is None:
-            cached = self._files.group(name, self._finder.find(name))
-            with self._lock:
-                self._versions[name] = cached
-        return cached
-
-    def choice(self, name: NormalizedName, version: Version) -> VersionChoice:
-        """The usable files of one version for the target (memoised)."""
-        key = (name, version)
-        with self._lock:
-            hit = self._choice.get(key)
-        if hit is None:
-            project = self.versions(name)
-            hit = self._files.choose_version(name, version, project[version], project=project)
-            with self._lock:
-                self._choice[key] = hit
-        return hit
-
-    def choices(self, name: NormalizedName) -> list[VersionChoice]:
-        """Every version's choice, newest first (for explanations; not used when resolving)."""
-        return [self.choice(name, v) for v in sorted(self.versions(name), reverse=True)]
-
-    @property
-    def python(self) -> Version:
-        """The target interpreter's version."""
-        return self._files.python
-
-    def evaluate(self, marker: Marker, extra: str = "") -> bool:
-        return self._evaluate(marker, extra)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def _evaluate(self, marker: Marker, extra: str) -> bool:
-        key = (str(marker), extra)
-        hit = self._marker_cache.get(key)
-        if hit is None:
-            env = dict(self._markers)
-            env["extra"] = extra
-            try:
-                hit = marker.evaluate(env)
-            except Exception:  # an undefined or malformed marker term never matches
-                hit = False
-            self._marker_cache[key] = hit
-        return hit
-
-    def _parse(self, text: str) -> PepRequirement | str:
-        hit = self._parsed.get(text)
-        if hit is None:
-            try:
-                hit = PepRequirement(text)
-            except (PepInvalidRequirement, InvalidMarker) as exc:
-                hit = str(exc)
-            self._parsed[text] = hit
-        return hit
-
-    def combined(self, name: NormalizedName, reqs: Sequence[Requirement]) -> SpecifierSet:
-        spec = SpecifierSet()
-        for r in reqs:
-            spec &= r.specifier
-        for c in self._options.constraints.get(name, ()):
-            if c.marker is None or self._evaluate(c.marker, ""):
-                spec &= c.specifier
-        return spec
-
-    def constraints_on(self, name: NormalizedName) -> list[tuple[PepRequirement, str]]:
-        """The constraints on ``name`` that apply to the target, with where each comes from
-        (``""`` when unknown); for explanations."""
-        return [
-            (c, self._options.constraint_origins.get(str(c), ""))
-            for c in self._options.constraints.get(name, ())
-            if c.marker is None or self._evaluate(c.marker, "")
-        ]
-
-    def allow_prereleases(self, name: NormalizedName, spec: SpecifierSet) -> bool:
-        if self._options.prereleases or name in self._options.prerelease_packages:
-            return True
-        return bool(spec.prereleases)
 
     def score(self, name: NormalizedName, version: Version) -> tuple[str | None, float]:
         """The recommendation's verdict on one version: (filter reason or None, score)."""
@@ -543,7 +393,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
             if self._scorer is None:
                 hit = (None, 0.0)
             else:
-                choice = self.choice(name, version)
+                choice = self.lookup.choice(name, version)
                 hit = self._scorer.evaluate(
                     name,
                     version,
@@ -561,7 +411,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         elif self._scorer is not None:
             # best score first; ties toward newer versions (the list is newest first and
             # sorting is stable). Only versions with files for the target are scored.
-            usable = [v for v in versions if self.choice(name, v).files]
+            usable = [v for v in versions if self.lookup.choice(name, v).files]
             versions = sorted(usable, key=lambda v: -self.score(name, v)[1])
         preferred = self._options.preferences.get(name)
         if preferred is not None and preferred in versions:
@@ -582,7 +432,7 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         parsed = dist.parsed
         if parsed is None or parsed.name != name:
             return []
-        spec = self.combined(name, [r for r in reqs if not r.url])
+        spec = self.rules.combined(name, [r for r in reqs if not r.url])
         if not spec.contains(parsed.version, prereleases=True):
             return []
         return [
@@ -597,58 +447,10 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
         ]
 
     def warm(self, names: Iterable[str]) -> None:
-        """Start fetching pages and likely metadata of ``names`` in the background.
+        """Start fetching pages and likely metadata of ``names`` in the background (see
+        :meth:`TargetLookup.warm`)."""
+        self.lookup.warm(names)
 
-        Worth it only when the index is read over the network: one lookup tells a cold
-        cache from a warm one, and on a warm cache this returns without starting threads.
-        """
-        todo = sorted({canonicalize_name(n) for n in names})
-        if not todo or not self._options.warm:
-            return
-        if self._finder.network_requests == 0:
-            with contextlib.suppress(AdvisorError):
-                self.versions(todo[0])
-            if self._finder.network_requests == 0:
-                return
-        self._warm(set(todo))
-
-    def _warm(self, names: set[NormalizedName]) -> None:
-        """Fetch pages and the likely first candidate's metadata of ``names`` in background."""
-        with self._lock:
-            fresh = names - self._warmed
-            self._warmed |= fresh
-            if not fresh:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="advisor-warm")
-            pool = self._pool
-        for n in sorted(fresh):
-            pool.submit(self._warm_one, n)
-
-    def _warm_one(self, name: NormalizedName) -> None:
-        try:
-            allow = self._options.prereleases or name in self._options.prerelease_packages
-            for v in sorted(self.versions(name), reverse=True)[:3]:
-                c = self.choice(name, v)
-                if c.files and not c.yanked and (allow or not v.is_prerelease):
-                    if not c.needs_build:  # a build runs only when the resolver needs it
-                        self._metadata.get(c.files[0])
-                    return
-        except Exception:  # errors resurface when the resolver asks for real
-            return
-
-
-def root_requirements(
-    provider: AdvisorProvider, lines: Iterable[tuple[PepRequirement, str]]
-) -> list[Requirement]:
-    """Expand input requirements (with their origin) that apply to the target."""
-    out: list[Requirement] = []
-    for req, origin in lines:
-        if req.marker is not None and not provider.evaluate(req.marker):
-            continue
-        out.extend(provider.expand(req, parent=None, origin=origin))
-    return out
-
-
-def identifier_of(name: str, extra: str | None = None) -> str:
-    return identifier_for(canonicalize_name(name), extra)
+    def close(self) -> None:
+        """Stop the warm-up threads; the provider is done with."""
+        self.lookup.close()

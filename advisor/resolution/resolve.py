@@ -26,7 +26,8 @@ from advisor.events import SILENT
 from advisor.models import Edge, Pin, Resolution
 from advisor.resolution.candidates import Candidate, Requirement
 from advisor.resolution.explain import explain_conflict
-from advisor.resolution.provider import AdvisorProvider, BuildNeeded, root_requirements
+from advisor.resolution.provider import AdvisorProvider, BuildNeeded
+from advisor.resolution.requirements import root_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -100,7 +101,7 @@ def resolve(
 
     Raises :class:`NoViableStack` when no consistent stack exists, explained in plain words.
     """
-    reqs = root_requirements(provider, roots)
+    reqs = root_requirements(provider.rules, provider.lookup, roots)
     reporter = _TraceReporter(events, target=target)
     try:
         result = _probe(provider, reqs, reporter)
@@ -177,7 +178,7 @@ def _to_resolution(provider: AdvisorProvider, mapping: Any, criteria: Any) -> Re
     pins = []
     for name in sorted(base):
         cand = base[name]
-        meta = provider.metadata(cand)
+        meta = provider.lookup.metadata(cand)
         first = cand.files[0] if cand.files else None
         pins.append(
             Pin(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from advisor.knowledge.schema import Advisory, ReleaseObservation
-from advisor.knowledge.store import kind_of
+from advisor.knowledge.store_rows import kind_of
 from advisor.scoring.advice import KnowledgeCounts
 from advisor.scoring.units._common import parse_version
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from advisor.knowledge.schema import observation_key, packages_of
-from advisor.knowledge.store import check_kinds, kind_of
+from advisor.knowledge.store_rows import check_kinds, kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable

@@ -2,7 +2,9 @@
 
 ``ServerProcess`` starts ``advisor serve --port 0 ARGS`` (its first stderr line names the
 address it bound) and waits until ``/v1/health`` answers; ``running`` stops it (SIGTERM, as a
-service manager does) when the block ends; ``make_token`` makes a token with the CLI.
+service manager does) when the block ends; ``make_token`` makes a token with the CLI,
+``upload_observations`` posts observations with one; ``uv_binary`` installs uv (a client of
+the server's OSV endpoints) once per session, or skips.
 """
 
 from __future__ import annotations
@@ -20,12 +22,21 @@ import httpx
 import pytest
 
 from tests.functional.helpers import REPO, CliResult, run_cli
+from tests.support.uv import UvUnavailable, install_uv
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-__all__ = ["ServerProcess", "make_token", "ok", "running", "skip_or_fail"]
+__all__ = [
+    "ServerProcess",
+    "make_token",
+    "ok",
+    "running",
+    "skip_or_fail",
+    "upload_observations",
+    "uv_binary",
+]
 
 
 _LISTENING = re.compile(r"advisor serve: (http://\S+) over ")
@@ -109,3 +120,33 @@ def make_token(store: str, name: str, scope: str, *, env: dict[str, str]) -> str
         )
     )
     return created.stdout.strip()
+
+
+def upload_observations(url: str, token: str, observations: list[object]) -> dict[str, object]:
+    """POST ``observations`` to the server at ``url`` with ``token`` (scope ``admin`` or
+    ``write``); the answer's JSON, once it is a 200."""
+    resp = httpx.post(
+        f"{url}/v1/observations",
+        json={"observations": observations},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    answer: dict[str, object] = resp.json()
+    return answer
+
+
+_UV: dict[str, Path] = {}
+
+
+def uv_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uv, installed from the package index into a throwaway venv once per session (for a
+    session-scoped ``uv`` fixture); skips with the reason when it cannot be (fails under
+    ``CI=true``)."""
+    if "uv" not in _UV:
+        try:
+            _UV["uv"] = install_uv(tmp_path_factory.mktemp("uv-venv"))
+        except UvUnavailable as exc:
+            skip_or_fail(str(exc))
+            raise
+    return _UV["uv"]

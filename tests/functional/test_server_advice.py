@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.functional.helpers import clean_environ, run_advisor, run_cli
-from tests.functional.serving import make_token, ok, running
+from tests.functional.serving import make_token, ok, running, upload_observations
 from tests.support import IndexServer, Project, build_index, release
 
 if TYPE_CHECKING:
@@ -250,13 +250,7 @@ def _advisory(ident: str, introduced: str, fixed: str) -> dict[str, object]:
 
 
 def _upload(team: Team, admin: str, advisory: dict[str, object]) -> None:
-    resp = httpx.post(
-        f"{team.server.url}/v1/observations",
-        json={"observations": [advisory]},
-        headers={"Authorization": f"Bearer {admin}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
+    upload_observations(team.server.url, admin, [advisory])
 
 
 def test_check_uses_the_servers_advisories(team: Team, tmp_path: Path) -> None:

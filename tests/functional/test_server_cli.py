@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.functional.helpers import CliResult, clean_environ, run_cli
-from tests.functional.serving import make_token, ok, running, skip_or_fail
+from tests.functional.serving import make_token, ok, running, upload_observations, uv_binary
 from tests.support import Project, build_index, release
+from tests.support.uv import uv_environ
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,14 +64,8 @@ TEAM_ADVISORY = {
 
 
 def _add_team_advisory(url: str, admin: str) -> None:
-    resp = httpx.post(
-        f"{url}/v1/observations",
-        json={"observations": [TEAM_ADVISORY]},
-        headers={"Authorization": f"Bearer {admin}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["source"] == "upload:security-team"
+    answer = upload_observations(url, admin, [TEAM_ADVISORY])
+    assert answer["source"] == "upload:security-team"
 
 
 # -- tokens ---------------------------------------------------------------------------------
@@ -214,28 +208,7 @@ def test_serve_refuses_bad_settings_before_listening(env: dict[str, str], tmp_pa
 def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """uv, installed from the package index into a throwaway venv (with the machine's pip
     configuration: this is the one test that needs the index)."""
-    folder = tmp_path_factory.mktemp("uv-venv")
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", str(folder)],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        done = subprocess.run(
-            [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "uv"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        skip_or_fail(f"cannot make a venv for uv: {exc}")
-        raise
-    binary = folder / "bin" / "uv"
-    if done.returncode != 0 or not binary.exists():
-        skip_or_fail(f"uv could not be installed from the package index: {done.stderr[-1000:]}")
-    return binary
+    return uv_binary(tmp_path_factory)
 
 
 @pytest.mark.slow
@@ -254,14 +227,7 @@ def test_uv_audit_reads_the_teams_advisories(env: dict[str, str], tmp_path: Path
         'dependencies = ["urllib3", "teamlib"]\n',
         encoding="utf-8",
     )
-    uv_env = {
-        **env,
-        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
-        "UV_NO_CONFIG": "1",
-        "UV_PYTHON": sys.executable,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "NO_COLOR": "1",
-    }
+    uv_env = uv_environ(env, cache=tmp_path / "uv-cache")
 
     def run_uv(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -16,7 +16,8 @@ tool=...)``: the source of one file never changes, so the store can replace a fi
 when the file changes (``put(..., replace_source=source)``). A record that cannot be decoded
 (wrong type, missing field, unknown key — usually a typo that would widen a rule) is skipped
 with a :class:`~advisor.knowledge.sources.Problem` naming the file, line and field; the rest
-of the folder loads. ``content_digest`` lets ``sync`` skip an unchanged folder.
+of the folder loads (each record is decoded by :mod:`advisor.knowledge.sources.records`).
+``content_digest`` lets ``sync`` skip an unchanged folder.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from packaging.utils import canonicalize_name
 
 from advisor.errors import InputError
 from advisor.knowledge.osv import TOOL
@@ -41,21 +41,20 @@ from advisor.knowledge.schema import (
     Prescription,
     Provenance,
 )
-from advisor.knowledge.sources import Problem, problem_from_error, read_yaml_documents
+from advisor.knowledge.sources import Problem, read_yaml_documents
+from advisor.knowledge.sources.records import Entry, decode_record, join_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
 __all__ = [
-    "Entry",
     "Kind",
     "KnowledgeFile",
     "KnowledgeFolder",
     "content_digest",
     "load_knowledge_file",
     "load_knowledge_folder",
-    "unknown_keys",
 ]
 
 Kind = Literal["prescriptions", "images", "observations"]
@@ -69,29 +68,6 @@ _ITEM = re.compile(r"^\[\d+\]\.")
 _TOML_AT = re.compile(r"\(at line (?P<line>\d+), column \d+\)")
 _TOML_TABLE = re.compile(r"^\s*(?P<open>\[\[?)\s*(?P<name>[^\]]+?)\s*\]\]?")
 _TOML_KEY = re.compile(r"""^\s*(?P<key>[A-Za-z0-9_\-."' ]+?)\s*=""")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
-    """One loaded fact and where it was written: ``line`` of the record, ``lines`` maps a
-    dotted field path (``match.specifier``, ``match.co_installed[0].package``) to a line."""
-
-    observation: Observation
-    line: int = 0
-    lines: Mapping[str, int] = field(default_factory=dict)
-
-    def line_of(self, path: str) -> int:
-        """The line of ``path``, else of its nearest written parent, else of the record."""
-        return _line_of(self.lines, path, default=self.line)
-
-
-def _line_of(lines: Mapping[str, int], path: str, *, default: int) -> int:
-    while path:
-        if path in lines:
-            return lines[path]
-        cut = max(path.rfind("."), path.rfind("["))
-        path = path[:cut] if cut > 0 else ""
-    return default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,125 +225,6 @@ def _load(
     )
 
 
-# -- one record ----------------------------------------------------------------------------
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def unknown_keys(data: object, cls: type[msgspec.Struct] | Any) -> list[str]:
-    """Dotted paths of the keys of ``data`` (decoded JSON/YAML/TOML) that ``cls`` (a struct
-    type or a union of tagged structs) does not have, nested structs included; free-form
-    mappings (``env``, ``labels``) accept any key. Tag fields (``type``) are not unknown."""
-    out: list[str] = []
-    _unknown(data, msgspec.inspect.type_info(cls), "", out)
-    return out
-
-
-def _unknown(data: object, info: msgspec.inspect.Type, path: str, out: list[str]) -> None:
-    ins = msgspec.inspect
-    if isinstance(info, ins.UnionType):
-        structs = [t for t in info.types if isinstance(t, ins.StructType)]
-        if isinstance(data, dict) and structs:
-            tagged = [t for t in structs if t.tag is not None and data.get(t.tag_field) == t.tag]
-            chosen = tagged or (structs if len(structs) == 1 else [])
-            for struct in chosen:
-                _unknown(data, struct, path, out)
-        for member in info.types:
-            if isinstance(member, (ins.ListType, ins.VarTupleType)) and isinstance(data, list):
-                _unknown(data, member, path, out)
-    elif isinstance(info, ins.StructType) and isinstance(data, dict):
-        fields = {f.encode_name: f for f in info.fields}
-        for key, value in data.items():
-            sub = _join(path, str(key))
-            if key == info.tag_field:
-                continue
-            if key not in fields:
-                out.append(sub)
-            else:
-                _unknown(value, fields[key].type, sub, out)
-    elif isinstance(info, (ins.ListType, ins.VarTupleType)) and isinstance(data, list):
-        for i, item in enumerate(data):
-            _unknown(item, info.item_type, f"{path}[{i}]", out)
-
-
-def _record(
-    data: object,
-    cls: Any,
-    *,
-    path: str,
-    line: int,
-    lines: Mapping[str, int],
-    provenance: Provenance,
-    curated: bool,
-) -> Entry | list[Problem]:
-    """Decode one record; curated records (YAML, TOML) may not carry a provenance."""
-
-    def where(field_path: str) -> int:
-        return _line_of(lines, field_path, default=line)
-
-    if not isinstance(data, dict):
-        kind = type(data).__name__ if data is not None else "nothing"
-        return [Problem(file=path, line=line, message=f"expected a mapping, got {kind}")]
-    problems = [
-        Problem(file=path, line=where(key), field=key, message="unknown key")
-        for key in unknown_keys(data, cls)
-    ]
-    if curated and "provenance" in data:
-        problems.append(
-            Problem(
-                file=path,
-                line=where("provenance"),
-                field="provenance",
-                message="set by the loader from the file; remove it",
-            )
-        )
-    if problems:
-        return problems
-    record = dict(data)
-    given = record.get("provenance")
-    if isinstance(given, dict):
-        # a shared measurement keeps its own date and tool; the file is its source
-        record["provenance"] = {
-            "date": provenance.date,
-            "tool": provenance.tool,
-            **given,
-            "source": provenance.source,
-        }
-    else:
-        record["provenance"] = msgspec.to_builtins(provenance)
-    try:
-        obs = msgspec.convert(record, cls)
-    except msgspec.ValidationError as exc:
-        problem = problem_from_error(exc, file=path)
-        return [
-            Problem(
-                file=path, line=where(problem.field), field=problem.field, message=problem.message
-            )
-        ]
-    return Entry(observation=_canonical(obs), line=line, lines=lines)
-
-
-def _canonical(obs: Observation) -> Observation:
-    """Package names in canonical (PEP 503) form, as everywhere else in the advisor."""
-    replace = msgspec.structs.replace
-    if isinstance(obs, Prescription):
-        match = replace(
-            obs.match,
-            package=canonicalize_name(obs.match.package),
-            co_installed=tuple(
-                replace(c, package=canonicalize_name(c.package)) for c in obs.match.co_installed
-            ),
-        )
-        return replace(obs, match=match)
-    if isinstance(obs, BuildObservation) and obs.package:
-        return replace(obs, package=canonicalize_name(obs.package))
-    if isinstance(obs, PerformanceObservation) and obs.package:
-        return replace(obs, package=canonicalize_name(obs.package))
-    return obs
-
-
 # -- YAML ----------------------------------------------------------------------------------
 
 
@@ -402,7 +259,7 @@ def _prescriptions(
         else:
             items = [(doc.data, doc.line, doc.lines)]
         for data, line, lines in items:
-            found = _record(
+            found = decode_record(
                 data, Prescription, path=path, line=line, lines=lines,
                 provenance=provenance, curated=True,
             )  # fmt: skip
@@ -436,7 +293,7 @@ def _toml_lines(text: str) -> dict[str, int]:
             lines.setdefault(prefix, number)
         elif (m := _TOML_KEY.match(raw)) is not None:
             key = m["key"].replace('"', "").replace("'", "").replace(" ", "")
-            lines.setdefault(_join(prefix, key), number)
+            lines.setdefault(join_path(prefix, key), number)
     return lines
 
 
@@ -462,7 +319,7 @@ def _images(text: str, *, path: str, provenance: Provenance) -> tuple[list[Entry
         problems, items = [], [(data, 1, lines)]
     entries: list[Entry] = []
     for item, line, sub_lines in items:  # fields are named relative to their recipe
-        found = _record(
+        found = decode_record(
             item, ImageRecipe, path=path, line=line, lines=sub_lines,
             provenance=provenance, curated=True,
         )  # fmt: skip
@@ -504,7 +361,7 @@ def _observations(
                 )
             )
             continue
-        found = _record(
+        found = decode_record(
             data, _SHARED, path=path, line=number, lines={},
             provenance=provenance, curated=False,
         )  # fmt: skip

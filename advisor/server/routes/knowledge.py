@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from advisor.knowledge.package_facts import package_knowledge
 from advisor.knowledge.schema import Observation
-from advisor.knowledge.store import kind_of
+from advisor.knowledge.store_rows import kind_of
 from advisor.knowledge.tokens import Scope
 from advisor.server.auth import authorize
 from advisor.server.limits import read_json
