@@ -34,15 +34,17 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
     from advisor.models import Resolution
-    from advisor.scoring.advice import Advice
+    from advisor.scoring.advice import Advice, PinAdvice
     from advisor.server.calls import LockCall
 
 __all__ = [
     "TOKEN_ENV",
     "RemoteAdvice",
+    "RemoteExplanation",
     "RemoteLock",
     "remote_advise",
     "remote_check",
+    "remote_explain",
     "remote_lock",
     "upload_observations",
 ]
@@ -78,6 +80,16 @@ class RemoteAdvice:
 
     lock: RemoteLock
     advices: tuple[Advice, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteExplanation:
+    """A server's explanation: the fields of :class:`~advisor.api.explaining.Explanation`."""
+
+    name: str
+    version: str
+    paths: list[list[str]]
+    pin: PinAdvice | None
 
 
 def _post(
@@ -355,6 +367,56 @@ def remote_check(
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"the server's answer is not a check report: {exc!r}") from exc
+
+
+def remote_explain(
+    server: str,
+    lock_path: Path,
+    name: str,
+    *,
+    advise: AdviseOptions,
+    environ: Mapping[str, str],
+    events: ProgressEvents = SILENT,
+) -> RemoteExplanation:
+    """:func:`~advisor.api.explaining.explain_pin` answered by the server at ``server``, from
+    its index and knowledge: the lock is sent with the inputs, constraints, overrides and
+    configuration its record names (inside the lock's folder), never its index."""
+    from advisor.lockfile.pylock import read_pylock
+    from advisor.report.json import pin_from_dict
+    from advisor.server.calls import ExplainCall
+    from advisor.server.sending import lock_files, relative_name
+
+    _refuse_unsent(_default_resolve(), advise)
+    lock = lock_path if lock_path.is_absolute() else Path.cwd() / lock_path
+    root = lock.resolve().parent
+    recorded = read_pylock(lock).record.inputs
+    if recorded is None or not recorded.files:
+        raise InputError(f"{lock_path}: the lock records no inputs; re-lock it with advisor lock")
+    files, _, _, _ = lock_files(
+        [root / f for f in recorded.files],
+        constraints=[root / c for c in recorded.constraints],
+        overrides=[root / o for o in recorded.overrides],
+        root=root,
+        output=lock,
+    )
+    call = ExplainCall(files=files, lock=relative_name(lock.resolve(), root), name=name)
+    answer = _post(server, "/v1/explain", call, environ=environ, events=events)
+    try:
+        pin = answer["pin"]
+        return RemoteExplanation(
+            name=str(answer["name"]),
+            version=str(answer["version"]),
+            paths=[[str(step) for step in path] for path in answer["paths"]],
+            pin=None if pin is None else pin_from_dict(pin),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"the server's answer is not an explanation: {exc!r}") from exc
+
+
+def _default_resolve() -> ResolveOptions:
+    from advisor.api.context import ResolveOptions
+
+    return ResolveOptions()
 
 
 def upload_observations(

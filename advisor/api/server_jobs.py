@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import LockOptions
     from advisor.api.locking import LockOutcome
-    from advisor.server.calls import CheckCall, LockCall
+    from advisor.server.calls import CheckCall, ExplainCall, LockCall
     from advisor.server.settings import ServerSettings
 
 __all__ = ["ServerJobs"]
@@ -128,6 +128,39 @@ class ServerJobs:
             "checked": list(report.checked),
             "lockless": [_shown(p, folder) for p in report.lockless],
         }
+
+    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.advising import AdviseOptions
+        from advisor.api.explaining import explain_pin
+        from advisor.report.explain import explanation_to_dict
+
+        indexes = self._settings.index_urls
+        cache = self._settings.cache_dir
+
+        def servers_sources(opts: ResolveOptions) -> ResolveOptions:
+            # the lock records the index it was made from; the server resolves from its own
+            return dataclasses.replace(
+                opts,
+                index_url=indexes[0] if indexes else None,
+                extra_index_urls=indexes[1:],
+                find_links=(),
+                no_index=False,
+                cache_dir=Path(cache) if cache else None,
+            )
+
+        left = max(1.0, deadline - time.monotonic() - 5.0)
+        result = explain_pin(
+            folder / call.lock,
+            call.name,
+            advise=AdviseOptions(
+                knowledge=self._settings.store_url, time_limit=min(AdviseOptions().time_limit, left)
+            ),
+            environ=self._environ,
+            override=servers_sources,
+        )
+        return explanation_to_dict(
+            result.name, paths=result.paths, pin=result.pin, version=result.version
+        )
 
     def sync(self) -> dict[str, Any]:
         from advisor.api.knowledge import sync
