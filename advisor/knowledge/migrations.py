@@ -138,6 +138,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         description="compatibility observations (pairs of releases seen working or failing)",
         statements=(),
     ),
+    Migration(
+        version=5,
+        # the dashboard's "newest N of a kind": an ordered read of N index entries instead
+        # of decoding every row of the kind; PostgreSQL's date is ordered by code point as
+        # the query orders it (its default collation may follow the server's locale)
+        description="an index of each kind's observations by date (the newest first)",
+        only={
+            "sqlite": ("CREATE INDEX observations_kind_date ON observations (kind, date, key)",),
+            "postgres": (
+                'CREATE INDEX observations_kind_date ON observations (kind, date COLLATE "C", key)',
+            ),
+        },
+    ),
 )
 
 
