@@ -41,6 +41,7 @@ from advisor.knowledge.schema import (
     observation_key,
 )
 from advisor.knowledge.store import (
+    STATS_QUERY,
     KnowledgeStore,
     KnowledgeStoreError,
     PutResult,
@@ -483,6 +484,20 @@ def _six(recorder: str, *, date: str = "2026-11-01", log: str = "") -> BuildObse
             source="observe", date=date, tool="stack-advisor 0.1", recorder=recorder
         ),
     )
+
+
+def test_stats_read_an_index_not_every_row(store: KnowledgeStore, knowledge_store_url: str) -> None:
+    """The stats' grouped count is answered from an index of (kind, source, recorder, date):
+    on SQLite a covering index scan, never the rows and their payloads."""
+    store.put([advisory(f"COUNT-{i}", "six", summary="x" * 5000) for i in range(50)])
+    if knowledge_store_url.startswith("sqlite"):
+        steps = raw(knowledge_store_url, f"EXPLAIN QUERY PLAN {STATS_QUERY}")
+        plan = " ".join(str(step[-1]) for step in steps)
+        assert "COVERING INDEX observations_counts" in plan, plan
+    else:
+        names = raw(knowledge_store_url, "SELECT indexname FROM pg_indexes")
+        assert ("observations_counts",) in names
+    assert [(k.kind, k.count) for k in store.stats().kinds if k.count] == [("advisory", 50)]
 
 
 def test_observations_keep_their_recorder(store: KnowledgeStore, knowledge_store_url: str) -> None:
