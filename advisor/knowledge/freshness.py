@@ -1,10 +1,11 @@
 """How current the store's advisory data is: recorded after each OSV import, read by checks.
 
-Sits in the knowledge layer beside the stores, pure apart from the store's meta table: the
-composition root records, after an import (``knowledge import-osv``, ``knowledge update``)
-has stored its advisories, how many the store holds and how current they are;
-``advisor check`` reads it back to tell "no advisory data" from "data too old", and the
-server's dashboard shows it as the advisories' freshness.
+Sits in the knowledge layer beside the stores, pure apart from the store's meta table and
+its stats: the composition root records, after an import (``knowledge import-osv``,
+``knowledge update``) has stored its advisories, how current they are; ``advisor check``
+reads it back, with the count of every advisory held (uploaded and curated ones too), to
+tell "no advisory data" from "data too old", and the server's dashboard shows it as the
+advisories' freshness.
 """
 
 from __future__ import annotations
