@@ -22,7 +22,9 @@ Scenarios (``--scenario``, repeatable; default: all that the server answers):
   resolutions), answered from the server's warm index cache.
 
 ``check`` and ``advise`` need a package index, ``--index-url`` (the server's setting: it is
-passed to ``advisor serve``), and a requirements file naming packages on it; they run
+passed to ``advisor serve``), and a requirements file naming packages on it, or
+``--fixture-index``: a small index built by the tests' fixture builder and served here on
+127.0.0.1, with its project (``benchmarks/load_fixture.py``); they run
 ``--jobs`` jobs at once per worker, 8 more waiting, and answer 429 beyond (counted as
 failed: choose ``--clients`` accordingly).
 
@@ -30,6 +32,8 @@ failed: choose ``--clients`` accordingly).
         --clients 16 --duration 10 --temp-postgres --json load.json
     .venv/bin/python benchmarks/server_load.py --osv DUMP --index-url URL \\
         --requirements requirements.in --scenario check --scenario advise --clients 4
+    .venv/bin/python benchmarks/server_load.py --osv DUMP --fixture-index \\
+        --scenario check --scenario advise --clients 4 --temp-postgres
 
 The clients and the server share the machine: on a 2-core machine the figures measure the
 whole loop, client included, and are best compared between stores and scenarios of one run.
@@ -358,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
     parser.add_argument("--index-url", help="the server's index (check, advise)")
     parser.add_argument(
+        "--fixture-index",
+        action="store_true",
+        help="serve benchmarks/load_fixture.py's small index on 127.0.0.1 and send its project"
+        " (instead of --index-url and --requirements)",
+    )
+    parser.add_argument(
         "--requirements", type=Path, help="the project check and advise send (on that index)"
     )
     parser.add_argument("--jobs", type=_bounded(1, 64, int), default=2, help="serve --jobs")
@@ -366,8 +376,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
     wants_advice = any(s in ADVICE_SCENARIOS for s in args.scenario or ())
+    if args.fixture_index and (args.index_url or args.requirements):
+        parser.error("--fixture-index serves its own index and project")
+    if args.fixture_index:
+        from load_fixture import REQUIREMENTS, serving_fixture_index
+
+        folder = Path(tempfile.mkdtemp(prefix="advisor-load-index-"))
+        (folder / "requirements.in").write_text(REQUIREMENTS, encoding="utf-8")
+        with serving_fixture_index(folder / "index") as url:
+            args.index_url, args.requirements = url, folder / "requirements.in"
+            return _run(args)
     if (wants_advice or args.requirements) and not (args.index_url and args.requirements):
         parser.error("check and advise need --index-url and --requirements")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
 
     advisories, problems, _ = load_advisories(args.osv)
     pairs = _queries(advisories, seed=args.seed)

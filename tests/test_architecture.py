@@ -79,8 +79,9 @@ LAYERS: dict[str, frozenset[str] | None] = {
     # the team server sits under the composition root, which builds and starts it; it
     # answers from the knowledge store; the advice endpoints get the api's jobs injected
     # (advisor.server.calls.AdviceJobs), and the client posts through a Protocol
-    # scoring: the dashboard plots each probe with the performance unit's statistics
-    "server": frozenset({"errors", "models", "urls", "knowledge", "scoring"}),
+    # scoring: the dashboard plots each probe with the performance unit's statistics;
+    # environment: the client reads a lock's targets back from a server's answer
+    "server": frozenset({"errors", "models", "urls", "knowledge", "scoring", "environment"}),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers
     # below only through api (and report, to render), never around it. events: the CLI's

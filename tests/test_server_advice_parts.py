@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
@@ -14,11 +14,15 @@ from advisor.errors import InputError, NoViableStack
 from advisor.server.client import ServerLink, ServerRefused, refusal
 from advisor.server.jobs import JobSlots, problem_for
 from advisor.server.problems import ApiError
+from advisor.server.requests import (
+    check_call,
+    lock_answer,
+    lock_call,
+    refuse_local_check_options,
+    refuse_local_options,
+)
 from advisor.server.sending import lock_files
 from advisor.server.workspace import vet_files, write_files
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def test_slots_refuse_when_full_and_answer_503_past_the_limit() -> None:
@@ -145,3 +149,100 @@ def test_lock_files_are_named_from_the_locks_folder(tmp_path: Path) -> None:
     assert sorted(files) == ["advisor.toml", "pylock.toml", "sub/requirements.in"]
     with pytest.raises(InputError, match="inside"):
         lock_files([tmp_path / "sub" / "requirements.in"], root=tmp_path / "sub" / "x", output=None)
+
+
+def test_local_options_are_refused_before_anything_is_sent() -> None:
+    """What the server decides (its indexes, cache, knowledge) is refused with --server;
+    what a call carries is not."""
+    from advisor.api.advising import AdviseOptions
+    from advisor.api.context import ResolveOptions
+
+    sent = ResolveOptions(python="3.12", extras=("web",), pre=True, upgrade=True)
+    refuse_local_options(sent, default=ResolveOptions())  # nothing refused
+    local = ResolveOptions(index_url="http://127.0.0.1:9/simple", cooldown_days=7.0)
+    with pytest.raises(InputError, match=r"--index-url, --cooldown-days") as refused:
+        refuse_local_options(local, default=ResolveOptions())
+    assert "without --server" in str(refused.value)
+    searched = AdviseOptions(count=5, budget=2)  # the search's bounds travel
+    refuse_local_options(
+        ResolveOptions(), default=ResolveOptions(), advice=searched, advice_default=AdviseOptions()
+    )
+    with pytest.raises(InputError, match=r"--knowledge, --strict"):
+        refuse_local_options(
+            ResolveOptions(),
+            default=ResolveOptions(),
+            advice=AdviseOptions(knowledge="sqlite:///x.db", strict=True),
+            advice_default=AdviseOptions(),
+        )
+    with pytest.raises(InputError, match=r"--osv, --fix cannot be used"):
+        refuse_local_check_options(osv="dump.zip", online=False, fix=True, knowledge=None)
+    refuse_local_check_options(osv=None, online=False, fix=False, knowledge=None)
+
+
+def test_a_lock_call_is_built_from_the_options(tmp_path: Path) -> None:
+    from advisor.api.advising import AdviseOptions
+    from advisor.api.context import RecommendationType, ResolveOptions
+    from advisor.api.inputs import LockOptions
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "requirements.in").write_text("app\n")
+    (project / "constraints.txt").write_text("lib<2\n")
+    opts = ResolveOptions(
+        constraints=(project / "constraints.txt",),
+        python="3.11",
+        recommendation=RecommendationType.SECURITY,
+    )
+    call, path = lock_call(
+        [project / "requirements.in"], opts=opts, out=LockOptions(), cwd=tmp_path
+    )
+    assert path == project / "pylock.toml"  # beside the first input, as offline
+    assert call.inputs == ("requirements.in",) and call.constraints == ("constraints.txt",)
+    assert call.output == "pylock.toml" and call.target.python == "3.11"
+    assert call.recommendation == "security" and call.search.budget == 12
+    advised, nowhere = lock_call(
+        [project / "requirements.in"],
+        opts=ResolveOptions(),
+        out=LockOptions(output=Path("-")),
+        cwd=project,
+        search=AdviseOptions(budget=2, seed=5),
+        recommendation="performance",
+    )
+    assert nowhere is None and advised.output == "-" and advised.recommendation == "performance"
+    assert (advised.search.budget, advised.search.seed) == (2, 5)
+    dry, unwritten = lock_call(
+        [Path("requirements.in")], opts=ResolveOptions(), out=LockOptions(dry_run=True), cwd=project
+    )
+    assert unwritten is None and dry.output == "pylock.toml"
+
+
+def test_a_check_call_names_files_from_the_current_folder(tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("app\n")
+    (tmp_path / "requirements.txt").write_text("app==1.0\n")
+    call = check_call(
+        [Path("requirements.txt")],
+        inputs=[Path("requirements.in")],
+        only=frozenset({"hashes", "advisories"}),
+        cwd=tmp_path,
+    )
+    assert call.paths == ("requirements.txt",) and call.inputs == ("requirements.in",)
+    assert call.only == ("advisories", "hashes")
+    assert sorted(call.files) == ["requirements.in", "requirements.txt"]
+
+
+def test_an_answer_that_is_not_a_lock_is_an_input_error() -> None:
+    answer = {
+        "lock": "lock-version = '1.0'\n",
+        "digest": "sha256:0",
+        "targets": [],
+        "pins": [{"name": "App", "version": "1.0", "marker": None, "needs-build": False}],
+        "changed": [["app", None, "1.0"]],
+        "warnings": [],
+        "requests": 3,
+    }
+    read = lock_answer(answer, path=None)
+    assert [(str(p.name), str(p.version)) for p in read.resolution.pins] == [("app", "1.0")]
+    assert read.fields()["requests"] == 3 and read.changed == (("app", None, "1.0"),)
+    for broken in ({**answer, "pins": [{"name": "app", "version": "not a version"}]}, {}):
+        with pytest.raises(InputError, match="not a lock"):
+            lock_answer(broken, path=None)

@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from advisor.knowledge.freshness import record_advisory_data
-from advisor.knowledge.schema import PerformanceObservation
+from advisor.knowledge.schema import (
+    BuildObservation,
+    PerformanceObservation,
+    Provenance,
+    observation_key,
+)
 from advisor.knowledge.tokens import revoke_token
 from advisor.scoring.series import probe_series
 from advisor.scoring.stats import estimate_ratio
 from advisor.server.dashboard.html import Markup, element, safe_link
+from advisor.server.dashboard.pages import read_home
 from advisor.server.dashboard.plot import render_plot
 from tests.support.dashboard import (
     HOSTILE,
@@ -157,6 +163,44 @@ def test_the_home_page_shows_counts_freshness_and_recent_work(
     assert [td.text for td in image.find_all("td")][1:4] == ["datascience", "ab" * 6, "ok"]
     assert dom.find_all("span", class_="who")[0].text.startswith("anonymous reads")
     assert not dom.find_all("script")
+
+
+def _many(n: int, *, image: bool) -> BuildObservation:
+    when = dt.date(2026, 1, 1) + dt.timedelta(days=n)
+    return BuildObservation(
+        package=None if image else f"pkg-{n}",
+        version=None if image else "1.0",
+        image="datascience" if image else None,
+        stack_digest=f"{n:012x}" if image else None,
+        outcome="ok",
+        provenance=Provenance(source="observe", date=when.isoformat(), tool="stack-advisor 0.1"),
+    )
+
+
+def test_the_home_page_shows_the_newest_twenty_without_reading_the_rest(
+    serve: Callable[..., Any],  # noqa: F811
+    knowledge_store_url: str,
+) -> None:
+    """Of 60 package builds and 30 image builds, the 20 newest of each, newest first; the
+    older ones are never decoded (an undecodable old row is never met)."""
+    from tests.test_store import raw
+
+    measured = [_many(n, image=False) for n in range(60)]
+    images = [_many(n, image=True) for n in range(30)]
+    with serve(allow_anonymous_reads=True) as served:
+        with served.store() as store:
+            store.put([*measured, *images])
+        update = "UPDATE observations SET payload = ? WHERE key = ?"
+        raw(knowledge_store_url, update, ("{not json", observation_key(measured[0])))
+        dom = _page(served.get("/", token=None))
+        with served.store() as store:
+            read_home(store, today=dt.date(2026, 6, 1))
+            assert store.problems == ()  # the oldest build was not read
+    rows = dom.find("table", id="recent").find_all("tr")[1:]
+    assert [r.find_all("td")[1].text for r in rows] == [f"pkg-{n} 1.0" for n in range(59, 39, -1)]
+    rows = dom.find("table", id="images").find_all("tr")[1:]
+    newest = [o.provenance.date for o in reversed(images)][:20]
+    assert [r.find_all("td")[0].text for r in rows] == newest
 
 
 def test_a_package_page_crosses_versions_advisories_builds_and_probes(

@@ -48,6 +48,7 @@ from advisor.knowledge.store import (
     open_store,
     sqlite_path,
 )
+from advisor.knowledge.store_rows import STATS_QUERY
 from advisor.urls import redact_url
 
 # Until tests/conftest.py imports these fixtures, they are imported here (hence the file-wide
@@ -385,6 +386,56 @@ def test_bulk_import_and_paged_iteration(store: KnowledgeStore) -> None:
     assert len(store.for_package("common")) == 3000
 
 
+def _build(n: int, *, date: str, package: str = "six") -> BuildObservation:
+    return BuildObservation(
+        package=package,
+        version=f"1.{n}",
+        outcome="ok",
+        provenance=Provenance(source="observe", date=date, tool="stack-advisor 0.1"),
+    )
+
+
+def _model_newest(observations: Sequence[Observation]) -> list[str]:
+    """Keys by provenance date, then key, newest first: what ``newest`` must answer."""
+    ordered = sorted(observations, key=lambda o: (o.provenance.date, observation_key(o)))
+    return [observation_key(o) for o in reversed(ordered)]
+
+
+def test_newest_of_a_kind_by_date(store: KnowledgeStore, knowledge_store_url: str) -> None:
+    """The newest N of a kind, in order, on both stores: ties on a date broken by key, dates
+    with and without a time ordered by code point, other kinds left out; those about a
+    package, or about none (a stack's build), when asked."""
+    rng = random.Random(7)
+    dates = ["2026-11-01", "2026-11-01T08:00:00Z", "2026-11-02", "2025-12-31", "2026-01-10"]
+    builds = [_build(n, date=rng.choice(dates)) for n in range(1200)]
+    stacks = [
+        BuildObservation(
+            image="datascience",
+            stack_digest=f"{n:064x}",
+            outcome="ok",
+            provenance=Provenance(source="image-build:x", date=f"2020-01-0{1 + n % 5}"),
+        )
+        for n in range(7)
+    ]
+    store.put([*builds, *stacks, advisory("NEWEST-1", "six")])
+    everything = [*builds, *stacks]
+    assert keys(store.newest("build", 25)) == _model_newest(everything)[:25]
+    assert keys(store.newest("build", 25, packaged=True)) == _model_newest(builds)[:25]
+    assert store.newest("build", 0) == []
+    assert [a.id for a in store.newest("advisory", 5)] == ["NEWEST-1"]  # type: ignore[attr-defined]
+    # the stacks' builds are the oldest of all: found past every package's
+    assert keys(store.newest("build", 5, packaged=False)) == _model_newest(stacks)[:5]
+    assert keys(store.newest("build", 20, packaged=False)) == _model_newest(stacks)  # all 7
+    with pytest.raises(InputError, match="unknown observation kind"):
+        store.newest("rule", 3)
+    # the newest-first read is an index's, not a sort of every row of the kind
+    if knowledge_store_url.startswith("sqlite"):
+        names = raw(knowledge_store_url, "SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        names = raw(knowledge_store_url, "SELECT indexname FROM pg_indexes")
+    assert ("observations_kind_date",) in names
+
+
 # -- stats, meta, schema --------------------------------------------------------------------
 
 
@@ -433,6 +484,20 @@ def _six(recorder: str, *, date: str = "2026-11-01", log: str = "") -> BuildObse
             source="observe", date=date, tool="stack-advisor 0.1", recorder=recorder
         ),
     )
+
+
+def test_stats_read_an_index_not_every_row(store: KnowledgeStore, knowledge_store_url: str) -> None:
+    """The stats' grouped count is answered from an index of (kind, source, recorder, date):
+    on SQLite a covering index scan, never the rows and their payloads."""
+    store.put([advisory(f"COUNT-{i}", "six", summary="x" * 5000) for i in range(50)])
+    if knowledge_store_url.startswith("sqlite"):
+        steps = raw(knowledge_store_url, f"EXPLAIN QUERY PLAN {STATS_QUERY}")
+        plan = " ".join(str(step[-1]) for step in steps)
+        assert "COVERING INDEX observations_counts" in plan, plan
+    else:
+        names = raw(knowledge_store_url, "SELECT indexname FROM pg_indexes")
+        assert ("observations_counts",) in names
+    assert [(k.kind, k.count) for k in store.stats().kinds if k.count] == [("advisory", 50)]
 
 
 def test_observations_keep_their_recorder(store: KnowledgeStore, knowledge_store_url: str) -> None:

@@ -18,10 +18,11 @@ from advisor.events import SILENT
 from advisor.models import RecommendationType
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from advisor.api.advising import AdviseOptions
+    from advisor.api.context import ResolveOptions
     from advisor.events import ProgressEvents
     from advisor.scoring.advice import PinAdvice
 
@@ -46,13 +47,28 @@ def explain_pin(
     advise: AdviseOptions,
     environ: Mapping[str, str],
     events: ProgressEvents = SILENT,
+    server: str | None = None,
+    override: Callable[[ResolveOptions], ResolveOptions] | None = None,
 ) -> Explanation:
     """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
     inputs are advised again under the lock's recommendation (stable for a latest lock), with
     the lock as the baseline, so the locked version's own terms and its alternatives show.
 
+    With ``server`` (a team server's URL) the server explains from its index and knowledge
+    (:func:`~advisor.api.remote.remote_explain`). ``override`` changes the options the lock
+    records before advising (the server's job puts its own indexes and cache in).
+
     Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock or the lock
     records no inputs."""
+    if server:
+        from advisor.api.remote import remote_explain
+
+        remote = remote_explain(
+            server, lock_path, name, advise=advise, environ=environ, events=events
+        )
+        return Explanation(
+            name=remote.name, version=remote.version, paths=remote.paths, pin=remote.pin
+        )
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.knowledge import store_url
@@ -71,6 +87,8 @@ def explain_pin(
     graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
     paths = why(graph, canonical)
     files, opts = recorded_request(lock_path)
+    if override is not None:
+        opts = override(opts)
     if opts.recommendation == RecommendationType.LATEST:
         opts = dataclasses.replace(opts, recommendation=RecommendationType.STABLE)
     out = LockOptions(output=lock_path, dry_run=True)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import LockOptions
     from advisor.api.locking import LockOutcome
-    from advisor.server.calls import CheckCall, LockCall
+    from advisor.server.calls import CheckCall, ExplainCall, LockCall
     from advisor.server.settings import ServerSettings
     from advisor.server.sweep_calls import PlannedJob, SweepCall
 
@@ -168,6 +168,39 @@ class ServerJobs:
                 PlannedJob(requirement=read_spec(p).requirement, spec=p.read_text("utf-8"))
                 for p in specs
             )
+
+    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.advising import AdviseOptions
+        from advisor.api.explaining import explain_pin
+        from advisor.report.explain import explanation_to_dict
+
+        indexes = self._settings.index_urls
+        cache = self._settings.cache_dir
+
+        def servers_sources(opts: ResolveOptions) -> ResolveOptions:
+            # the lock records the index it was made from; the server resolves from its own
+            return dataclasses.replace(
+                opts,
+                index_url=indexes[0] if indexes else None,
+                extra_index_urls=indexes[1:],
+                find_links=(),
+                no_index=False,
+                cache_dir=Path(cache) if cache else None,
+            )
+
+        left = max(1.0, deadline - time.monotonic() - 5.0)
+        result = explain_pin(
+            folder / call.lock,
+            call.name,
+            advise=AdviseOptions(
+                knowledge=self._settings.store_url, time_limit=min(AdviseOptions().time_limit, left)
+            ),
+            environ=self._environ,
+            override=servers_sources,
+        )
+        return explanation_to_dict(
+            result.name, paths=result.paths, pin=result.pin, version=result.version
+        )
 
     def sync(self) -> dict[str, Any]:
         from advisor.api.knowledge import sync

@@ -232,14 +232,18 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @_with_options(_knowledge_options)
+@server_option
 def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: object) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
     from advisor.api.explaining import explain_pin
     from advisor.report import ReportFormat, render_explanation
 
+    server = pop_value(kw, "server", str)
     advise_opts = _advise_opts(kw)
     with progress_events(quiet=quiet) as events:
-        result = explain_pin(lock_path, name, advise=advise_opts, environ=os.environ, events=events)
+        result = explain_pin(
+            lock_path, name, advise=advise_opts, environ=os.environ, events=events, server=server
+        )
     click.echo(
         render_explanation(
             result.name,

@@ -138,6 +138,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         description="compatibility observations (pairs of releases seen working or failing)",
         statements=(),
     ),
+    Migration(
+        version=5,
+        description="indexes: each kind by date (newest first), and the stats' counts",
+        # the stats' grouped count reads this index alone (SQLite: a covering index scan)
+        # instead of every row, whose payload comes before the recorder column
+        statements=(
+            "CREATE INDEX observations_counts ON observations (kind, source, recorder, date)",
+        ),
+        # the dashboard's "newest N of a kind": an ordered read of N index entries instead
+        # of decoding every row of the kind; PostgreSQL's date is ordered by code point as
+        # the query orders it (its default collation may follow the server's locale)
+        only={
+            "sqlite": ("CREATE INDEX observations_kind_date ON observations (kind, date, key)",),
+            "postgres": (
+                'CREATE INDEX observations_kind_date ON observations (kind, date COLLATE "C", key)',
+            ),
+        },
+    ),
 )
 
 

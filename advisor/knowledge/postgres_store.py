@@ -93,6 +93,7 @@ class PostgresStore(SqlStoreBase):
     """
 
     _MARK = "%s"  # the driver's parameter placeholder
+    _DATE = 'date COLLATE "C"'  # as the index orders it (see migration 5)
 
     def __init__(
         self,

@@ -58,6 +58,8 @@ class SqlStoreBase(StoreLifetime, TokenTable):
     whose errors become :class:`KnowledgeStoreError`), ``_decoder`` and ``for_packages``."""
 
     _MARK = "?"
+    # the date column as the newest-first reads order it: by code point in both stores
+    _DATE = "date"
     _decoder: ObservationDecoder
 
     def _guard(self, action: str) -> Any:
@@ -109,3 +111,21 @@ class SqlStoreBase(StoreLifetime, TokenTable):
             if len(rows) < PAGE:
                 return
             after = str(rows[-1][0])
+
+    def newest(self, kind: str, limit: int, *, packaged: bool | None = None) -> list[Observation]:
+        check_kinds((kind,))
+        if limit <= 0:
+            return []
+        m, date = self._MARK, self._DATE
+        about = ""
+        if packaged is not None:
+            about = (" AND " if packaged else " AND NOT ") + (
+                "EXISTS (SELECT 1 FROM observation_packages p WHERE p.key = observations.key)"
+            )
+        with self._guard("newest") as conn:
+            rows = conn.execute(
+                f"SELECT key, payload FROM observations WHERE kind = {m}{about}"
+                f" ORDER BY {date} DESC, key DESC LIMIT {m}",
+                (kind, limit),
+            ).fetchall()
+        return self._decoder.decode_all((str(k), str(p)) for k, p in rows)

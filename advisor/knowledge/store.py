@@ -94,6 +94,14 @@ class KnowledgeStore(Protocol):
         """Every observation of ``kind``, read page by page (memory stays bounded)."""
         ...
 
+    def newest(self, kind: str, limit: int, *, packaged: bool | None = None) -> list[Observation]:
+        """The ``limit`` newest observations of ``kind`` by provenance date (ties: the
+        greater key first), newest first. ``packaged``: only those about some package
+        (``True``; those :meth:`for_packages` finds) or about none (``False``: a stack, an
+        image build). Cost: one read of ``limit`` rows along an index of the kind by date
+        (with ``packaged``, the rows skipped are read too, never decoded)."""
+        ...
+
     def delete_source(self, source: str) -> int: ...
 
     def stats(self, *, source: str | None = None, recorder: str | None = None) -> StoreStats:

@@ -38,6 +38,7 @@ __all__ = [
     "advice_from_dict",
     "advice_to_dict",
     "dump_json",
+    "pin_from_dict",
     "pin_to_dict",
     "render_json",
 ]
@@ -226,34 +227,39 @@ def _number(value: Any) -> float:
 
 
 def _stack_from(data: Mapping[str, Any]) -> StackAdvice:
-    from advisor.scoring.advice import Alternative, PinAdvice, StackAdvice
+    from advisor.scoring.advice import StackAdvice
 
     return StackAdvice(
         score=_number(data["score"]),
-        pins=tuple(
-            PinAdvice(
-                name=str(p["name"]),
-                version=str(p["version"]),
-                latest=p["latest"],
-                score=_number(p["score"]),
-                terms=tuple(_term_from(t) for t in p["terms"]),
-                justifications=tuple(_justification_from(j) for j in p["justifications"]),
-                alternatives=tuple(
-                    Alternative(
-                        version=str(a["version"]),
-                        score=None if a["score"] is None else float(a["score"]),
-                        reason=str(a["reason"]),
-                    )
-                    for a in p["alternatives"]
-                ),
-                direct=bool(p["direct"]),
-                needs_build=bool(p["needs_build"]),
-                marker=p["marker"],
-            )
-            for p in data["pins"]
-        ),
+        pins=tuple(pin_from_dict(p) for p in data["pins"]),
         stack_terms=tuple(_term_from(t) for t in data["stack_terms"]),
         justifications=tuple(_justification_from(j) for j in data["justifications"]),
+    )
+
+
+def pin_from_dict(p: Mapping[str, Any]) -> PinAdvice:
+    """The :class:`PinAdvice` that :func:`pin_to_dict` wrote (scores as rounded there).
+    Raises :class:`KeyError`/:class:`TypeError`/:class:`ValueError` on another shape."""
+    from advisor.scoring.advice import Alternative, PinAdvice
+
+    return PinAdvice(
+        name=str(p["name"]),
+        version=str(p["version"]),
+        latest=p["latest"],
+        score=_number(p["score"]),
+        terms=tuple(_term_from(t) for t in p["terms"]),
+        justifications=tuple(_justification_from(j) for j in p["justifications"]),
+        alternatives=tuple(
+            Alternative(
+                version=str(a["version"]),
+                score=None if a["score"] is None else float(a["score"]),
+                reason=str(a["reason"]),
+            )
+            for a in p["alternatives"]
+        ),
+        direct=bool(p["direct"]),
+        needs_build=bool(p["needs_build"]),
+        marker=p["marker"],
     )
 
 

@@ -1,14 +1,15 @@
-"""The advice endpoints' requests and the jobs that answer them: ``/v1/lock``, ``/v1/advise``
-and ``/v1/check`` on the wire.
+"""The advice endpoints' requests and the jobs that answer them: ``/v1/lock``, ``/v1/advise``,
+``/v1/check`` and ``/v1/explain`` on the wire.
 
 Sits between the routes (:mod:`.routes.advice`), the client (:mod:`.client`) and the
-composition root: a request is a :class:`LockCall` or a :class:`CheckCall` (msgspec values,
-decoded once by the route, encoded by the client); the work is done by an
-:class:`AdviceJobs` the composition root passes to :func:`~advisor.server.app.create_app`
-(``advisor.api.remote.ServerJobs``), so this package never imports the api. A call carries
-the client's files (relative paths → text, checked by :mod:`.workspace` before anything is
-written) and what to do with them; it never names an index: the server resolves from its
-own (its settings, else its pip configuration), so a client cannot make it fetch a URL.
+composition root: a request is a :class:`LockCall`, a :class:`CheckCall` or an
+:class:`ExplainCall` (msgspec values, decoded once by the route, encoded by the client); the
+work is done by an :class:`AdviceJobs` the composition root passes to
+:func:`~advisor.server.app.create_app` (``advisor.api.server_jobs.ServerJobs``), so this
+package never imports the api. A call carries the client's files (relative paths → text,
+checked by :mod:`.workspace` before anything is written) and what to do with them; it never
+names an index: the server resolves from its own (its settings, else its pip
+configuration), so a client cannot make it fetch a URL.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["AdviceJobs", "CheckCall", "LockCall", "SearchSpec", "TargetSpec"]
+__all__ = ["AdviceJobs", "CheckCall", "ExplainCall", "LockCall", "SearchSpec", "TargetSpec"]
 
 
 class TargetSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -80,6 +81,16 @@ class CheckCall(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     inputs: tuple[str, ...] = ()
 
 
+class ExplainCall(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An explain request: why ``name`` is in the lock ``lock`` (one of ``files``, which also
+    hold the inputs, constraints, overrides and configuration its record names). The lock's
+    recorded index is not used: the server explains from its own index and store."""
+
+    files: dict[str, str]
+    lock: str
+    name: str
+
+
 class AdviceJobs(Protocol):
     """The work behind the advice endpoints, done by the composition root in a worker thread.
 
@@ -95,6 +106,10 @@ class AdviceJobs(Protocol):
     def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
 
     def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
+
+    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        """Why ``call.name`` is in the lock: ``advisor explain --json``'s answer."""
+        ...
 
     def sync(self) -> dict[str, Any]:
         """Load the server's curated knowledge folders into its store (``advisor knowledge

@@ -404,6 +404,40 @@ def test_no_advisory_data_is_a_finding(project: App, tmp_path: Path) -> None:
     assert "[advisory-data-missing]" in result.stdout
 
 
+def _uploaded_store(path: Path, *, uploaded: date) -> str:
+    """A store holding only a team's own advisory, as the team server stores an upload
+    (source ``upload:<token>``, the upload's date), and no OSV import."""
+    import msgspec
+
+    from advisor.knowledge.osv import parse_osv
+    from advisor.knowledge.store import open_store
+
+    day = uploaded.isoformat()
+    parsed = parse_osv(osv_record("TEAM-2026-7"), file="team.json", origin="team", date=day)
+    assert parsed.advisory is not None
+    provenance = msgspec.structs.replace(
+        parsed.advisory.provenance, source="upload:security", date=day
+    )
+    url = f"sqlite:///{path}"
+    with open_store(url) as store:
+        store.put([msgspec.structs.replace(parsed.advisory, provenance=provenance)])
+    return url
+
+
+def test_uploaded_advisories_alone_are_advisory_data(project: App, tmp_path: Path) -> None:
+    """A store with only uploaded advisories (a team's own, no OSV import) has advisory
+    data: the pins are checked against it, and it is as current as its newest upload."""
+    project.lock(requirements="tinyhttp<1.3\n")
+    fresh = _uploaded_store(tmp_path / "fresh.db", uploaded=date.today() - timedelta(days=2))
+    result = _findings(project.check("--knowledge", fresh))
+    assert "tinyhttp==1.2 is affected by TEAM-2026-7" in result.stdout
+    assert "advisory-data" not in result.stdout
+    old = _uploaded_store(tmp_path / "old.db", uploaded=date.today() - timedelta(days=60))
+    result = _findings(project.check("--knowledge", old))
+    assert "[advisory-data-old] the advisory data is 60 days old" in result.stdout
+    assert "advisory-data-missing" not in result.stdout
+
+
 def test_old_advisory_data_is_a_finding(project: App) -> None:
     # a dump written (or downloaded) just now whose newest record is 60 days old is old
     write_osv(project.osv, osv_record(modified=days_ago(60)))

@@ -230,6 +230,48 @@ def test_advise_report_as_offline(team: Team, tmp_path: Path) -> None:
     assert text.stdout.startswith("stable advice for ") and "2 packages" in text.stdout
 
 
+def test_explain_via_server_as_offline_from_the_servers_knowledge(
+    team: Team, tmp_path: Path
+) -> None:
+    """``explain --server``: the server explains from its own store (the team's rule about
+    lib 1.0, which this machine's store lacks), and prints what an offline explain over that
+    store prints, in both formats."""
+    req = _project(tmp_path / "proj", "app==1.0\nlib==1.0\n")
+    env = clean_environ(tmp_path / "client-home", COLUMNS="200")
+    ok(run_cli(["lock", req, "--index-url", team.index.url, "-q"], env=env))
+    lock = req.parent / "pylock.toml"
+    rules = tmp_path / "team-knowledge"
+    ok(run_cli(["knowledge", "sync", rules, "--knowledge", team.store], env=team.env))
+    client = {**team.client_env(team.reader), "COLUMNS": "200"}
+    for extra in (["--json"], []):
+        args = ["explain", "lib", "--lock", lock, "-q", *extra]
+        remote = ok(run_cli([*args, "--server", team.server.url], env=client))
+        offline = ok(run_cli([*args, "--knowledge", team.store], env=env))
+        assert remote.stdout == offline.stdout
+        assert "slow on the team's machines" in remote.stdout
+        # this machine's own store knows nothing of the rule
+        here = ok(run_cli(args, env=env))
+        assert "slow on the team's machines" not in here.stdout
+    answer = json.loads(
+        ok(run_cli([*args, "--json", "--server", team.server.url], env=client)).stdout
+    )
+    assert answer["version"] == "1.0" and ["app", "lib"] in answer["paths"]
+
+    # with ADVISOR_SERVER too; a name not in the lock is the offline error, exit 2
+    missing = run_cli(
+        ["explain", "nope", "--lock", lock], env={**client, "ADVISOR_SERVER": team.server.url}
+    )
+    assert missing.exit_code == 2 and "nope is not in" in missing.stderr, missing.output
+    # this machine's knowledge options are refused before anything is sent
+    refused = run_cli(
+        ["explain", "lib", "--lock", lock, "--server", team.server.url, "--knowledge", team.store],
+        env=client,
+    )
+    assert refused.exit_code == 2 and "--knowledge" in refused.stderr, refused.output
+    anonymous = run_cli(["explain", "lib", "--lock", lock, "--server", team.server.url], env=env)
+    assert anonymous.exit_code == 2 and "token" in anonymous.stderr, anonymous.output
+
+
 def _advisory(ident: str, introduced: str, fixed: str) -> dict[str, object]:
     return {
         "type": "advisory",

@@ -7,8 +7,9 @@ frozen value) and a renderer (``render_*``: pure, building escaped markup with
 the newest measurements and image builds; a package's page shows its versions against its
 advisories, build outcomes and measurements, and one plot (:mod:`.plot`) per probe.
 
-**Cost.** The home page reads every build and performance observation once to find the
-newest (``O(n)`` in their number, ``O(limit)`` memory); a package's page is one indexed read.
+**Cost.** The home page reads the newest ``limit`` builds and measurements along the
+store's index by date (:meth:`~advisor.knowledge.store.KnowledgeStore.newest`), never the
+older ones; a package's page is one indexed read.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from advisor.knowledge.package_facts import PackageKnowledge
-    from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore, StoreStats
     from advisor.scoring.series import ProbeSeries
 
@@ -59,6 +59,7 @@ STALE_AFTER_DAYS = 7  # advisory data older than this is shown as stale (as `che
 _NONE = "\u2013"  # an en dash: nothing to show
 _TIMES = "\u00d7"  # a multiplication sign: a factor
 RECENT = 20  # newest measurements and image builds shown on the home page
+_MEASURED = (BuildObservation, PerformanceObservation)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,27 +87,24 @@ class PackagePage:
     series: tuple[ProbeSeries, ...]
 
 
-def _newest(observations: Iterable[Observation], limit: int) -> list[Observation]:
-    return heapq.nlargest(
-        limit, observations, key=lambda o: (o.provenance.date, observation_key(o))
-    )
-
-
 def read_home(store: KnowledgeStore, *, today: dt.date, limit: int = RECENT) -> Home:
     """The home page's facts: counts, advisory freshness, the newest ``limit`` package
-    measurements and image builds (by provenance date)."""
+    measurements (probes, and builds of a package, in an image or not) and image builds
+    (builds of a whole stack), by provenance date, then key."""
     count, as_of = advisory_data(store)
-    builds = [o for o in store.iter_kind("build") if isinstance(o, BuildObservation)]
-    images = [o for o in builds if o.package is None or o.image is not None]
-    measured: list[Observation] = [o for o in builds if o.package is not None and o.image is None]
-    measured += [o for o in store.iter_kind("performance") if isinstance(o, PerformanceObservation)]
+    measured = store.newest("build", limit, packaged=True)
+    measured += store.newest("performance", limit)
+    measurements = heapq.nlargest(
+        limit, measured, key=lambda o: (o.provenance.date, observation_key(o))
+    )
+    images = store.newest("build", limit, packaged=False)
     return Home(
         stats=store.stats(),
         advisories=count,
         advisories_as_of=as_of,
         today=today,
-        measurements=tuple(_newest(measured, limit)),  # type: ignore[arg-type]
-        image_builds=tuple(_newest(images, limit)),  # type: ignore[arg-type]
+        measurements=tuple(o for o in measurements if isinstance(o, _MEASURED)),
+        image_builds=tuple(o for o in images if isinstance(o, BuildObservation)),
     )
 
 

@@ -1,5 +1,5 @@
-"""Advice over HTTP: ``POST /v1/lock``, ``POST /v1/advise`` and ``POST /v1/check``, and
-the admin's ``POST /v1/knowledge/sync``.
+"""Advice over HTTP: ``POST /v1/lock``, ``POST /v1/advise``, ``POST /v1/check`` and
+``POST /v1/explain``, and the admin's ``POST /v1/knowledge/sync``.
 
 Sits between HTTP and the jobs the composition root passed in (:class:`~advisor.server.calls.
 AdviceJobs`). Each route needs scope ``read``, decodes its call, checks the client's files
@@ -24,7 +24,7 @@ from starlette.routing import Route
 from advisor.errors import AdvisorError
 from advisor.knowledge.tokens import Scope
 from advisor.server.auth import authorize
-from advisor.server.calls import CheckCall, LockCall
+from advisor.server.calls import CheckCall, ExplainCall, LockCall
 from advisor.server.jobs import problem_for
 from advisor.server.limits import read_json
 from advisor.server.problems import ApiError, json_response
@@ -112,6 +112,24 @@ async def check(request: Request) -> Response:
     return json_response(answer)
 
 
+async def explain(request: Request) -> Response:
+    state = _ready(request)
+    await authorize(request, Scope.READ)
+    call = await read_json(request, ExplainCall, limit=state.settings.max_request_bytes)
+    # the lock's own index and file URLs are never fetched (the job resolves from the
+    # server's index), so only its path is checked, not its content
+    vet_files(call.files, named=(call.lock,), unread=(call.lock,))
+    if not call.name.strip():
+        raise ApiError(400, "invalid-request", "name the package to explain")
+    jobs, slots = state.jobs, state.slots
+    assert jobs is not None and slots is not None
+    deadline = time.monotonic() + slots.timeout
+    answer = await slots.run(
+        _in_folder(call.files, lambda folder: jobs.explain(call, folder=folder, deadline=deadline))
+    )
+    return json_response(answer)
+
+
 async def sync(request: Request) -> Response:
     state = _ready(request)
     await authorize(request, Scope.ADMIN)
@@ -131,5 +149,6 @@ ROUTES = (
     Route("/v1/lock", lock, methods=["POST"]),
     Route("/v1/advise", advise, methods=["POST"]),
     Route("/v1/check", check, methods=["POST"]),
+    Route("/v1/explain", explain, methods=["POST"]),
     Route("/v1/knowledge/sync", sync, methods=["POST"]),
 )
