@@ -460,7 +460,6 @@ KNOWN_MULTI_CALL: dict[str, frozenset[str]] = {
     "advise.advise": frozenset(
         {"locking.advise", "output.write_output", "runtimes.compare_runtimes"}
     ),
-    "lock.env_detect": frozenset({"environment.detect_environment", "environment.render_toml"}),
 }
 
 

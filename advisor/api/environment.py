@@ -1,5 +1,5 @@
 """``advisor env detect``: the runtime environment of this machine, or of a target described
-from it.
+from it (rendered by :mod:`advisor.report.environment`).
 
 Part of the composition root: :meth:`RuntimeEnvironment.detect` is the one impure
 constructor (it probes the host); a target takes the host's defaults for what it does not
@@ -8,9 +8,9 @@ name.
 
 from __future__ import annotations
 
-from advisor.environment import RuntimeEnvironment, render_toml
+from advisor.environment import RuntimeEnvironment
 
-__all__ = ["RuntimeEnvironment", "detect_environment", "render_toml"]
+__all__ = ["RuntimeEnvironment", "detect_environment"]
 
 
 def detect_environment(
