@@ -15,23 +15,26 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from advisor.image.base_facts import ObservedBase, observed_base
+from advisor.image.build import Progress
 from advisor.image.builder import DEFAULT_BUILD_TIMEOUT, BuildOutcome
 from advisor.image.context import ContextInfo, read_context
+from advisor.image.tools import BuildTool
+from advisor.knowledge.schema import BuildObservation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
-    from advisor.image.build import Progress
-    from advisor.image.tools import BuildTool
-    from advisor.knowledge.schema import BuildObservation
 
 __all__ = [
     "DEFAULT_BUILD_TIMEOUT",
+    "BuildObservation",
     "BuildOutcome",
+    "BuildTool",
     "ContextInfo",
     "ObservedBase",
+    "Progress",
     "build_image",
     "last_builds",
     "observed_base",

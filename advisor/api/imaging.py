@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import InputError
 from advisor.events import SILENT
 from advisor.image.assembly import ImageOutcome
+from advisor.image.listing import ImageListing
 from advisor.image.target import recipe_target
 from advisor.models import LockFormat
 
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
     from advisor.api.locking import LockOutcome
     from advisor.events import ProgressEvents
     from advisor.image.assembly import ContextSettings
-    from advisor.image.listing import ImageListing
     from advisor.image.locker import Downloader, ImageLockRequest, LockedImage
     from advisor.knowledge.schema import ImageRecipe
 
 __all__ = [
+    "ImageListing",
     "ImageOutcome",
     "generate",
     "image_settings",

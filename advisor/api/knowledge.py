@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import InputError
 from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.knowledge.package_facts import KnownFact, PackageKnowledge, parse_package_spec
+from advisor.knowledge.sources import Problem
 from advisor.knowledge.sources.osv_store import ImportOutcome
 from advisor.knowledge.sync import SyncReport
 
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from advisor.index.fetch import NetworkSettings
-    from advisor.knowledge.sources import Problem
     from advisor.knowledge.store import KnowledgeStore, StoreStats
 
 __all__ = [
     "ImportOutcome",
     "KnownFact",
     "PackageKnowledge",
+    "Problem",
     "SyncReport",
     "advisory_data",
     "import_osv",

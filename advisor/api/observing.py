@@ -23,7 +23,7 @@ from advisor.api.bundled import default_benchmarks_dir
 from advisor.api.knowledge import _today, resolve_store_url
 from advisor.errors import InputError
 from advisor.events import SILENT
-from advisor.knowledge.schema import encode_observation
+from advisor.knowledge.schema import BuildObservation, encode_observation
 from advisor.observe.exchange import ExportOutcome, ImportOutcome
 from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
 
@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from advisor.api.context import ResolveOptions
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.knowledge.schema import BuildObservation, CompatibilityObservation, Observation
+    from advisor.knowledge.schema import CompatibilityObservation, Observation
     from advisor.observe.compat import PairResult
     from advisor.observe.probes import Probe
     from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
     "BenchOutcome",
+    "BuildObservation",
     "CompatOutcome",
     "ExportOutcome",
     "ImportOutcome",

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,12 +16,20 @@ __all__ = ["knowledge_group"]
 from advisor.cli._app import cli
 from advisor.cli._common import (
     knowledge_store_option,
+    pop_value,
     resolve_options,
     resolve_opts,
     server_option,
     setup_logging,
     stderr,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.table import Table
+
+    from advisor.api.knowledge import KnownFact, Problem
 
 _MAX_SHOWN_PROBLEMS = 20
 
@@ -32,7 +40,7 @@ def _shown_url(url: str) -> str:
     return redact_url(url)
 
 
-def _problem_dict(problem: Any) -> dict[str, Any]:
+def _problem_dict(problem: Problem) -> dict[str, object]:
     return {
         "file": problem.file,
         "line": problem.line,
@@ -41,7 +49,7 @@ def _problem_dict(problem: Any) -> dict[str, Any]:
     }
 
 
-def _warn_problems(problems: Any, *, verbose: bool) -> None:
+def _warn_problems(problems: Sequence[Problem], *, verbose: bool) -> None:
     """Problems as warnings on stderr; at most 20 unless ``verbose``."""
     from rich.markup import escape
 
@@ -284,7 +292,7 @@ def knowledge_show(
         console.print(_facts_table(kind, known.of_kind(kind), name=name, version=version))
 
 
-def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> Any:
+def _facts_table(kind: str, facts: Sequence[KnownFact], *, name: str, version: str | None) -> Table:
     from rich.table import Table
 
     from advisor.report.facts import FACT_COLUMNS, fact_cells
@@ -306,12 +314,12 @@ def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> An
 @click.argument("names", nargs=-1, required=True)
 @resolve_options
 @knowledge_store_option
-def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: Any) -> None:
+def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: object) -> None:
     """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
     from advisor.api.lock_facts import index_facts
 
-    as_json = kw.pop("as_json")
-    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    as_json = bool(pop_value(kw, "as_json", bool))
+    verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
     outcome = index_facts(
         list(names),

@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import knowledge_store_option, server_option, stderr
 from advisor.cli._progress import progress_events
+
+if TYPE_CHECKING:
+    from advisor.api import ResolveOptions
+    from advisor.api.observing import BuildObservation
 
 __all__ = ["observe_group"]
 
@@ -23,7 +27,7 @@ def observe_group() -> None:
     """Observe real installs and runs on this machine; share what was observed."""
 
 
-def _row(obs: Any) -> dict[str, Any]:
+def _row(obs: BuildObservation) -> dict[str, object]:
     return {
         "package": obs.package,
         "version": obs.version,
@@ -399,7 +403,7 @@ def _compat_sweep(
     *,
     count: int,
     other_count: int,
-    opts: Any,
+    opts: ResolveOptions,
     jobs: int,
     timeout: float,
     workdir: Path | None,
@@ -422,7 +426,7 @@ def _compat_sweep(
             output=output, jobs=jobs, timeout=timeout, environ=os.environ, cwd=Path.cwd(),
             events=events,
         )  # fmt: skip
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     for r in outcome.results:
         obs = r.observation
         rows.append(
