@@ -334,7 +334,7 @@ def observe_sweep_command(
     versions from several lines ("numpy<2" "numpy>=2" --versions 1). With --with, observe
     compatibility instead: every swept version beside every --with version."""
     from advisor.api import ResolveOptions
-    from advisor.api.observing import observe_sweep
+    from advisor.api.observing import SweepOptions, observe_sweep
 
     opts = ResolveOptions(
         index_url=index_url,
@@ -360,13 +360,12 @@ def observe_sweep_command(
                       knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
         return
     with progress_events(quiet=quiet) as events:
+        sweep = SweepOptions(
+            count=count, probes=probes, repeat=repeat, threads=threads, timeout=timeout
+        )
         results = observe_sweep(
             requirements,
-            count=count,
-            probes=probes,
-            repeat=repeat,
-            threads=threads,
-            timeout=timeout,
+            sweep=sweep,
             opts=opts,
             jobs=jobs,
             output=output,
@@ -414,17 +413,17 @@ def _compat_sweep(
 ) -> None:
     import tempfile
 
-    from advisor.api.observing import observe_compatibility
+    from advisor.api.observing import CompatOptions, observe_compatibility
 
     with (
         tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch,
         progress_events(quiet=quiet) as events,
     ):
+        compat = CompatOptions(count=count, other_count=other_count, jobs=jobs, timeout=timeout)
         outcome = observe_compatibility(
-            requirements, others=others, count=count, other_count=other_count, opts=opts,
+            requirements, others=others, compat=compat, opts=opts,
             workdir=(workdir or Path(scratch)).resolve(), store_url=knowledge_url,
-            output=output, jobs=jobs, timeout=timeout, environ=os.environ, cwd=Path.cwd(),
-            events=events,
+            output=output, environ=os.environ, cwd=Path.cwd(), events=events,
         )  # fmt: skip
     rows: list[dict[str, object]] = []
     for r in outcome.results:

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SMOKE",
     "SOURCE",
+    "CompatOutcome",
     "CompatSettings",
     "Pair",
     "PairResult",
@@ -172,6 +173,14 @@ class PairResult:
     status: PairStatus
     observation: CompatibilityObservation | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompatOutcome:
+    """What a compatibility sweep did: one result per pair, and the observations made."""
+
+    results: tuple[PairResult, ...]
+    observations: tuple[CompatibilityObservation, ...]
 
 
 def plan_pairs(
