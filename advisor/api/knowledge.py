@@ -119,17 +119,14 @@ def import_osv(
     :class:`InputError` for a missing source or an API import without packages,
     :class:`~advisor.errors.IndexUnavailable` when the API cannot be used."""
     from advisor.index.settings import load_pip_settings
-    from advisor.knowledge.lock_graph import lock_packages
-    from advisor.knowledge.package_facts import merge_packages
+    from advisor.knowledge.lock_graph import osv_query_packages
     from advisor.knowledge.sources.osv_store import read_osv, store_advisories
     from advisor.lockfile import read_pylock
 
     environ = os.environ if environ is None else environ
     url = resolve_store_url(store_url, environ)
-    wanted = dict(packages or {})
-    if lock is not None:
-        wanted = {**lock_packages(read_pylock(lock)), **wanted}
-    wanted = merge_packages(wanted, specs)
+    locked = None if lock is None else read_pylock(lock)
+    wanted = osv_query_packages(packages or {}, specs, lock=locked)
     date = today or _today()
 
     def network() -> NetworkSettings:
