@@ -27,6 +27,7 @@ from advisor.knowledge.schema import BuildObservation
 from advisor.observe.compat import CompatOutcome
 from advisor.observe.exchange import SHARED_KINDS, ExportOutcome, ImportOutcome
 from advisor.observe.plan import CompatOptions, SweepOptions
+from advisor.observe.probes import chosen_probes
 from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
     from advisor.observe.compat import PipSource
-    from advisor.observe.probes import Probe
     from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
@@ -134,13 +134,6 @@ def observe_install(
     return observations
 
 
-def _probes(benchmarks: Path | str | None, names: Sequence[str]) -> tuple[Probe, ...]:
-    from advisor.observe.probes import load_probes, select_probes
-
-    folder = Path(benchmarks) if benchmarks else default_benchmarks_dir()
-    return select_probes(load_probes(folder), names)
-
-
 def observe_bench(
     target: Path,
     *,
@@ -168,7 +161,7 @@ def observe_bench(
     from advisor.observe.runs import bench_target
 
     machine = _machine(environ)
-    chosen = _probes(benchmarks, probes)
+    chosen = chosen_probes(benchmarks, probes)
     url = resolve_store_url(None, environ) if store_url is None and default_store else store_url
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
         outcome = bench_target(
@@ -280,7 +273,7 @@ def run_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = None) 
         spec_path,
         prepare=prepare,
         machine=_machine(environ),
-        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
         record=_record,
     )
 
@@ -305,7 +298,7 @@ def run_sweep(
         prepare=partial(prepare_sweep_job, environ=dict(environ)),
         jobs=jobs,
         machine=_machine(environ),
-        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
         record=_record,
         events=events,
     )
