@@ -110,3 +110,26 @@ def test_a_graph_format_is_one_of_the_known_ones() -> None:
     assert export_format(ExportFormat.JSON) is ExportFormat.JSON
     with pytest.raises(InputError, match="unknown graph format 'svg': use dot, graphml, json"):
         export_format("svg")
+
+
+def test_the_outcomes_show_their_store_without_credentials() -> None:
+    """What the CLI prints of a sync, an OSV import or update, and an index-facts run: the
+    store's URL with its password out (the value keeps the URL it was given)."""
+    from advisor.knowledge.sources.index_facts import IndexFactsOutcome
+    from advisor.knowledge.sources.osv_import import ImportReport
+    from advisor.knowledge.sources.osv_store import ImportOutcome, UpdateOutcome
+    from advisor.knowledge.sync import SyncReport
+
+    url = "postgresql://advisor:s3cret@db.example:5432/knowledge"
+    outcomes = [
+        SyncReport(folder="knowledge", digest="d", store=url),
+        ImportOutcome(source="osv.zip", report=ImportReport(origin="osv.zip"), store=url),
+        UpdateOutcome(url="file:///m/all.zip", changed=False, as_of=None, advisories=0, store=url),
+        IndexFactsOutcome(packages=(), facts=0, added=0, replaced=0, unchanged=0, store=url),
+    ]
+    for outcome in outcomes:
+        assert outcome.store == url
+        assert "s3cret" not in outcome.shown_store
+        assert outcome.shown_store.endswith("db.example:5432/knowledge")
+    plain = SyncReport(folder="knowledge", digest="d", store="sqlite:////tmp/k.db")
+    assert plain.shown_store == "sqlite:////tmp/k.db"

@@ -34,12 +34,6 @@ if TYPE_CHECKING:
 _MAX_SHOWN_PROBLEMS = 20
 
 
-def _shown_url(url: str) -> str:
-    from advisor.api.output import redact_url
-
-    return redact_url(url)
-
-
 def _problem_dict(problem: Problem) -> dict[str, object]:
     return {
         "file": problem.file,
@@ -103,11 +97,11 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     from advisor.api.knowledge import sync
 
     report = sync(path, store_url=knowledge_url, environ=os.environ)
-    url = report.store
+    url = report.shown_store
     if as_json:
         payload = {
             "folder": report.folder,
-            "store": _shown_url(url),
+            "store": url,
             "digest": report.digest,
             "skipped": report.skipped,
             "files": report.files,
@@ -130,7 +124,7 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     _warn_problems(report.problems, verbose=verbose)
     console.print(
         Text(
-            f"Synced {path} into {_shown_url(url)}: {report.files} files, "
+            f"Synced {path} into {url}: {report.files} files, "
             f"{len(report.changed)} written, {len(report.removed)} removed; "
             f"{report.added} added, {report.replaced} replaced, {report.deleted} deleted"
             + (f"; {len(report.problems)} problems" if report.problems else "")
@@ -185,11 +179,11 @@ def knowledge_import_osv(
         lock=lock_path,
         environ=os.environ,
     )
-    report, url = outcome.report, outcome.store
+    report, url = outcome.report, outcome.shown_store
     if as_json:
         payload = {
             "source": outcome.source,
-            "store": _shown_url(url),
+            "store": url,
             "records": report.records,
             "advisories": len(report.advisories),
             "withdrawn": report.withdrawn,
@@ -215,7 +209,7 @@ def knowledge_import_osv(
     stderr().print(
         Text(
             f"Imported {len(report.advisories)} advisories from {outcome.source} "
-            f"({report.records} records{'; ' + note if note else ''}) into {_shown_url(url)}: "
+            f"({report.records} records{'; ' + note if note else ''}) into {url}: "
             f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged, "
             f"{outcome.removed} removed"
         )
@@ -345,7 +339,7 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
         click.echo(
             f"{outcome.facts} release facts for {', '.join(outcome.packages) or 'nothing'}: "
             f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged "
-            f"({_shown_url(outcome.store)})",
+            f"({outcome.shown_store})",
             err=True,
         )
 
