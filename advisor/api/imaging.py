@@ -182,18 +182,18 @@ class _ImageLock:
         from advisor.image.locker import LockedImage
         from advisor.report.json import advice_to_dict
 
-        opts = dataclasses.replace(self.opts, recommendation=request.recommendation)
-        if request.extra_indexes:
-            extra = tuple(dict.fromkeys((*opts.extra_index_urls, *request.extra_indexes)))
-            opts = dataclasses.replace(opts, extra_index_urls=extra)
+        opts = dataclasses.replace(
+            self.opts,
+            recommendation=request.recommendation,
+            extra_index_urls=request.extra_index_urls(self.opts.extra_index_urls),
+        )
         out = LockOptions(output=request.folder / "pylock.toml")
         prep = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
         prep = dataclasses.replace(
             prep, targets=(request.target,), previous=dict(request.preferences)
         )
-        if request.pinned:
-            pinned = {**prep.index.pinned, **request.pinned}
-            prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
+        pinned = request.pinned_indexes(prep.index.pinned)
+        prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
         advice = AdviseOptions(knowledge_dirs=(self.knowledge,))
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
 
