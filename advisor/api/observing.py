@@ -83,20 +83,6 @@ def _record(url: str | None, observations: Sequence[Observation]) -> None:
         store.put(observations)
 
 
-def _upload(
-    server: str | None,
-    observations: Sequence[Observation],
-    *,
-    environ: Mapping[str, str] | None,
-    events: ProgressEvents,
-) -> None:
-    """Send ``observations`` to the team server ``server`` as well, when one is named."""
-    if server:
-        from advisor.api.remote import upload_observations
-
-        upload_observations(server, observations, environ=environ, events=events)
-
-
 def observe_install(
     lock: Path,
     *,
@@ -141,7 +127,10 @@ def observe_install(
         )
     with open_store(url) as store:
         store.put(observations)
-    _upload(upload, observations, environ=environ, events=events)
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        upload_observations(upload, observations, environ=environ, events=events)
     return observations
 
 
@@ -189,7 +178,10 @@ def observe_bench(
             events=events,
         )
     _record(url, outcome.observations)
-    _upload(upload, outcome.observations, environ=environ, events=events)
+    if upload:
+        from advisor.api.remote import upload_observations
+
+        upload_observations(upload, outcome.observations, environ=environ, events=events)
     return outcome
 
 
