@@ -14,7 +14,7 @@ from advisor.errors import InputError
 from advisor.knowledge.schema import CompatibilityObservation, Provenance, decode_observation
 from advisor.knowledge.store import open_store
 from advisor.models import DistFile
-from advisor.observe.compat import Pair, PipSource
+from advisor.observe.compat import CompatOutcome, Pair, PairResult, PipSource
 from advisor.observe.exchange import append_jsonl, export_store, import_jsonl
 from advisor.observe.plan import (
     CompatOptions,
@@ -159,3 +159,15 @@ def test_bad_input_opens_no_store(tmp_path: Path) -> None:
         import_jsonl(tmp_path / "missing.jsonl", today="2026-12-07", store=store)
     assert opened == []
     assert not (tmp_path / "never.db").exists()
+
+
+def test_a_compat_outcome_holds_the_observations_its_pairs_made() -> None:
+    pair = Pair(package="pkg", version="1.0", other="other", other_version="1.0")
+    made = _observation("1.0")
+    results = [
+        PairResult(pair=pair, status="observed", observation=made),
+        PairResult(pair=pair, status="no-wheel", detail="no wheel"),
+    ]
+    outcome = CompatOutcome.of(iter(results))
+    assert outcome.results == tuple(results)
+    assert outcome.observations == (made,)

@@ -21,9 +21,8 @@ def detect_environment(
 
     Raises :class:`~advisor.errors.InputError` for a version or platform tag it cannot read.
     """
-    host = RuntimeEnvironment.detect()
-    if python or platform or implementation:
-        return RuntimeEnvironment.for_target(
-            host=host, python=python, platform=platform, implementation=implementation
-        )
-    return host
+    from advisor.environment.targets import described_target
+
+    return described_target(
+        RuntimeEnvironment.detect(), python=python, platform=platform, implementation=implementation
+    )

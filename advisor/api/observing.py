@@ -414,8 +414,8 @@ def observe_compatibility(
     )  # fmt: skip
     results = run_pairs(pairs, settings=settings, workdir=workdir, env=RuntimeEnvironment.detect(),
                         environ=environ, jobs=compat.jobs, events=events)  # fmt: skip
-    observed = tuple(r.observation for r in results if r.observation is not None)
-    _record(resolve_store_url(store_url, environ), observed)
+    outcome = CompatOutcome.of(results)
+    _record(resolve_store_url(store_url, environ), outcome.observations)
     if output is not None:
-        append_jsonl(output, observed)
-    return CompatOutcome(results=tuple(results), observations=observed)
+        append_jsonl(output, outcome.observations)
+    return outcome

@@ -58,7 +58,7 @@ from advisor.observe.install import create_venv, interpreter_text, ran_in, top_l
 from advisor.observe.installed import installed_distributions
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
@@ -181,6 +181,15 @@ class CompatOutcome:
 
     results: tuple[PairResult, ...]
     observations: tuple[CompatibilityObservation, ...]
+
+    @classmethod
+    def of(cls, results: Iterable[PairResult]) -> CompatOutcome:
+        """The outcome of ``results``: its observations are those the pairs made, in order."""
+        done = tuple(results)
+        return cls(
+            results=done,
+            observations=tuple(r.observation for r in done if r.observation is not None),
+        )
 
 
 def plan_pairs(
