@@ -9,9 +9,9 @@ the observations); with ``push_to``, a build that passed is then pushed
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from advisor.image.base_facts import ObservedBase, observed_base
@@ -88,21 +88,13 @@ def build_image(
         on_line=on_line,
         on_start=on_start,
     )
-    if push_to is None or not outcome.ok:
-        return outcome
     from advisor.api.publishing import push_image
 
-    pushed = push_image(
-        folder,
-        push_to,
-        tls_verify=tls_verify,
-        store_url=store_url,
-        environ=environ,
-        on_line=on_push_line,
-        now=now,
-        host=host,
-    )
-    return dataclasses.replace(outcome, push=pushed)
+    push = partial(
+        push_image, folder, tls_verify=tls_verify, store_url=store_url, environ=environ,
+        on_line=on_push_line, now=now, host=host,
+    )  # fmt: skip
+    return outcome.then_push(push_to, push)  # a build that passed is pushed
 
 
 def last_builds(
