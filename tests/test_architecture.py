@@ -250,6 +250,19 @@ def test_third_party_seam(library: str) -> None:
     assert _seam_violations(library) == [], f"{library} is allowed only in {SEAMS[library]}"
 
 
+def test_cli_takes_no_any() -> None:
+    """STYLE.md habit 4: ``Any`` only at raw TOML/JSON boundaries, and the CLI has none (it
+    renders the api's typed values; click's parsed options are read as ``object``)."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{imp.line}"
+        for module, path in MODULES.items()
+        if module == "advisor.cli" or module.startswith("advisor.cli.")
+        for imp in _imports(module, path)
+        if imp.module in {"typing", "typing_extensions"} and imp.name == "Any"
+    ]
+    assert found == [], "the CLI imports typing.Any: give the values their types"
+
+
 def test_import_reader(tmp_path: Path) -> None:
     """The checker itself: absolute, relative, lazy and TYPE_CHECKING imports are all found,
     ``from package import submodule`` names the submodule."""
@@ -500,7 +513,6 @@ KNOWN_MULTI_CALL: dict[str, frozenset[str]] = {
     "advise.advise": frozenset(
         {"locking.advise", "output.write_output", "runtimes.compare_runtimes"}
     ),
-    "lock.env_detect": frozenset({"environment.detect_environment", "environment.render_toml"}),
 }
 
 

@@ -31,7 +31,7 @@ CLI = ROOT / "cli"
 
 #: click groups (the name their commands are registered on) whose every command makes
 #: exactly one API call along each path.
-ONE_CALL_GROUPS = frozenset({"image"})
+ONE_CALL_GROUPS = frozenset({"cache", "env", "image", "knowledge_group", "observe_group"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

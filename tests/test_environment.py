@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -26,6 +27,7 @@ from advisor.environment import (
     x86_64_level,
 )
 from advisor.errors import InputError
+from advisor.report.environment import render_environment
 
 HOST_XY = "{}.{}".format(*sys.version_info[:2])
 
@@ -366,6 +368,19 @@ def test_render_toml(host: RuntimeEnvironment) -> None:
     assert RuntimeEnvironment.from_dict(data) == env
     assert render_toml(env) == text  # deterministic
     assert RuntimeEnvironment.from_dict(tomllib.loads(render_toml(host))) == host
+
+
+def test_render_environment_as_toml_or_json() -> None:
+    """``advisor env detect``'s text (the report layer): the TOML above, or JSON with the
+    target's markers, both ending with one newline."""
+    env = _linux_host()
+    assert render_environment(env) == render_toml(env)
+    text = render_environment(env, as_json=True)
+    assert text.endswith("}\n")
+    data = json.loads(text)
+    assert data.pop("markers") == env.markers()
+    assert data == env.to_dict()
+    assert RuntimeEnvironment.from_dict(data) == env
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from packaging.version import Version
 from advisor.advice.targets import kept_pins, time_limit_warning
 from advisor.config import EnvironmentSpec
 from advisor.environment import RuntimeEnvironment
-from advisor.environment.targets import TargetSpec, build_targets, lock_table
+from advisor.environment.targets import TargetSpec, build_targets, described_target, lock_table
 from advisor.errors import InputError
 
 HOST = RuntimeEnvironment(
@@ -79,3 +79,16 @@ def test_the_time_limit_warning_names_the_stopped_builds() -> None:
     assert said.startswith(
         "--time-limit 2.5 s stopped or refused the metadata build of x 1.0, y 2.0"
     )
+
+
+def test_env_detect_describes_the_host_or_the_target_named() -> None:
+    """``advisor env detect``'s target: the host itself when nothing is named, else the host
+    with what is named changed."""
+    host = RuntimeEnvironment.detect()
+    assert described_target(host) is host
+    mac = described_target(host, python="3.12", platform="macosx_14_0_arm64")
+    assert (mac.python_version, mac.platform) == ("3.12", "macosx_14_0_arm64")
+    assert mac.markers()["sys_platform"] == "darwin"
+    assert described_target(host, implementation="pp").implementation == "pp"
+    with pytest.raises(InputError):
+        described_target(host, python="three")

@@ -530,3 +530,39 @@ def test_the_image_carries_constraints_lock_and_an_sbom(
     # generated from the lock the image carries, not from the resolution in memory
     pylock = (out / "pylock.toml").read_text(encoding="utf-8")
     assert f"{outcome.lock_digest}" == "sha256:" + hashlib.sha256(pylock.encode()).hexdigest()
+
+
+def test_an_image_lock_adds_the_recipe_s_indexes_to_the_job_s(tmp_path: Path) -> None:
+    """The lock step of an image (image/locker.py): the recipe's extra indexes after the
+    job's, each once; the recipe's per-package index pins over the job's."""
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.locker import ImageLockRequest
+    from advisor.models import RecommendationType
+
+    job = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/a", "http://127.0.0.1:1/b")
+    plain = ImageLockRequest(
+        inputs=(),
+        folder=tmp_path,
+        target=RuntimeEnvironment.detect(),
+        recommendation=RecommendationType.LATEST,
+    )
+    assert plain.extra_index_urls(job) == job  # nothing added: the job's as given
+    assert plain.pinned_indexes({"x": "http://127.0.0.1:1/a"}) == {"x": "http://127.0.0.1:1/a"}
+    recipe = ImageLockRequest(
+        inputs=(),
+        folder=tmp_path,
+        target=RuntimeEnvironment.detect(),
+        recommendation=RecommendationType.LATEST,
+        extra_indexes=("http://127.0.0.1:1/c", "http://127.0.0.1:1/b"),
+        pinned={"torch": "http://127.0.0.1:1/c"},
+    )
+    assert recipe.extra_index_urls(job) == (
+        "http://127.0.0.1:1/a",
+        "http://127.0.0.1:1/b",
+        "http://127.0.0.1:1/c",
+    )
+    job_pins = {"torch": "http://127.0.0.1:1/a", "x": "http://127.0.0.1:1/b"}
+    assert recipe.pinned_indexes(job_pins) == {
+        "torch": "http://127.0.0.1:1/c",
+        "x": "http://127.0.0.1:1/b",
+    }

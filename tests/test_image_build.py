@@ -582,3 +582,34 @@ def test_every_observation_of_a_build_carries_the_interpreter_that_ran() -> None
     )
     assert {o.interpreter for o in observations} == {"cpython 3.11.2"}
     assert len(observations) == 3
+
+
+def test_only_a_build_that_passed_is_pushed(tmp_path: Path) -> None:
+    """``image build --push``: the push follows a build that passed, never one that failed,
+    and none is made without a destination (image/builder.py ``then_push``)."""
+    from advisor.image.builder import BuildOutcome
+    from advisor.image.push import PushOutcome
+
+    asked: list[str] = []
+
+    def push(destination: str) -> PushOutcome:
+        asked.append(destination)
+        return PushOutcome(
+            folder=tmp_path, tool="buildah", source="id", destination=destination,
+            run=_run(0), digest="sha256:" + "0" * 64,
+        )  # fmt: skip
+
+    def built(returncode: int) -> BuildOutcome:
+        return BuildOutcome(
+            folder=tmp_path, tool=BuildTool(name="buildah", executable="buildah"), probes=(),
+            tag="localhost/x:1", run=_run(returncode), failure_class=None, observations=(),
+            store_url="sqlite:///k.db",
+        )  # fmt: skip
+
+    assert built(0).then_push(None, push).push is None
+    assert built(1).then_push("127.0.0.1:5000/x", push).push is None
+    assert asked == []
+    pushed = built(0).then_push("127.0.0.1:5000/x", push)
+    assert asked == ["127.0.0.1:5000/x"]
+    assert pushed.push is not None and pushed.push.destination == "127.0.0.1:5000/x"
+    assert pushed.tag == "localhost/x:1"

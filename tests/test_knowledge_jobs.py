@@ -13,7 +13,11 @@ import pytest
 
 from advisor.api.knowledge import show, stats, sync
 from advisor.errors import InputError
+from advisor.knowledge.graph import ExportFormat
+from advisor.knowledge.lock_graph import export_format, osv_query_packages
 from advisor.knowledge.package_facts import merge_packages, parse_package_spec
+from advisor.lockfile import LockRecord
+from advisor.lockfile.pylock import LockedPackage, LockedStack
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,3 +81,55 @@ def test_package_specs_merge_into_a_lock_s_packages() -> None:
     # the same version stays; another version of one name asks for all of them
     assert merged == {"a": "1.0", "b": None, "c": None, "d": None}
     assert locked == {"a": "1.0", "b": "2.0"}  # not changed in place
+
+
+def _stack(*pins: tuple[str, str]) -> LockedStack:
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    packages = tuple(LockedPackage(name=canonicalize_name(n), version=Version(v)) for n, v in pins)
+    return LockedStack(
+        path="pylock.toml",
+        pins={p.name: p.version for p in packages if p.version is not None},
+        packages=packages,
+        record=LockRecord(),
+        environments=(),
+    )
+
+
+def test_an_osv_query_asks_about_the_lock_the_packages_and_the_specs() -> None:
+    lock = _stack(("a", "1.0"), ("b", "2.0"), ("b", "2.1"), ("c", "3.0"))
+    wanted = osv_query_packages({"c": "3.5"}, ["d==1", "a==1.0"], lock=lock)
+    # b is locked twice: all its versions; c as given overrides the lock; d added
+    assert wanted == {"a": "1.0", "b": None, "c": "3.5", "d": "1"}
+    assert osv_query_packages({}, ["x"], lock=None) == {"x": None}
+
+
+def test_a_graph_format_is_one_of_the_known_ones() -> None:
+    assert export_format("dot") is ExportFormat.DOT
+    assert export_format(ExportFormat.JSON) is ExportFormat.JSON
+    with pytest.raises(InputError, match="unknown graph format 'svg': use dot, graphml, json"):
+        export_format("svg")
+
+
+def test_the_outcomes_show_their_store_without_credentials() -> None:
+    """What the CLI prints of a sync, an OSV import or update, and an index-facts run: the
+    store's URL with its password out (the value keeps the URL it was given)."""
+    from advisor.knowledge.sources.index_facts import IndexFactsOutcome
+    from advisor.knowledge.sources.osv_import import ImportReport
+    from advisor.knowledge.sources.osv_store import ImportOutcome, UpdateOutcome
+    from advisor.knowledge.sync import SyncReport
+
+    url = "postgresql://advisor:s3cret@db.example:5432/knowledge"
+    outcomes = [
+        SyncReport(folder="knowledge", digest="d", store=url),
+        ImportOutcome(source="osv.zip", report=ImportReport(origin="osv.zip"), store=url),
+        UpdateOutcome(url="file:///m/all.zip", changed=False, as_of=None, advisories=0, store=url),
+        IndexFactsOutcome(packages=(), facts=0, added=0, replaced=0, unchanged=0, store=url),
+    ]
+    for outcome in outcomes:
+        assert outcome.store == url
+        assert "s3cret" not in outcome.shown_store
+        assert outcome.shown_store.endswith("db.example:5432/knowledge")
+    plain = SyncReport(folder="knowledge", digest="d", store="sqlite:////tmp/k.db")
+    assert plain.shown_store == "sqlite:////tmp/k.db"

@@ -28,6 +28,8 @@ from advisor.observe.bench import (
 )
 from advisor.observe.probes import (
     Probe,
+    chosen_probes,
+    load_probe_folders,
     load_probes,
     parse_probes,
     select_probes,
@@ -143,6 +145,24 @@ def test_duplicate_and_unknown_probe_names(tmp_path: Path) -> None:
     assert [p.workload for p in load_probes(tmp_path)] == ["x"]
     (named,) = parse_probes("[[probe]]\nname='f.group-by'\nfamily='f'\nstatement='1'\n", source="s")
     assert named.workload == "group"
+
+
+def test_probe_folders_and_the_chosen_probes(tmp_path: Path) -> None:
+    """The folders a workload reads (the ones that exist, each once, in order) and the
+    probes a bench or sweep job runs (its folder, or the curated one)."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, name in ((first, "x"), (second, "y")):
+        folder.mkdir()
+        text = f"[[probe]]\nname='f.{name}'\nfamily='f'\nstatement='1'\n"
+        (folder / "p.toml").write_text(text, encoding="utf-8")
+    found = load_probe_folders([second, tmp_path / "missing", first, second])
+    assert [p.name for p in found] == ["f.y", "f.x"]
+    assert [p.name for p in chosen_probes(first, ())] == ["f.x"]
+    assert [p.name for p in chosen_probes(str(second), ["f.y"])] == ["f.y"]
+    curated = chosen_probes(None, ["json.roundtrip-stdlib"])
+    assert curated == select_probes(load_probes(BENCHMARKS), ["json.roundtrip-stdlib"])
+    with pytest.raises(InputError, match="no such benchmarks folder"):
+        chosen_probes(tmp_path / "missing", ())
 
 
 # -- import times -----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import pytest
 
 from advisor import __version__
 from advisor.api.advising import bundled_knowledge_dir
+from advisor.errors import InputError
+from advisor.knowledge.bundled import recipes_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,6 +37,14 @@ def test_the_checkout_comes_first_then_an_installed_copy(tmp_path: Path) -> None
     assert bundled_knowledge_dir(checkout=checkout, prefixes=[tmp_path / "none"]) is None
     local = _knowledge(checkout)
     assert bundled_knowledge_dir(checkout=checkout, prefixes=[prefix]) == local
+
+
+def test_the_recipes_folder_is_the_one_given_else_the_curated_one(tmp_path: Path) -> None:
+    assert recipes_folder(tmp_path) == tmp_path
+    assert recipes_folder(None) == REPO / "knowledge"
+    assert recipes_folder(None, bundled=lambda: tmp_path) == tmp_path
+    with pytest.raises(InputError, match="no knowledge folder with image recipes"):
+        recipes_folder(None, bundled=lambda: None)
 
 
 @pytest.mark.slow

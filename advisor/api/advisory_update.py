@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,12 +35,11 @@ def dump_url(url: str | None, *, environ: Mapping[str, str], cwd: Path) -> str:
     the configuration that applies to ``cwd``, else OSV's public PyPI dump. Raises
     :class:`~advisor.errors.ConfigError` for a bad configuration file."""
     from advisor.config import load_config
-    from advisor.knowledge.sources.osv_dump import DEFAULT_OSV_DUMP_URL
+    from advisor.knowledge.sources.osv_dump import choose_dump_url
 
-    for candidate in (url, environ.get(ENV_VAR)):
-        if candidate and candidate.strip():
-            return candidate.strip()
-    return load_config(cwd).osv_dump_url or DEFAULT_OSV_DUMP_URL
+    return choose_dump_url(
+        url, from_env=environ.get(ENV_VAR), configured=lambda: load_config(cwd).osv_dump_url
+    )
 
 
 def update_advisories(
@@ -61,22 +59,16 @@ def update_advisories(
     :class:`~advisor.errors.CacheError` when the download folder cannot be made."""
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import resolve_store_url
-    from advisor.errors import CacheError
     from advisor.index.settings import load_pip_settings
+    from advisor.knowledge.sources.osv_dump import dump_download_path
     from advisor.knowledge.sources.osv_store import update_from_dump
     from advisor.knowledge.store import open_store
-    from advisor.urls import redact_url
 
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     store = resolve_store_url(store_url, environ)
     source = dump_url(url, environ=environ, cwd=cwd)
-    folder = default_cache_dir(environ) / "osv"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CacheError(f"cannot create {folder}: {exc.strerror or exc}") from exc
-    dest = folder / f"{hashlib.sha256(redact_url(source).encode()).hexdigest()[:16]}.zip"
+    dest = dump_download_path(default_cache_dir(environ) / "osv", source)
     network = load_pip_settings(environ=environ, cwd=cwd).network_settings()
     with open_store(store) as opened:
         outcome = update_from_dump(

@@ -9,29 +9,32 @@ the observations); with ``push_to``, a build that passed is then pushed
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from advisor.image.base_facts import ObservedBase, observed_base
+from advisor.image.build import Progress
 from advisor.image.builder import DEFAULT_BUILD_TIMEOUT, BuildOutcome
 from advisor.image.context import ContextInfo, read_context
+from advisor.image.tools import BuildTool
+from advisor.knowledge.schema import BuildObservation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
-    from advisor.image.build import Progress
-    from advisor.image.tools import BuildTool
-    from advisor.knowledge.schema import BuildObservation
 
 __all__ = [
     "DEFAULT_BUILD_TIMEOUT",
+    "BuildObservation",
     "BuildOutcome",
+    "BuildTool",
     "ContextInfo",
     "ObservedBase",
+    "Progress",
     "build_image",
     "last_builds",
     "observed_base",
@@ -85,21 +88,13 @@ def build_image(
         on_line=on_line,
         on_start=on_start,
     )
-    if push_to is None or not outcome.ok:
-        return outcome
     from advisor.api.publishing import push_image
 
-    pushed = push_image(
-        folder,
-        push_to,
-        tls_verify=tls_verify,
-        store_url=store_url,
-        environ=environ,
-        on_line=on_push_line,
-        now=now,
-        host=host,
-    )
-    return dataclasses.replace(outcome, push=pushed)
+    push = partial(
+        push_image, folder, tls_verify=tls_verify, store_url=store_url, environ=environ,
+        on_line=on_push_line, now=now, host=host,
+    )  # fmt: skip
+    return outcome.then_push(push_to, push)  # a build that passed is pushed
 
 
 def last_builds(

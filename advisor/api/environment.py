@@ -1,5 +1,5 @@
 """``advisor env detect``: the runtime environment of this machine, or of a target described
-from it.
+from it (rendered by :mod:`advisor.report.environment`).
 
 Part of the composition root: :meth:`RuntimeEnvironment.detect` is the one impure
 constructor (it probes the host); a target takes the host's defaults for what it does not
@@ -8,9 +8,9 @@ name.
 
 from __future__ import annotations
 
-from advisor.environment import RuntimeEnvironment, render_toml
+from advisor.environment import RuntimeEnvironment
 
-__all__ = ["RuntimeEnvironment", "detect_environment", "render_toml"]
+__all__ = ["RuntimeEnvironment", "detect_environment"]
 
 
 def detect_environment(
@@ -21,9 +21,8 @@ def detect_environment(
 
     Raises :class:`~advisor.errors.InputError` for a version or platform tag it cannot read.
     """
-    host = RuntimeEnvironment.detect()
-    if python or platform or implementation:
-        return RuntimeEnvironment.for_target(
-            host=host, python=python, platform=platform, implementation=implementation
-        )
-    return host
+    from advisor.environment.targets import described_target
+
+    return described_target(
+        RuntimeEnvironment.detect(), python=python, platform=platform, implementation=implementation
+    )

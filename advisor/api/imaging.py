@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from advisor.errors import InputError
 from advisor.events import SILENT
 from advisor.image.assembly import ImageOutcome
+from advisor.image.listing import ImageListing
 from advisor.image.target import recipe_target
+from advisor.knowledge.bundled import recipes_folder
 from advisor.models import LockFormat
 
 if TYPE_CHECKING:
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
     from advisor.api.locking import LockOutcome
     from advisor.events import ProgressEvents
     from advisor.image.assembly import ContextSettings
-    from advisor.image.listing import ImageListing
     from advisor.image.locker import Downloader, ImageLockRequest, LockedImage
     from advisor.knowledge.schema import ImageRecipe
 
 __all__ = [
+    "ImageListing",
     "ImageOutcome",
     "generate",
     "image_settings",
@@ -49,15 +50,6 @@ __all__ = [
 _LOCKS = {LockFormat.PYLOCK: "pylock.toml", LockFormat.REQUIREMENTS: "requirements.txt"}
 
 
-def _knowledge_folder(knowledge_dir: Path | None) -> Path:
-    from advisor.api.bundled import bundled_knowledge_dir
-
-    folder = knowledge_dir or bundled_knowledge_dir()
-    if folder is None:
-        raise InputError("no knowledge folder with image recipes: pass --knowledge-dir")
-    return folder
-
-
 def list_recipes(
     *, knowledge_dir: Path | None = None, now: datetime | None = None
 ) -> tuple[ImageRecipe, ...]:
@@ -65,7 +57,7 @@ def list_recipes(
     from advisor.image.recipes import load_recipes
 
     date = (now or datetime.now(UTC)).date().isoformat()
-    return load_recipes(_knowledge_folder(knowledge_dir), date=date)
+    return load_recipes(recipes_folder(knowledge_dir), date=date)
 
 
 def image_settings(
@@ -84,7 +76,7 @@ def image_settings(
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
-    folder = _knowledge_folder(knowledge_dir)
+    folder = recipes_folder(knowledge_dir)
     return ContextSettings(
         knowledge=folder,
         lock=_ImageLock(opts=opts, knowledge=folder, environ=environ, cwd=cwd, now=now),
@@ -163,7 +155,7 @@ def list_images(
             resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
         )
     return listing(
-        _knowledge_folder(knowledge_dir),
+        recipes_folder(knowledge_dir),
         today=now.date(),
         store_url=resolve_store_url(store_url, environ),
         resolve=settings,
@@ -190,18 +182,18 @@ class _ImageLock:
         from advisor.image.locker import LockedImage
         from advisor.report.json import advice_to_dict
 
-        opts = dataclasses.replace(self.opts, recommendation=request.recommendation)
-        if request.extra_indexes:
-            extra = tuple(dict.fromkeys((*opts.extra_index_urls, *request.extra_indexes)))
-            opts = dataclasses.replace(opts, extra_index_urls=extra)
+        opts = dataclasses.replace(
+            self.opts,
+            recommendation=request.recommendation,
+            extra_index_urls=request.extra_index_urls(self.opts.extra_index_urls),
+        )
         out = LockOptions(output=request.folder / "pylock.toml")
         prep = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
         prep = dataclasses.replace(
             prep, targets=(request.target,), previous=dict(request.preferences)
         )
-        if request.pinned:
-            pinned = {**prep.index.pinned, **request.pinned}
-            prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
+        pinned = request.pinned_indexes(prep.index.pinned)
+        prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
         advice = AdviseOptions(knowledge_dirs=(self.knowledge,))
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
 

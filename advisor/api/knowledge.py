@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import InputError
 from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.knowledge.package_facts import KnownFact, PackageKnowledge, parse_package_spec
+from advisor.knowledge.sources import Problem
 from advisor.knowledge.sources.osv_store import ImportOutcome
 from advisor.knowledge.sync import SyncReport
 
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from advisor.index.fetch import NetworkSettings
-    from advisor.knowledge.sources import Problem
     from advisor.knowledge.store import KnowledgeStore, StoreStats
 
 __all__ = [
     "ImportOutcome",
     "KnownFact",
     "PackageKnowledge",
+    "Problem",
     "SyncReport",
     "advisory_data",
     "import_osv",
@@ -118,17 +119,14 @@ def import_osv(
     :class:`InputError` for a missing source or an API import without packages,
     :class:`~advisor.errors.IndexUnavailable` when the API cannot be used."""
     from advisor.index.settings import load_pip_settings
-    from advisor.knowledge.lock_graph import lock_packages
-    from advisor.knowledge.package_facts import merge_packages
+    from advisor.knowledge.lock_graph import osv_query_packages
     from advisor.knowledge.sources.osv_store import read_osv, store_advisories
     from advisor.lockfile import read_pylock
 
     environ = os.environ if environ is None else environ
     url = resolve_store_url(store_url, environ)
-    wanted = dict(packages or {})
-    if lock is not None:
-        wanted = {**lock_packages(read_pylock(lock)), **wanted}
-    wanted = merge_packages(wanted, specs)
+    locked = None if lock is None else read_pylock(lock)
+    wanted = osv_query_packages(packages or {}, specs, lock=locked)
     date = today or _today()
 
     def network() -> NetworkSettings:

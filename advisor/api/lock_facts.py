@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
 from advisor.api.knowledge import _open, _today, resolve_store_url
-from advisor.errors import InputError
 from advisor.knowledge.graph import ExportFormat
 from advisor.knowledge.sources.index_facts import IndexFactsOutcome
 
@@ -63,12 +62,12 @@ def export_lock_graph(
     written to ``output`` when given (as :func:`~advisor.lockfile.write_output` does).
     Raises :class:`InputError` for another format."""
     from advisor.knowledge.graph import export
+    from advisor.knowledge.lock_graph import export_format
     from advisor.lockfile.write import write_output
 
-    if fmt not in tuple(ExportFormat):
-        raise InputError(f"unknown graph format {str(fmt)!r}: use {', '.join(ExportFormat)}")
+    chosen = export_format(fmt)
     graph = stack_graph_for_lock(lock_path, store_url=store_url, environ=environ)
-    text = export(graph, ExportFormat(fmt))
+    text = export(graph, chosen)
     if output is not None:
         write_output(output, text)
     return text

@@ -3,6 +3,7 @@
 Composition only: it reads the clock, the process environment and this machine
 (:class:`~advisor.environment.RuntimeEnvironment`, recorder id), opens the knowledge store a
 URL names, and hands them to :mod:`advisor.observe.runs` (bench and sweep steps),
+:mod:`advisor.observe.plan` (a sweep's options, versions and pairs),
 :mod:`advisor.observe.install` and :mod:`advisor.observe.exchange`, which decide.
 Compatibility sweeps (pairs of releases): :func:`observe_compatibility`, over
 :mod:`advisor.observe.compat`.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +23,11 @@ from advisor.api.bundled import default_benchmarks_dir
 from advisor.api.knowledge import _today, resolve_store_url
 from advisor.errors import InputError
 from advisor.events import SILENT
-from advisor.knowledge.schema import encode_observation
-from advisor.observe.exchange import ExportOutcome, ImportOutcome
+from advisor.knowledge.schema import BuildObservation
+from advisor.observe.compat import CompatOutcome
+from advisor.observe.exchange import SHARED_KINDS, ExportOutcome, ImportOutcome
+from advisor.observe.plan import CompatOptions, SweepOptions
+from advisor.observe.probes import chosen_probes
 from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
 
 if TYPE_CHECKING:
@@ -33,17 +36,19 @@ if TYPE_CHECKING:
     from advisor.api.context import ResolveOptions
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.knowledge.schema import BuildObservation, CompatibilityObservation, Observation
-    from advisor.observe.compat import PairResult
-    from advisor.observe.probes import Probe
+    from advisor.knowledge.schema import Observation
+    from advisor.observe.compat import PipSource
     from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
     "BenchOutcome",
+    "BuildObservation",
+    "CompatOptions",
     "CompatOutcome",
     "ExportOutcome",
     "ImportOutcome",
     "PreparedJob",
+    "SweepOptions",
     "default_benchmarks_dir",
     "export_observations",
     "import_observations",
@@ -129,13 +134,6 @@ def observe_install(
     return observations
 
 
-def _probes(benchmarks: Path | str | None, names: Sequence[str]) -> tuple[Probe, ...]:
-    from advisor.observe.probes import load_probes, select_probes
-
-    folder = Path(benchmarks) if benchmarks else default_benchmarks_dir()
-    return select_probes(load_probes(folder), names)
-
-
 def observe_bench(
     target: Path,
     *,
@@ -163,7 +161,7 @@ def observe_bench(
     from advisor.observe.runs import bench_target
 
     machine = _machine(environ)
-    chosen = _probes(benchmarks, probes)
+    chosen = chosen_probes(benchmarks, probes)
     url = resolve_store_url(None, environ) if store_url is None and default_store else store_url
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
         outcome = bench_target(
@@ -187,14 +185,22 @@ def observe_bench(
     return outcome
 
 
+def _pip_source(opts: ResolveOptions) -> PipSource:
+    """Where the pip of a sweep's venvs finds the files: the indexes of ``opts``."""
+    from advisor.observe.compat import PipSource
+
+    return PipSource(
+        index_url=opts.index_url,
+        extra_index_urls=opts.extra_index_urls,
+        find_links=opts.find_links,
+        no_index=opts.no_index,
+    )
+
+
 def plan_sweep(
     requirements: str | Sequence[str],
     *,
-    count: int,
-    probes: Sequence[str],
-    repeat: int,
-    threads: int | None = 1,
-    timeout: float,
+    sweep: SweepOptions,
     opts: ResolveOptions,
     workdir: Path,
     store_url: str | None,
@@ -205,24 +211,15 @@ def plan_sweep(
     tool: str = TOOL,
 ) -> list[Path]:
     """Write one job spec per version (:func:`advisor.observe.runs.write_specs`): the
-    ``count`` newest versions with a wheel for the target of ``opts`` of each of
+    ``sweep.count`` newest versions with a wheel for the target of ``opts`` of each of
     ``requirements`` (all about one package; one may be a plain string), found on the
     indexes of ``opts``. The spec names the benchmarks folder and the store by value."""
     from advisor.api.lock_facts import index_files
     from advisor.observe.runs import sweep_versions, write_specs
-    from advisor.observe.sweep import JobSpec
 
-    template = JobSpec(
-        requirement="",
-        probes=tuple(probes),
-        repeat=repeat,
-        threads=threads,
-        timeout=timeout,
+    template = sweep.template(
         python=opts.python,
-        index_url=opts.index_url,
-        extra_index_urls=opts.extra_index_urls,
-        find_links=opts.find_links,
-        no_index=opts.no_index,
+        pip=_pip_source(opts),
         knowledge=store_url,
         benchmarks=str(benchmarks) if benchmarks is not None else None,
         today=today,
@@ -231,9 +228,8 @@ def plan_sweep(
 
     def versions(requirement: str) -> tuple[str, tuple[str, ...]]:
         with index_files(opts, environ, cwd) as (find, (target, *_)):
-            pre = opts.pre
             return sweep_versions(
-                requirement, find=find, target=target, count=count, allow_prereleases=pre
+                requirement, find=find, target=target, count=sweep.count, allow_prereleases=opts.pre
             )
 
     wanted = [requirements] if isinstance(requirements, str) else list(requirements)
@@ -295,7 +291,7 @@ def run_sweep_job(
         spec_path,
         prepare=prepare,
         machine=_machine(environ),
-        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
         record=record,
     )
 
@@ -320,7 +316,7 @@ def run_sweep(
         prepare=partial(prepare_sweep_job, environ=dict(environ)),
         jobs=jobs,
         machine=_machine(environ),
-        probes=lambda spec: _probes(spec.benchmarks, spec.probes),
+        probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
         record=_record,
         events=events,
     )
@@ -332,11 +328,7 @@ def run_sweep(
 def observe_sweep(
     requirements: Sequence[str],
     *,
-    count: int,
-    probes: Sequence[str],
-    repeat: int,
-    threads: int | None = 1,
-    timeout: float,
+    sweep: SweepOptions,
     opts: ResolveOptions,
     jobs: int,
     output: Path | None,
@@ -351,11 +343,7 @@ def observe_sweep(
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         specs = plan_sweep(
             requirements,
-            count=count,
-            probes=probes,
-            repeat=repeat,
-            threads=threads,
-            timeout=timeout,
+            sweep=sweep,
             opts=opts,
             workdir=(workdir or Path(scratch)).resolve(),
             store_url=resolve_store_url(store_url, environ),
@@ -370,20 +358,19 @@ def export_observations(
     store_url: str | None,
     *,
     path: Path | None,
-    kinds: Collection[str] = ("build", "performance", "compatibility"),
+    kinds: Collection[str] = SHARED_KINDS,
     environ: Mapping[str, str] | None = None,
 ) -> ExportOutcome:
     """Write every stored observation of ``kinds`` to ``path`` as JSON lines, sorted by key
-    (``path=None``: only return the text), written as :func:`~advisor.lockfile.write_output`
-    does. Raises :class:`InputError` for a kind other than build, performance and compatibility, and
+    (``path=None``: only return the text; :func:`advisor.observe.exchange.export_store`),
+    written as :func:`~advisor.lockfile.write_output` does. Raises :class:`InputError` for
+    a kind other than build, performance and compatibility, and
     :class:`~advisor.errors.UnwritableOutput` when ``path`` cannot be written."""
     from advisor.knowledge.store import open_store
     from advisor.lockfile.write import write_output
-    from advisor.observe.exchange import check_kinds, export_jsonl
+    from advisor.observe.exchange import export_store
 
-    check_kinds(kinds)
-    with open_store(resolve_store_url(store_url, environ)) as store:
-        text = export_jsonl([o for k in sorted(set(kinds)) for o in store.iter_kind(k)])
+    text = export_store(kinds, store=partial(open_store, resolve_store_url(store_url, environ)))
     if path is not None:
         write_output(path, text)
     return ExportOutcome(path=path, count=text.count("\n"), text=text)
@@ -396,99 +383,57 @@ def import_observations(
     environ: Mapping[str, str] | None = None,
     today: str | None = None,
 ) -> ImportOutcome:
-    """Store the observations of a JSONL file (re-importing the same facts is idempotent);
-    bad lines are skipped and returned as problems. Raises :class:`InputError` when the
-    file cannot be read."""
+    """Store the observations of a JSONL file (:func:`advisor.observe.exchange.import_jsonl`;
+    re-importing the same facts is idempotent); bad lines are skipped and returned as
+    problems. Raises :class:`InputError` when the file cannot be read."""
     from advisor.knowledge.store import open_store
-    from advisor.observe.exchange import read_jsonl
+    from advisor.observe.exchange import import_jsonl
 
-    observations, problems = read_jsonl(path, today=today or _today())
-    with open_store(resolve_store_url(store_url, environ)) as store:
-        result = store.put(observations)
-    return ImportOutcome(
-        path=path,
-        read=len(observations),
-        added=result.added,
-        replaced=result.replaced,
-        unchanged=result.unchanged,
-        problems=tuple(problems),
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CompatOutcome:
-    """What :func:`observe_compatibility` did: one result per pair, and the observations."""
-
-    results: tuple[PairResult, ...]
-    observations: tuple[CompatibilityObservation, ...]
+    url = resolve_store_url(store_url, environ)
+    return import_jsonl(path, today=today or _today(), store=partial(open_store, url))
 
 
 def observe_compatibility(
     requirements: Sequence[str],
     *,
     others: Sequence[str],
-    count: int,
-    other_count: int,
+    compat: CompatOptions,
     opts: ResolveOptions,
     workdir: Path,
     store_url: str | None,
     output: Path | None = None,
-    jobs: int = 1,
-    timeout: float = 600.0,
     environ: Mapping[str, str],
     cwd: Path,
     today: str | None = None,
     events: ProgressEvents = SILENT,
 ) -> CompatOutcome:
-    """Pair the ``count`` newest versions (wheels for this machine) of each of
-    ``requirements`` (one package; several lines, ``"numpy<2" "numpy>=2"``) with the
-    ``other_count`` newest of each of ``others``, observe every pair in its own venv of
-    this interpreter (:mod:`advisor.observe.compat`), store the observations, append them
-    to ``output`` (JSONL) when given. Raises :class:`InputError` for requirements of
-    several packages or a ``--python`` that is not this interpreter's."""
-    from packaging.version import Version
-
-    from advisor.api.knowledge import store_url as resolve_store_url
+    """Pair the versions :func:`advisor.observe.plan.compat_pairs` picks (wheels for this
+    machine) of ``requirements`` with those of ``others``, on the indexes of ``opts``;
+    observe every pair in its own venv of this interpreter (:mod:`advisor.observe.compat`,
+    ``compat.jobs`` at a time), store the observations, append them to ``output`` (JSONL)
+    when given. Raises :class:`InputError` for requirements of several packages or a
+    ``--python`` that is not this interpreter's."""
     from advisor.api.lock_facts import index_files
     from advisor.environment import RuntimeEnvironment
-    from advisor.knowledge.store import open_store
-    from advisor.observe.compat import CompatSettings, PipSource, plan_pairs, run_pairs
+    from advisor.observe.compat import CompatSettings, run_pairs
+    from advisor.observe.exchange import append_jsonl
+    from advisor.observe.plan import compat_interpreter, compat_pairs
     from advisor.observe.recorder import detect_recorder
-    from advisor.observe.runs import sweep_versions
 
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if opts.python is not None and opts.python != here:
-        raise InputError(f"--python {opts.python}: a compatibility sweep runs Python {here}")
-
-    def newest(reqs: Sequence[str], n: int) -> dict[str, list[str]]:
-        found: dict[str, set[str]] = {}
-        with index_files(opts, environ, cwd) as (find, (target, *_)):
-            for req in reqs:
-                name, versions = sweep_versions(
-                    req, find=find, target=target, count=n, allow_prereleases=opts.pre
-                )
-                found.setdefault(name, set()).update(versions)
-        return {k: sorted(v, key=Version, reverse=True) for k, v in found.items()}
-
-    swept = newest(requirements, count)
-    if len(swept) != 1:
-        raise InputError(f"a sweep pairs one package's versions, not {', '.join(sorted(swept))}")
-    ((name, versions),) = swept.items()
-    pairs = plan_pairs(name, versions, newest(others, other_count))
+    python = compat_interpreter(opts.python)
+    with index_files(opts, environ, cwd) as (find, (target, *_)):
+        pairs = compat_pairs(
+            requirements, others, options=compat, find=find, target=target,
+            allow_prereleases=opts.pre,
+        )  # fmt: skip
     settings = CompatSettings(
-        python=sys.executable,
-        pip=PipSource(index_url=opts.index_url, extra_index_urls=opts.extra_index_urls,
-                      find_links=opts.find_links, no_index=opts.no_index),
-        timeout=timeout, today=today or _today(), tool=TOOL, recorder=detect_recorder(environ),
+        python=python, pip=_pip_source(opts), timeout=compat.timeout, today=today or _today(),
+        tool=TOOL, recorder=detect_recorder(environ),
     )  # fmt: skip
     results = run_pairs(pairs, settings=settings, workdir=workdir, env=RuntimeEnvironment.detect(),
-                        environ=environ, jobs=jobs, events=events)  # fmt: skip
-    observed = tuple(r.observation for r in results if r.observation is not None)
-    if observed:
-        with open_store(resolve_store_url(store_url, environ)) as store:
-            store.put(observed)
-    if output is not None and observed:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with output.open("a", encoding="utf-8") as fh:
-            fh.writelines(encode_observation(o).decode() + "\n" for o in observed)
-    return CompatOutcome(results=tuple(results), observations=observed)
+                        environ=environ, jobs=compat.jobs, events=events)  # fmt: skip
+    outcome = CompatOutcome.of(results)
+    _record(resolve_store_url(store_url, environ), outcome.observations)
+    if output is not None:
+        append_jsonl(output, outcome.observations)
+    return outcome

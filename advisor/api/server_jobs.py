@@ -139,6 +139,7 @@ class ServerJobs:
 
         from advisor.api.context import ResolveOptions
         from advisor.api.observing import plan_sweep
+        from advisor.observe.plan import SweepOptions
         from advisor.observe.sweep import read_spec
         from advisor.server.sweep_calls import PlannedJob
 
@@ -152,11 +153,13 @@ class ServerJobs:
         with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
             specs = plan_sweep(
                 call.requirements,
-                count=call.versions,
-                probes=call.probes,
-                repeat=call.repeat,
-                threads=call.threads,
-                timeout=call.timeout,
+                sweep=SweepOptions(
+                    count=call.versions,
+                    probes=call.probes,
+                    repeat=call.repeat,
+                    threads=call.threads,
+                    timeout=call.timeout,
+                ),
                 opts=opts,
                 workdir=Path(tmp),
                 store_url=None,  # the workers upload to the server: no store travels

@@ -25,11 +25,11 @@ def load_workload(name: str, *, knowledge_dirs: Sequence[Path] = ()) -> Workload
     """The workload ``name`` (``advisor advise --workload``): its probes in the curated
     benchmarks and in the ``benchmarks/`` folder of each of ``knowledge_dirs`` that has one.
     Raises :class:`InputError` naming the known workloads for an unknown name."""
-    from advisor.observe.probes import load_probes, workload_probes
+    from advisor.observe.probes import load_probe_folders, workload_probes
     from advisor.scoring.units.performance import Workload
 
     folders = [default_benchmarks_dir(), *(d / "benchmarks" for d in knowledge_dirs)]
-    probes = [p for f in dict.fromkeys(folders) if f.is_dir() for p in load_probes(f)]
+    probes = load_probe_folders(folders)
     return Workload(name=name.strip().lower(), probes=workload_probes(probes, name))
 
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import (
     knowledge_store_option,
+    pop_value,
     resolve_options,
     resolve_opts,
     setup_logging,
     stderr,
 )
 from advisor.cli._progress import progress_events
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from advisor.api.building import BuildObservation, BuildTool
+    from advisor.api.building import Progress as BuildProgress
+    from advisor.api.imaging import ImageListing
 
 __all__ = ["image"]
 
@@ -61,34 +69,46 @@ def image_list(
         store_url=knowledge_url,
         resolve=ResolveOptions(index_url=index_url) if resolve else None,
     )
-    rows = [_row(item, resolve=resolve) for item in listed]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps([_row(item, resolve=resolve) for item in listed], indent=2))
         return
-    for row in rows:
-        target = f"{row['implementation']}{row['python']} {row['platform']}"
-        if row["cuda"]:
-            target += f" cuda {row['cuda']}"
-        click.echo(f"{row['name']}\t{row['base']}\t{target}")
-        if row["summary"]:
-            click.echo(f"    {row['summary']}")
-        click.echo(f"    requirements: {', '.join(row['requirements']) or 'none (Python only)'}")
+    for item in listed:
+        r = item.recipe
+        target = f"{r.implementation}{r.python} {r.platform}"
+        if r.cuda:
+            target += f" cuda {r.cuda}"
+        click.echo(f"{r.name}\t{_base(item)}\t{target}")
+        if r.summary:
+            click.echo(f"    {r.summary}")
+        click.echo(f"    requirements: {', '.join(r.requirements) or 'none (Python only)'}")
         if resolve:
-            click.echo(f"    resolves to: {_pins_text(row['resolves-to'])}")
-        last = row["last-build"]
+            click.echo(f"    resolves to: {_pins_text(item.resolves_to)}")
+        last = item.last_build
         if last:
-            why = f" ({last['failure-class']})" if last.get("failure-class") else ""
-            click.echo(f"    last build: {last['outcome']}{why}, {last['date']}, {last['tool']}")
-            for reference in last["pushed"]:
+            why = f" ({last.failure_class})" if last.failure_class else ""
+            date, tool = last.provenance.date, _tool(last)
+            click.echo(f"    last build: {last.outcome}{why}, {date}, {tool}")
+            for reference in last.pushed:
                 click.echo(f"    pushed: {reference}")
 
 
-def _row(item: Any, *, resolve: bool) -> dict[str, Any]:
-    """One recipe of ``image list`` as JSON (``--json``), and what the table shows."""
+def _base(item: ImageListing) -> str:
+    """The recipe's base image, with its digest when the recipe pins one."""
+    r = item.recipe
+    return r.base_image + (f"@{r.base_digest}" if r.base_digest else "")
+
+
+def _tool(obs: BuildObservation) -> str:
+    """The tool that built (or pushed) the image, from the observation's source."""
+    return obs.provenance.source.removeprefix("image-build:").removeprefix("image-push:")
+
+
+def _row(item: ImageListing, *, resolve: bool) -> dict[str, object]:
+    """One recipe of ``image list`` as JSON (``--json``)."""
     r = item.recipe
     return {
         "name": r.name,
-        "base": r.base_image + (f"@{r.base_digest}" if r.base_digest else ""),
+        "base": _base(item),
         "python": r.python,
         "implementation": r.implementation,
         "platform": r.platform,
@@ -100,7 +120,7 @@ def _row(item: Any, *, resolve: bool) -> dict[str, Any]:
     }
 
 
-def _pins_text(pins: Any) -> str:
+def _pins_text(pins: Mapping[str, str] | str | None) -> str:
     if isinstance(pins, str):
         return pins
     if not pins:
@@ -110,14 +130,14 @@ def _pins_text(pins: Any) -> str:
     return shown + (f" and {more} more" if more > 0 else "") + f" ({len(pins)} packages)"
 
 
-def _build_summary(obs: Any) -> dict[str, Any] | None:
+def _build_summary(obs: BuildObservation | None) -> dict[str, object] | None:
     if obs is None:
         return None
     return {
         "outcome": obs.outcome,
         "failure-class": obs.failure_class,
         "date": obs.provenance.date,
-        "tool": obs.provenance.source.removeprefix("image-build:").removeprefix("image-push:"),
+        "tool": _tool(obs),
         "duration": obs.duration,
         "stack-digest": obs.stack_digest,
         "pushed": list(obs.pushed),
@@ -151,7 +171,7 @@ def _build_summary(obs: Any) -> dict[str, Any] | None:
 )
 @resolve_options
 def image_generate(
-    recipe: str | None, all_recipes: bool, inputs: tuple[Path, ...], vendor: bool, **kw: Any
+    recipe: str | None, all_recipes: bool, inputs: tuple[Path, ...], vendor: bool, **kw: object
 ) -> None:
     """Write a build context for RECIPE: Containerfile, lock, constraints, SBOM, image.json.
 
@@ -166,11 +186,12 @@ def image_generate(
     if all_recipes and inputs:
         raise click.UsageError("--all generates each recipe's own requirements: no INPUTS")
 
-    as_json = kw.pop("as_json")
-    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    as_json = bool(pop_value(kw, "as_json", bool))
+    verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
-    output: Path = kw.pop("output")
-    knowledge_dir: Path | None = kw.pop("knowledge_dir")
+    output = pop_value(kw, "output", Path)
+    assert output is not None  # a required option
+    knowledge_dir = pop_value(kw, "knowledge_dir", Path)
     for name in ("python", "platform", "implementation", "cuda"):
         if kw.get(name):
             raise click.UsageError(f"--{name} is the recipe's: the base image decides it")
@@ -304,12 +325,12 @@ def image_build(
     )
     task = bar.add_task("building", total=None)
 
-    def on_start(chosen: Any, image_tag: str) -> None:
+    def on_start(chosen: BuildTool, image_tag: str) -> None:
         if not (quiet or as_json):
             console.print(f"building {escape(image_tag)} with {chosen.name}")
         bar.update(task, description=f"{chosen.name}: building {image_tag}")
 
-    def on_line(line: str, step: Any) -> None:
+    def on_line(line: str, step: BuildProgress | None) -> None:
         if step is not None:
             stage = f"stage {step.stage}/{step.stages} " if step.stage else ""
             bar.update(
@@ -321,7 +342,7 @@ def image_build(
         if not (quiet or as_json):
             bar.console.print(escape(line), style="dim" if step is None else "bold")
 
-    def on_push_line(line: str, _step: Any) -> None:
+    def on_push_line(line: str, _step: BuildProgress | None) -> None:
         bar.update(task, description=f"pushing {push_to}")
         if not (quiet or as_json):
             bar.console.print(escape(line))
@@ -348,7 +369,7 @@ def image_build(
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if as_json:
-        payload: dict[str, Any] = {
+        payload: dict[str, object] = {
             "folder": str(outcome.folder),
             "tool": outcome.tool.name,
             "tag": outcome.tag,

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._common import knowledge_store_option, stderr
 from advisor.cli._push import push_payload, report_push, tls_verify_option
 from advisor.cli.image import image
+
+if TYPE_CHECKING:
+    from advisor.api.building import Progress as BuildProgress
 
 __all__ = ["image_inspect", "image_push"]
 
@@ -61,7 +64,7 @@ def image_push(
 
     console = stderr()
 
-    def on_line(line: str, _step: Any) -> None:
+    def on_line(line: str, _step: BuildProgress | None) -> None:
         if not (quiet or as_json):
             console.print(escape(line), style="dim")
 

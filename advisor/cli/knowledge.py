@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +16,7 @@ __all__ = ["knowledge_group"]
 from advisor.cli._app import cli
 from advisor.cli._common import (
     knowledge_store_option,
+    pop_value,
     resolve_options,
     resolve_opts,
     server_option,
@@ -23,16 +24,17 @@ from advisor.cli._common import (
     stderr,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.table import Table
+
+    from advisor.api.knowledge import KnownFact, Problem
+
 _MAX_SHOWN_PROBLEMS = 20
 
 
-def _shown_url(url: str) -> str:
-    from advisor.api.output import redact_url
-
-    return redact_url(url)
-
-
-def _problem_dict(problem: Any) -> dict[str, Any]:
+def _problem_dict(problem: Problem) -> dict[str, object]:
     return {
         "file": problem.file,
         "line": problem.line,
@@ -41,7 +43,7 @@ def _problem_dict(problem: Any) -> dict[str, Any]:
     }
 
 
-def _warn_problems(problems: Any, *, verbose: bool) -> None:
+def _warn_problems(problems: Sequence[Problem], *, verbose: bool) -> None:
     """Problems as warnings on stderr; at most 20 unless ``verbose``."""
     from rich.markup import escape
 
@@ -95,11 +97,11 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     from advisor.api.knowledge import sync
 
     report = sync(path, store_url=knowledge_url, environ=os.environ)
-    url = report.store
+    url = report.shown_store
     if as_json:
         payload = {
             "folder": report.folder,
-            "store": _shown_url(url),
+            "store": url,
             "digest": report.digest,
             "skipped": report.skipped,
             "files": report.files,
@@ -122,7 +124,7 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     _warn_problems(report.problems, verbose=verbose)
     console.print(
         Text(
-            f"Synced {path} into {_shown_url(url)}: {report.files} files, "
+            f"Synced {path} into {url}: {report.files} files, "
             f"{len(report.changed)} written, {len(report.removed)} removed; "
             f"{report.added} added, {report.replaced} replaced, {report.deleted} deleted"
             + (f"; {len(report.problems)} problems" if report.problems else "")
@@ -177,11 +179,11 @@ def knowledge_import_osv(
         lock=lock_path,
         environ=os.environ,
     )
-    report, url = outcome.report, outcome.store
+    report, url = outcome.report, outcome.shown_store
     if as_json:
         payload = {
             "source": outcome.source,
-            "store": _shown_url(url),
+            "store": url,
             "records": report.records,
             "advisories": len(report.advisories),
             "withdrawn": report.withdrawn,
@@ -207,7 +209,7 @@ def knowledge_import_osv(
     stderr().print(
         Text(
             f"Imported {len(report.advisories)} advisories from {outcome.source} "
-            f"({report.records} records{'; ' + note if note else ''}) into {_shown_url(url)}: "
+            f"({report.records} records{'; ' + note if note else ''}) into {url}: "
             f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged, "
             f"{outcome.removed} removed"
         )
@@ -284,7 +286,7 @@ def knowledge_show(
         console.print(_facts_table(kind, known.of_kind(kind), name=name, version=version))
 
 
-def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> Any:
+def _facts_table(kind: str, facts: Sequence[KnownFact], *, name: str, version: str | None) -> Table:
     from rich.table import Table
 
     from advisor.report.facts import FACT_COLUMNS, fact_cells
@@ -306,12 +308,12 @@ def _facts_table(kind: str, facts: Any, *, name: str, version: str | None) -> An
 @click.argument("names", nargs=-1, required=True)
 @resolve_options
 @knowledge_store_option
-def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: Any) -> None:
+def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: object) -> None:
     """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
     from advisor.api.lock_facts import index_facts
 
-    as_json = kw.pop("as_json")
-    verbose, quiet = kw.pop("verbose"), kw.pop("quiet")
+    as_json = bool(pop_value(kw, "as_json", bool))
+    verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
     outcome = index_facts(
         list(names),
@@ -337,7 +339,7 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
         click.echo(
             f"{outcome.facts} release facts for {', '.join(outcome.packages) or 'nothing'}: "
             f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged "
-            f"({_shown_url(outcome.store)})",
+            f"({outcome.shown_store})",
             err=True,
         )
 

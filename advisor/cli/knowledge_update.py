@@ -44,13 +44,12 @@ def knowledge_update(
         outcome = update_advisories(
             store_url=knowledge_url, url=url, environ=os.environ, cwd=Path.cwd(), events=events
         )
-    store = outcome.store
     if as_json:
-        click.echo(json.dumps(_payload(outcome, store), indent=2))
+        click.echo(json.dumps(_payload(outcome), indent=2))
         return
     from rich.text import Text
 
-    from advisor.cli.knowledge import _shown_url, _warn_problems
+    from advisor.cli.knowledge import _warn_problems
 
     as_of = outcome.as_of.isoformat() if outcome.as_of else "unknown"
     held = f"{outcome.advisories} advisories, newest modified {as_of}"
@@ -65,20 +64,20 @@ def knowledge_update(
     note = f"; {len(problems)} problems" if problems else ""
     stderr().print(
         Text(
-            f"Updated {_shown_url(store)} from {outcome.url} ({human_size(outcome.size)}"
+            f"Updated {outcome.shown_store} from {outcome.url} ({human_size(outcome.size)}"
             f"{note}): {held}; {outcome.added} added, {outcome.replaced} replaced, "
             f"{outcome.unchanged} unchanged, {outcome.removed} removed"
         )
     )
 
 
-def _payload(outcome: UpdateOutcome, store: str) -> dict[str, object]:
-    from advisor.cli.knowledge import _problem_dict, _shown_url
+def _payload(outcome: UpdateOutcome) -> dict[str, object]:
+    from advisor.cli.knowledge import _problem_dict
 
     report = outcome.report
     return {
         "url": outcome.url,
-        "store": _shown_url(store),
+        "store": outcome.shown_store,
         "changed": outcome.changed,
         "advisories": outcome.advisories,
         "as-of": outcome.as_of.isoformat() if outcome.as_of else None,

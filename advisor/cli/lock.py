@@ -42,15 +42,11 @@ def env_detect(
     as_json: bool, python: str | None, platform: str | None, implementation: str | None
 ) -> None:
     """Print this machine's runtime environment (or a target's, with --python/--platform)."""
-    from advisor.api.environment import detect_environment, render_toml
+    from advisor.api.environment import detect_environment
+    from advisor.report.environment import render_environment
 
     target = detect_environment(python=python, platform=platform, implementation=implementation)
-    if as_json:
-        data = target.to_dict()
-        data["markers"] = target.markers()
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        click.echo(render_toml(target), nl=False)
+    click.echo(render_environment(target, as_json=as_json), nl=False)
 
 
 @cli.command()

@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import knowledge_store_option, server_option, stderr
 from advisor.cli._progress import progress_events
+
+if TYPE_CHECKING:
+    from advisor.api import ResolveOptions
+    from advisor.api.observing import BuildObservation
 
 __all__ = ["observe_group"]
 
@@ -23,7 +27,7 @@ def observe_group() -> None:
     """Observe real installs and runs on this machine; share what was observed."""
 
 
-def _row(obs: Any) -> dict[str, Any]:
+def _row(obs: BuildObservation) -> dict[str, object]:
     return {
         "package": obs.package,
         "version": obs.version,
@@ -340,7 +344,7 @@ def observe_sweep_command(
     compatibility instead: every swept version beside every --with version. With
     --dispatch, the team server runs each job on a Dask worker."""
     from advisor.api import ResolveOptions
-    from advisor.api.observing import observe_sweep
+    from advisor.api.observing import SweepOptions, observe_sweep
 
     if dispatch:
         local = {
@@ -387,13 +391,12 @@ def observe_sweep_command(
                       knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
         return
     with progress_events(quiet=quiet) as events:
+        sweep = SweepOptions(
+            count=count, probes=probes, repeat=repeat, threads=threads, timeout=timeout
+        )
         results = observe_sweep(
             requirements,
-            count=count,
-            probes=probes,
-            repeat=repeat,
-            threads=threads,
-            timeout=timeout,
+            sweep=sweep,
             opts=opts,
             jobs=jobs,
             output=output,
@@ -430,7 +433,7 @@ def _compat_sweep(
     *,
     count: int,
     other_count: int,
-    opts: Any,
+    opts: ResolveOptions,
     jobs: int,
     timeout: float,
     workdir: Path | None,
@@ -441,19 +444,19 @@ def _compat_sweep(
 ) -> None:
     import tempfile
 
-    from advisor.api.observing import observe_compatibility
+    from advisor.api.observing import CompatOptions, observe_compatibility
 
     with (
         tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch,
         progress_events(quiet=quiet) as events,
     ):
+        compat = CompatOptions(count=count, other_count=other_count, jobs=jobs, timeout=timeout)
         outcome = observe_compatibility(
-            requirements, others=others, count=count, other_count=other_count, opts=opts,
+            requirements, others=others, compat=compat, opts=opts,
             workdir=(workdir or Path(scratch)).resolve(), store_url=knowledge_url,
-            output=output, jobs=jobs, timeout=timeout, environ=os.environ, cwd=Path.cwd(),
-            events=events,
+            output=output, environ=os.environ, cwd=Path.cwd(), events=events,
         )  # fmt: skip
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     for r in outcome.results:
         obs = r.observation
         rows.append(

@@ -17,7 +17,7 @@ from advisor.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["TargetFields", "TargetSpec", "build_targets", "lock_table"]
+__all__ = ["TargetFields", "TargetSpec", "build_targets", "described_target", "lock_table"]
 
 
 class TargetFields(Protocol):
@@ -94,3 +94,21 @@ def lock_table(target: RuntimeEnvironment) -> dict[str, str]:
     if target.cuda_version and target.cuda_source == "user":
         table["cuda_version"] = target.cuda_version
     return table
+
+
+def described_target(
+    host: RuntimeEnvironment,
+    *,
+    python: str | None = None,
+    platform: str | None = None,
+    implementation: str | None = None,
+) -> RuntimeEnvironment:
+    """``host`` itself, or with ``python``, ``platform`` or ``implementation`` the target
+    they describe (:meth:`RuntimeEnvironment.for_target`: the host's values fill the rest),
+    as ``advisor env detect`` shows it. Raises :class:`InputError` for a version or platform
+    tag it cannot read."""
+    if python or platform or implementation:
+        return RuntimeEnvironment.for_target(
+            host=host, python=python, platform=platform, implementation=implementation
+        )
+    return host

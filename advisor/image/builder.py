@@ -19,6 +19,7 @@ lacks, are warnings. They name this machine's recorder id (:mod:`advisor.observe
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC
@@ -68,6 +69,15 @@ class BuildOutcome:
     @property
     def ok(self) -> bool:
         return self.run.ok
+
+    def then_push(
+        self, destination: str | None, push: Callable[[str], PushOutcome]
+    ) -> BuildOutcome:
+        """This outcome with what ``push(destination)`` did, when a ``destination`` is named
+        and the build passed; a build that failed is never pushed."""
+        if destination is None or not self.ok:
+            return self
+        return dataclasses.replace(self, push=push(destination))
 
 
 def _default_tag(info: ContextInfo) -> str:

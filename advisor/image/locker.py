@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from advisor.events import SILENT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from contextlib import AbstractContextManager
     from pathlib import Path
 
@@ -53,6 +53,18 @@ class ImageLockRequest:
     index_lines: bool = True
     command: str = "advisor image generate"
     events: ProgressEvents = SILENT
+
+    def extra_index_urls(self, job: Sequence[str]) -> tuple[str, ...]:
+        """The job's extra indexes ``job`` as given when the recipe adds none; else the
+        job's, then the recipe's, each once, in that order."""
+        if not self.extra_indexes:
+            return tuple(job)
+        return tuple(dict.fromkeys((*job, *self.extra_indexes)))
+
+    def pinned_indexes(self, job: Mapping[str, str]) -> dict[str, str]:
+        """The job's packages pinned to one index ``job`` (name → URL), the recipe's pins
+        over them."""
+        return {**job, **self.pinned}
 
 
 class Downloader(Protocol):

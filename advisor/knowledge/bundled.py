@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-__all__ = ["bundled_knowledge_dir", "default_benchmarks_dir"]
+__all__ = ["bundled_knowledge_dir", "default_benchmarks_dir", "recipes_folder"]
 
 
 def bundled_knowledge_dir(
@@ -42,3 +42,15 @@ def default_benchmarks_dir() -> Path:
     if folder is None:
         raise InputError("no curated knowledge folder: neither a checkout nor an installed copy")
     return folder / "benchmarks"
+
+
+def recipes_folder(
+    knowledge_dir: Path | None, *, bundled: Callable[[], Path | None] | None = None
+) -> Path:
+    """The knowledge folder an image job reads its recipes from: ``knowledge_dir``
+    (``--knowledge-dir``), else the curated one ``bundled()`` finds (default:
+    :func:`bundled_knowledge_dir`). Raises :class:`InputError` when there is neither."""
+    folder = knowledge_dir or (bundled or bundled_knowledge_dir)()
+    if folder is None:
+        raise InputError("no knowledge folder with image recipes: pass --knowledge-dir")
+    return folder

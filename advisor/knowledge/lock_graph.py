@@ -13,16 +13,23 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement as PepRequirement
 from packaging.utils import canonicalize_name
 
-from advisor.knowledge.package_facts import fact_applies
+from advisor.errors import InputError
+from advisor.knowledge.package_facts import fact_applies, merge_packages
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from advisor.knowledge.graph import StackGraph
+    from advisor.knowledge.graph import ExportFormat, StackGraph
     from advisor.knowledge.schema import Observation
     from advisor.lockfile import LockedStack
 
-__all__ = ["lock_graph", "lock_packages", "locked_names"]
+__all__ = [
+    "export_format",
+    "lock_graph",
+    "lock_packages",
+    "locked_names",
+    "osv_query_packages",
+]
 
 
 def locked_names(stack: LockedStack) -> list[str]:
@@ -41,6 +48,29 @@ def lock_packages(stack: LockedStack) -> dict[str, str | None]:
         else:
             found[pkg.name] = version
     return dict(sorted(found.items()))
+
+
+def osv_query_packages(
+    packages: Mapping[str, str | None], specs: Iterable[str], *, lock: LockedStack | None
+) -> dict[str, str | None]:
+    """What an OSV API import asks about: the packages ``lock`` locks
+    (:func:`lock_packages`), overridden by ``packages`` (name → version, ``None``: all
+    versions), with those of ``specs`` (``NAME[==VERSION]``) added; a name asked for at two
+    versions is asked for all versions."""
+    wanted = dict(packages)
+    if lock is not None:
+        wanted = {**lock_packages(lock), **wanted}
+    return merge_packages(wanted, specs)
+
+
+def export_format(value: str) -> ExportFormat:
+    """The graph format ``value`` names (``knowledge graph --format``). Raises
+    :class:`InputError` naming the known ones for another."""
+    from advisor.knowledge.graph import ExportFormat
+
+    if value not in tuple(ExportFormat):
+        raise InputError(f"unknown graph format {value!r}: use {', '.join(ExportFormat)}")
+    return ExportFormat(value)
 
 
 def lock_graph(

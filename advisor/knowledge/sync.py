@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor.urls import redact_url
+
 if TYPE_CHECKING:
     from advisor.knowledge.sources import Problem
     from advisor.knowledge.store import KnowledgeStore, PutResult
@@ -43,6 +45,11 @@ class SyncReport:
     unchanged: int = 0
     deleted: int = 0
     problems: tuple[Problem, ...] = ()
+
+    @property
+    def shown_store(self) -> str:
+        """``store`` without credentials (:func:`advisor.urls.redact_url`), to show."""
+        return redact_url(self.store)
 
 
 def sync_folder(

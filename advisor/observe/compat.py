@@ -58,7 +58,7 @@ from advisor.observe.installed import installed_distributions
 from advisor.observe.venv import create_venv, interpreter_text, ran_in, top_level_modules
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SMOKE",
     "SOURCE",
+    "CompatOutcome",
     "CompatSettings",
     "Pair",
     "PairResult",
@@ -172,6 +173,23 @@ class PairResult:
     status: PairStatus
     observation: CompatibilityObservation | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompatOutcome:
+    """What a compatibility sweep did: one result per pair, and the observations made."""
+
+    results: tuple[PairResult, ...]
+    observations: tuple[CompatibilityObservation, ...]
+
+    @classmethod
+    def of(cls, results: Iterable[PairResult]) -> CompatOutcome:
+        """The outcome of ``results``: its observations are those the pairs made, in order."""
+        done = tuple(results)
+        return cls(
+            results=done,
+            observations=tuple(r.observation for r in done if r.observation is not None),
+        )
 
 
 def plan_pairs(

@@ -28,18 +28,22 @@ from advisor.knowledge.schema import (
 from advisor.knowledge.sources.folder import load_knowledge_file
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Callable, Collection, Iterable
     from pathlib import Path
 
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.sources import Problem
+    from advisor.knowledge.store import KnowledgeStore
 
 __all__ = [
     "SHARED_KINDS",
     "ExportOutcome",
     "ImportOutcome",
+    "append_jsonl",
     "check_kinds",
     "export_jsonl",
+    "export_store",
+    "import_jsonl",
     "read_jsonl",
 ]
 
@@ -116,3 +120,41 @@ def read_jsonl(path: Path, *, today: str = "") -> tuple[list[Observation], list[
         prov = msgspec.structs.replace(entry.observation.provenance, source=source)
         observations.append(msgspec.structs.replace(entry.observation, provenance=prov))
     return observations, list(loaded.problems)
+
+
+def export_store(kinds: Collection[str], *, store: Callable[[], KnowledgeStore]) -> str:
+    """:func:`export_jsonl` of every observation of ``kinds`` in the store ``store()`` opens
+    (kinds read in name order). Raises :class:`InputError` for a kind a JSONL file cannot
+    share, before any store is opened."""
+    check_kinds(kinds)
+    with store() as opened:
+        return export_jsonl([o for k in sorted(set(kinds)) for o in opened.iter_kind(k)])
+
+
+def import_jsonl(path: Path, *, today: str, store: Callable[[], KnowledgeStore]) -> ImportOutcome:
+    """Store the observations of the JSONL file ``path`` (:func:`read_jsonl`; re-importing
+    the same facts is idempotent) in the store ``store()`` opens: what was read and stored,
+    and the bad lines skipped. Raises :class:`InputError` when the file cannot be read,
+    before any store is opened."""
+    observations, problems = read_jsonl(path, today=today)
+    with store() as opened:
+        result = opened.put(observations)
+    return ImportOutcome(
+        path=path,
+        read=len(observations),
+        added=result.added,
+        replaced=result.replaced,
+        unchanged=result.unchanged,
+        problems=tuple(problems),
+    )
+
+
+def append_jsonl(path: Path, observations: Iterable[Observation]) -> None:
+    """Append ``observations`` to ``path``, one canonical JSON object per line in the order
+    given (the folder is made when missing); nothing is written for none."""
+    lines = [encode_observation(o).decode() + "\n" for o in observations]
+    if not lines:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(lines)

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = [
     "IMPORT_WORKLOAD",
     "Probe",
+    "chosen_probes",
+    "load_probe_folders",
     "load_probes",
     "parse_probes",
     "select_probes",
@@ -160,6 +162,24 @@ def load_probes(folder: Path) -> tuple[Probe, ...]:
             seen[probe.name] = str(path)
             out.append(probe)
     return tuple(out)
+
+
+def load_probe_folders(folders: Iterable[Path]) -> tuple[Probe, ...]:
+    """The probes of every folder of ``folders`` that exists (:func:`load_probes`), each
+    folder read once, in the order given: the curated benchmarks and a project's."""
+    return tuple(p for f in dict.fromkeys(folders) if f.is_dir() for p in load_probes(f))
+
+
+def chosen_probes(benchmarks: Path | str | None, names: Iterable[str]) -> tuple[Probe, ...]:
+    """The probes ``names`` selects (:func:`select_probes`; empty: all) in the folder
+    ``benchmarks`` (``None`` or empty: the curated one, :mod:`advisor.knowledge.bundled`).
+    Raises :class:`InputError` for a missing folder or a name that matches nothing."""
+    from pathlib import Path
+
+    from advisor.knowledge.bundled import default_benchmarks_dir
+
+    folder = Path(benchmarks) if benchmarks else default_benchmarks_dir()
+    return select_probes(load_probes(folder), names)
 
 
 def select_probes(probes: Iterable[Probe], names: Iterable[str]) -> tuple[Probe, ...]:

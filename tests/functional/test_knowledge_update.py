@@ -22,7 +22,12 @@ import pytest
 
 from advisor.api.advisory_update import ENV_VAR, dump_url, update_advisories
 from advisor.api.knowledge import advisory_data
-from advisor.knowledge.sources.osv_dump import DEFAULT_OSV_DUMP_URL
+from advisor.errors import CacheError
+from advisor.knowledge.sources.osv_dump import (
+    DEFAULT_OSV_DUMP_URL,
+    choose_dump_url,
+    dump_download_path,
+)
 from advisor.knowledge.store import open_store
 from tests.functional.helpers import REPO, CliResult, clean_environ, run_cli
 from tests.functional.test_check_cli import App, _projects, osv_record
@@ -264,6 +269,39 @@ def test_the_dump_url_option_env_config_default(tmp_path: Path) -> None:
     environ = {ENV_VAR: "https://env.example/all.zip"}
     assert dump_url(None, environ=environ, cwd=tmp_path) == "https://env.example/all.zip"
     assert dump_url("file:///m/all.zip", environ=environ, cwd=tmp_path) == "file:///m/all.zip"
+
+
+def test_the_configuration_is_read_only_when_no_url_is_given() -> None:
+    """The sources layer's rule (:func:`choose_dump_url`): a bad configuration file does
+    not stop an update whose URL the option or the environment gives; blanks count as none."""
+    read: list[str] = []
+
+    def configured() -> str | None:
+        read.append("config")
+        return None
+
+    assert choose_dump_url(" file:///m/all.zip ", from_env="x", configured=configured) == (
+        "file:///m/all.zip"
+    )
+    assert choose_dump_url(" ", from_env="https://env.example/a.zip", configured=configured) == (
+        "https://env.example/a.zip"
+    )
+    assert read == []
+    assert choose_dump_url(None, from_env=" ", configured=configured) == DEFAULT_OSV_DUMP_URL
+    assert read == ["config"]
+
+
+def test_the_download_path_is_one_file_per_dump_without_credentials(tmp_path: Path) -> None:
+    folder = tmp_path / "cache" / "osv"
+    plain = dump_download_path(folder, "https://mirror.example/PyPI/all.zip")
+    assert folder.is_dir() and plain.parent == folder and plain.suffix == ".zip"
+    secret = dump_download_path(folder, "https://me:s3cret@mirror.example/PyPI/all.zip")
+    assert secret == plain  # the name is the redacted URL's digest: no secret in the cache
+    assert dump_download_path(folder, "file:///m/all.zip") != plain
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(CacheError, match="cannot create"):
+        dump_download_path(blocked / "osv", "file:///m/all.zip")
 
 
 def test_a_store_imported_before_ages_were_recorded(knowledge_store_url: str) -> None:

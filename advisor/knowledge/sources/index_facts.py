@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from advisor.errors import InputError
 from advisor.knowledge.schema import Provenance, ReleaseObservation
 from advisor.models import DistKind
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,11 @@ class IndexFactsOutcome:
     replaced: int
     unchanged: int
     store: str = ""
+
+    @property
+    def shown_store(self) -> str:
+        """``store`` without credentials (:func:`advisor.urls.redact_url`), to show."""
+        return redact_url(self.store)
 
     @classmethod
     def of(cls, facts: Sequence[ReleaseObservation], result: PutResult) -> IndexFactsOutcome:

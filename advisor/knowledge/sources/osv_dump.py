@@ -11,20 +11,31 @@ credentials), never through httpx here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from advisor.errors import AdvisoryDumpInvalid
+from advisor.errors import AdvisoryDumpInvalid, CacheError
+from advisor.urls import redact_url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from advisor.index.fetch import Fetcher
 
-__all__ = ["DEFAULT_OSV_DUMP_URL", "DumpFetch", "DumpState", "fetch_dump", "verify_dump"]
+__all__ = [
+    "DEFAULT_OSV_DUMP_URL",
+    "DumpFetch",
+    "DumpState",
+    "choose_dump_url",
+    "dump_download_path",
+    "fetch_dump",
+    "verify_dump",
+]
 
 #: OSV's public per-ecosystem dump for PyPI (OSV's vulnerability storage bucket).
 DEFAULT_OSV_DUMP_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
@@ -127,3 +138,27 @@ def verify_dump(path: Path, *, url: str) -> int:
     if not records:
         raise AdvisoryDumpInvalid("the zip holds no OSV records (.json or .yaml files)", url=url)
     return records
+
+
+def choose_dump_url(
+    url: str | None, *, from_env: str | None, configured: Callable[[], str | None]
+) -> str:
+    """The dump to fetch: ``url`` (the command line), else ``from_env`` (the environment
+    variable), else ``configured()`` (the advisor configuration, read only when neither is
+    given), else OSV's public PyPI dump; a blank value counts as none, and the chosen one is
+    stripped."""
+    for candidate in (url, from_env):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    return configured() or DEFAULT_OSV_DUMP_URL
+
+
+def dump_download_path(folder: Path, url: str) -> Path:
+    """Where the dump ``url`` is downloaded to in the cache ``folder`` (made when missing):
+    one file per dump, named by the digest of the URL without its credentials. Raises
+    :class:`~advisor.errors.CacheError` when the folder cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(f"cannot create {folder}: {exc.strerror or exc}") from exc
+    return folder / f"{hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]}.zip"

@@ -76,6 +76,11 @@ class ImportOutcome:
     removed: int = 0
     store: str = ""
 
+    @property
+    def shown_store(self) -> str:
+        """``store`` without credentials (:func:`advisor.urls.redact_url`), to show."""
+        return redact_url(self.store)
+
 
 def read_osv(
     source: Path | str,
@@ -153,6 +158,11 @@ class UpdateOutcome:
     unchanged: int = 0
     removed: int = 0
     store: str = ""  # the store's URL, when the caller names it
+
+    @property
+    def shown_store(self) -> str:
+        """``store`` without credentials (:func:`advisor.urls.redact_url`), to show."""
+        return redact_url(self.store)
 
 
 def update_from_dump(
