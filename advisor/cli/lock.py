@@ -38,13 +38,24 @@ def env() -> None:
 @click.option(
     "--implementation", type=click.Choice(["cp", "pp"]), help="Describe this implementation."
 )
+@click.option(
+    "--cuda",
+    metavar="X.Y",
+    help="The target's CUDA (a target on another platform than this machine's has none).",
+)
 def env_detect(
-    as_json: bool, python: str | None, platform: str | None, implementation: str | None
+    as_json: bool,
+    python: str | None,
+    platform: str | None,
+    implementation: str | None,
+    cuda: str | None,
 ) -> None:
     """Print this machine's runtime environment (or a target's, with --python/--platform)."""
     from advisor.api.environment import detect_environment, render_toml
 
-    target = detect_environment(python=python, platform=platform, implementation=implementation)
+    target = detect_environment(
+        python=python, platform=platform, implementation=implementation, cuda=cuda
+    )
     if as_json:
         data = target.to_dict()
         data["markers"] = target.markers()
