@@ -15,8 +15,9 @@ in a small Python wrapper that reads ``resource.getrusage(RUSAGE_CHILDREN)``. ``
 with its default budget unless ``--budget`` is given, and reads advisories from an OSV dump
 when ``--osv`` is given (the security scorer then has facts to weigh): passed to every advise
 run, or with ``--osv-in-store`` imported once into the temporary store before priming.
-Reported: medians, the ratio advise/lock, the largest peak memory of advise, and both
-against the targets of issue 4 (advise at most 3x lock on a warm cache; peak under 300 MB).
+Reported: medians, the ratio advise/lock (and its 95 % bootstrap interval, ``bench_stats``),
+the largest peak memory of advise, and both against the targets of issue 4 (advise at most
+3x lock on a warm cache; peak under 300 MB).
 
     .venv/bin/python benchmarks/advise_bench.py --index-url URL [--index-url URL ...] \\
         --requirements ../shared/data/requirement-sets/jupyter.in \\
@@ -43,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench_stats import Interval, optional_ratio_interval
 from bench_tools import Sources, isolated_env, strip_userinfo
 
 if TYPE_CHECKING:
@@ -105,6 +107,11 @@ class Figures:
     @property
     def ratio(self) -> float:
         return self.advise_median / self.lock_median if self.lock_times else float("nan")
+
+    @property
+    def ratio_interval(self) -> Interval | None:
+        """The ratio advise/lock with its 95 % bootstrap interval (``None`` without runs)."""
+        return optional_ratio_interval(self.advise_times, self.lock_times)
 
     @property
     def advise_peak(self) -> float:
@@ -341,9 +348,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{req_set.name}: {figures.error}", file=sys.stderr)
         results.append(figures)
     print(render_table(results))
+    for r in results:
+        interval = r.ratio_interval if r.error is None else None
+        if interval is not None:
+            print(f"{r.set_name}: advise/lock {interval.render()}")
     probe = next((r.memory_probe for r in results if r.memory_probe), "")
     print(
-        f"\nwarm medians of {args.runs} interleaved runs after one priming run each; "
+        f"\nwarm medians of {args.runs} interleaved runs after one priming run each "
+        "(intervals: 95 % percentile bootstrap of the ratio of medians, seed 0); "
         f"peak RSS by {probe or 'n/a'}; advise budget {args.budget or 'default'}"
         f"{_osv_note(args.osv, in_store=args.osv_in_store)}; "
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
@@ -361,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "lock_median": r.lock_median,
                     "advise_median": r.advise_median,
                     "ratio": r.ratio,
+                    "ratio_interval": (
+                        r.ratio_interval.to_dict() if r.ratio_interval is not None else None
+                    ),
                     "advise_peak": r.advise_peak,
                 }
                 for r in results

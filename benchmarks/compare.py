@@ -2,9 +2,10 @@
 
 The benchmark entry point (not part of the package, not a test). For each requirements file
 and each tool it times a cold resolution (a fresh, empty cache folder per run) and a warm one
-(the cache primed by one untimed run), reports medians and the advisor's ratios to pip and uv,
-and checks that the pins agree with pip's. ``--profile-startup`` measures what the advisor
-spends before it does any work. Index URLs are always given on the command line.
+(the cache primed by one untimed run), reports medians and the advisor's ratios to pip and uv
+(with their 95 % bootstrap intervals, ``bench_stats``), and checks that the pins agree
+with pip's. ``--profile-startup`` measures what the advisor spends before it does any work.
+Index URLs are always given on the command line.
 
     python benchmarks/compare.py --index-url URL [--index-url URL ...] \\
         --requirements set.in [--requirements other.in ...] [--runs 5] [--json out.json]
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench_startup import profile_startup, render_startup
+from bench_stats import Interval, optional_ratio_interval
 from bench_tools import (
     AdvisorTool,
     PinDiff,
@@ -227,6 +229,25 @@ def render_table(results: Sequence[Measurement]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines + (["", *errors] if errors else []))
+
+
+def ratio_intervals(results: Sequence[Measurement]) -> list[tuple[str, Interval]]:
+    """The advisor's ratios of medians to pip and uv, cold and warm, with their 95 %
+    bootstrap intervals (``bench_stats``), labelled ``SET adv/TOOL cold|warm``."""
+    by_key = {(m.set_name, m.tool): m for m in results}
+    found: list[tuple[str, Interval]] = []
+    for m in results:
+        if m.tool != "advisor" or m.error is not None:
+            continue
+        for other in ("pip", "uv"):
+            them = by_key.get((m.set_name, other))
+            if them is None or them.error is not None:
+                continue
+            for phase, ours, theirs in (("cold", m.cold, them.cold), ("warm", m.warm, them.warm)):
+                interval = optional_ratio_interval(ours, theirs)
+                if interval is not None:
+                    found.append((f"{m.set_name} adv/{other} {phase}", interval))
+    return found
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -450,6 +471,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(m)
 
     print(render_table(results))
+    intervals = ratio_intervals(results)
+    if intervals:
+        print("\nratios of medians, 95 % percentile bootstrap intervals (2,000 resamples, seed 0):")
+        width = max(len(label) for label, _ in intervals)
+        for label, interval in intervals:
+            print(f"{label.ljust(width)}  {interval.render()}")
     if args.json:
         report: dict[str, object] = {
             "machine": _machine(),
@@ -460,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "tools": versions,
             "results": [m.to_dict() for m in results],
+            "ratios": {label: interval.to_dict() for label, interval in intervals},
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -7,7 +7,9 @@ URL), it imports the advisories of ``--osv`` into the store, makes a read token,
 scenario, runs ``--clients`` concurrent clients (asyncio + httpx, one connection each), each
 sending requests one after another until ``--duration`` seconds have passed or
 ``--max-requests`` were sent. Per scenario it reports requests per second, the median (p50)
-and 99th-percentile (p99) latency, and the requests that failed (any status but 200).
+latency with its 95 % bootstrap interval (``bench_stats``), the 99th-percentile (p99)
+latency, and the requests that failed (any status but 200); with several stores, each
+store's p50 over the first store's, as a ratio of medians with its interval.
 
 Scenarios (``--scenario``, repeatable; default: all that the server answers):
 
@@ -54,7 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,7 @@ for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from bench_stats import median_interval, optional_ratio_interval  # noqa: E402
 from knowledge_bench import load_advisories  # noqa: E402
 
 if TYPE_CHECKING:
@@ -75,6 +78,9 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _MAX_CLIENTS = 256
+#: bootstrap resamples per interval: a scenario has thousands of latencies, and 1,000
+#: resamples keep an interval to a few seconds while moving its bounds by < 1 %
+_RESAMPLES = 1000
 _MAX_DURATION = 300.0
 _LISTENING = re.compile(r"advisor serve: (http://\S+) over ")
 SCENARIOS = ("querybatch", "query", "package", "stats", "check", "advise")
@@ -92,6 +98,11 @@ class Figures:
     per_second: float
     p50_ms: float
     p99_ms: float
+    p50_low_ms: float = float("nan")  # the p50's 95 % bootstrap interval (bench_stats)
+    p50_high_ms: float = float("nan")
+    #: the successful requests' latencies in seconds (for the ratios between stores; not
+    #: written to --json)
+    latencies: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 def _command() -> list[str]:
@@ -304,6 +315,11 @@ def bench_store(
                     max_requests=args.max_requests,
                 )
             )
+            p50 = (
+                median_interval(latencies, resamples=_RESAMPLES, seed=args.seed)
+                if latencies
+                else None
+            )
             figures = Figures(
                 store=label,
                 scenario=scenario,
@@ -314,14 +330,37 @@ def bench_store(
                 per_second=round(len(latencies) / seconds, 1),
                 p50_ms=round(_percentile(latencies, 50) * 1000, 1),
                 p99_ms=round(_percentile(latencies, 99) * 1000, 1),
+                p50_low_ms=round(p50.low * 1000, 1) if p50 else float("nan"),
+                p50_high_ms=round(p50.high * 1000, 1) if p50 else float("nan"),
+                latencies=tuple(latencies),
             )
             print(
                 f"{label}: {scenario}: {figures.per_second}/s p50 {figures.p50_ms} ms"
+                f" (95 % CI {figures.p50_low_ms}-{figures.p50_high_ms} ms)"
                 f" p99 {figures.p99_ms} ms ({figures.failed} failed)",
                 file=sys.stderr,
             )
             out.append(figures)
     return out
+
+
+def store_ratios(results: Sequence[Figures], *, seed: int = 0) -> list[str]:
+    """Per scenario, each store's p50 latency over the first store's, as a ratio of medians
+    with its 95 % bootstrap interval: ``query: postgresql/sqlite p50 ratio 1.31 (95 % CI
+    1.27-1.36)``."""
+    lines: list[str] = []
+    first: dict[str, Figures] = {}
+    for f in results:
+        base = first.setdefault(f.scenario, f)
+        if base is f:
+            continue
+        interval = optional_ratio_interval(
+            f.latencies, base.latencies, resamples=_RESAMPLES, seed=seed
+        )
+        if interval is not None:
+            label = f"{f.scenario}: {f.store}/{base.store} p50"
+            lines.append(f"{label} {interval.render()}")
+    return lines
 
 
 def _temp_postgres() -> Generator[str, None, None]:
@@ -416,14 +455,23 @@ def _run(args: argparse.Namespace) -> int:
         f"{len(advisories)} advisories ({problems} problems), {args.clients} clients,"
         f" {args.duration:g} s per scenario, {args.workers} worker(s), {os.cpu_count()} cores"
     )
-    print(f"{'store':<12} {'scenario':<11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
+    print(
+        f"{'store':<12} {'scenario':<11} {'req/s':>8} {'p50 ms':>8} {'p50 95 % CI':>15}"
+        f" {'p99 ms':>8} {'failed':>7}"
+    )
     for f in results:
+        ci = f"{f.p50_low_ms}-{f.p50_high_ms}"
         print(
-            f"{f.store:<12} {f.scenario:<11} {f.per_second:>8} {f.p50_ms:>8} {f.p99_ms:>8}"
-            f" {f.failed:>7}"
+            f"{f.store:<12} {f.scenario:<11} {f.per_second:>8} {f.p50_ms:>8} {ci:>15}"
+            f" {f.p99_ms:>8} {f.failed:>7}"
         )
+    if len(stores) > 1:
+        print("ratios of p50 latencies, 95 % bootstrap intervals ...", file=sys.stderr)
+    for line in store_ratios(results, seed=args.seed):
+        print(line)
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(f) for f in results], indent=2) + "\n")
+        rows = [{k: v for k, v in asdict(f).items() if k != "latencies"} for f in results]
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 1 if any(f.failed for f in results) else 0
 
 

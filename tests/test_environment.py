@@ -220,9 +220,31 @@ def test_musllinux_ordering() -> None:
     assert env.libc_version == "1.2"
     assert env.tag_rank(Tag("cp312", "cp312", "musllinux_1_1_x86_64")) == 2
     assert env.tag_rank(Tag("cp312", "cp312", "manylinux_2_17_x86_64")) is None
-    # same OS and architecture: the machine's CPU and GPUs still describe the target
+    # same OS and architecture: the machine's CPU still describes the target; but a platform
+    # this host is not (musl on a glibc machine) is another machine or image, whose GPUs and
+    # CUDA are unknown (this test asserted the host's CUDA until the rule changed: a target
+    # showed a CUDA nobody had stated)
     assert env.cpu == _linux_host().cpu
-    assert env.cuda_version == "12.4"
+    assert (env.gpus, env.cuda_version, env.cuda_source) == ((), None, None)
+
+
+def test_the_hosts_gpus_and_cuda_stay_only_on_its_own_platform() -> None:
+    host = _linux_host()
+    # this machine with another Python, by default or named by its own tag or linux_<arch>
+    for own_tag in (None, "manylinux_2_31_x86_64", "linux_x86_64"):
+        own = RuntimeEnvironment.for_target(host=host, python="3.10", platform=own_tag)
+        assert (own.gpus, own.cuda_version, own.cuda_source) == (host.gpus, "12.4", "driver")
+    # another platform, though this machine could install its wheels: no CUDA unless stated
+    portable = RuntimeEnvironment.for_target(
+        host=host, python="3.12", platform="manylinux_2_28_x86_64"
+    )
+    assert portable.cpu == host.cpu
+    assert (portable.gpus, portable.cuda_version, portable.cuda_source) == ((), None, None)
+    stated = RuntimeEnvironment.for_target(
+        host=host, python="3.12", platform="manylinux_2_28_x86_64", cuda="12.1"
+    )
+    assert (stated.cuda_version, stated.cuda_source) == ("12.1", "user")
+    assert "cuda_version" not in tomllib.loads(render_toml(portable))  # env detect's output
 
 
 def test_linux_platform_takes_the_host_libc_level() -> None:

@@ -5,6 +5,8 @@ warning)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -44,6 +46,21 @@ def test_named_environments_take_the_command_lines_fields_first() -> None:
     assert gpu.cuda_version == "12.1"
     assert old.python_version.startswith("3.9")
     assert {gpu.platform, old.platform} == {"manylinux_2_28_x86_64"}
+
+
+def test_a_named_environment_on_another_platform_has_the_cuda_it_declares() -> None:
+    gpu_host = dataclasses.replace(HOST, cuda_version="12.4", cuda_source="driver")
+    named = {
+        "cuda": EnvironmentSpec(name="cuda", platform="manylinux_2_28_x86_64", cuda="12.1"),
+        "image": EnvironmentSpec(name="image", platform="manylinux_2_28_x86_64"),
+        "here": EnvironmentSpec(name="here", python="3.11"),
+    }
+    cuda, image, here = build_targets(
+        TargetSpec(envs=("cuda", "image", "here")), named=named, where=None, host=gpu_host
+    )
+    assert (cuda.cuda_version, cuda.cuda_source) == ("12.1", "user")
+    assert (image.cuda_version, image.cuda_source) == (None, None)  # not the host's 12.4
+    assert (here.cuda_version, here.cuda_source) == ("12.4", "driver")  # this machine
 
 
 def test_an_unknown_name_says_where_and_what_is_known() -> None:

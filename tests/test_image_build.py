@@ -570,6 +570,38 @@ def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration()
     assert "cannot be used" in strange.warnings[-1]
 
 
+def test_a_cached_install_step_is_observed_through_the_built_images_answer(
+    tmp_path: Path,
+) -> None:
+    from advisor.api.building import observed_base
+    from advisor.api.imaging import list_recipes
+    from advisor.environment import RuntimeEnvironment
+    from advisor.image.base_facts import PROBE_ARGV
+    from advisor.image.fact_probe import probe_image
+    from advisor.image.recipes import find_recipe
+
+    recipe = find_recipe(list_recipes(), "minimal")
+    host = RuntimeEnvironment.detect()
+    cached = _run(0, "STEP 5/9: RUN (python3 -I -c ...) \\\n--> Using cache 1f2e3d")
+    answered = observed_base(recipe, cached, host=host, probed=f"advisor-base-facts {_FACTS}\n")
+    assert (answered.environment.python, answered.interpreter) == ("==3.11.*", "cpython 3.11.2")
+    assert not any("not observed" in w for w in answered.warnings)
+    # the probe is the install step's own, as a command line (this machine's python3 runs it)
+    done = subprocess.run([*PROBE_ARGV], capture_output=True, text=True, check=True, timeout=60)
+    assert observed_base(recipe, cached, host=host, probed=done.stdout).interpreter is not None
+    # a tool that cannot run the image: the reason is in the warning, nothing raised
+    broken = tmp_path / "podman"
+    broken.write_text("#!/bin/sh\necho 'Error: no such image' >&2\nexit 125\n")
+    broken.chmod(0o755)
+    tool = BuildTool(name="podman", executable=str(broken))
+    probe = probe_image(tool, "localhost/advisor-minimal:1", environ={"PATH": str(tmp_path)})
+    assert probe.output == ""
+    assert probe.error == "'podman run' failed (exit code 125): Error: no such image"
+    unseen = observed_base(recipe, cached, host=host, probe_error=probe.error)
+    assert unseen.interpreter is None
+    assert "asking the built image failed: 'podman run' failed" in unseen.warnings[0]
+
+
 def test_every_observation_of_a_build_carries_the_interpreter_that_ran() -> None:
     observations = image_observations(
         _run(0),

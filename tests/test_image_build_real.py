@@ -25,6 +25,7 @@ from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.building import build_image
 from advisor.api.context import ResolveOptions
 from advisor.api.imaging import generate
+from advisor.image.base_facts import parse_base_facts
 from advisor.knowledge.schema import BuildObservation
 from advisor.knowledge.store import open_store
 from tests.container_conftest import skip_or_fail
@@ -169,6 +170,32 @@ def test_build_minimal_then_import_the_locked_packages(
     assert stack.provenance.recorder and {o.provenance.recorder for o in builds} == {
         stack.provenance.recorder
     }
+
+
+def test_a_cached_install_step_still_records_the_bases_facts(
+    index: FixtureIndex,
+    knowledge_dir: Path,
+    tmp_path: Path,
+    environ: dict[str, str],
+    local_base_image: LocalBaseImage,
+) -> None:
+    # with a layer cache (podman's and docker's default; buildah's with BUILDAH_LAYERS) the
+    # second build takes the install step from the cache, so its log lacks the facts the
+    # step prints: they are asked from the built image instead
+    context = _generate(index, knowledge_dir, tmp_path, environ)
+    layered = {**environ, "BUILDAH_LAYERS": "true"}
+    first = build_image(context, tool="buildah", environ=layered)
+    assert first.ok and first.warnings == (), first.run.output
+    second = build_image(context, tool="buildah", environ=layered)
+    assert second.ok, second.run.output
+    assert "Using cache" in second.run.output
+    assert parse_base_facts(second.run.output) is None  # the cached step printed nothing
+    assert second.warnings == ()
+    stacks = [o for o in second.observations if o.package is None]
+    assert [o.interpreter for o in stacks] == [first.observations[0].interpreter]
+    assert stacks[0].interpreter is not None
+    assert stacks[0].interpreter.startswith(f"cpython {local_base_image.python}.")
+    assert stacks[0].environment == first.observations[0].environment
 
 
 def test_a_corrupt_wheel_fails_the_build_as_a_fault_of_that_file_not_of_its_release(

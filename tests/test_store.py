@@ -598,6 +598,23 @@ def test_migrations_are_idempotent(knowledge_store_url: str) -> None:
     assert [v for (v,) in versions] == [m.version for m in MIGRATIONS]
 
 
+@pytest.mark.parametrize("recorded", range(latest_version()))
+def test_a_store_recorded_behind_its_schema_opens(knowledge_store_url: str, recorded: int) -> None:
+    # a development branch (or an older tool) left the schema ahead of its record: the
+    # steps missing on record run again over tables, columns and indexes that exist
+    with open_store(knowledge_store_url) as store:
+        store.put([advisory("A", "numpy"), _six("bbbb")])
+        before = tables(knowledge_store_url)
+    raw(knowledge_store_url, "DELETE FROM schema_version WHERE version > ?", (recorded,))
+    with open_store(knowledge_store_url) as store:
+        assert store.stats().schema_version == latest_version()
+        assert store.get("advisory:A") == advisory("A", "numpy")
+        assert [(r.recorder, r.count) for r in store.stats().recorders] == [("", 1), ("bbbb", 1)]
+    assert tables(knowledge_store_url) == before
+    versions = raw(knowledge_store_url, "SELECT version FROM schema_version ORDER BY version")
+    assert [v for (v,) in versions] == [m.version for m in MIGRATIONS]
+
+
 def test_forward_migration_applies_only_new_steps(knowledge_store_url: str) -> None:
     with open_with(knowledge_store_url, MIGRATIONS) as store:
         store.put([advisory("A", "numpy")])

@@ -14,15 +14,24 @@ __all__ = ["RuntimeEnvironment", "detect_environment"]
 
 
 def detect_environment(
-    *, python: str | None = None, platform: str | None = None, implementation: str | None = None
+    *,
+    python: str | None = None,
+    platform: str | None = None,
+    implementation: str | None = None,
+    cuda: str | None = None,
 ) -> RuntimeEnvironment:
-    """This machine's runtime environment; with ``python``, ``platform`` or
-    ``implementation``, the target they describe (the host's values fill the rest).
+    """This machine's runtime environment; with ``python``, ``platform``, ``implementation``
+    or ``cuda``, the target they describe (the host's values fill the rest, its GPUs and
+    CUDA only on its own platform: see :meth:`RuntimeEnvironment.for_target`).
 
     Raises :class:`~advisor.errors.InputError` for a version or platform tag it cannot read.
     """
     from advisor.environment.targets import described_target
 
     return described_target(
-        RuntimeEnvironment.detect(), python=python, platform=platform, implementation=implementation
+        RuntimeEnvironment.detect(),
+        python=python,
+        platform=platform,
+        implementation=implementation,
+        cuda=cuda,
     )

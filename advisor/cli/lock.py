@@ -38,14 +38,25 @@ def env() -> None:
 @click.option(
     "--implementation", type=click.Choice(["cp", "pp"]), help="Describe this implementation."
 )
+@click.option(
+    "--cuda",
+    metavar="X.Y",
+    help="The target's CUDA (a target on another platform than this machine's has none).",
+)
 def env_detect(
-    as_json: bool, python: str | None, platform: str | None, implementation: str | None
+    as_json: bool,
+    python: str | None,
+    platform: str | None,
+    implementation: str | None,
+    cuda: str | None,
 ) -> None:
     """Print this machine's runtime environment (or a target's, with --python/--platform)."""
     from advisor.api.environment import detect_environment
     from advisor.report.environment import render_environment
 
-    target = detect_environment(python=python, platform=platform, implementation=implementation)
+    target = detect_environment(
+        python=python, platform=platform, implementation=implementation, cuda=cuda
+    )
     click.echo(render_environment(target, as_json=as_json), nl=False)
 
 

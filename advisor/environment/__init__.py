@@ -322,8 +322,12 @@ class RuntimeEnvironment:
 
         ``python`` is ``X.Y``, ``X.Y.Z`` or ``X.Yt`` (free-threaded); when ``X.Y`` is the
         host's, the host's exact version and ABI are kept. ``platform`` ``linux_<arch>``
-        takes the host's libc level. CPU, GPUs and CUDA are kept when OS and architecture
-        are the host's. Raises :class:`~advisor.errors.InputError` for bad values.
+        takes the host's libc level. The CPU is kept when OS and architecture are the
+        host's; GPUs and CUDA only when the platform is the host's own too (its tag, or
+        ``linux_<arch>``), that is when the target is this machine with another Python: a
+        target naming another platform (``manylinux_2_28_x86_64`` on a newer glibc, a
+        musllinux tag) is another machine or image, whose CUDA is unknown until ``cuda``
+        states it. Raises :class:`~advisor.errors.InputError` for bad values.
         """
         impl = _parse_implementation(implementation or host.implementation)
         same_impl = impl == host.implementation
@@ -348,8 +352,9 @@ class RuntimeEnvironment:
         elif plat.kind in ("manylinux", "musllinux"):
             libc = "glibc" if plat.kind == "manylinux" else "musl"
             libc_version = f"{plat.major}.{plat.minor}"
-        cuda_version = host.cuda_version if same_machine else None
-        cuda_source = host.cuda_source if same_machine else None
+        own_platform = same_machine and (target == host.platform or plat.kind == "linux")
+        cuda_version = host.cuda_version if own_platform else None
+        cuda_source = host.cuda_source if own_platform else None
         if cuda is not None:
             if not re.fullmatch(r"\d+(\.\d+){0,2}", cuda):
                 raise InputError(f"unknown CUDA version {cuda!r}; expected forms: 12, 12.4, 12.4.1")
@@ -369,7 +374,7 @@ class RuntimeEnvironment:
             abi=abi,
             implementation_version=impl_version,
             cpu=host.cpu if same_machine else None,
-            gpus=host.gpus if same_machine else (),
+            gpus=host.gpus if own_platform else (),
             cuda_version=cuda_version,
             cuda_source=cuda_source,
             libc=libc,

@@ -102,13 +102,14 @@ def described_target(
     python: str | None = None,
     platform: str | None = None,
     implementation: str | None = None,
+    cuda: str | None = None,
 ) -> RuntimeEnvironment:
-    """``host`` itself, or with ``python``, ``platform`` or ``implementation`` the target
+    """``host`` itself, or with ``python``, ``platform``, ``implementation`` or ``cuda`` the target
     they describe (:meth:`RuntimeEnvironment.for_target`: the host's values fill the rest),
     as ``advisor env detect`` shows it. Raises :class:`InputError` for a version or platform
     tag it cannot read."""
-    if python or platform or implementation:
+    if python or platform or implementation or cuda:
         return RuntimeEnvironment.for_target(
-            host=host, python=python, platform=platform, implementation=implementation
+            host=host, python=python, platform=platform, implementation=implementation, cuda=cuda
         )
     return host

@@ -5,9 +5,10 @@ Sits between :mod:`advisor.image.containerfile`, whose install step runs
 ``RUN``, so the facts are printed exactly when the install runs), and
 :mod:`advisor.image.builder`, which records the observations with what the image actually
 has, not what its recipe declares: :func:`observed_base` reads the printed line back from
-the build's log (:func:`parse_base_facts`) and gives the environment the observations hold
-in; :func:`declaration_mismatches` says where the two differ (a warning: the lock was
-resolved for the declaration).
+the build's log (:func:`parse_base_facts`), or, when a layer cache skipped the step, from
+the same probe run in the built image (:data:`PROBE_ARGV`, :mod:`advisor.image.fact_probe`),
+and gives the environment the observations hold in; :func:`declaration_mismatches` says
+where the two differ (a warning: the lock was resolved for the declaration).
 
 The line is ``advisor-base-facts {json}``; the command spells the marker in two pieces, so
 the tool's echo of the command itself never matches.
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MARKER",
+    "PROBE_ARGV",
     "PROBE_COMMAND",
     "BaseFacts",
     "ObservedBase",
@@ -57,6 +59,9 @@ _PROBE = (
 )
 #: The shell command the install step runs first (prints one :data:`MARKER` line).
 PROBE_COMMAND = f"python3 -I -c '{_PROBE}'"
+#: The same probe as a command line, run in a built image when the log lacks the line
+#: (:mod:`advisor.image.fact_probe`).
+PROBE_ARGV: tuple[str, ...] = ("python3", "-I", "-c", _PROBE)
 
 _LINE = re.compile(re.escape(MARKER) + r" (\{.*\})\s*$")
 _VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
@@ -169,28 +174,38 @@ class ObservedBase:
     warnings: tuple[str, ...] = ()
 
 
-def observed_base(recipe: ImageRecipe, run: BuildRun, *, host: RuntimeEnvironment) -> ObservedBase:
+def observed_base(
+    recipe: ImageRecipe,
+    run: BuildRun,
+    *,
+    host: RuntimeEnvironment,
+    probed: str = "",
+    probe_error: str | None = None,
+) -> ObservedBase:
     """What ``run``'s log says the base image of ``recipe`` has, as the environment its
-    observations hold in.
+    observations hold in; when the log lacks the facts (the install step came from the
+    tool's layer cache), what ``probed``, the output of the same probe run in the built
+    image (:mod:`advisor.image.fact_probe`), says.
 
-    A passing build whose log lacks the facts (its install step came from the tool's layer
-    cache, or the context was made by an older advisor) is recorded with the recipe's
-    declaration, and a warning says so; a failing one is silent about it (it may have
-    stopped before the install step).
+    A passing build whose facts neither gives (the probe failed, ``probe_error`` says why,
+    or the context was made by an older advisor) is recorded with the recipe's declaration,
+    and a warning says so; a failing one is silent about it (it may have stopped before the
+    install step).
     """
     import msgspec
 
     from advisor.image.target import recipe_target
     from advisor.observe.fingerprint import build_predicate
 
-    facts = parse_base_facts(run.output)
+    facts = parse_base_facts(run.output) or parse_base_facts(probed)
     declared = build_predicate(recipe_target(recipe, host=host))
     if facts is None:
         warnings: tuple[str, ...] = ()
         if run.ok:
+            why = f"asking the built image failed: {probe_error}" if probe_error else ""
+            why = why or "the context predates the probe, or the image has no python3"
             warnings = (
-                "the base image's Python and platform were not observed in this build (its"
-                " install step came from the build cache, or the context predates the probe);"
+                f"the base image's Python and platform were not observed in this build ({why});"
                 f" the observations carry what the recipe {recipe.name!r} declares",
             )
         return ObservedBase(environment=declared, interpreter=None, warnings=warnings)

@@ -13,8 +13,10 @@ raises.
 
 The observations record the environment the build actually ran in: the base image's own
 Python and platform, which the install step prints (:func:`advisor.image.base_facts.
-observed_base`), not the recipe's declaration; a declaration that differs, or facts the log
-lacks, are warnings. They name this machine's recorder id (:mod:`advisor.observe.recorder`).
+observed_base`), or, when that step came from the layer cache, which the built image answers
+(:mod:`advisor.image.fact_probe`), not the recipe's declaration; a declaration that differs,
+or facts neither gives, are warnings. They name this machine's recorder id
+(:mod:`advisor.observe.recorder`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.image.build import BuildRun, Progress
     from advisor.image.context import ContextInfo
+    from advisor.image.fact_probe import ImageProbe
     from advisor.image.push import PushOutcome
     from advisor.image.tools import BuildTool, ToolProbe
     from advisor.knowledge.schema import BuildObservation, Provenance
@@ -137,7 +140,10 @@ def build_context(
             on_start(chosen, tag)
         run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
         image_id = _read_text(iidfile) if run.ok else None
-    observed = observed_base(info.recipe, run, host=host)
+    probe = _probe_if_cached(chosen, tag, run, environ=environ, on_line=on_line)
+    observed = observed_base(
+        info.recipe, run, host=host, probed=probe.output, probe_error=probe.error
+    )
     provenance = Provenance(
         source=f"image-build:{chosen.name}",
         date=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),  # the newest build wins
@@ -176,6 +182,26 @@ def build_context(
         record_error=record_error,
         warnings=observed.warnings,
     )
+
+
+def _probe_if_cached(
+    tool: BuildTool,
+    tag: str,
+    run: BuildRun,
+    *,
+    environ: Mapping[str, str],
+    on_line: Callable[[str, Progress | None], None] | None,
+) -> ImageProbe:
+    """The base's facts asked from the image ``tag`` when a passing build's log lacks them
+    (its install step came from the layer cache); nothing to ask otherwise."""
+    from advisor.image.base_facts import parse_base_facts
+    from advisor.image.fact_probe import ImageProbe, probe_image
+
+    if not run.ok or parse_base_facts(run.output) is not None:
+        return ImageProbe()
+    if on_line is not None:  # a container start: say what the wait is for
+        on_line("asking the built image for its base's Python and platform (cached step)", None)
+    return probe_image(tool, tag, environ=environ)
 
 
 def _read_text(path: Path) -> str | None:

@@ -10,6 +10,14 @@ for a text type that sorts by code point in both (PostgreSQL's default collation
 the server's locale; SQLite's is binary), so reads come back in the same order from either
 store. ``only`` adds statements for one dialect. Steps are never edited once released: a
 change is a new step.
+
+Every step is safe to run on a schema that already has what it makes (``CREATE … IF NOT
+EXISTS``; :class:`AddColumn`, which neither dialect's ``ALTER TABLE`` can make conditional
+in the same words, skips a column that exists). A store whose recorded version is behind its
+real schema, as a development branch or an interrupted tool may leave one, therefore opens
+like any older store: the steps it lacks on record run again, change nothing that is there,
+and are recorded. (The released steps were rewritten once to this form; the schema they make
+is unchanged.)
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATIONS",
+    "AddColumn",
     "Dialect",
     "Migration",
     "MigrationTarget",
     "SchemaTooNew",
+    "Statement",
     "current_version",
     "latest_version",
     "migrate",
@@ -40,19 +50,39 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddColumn:
+    """``ALTER TABLE {table} ADD COLUMN {column} {definition}``, skipped when ``table``
+    already has ``column`` (SQLite has no ``ADD COLUMN IF NOT EXISTS``). ``definition`` may
+    use the ``{ordered_text}`` words."""
+
+    table: str
+    column: str
+    definition: str
+
+    def sql(self, dialect: Dialect) -> str:
+        definition = self.definition.format_map(_WORDS[dialect])
+        return f"ALTER TABLE {self.table} ADD COLUMN {self.column} {definition}"
+
+
+Statement = str | AddColumn
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Migration:
     """One schema step: ``version`` (1, 2, …), a description, the shared ``statements``
-    (with ``{ordered_text}`` words filled in per dialect) and per-dialect extra
-    ``only[dialect]`` statements (run after the shared ones)."""
+    (SQL with ``{ordered_text}`` words filled in per dialect, or :class:`AddColumn`) and
+    per-dialect extra ``only[dialect]`` statements (run after the shared ones). Each
+    statement should be safe to run again on a schema that has what it makes (see the
+    module docstring)."""
 
     version: int
     description: str
-    statements: tuple[str, ...] = ()
-    only: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    statements: tuple[Statement, ...] = ()
+    only: Mapping[str, tuple[Statement, ...]] = field(default_factory=dict)
 
-    def sql(self, dialect: Dialect) -> tuple[str, ...]:
+    def sql(self, dialect: Dialect) -> tuple[Statement, ...]:
         words = _WORDS[dialect]
-        shared = tuple(s.format_map(words) for s in self.statements)
+        shared = tuple(s.format_map(words) if isinstance(s, str) else s for s in self.statements)
         return shared + tuple(self.only.get(dialect, ()))
 
 
@@ -88,21 +118,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=1,
         description="observations, their packages, and meta",
         statements=(
-            "CREATE TABLE observations ("
+            "CREATE TABLE IF NOT EXISTS observations ("
             " key {ordered_text} PRIMARY KEY,"
             " kind TEXT NOT NULL,"
             " source TEXT NOT NULL,"
             " date TEXT NOT NULL,"
             " payload TEXT NOT NULL)",
-            "CREATE INDEX observations_kind ON observations (kind, key)",
-            "CREATE INDEX observations_source ON observations (source)",
-            "CREATE TABLE observation_packages ("
+            "CREATE INDEX IF NOT EXISTS observations_kind ON observations (kind, key)",
+            "CREATE INDEX IF NOT EXISTS observations_source ON observations (source)",
+            "CREATE TABLE IF NOT EXISTS observation_packages ("
             " package {ordered_text} NOT NULL,"
             " key {ordered_text} NOT NULL REFERENCES observations (key) ON DELETE CASCADE,"
             " PRIMARY KEY (package, key))",
             # the primary key indexes lookups by package; this one serves deletes by key
-            "CREATE INDEX observation_packages_key ON observation_packages (key)",
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS observation_packages_key ON observation_packages (key)",
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ),
     ),
     Migration(
@@ -111,7 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         statements=(
             # a revoked token keeps its row, so its name (the provenance of what it
             # uploaded) is never given to another holder
-            "CREATE TABLE tokens ("
+            "CREATE TABLE IF NOT EXISTS tokens ("
             " name {ordered_text} PRIMARY KEY,"
             " scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),"
             " digest TEXT NOT NULL UNIQUE,"
@@ -125,8 +155,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         # stored before it names one
         description="who recorded each observation (the provenance's recorder)",
         statements=(
-            "ALTER TABLE observations ADD COLUMN recorder {ordered_text} NOT NULL DEFAULT ''",
-            "CREATE INDEX observations_recorder ON observations (recorder)",
+            AddColumn(
+                table="observations",
+                column="recorder",
+                definition="{ordered_text} NOT NULL DEFAULT ''",
+            ),
+            "CREATE INDEX IF NOT EXISTS observations_recorder ON observations (recorder)",
         ),
     ),
     Migration(
@@ -144,15 +178,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         # the stats' grouped count reads this index alone (SQLite: a covering index scan)
         # instead of every row, whose payload comes before the recorder column
         statements=(
-            "CREATE INDEX observations_counts ON observations (kind, source, recorder, date)",
+            "CREATE INDEX IF NOT EXISTS observations_counts ON observations (kind, source, recorder, date)",
         ),
         # the dashboard's "newest N of a kind": an ordered read of N index entries instead
         # of decoding every row of the kind; PostgreSQL's date is ordered by code point as
         # the query orders it (its default collation may follow the server's locale)
         only={
-            "sqlite": ("CREATE INDEX observations_kind_date ON observations (kind, date, key)",),
+            "sqlite": (
+                "CREATE INDEX IF NOT EXISTS observations_kind_date ON observations (kind, date, key)",
+            ),
             "postgres": (
-                'CREATE INDEX observations_kind_date ON observations (kind, date COLLATE "C", key)',
+                'CREATE INDEX IF NOT EXISTS observations_kind_date ON observations (kind, date COLLATE "C", key)',
             ),
         },
     ),
@@ -194,9 +230,25 @@ def migrate(target: MigrationTarget, *, migrations: Sequence[Migration] = MIGRAT
         raise SchemaTooNew(found, supported)
     for step in ordered[found:]:
         for statement in step.sql(target.dialect):
-            target.execute(statement)
+            if isinstance(statement, str):
+                target.execute(statement)
+            elif not _has_column(target, statement.table, statement.column):
+                target.execute(statement.sql(target.dialect))
         target.execute(
             "INSERT INTO schema_version (version, description) VALUES (?, ?)",
             (step.version, step.description),
         )
     return supported
+
+
+def _has_column(target: MigrationTarget, table: str, column: str) -> bool:
+    """Whether ``table`` (in the schema the connection resolves names in) has ``column``."""
+    if target.dialect == "sqlite":
+        query = "SELECT 1 FROM pragma_table_info(?) WHERE name = ?"
+    else:
+        # current_schema(): the first schema of the search_path, where the steps made it
+        query = (
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?"
+        )
+    return bool(target.execute(query, (table, column)))

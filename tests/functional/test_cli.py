@@ -203,6 +203,17 @@ def test_env_detect_for_a_target(env: dict[str, str]) -> None:
     assert data["markers"]["python_version"] == "3.12"
 
 
+def test_env_detect_for_a_target_has_the_cuda_stated(env: dict[str, str]) -> None:
+    # another platform than this machine's: no CUDA but the one stated (never the host's)
+    args = ["env", "detect", "--json", "--python", "3.12", "--platform", MAC]
+    assert json.loads(_ok(run_cli(args, env=env)).stdout).get("cuda_version") is None
+    stated = json.loads(_ok(run_cli([*args, "--cuda", "12.1"], env=env)).stdout)
+    assert (stated["cuda_version"], stated["cuda_source"]) == ("12.1", "user")
+    bad = run_cli(["env", "detect", "--cuda", "twelve"], env=env)
+    assert bad.exit_code == 2 and "unknown CUDA version 'twelve'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 # --- where the lock goes ------------------------------------------------------------------
 
 
