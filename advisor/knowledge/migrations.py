@@ -178,17 +178,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         # the stats' grouped count reads this index alone (SQLite: a covering index scan)
         # instead of every row, whose payload comes before the recorder column
         statements=(
-            "CREATE INDEX IF NOT EXISTS observations_counts ON observations (kind, source, recorder, date)",
+            "CREATE INDEX IF NOT EXISTS observations_counts"
+            " ON observations (kind, source, recorder, date)",
         ),
         # the dashboard's "newest N of a kind": an ordered read of N index entries instead
         # of decoding every row of the kind; PostgreSQL's date is ordered by code point as
         # the query orders it (its default collation may follow the server's locale)
         only={
             "sqlite": (
-                "CREATE INDEX IF NOT EXISTS observations_kind_date ON observations (kind, date, key)",
+                "CREATE INDEX IF NOT EXISTS observations_kind_date"
+                " ON observations (kind, date, key)",
             ),
             "postgres": (
-                'CREATE INDEX IF NOT EXISTS observations_kind_date ON observations (kind, date COLLATE "C", key)',
+                "CREATE INDEX IF NOT EXISTS observations_kind_date"
+                ' ON observations (kind, date COLLATE "C", key)',
             ),
         },
     ),
