@@ -29,7 +29,7 @@ fixed index and knowledge snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from advisor.errors import NoViableStack
 from advisor.events import SILENT
@@ -39,7 +39,7 @@ from advisor.scoring.base import ScoringContext
 from advisor.scoring.units.security import advisories_affecting, advisory_link
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -54,10 +54,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvisoryRef",
+    "LockedPin",
     "PinChange",
     "Remedy",
     "RemedyOptions",
     "Unfixable",
+    "pins_per_target",
     "plan_remedy",
 ]
 
@@ -88,13 +90,15 @@ class AdvisoryRef:
 class PinChange:
     """One pin changed: ``old`` ``None`` for a package added, ``new`` ``None`` for one
     removed; ``fixes`` the advisories the change fixes (empty for a change another fix
-    needs)."""
+    needs); ``targets`` the labels of the targets it is for, when not every target of a
+    multi-target lock makes the same change."""
 
     name: NormalizedName
     old: Version | None
     new: Version | None
     direct: bool
     fixes: tuple[AdvisoryRef, ...] = ()
+    targets: tuple[str, ...] = ()  # the targets the change is for (empty: every target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ class PinChange:
             "new": None if self.new is None else str(self.new),
             "direct": self.direct,
             "fixes": [a.to_dict() for a in self.fixes],
+            "targets": list(self.targets),
         }
 
 
@@ -193,99 +198,182 @@ def plan_remedy(
     now: datetime,
     options: RemedyOptions = RemedyOptions(),
     events: ProgressEvents = SILENT,
+    target_pins: Sequence[Mapping[NormalizedName, Version]] | None = None,
 ) -> Remedy:
     """The smallest change of ``pins`` (a lock's, for ``targets``) that leaves no fixable
     open advisory (see the module docstring for the order of the search).
+
+    ``target_pins`` (a multi-target lock's, see :func:`pins_per_target`) are the pins each
+    target installs, in the order of ``targets`` (``None``: ``pins`` for every target): a
+    package locked at different versions for different targets is held at each target's own
+    version, and a change is reported for the targets it is for.
 
     Cost: one index page per pinned project (to know its versions), then one resolution per
     target per step tried (at most ``2 + pins`` steps), sharing the providers' cache.
     Raises nothing for an unfixable advisory (it is in :attr:`Remedy.unfixable`); index
     errors propagate.
     """
+    per_target = [dict(p) for p in target_pins] if target_pins is not None else []
+    if len(per_target) != len(targets):
+        per_target = [dict(pins) for _ in targets]
     ctx = ScoringContext(
         env=targets[0], recommendation="security", now=now, knowledge=knowledge, policy=policy
     )
     judge = _Judge(ctx)
-    affected = {n: judge.open(n, v) for n, v in sorted(pins.items()) if judge.open(n, v)}
+    affected = {(n, v) for tp in per_target for n, v in tp.items() if judge.open(n, v)}
     if not affected:
         return Remedy()
     cache = ProviderCache()
-    probe = planner.provider(targets[0], cache=cache)
+    probes = [planner.provider(t, cache=cache) for t in targets]
 
-    def versions(name: NormalizedName) -> list[Version]:
-        return sorted(probe.versions(name))  # a project the index lacks has none
+    def versions(i: int, name: NormalizedName) -> list[Version]:
+        return sorted(probes[i].versions(name))  # a project the index lacks has none
 
-    def allowed(name: NormalizedName, v: Version) -> bool:
-        pinned = pins.get(name)
+    def allowed(v: Version, pinned: Version | None) -> bool:
         if pinned is not None and not options.allow_major and v.major > pinned.major:
             return False
         return not (v.is_prerelease and not (pinned is not None and pinned.is_prerelease))
 
-    bans: dict[NormalizedName, set[Version]] = {}
-    preferences: dict[NormalizedName, Version] = {}
-    unfixable: list[Unfixable] = []
-    stuck: set[NormalizedName] = set()
-    for name, version in sorted(pins.items()):
-        for v in versions(name):
-            if not allowed(name, v) or (v != version and judge.open(name, v)):
-                bans.setdefault(name, set()).add(v)
-        if name not in affected:
-            preferences[name] = version
-            continue
-        bans.setdefault(name, set()).add(version)
-        safe = [v for v in versions(name) if allowed(name, v) and not judge.open(name, v)]
-        if safe:
-            above = [v for v in safe if v > version]
-            preferences[name] = above[0] if above else safe[-1]
-            continue
-        stuck.add(name)
-        beyond = [v for v in versions(name) if not v.is_prerelease and not judge.open(name, v)]
-        if beyond and not options.allow_major:
-            why = f"only a new major version is unaffected ({beyond[0]}): pass --allow-major"
-        else:
-            why = "no release fixes it"
-        unfixable += [
-            Unfixable(name=name, version=version, advisory=a, reason=why) for a in affected[name]
-        ]
-    for name in stuck:  # unfixable: keep the pin as it is
-        bans[name] = {v for v in versions(name) if v != pins[name]}
-        preferences[name] = pins[name]
-    if len(stuck) == len(affected):
-        return Remedy(unfixable=tuple(unfixable), affected=len(affected))
+    bans: list[dict[NormalizedName, set[Version]]] = [{} for _ in targets]
+    preferences: list[dict[NormalizedName, Version]] = [{} for _ in targets]
+    unfixable: dict[tuple[str, Version, str], Unfixable] = {}
+    stuck: set[tuple[int, NormalizedName]] = set()
+    for i, tpins in enumerate(per_target):
+        for name, version in sorted(tpins.items()):
+            for v in versions(i, name):
+                if not allowed(v, version) or (v != version and judge.open(name, v)):
+                    bans[i].setdefault(name, set()).add(v)
+            refs = judge.open(name, version)
+            if not refs:
+                preferences[i][name] = version
+                continue
+            bans[i].setdefault(name, set()).add(version)
+            safe = [v for v in versions(i, name) if allowed(v, version) and not judge.open(name, v)]
+            if safe:
+                above = [v for v in safe if v > version]
+                preferences[i][name] = above[0] if above else safe[-1]
+                continue
+            stuck.add((i, name))
+            beyond = [
+                v for v in versions(i, name) if not v.is_prerelease and not judge.open(name, v)
+            ]
+            if beyond and not options.allow_major:
+                why = f"only a new major version is unaffected ({beyond[0]}): pass --allow-major"
+            else:
+                why = "no release fixes it"
+            for a in refs:
+                unfixable.setdefault(
+                    (name, version, a.id),
+                    Unfixable(name=name, version=version, advisory=a, reason=why),
+                )
+    for i, name in stuck:  # unfixable: keep the pin as it is
+        bans[i][name] = {v for v in versions(i, name) if v != per_target[i][name]}
+        preferences[i][name] = per_target[i][name]
+    if all(
+        (i, n) in stuck
+        for i, tp in enumerate(per_target)
+        for n, v in tp.items()
+        if (n, v) in affected
+    ):
+        return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected))
 
-    def hold(held: frozenset[NormalizedName]) -> dict[NormalizedName, frozenset[Version]]:
-        out = {k: frozenset(v) for k, v in bans.items()}
-        for name in held:
-            out[name] = frozenset(v for v in versions(name) if v != pins[name])
+    def hold(i: int, held: frozenset[NormalizedName]) -> dict[NormalizedName, frozenset[Version]]:
+        out = {k: frozenset(v) for k, v in bans[i].items()}
+        for name in held & per_target[i].keys():
+            out[name] = frozenset(v for v in versions(i, name) if v != per_target[i][name])
         return out
 
+    names = {n: v for tp in per_target for n, v in tp.items()}
+    labels = [planner.label(t, targets) for t in targets]
     tried = 0
     last: NoViableStack | None = None
-    for attempt in _attempts(pins, affected=set(affected), direct=planner.direct):
+    for attempt in _attempts(names, affected={n for n, _ in affected}, direct=planner.direct):
         for _ in range(_MAX_RETRIES):
             tried += 1
             try:
-                merged = _resolve_all(
-                    planner, targets, hold(attempt.held), preferences, cache, events
+                results = _resolve_all(
+                    planner,
+                    targets,
+                    [hold(i, attempt.held) for i in range(len(targets))],
+                    preferences,
+                    cache,
+                    events,
                 )
             except NoViableStack as exc:
                 last = exc
                 break
-            fresh = [p for p in merged.pins if p.name not in pins and judge.open(p.name, p.version)]
+            fresh = [
+                p
+                for r in results
+                for p in r.resolution.pins
+                if p.name not in names and judge.open(p.name, p.version)
+            ]
             if not fresh:
                 return _outcome(
-                    merged, pins, judge, planner.direct, unfixable, len(affected), tried
+                    results,
+                    per_target,
+                    labels,
+                    judge=judge,
+                    direct=planner.direct,
+                    unfixable=tuple(unfixable.values()),
+                    affected=len(affected),
+                    tried=tried,
                 )
             for p in fresh:  # a new package that is affected too: ban what is affected
-                bans.setdefault(p.name, set()).update(
-                    v for v in versions(p.name) if judge.open(p.name, v)
-                )
+                for i in range(len(targets)):
+                    bans[i].setdefault(p.name, set()).update(
+                        v for v in versions(i, p.name) if judge.open(p.name, v)
+                    )
     why = f"no consistent stack holds a fixed version ({last})" if last else "no stack resolves"
-    for name in sorted(set(affected) - stuck):
-        unfixable += [
-            Unfixable(name=name, version=pins[name], advisory=a, reason=why) for a in affected[name]
-        ]
-    return Remedy(unfixable=tuple(unfixable), affected=len(affected), resolutions=tried)
+    for i, tpins in enumerate(per_target):
+        for name, version in sorted(tpins.items()):
+            if (name, version) not in affected or (i, name) in stuck:
+                continue
+            for a in judge.open(name, version):
+                unfixable.setdefault(
+                    (name, version, a.id),
+                    Unfixable(name=name, version=version, advisory=a, reason=why),
+                )
+    return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected), resolutions=tried)
+
+
+class LockedPin(Protocol):
+    """A lock's package as :func:`pins_per_target` reads it (a pylock's ``LockedPackage``)."""
+
+    @property
+    def name(self) -> NormalizedName: ...
+
+    @property
+    def version(self) -> Version | None: ...
+
+    @property
+    def marker(self) -> str | None: ...
+
+
+def pins_per_target(
+    packages: Iterable[LockedPin],
+    targets: Sequence[RuntimeEnvironment],
+) -> list[dict[NormalizedName, Version]]:
+    """The pins each of ``targets`` installs from a lock's ``packages``: a package without
+    a marker is for every target, one with a marker for the targets whose marker environment
+    it matches. A marker that cannot be evaluated counts as
+    matching (the pin is held rather than lost)."""
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+
+    out: list[dict[NormalizedName, Version]] = [{} for _ in targets]
+    for package in packages:
+        name, version, marker = package.name, package.version, package.marker
+        if version is None:
+            continue
+        for i, target in enumerate(targets):
+            if marker:
+                try:
+                    if not Marker(marker).evaluate(target.markers()):
+                        continue
+                except (InvalidMarker, UndefinedComparison):
+                    pass
+            out[i][name] = max(out[i].get(name, version), version)
+    return out
 
 
 def _attempts(
@@ -313,37 +401,43 @@ def _attempts(
 def _resolve_all(
     planner: Planner,
     targets: Sequence[RuntimeEnvironment],
-    bans: Mapping[NormalizedName, frozenset[Version]],
-    preferences: Mapping[NormalizedName, Version],
+    bans: Sequence[Mapping[NormalizedName, frozenset[Version]]],
+    preferences: Sequence[Mapping[NormalizedName, Version]],
     cache: ProviderCache,
     events: ProgressEvents,
-) -> Resolution:
+) -> list[TargetResult]:
+    """One resolution per target, with that target's ``bans`` and ``preferences``."""
     results = []
-    for target in targets:
-        provider = planner.provider(target, preferences=preferences, bans=bans, cache=cache)
+    for i, target in enumerate(targets):
+        provider = planner.provider(target, preferences=preferences[i], bans=bans[i], cache=cache)
         label = planner.label(target, targets)
         res = resolve(provider, planner.roots, target=label, events=events)
         results.append(TargetResult(marker=target.lock_marker(), resolution=res))
-    return merge(results)
+    return results
 
 
 def _outcome(
-    merged: Resolution,
-    pins: Mapping[NormalizedName, Version],
+    results: Sequence[TargetResult],
+    per_target: Sequence[Mapping[NormalizedName, Version]],
+    labels: Sequence[str],
+    *,
     judge: _Judge,
     direct: frozenset[NormalizedName],
     unfixable: Sequence[Unfixable],
     affected: int,
     tried: int,
 ) -> Remedy:
-    new: dict[NormalizedName, Version] = {}
-    for p in merged.pins:
-        new[p.name] = max(new.get(p.name, p.version), p.version)
+    """The changes of every target, each once: a change every target makes names no target;
+    one only some targets make names those."""
+    where: dict[tuple[NormalizedName, Version | None, Version | None], list[str]] = {}
+    for result, old_pins, label in zip(results, per_target, labels, strict=True):
+        new_pins = {p.name: p.version for p in result.resolution.pins}
+        for name in sorted(set(old_pins) | set(new_pins)):
+            old, now = old_pins.get(name), new_pins.get(name)
+            if old != now:
+                where.setdefault((name, old, now), []).append(label)
     changes: list[PinChange] = []
-    for name in sorted(set(pins) | set(new)):
-        old, now = pins.get(name), new.get(name)
-        if old == now:
-            continue
+    for (name, old, now), found in where.items():
         fixed = judge.open(name, old) if old is not None else ()
         still = {a.id for a in judge.open(name, now)} if now is not None else set()
         changes.append(
@@ -353,13 +447,14 @@ def _outcome(
                 new=now,
                 direct=name in direct,
                 fixes=tuple(a for a in fixed if a.id not in still),
+                targets=() if len(found) == len(labels) else tuple(found),
             )
         )
-    changes.sort(key=lambda c: (c.direct, c.name))
+    changes.sort(key=lambda c: (c.direct, c.name, c.targets))
     return Remedy(
         changes=tuple(changes),
         unfixable=tuple(unfixable),
-        resolution=merged if changes else None,
+        resolution=merge(results) if changes else None,
         affected=affected,
         resolutions=tried,
     )

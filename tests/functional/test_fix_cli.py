@@ -37,6 +37,7 @@ YAMLISH = "GHSA-yaml-0001-aaaa"
 FOREVER = "GHSA-forv-0001-aaaa"
 IMGKIT = "GHSA-imgk-0001-aaaa"
 CODEC = "GHSA-codc-0001-aaaa"
+SHIM = "GHSA-shim-0001-aaaa"
 
 
 def _projects() -> list[Project]:
@@ -104,6 +105,7 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(FOREVER, "forever", [{"introduced": "0"}]),
         _record(IMGKIT, "imgkit", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(CODEC, "codec", [{"introduced": "2.0"}]),
+        _record(SHIM, "shim", [{"introduced": "0"}, {"fixed": "1.1"}]),
     ]
     for record in records:
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -306,3 +308,163 @@ def test_a_stale_lock_is_refused(project: Project_) -> None:
     assert "the lock is stale" in result.output
     assert "Traceback" not in result.output
     assert project.lock_path.read_bytes() == before
+
+
+def _two_target_project(root: Path, index: FixtureIndex, env: dict[str, str]) -> Path:
+    """A pylock.toml for two named targets (Python 3.12, then 3.11) whose pins differ:
+    ``compat`` 2.0 needs Python 3.12, so 3.11 keeps 1.0 (each under its own marker);
+    ``parser`` 1.0 is affected in both. The first lock takes the old ``parser`` from a
+    constraints file, the second keeps it and records no constraint."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "advisor.toml").write_text(
+        "[environments.py312]\npython = '3.12'\nplatform = 'manylinux_2_28_x86_64'\n"
+        "[environments.py311]\npython = '3.11'\nplatform = 'manylinux_2_28_x86_64'\n",
+        encoding="utf-8",
+    )
+    (root / "requirements.in").write_text("webkit\ncompat\nshim\n", encoding="utf-8")
+    (root / "old.txt").write_text("webkit==1.0\nparser==1.0\nshim==1.0\n", encoding="utf-8")
+    args = [
+        "lock", root / "requirements.in", "--index-url", index.file_url,
+        "--env", "py312", "--env", "py311", "-o", root / "pylock.toml",
+    ]  # fmt: skip
+    first = run_cli([*args, "-c", root / "old.txt"], env=env)
+    assert first.exit_code == 0, first.output
+    again = run_cli(args, env=env)
+    assert again.exit_code == 0, again.output
+    return root / "pylock.toml"
+
+
+@pytest.fixture(scope="module")
+def two_target_index(tmp_path_factory: pytest.TempPathFactory) -> FixtureIndex:
+    return build_index(
+        tmp_path_factory.mktemp("fix-targets") / "index",
+        [
+            *(p for p in _projects() if p.name in {"webkit", "parser"}),
+            Project(
+                name="compat",
+                files=[*release("1.0"), *release("2.0", requires_python=">=3.12")],
+            ),
+            Project(
+                name="shim",
+                files=[
+                    *release("1.0"),
+                    *release("1.1", requires_python=">=3.12"),
+                    *release("1.2"),
+                ],
+            ),
+        ],
+    )
+
+
+def _locked(path: Path) -> set[tuple[str, str, str]]:
+    """(name, version, marker) of every package of a pylock.toml."""
+    doc = read_lock(path)
+    return {(p["name"], p["version"], p.get("marker", "")) for p in doc["packages"]}
+
+
+def test_fix_a_lock_with_two_targets(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    """Both targets get the fix, each the smallest step it can install (``shim`` 1.1 needs
+    Python 3.12, so 3.11 takes 1.2), the diff says which target each change is for, the pins
+    that differ between the targets stay as they were (each under its marker: ``compat`` is
+    held at 1.0 for 3.11 and 2.0 for 3.12, not at the lock's highest version for both), and
+    ``check`` passes on the lock written."""
+    env = clean_environ(tmp_path / "home")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env)
+    before = _locked(lock)
+    assert {(n, v) for n, v, _ in before} == {
+        ("webkit", "1.0"), ("parser", "1.0"), ("compat", "1.0"), ("compat", "2.0"),
+        ("shim", "1.0"),
+    }  # fmt: skip
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    result = run_cli(
+        ["fix", lock, "--osv", osv, "--knowledge", knowledge, "--report", "json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    changes = [(c["name"], c["old"], c["new"], c["targets"]) for c in doc["changes"]]
+    assert changes == [
+        ("parser", "1.0", "1.1", []),
+        ("shim", "1.0", "1.2", ["py311"]),
+        ("shim", "1.0", "1.1", ["py312"]),
+    ]
+    # holding each target's own pins, the first step (only the affected pins) resolves
+    assert doc["resolutions"] == 1
+    marker = (
+        {m for _, _, m in before if "3.11" in m}.pop(),
+        {m for _, _, m in before if "3.12" in m}.pop(),
+    )
+    assert _locked(lock) == {
+        ("webkit", "1.0", ""),
+        ("parser", "1.1", ""),
+        ("compat", "1.0", marker[0]),
+        ("compat", "2.0", marker[1]),
+        ("shim", "1.2", marker[0]),
+        ("shim", "1.1", marker[1]),
+    }
+    checked = run_cli(["check", lock, "--osv", osv, "--knowledge", knowledge], env=env)
+    assert checked.exit_code == 0, checked.output
+    text = run_cli(["fix", lock, "--osv", osv, "--knowledge", knowledge], env=env)
+    assert text.exit_code == 0 and "nothing to change" in text.stdout, text.output
+
+
+def test_the_diff_names_the_target_of_a_change(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    env = clean_environ(tmp_path / "home")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env)
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    args = ["fix", lock, "--osv", osv, "--knowledge", knowledge, "--dry-run"]
+    text = run_cli(args, env=env)
+    assert text.exit_code == 0, text.output
+    assert f"+ parser==1.1  # fixes {PARSER}" in text.stdout
+    assert f"+ shim==1.1 (for py312)  # fixes {SHIM}" in text.stdout
+    assert f"+ shim==1.2 (for py311)  # fixes {SHIM}" in text.stdout
+    md = run_cli([*args, "--report", "md"], env=env)
+    assert "| `shim` (direct) (for py311) | 1.0 | 1.2 |" in md.stdout, md.stdout
+
+
+def test_fix_of_an_advised_lock_records_the_fix_and_the_advice(
+    project: Project_, tmp_path: Path
+) -> None:
+    """A lock written by ``advise`` carries the advice's scores; after ``fix`` they no longer
+    describe its pins, so the lock records ``fixed`` (what changed, what it fixed) with the
+    advice it came from, and no ``advice`` table of its own. The advice knew no advisory
+    and took ``webkit`` 2.0; one published since affects 2.0 only."""
+    root = project.root
+    root.mkdir(parents=True)
+    (root / "requirements.in").write_text("webkit\n", encoding="utf-8")
+    knowledge = f"sqlite:///{root.parent / 'k.db'}"
+    advised = run_cli(
+        [
+            "advise", root / "requirements.in", "--index-url", project.index.file_url,
+            "--knowledge", knowledge, "-o", project.lock_path,
+        ],
+        env=project.env,
+    )  # fmt: skip
+    assert advised.exit_code == 0, advised.output
+    assert project.pins == {"webkit": "2.0", "parser": "1.2"}
+    advice = read_lock(project.lock_path)["tool"]["advisor"]["advice"]
+    assert "score" in advice
+    osv = tmp_path / "osv-webkit"
+    osv.mkdir()
+    record = _record("GHSA-webk-0001-aaaa", "webkit", [{"introduced": "2.0"}])
+    (osv / "webkit.json").write_text(json.dumps(record), encoding="utf-8")
+    fixed = run_cli(
+        ["fix", project.lock_path, "--osv", osv, "--knowledge", knowledge], env=project.env
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert project.pins == {"webkit": "1.1", "parser": "1.2"}
+    tool = read_lock(project.lock_path)["tool"]["advisor"]
+    assert "advice" not in tool
+    assert tool["fixed"] == {
+        "by": "advisor fix",
+        "changed": ["webkit"],
+        "advisories": ["GHSA-webk-0001-aaaa"],
+        "advice": advice,
+    }
+    checked = run_cli(
+        ["check", project.lock_path, "--osv", osv, "--knowledge", knowledge], env=project.env
+    )
+    assert checked.exit_code == 0, checked.output  # the record is outside the digest
