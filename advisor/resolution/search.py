@@ -245,9 +245,9 @@ def search(
             learning.record(key, part, "accepted" if reject is None else f"rejected: {reject}")
             continue
         accepted = _ranked([f for f in pool.values() if f.evaluation.reject is None])
+        want = max(options.count, 1)
         if not frontier or (
-            len(accepted) >= options.count
-            and -frontier[0][0] <= accepted[options.count - 1].evaluation.total + 1e-9
+            len(accepted) >= want and -frontier[0][0] <= accepted[want - 1].evaluation.total + 1e-9
         ):
             # nothing left, or nothing left whose bound beats the k-th stack already found
             exhausted = True
