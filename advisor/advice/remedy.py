@@ -22,14 +22,19 @@ The search, cheapest change first:
    ones, since a direct pin is what the project asked for.
 
 A package new to the stack that is itself affected gets its affected versions banned and the
-step is retried. Pure apart from the index reads behind the providers; deterministic for a
-fixed index and knowledge snapshot.
+step is retried. What a step chooses freely (a released pin, a package new to the stack) is
+ordered by the lock's recommendation (its scorers; its filters remove nothing here). A lock
+for several targets is held target by target, at each target's own pins
+(:mod:`advisor.advice.locked_targets`), and a change only some targets make names them.
+Pure apart from the index reads behind the providers; deterministic for a fixed index and
+knowledge snapshot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import NoViableStack
 from advisor.events import SILENT
@@ -39,7 +44,7 @@ from advisor.scoring.base import ScoringContext
 from advisor.scoring.units.security import advisories_affecting, advisory_link
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -48,18 +53,17 @@ if TYPE_CHECKING:
     from advisor.advice.planner import Planner
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.models import Resolution
+    from advisor.models import DistFile, Resolution
     from advisor.policy import Policy
+    from advisor.resolution.options import CandidateScorer
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
     "AdvisoryRef",
-    "LockedPin",
     "PinChange",
     "Remedy",
     "RemedyOptions",
     "Unfixable",
-    "pins_per_target",
     "plan_remedy",
 ]
 
@@ -69,9 +73,37 @@ _MAX_RETRIES = 4  # rounds of "a new package is affected too" per step
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RemedyOptions:
     """``allow_major``: a pin may move to a new major version (off: fixes stay within the
-    pinned major version, as a semver-minded reviewer expects)."""
+    pinned major version, as a semver-minded reviewer expects). ``recommendation``: the
+    lock's recommendation type (``None`` or ``latest``: newest first, as pip); its scorers
+    order the versions a fix chooses freely (a released pin, a package new to the stack),
+    but its filters remove nothing: which versions a fix may take is decided here."""
 
     allow_major: bool = False
+    recommendation: str | None = None
+
+
+class _OrderOnly:
+    """A :class:`~advisor.resolution.options.CandidateScorer` that orders by a
+    recommendation's scores and removes nothing: a version its filters would remove comes
+    last instead (a fix may need it: a young release that fixes an advisory, say)."""
+
+    def __init__(self, scorer: CandidateScorer) -> None:
+        self._scorer = scorer
+
+    def evaluate(
+        self,
+        name: NormalizedName,
+        version: Version,
+        *,
+        files: tuple[DistFile, ...],
+        needs_build: bool,
+        yanked: bool,
+        direct: bool,
+    ) -> tuple[str | None, float]:
+        reason, score = self._scorer.evaluate(
+            name, version, files=files, needs_build=needs_build, yanked=yanked, direct=direct
+        )
+        return None, (float("-inf") if reason is not None else score)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,7 +235,8 @@ def plan_remedy(
     """The smallest change of ``pins`` (a lock's, for ``targets``) that leaves no fixable
     open advisory (see the module docstring for the order of the search).
 
-    ``target_pins`` (a multi-target lock's, see :func:`pins_per_target`) are the pins each
+    ``target_pins`` (a multi-target lock's, see
+    :func:`~advisor.advice.locked_targets.pins_per_target`) are the pins each
     target installs, in the order of ``targets`` (``None``: ``pins`` for every target): a
     package locked at different versions for different targets is held at each target's own
     version, and a change is reported for the targets it is for.
@@ -285,6 +318,7 @@ def plan_remedy(
 
     names = {n: v for tp in per_target for n, v in tp.items()}
     labels = [planner.label(t, targets) for t in targets]
+    scorers = _scorers(planner, targets, options.recommendation, cache=cache, ctx=ctx)
     tried = 0
     last: NoViableStack | None = None
     for attempt in _attempts(names, affected={n for n, _ in affected}, direct=planner.direct):
@@ -296,6 +330,7 @@ def plan_remedy(
                     targets,
                     [hold(i, attempt.held) for i in range(len(targets))],
                     preferences,
+                    scorers,
                     cache,
                     events,
                 )
@@ -337,45 +372,6 @@ def plan_remedy(
     return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected), resolutions=tried)
 
 
-class LockedPin(Protocol):
-    """A lock's package as :func:`pins_per_target` reads it (a pylock's ``LockedPackage``)."""
-
-    @property
-    def name(self) -> NormalizedName: ...
-
-    @property
-    def version(self) -> Version | None: ...
-
-    @property
-    def marker(self) -> str | None: ...
-
-
-def pins_per_target(
-    packages: Iterable[LockedPin],
-    targets: Sequence[RuntimeEnvironment],
-) -> list[dict[NormalizedName, Version]]:
-    """The pins each of ``targets`` installs from a lock's ``packages``: a package without
-    a marker is for every target, one with a marker for the targets whose marker environment
-    it matches. A marker that cannot be evaluated counts as
-    matching (the pin is held rather than lost)."""
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison
-
-    out: list[dict[NormalizedName, Version]] = [{} for _ in targets]
-    for package in packages:
-        name, version, marker = package.name, package.version, package.marker
-        if version is None:
-            continue
-        for i, target in enumerate(targets):
-            if marker:
-                try:
-                    if not Marker(marker).evaluate(target.markers()):
-                        continue
-                except (InvalidMarker, UndefinedComparison):
-                    pass
-            out[i][name] = max(out[i].get(name, version), version)
-    return out
-
-
 def _attempts(
     pins: Mapping[NormalizedName, Version],
     *,
@@ -403,17 +399,56 @@ def _resolve_all(
     targets: Sequence[RuntimeEnvironment],
     bans: Sequence[Mapping[NormalizedName, frozenset[Version]]],
     preferences: Sequence[Mapping[NormalizedName, Version]],
+    scorers: Sequence[CandidateScorer | None],
     cache: ProviderCache,
     events: ProgressEvents,
 ) -> list[TargetResult]:
-    """One resolution per target, with that target's ``bans`` and ``preferences``."""
+    """One resolution per target, with that target's ``bans``, ``preferences`` and
+    ``scorers`` (``None``: newest first)."""
     results = []
     for i, target in enumerate(targets):
-        provider = planner.provider(target, preferences=preferences[i], bans=bans[i], cache=cache)
+        provider = planner.provider(
+            target, preferences=preferences[i], bans=bans[i], scorer=scorers[i], cache=cache
+        )
         label = planner.label(target, targets)
         res = resolve(provider, planner.roots, target=label, events=events)
         results.append(TargetResult(marker=target.lock_marker(), resolution=res))
     return results
+
+
+def _scorers(
+    planner: Planner,
+    targets: Sequence[RuntimeEnvironment],
+    name: str | None,
+    *,
+    cache: ProviderCache,
+    ctx: ScoringContext,
+) -> list[CandidateScorer | None]:
+    """One order-only scorer per target for the recommendation ``name`` (``None`` each for
+    ``latest``, or a type whose units score nothing)."""
+    from packaging.utils import canonicalize_name
+
+    from advisor.scoring.engine import UnitScorer
+    from advisor.scoring.types import recommendation
+
+    kind = recommendation(name) if name else None
+    if kind is None or not kind.scorers:
+        return [None for _ in targets]
+
+    def versions_of(project: str) -> list[Version]:
+        return sorted(cache.versions.get(canonicalize_name(project), {}), reverse=True)
+
+    return [
+        _OrderOnly(
+            UnitScorer(
+                kind,
+                dataclasses.replace(ctx, env=target, recommendation=kind.name),
+                versions_of=versions_of,
+                status_of=planner.project_status,
+            )
+        )
+        for target in targets
+    ]
 
 
 def _outcome(

@@ -65,7 +65,8 @@ def fix(
     its inputs). Raises :class:`InputError` for a lock that is missing, records no inputs
     or is stale (its inputs changed since: re-lock first, or the diff would mix both
     changes), :class:`~advisor.errors.LockfileError` for one that cannot be read."""
-    from advisor.advice.remedy import RemedyOptions, pins_per_target, plan_remedy
+    from advisor.advice.locked_targets import pins_per_target
+    from advisor.advice.remedy import RemedyOptions, plan_remedy
     from advisor.api.advising import AdviseOptions, _load_knowledge
     from advisor.api.context import cooldown_for, make_planner, open_session
     from advisor.api.inputs import LockOptions, prepare
@@ -111,7 +112,9 @@ def fix(
             knowledge=knowledge,
             policy=policy,
             now=now,
-            options=RemedyOptions(allow_major=options.allow_major),
+            options=RemedyOptions(
+                allow_major=options.allow_major, recommendation=opts.recommendation
+            ),
             events=events,
         )
         if remedy.resolution is None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.functional.helpers import CliResult, clean_environ, lock_pins, read_lock, run_cli
-from tests.support import FixtureIndex, Project, build_index, release
+from tests.support import FixtureIndex, IndexServer, Project, build_index, release
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -468,3 +468,59 @@ def test_fix_of_an_advised_lock_records_the_fix_and_the_advice(
         ["check", project.lock_path, "--osv", osv, "--knowledge", knowledge], env=project.env
     )
     assert checked.exit_code == 0, checked.output  # the record is outside the digest
+
+
+def test_fix_of_an_advised_lock_orders_free_choices_by_its_recommendation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``app`` 1.1 is affected (a later advisory); its fix, 1.0, needs ``helper``, new to
+    the stack. ``helper`` 1.1 was released an hour ago: pip's order (newest first) would take
+    it, but the lock is a ``stable`` advice, whose scoring puts a too-young release last, so
+    the fix takes the older ``helper`` 1.0. The young release is not removed: a fix may need
+    it."""
+    old = datetime(2023, 1, 1, tzinfo=UTC)
+    young = datetime.now(UTC) - timedelta(hours=1)
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(
+                name="app",
+                files=[
+                    *release("1.0", upload_time=old, requires_dist=["helper"]),
+                    *release("1.1", upload_time=old),
+                ],
+            ),
+            Project(
+                name="helper",
+                files=[*release("1.0", upload_time=old), *release("1.1", upload_time=young)],
+            ),
+        ],
+    )
+    monkeypatch.chdir(tmp_path)
+    with IndexServer(index) as server:  # served as JSON: the pages carry upload times
+        _advise_then_fix(tmp_path, index, server.url)
+
+
+def _advise_then_fix(tmp_path: Path, index: FixtureIndex, url: str) -> None:
+    project = Project_(tmp_path / "app", index, tmp_path, clean_environ(tmp_path / "home"))
+    project.root.mkdir(parents=True)
+    (project.root / "requirements.in").write_text("app\n", encoding="utf-8")
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    advised = run_cli(
+        [
+            "advise", project.root / "requirements.in", "--index-url", url,
+            "--knowledge", knowledge, "-o", project.lock_path,
+        ],
+        env=project.env,
+    )  # fmt: skip
+    assert advised.exit_code == 0, advised.output
+    assert project.pins == {"app": "1.1"}
+    osv = tmp_path / "osv-app"
+    osv.mkdir()
+    record = _record("GHSA-appx-0001-aaaa", "app", [{"introduced": "1.1"}])
+    (osv / "app.json").write_text(json.dumps(record), encoding="utf-8")
+    args = ["fix", project.lock_path, "--osv", osv, "--knowledge", knowledge]
+    fixed = run_cli(args, env=project.env)
+    assert fixed.exit_code == 0, fixed.output
+    assert "+ helper==1.0  # needed by the fixes" in fixed.stdout
+    assert project.pins == {"app": "1.0", "helper": "1.0"}
