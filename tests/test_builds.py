@@ -227,11 +227,13 @@ def test_a_build_that_would_overrun_the_time_left_is_skipped(
 ) -> None:
     """Once a build has taken T seconds, a build with less than T seconds left before the
     deadline is not started (it would only be stopped): it is skipped and reported. The
-    clock is the real one, moved forward to the last half second before the deadline."""
+    clock is the real one, moved forward to the last half second before the deadline. The
+    later sdist is of another project, which has no history: the run's quickest build is the
+    estimate."""
     counter = tmp_path / "runs"
     name, archive = _sdist(tmp_path, _counting(counter, fail=False, sleep=1))
     later = make_backend_sdist(
-        tmp_path / "later", name="a", version="1.1", backend=_counting(counter, fail=False)
+        tmp_path / "later", name="b", version="1.1", backend=_counting(counter, fail=False)
     )
     ahead = [0.0]
     deadline = time.monotonic() + 600
@@ -251,6 +253,56 @@ def test_a_build_that_would_overrun_the_time_left_is_skipped(
     assert "less than the quickest build so far took" in str(info.value)
     assert builds.time_limited == [later.name]
     assert len(_runs(counter)) == 1  # never started
+
+
+def test_a_project_known_to_build_slowly_is_skipped_in_a_later_run(
+    tmp_path: Path, tmp: Path, pip_env: dict[str, str]
+) -> None:
+    """A build's duration is kept in the cache per project and build interpreter. A later
+    run (a new :class:`SdistBuilds`, nothing built yet) skips the first build of another
+    version of that project when less time is left than its past builds took, and says so;
+    a build interpreter without a history has no estimate, so it would start."""
+    counter = tmp_path / "runs"
+    cache = Cache(tmp_path / "cache")
+    name, archive = _sdist(tmp_path, _counting(counter, fail=False, sleep=1))
+    _builds(tmp_path, pip_env, cache, interpreter="cpython-311-x").build(archive, filename=name)
+    later = make_backend_sdist(
+        tmp_path / "later", name="a", version="1.1", backend=_counting(counter, fail=False)
+    )
+    ahead = [0.0]
+    deadline = time.monotonic() + 600
+    builds = SdistBuilds(
+        BuildSettings(env=pip_env, temp_dir=tmp, deadline=deadline, interpreter="cpython-311-x"),
+        cache=cache,
+        clock=lambda: time.monotonic() + ahead[0],
+    )
+    assert len(builds.history("a")) == 1
+    ahead[0] = deadline - time.monotonic() - 0.5
+    with pytest.raises(
+        BuildFailed, match=r"less than earlier builds of a took \(median \d+\.\d s of 1 build\)"
+    ) as info:
+        builds.build(later.read_bytes(), filename=later.name)
+    assert info.value.kind is BuildFailure.TIME_LIMIT
+    assert builds.time_limited == [later.name]
+    assert builds.skipped[later.name].startswith("not started: 0.")
+    assert len(_runs(counter)) == 1  # never started
+    other = _builds(tmp_path, pip_env, cache, interpreter="cpython-312-x")
+    assert other.history("a") == ()
+    assert other.estimate(later.name) is None
+
+
+def test_the_history_keeps_the_latest_builds_and_a_timeout(
+    tmp_path: Path, tmp: Path, pip_env: dict[str, str]
+) -> None:
+    """A build that times out took at least its timeout: that goes into the history too."""
+    counter = tmp_path / "runs"
+    cache = Cache(tmp_path / "cache")
+    name, archive = _sdist(tmp_path, _counting(counter, fail=False, sleep=30))
+    builds = _builds(tmp_path, pip_env, cache, timeout=2.0)
+    with pytest.raises(BuildFailed) as info:
+        builds.build(archive, filename=name)
+    assert info.value.kind is BuildFailure.TIMEOUT
+    assert _builds(tmp_path, pip_env, cache).history("a") == (2.0,)
 
 
 def test_no_build_refuses_but_uses_a_remembered_outcome(

@@ -410,3 +410,35 @@ def test_is_pylock_text_tells_a_lock_by_its_content() -> None:
     with pytest.raises(InvalidLockToml, match=r"^deps\.lock: invalid TOML: .*line 2") as info:
         is_pylock_text("a = 1\nb = \n", source="deps.lock")
     assert info.value.source == "deps.lock" and "line 2" in info.value.reason
+
+
+def test_a_fix_record_replaces_the_advice_and_accumulates() -> None:
+    """``advisor fix`` writes ``fixed`` in place of ``advice`` (whose scores described the
+    pins before the fix), carrying the advice it came from; a second fix adds to the lists
+    and keeps the first advice."""
+    from advisor.lockfile.record import AdviceRecord, FixRecord, LockRecord
+
+    advised = LockRecord(recommendation="stable").with_advice(
+        AdviceRecord(score=0.5, latest_score=0.25, differs_from_latest=("numpy",))
+    )
+    advice = advised.to_table()["advice"]
+    first = FixRecord.after(advised.other, changed=["parser"], advisories=["GHSA-b", "GHSA-a"])
+    once = advised.with_advice(first)
+    assert "advice" not in once.other
+    assert once.to_table()["fixed"] == {
+        "by": "advisor fix",
+        "changed": ["parser"],
+        "advisories": ["GHSA-a", "GHSA-b"],
+        "advice": advice,
+    }
+    read = LockRecord.from_table(tomllib.loads(tomli_w.dumps(once.to_table())), source="t")
+    second = FixRecord.after(read.other, changed=["cryptolib", "parser"], advisories=["GHSA-c"])
+    assert read.with_advice(second).to_table()["fixed"] == {
+        "by": "advisor fix",
+        "changed": ["cryptolib", "parser"],
+        "advisories": ["GHSA-a", "GHSA-b", "GHSA-c"],
+        "advice": advice,
+    }
+    # a lock made by ``lock`` (no advice) records the fix without one
+    plain = FixRecord.after({}, changed=["parser"], advisories=["GHSA-a"])
+    assert "advice" not in plain.to_table()

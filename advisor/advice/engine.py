@@ -3,9 +3,9 @@
 Middle of the decide layer. For one target it scores candidates with the recommendation's
 units (a :class:`~advisor.scoring.engine.UnitScorer`), runs the stack search
 (:func:`~advisor.resolution.search.search`: a best-first resolution ordered by score, then
-seeded bans), resolves the ``latest`` stack for comparison, scores the project's own lock (the
-baseline) the same way, and has the :class:`~advisor.advice.describer.Describer` turn every
-stack into the report's values. Providers come from the
+a frontier of ban sets), resolves the ``latest`` stack for comparison, scores the project's
+own lock (the baseline) the same way, and has the :class:`~advisor.advice.describer.Describer`
+turn every stack into the report's values. Providers come from the
 :class:`~advisor.advice.planner.Planner`. The result is a frozen :class:`TargetAdvice`; the API
 opens the session and the knowledge, reads the baseline lock, merges the targets and writes
 the lock.
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from advisor.advice.verification import StackVerifier
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.models import Edge, Resolution
+    from advisor.models import DistFile, Edge, Resolution
     from advisor.policy import Policy
     from advisor.resolution.provider import AdvisorProvider
     from advisor.resolution.search import Evaluation, SearchOptions, SearchResult
@@ -48,7 +48,7 @@ class AdviceSettings:
     """What every target of one advice run is judged by.
 
     ``search`` bounds the stack search as asked (a recommendation whose units order nothing,
-    and ``testing``, whose order is fixed, perturb no pin: they resolve again only around
+    and ``testing``, whose order is fixed, explore no ban set: they resolve again only around
     what a stack check rejected);
     ``now`` is the instant age-based units measure from; ``knowledge`` is read only through
     ``for_package``; ``advisories_as_of`` is how current the loaded advisory database is (an
@@ -124,7 +124,7 @@ class _TargetRun:
         self.verified: set[tuple[tuple[str, str], ...]] = set()
         self.lessons: list[str] = []
         self._nogoods: list[tuple[str, str | None, tuple[tuple[str, str], ...]]] = []
-        # perturbing pins helps only where the scorer orders the candidates; learned
+        # exploring ban sets helps only where the scorer orders the candidates; learned
         # constraints (a stack check's rejection) are followed under every type
         self.explore = self._scoring and not kind.lowest_direct
 
@@ -174,7 +174,7 @@ class _TargetRun:
         stack holding a nogood learnt in this run is rejected without installing it."""
         import math
 
-        from advisor.advice.verification import violates
+        from advisor.advice.verification import violates, widen
         from advisor.resolution.search import Evaluation
 
         ev = self.evaluate(res)
@@ -195,15 +195,29 @@ class _TargetRun:
         self.verified.add(tuple(sorted((str(n), str(v)) for n, v in pins.items())))
         if found.ok:
             return ev
-        self.lessons.append(found.lesson)
-        self._nogoods.append((found.reason, found.package, found.nogood))
+        # an ABI mismatch holds for the consumer's releases built before the provider's major
+        nogood = widen(found.nogood, files=self._files)
+        lesson = found.lesson
+        if nogood != found.nogood:
+            name, spec = nogood[1]
+            provider, major = nogood[0][0], nogood[0][1].removeprefix(">=")
+            lesson += (
+                f"; widened to {name}{spec}, every release of {name} whose wheels were all "
+                f"uploaded before the first {provider} {major} release"
+            )
+        self.lessons.append(lesson)
+        self._nogoods.append((found.reason, found.package, nogood))
         return Evaluation(
             total=-math.inf,
             pin_scores=ev.pin_scores,
             reject=f"--verify: {found.reason}",
             reject_package=found.package,
-            nogood=found.nogood,
+            nogood=nogood,
         )
+
+    def _files(self, name: str) -> Mapping[Version, Sequence[DistFile]]:
+        """The index's files of ``name`` by version, as the resolutions found them."""
+        return self._cache.versions.get(canonicalize_name(name), {})
 
     def evaluate_pins(
         self, pins: Mapping[NormalizedName, Version], *, edges: Sequence[Edge] = ()

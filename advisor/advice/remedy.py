@@ -24,11 +24,17 @@ The search, cheapest change first:
 
 A package new to the stack that is itself affected gets its affected versions banned and the
 step is retried. When no step moves every affected pin at once (one fix needs what another
-pin's constraints forbid), the fixes are taken one affected pin at a time, transitive first:
-each joins when a stack holds it with those already taken, else it keeps its pin and is
-reported with its own conflict (alone, or with the fixes it cannot join), so one unfixable
-advisory never blocks the others. Pure apart from the index reads behind the providers;
-deterministic for a fixed index and knowledge snapshot.
+pin's constraints forbid), the fixes are taken one affected pin at a time (over the names
+affected in any target), transitive first: each joins when a stack holds it with those
+already taken, else it keeps its pin and is reported with its own conflict (alone, or with
+the fixes it cannot join), so one unfixable advisory never blocks the others.
+
+What a step chooses freely (a released pin, a package new to the stack) is
+ordered by the lock's recommendation (:mod:`advisor.advice.remedy_order`). A lock
+for several targets is held target by target, at each target's own pins
+(:mod:`advisor.advice.locked_targets`), and a change only some targets make names them.
+Pure apart from the index reads behind the providers; deterministic for a fixed index and
+knowledge snapshot.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from advisor.advice.remedy_order import order_scorers
 from advisor.errors import NoViableStack
 from advisor.events import SILENT
 from advisor.resolution.options import ProviderCache
@@ -56,6 +63,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.models import Resolution
     from advisor.policy import Policy
+    from advisor.resolution.options import CandidateScorer
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
@@ -77,9 +85,13 @@ _YEAR = 1900
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RemedyOptions:
     """``allow_major``: a pin may move to a new major version (off: fixes stay within the
-    pinned major version, as a semver-minded reviewer expects)."""
+    pinned major version, as a semver-minded reviewer expects). ``recommendation``: the
+    lock's recommendation type (``None`` or ``latest``: newest first, as pip); its scorers
+    order the versions a fix chooses freely (a released pin, a package new to the stack),
+    but its filters remove nothing: which versions a fix may take is decided here."""
 
     allow_major: bool = False
+    recommendation: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,13 +110,15 @@ class AdvisoryRef:
 class PinChange:
     """One pin changed: ``old`` ``None`` for a package added, ``new`` ``None`` for one
     removed; ``fixes`` the advisories the change fixes (empty for a change another fix
-    needs)."""
+    needs); ``targets`` the labels of the targets it is for, when not every target of a
+    multi-target lock makes the same change."""
 
     name: NormalizedName
     old: Version | None
     new: Version | None
     direct: bool
     fixes: tuple[AdvisoryRef, ...] = ()
+    targets: tuple[str, ...] = ()  # the targets the change is for (empty: every target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +127,7 @@ class PinChange:
             "new": None if self.new is None else str(self.new),
             "direct": self.direct,
             "fixes": [a.to_dict() for a in self.fixes],
+            "targets": list(self.targets),
         }
 
 
@@ -210,114 +225,141 @@ def plan_remedy(
     now: datetime,
     options: RemedyOptions = RemedyOptions(),
     events: ProgressEvents = SILENT,
+    target_pins: Sequence[Mapping[NormalizedName, Version]] | None = None,
 ) -> Remedy:
     """The smallest change of ``pins`` (a lock's, for ``targets``) that leaves no fixable
     open advisory (see the module docstring for the order of the search).
 
+    ``target_pins`` (a multi-target lock's, see
+    :func:`~advisor.advice.locked_targets.pins_per_target`) are the pins each
+    target installs, in the order of ``targets`` (``None``: ``pins`` for every target): a
+    package locked at different versions for different targets is held at each target's own
+    version, and a change is reported for the targets it is for.
+
     Cost: one index page per pinned project (to know its versions), then one resolution per
-    target per step tried (at most ``2 + pins`` steps), sharing the providers' cache.
+    target per attempt tried (at most ``2 + pins`` attempts per step), sharing the providers'
+    cache; one step when every fix resolves at once, else up to two more per affected name.
     Raises nothing for an unfixable advisory (it is in :attr:`Remedy.unfixable`); index
     errors propagate.
     """
+    per_target = [dict(p) for p in target_pins] if target_pins is not None else []
+    if len(per_target) != len(targets):
+        per_target = [dict(pins) for _ in targets]
     ctx = ScoringContext(
         env=targets[0], recommendation="security", now=now, knowledge=knowledge, policy=policy
     )
     judge = _Judge(ctx)
-    affected = {n: judge.open(n, v) for n, v in sorted(pins.items()) if judge.open(n, v)}
+    affected = {(n, v) for tp in per_target for n, v in tp.items() if judge.open(n, v)}
     if not affected:
         return Remedy()
     cache = ProviderCache()
-    probe = planner.provider(targets[0], cache=cache)
+    probes = [planner.provider(t, cache=cache) for t in targets]
 
-    def versions(name: NormalizedName) -> list[Version]:
-        return sorted(probe.lookup.versions(name))  # a project the index lacks has none
+    def versions(i: int, name: NormalizedName) -> list[Version]:
+        return sorted(probes[i].lookup.versions(name))  # a project the index lacks has none
 
-    def allowed(name: NormalizedName, v: Version) -> bool:
-        pinned = pins.get(name)
+    def allowed(v: Version, pinned: Version | None) -> bool:
         if pinned is not None and not options.allow_major and is_new_major(pinned, v):
             return False
         return not (v.is_prerelease and not (pinned is not None and pinned.is_prerelease))
 
-    bans: dict[NormalizedName, set[Version]] = {}
-    fix_to: dict[NormalizedName, Version] = {}  # the fixed release each affected pin prefers
-    unfixable: list[Unfixable] = []
-    stuck: set[NormalizedName] = set()
-    for name, version in sorted(pins.items()):
-        for v in versions(name):
-            if not allowed(name, v) or (v != version and judge.open(name, v)):
-                bans.setdefault(name, set()).add(v)
-        if name not in affected:
-            continue
-        safe = [v for v in versions(name) if allowed(name, v) and not judge.open(name, v)]
-        if safe:
-            above = [v for v in safe if v > version]
-            fix_to[name] = above[0] if above else safe[-1]
-            continue
-        stuck.add(name)
-        beyond = [v for v in versions(name) if not v.is_prerelease and not judge.open(name, v)]
-        if beyond and not options.allow_major:
-            why = f"only a new major version is unaffected ({beyond[0]}): pass --allow-major"
-        else:
-            why = "no release fixes it"
-        unfixable += [
-            Unfixable(name=name, version=version, advisory=a, reason=why) for a in affected[name]
-        ]
-    for name in stuck:  # unfixable: keep the pin as it is
-        bans[name] = {v for v in versions(name) if v != pins[name]}
-    if not fix_to:
-        return Remedy(unfixable=tuple(unfixable), affected=len(affected))
+    bans: list[dict[NormalizedName, set[Version]]] = [{} for _ in targets]
+    fix_to: list[dict[NormalizedName, Version]] = [{} for _ in targets]  # each fix's release
+    unfixable: dict[tuple[str, Version, str], Unfixable] = {}
+    stuck: set[tuple[int, NormalizedName]] = set()
+    for i, tpins in enumerate(per_target):
+        for name, version in sorted(tpins.items()):
+            for v in versions(i, name):
+                if not allowed(v, version) or (v != version and judge.open(name, v)):
+                    bans[i].setdefault(name, set()).add(v)
+            refs = judge.open(name, version)
+            if not refs:
+                continue
+            safe = [v for v in versions(i, name) if allowed(v, version) and not judge.open(name, v)]
+            if safe:
+                above = [v for v in safe if v > version]
+                fix_to[i][name] = above[0] if above else safe[-1]
+                continue
+            stuck.add((i, name))
+            beyond = [
+                v for v in versions(i, name) if not v.is_prerelease and not judge.open(name, v)
+            ]
+            if beyond and not options.allow_major:
+                why = f"only a new major version is unaffected ({beyond[0]}): pass --allow-major"
+            else:
+                why = "no release fixes it"
+            _add(unfixable, name, version, refs, why)
+    for i, name in stuck:  # unfixable: keep the pin as it is
+        bans[i][name] = {v for v in versions(i, name) if v != per_target[i][name]}
+    fixing = {n for fixes in fix_to for n in fixes}  # names with a fix in some target
+    if not fixing:
+        return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected))
 
+    names = {n: v for tp in per_target for n, v in tp.items()}
+    labels = [planner.label(t, targets) for t in targets]
+    scorers = order_scorers(planner, targets, options.recommendation, cache=cache, ctx=ctx)
     tried = 0
 
-    def step(moving: frozenset[NormalizedName]) -> Resolution | NoViableStack:
-        """The fewest changes that move every pin of ``moving`` to a fixed release (the other
-        affected pins may stay), or why none resolves."""
+    def step(moving: AbstractSet[NormalizedName]) -> list[TargetResult] | NoViableStack:
+        """The fewest changes that move every pin of ``moving`` to a fixed release, in every
+        target where it is affected (the other affected pins may stay), or why none resolves."""
         nonlocal tried
-        preferences = {n: fix_to[n] if n in moving else v for n, v in pins.items()}
+        preferences = [
+            {n: fix_to[i][n] if n in moving and n in fix_to[i] else v for n, v in tp.items()}
+            for i, tp in enumerate(per_target)
+        ]
 
-        def hold(held: frozenset[NormalizedName]) -> dict[NormalizedName, frozenset[Version]]:
-            out = {k: frozenset(v) for k, v in bans.items()}
-            for name in moving:
-                out[name] = out.get(name, frozenset()) | {pins[name]}
-            for name in held:
-                out[name] = frozenset(v for v in versions(name) if v != pins[name])
+        def hold(
+            i: int, held: AbstractSet[NormalizedName]
+        ) -> dict[NormalizedName, frozenset[Version]]:
+            out = {k: frozenset(v) for k, v in bans[i].items()}
+            for name in moving & fix_to[i].keys():  # a moving pin leaves its affected version
+                out[name] = out.get(name, frozenset()) | {per_target[i][name]}
+            for name in held & per_target[i].keys():
+                out[name] = frozenset(v for v in versions(i, name) if v != per_target[i][name])
             return out
 
         last = NoViableStack("no stack resolves")
-        for attempt in _attempts(pins, affected=moving | stuck, direct=planner.direct):
+        frozen = frozenset(moving) | {n for _, n in stuck}
+        for attempt in _attempts(names, affected=frozen, direct=planner.direct):
             for _ in range(_MAX_RETRIES):
                 tried += 1
+                held = [hold(i, attempt.held) for i in range(len(targets))]
                 try:
-                    merged = _resolve_all(
-                        planner, targets, hold(attempt.held), preferences, cache, events
+                    results = _resolve_all(
+                        planner, targets, held, preferences, scorers, cache, events
                     )
                 except NoViableStack as exc:
                     last = exc
                     break
                 fresh = [
-                    p for p in merged.pins if p.name not in pins and judge.open(p.name, p.version)
+                    p
+                    for r in results
+                    for p in r.resolution.pins
+                    if p.name not in names and judge.open(p.name, p.version)
                 ]
                 if not fresh:
-                    return merged
+                    return results
                 for p in fresh:  # a new package that is affected too: ban what is affected
-                    bans.setdefault(p.name, set()).update(
-                        v for v in versions(p.name) if judge.open(p.name, v)
-                    )
+                    for i in range(len(targets)):
+                        bans[i].setdefault(p.name, set()).update(
+                            v for v in versions(i, p.name) if judge.open(p.name, v)
+                        )
         return last
 
-    found = step(frozenset(fix_to))
+    found = step(fixing)
     reasons: dict[NormalizedName, str] = {}
     if isinstance(found, NoViableStack):
-        # one fix blocks the others: fix what can be fixed, one affected pin at a time
+        # one fix blocks the others: fix what can be fixed, one affected name at a time
         # (transitive first, as they move first), each blocked one named with its own reason
         solved: frozenset[NormalizedName] = frozenset()
-        best: Resolution | None = None
-        for name in sorted(fix_to, key=lambda n: (n in planner.direct, n)):
+        best: list[TargetResult] | None = None
+        for name in sorted(fixing, key=lambda n: (n in planner.direct, n)):
             got = step(solved | {name})
             if not isinstance(got, NoViableStack):
                 solved, best = solved | {name}, got
                 continue
-            alone = step(frozenset({name})) if solved else got
+            alone = step({name}) if solved else got
             if isinstance(alone, NoViableStack):
                 reasons[name] = f"no consistent stack holds a fixed version ({alone})"
             else:
@@ -326,14 +368,40 @@ def plan_remedy(
                     f"{', '.join(sorted(solved))} ({got})"
                 )
         if best is None:
-            unfixable += [
-                Unfixable(name=n, version=pins[n], advisory=a, reason=reasons[n])
-                for n in sorted(fix_to)
-                for a in affected[n]
-            ]
-            return Remedy(unfixable=tuple(unfixable), affected=len(affected), resolutions=tried)
+            for i, fixes in enumerate(fix_to):
+                for name in sorted(fixes):
+                    version = per_target[i][name]
+                    _add(unfixable, name, version, judge.open(name, version), reasons[name])
+            return Remedy(
+                unfixable=tuple(unfixable.values()), affected=len(affected), resolutions=tried
+            )
         found = best
-    return _outcome(found, pins, judge, planner.direct, unfixable, reasons, len(affected), tried)
+    return _outcome(
+        found,
+        per_target,
+        labels,
+        judge=judge,
+        direct=planner.direct,
+        unfixable=unfixable,
+        reasons=reasons,
+        affected=len(affected),
+        tried=tried,
+    )
+
+
+def _add(
+    unfixable: dict[tuple[str, Version, str], Unfixable],
+    name: NormalizedName,
+    version: Version,
+    refs: Sequence[AdvisoryRef],
+    reason: str,
+) -> None:
+    """Adds each advisory of ``refs`` left open on ``name`` ``version`` to ``unfixable``,
+    keyed so that targets sharing the pin report it once (the first reason stays)."""
+    for a in refs:
+        unfixable.setdefault(
+            (name, version, a.id), Unfixable(name=name, version=version, advisory=a, reason=reason)
+        )
 
 
 def _attempts(
@@ -361,47 +429,54 @@ def _attempts(
 def _resolve_all(
     planner: Planner,
     targets: Sequence[RuntimeEnvironment],
-    bans: Mapping[NormalizedName, frozenset[Version]],
-    preferences: Mapping[NormalizedName, Version],
+    bans: Sequence[Mapping[NormalizedName, frozenset[Version]]],
+    preferences: Sequence[Mapping[NormalizedName, Version]],
+    scorers: Sequence[CandidateScorer | None],
     cache: ProviderCache,
     events: ProgressEvents,
-) -> Resolution:
+) -> list[TargetResult]:
+    """One resolution per target, with that target's ``bans``, ``preferences`` and
+    ``scorers`` (``None``: newest first)."""
     results = []
-    for target in targets:
-        provider = planner.provider(target, preferences=preferences, bans=bans, cache=cache)
+    for i, target in enumerate(targets):
+        provider = planner.provider(
+            target, preferences=preferences[i], bans=bans[i], scorer=scorers[i], cache=cache
+        )
         label = planner.label(target, targets)
         res = resolve(provider, planner.roots, target=label, events=events)
         results.append(TargetResult(marker=target.lock_marker(), resolution=res))
-    return merge(results)
+    return results
 
 
 def _outcome(
-    merged: Resolution,
-    pins: Mapping[NormalizedName, Version],
+    results: Sequence[TargetResult],
+    per_target: Sequence[Mapping[NormalizedName, Version]],
+    labels: Sequence[str],
+    *,
     judge: _Judge,
     direct: frozenset[NormalizedName],
-    unfixable: Sequence[Unfixable],
+    unfixable: Mapping[tuple[str, Version, str], Unfixable],
     reasons: Mapping[NormalizedName, str],
     affected: int,
     tried: int,
 ) -> Remedy:
-    """The changes from ``pins`` to ``merged``; ``reasons`` say why each affected pin whose
-    fix could not join the others did not move: its advisories still open in ``merged`` are
-    added to ``unfixable``."""
-    new: dict[NormalizedName, Version] = {}
-    for p in merged.pins:
-        new[p.name] = max(new.get(p.name, p.version), p.version)
-    left = [
-        Unfixable(name=name, version=new[name], advisory=a, reason=why)
-        for name, why in sorted(reasons.items())
-        if name in new
-        for a in judge.open(name, new[name])
-    ]
+    """The changes of every target, each once: a change every target makes names no target;
+    one only some targets make names those. ``reasons`` say why each affected name whose fix
+    could not join the others did not move: its advisories still open in a target's new pins
+    are added to ``unfixable``."""
+    left = dict(unfixable)
+    where: dict[tuple[NormalizedName, Version | None, Version | None], list[str]] = {}
+    for result, old_pins, label in zip(results, per_target, labels, strict=True):
+        new_pins = {p.name: p.version for p in result.resolution.pins}
+        for name, why in sorted(reasons.items()):
+            if name in new_pins:
+                _add(left, name, new_pins[name], judge.open(name, new_pins[name]), why)
+        for name in sorted(set(old_pins) | set(new_pins)):
+            old, now = old_pins.get(name), new_pins.get(name)
+            if old != now:
+                where.setdefault((name, old, now), []).append(label)
     changes: list[PinChange] = []
-    for name in sorted(set(pins) | set(new)):
-        old, now = pins.get(name), new.get(name)
-        if old == now:
-            continue
+    for (name, old, now), found in where.items():
         fixed = judge.open(name, old) if old is not None else ()
         still = {a.id for a in judge.open(name, now)} if now is not None else set()
         changes.append(
@@ -411,13 +486,14 @@ def _outcome(
                 new=now,
                 direct=name in direct,
                 fixes=tuple(a for a in fixed if a.id not in still),
+                targets=() if len(found) == len(labels) else tuple(found),
             )
         )
-    changes.sort(key=lambda c: (c.direct, c.name))
+    changes.sort(key=lambda c: (c.direct, c.name, c.targets))
     return Remedy(
         changes=tuple(changes),
-        unfixable=(*unfixable, *left),
-        resolution=merged if changes else None,
+        unfixable=tuple(left.values()),
+        resolution=merge(results) if changes else None,
         affected=affected,
         resolutions=tried,
     )

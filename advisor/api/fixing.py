@@ -65,6 +65,7 @@ def fix(
     its inputs). Raises :class:`InputError` for a lock that is missing, records no inputs
     or is stale (its inputs changed since: re-lock first, or the diff would mix both
     changes), :class:`~advisor.errors.LockfileError` for one that cannot be read."""
+    from advisor.advice.locked_targets import pins_per_target
     from advisor.advice.remedy import RemedyOptions, plan_remedy
     from advisor.api.advising import AdviseOptions, _load_knowledge
     from advisor.api.context import cooldown_for, make_planner, open_session
@@ -72,6 +73,7 @@ def fix(
     from advisor.api.locking import finish, lock_record
     from advisor.api.resolving import with_hashes
     from advisor.lockfile.pylock import read_pylock
+    from advisor.lockfile.record import FixRecord
     from advisor.models import LockFormat
 
     environ = dict(os.environ) if environ is None else environ
@@ -104,10 +106,15 @@ def fix(
             make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
             prep.targets,
             pins=prep.previous,
+            target_pins=pins_per_target(read_pylock(path).packages, prep.targets)
+            if fmt is LockFormat.PYLOCK
+            else None,
             knowledge=knowledge,
             policy=policy,
             now=now,
-            options=RemedyOptions(allow_major=options.allow_major),
+            options=RemedyOptions(
+                allow_major=options.allow_major, recommendation=opts.recommendation
+            ),
             events=events,
         )
         if remedy.resolution is None:
@@ -119,7 +126,14 @@ def fix(
     finally:
         session.close()
         store.close()
-    written = finish(prep, resolution, opts=opts, out=out)
+    # the advice's scores described the stack before the fix: record the fix instead
+    earlier = read_pylock(path).record.other if fmt is LockFormat.PYLOCK else {}
+    changed = FixRecord.after(
+        earlier,
+        changed=(str(c.name) for c in remedy.changes),
+        advisories=(a.id for a in remedy.fixed),
+    )
+    written = finish(prep, resolution, opts=opts, out=out, tool=changed)
     return FixOutcome(remedy=remedy, lock=path, text=written.text, path=written.path)
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from advisor.api.advising import AdviseOptions, AdviseOutcome
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.lockfile.record import AdviceRecord, LockRecord
+    from advisor.lockfile.record import AdviceRecord, FixRecord, LockRecord
     from advisor.models import Resolution
     from advisor.request import AdviceRequest
     from advisor.scoring.advice import Advice
@@ -270,7 +270,7 @@ def finish(
     out: LockOptions,
     warnings: tuple[str, ...] = (),
     requests: int = 0,
-    tool: AdviceRecord | None = None,
+    tool: AdviceRecord | FixRecord | None = None,
 ) -> LockOutcome:
     """Render the lock of ``resolution`` (with the digest of the inputs, and ``tool``, the
     advice's record, beside it) and write it."""
@@ -366,7 +366,7 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
 
 
 def lock_record(
-    prep: Prepared, *, opts: ResolveOptions, tool: AdviceRecord | None = None
+    prep: Prepared, *, opts: ResolveOptions, tool: AdviceRecord | FixRecord | None = None
 ) -> LockRecord:
     """The record a lock of ``prep`` made with ``opts`` carries, with its input digest
     (:func:`lock_digest`); ``tool``, the advice's record, is written beside it, outside the

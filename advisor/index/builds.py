@@ -14,16 +14,25 @@ remembered failures.
 
 Each build gets the smaller of its timeout and the time left before the command's deadline;
 past the deadline no build starts, nor does one that would overrun it: one whose time left is
-less than the quickest build of this command took (it is skipped and reported as time-limited,
-rather than started only to be stopped). :attr:`SdistBuilds.live` holds the running builds, so
-:meth:`SdistBuilds.cancel` stops them all.
+less than its estimate (it is skipped and reported as time-limited, with the estimate, rather
+than started only to be stopped). The estimate is the median of the project's past builds on
+this build interpreter, in this run or earlier ones (the cache keeps the last
+:data:`HISTORY` durations per project: a success's, or a time-out's timeout, which the build
+took at least), else the quickest build of this command. The history lives here, in the build
+cache, rather than as a knowledge observation: it is a fact about this machine and
+interpreter, like the remembered outcomes beside it, it is needed below the knowledge layer
+(the index client estimates before it builds), and nobody else would read it.
+:attr:`SdistBuilds.live` holds the running builds, so :meth:`SdistBuilds.cancel` stops them
+all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import statistics
 import sys
 import sysconfig
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,10 +48,13 @@ if TYPE_CHECKING:
 
     from advisor.index.cache import Cache
 
-__all__ = ["BuildSettings", "SdistBuilds", "host_interpreter"]
+__all__ = ["HISTORY", "BuildSettings", "SdistBuilds", "host_interpreter"]
 
 _BUCKET = "builds"
 _FORMAT = "build-outcome-v1"
+_TIMES = "build-times-v1"
+#: how many of a project's latest build durations the cache keeps (per build interpreter)
+HISTORY = 16
 _TIME_LIMIT = "the command's time limit (--time-limit) was reached"
 
 
@@ -85,6 +97,22 @@ class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float | None = None
 
 
+class _Times(msgspec.Struct, frozen=True, kw_only=True):
+    """A project's latest build durations, in seconds, oldest first."""
+
+    seconds: list[float] = msgspec.field(default_factory=list)
+
+
+def _project(filename: str) -> str | None:
+    """The normalised project name of an sdist's file name (``None``: not a valid one)."""
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    try:
+        return str(parse_sdist_filename(filename)[0])
+    except InvalidSdistFilename:
+        return None
+
+
 class SdistBuilds:
     """Runs (or recalls) sdist metadata builds. Thread-safe; concurrency is the caller's."""
 
@@ -101,8 +129,13 @@ class SdistBuilds:
         self.time_limited: list[str] = []
         self._cache = cache
         self._clock = clock
-        #: seconds the quickest successful build took (the estimate of the next one)
+        #: sdists not started because their estimate exceeded the time left → why
+        self.skipped: dict[str, str] = {}
+        #: seconds the quickest successful build took (the estimate without a history)
         self._quickest: float | None = None
+        #: this run's build durations per project, for a run without a cache
+        self._times: dict[str, list[float]] = {}
+        self._times_lock = threading.Lock()
         self._interpreter = settings.interpreter or (
             host_interpreter() if settings.python == sys.executable else settings.python
         )
@@ -171,6 +204,8 @@ class SdistBuilds:
                 ) from exc
             if exc.kind is BuildFailure.TIME_LIMIT:
                 self.time_limited.append(filename)
+            if exc.kind is BuildFailure.TIMEOUT:
+                self._record_time(filename, timeout)  # it took at least its timeout
             if exc.kind.remembered:
                 message = str(exc).removeprefix(f"{filename}: ")
                 self._remember(
@@ -179,20 +214,52 @@ class SdistBuilds:
             raise
         took = self._clock() - started
         self._quickest = took if self._quickest is None else min(self._quickest, took)
+        self._record_time(filename, took)
         self._remember(archive, _Outcome(metadata=data))
         return data
 
+    def history(self, project: str) -> tuple[float, ...]:
+        """The latest build durations of ``project`` (normalised name) on this build
+        interpreter, oldest first: from the cache, else from this run. Cost: one cache read."""
+        if self._cache is None:
+            with self._times_lock:
+                return tuple(self._times.get(project, ()))
+        key = self._times_key(project)
+        blob = self._cache.read(_BUCKET, key)
+        if blob is None:
+            return ()
+        try:
+            return tuple(msgspec.msgpack.decode(blob, type=_Times).seconds)
+        except msgspec.DecodeError:
+            self._cache.delete(_BUCKET, key)
+            return ()
+
+    def estimate(self, filename: str) -> tuple[float, str] | None:
+        """(seconds a build of ``filename`` should take, how that was estimated): the median
+        of its project's history, else the quickest build of this run; ``None``: no idea."""
+        project = _project(filename)
+        past = self.history(project) if project is not None else ()
+        if past:
+            median = statistics.median(past)
+            builds = f"{len(past)} build{'s' if len(past) != 1 else ''}"
+            return median, f"earlier builds of {project} took (median {median:.1f} s of {builds})"
+        if self._quickest is not None:
+            return self._quickest, f"the quickest build so far took ({self._quickest:.1f} s)"
+        return None
+
     def check_deadline(self, filename: str) -> None:
         """Raise :class:`BuildFailed` of kind ``time-limit`` once the deadline has passed
-        (so a caller spends no more time on an sdist, not even downloading it)."""
-        self._budget(filename)
+        (so a caller spends no more time on an sdist, not even downloading it). The estimate
+        is not checked here: the sdist's outcome may be remembered, which needs no build."""
+        self._budget(filename, estimate=False)
 
     def cancel(self) -> None:
         """Stop every running build and refuse new ones (see :meth:`LiveBuilds.cancel`)."""
         self.live.cancel()
 
-    def _budget(self, filename: str) -> tuple[float, str | None]:
-        """(seconds this build may take, why that is less than the timeout or ``None``)."""
+    def _budget(self, filename: str, *, estimate: bool = True) -> tuple[float, str | None]:
+        """(seconds this build may take, why that is less than the timeout or ``None``);
+        ``estimate``: also refuse a build whose estimate exceeds the time left."""
         timeout, deadline = self.settings.timeout, self.settings.deadline
         if deadline is None:
             return timeout, None
@@ -202,16 +269,33 @@ class SdistBuilds:
             raise BuildFailed(
                 f"not built: {_TIME_LIMIT}", filename=filename, kind=BuildFailure.TIME_LIMIT
             )
-        quickest = self._quickest
-        if quickest is not None and left < quickest:
+        guess = self.estimate(filename) if estimate else None
+        if guess is not None and left < guess[0]:
+            why = f"{left:.1f} s of the command's time limit (--time-limit) are left, less than "
+            why += guess[1]
             self.time_limited.append(filename)
-            raise BuildFailed(
-                f"not built: {left:.1f} s of the command's time limit (--time-limit) are left, "
-                f"less than the quickest build so far took ({quickest:.1f} s)",
-                filename=filename,
-                kind=BuildFailure.TIME_LIMIT,
-            )
+            self.skipped[filename] = f"not started: {why}"
+            raise BuildFailed(f"not built: {why}", filename=filename, kind=BuildFailure.TIME_LIMIT)
         return (left, _TIME_LIMIT) if left < timeout else (timeout, None)
+
+    def _record_time(self, filename: str, seconds: float) -> None:
+        """Add ``seconds`` to the history of ``filename``'s project (the last :data:`HISTORY`
+        kept). Two processes recording at once may lose one entry: it is an estimate."""
+        project = _project(filename)
+        if project is None:
+            return
+        with self._times_lock:
+            if self._cache is None:
+                kept = self._times.setdefault(project, [])
+                kept.append(seconds)
+                del kept[:-HISTORY]
+                return
+            latest = [*self.history(project), seconds][-HISTORY:]
+            data = msgspec.msgpack.encode(_Times(seconds=latest))
+            self._cache.write(_BUCKET, self._times_key(project), data)
+
+    def _times_key(self, project: str) -> str:
+        return f"{_TIMES} project:{project} python:{self._interpreter}"
 
     def _key(self, archive: bytes) -> str:
         digest = hashlib.sha256(archive).hexdigest()

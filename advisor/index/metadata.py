@@ -305,8 +305,13 @@ class MetadataFetcher:
 
     @property
     def time_limited(self) -> tuple[str, ...]:
-        """The sdists whose build the deadline refused or stopped (file names, in order)."""
-        return tuple(dict.fromkeys(self._sdists.time_limited))
+        """The sdists whose build the deadline refused or stopped (file names, in order; one
+        not started because its estimate exceeded the time left says so, with the estimate)."""
+        skipped = self._sdists.skipped
+        return tuple(
+            f"{name} ({skipped[name]})" if name in skipped else name
+            for name in dict.fromkeys(self._sdists.time_limited)
+        )
 
     def cancel(self) -> None:
         """Stop now: kill every running build's process group and remove its folder, refuse

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdviceRecord",
+    "FixRecord",
     "IndexRecord",
     "InputsRecord",
     "LockRecord",
@@ -297,6 +298,53 @@ class AdviceRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FixRecord:
+    """``[tool.advisor.fixed]``: the lock was changed by ``advisor fix`` after it was made.
+
+    Written instead of ``[tool.advisor.advice]``: the advice's scores described the stack
+    the search chose, and the fix changed its pins, so keeping them beside the new pins would
+    be a claim nobody made. ``changed`` are the projects whose pins a fix changed and
+    ``advisories`` the advisories it fixed (both accumulated over successive fixes);
+    ``advice`` is the advice table the lock carried before its first fix, as read (empty when
+    it was not made by an advice). Outside the input digest, like the advice's table."""
+
+    changed: tuple[str, ...] = ()
+    advisories: tuple[str, ...] = ()
+    advice: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def after(
+        cls, earlier: Mapping[str, object], *, changed: Iterable[str], advisories: Iterable[str]
+    ) -> FixRecord:
+        """The record of a fix of a lock whose record's other entries were ``earlier`` (a
+        :attr:`LockRecord.other`): its ``advice``, or the ``advice`` and lists of an earlier
+        fix, carried forward."""
+        before = earlier.get("fixed")
+        before = before if isinstance(before, Mapping) else {}
+        advice = earlier.get("advice", before.get("advice"))
+
+        def names(key: str) -> set[str]:
+            value = before.get(key)
+            return {str(v) for v in value} if isinstance(value, list) else set()
+
+        return cls(
+            changed=tuple(sorted(names("changed") | set(changed))),
+            advisories=tuple(sorted(names("advisories") | set(advisories))),
+            advice=dict(advice) if isinstance(advice, Mapping) else {},
+        )
+
+    def to_table(self) -> dict[str, Any]:
+        table: dict[str, Any] = {
+            "by": "advisor fix",
+            "changed": list(self.changed),
+            "advisories": list(self.advisories),
+        }
+        if self.advice:
+            table["advice"] = dict(self.advice)
+        return table
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LockRecord:
     """``[tool.advisor]`` of a lock as one value.
 
@@ -354,10 +402,14 @@ class LockRecord:
         }
         return {**{k: v for k, v in table.items() if v is not None}, **self.other}
 
-    def with_advice(self, advice: AdviceRecord | None) -> LockRecord:
-        """This record with ``advice`` beside it (as ``advice``; ``None``: unchanged)."""
+    def with_advice(self, advice: AdviceRecord | FixRecord | None) -> LockRecord:
+        """This record with ``advice`` beside it (as ``advice``; a :class:`FixRecord` as
+        ``fixed``, in place of any ``advice``; ``None``: unchanged)."""
         if advice is None:
             return self
+        if isinstance(advice, FixRecord):
+            rest = {k: v for k, v in self.other.items() if k not in ("advice", "fixed")}
+            return dataclasses.replace(self, other={**rest, "fixed": advice.to_table()})
         return dataclasses.replace(self, other={**self.other, "advice": advice.to_table()})
 
     def digest_fields(self) -> dict[str, Any]:

@@ -25,6 +25,12 @@ def _ids(fixes: Sequence[Mapping[str, str]]) -> str:
     return ", ".join(a["id"] for a in fixes)
 
 
+def _for(change: Mapping[str, Any]) -> str:
+    """`` (for py311)`` when a multi-target lock makes the change for some targets only."""
+    targets = change.get("targets") or ()
+    return f" (for {', '.join(targets)})" if targets else ""
+
+
 def _text(doc: Mapping[str, Any], *, lock: str, written: bool) -> str:
     lines: list[str] = []
     for change in doc["changes"]:
@@ -34,10 +40,11 @@ def _text(doc: Mapping[str, Any], *, lock: str, written: bool) -> str:
             if change["fixes"]
             else "needed by the fixes" + (" (direct)" if change["direct"] else "")
         )
+        where = _for(change)
         if old is not None:
-            lines.append(f"- {_pin(name, old)}")
+            lines.append(f"- {_pin(name, old)}{where}")
         if new is not None:
-            lines.append(f"+ {_pin(name, new)}  # {why}")
+            lines.append(f"+ {_pin(name, new)}{where}  # {why}")
         elif old is not None:
             lines[-1] += f"  # removed: {why}"
     for item in doc["unfixable"]:
@@ -80,7 +87,7 @@ def _markdown(doc: Mapping[str, Any], *, lock: str) -> str:
             fixes = ", ".join(f"[{a['id']}]({a['link']})" for a in change["fixes"]) or (
                 "needed by the fixes"
             )
-            kind = " (direct)" if change["direct"] else ""
+            kind = (" (direct)" if change["direct"] else "") + _for(change)
             out.append(
                 f"| `{change['name']}`{kind} | {change['old'] or '(new)'} | "
                 f"{change['new'] or '(removed)'} | {fixes} |"

@@ -1,4 +1,4 @@
-"""Stack search: best-first resolution, learned constraints, then a seeded, budgeted local search.
+"""Stack search: best-first resolution, learned constraints, then a budgeted frontier of bans.
 
 The first resolution orders every project's candidates by score (the provider's scorer), so
 it is greedy: it takes the best-scored version of each project it meets. Two things can make
@@ -9,23 +9,30 @@ that stack not the answer:
   matched: "not (A in S1 and B in S2)". As a clause-learning solver would, the search
   satisfies it by branching: one resolution with every version of A in S1 banned, one with
   every version of B in S2 banned. Bans accumulate down a branch, so every later stack of the
-  branch respects every constraint learned above it. Branches run before any perturbation,
+  branch respects every constraint learned above it. Branches run before the frontier,
   newest rejection first, so an accepted stack is found within a few resolutions when one
   exists.
-* **Greedy is not optimal**: the best-scored version of one package can force a heavily
-  penalised dependency. The search then perturbs accepted stacks: it bans one pinned version
-  (the resolver backtracks around the ban) and resolves again. Which pin to ban is a seeded
-  random draw weighted toward low-scoring pins, so the result is deterministic for the same
-  knowledge and seed. While fewer than ``count`` accepted stacks are known, pins already at
-  their best are banned too, so ``--count k`` gets k distinct stacks when they exist.
+* **Greedy is not optimal**, and ``--count k`` wants the k best stacks. The search keeps a
+  frontier of ban sets: every accepted stack it finds spawns one child per pin, its ban set
+  plus that pin's version (plus, for a pin that costs although no version scores better,
+  every version of it: the resolver may then pick parents that avoid the project). Children
+  are deduplicated by their ban set and resolved best bound first: a child's bound is its
+  stack's pin scores without the stack's penalties, plus what the banned pin could still
+  gain (see :func:`_children`). So a stack two or more bans away (two pins that must move
+  together) is reached through its one-ban parent, whatever that parent scores. Ties go to
+  low-scoring pins, then to a seeded draw: the result is deterministic for the same
+  knowledge and seed.
 
-It stops when the budget of resolutions or the time limit is spent, or when nothing is left
-to try. Only accepted stacks are returned; :attr:`SearchResult.learned` says which constraints
-were learned and what became of each way around them (for the explanation when none is left).
+It stops when the budget of resolutions or the time limit is spent, when nothing is left to
+try, or when ``count`` accepted stacks are known and no bound left beats the ``count``-th
+(bounds are estimates, since resolution is greedy: the budget is the hard limit). Only
+accepted stacks are returned; :attr:`SearchResult.learned` says which constraints were learned
+and what became of each way around them (for the explanation when none is left).
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 from dataclasses import dataclass, field
@@ -52,6 +59,7 @@ __all__ = [
 ]
 
 Bans = dict[str, frozenset[str]]
+BansKey = tuple[tuple[str, tuple[str, ...]], ...]
 #: (project name, PEP 440 specifier) pairs that together matched a rejection
 Nogood = tuple[tuple[str, str], ...]
 
@@ -75,8 +83,8 @@ class Evaluation:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchOptions:
     """``count`` stacks to return, ``budget`` resolutions, ``time_limit`` seconds, ``seed``;
-    ``explore`` False runs only the branches of learned constraints (no perturbation: for a
-    type whose order is fixed, such as ``testing``)."""
+    ``explore`` False runs only the branches of learned constraints (no frontier of bans: for
+    a type whose order is fixed, such as ``testing``)."""
 
     count: int = 3
     budget: int = 12
@@ -193,10 +201,12 @@ def search(
     start = clock()
     pool: dict[tuple[tuple[str, str], ...], FoundStack] = {}
     rejected: list[str] = []
-    tried: set[tuple[tuple[str, tuple[str, ...]], ...]] = {()}
+    tried: set[BansKey] = {()}
     learning = _Learning()
     # branches around learned constraints, run last-in first-out (depth first)
     pending: list[tuple[Bans, tuple[str, Nogood], tuple[str, str]]] = []
+    # ban sets still to resolve, best bound first (see _children)
+    frontier: list[tuple[float, float, float, int, Bans]] = []
 
     def run(bans: Bans) -> Resolution:
         return resolve(
@@ -209,6 +219,15 @@ def search(
         if ev.reject is not None:
             rejected.append(ev.reject)
             _branch(found, learning, pending, tried, versions_in)
+        elif found.key not in pool and options.explore:
+            # a stack found again under more bans adds nothing: its children's stacks are
+            # (for a resolver that backtracks around bans) those of its first finding
+            for bound, weight, child in _children(found, best_possible, versions_in):
+                key = _bans_key(child)
+                if key not in tried:
+                    tried.add(key)
+                    entry = (-bound, -weight, rng.random(), len(tried), child)
+                    heapq.heappush(frontier, entry)
         pool.setdefault(found.key, found)
         return found
 
@@ -227,33 +246,15 @@ def search(
             reject = found.evaluation.reject
             learning.record(key, part, "accepted" if reject is None else f"rejected: {reject}")
             continue
-        if not options.explore:
-            exhausted = True
-            break
         accepted = _ranked([f for f in pool.values() if f.evaluation.reject is None])
-        if not accepted:
+        want = max(options.count, 1)
+        if not frontier or (
+            len(accepted) >= want and -frontier[0][0] <= accepted[want - 1].evaluation.total + 1e-9
+        ):
+            # nothing left, or nothing left whose bound beats the k-th stack already found
             exhausted = True
             break
-        # the stack to perturb: usually the best, sometimes one of the next (seeded)
-        base = (
-            accepted[0] if rng.random() < 0.7 or len(accepted) == 1 else rng.choice(accepted[1:4])
-        )
-        choices = _untried(base, _ban_choices(base, best_possible, versions_in), tried)
-        if not choices and len(accepted) < options.count:
-            # no pin can improve: to return ``count`` distinct stacks, ban pins at their best
-            for stack in accepted:
-                base, choices = stack, _untried(stack, _fill_choices(stack), tried)
-                if choices:
-                    break
-        if not choices:
-            if base is accepted[0] or len(accepted) < options.count:
-                exhausted = True
-                break
-            continue
-        weights = [w for _, _, w in choices]
-        name, versions, _ = rng.choices(choices, weights=weights, k=1)[0]
-        bans = _with_bans(base.bans, name, versions)
-        tried.add(_bans_key(bans))
+        bans = heapq.heappop(frontier)[-1]
         resolutions += 1
         try:
             add(run(bans), bans)
@@ -284,7 +285,7 @@ def _branch(
     found: FoundStack,
     learning: _Learning,
     pending: list[tuple[Bans, tuple[str, Nogood], tuple[str, str]]],
-    tried: set[tuple[tuple[str, tuple[str, ...]], ...]],
+    tried: set[BansKey],
     versions_in: Callable[[str, str], frozenset[str]],
 ) -> None:
     """Learn the rejection of ``found`` and queue one branch per part of its nogood (the
@@ -313,44 +314,36 @@ def _branch(
     pending.extend(reversed(branches))
 
 
-Choice = tuple[str, frozenset[str], float]  # (name, versions to ban, weight)
-
-
-def _ban_choices(
+def _children(
     stack: FoundStack,
     best_possible: Callable[[str], float],
     versions_in: Callable[[str, str], frozenset[str]],
-) -> list[Choice]:
-    """(name, versions, weight) for each pin worth banning to improve, in a fixed order: the
-    pinned version when another scores better; every known version when none does and the
-    pin still costs (banning them all lets the resolver pick parents that avoid the project
-    altogether: the fewest advisories no release fixes, say)."""
+) -> list[tuple[float, float, Bans]]:
+    """(bound, weight, bans) of the ban sets one ban beyond ``stack``'s: one per pin (its
+    version banned), plus every known version of a pin that costs although none of its
+    versions scores better (banning them all lets the resolver pick parents that avoid the
+    project altogether: the fewest advisories no release fixes, say).
+
+    ``bound`` is what a stack of the child could score at most if only the banned pin moved:
+    the stack's pin scores, without its (negative) stack terms, which another pair may lose,
+    plus what the pin could still gain. Resolution is greedy, so it is an estimate, not a
+    proof; it orders the frontier and stops the search once ``count`` stacks beat every
+    bound left. ``weight`` breaks ties toward low-scoring pins.
+    """
     ev = stack.evaluation
-    out: list[Choice] = []
+    pins_total = sum(ev.pin_scores.values())
+    base = pins_total + max(ev.total - pins_total, 0.0)
+    out: list[tuple[float, float, Bans]] = []
     for pin in stack.resolution.pins:
         own = ev.pin_scores.get(pin.name, 0.0)
-        gap = best_possible(pin.name) - own
-        if gap <= 1e-9 and own >= 0:
-            continue  # already at its best
-        weight = 1.0 + max(gap, 0.0) + max(-own, 0.0)
-        versions = frozenset({str(pin.version)})
-        if gap <= 1e-9:
-            versions = versions | versions_in(pin.name, "")
-        out.append((pin.name, versions, weight))
+        gap = max(best_possible(pin.name) - own, 0.0)
+        weight = 1.0 + gap + max(-own, 0.0)
+        version = frozenset({str(pin.version)})
+        out.append((base + gap, weight, _with_bans(stack.bans, pin.name, version)))
+        if gap <= 1e-9 and own < 0:
+            every = version | versions_in(pin.name, "")
+            out.append((base - own, weight, _with_bans(stack.bans, pin.name, every)))
     return out
-
-
-def _fill_choices(stack: FoundStack) -> list[Choice]:
-    """(name, version, weight) for every pin: a ban gives another distinct stack."""
-    return [(pin.name, frozenset({str(pin.version)}), 1.0) for pin in stack.resolution.pins]
-
-
-def _untried(
-    base: FoundStack,
-    choices: list[Choice],
-    tried: set[tuple[tuple[str, tuple[str, ...]], ...]],
-) -> list[Choice]:
-    return [c for c in choices if _bans_key(_with_bans(base.bans, c[0], c[1])) not in tried]
 
 
 def _with_bans(bans: Mapping[str, frozenset[str]], name: str, versions: frozenset[str]) -> Bans:
@@ -359,5 +352,5 @@ def _with_bans(bans: Mapping[str, frozenset[str]], name: str, versions: frozense
     return new
 
 
-def _bans_key(bans: Mapping[str, frozenset[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _bans_key(bans: Mapping[str, frozenset[str]]) -> BansKey:
     return tuple(sorted((n, tuple(sorted(v))) for n, v in bans.items()))

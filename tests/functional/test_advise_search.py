@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from advisor.api.advising import AdviseOptions, run_advice
 from advisor.api.context import ResolveOptions
@@ -21,10 +22,14 @@ from tests.functional.helpers import clean_environ
 from tests.support.index import Project, build_index, release
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-    from advisor.scoring.base import CandidateInfo, ScoringContext
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from advisor.models import Edge
+    from advisor.scoring.base import CandidateInfo, ScoringContext, StackVerdict
 
 SCORES = {("a", "2.0"): 0.5, ("a", "1.0"): 0.0, ("b", "1.0"): -1.0, ("b", "2.0"): 0.0}
 
@@ -144,3 +149,105 @@ def test_count_on_a_neutral_set_and_the_report_of_differences(tmp_path: Path) ->
     assert f"`{first['name']}` {first['best']} → {first['version']}" in markdown
     text = run("--report", "text", "-v")
     assert "Other stacks found" in text and f"{first['name']} {first['best']} → " in text
+
+
+# A landscape where the third-best stack needs two bans at once: ``a`` and ``b`` must move
+# together (a stack check penalises a mixed pair), so banning ``a 2.0`` alone, or ``b 2.0``
+# alone, gives a stack worse than the one that bans both.
+PAIR_SCORES = {
+    ("a", "2.0"): 0.0, ("a", "1.0"): -0.3,
+    ("b", "2.0"): 0.0, ("b", "1.0"): -0.3,
+    ("c", "2.0"): 0.0, ("c", "1.0"): -0.1,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """A scorer unit reading :data:`PAIR_SCORES`."""
+
+    name: str = "pair-table"
+
+    def score(self, candidate: CandidateInfo, ctx: ScoringContext) -> Sequence[ScoreTerm]:
+        value = PAIR_SCORES.get((candidate.name, str(candidate.version)))
+        if value is None:
+            return ()
+        return (ScoreTerm(unit=self.name, value=value, reason=f"table says {value:+g}"),)
+
+
+@dataclass(frozen=True)
+class MixedPair:
+    """A stack check: ``a`` and ``b`` from different majors cost -1.0 (a stack term)."""
+
+    name: str = "mixed-pair"
+
+    def check(
+        self,
+        pins: Mapping[NormalizedName, Version],
+        ctx: ScoringContext,
+        *,
+        edges: Sequence[Edge] = (),
+    ) -> Sequence[StackVerdict]:
+        from advisor.scoring.base import StackVerdict
+
+        if pins[canonicalize_name("a")].major == pins[canonicalize_name("b")].major:
+            return ()
+        term = ScoreTerm(unit=self.name, value=-1.0, reason="a and b from different majors")
+        return (StackVerdict(terms=(term,)),)
+
+
+PAIR_KIND = Recommendation(
+    name="pair",
+    description="fixed scores and a pair penalty",
+    scorers=((PairScores(), 1.0),),
+    checks=((MixedPair(), 1.0),),
+)
+
+
+def _advise_pairs(tmp_path: Path, *, budget: int, seed: int = 0, count: int = 3):  # type: ignore[no-untyped-def]
+    index = build_index(
+        tmp_path / "index",
+        [Project(name=n, files=[*release("1.0"), *release("2.0")]) for n in ("a", "b", "c")],
+    )
+    req = tmp_path / "requirements.in"
+    req.write_text("a\nb\nc\n")
+    opts = ResolveOptions(index_url=index.file_url, no_cache=True, recommendation="pair")
+    environ = clean_environ(tmp_path / "home")
+    prep = prepare([req], opts=opts, out=LockOptions(dry_run=True), environ=environ, cwd=tmp_path)
+    advise = AdviseOptions(
+        budget=budget, seed=seed, count=count, knowledge=f"sqlite:///{tmp_path / 'k.db'}"
+    )
+    return run_advice(prep, opts=opts, advise=advise, kind=PAIR_KIND).advices[0]
+
+
+def test_count_finds_a_stack_two_bans_away(tmp_path: Path) -> None:
+    """The three best stacks: everything at 2.0 (0.0), ``c 1.0`` (-0.1), then ``a 1.0`` with
+    ``b 1.0`` (-0.6), which needs ``a 2.0`` and ``b 2.0`` banned at once; either ban alone
+    gives a mixed pair (-1.3). The search used to return a mixed pair third."""
+    advice = _advise_pairs(tmp_path, budget=20)
+    assert [(_pins(s), round(s.score, 6)) for s in (advice.best, *advice.others)] == [
+        ({"a": "2.0", "b": "2.0", "c": "2.0"}, 0.0),
+        ({"a": "2.0", "b": "2.0", "c": "1.0"}, -0.1),
+        ({"a": "1.0", "b": "1.0", "c": "2.0"}, -0.6),
+    ]
+    # it stopped once no ban set left could beat the third stack, before the budget
+    assert advice.resolutions < 20
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_count_search_is_deterministic(tmp_path: Path, seed: int) -> None:
+    first = _advise_pairs(tmp_path / "one", budget=20, seed=seed)
+    second = _advise_pairs(tmp_path / "two", budget=20, seed=seed)
+    assert [(_pins(s), s.score) for s in (first.best, *first.others)] == [
+        (_pins(s), s.score) for s in (second.best, *second.others)
+    ]
+    assert first.resolutions == second.resolutions
+
+
+def test_count_search_keeps_to_the_budget(tmp_path: Path) -> None:
+    """Four resolutions reach only the stacks one ban from the first: the two-ban stack is
+    not found, and no more resolutions run than the budget allows."""
+    advice = _advise_pairs(tmp_path, budget=4)
+    assert advice.resolutions == 4
+    stacks = [_pins(s) for s in (advice.best, *advice.others)]
+    assert len(stacks) == 3
+    assert {"a": "1.0", "b": "1.0", "c": "2.0"} not in stacks

@@ -17,7 +17,9 @@ and records no constraint. The fixture:
   2022.12.7 affected: the fix to 2023.7.22 is a new year, not a new major version;
 * ``tlslib`` 1.0 (needs ``certs>=1``) is affected, its fix 1.1 needs ``certs>=2``; ``certs``
   1.0 is fixed only in 2.0: without ``--allow-major`` neither can be fixed, and that must not
-  keep ``parser``'s fix from being made.
+  keep ``parser``'s fix from being made;
+* the two-target index (Python 3.12 and 3.11) adds ``compat`` (2.0 needs Python 3.12) and
+  ``shim`` (1.0 affected, fixed in 1.1, which needs Python 3.12, and in 1.2).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.functional.helpers import CliResult, clean_environ, lock_pins, read_lock, run_cli
-from tests.support import FixtureIndex, Project, build_index, release
+from tests.support import FixtureIndex, IndexServer, Project, build_index, release
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,6 +47,7 @@ CODEC = "GHSA-codc-0001-aaaa"
 CABUNDLE = "GHSA-cabn-0001-aaaa"
 TLSLIB = "GHSA-tlsl-0001-aaaa"
 CERTS = "GHSA-cert-0001-aaaa"
+SHIM = "GHSA-shim-0001-aaaa"
 
 
 def _projects() -> list[Project]:
@@ -127,6 +130,7 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(CABUNDLE, "cabundle", [{"introduced": "0"}, {"fixed": "2023.7.22"}]),
         _record(TLSLIB, "tlslib", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(CERTS, "certs", [{"introduced": "0"}, {"fixed": "2.0"}]),
+        _record(SHIM, "shim", [{"introduced": "0"}, {"fixed": "1.1"}]),
     ]
     for record in records:
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -365,3 +369,256 @@ def test_an_advisory_that_cannot_be_fixed_does_not_block_the_others(
     # with --allow-major every advisory is fixed
     _ok(project.run("--allow-major"))
     assert project.pins == {"webkit": "1.0", "parser": "1.1", "tlslib": "1.1", "certs": "2.0"}
+
+
+def _two_target_project(
+    root: Path, index: FixtureIndex, env: dict[str, str], *, extra: tuple[str, str] = ("", "")
+) -> Path:
+    """A pylock.toml for two named targets (Python 3.12, then 3.11) whose pins differ:
+    ``compat`` 2.0 needs Python 3.12, so 3.11 keeps 1.0 (each under its own marker);
+    ``parser`` 1.0 is affected in both. The first lock takes the old ``parser`` from a
+    constraints file, the second keeps it and records no constraint. ``extra``: more
+    requirements lines and old pins."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "advisor.toml").write_text(
+        "[environments.py312]\npython = '3.12'\nplatform = 'manylinux_2_28_x86_64'\n"
+        "[environments.py311]\npython = '3.11'\nplatform = 'manylinux_2_28_x86_64'\n",
+        encoding="utf-8",
+    )
+    (root / "requirements.in").write_text(f"webkit\ncompat\nshim\n{extra[0]}", encoding="utf-8")
+    old = f"webkit==1.0\nparser==1.0\nshim==1.0\n{extra[1]}"
+    (root / "old.txt").write_text(old, encoding="utf-8")
+    args = [
+        "lock", root / "requirements.in", "--index-url", index.file_url,
+        "--env", "py312", "--env", "py311", "-o", root / "pylock.toml",
+    ]  # fmt: skip
+    first = run_cli([*args, "-c", root / "old.txt"], env=env)
+    assert first.exit_code == 0, first.output
+    again = run_cli(args, env=env)
+    assert again.exit_code == 0, again.output
+    return root / "pylock.toml"
+
+
+@pytest.fixture(scope="module")
+def two_target_index(tmp_path_factory: pytest.TempPathFactory) -> FixtureIndex:
+    return build_index(
+        tmp_path_factory.mktemp("fix-targets") / "index",
+        [
+            *(p for p in _projects() if p.name in {"webkit", "parser", "tlslib", "certs"}),
+            Project(
+                name="compat",
+                files=[*release("1.0"), *release("2.0", requires_python=">=3.12")],
+            ),
+            Project(
+                name="shim",
+                files=[
+                    *release("1.0"),
+                    *release("1.1", requires_python=">=3.12"),
+                    *release("1.2"),
+                ],
+            ),
+        ],
+    )
+
+
+def _locked(path: Path) -> set[tuple[str, str, str]]:
+    """(name, version, marker) of every package of a pylock.toml."""
+    doc = read_lock(path)
+    return {(p["name"], p["version"], p.get("marker", "")) for p in doc["packages"]}
+
+
+def test_fix_a_lock_with_two_targets(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    """Both targets get the fix, each the smallest step it can install (``shim`` 1.1 needs
+    Python 3.12, so 3.11 takes 1.2), the diff says which target each change is for, the pins
+    that differ between the targets stay as they were (each under its marker: ``compat`` is
+    held at 1.0 for 3.11 and 2.0 for 3.12, not at the lock's highest version for both), and
+    ``check`` passes on the lock written."""
+    env = clean_environ(tmp_path / "home")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env)
+    before = _locked(lock)
+    assert {(n, v) for n, v, _ in before} == {
+        ("webkit", "1.0"), ("parser", "1.0"), ("compat", "1.0"), ("compat", "2.0"),
+        ("shim", "1.0"),
+    }  # fmt: skip
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    result = run_cli(
+        ["fix", lock, "--osv", osv, "--knowledge", knowledge, "--report", "json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    changes = [(c["name"], c["old"], c["new"], c["targets"]) for c in doc["changes"]]
+    assert changes == [
+        ("parser", "1.0", "1.1", []),
+        ("shim", "1.0", "1.2", ["py311"]),
+        ("shim", "1.0", "1.1", ["py312"]),
+    ]
+    # holding each target's own pins, the first step (only the affected pins) resolves
+    assert doc["resolutions"] == 1
+    marker = (
+        {m for _, _, m in before if "3.11" in m}.pop(),
+        {m for _, _, m in before if "3.12" in m}.pop(),
+    )
+    assert _locked(lock) == {
+        ("webkit", "1.0", ""),
+        ("parser", "1.1", ""),
+        ("compat", "1.0", marker[0]),
+        ("compat", "2.0", marker[1]),
+        ("shim", "1.2", marker[0]),
+        ("shim", "1.1", marker[1]),
+    }
+    checked = run_cli(["check", lock, "--osv", osv, "--knowledge", knowledge], env=env)
+    assert checked.exit_code == 0, checked.output
+    text = run_cli(["fix", lock, "--osv", osv, "--knowledge", knowledge], env=env)
+    assert text.exit_code == 0 and "nothing to change" in text.stdout, text.output
+
+
+def test_a_blocked_fix_does_not_block_the_others_in_a_lock_with_two_targets(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    """Both rules at once: ``tlslib``'s fix needs ``certs`` 2.0, a new major version, so no
+    stack holds every fix; the fixes are then taken one package at a time, and ``parser``'s
+    and each target's own ``shim`` fix are made all the same, while ``tlslib`` and ``certs``
+    keep their pins and are each named once (not once per target)."""
+    env = clean_environ(tmp_path / "home")
+    extra = ("tlslib\n", "tlslib==1.0\ncerts==1.0\n")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env, extra=extra)
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    args = ["fix", lock, "--osv", osv, "--knowledge", knowledge]
+    result = run_cli([*args, "--report", "json"], env=env)
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    changes = [(c["name"], c["old"], c["new"], c["targets"]) for c in doc["changes"]]
+    assert changes == [
+        ("parser", "1.0", "1.1", []),
+        ("shim", "1.0", "1.2", ["py311"]),
+        ("shim", "1.0", "1.1", ["py312"]),
+    ]
+    left = sorted((u["name"], u["version"], u["advisory"]["id"]) for u in doc["unfixable"])
+    assert left == [("certs", "1.0", CERTS), ("tlslib", "1.0", TLSLIB)]
+    reasons = {u["name"]: u["reason"] for u in doc["unfixable"]}
+    assert reasons["certs"].startswith("only a new major version is unaffected (2.0)")
+    assert reasons["tlslib"].startswith("no consistent stack holds a fixed version")
+    pins = {(n, v) for n, v, _ in _locked(lock)}
+    assert {("parser", "1.1"), ("tlslib", "1.0"), ("certs", "1.0")} <= pins
+    assert ("parser", "1.0") not in pins
+    _ok(run_cli([*args, "--allow-major"], env=env))
+    assert {("tlslib", "1.1"), ("certs", "2.0")} <= {(n, v) for n, v, _ in _locked(lock)}
+
+
+def test_the_diff_names_the_target_of_a_change(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    env = clean_environ(tmp_path / "home")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env)
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    args = ["fix", lock, "--osv", osv, "--knowledge", knowledge, "--dry-run"]
+    text = run_cli(args, env=env)
+    assert text.exit_code == 0, text.output
+    assert f"+ parser==1.1  # fixes {PARSER}" in text.stdout
+    assert f"+ shim==1.1 (for py312)  # fixes {SHIM}" in text.stdout
+    assert f"+ shim==1.2 (for py311)  # fixes {SHIM}" in text.stdout
+    md = run_cli([*args, "--report", "md"], env=env)
+    assert "| `shim` (direct) (for py311) | 1.0 | 1.2 |" in md.stdout, md.stdout
+
+
+def test_fix_of_an_advised_lock_records_the_fix_and_the_advice(
+    project: Project_, tmp_path: Path
+) -> None:
+    """A lock written by ``advise`` carries the advice's scores; after ``fix`` they no longer
+    describe its pins, so the lock records ``fixed`` (what changed, what it fixed) with the
+    advice it came from, and no ``advice`` table of its own. The advice knew no advisory
+    and took ``webkit`` 2.0; one published since affects 2.0 only."""
+    root = project.root
+    root.mkdir(parents=True)
+    (root / "requirements.in").write_text("webkit\n", encoding="utf-8")
+    knowledge = f"sqlite:///{root.parent / 'k.db'}"
+    advised = run_cli(
+        [
+            "advise", root / "requirements.in", "--index-url", project.index.file_url,
+            "--knowledge", knowledge, "-o", project.lock_path,
+        ],
+        env=project.env,
+    )  # fmt: skip
+    assert advised.exit_code == 0, advised.output
+    assert project.pins == {"webkit": "2.0", "parser": "1.2"}
+    advice = read_lock(project.lock_path)["tool"]["advisor"]["advice"]
+    assert "score" in advice
+    osv = tmp_path / "osv-webkit"
+    osv.mkdir()
+    record = _record("GHSA-webk-0001-aaaa", "webkit", [{"introduced": "2.0"}])
+    (osv / "webkit.json").write_text(json.dumps(record), encoding="utf-8")
+    fixed = run_cli(
+        ["fix", project.lock_path, "--osv", osv, "--knowledge", knowledge], env=project.env
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert project.pins == {"webkit": "1.1", "parser": "1.2"}
+    tool = read_lock(project.lock_path)["tool"]["advisor"]
+    assert "advice" not in tool
+    assert tool["fixed"] == {
+        "by": "advisor fix",
+        "changed": ["webkit"],
+        "advisories": ["GHSA-webk-0001-aaaa"],
+        "advice": advice,
+    }
+    checked = run_cli(
+        ["check", project.lock_path, "--osv", osv, "--knowledge", knowledge], env=project.env
+    )
+    assert checked.exit_code == 0, checked.output  # the record is outside the digest
+
+
+def test_fix_of_an_advised_lock_orders_free_choices_by_its_recommendation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``app`` 1.1 is affected (a later advisory); its fix, 1.0, needs ``helper``, new to
+    the stack. ``helper`` 1.1 was released an hour ago: pip's order (newest first) would take
+    it, but the lock is a ``stable`` advice, whose scoring puts a too-young release last, so
+    the fix takes the older ``helper`` 1.0. The young release is not removed: a fix may need
+    it."""
+    old = datetime(2023, 1, 1, tzinfo=UTC)
+    young = datetime.now(UTC) - timedelta(hours=1)
+    index = build_index(
+        tmp_path / "index",
+        [
+            Project(
+                name="app",
+                files=[
+                    *release("1.0", upload_time=old, requires_dist=["helper"]),
+                    *release("1.1", upload_time=old),
+                ],
+            ),
+            Project(
+                name="helper",
+                files=[*release("1.0", upload_time=old), *release("1.1", upload_time=young)],
+            ),
+        ],
+    )
+    monkeypatch.chdir(tmp_path)
+    with IndexServer(index) as server:  # served as JSON: the pages carry upload times
+        _advise_then_fix(tmp_path, index, server.url)
+
+
+def _advise_then_fix(tmp_path: Path, index: FixtureIndex, url: str) -> None:
+    project = Project_(tmp_path / "app", index, tmp_path, clean_environ(tmp_path / "home"))
+    project.root.mkdir(parents=True)
+    (project.root / "requirements.in").write_text("app\n", encoding="utf-8")
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    advised = run_cli(
+        [
+            "advise", project.root / "requirements.in", "--index-url", url,
+            "--knowledge", knowledge, "-o", project.lock_path,
+        ],
+        env=project.env,
+    )  # fmt: skip
+    assert advised.exit_code == 0, advised.output
+    assert project.pins == {"app": "1.1"}
+    osv = tmp_path / "osv-app"
+    osv.mkdir()
+    record = _record("GHSA-appx-0001-aaaa", "app", [{"introduced": "1.1"}])
+    (osv / "app.json").write_text(json.dumps(record), encoding="utf-8")
+    args = ["fix", project.lock_path, "--osv", osv, "--knowledge", knowledge]
+    fixed = run_cli(args, env=project.env)
+    assert fixed.exit_code == 0, fixed.output
+    assert "+ helper==1.0  # needed by the fixes" in fixed.stdout
+    assert project.pins == {"app": "1.0", "helper": "1.0"}

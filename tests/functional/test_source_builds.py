@@ -327,3 +327,66 @@ def test_a_signal_stops_the_build_process_group_and_removes_its_folder(
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     assert _build_folders(tmp_path) == []
+
+
+def _slow_backend(counter: Path, *, version: str, seconds: float) -> str:
+    """A backend that appends ``version`` to ``counter``, sleeps, then gives metadata."""
+    metadata = f"Metadata-Version: 2.1\nName: a\nVersion: {version}\n"
+    return (
+        "import os, time\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    return []\n"
+        "def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):\n"
+        f"    with open({str(counter)!r}, 'a') as fh:\n"
+        f"        fh.write({version + chr(10)!r})\n"
+        f"    time.sleep({seconds})\n"
+        f"    d = os.path.join(metadata_directory, 'a-{version}.dist-info')\n"
+        "    os.makedirs(d)\n"
+        f"    open(os.path.join(d, 'METADATA'), 'w').write({metadata!r})\n"
+        f"    return 'a-{version}.dist-info'\n"
+    )
+
+
+def test_a_build_known_to_be_slow_is_skipped_from_the_history_of_earlier_runs(
+    tmp_path: Path,
+) -> None:
+    """A first ``lock`` builds ``a`` 1.0 from its sdist (it sleeps 6 s, so it takes longer
+    than that) and the cache keeps how long it took. ``a`` 1.1 is then released, also as an
+    sdist only: ``advise --time-limit 5`` has less time left than ``a``'s builds take, so it
+    does not start the build (it used to start it, as the first build of the run, only to
+    stop it), says why, and takes ``a`` 1.0, whose metadata the cache remembers."""
+    counter = tmp_path / "runs"
+    projects = [
+        Project(name="app", files=release("1.0", sdist=False, requires_dist=["a"])),
+        Project(name="a", files=release("0.9", sdist=False)),
+    ]
+    index = _index(
+        tmp_path / "index", projects, {"a==1.0": _slow_backend(counter, version="1.0", seconds=6)}
+    )
+    first = _lock(index, tmp_path, "app\n")
+    assert first.exit_code == 0, first.output
+    assert counter.read_text().split() == ["1.0"]
+    later = make_backend_sdist(
+        index.files_dir,
+        name="a",
+        version="1.1",
+        backend=_slow_backend(counter, version="1.1", seconds=6),
+    )
+    index = add_files(index, [later])
+    env = clean_environ(tmp_path / "home", TMPDIR=str(_tmp(tmp_path)))
+    result = run_cli(
+        [
+            "advise", tmp_path / "requirements.in", "--index-url", index.file_url,
+            "--cache-dir", tmp_path / "cache", "--knowledge", f"sqlite:///{tmp_path / 'k.db'}",
+            "--recommendation", "latest", "--time-limit", "5", "-o", tmp_path / "advised.toml",
+        ],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())  # the warning may be wrapped
+    assert "stopped or refused the metadata build of a-1.1.tar.gz (not started:" in output
+    assert "less than earlier builds of a took (median" in output
+    assert counter.read_text().split() == ["1.0"]  # the backend of 1.1 never ran
+    pins = {p["name"]: p["version"] for p in read_lock(tmp_path / "advised.toml")["packages"]}
+    assert pins["a"] == "1.0"
+    assert _build_folders(tmp_path) == []

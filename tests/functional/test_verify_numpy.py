@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,6 +28,8 @@ from tests.support import IndexServer, Project, build_index, release
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tests.support.index import FixtureIndex
 
 OLD = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -155,3 +157,65 @@ def test_a_release_that_fails_alone_is_banned_and_recorded_as_a_failed_import(
         (failed,) = [o for o in opened.for_package("solo") if isinstance(o, BuildObservation)]
     assert (failed.version, failed.outcome, failed.failure_class) == ("2.0", "failed",
                                                                       "import-error")  # fmt: skip
+
+
+NUMPY_2_OUT = datetime(2024, 6, 16, tzinfo=UTC)
+
+
+def _abi_site(root: Path, *, numpy_2_uploaded: datetime | None) -> FixtureIndex:
+    """``oldext`` 1.0, 1.1 and 1.2, each with wheels uploaded before NumPy 2 came out and
+    each failing to import under it; ``numpy`` 2.0 uploaded at ``numpy_2_uploaded`` (``None``:
+    the index does not say)."""
+    old = [datetime(2023, m, 1, tzinfo=UTC) for m in (3, 6, 9)]
+    oldext = [
+        f
+        for v, t in zip(("1.0", "1.1", "1.2"), old, strict=True)
+        for f in release(v, sdist=False, upload_time=t, requires_dist=["numpy>=1"],
+                         files={"oldext/__init__.py": OLDEXT})
+    ]  # fmt: skip
+    numpy = [*release("1.0", sdist=False, upload_time=OLD - timedelta(days=400)),
+             *release("2.0", sdist=False, upload_time=numpy_2_uploaded)]  # fmt: skip
+    return build_index(
+        root, [Project(name="numpy", files=numpy), Project(name="oldext", files=oldext)]
+    )
+
+
+def _verified(index: FixtureIndex, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    env = clean_environ(tmp_path / "home")
+    req = tmp_path / "requirements.in"
+    req.write_text("oldext\nnumpy\n")
+    with IndexServer(index) as server:
+        result = run_cli(
+            ["advise", req, "--index-url", server.url, "--knowledge",
+             f"sqlite:///{tmp_path / 'k.db'}", "--verify", "--report", "json",
+             "-o", tmp_path / "stable.txt"],
+            env=env,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    report["pins"] = _pins(tmp_path / "stable.txt")
+    return report  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_an_abi_mismatch_is_widened_to_the_releases_built_before_the_new_major(
+    tmp_path: Path,
+) -> None:
+    """The first stack (``oldext`` 1.2, ``numpy`` 2.0) fails with an ABI mismatch. Every
+    ``oldext`` wheel was uploaded before NumPy 2 came out, so the nogood learnt is
+    ``not (numpy>=2 and oldext<=1.2)``: no other ``oldext`` release is installed beside NumPy
+    2 to learn the same thing again. Where the index does not say when NumPy 2 came out, the
+    nogood stays per release, and the search installs more stacks to reach the same advice."""
+    widened = _verified(_abi_site(tmp_path / "i1", numpy_2_uploaded=NUMPY_2_OUT), tmp_path / "w")
+    narrow = _verified(_abi_site(tmp_path / "i2", numpy_2_uploaded=None), tmp_path / "n")
+    assert widened["pins"]["numpy"] == narrow["pins"]["numpy"] == "1.0"
+    (lesson,) = widened["lessons"]
+    assert (
+        "widened to oldext<=1.2, every release of oldext whose wheels were all uploaded "
+        "before the first numpy 2 release" in lesson
+    )
+    assert not any("widened" in x for x in narrow["lessons"])
+    assert len(narrow["lessons"]) > 1  # one abi-mismatch learnt per oldext release
+    # count 3: the failing stack, then three accepted ones; per release, two more failures
+    assert (widened["verified"], narrow["verified"]) == (4, 6)
