@@ -1,32 +1,32 @@
-"""The options every resolving command takes, and the one place they are split for the layers.
+"""The steps every resolving job shares: the indexes, the targets, the session, the planner.
 
-Part of the composition root: :class:`ResolveOptions` is the public value the CLI and Python
-callers build; its methods derive the small value each layer takes (the index choice, the
-targets, the session's options, the planner's), and the functions here pass them on to the
-index session (:mod:`advisor.index.session`), the targets (:mod:`advisor.environment.targets`)
-and the planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions``.
+Part of the composition root: :class:`~advisor.options.ResolveOptions` (defined one layer
+below, :mod:`advisor.options.resolve`, and re-exported here) derives the small value each
+layer takes; the functions here add what only the root holds (pip's configuration, the
+process environment, the clock, the knowledge store) and pass them on to the index session
+(:mod:`advisor.index.session`), the targets (:mod:`advisor.environment.targets`) and the
+planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from advisor.config import load_config
-from advisor.environment.targets import TargetSpec
 from advisor.environment.targets import lock_table as target_table
 from advisor.events import SILENT
-from advisor.index.session import IndexChoice, IndexConfig, Session, SessionOptions
+from advisor.index.session import IndexConfig, Session
 from advisor.index.session import default_cache_dir as default_cache_dir
 from advisor.models import IndexStrategy, RecommendationType
+from advisor.options.resolve import ResolveOptions, index_choices
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
     from pathlib import Path
 
-    from advisor.advice.planner import Planner, PlanOptions
+    from advisor.advice.planner import Planner
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
@@ -53,82 +53,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveOptions:
-    """Options every resolving command takes (``lock``, ``advise``, ``image generate`` ...)."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    constraints: tuple[Path, ...] = ()
-    overrides: tuple[Path, ...] = ()
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    python: str | None = None
-    platform: str | None = None
-    implementation: str | None = None
-    cuda: str | None = None  # the target's CUDA (X.Y): decides +cuXYZ variants
-    envs: tuple[str, ...] = ()
-    index_strategy: IndexStrategy | None = None
-    pre: bool = False
-    pre_packages: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
-    cooldown_days: float | None = None  # --cooldown, or a relative --exclude-newer
-    offline: bool = False
-    no_cache: bool = False
-    refresh: bool = False
-    cache_dir: Path | None = None
-    only_binary: tuple[str, ...] = ()
-    no_build: bool = False
-    build_timeout: float = 300.0  # seconds per sdist metadata build
-    recommendation: RecommendationType = RecommendationType.LATEST
-    workload: str | None = None  # performance: the probes that matter (--workload)
-    upgrade: bool = False
-    upgrade_packages: tuple[str, ...] = ()
-    preferences_from: Path | None = None
-
-    def index_choice(self) -> IndexChoice:
-        """The command line's index options (the highest priority of :func:`index_config`)."""
-        return IndexChoice(
-            index_url=self.index_url,
-            extra_index_urls=self.extra_index_urls,
-            find_links=self.find_links,
-            no_index=self.no_index,
-        )
-
-    def target_spec(self) -> TargetSpec:
-        """The targets asked for (:func:`build_targets`)."""
-        return TargetSpec(
-            python=self.python,
-            platform=self.platform,
-            implementation=self.implementation,
-            cuda=self.cuda,
-            envs=self.envs,
-        )
-
-    def session_options(self) -> SessionOptions:
-        """How the index session fetches and builds (:func:`open_session`)."""
-        return SessionOptions(
-            offline=self.offline,
-            refresh=self.refresh,
-            no_build=self.no_build,
-            build_timeout=self.build_timeout,
-        )
-
-    def plan_options(self) -> PlanOptions:
-        """What chooses candidates (the planner's options, recorded in the lock)."""
-        from advisor.advice.planner import PlanOptions
-
-        return PlanOptions(
-            pre=self.pre,
-            pre_packages=self.pre_packages,
-            only_binary=self.only_binary,
-            no_build=self.no_build,
-            exclude_newer=self.exclude_newer,
-        )
-
-
 def index_config(
     opts: ResolveOptions,
     request: AdviceRequest,
@@ -144,27 +68,7 @@ def index_config(
     from advisor.index.settings import default_index_url, load_pip_settings
 
     pip = pip or load_pip_settings(environ=environ, cwd=cwd)
-    found = request.index_options
-    choices = (
-        opts.index_choice(),
-        IndexChoice(
-            index_url=found.index_url,
-            extra_index_urls=found.extra_index_urls,
-            find_links=found.find_links,
-            no_index=found.no_index,
-        ),
-        IndexChoice(
-            index_url=config.index_url,
-            extra_index_urls=config.extra_index_urls,
-            find_links=config.find_links,
-        ),
-        IndexChoice(
-            index_url=pip.index_url,
-            extra_index_urls=tuple(pip.extra_index_urls),
-            find_links=tuple(pip.find_links),
-            no_index=pip.no_index,
-        ),
-    )
+    choices = index_choices(opts, request.index_options, config, pip)
     strategy = opts.index_strategy or config.index_strategy
     index = choose_indexes(
         choices, default_index=default_index_url(), strategy=strategy, pinned=config.pinned_indexes

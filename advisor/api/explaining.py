@@ -1,6 +1,6 @@
 """``advisor explain``: why a package is in a lock, and why at this version.
 
-Part of the composition root, above the lock job's record (:func:`~advisor.api.locking.
+Part of the composition root, above the lock's record (:func:`~advisor.options.record.
 recorded_request`) and the advice search (:func:`~advisor.api.advising.run_advice`): the
 paths come from the lock's stack graph (:mod:`advisor.knowledge.graph`), the version's terms
 and alternatives from advising the lock's inputs again with the lock as the baseline.
@@ -9,34 +9,22 @@ and alternatives from advising the lock's inputs again with the lock as the base
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from advisor.events import SILENT
 from advisor.models import RecommendationType
+from advisor.options.outcomes import Explanation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from advisor.api.advising import AdviseOptions
     from advisor.events import ProgressEvents
-    from advisor.scoring.advice import PinAdvice
+    from advisor.options.jobs import AdviseOptions
 
 __all__ = ["Explanation", "explain_pin"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    """Why ``name`` is locked at ``version``: every path to it from the inputs' requirements,
-    and the locked version's own advice (``None`` when no score could be made for it)."""
-
-    name: str
-    version: str
-    paths: list[list[str]]
-    pin: PinAdvice | None  # the locked version's terms and alternatives
 
 
 def explain_pin(
@@ -57,10 +45,10 @@ def explain_pin(
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.knowledge import store_url
     from advisor.api.lock_facts import stack_graph_for_lock
-    from advisor.api.locking import recorded_request
     from advisor.errors import InputError
     from advisor.knowledge.graph import why
     from advisor.lockfile.pylock import read_pylock
+    from advisor.options.record import recorded_request
 
     canonical = canonicalize_name(name)
     locked = {p.name: p for p in read_pylock(lock_path).packages}
