@@ -201,10 +201,9 @@ def _search(
 
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit
-    session = open_session(
+    with open_session(
         opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
-    )
-    try:
+    ) as session:
         cooldown, _ = cooldown_for(
             opts,
             policy=prep.config.policy,
@@ -222,8 +221,3 @@ def _search(
         stopped = session.metadata.time_limited
         warnings = advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit)
         return found, merged, warnings, session.finder.requests
-    except BaseException:  # an interrupt or an error: stop running builds now
-        session.cancel()
-        raise
-    finally:
-        session.close()

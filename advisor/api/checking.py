@@ -123,11 +123,8 @@ class _Sources:
         opts = recorded_index(index, refresh=True)
         request = AdviceRequest(requirements=())
         config, pip = index_config(opts, request, AdvisorConfig(), self.environ, self.cwd)
-        session = open_session(opts, config, pip, self.environ, events=self.events)
-        try:
+        with open_session(opts, config, pip, self.environ, events=self.events) as session:
             yield session.finder
-        finally:
-            session.close()
 
     def relock(self, plan: RelockPlan) -> None:
         from advisor.api.locking import lock

@@ -94,24 +94,20 @@ def _remedy(
     policy = prep.config.policy
     cooldown, _ = cooldown_for(opts, policy=policy, target=prep.targets[0],
                                environ=prep.environ, knowledge=knowledge, now=now)  # fmt: skip
-    session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
     try:
-        remedy = plan_remedy(
-            make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
-            prep.targets,
-            pins=prep.previous,
-            knowledge=knowledge,
-            policy=policy,
-            now=now,
-            options=RemedyOptions(allow_major=options.allow_major),
-            events=events,
-        )
-        if remedy.resolution is None:
-            return remedy, None
-        return remedy, with_hashes(remedy.resolution, session.fetcher)
-    except BaseException:
-        session.cancel()
-        raise
+        with open_session(opts, prep.index, prep.pip, prep.environ, events=events) as session:
+            remedy = plan_remedy(
+                make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
+                prep.targets,
+                pins=prep.previous,
+                knowledge=knowledge,
+                policy=policy,
+                now=now,
+                options=RemedyOptions(allow_major=options.allow_major),
+                events=events,
+            )
+            if remedy.resolution is None:
+                return remedy, None
+            return remedy, with_hashes(remedy.resolution, session.fetcher)
     finally:
-        session.close()
         store.close()

@@ -92,21 +92,7 @@ def choose_stack(
     any other type, or any type with ``always_advise`` (``advise`` reports on ``latest``
     too), is the advice search bounded by ``advice``. Progress reports to ``events``."""
     if opts.recommendation == "latest" and not always_advise:
-        from advisor.advice.targets import kept_pins
-
-        resolution, warnings, requests = resolve_request(
-            prep.resolvable,
-            opts=opts,
-            index=prep.index,
-            pip=prep.pip,
-            targets=prep.targets,
-            environ=prep.environ,
-            preferences=kept_pins(
-                prep.previous, upgrade=opts.upgrade, upgrade_packages=opts.upgrade_packages
-            ),
-            policy=prep.config.policy,
-            events=events,
-        )
+        resolution, warnings, requests = resolve_request(prep, opts=opts, events=events)
         return LockedStack(resolution=resolution, warnings=warnings, requests=requests)
     from advisor.api.advising import run_advice
 
