@@ -195,24 +195,17 @@ def _search(
     found, the best stacks merged with their files' hashes, the warnings and the index
     requests made."""
     from advisor.advice.targets import advice_warnings, advise_targets
-    from advisor.api.context import cooldown_for, make_planner, open_session
+    from advisor.api.context import planning
     from advisor.index.hashes import with_hashes
     from advisor.lockfile.render import baseline_pins
 
     # the time limit bounds sdist builds too: one that would overrun it is stopped
     deadline = time.monotonic() + advise.time_limit
-    with open_session(
-        opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
-    ) as session:
-        cooldown, _ = cooldown_for(
-            opts,
-            policy=prep.config.policy,
-            target=prep.targets[0],
-            environ=prep.environ,
-            knowledge=settings.knowledge,
-            now=settings.now,
-        )
-        planner = make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown)
+    knowledge, now = settings.knowledge, settings.now
+    with planning(prep, opts, knowledge=knowledge, now=now, deadline=deadline, events=events) as (
+        planner,
+        session,
+    ):
         baseline = baseline_pins([advise.baseline, prep.lock_path])
         found = advise_targets(
             planner, prep.targets, settings=settings, baseline=baseline, events=events

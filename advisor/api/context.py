@@ -11,6 +11,7 @@ planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions`
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from advisor.config import load_config
@@ -22,7 +23,7 @@ from advisor.models import IndexStrategy, RecommendationType
 from advisor.options.resolve import ResolveOptions, index_choices
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from datetime import datetime
     from pathlib import Path
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.index.settings import PipSettings
+    from advisor.options.prepared import Prepared
     from advisor.policy import Policy
     from advisor.request import AdviceRequest
     from advisor.resolution.cooldown import Cooldown
@@ -49,6 +51,7 @@ __all__ = [
     "load_config",
     "make_planner",
     "open_session",
+    "planning",
     "target_table",
 ]
 
@@ -160,3 +163,37 @@ def make_planner(
 
     options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
     return Planner(request, finder=session.finder, metadata=session.metadata, options=options)
+
+
+@contextmanager
+def planning(
+    prep: Prepared,
+    opts: ResolveOptions,
+    *,
+    knowledge: KnowledgeView | None = None,
+    now: datetime | None = None,
+    deadline: float | None = None,
+    events: ProgressEvents = SILENT,
+) -> Iterator[tuple[Planner, Session]]:
+    """The planner of ``prep``'s request (with the cooldown of ``opts``: :func:`cooldown_for`)
+    over one index session (:func:`open_session`), and the session: the step every resolving
+    job takes. On the way out the session is closed (its builds stopped first on an error)
+    and what the cooldown opened too."""
+    cooldown, close = cooldown_for(
+        opts,
+        policy=prep.config.policy,
+        target=prep.targets[0],
+        environ=prep.environ,
+        knowledge=knowledge,
+        now=now,
+    )
+    try:
+        with open_session(
+            opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
+        ) as session:
+            yield (
+                make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
+                session,
+            )
+    finally:
+        close()

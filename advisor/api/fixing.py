@@ -56,8 +56,7 @@ def fix(
     path = lock if lock.is_absolute() else cwd / lock
     if not path.is_file():
         raise InputError(f"{lock}: no such lock file")
-    fmt = LockFormat.PYLOCK if path.suffix == ".toml" else LockFormat.REQUIREMENTS
-    files, opts = lock_request(path, fmt, options.inputs, cwd=cwd, environ=environ)
+    files, opts, fmt = lock_request(path, options.inputs, cwd=cwd, environ=environ)
     out = LockOptions(output=path, format=fmt, dry_run=options.dry_run, command="advisor fix")
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=path.parent)
     if fmt is LockFormat.PYLOCK and is_stale(path, prep, opts=opts):
@@ -84,30 +83,27 @@ def _remedy(
     resolution with the files' hashes (``None``: nothing to change)."""
     from advisor.advice.remedy import RemedyOptions, plan_remedy
     from advisor.api.advising import AdviseOptions, load_knowledge
-    from advisor.api.context import cooldown_for, make_planner, open_session
+    from advisor.api.context import planning
     from advisor.index.hashes import with_hashes
 
     knowledge, store, _ = load_knowledge(
         AdviseOptions(knowledge=options.knowledge, osv=options.osv), prep.environ
     )
     now = now or datetime.now(UTC)
-    policy = prep.config.policy
-    cooldown, _ = cooldown_for(opts, policy=policy, target=prep.targets[0],
-                               environ=prep.environ, knowledge=knowledge, now=now)  # fmt: skip
     try:
-        with open_session(opts, prep.index, prep.pip, prep.environ, events=events) as session:
+        with planning(prep, opts, knowledge=knowledge, now=now, events=events) as (planner, s):
             remedy = plan_remedy(
-                make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
+                planner,
                 prep.targets,
                 pins=prep.previous,
                 knowledge=knowledge,
-                policy=policy,
+                policy=prep.config.policy,
                 now=now,
                 options=RemedyOptions(allow_major=options.allow_major),
                 events=events,
             )
             if remedy.resolution is None:
                 return remedy, None
-            return remedy, with_hashes(remedy.resolution, session.fetcher)
+            return remedy, with_hashes(remedy.resolution, s.fetcher)
     finally:
         store.close()

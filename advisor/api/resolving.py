@@ -30,18 +30,11 @@ def resolve_request(
     and ``--upgrade-package``, and the project's policy holds the cooldown's exemptions.
     Returns (resolution, warnings, requests made)."""
     from advisor.advice.targets import kept_pins, resolve_targets
-    from advisor.api.context import cooldown_for, make_planner, open_session
+    from advisor.api.context import planning
 
     keep = kept_pins(prep.previous, upgrade=opts.upgrade, upgrade_packages=opts.upgrade_packages)
-    cooldown, close = cooldown_for(
-        opts, policy=prep.config.policy, target=prep.targets[0], environ=prep.environ
-    )
-    try:
-        with open_session(opts, prep.index, prep.pip, prep.environ, events=events) as session:
-            planner = make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown)
-            merged, warnings = resolve_targets(
-                planner, prep.targets, preferences=keep, events=session.events
-            )
-            return with_hashes(merged, session.fetcher), warnings, session.finder.requests
-    finally:
-        close()
+    with planning(prep, opts, events=events) as (planner, session):
+        merged, warnings = resolve_targets(
+            planner, prep.targets, preferences=keep, events=session.events
+        )
+        return with_hashes(merged, session.fetcher), warnings, session.finder.requests

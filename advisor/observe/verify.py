@@ -60,7 +60,7 @@ from advisor.observe.install import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
     from packaging.utils import NormalizedName
@@ -77,6 +77,7 @@ __all__ = [
     "VerifySettings",
     "blamed_modules",
     "check_host",
+    "check_hosts",
 ]
 
 SOURCE = "verify"
@@ -344,6 +345,12 @@ def _partner_specifier(version: str, failure_class: str) -> str:
         if major >= 1:
             return f">={major}"
     return f"=={version}"
+
+
+def check_hosts(targets: Iterable[RuntimeEnvironment], host: RuntimeEnvironment) -> None:
+    """:func:`check_host` for each of ``targets``: every one must run on this machine."""
+    for target in targets:
+        check_host(target, host)
 
 
 def check_host(target: RuntimeEnvironment, host: RuntimeEnvironment) -> None:

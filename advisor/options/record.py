@@ -188,21 +188,22 @@ def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
 
 
 def lock_request(
-    path: Path, fmt: LockFormat, inputs: Sequence[Path], *, cwd: Path, environ: Mapping[str, str]
-) -> tuple[list[Path], ResolveOptions]:
-    """The inputs and options the lock at ``path`` was made with: a pylock's record
-    (:func:`recorded_request`); for a requirements lock, ``inputs`` (relative to ``cwd``; by
-    default its ``.in`` sibling) and the index lines the lock names. Raises
-    :class:`InputError` when a requirements lock has no input to re-resolve from."""
+    path: Path, inputs: Sequence[Path], *, cwd: Path, environ: Mapping[str, str]
+) -> tuple[list[Path], ResolveOptions, LockFormat]:
+    """The inputs and options the lock at ``path`` was made with, and its format (a
+    ``.toml`` is a pylock): a pylock's record (:func:`recorded_request`); for a requirements
+    lock, ``inputs`` (relative to ``cwd``; by default its ``.in`` sibling) and the index lines
+    the lock names. Raises :class:`InputError` when a requirements lock has no input to
+    re-resolve from."""
     from advisor.request import load_request
 
-    if fmt is LockFormat.PYLOCK:
-        return recorded_request(path)
+    if path.suffix == ".toml":
+        return (*recorded_request(path), LockFormat.PYLOCK)
     files = [i if i.is_absolute() else cwd / i for i in inputs] or [path.with_suffix(".in")]
     if not files[0].is_file():
         raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
     found = load_request([path], environ=environ, cwd=path.parent).index_options
-    return files, ResolveOptions.from_index(found)
+    return files, ResolveOptions.from_index(found), LockFormat.REQUIREMENTS
 
 
 def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:
