@@ -11,7 +11,8 @@ planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions`
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from advisor.config import load_config
@@ -23,8 +24,7 @@ from advisor.models import IndexStrategy, RecommendationType
 from advisor.options.resolve import ResolveOptions, index_choices
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
-    from datetime import datetime
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from advisor.advice.planner import Planner
@@ -33,9 +33,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.index.settings import PipSettings
     from advisor.options.prepared import Prepared
-    from advisor.policy import Policy
     from advisor.request import AdviceRequest
-    from advisor.resolution.cooldown import Cooldown
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
@@ -45,11 +43,9 @@ __all__ = [
     "ResolveOptions",
     "Session",
     "build_targets",
-    "cooldown_for",
     "default_cache_dir",
     "index_config",
     "load_config",
-    "make_planner",
     "open_session",
     "planning",
     "target_table",
@@ -111,60 +107,6 @@ def open_session(
     )
 
 
-def cooldown_for(
-    opts: ResolveOptions,
-    *,
-    policy: Policy,
-    target: RuntimeEnvironment,
-    environ: Mapping[str, str],
-    knowledge: KnowledgeView | None = None,
-    now: datetime | None = None,
-) -> tuple[Cooldown | None, Callable[[], None]]:
-    """The cooldown of ``opts`` (``None`` without one) and what closes what it opened:
-    advisories come from ``knowledge`` (advise's view), else from the knowledge store
-    (``ADVISOR_KNOWLEDGE`` or the default one), opened here only when a cooldown is set and
-    never created (without one, no security fix is let through, and the cooldown says so)."""
-    if opts.cooldown_days is None:
-        return None, lambda: None
-    from datetime import UTC
-    from datetime import datetime as clock
-
-    from advisor.advice.cooldown import build_cooldown
-
-    close: Callable[[], None] = lambda: None  # noqa: E731 - nothing opened
-    if knowledge is None:
-        from advisor.knowledge.store import default_store_url, open_store, sqlite_path
-        from advisor.scoring.knowledge_view import StoreKnowledge
-
-        url = default_store_url(environ)
-        if url.startswith("postgres") or sqlite_path(url).is_file():
-            store = open_store(url)
-            knowledge, close = StoreKnowledge(store, kinds=["advisory"]), store.close
-    cooldown = build_cooldown(
-        opts.cooldown_days,
-        now=now or clock.now(UTC),
-        policy=policy,
-        knowledge=knowledge,
-        env=target,
-    )
-    return cooldown, close
-
-
-def make_planner(
-    request: AdviceRequest,
-    *,
-    opts: ResolveOptions,
-    session: Session,
-    cooldown: Cooldown | None = None,
-) -> Planner:
-    """The planner of ``request`` over ``session``'s finder and metadata (and ``cooldown``,
-    from :func:`cooldown_for`)."""
-    from advisor.advice.planner import Planner
-
-    options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
-    return Planner(request, finder=session.finder, metadata=session.metadata, options=options)
-
-
 @contextmanager
 def planning(
     prep: Prepared,
@@ -175,25 +117,33 @@ def planning(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Iterator[tuple[Planner, Session]]:
-    """The planner of ``prep``'s request (with the cooldown of ``opts``: :func:`cooldown_for`)
-    over one index session (:func:`open_session`), and the session: the step every resolving
-    job takes. On the way out the session is closed (its builds stopped first on an error)
-    and what the cooldown opened too."""
-    cooldown, close = cooldown_for(
-        opts,
-        policy=prep.config.policy,
-        target=prep.targets[0],
-        environ=prep.environ,
-        knowledge=knowledge,
-        now=now,
-    )
-    try:
-        with open_session(
-            opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events
-        ) as session:
-            yield (
-                make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
-                session,
+    """The planner of ``prep``'s request over one index session (:func:`open_session`), and
+    the session: the step every resolving job takes. With a cooldown, its advisories (what
+    lets a security fix through) come from ``knowledge`` (advise's view), else from the
+    knowledge store (``ADVISOR_KNOWLEDGE`` or the default one) when it exists: it is never
+    created here (without one, the cooldown says that no fix is let through). On the way
+    out the session is closed (its builds stopped first on an error), then the store."""
+    from advisor.advice.cooldown import build_cooldown
+    from advisor.advice.planner import Planner
+    from advisor.knowledge.store import default_store_url
+    from advisor.scoring.knowledge_view import advisory_view
+
+    with ExitStack() as stack:
+        cooldown = None
+        if opts.cooldown_days is not None:
+            view = knowledge or stack.enter_context(advisory_view(default_store_url(prep.environ)))
+            cooldown = build_cooldown(
+                opts.cooldown_days,
+                now=now or datetime.now(UTC),
+                policy=prep.config.policy,
+                knowledge=view,
+                env=prep.targets[0],
             )
-    finally:
-        close()
+        session = stack.enter_context(
+            open_session(opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events)
+        )
+        options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
+        planner = Planner(
+            prep.resolvable, finder=session.finder, metadata=session.metadata, options=options
+        )
+        yield planner, session
