@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from advisor.options.resolve import ResolveOptions
-    from advisor.request import AdviceRequest
 
 __all__ = ["LockOptions", "Prepared", "prepare"]
 
@@ -42,35 +41,23 @@ def prepare(
     from advisor.index.settings import load_pip_settings
     from advisor.lockfile.render import previous_pins
     from advisor.options.prepared import existing_lock, lock_output
-    from advisor.request import load_request, read_constraint_files
+    from advisor.request import load_resolvable
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     if not inputs:
         raise InputError("no input given: name a requirements file or a pyproject.toml")
-
-    def read(constraints: Sequence[Path]) -> AdviceRequest:
-        return load_request(
-            list(inputs),
-            extras=opts.extras,
-            groups=opts.groups,
-            constraints=constraints,
-            overrides=opts.overrides,
-            environ=environ,
-            cwd=cwd,
-        )
-
-    request = read(opts.constraints)
     pip = load_pip_settings(environ=environ, cwd=cwd)
-    configured = read_constraint_files(
-        pip.constraints, source=pip.constraint_source, environ=environ, cwd=cwd
-    )
-    # pip applies its configured constraint files like -c files on its command line (their
-    # options included); read together, one reader merges and checks them as pip would
-    resolvable = (
-        read([*opts.constraints, *(Path(p) for p in pip.constraints)])
-        if pip.constraints
-        else request
+    request, resolvable, configured = load_resolvable(
+        list(inputs),
+        extras=opts.extras,
+        groups=opts.groups,
+        constraints=opts.constraints,
+        overrides=opts.overrides,
+        pip_constraints=pip.constraints,
+        pip_source=pip.constraint_source,
+        environ=environ,
+        cwd=cwd,
     )
     config = load_config(Path(inputs[0]).resolve().parent)
     targets = build_targets(opts, config, RuntimeEnvironment.detect())
