@@ -13,7 +13,6 @@ from __future__ import annotations
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 from advisor.options.jobs import AdviseOptions
+from advisor.options.outcomes import AdviseOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -29,12 +29,10 @@ if TYPE_CHECKING:
     from advisor.advice.targets import AdvisedTargets
     from advisor.events import ProgressEvents
     from advisor.knowledge.store import KnowledgeStore
-    from advisor.lockfile.record import AdviceRecord
     from advisor.models import Resolution
     from advisor.observe.verify import VenvVerifier
     from advisor.options.prepared import Prepared
     from advisor.options.resolve import ResolveOptions
-    from advisor.scoring.advice import Advice
     from advisor.scoring.base import Recommendation
     from advisor.scoring.knowledge_view import StoreKnowledge
 
@@ -45,18 +43,6 @@ __all__ = [
     "load_knowledge",
     "run_advice",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdviseOutcome:
-    """What :func:`run_advice` found, ready for the lock (``resolution``, ``tool``) and the
-    report (``advices``)."""
-
-    resolution: Resolution  # the best stacks of every target, merged
-    advices: tuple[Advice, ...]  # one per target
-    warnings: tuple[str, ...]
-    requests: int
-    record: AdviceRecord  # what the lock's [tool.advisor] records about the advice
 
 
 def load_knowledge(

@@ -90,7 +90,7 @@ class _Sources:
     def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
         from advisor.api.bundled import bundled_knowledge_dir
         from advisor.api.knowledge import sync
-        from advisor.knowledge.schema import Prescription
+        from advisor.check.sources import prescriptions_from_store
         from advisor.knowledge.store import open_store
 
         url = self._store_url()
@@ -98,8 +98,7 @@ class _Sources:
         if folder is not None:  # this checkout's curated rules (free when unchanged)
             sync(folder, store_url=url, source_prefix="advisor-knowledge")
         with open_store(url) as store:
-            found = store.for_packages(names, kinds=["prescription"])
-        return [r for facts in found.values() for r in facts if isinstance(r, Prescription)]
+            return prescriptions_from_store(store.for_packages(names, kinds=["prescription"]))
 
     def host(self) -> RuntimeEnvironment:
         from advisor.environment import RuntimeEnvironment

@@ -13,13 +13,12 @@ chosen once, by :func:`choose_stack` (``latest`` resolves as pip does,
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
 from advisor.events import SILENT
 from advisor.models import LockFormat
 from advisor.options.jobs import AdviseOptions, LockOptions
-from advisor.options.outcomes import AdviceResult, ComparisonResult, LockOutcome
+from advisor.options.outcomes import AdviceResult, ComparisonResult, LockedStack, LockOutcome
 from advisor.options.record import lock_digest, lock_record, recorded_request
 from advisor.options.resolve import ResolveOptions
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from advisor.api.advising import AdviseOutcome
     from advisor.events import ProgressEvents
     from advisor.lockfile.record import AdviceRecord
     from advisor.models import RecommendationType, Resolution
@@ -60,22 +58,6 @@ __all__ = [
 from advisor.api.context import IndexConfig, build_targets, default_cache_dir
 from advisor.api.inputs import Prepared, prepare
 from advisor.api.resolving import resolve_request
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedStack:
-    """The stack a lock records: pip's choice (``advice`` is ``None``) or the best stacks the
-    advice search found, one per target, merged (``advice`` holds its report)."""
-
-    resolution: Resolution
-    warnings: tuple[str, ...] = ()
-    requests: int = 0
-    advice: AdviseOutcome | None = None
-
-    @property
-    def tool(self) -> AdviceRecord | None:
-        """What the lock's ``[tool.advisor]`` records about the advice (``None``: no advice)."""
-        return None if self.advice is None else self.advice.record
 
 
 def choose_stack(

@@ -3,7 +3,8 @@
 Just below the composition root, so that the layers the jobs compose (and the server's
 client, which rebuilds them from answers) share one definition: :class:`LockOutcome`,
 :class:`AdviceResult`, :class:`ComparisonResult` (``advise --compare-env``),
-:class:`FixOutcome` and :class:`Explanation`. Values only.
+:class:`FixOutcome` and :class:`Explanation`; and the steps' own: :class:`AdviseOutcome`
+(the advice search's) and :class:`LockedStack` (the stack a lock records). Values only.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ if TYPE_CHECKING:
     from advisor.advice.remedy import Remedy
     from advisor.advice.runtimes import RuntimeComparison
     from advisor.environment import RuntimeEnvironment
+    from advisor.lockfile.record import AdviceRecord
     from advisor.models import Resolution
     from advisor.scoring.advice import Advice, PinAdvice
 
-__all__ = ["AdviceResult", "ComparisonResult", "Explanation", "FixOutcome", "LockOutcome"]
+__all__ = [
+    "AdviceResult",
+    "AdviseOutcome",
+    "ComparisonResult",
+    "Explanation",
+    "FixOutcome",
+    "LockOutcome",
+    "LockedStack",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,3 +95,31 @@ class Explanation:
     version: str
     paths: list[list[str]]
     pin: PinAdvice | None  # the locked version's terms and alternatives
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdviseOutcome:
+    """What the advice search found (:func:`advisor.api.advising.run_advice`), ready for the
+    lock (``resolution``, ``record``) and the report (``advices``)."""
+
+    resolution: Resolution  # the best stacks of every target, merged
+    advices: tuple[Advice, ...]  # one per target
+    warnings: tuple[str, ...]
+    requests: int
+    record: AdviceRecord  # what the lock's [tool.advisor] records about the advice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedStack:
+    """The stack a lock records: pip's choice (``advice`` is ``None``) or the best stacks the
+    advice search found, one per target, merged (``advice`` holds its report)."""
+
+    resolution: Resolution
+    warnings: tuple[str, ...] = ()
+    requests: int = 0
+    advice: AdviseOutcome | None = None
+
+    @property
+    def tool(self) -> AdviceRecord | None:
+        """What the lock's ``[tool.advisor]`` records about the advice (``None``: no advice)."""
+        return None if self.advice is None else self.advice.record
