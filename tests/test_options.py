@@ -79,3 +79,9 @@ def test_a_report_goes_to_a_file_unless_told_stdout() -> None:
     assert ReportOptions(path=Path("advice.md")).to_file
     assert not ReportOptions(path=Path("-")).to_file
     assert not ReportOptions().to_file
+
+
+def test_explain_scores_a_latest_lock_as_stable() -> None:
+    assert ResolveOptions().for_explanation().recommendation is STABLE
+    security = ResolveOptions(recommendation=SECURITY, python="3.12")
+    assert security.for_explanation() == security

@@ -9,12 +9,12 @@ and alternatives from advising the lock's inputs again with the lock as the base
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from advisor.events import SILENT
-from advisor.models import RecommendationType
 from advisor.options.outcomes import Explanation
 
 if TYPE_CHECKING:
@@ -32,15 +32,15 @@ def explain_pin(
     name: str,
     *,
     advise: AdviseOptions,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
     events: ProgressEvents = SILENT,
 ) -> Explanation:
     """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
     inputs are advised again under the lock's recommendation (stable for a latest lock), with
     the lock as the baseline, so the locked version's own terms and its alternatives show.
 
-    Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock or the lock
-    records no inputs."""
+    ``environ`` defaults to the process's. Raises :class:`~advisor.errors.InputError` when
+    ``name`` is not in the lock or the lock records no inputs."""
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.knowledge import store_url
@@ -50,6 +50,7 @@ def explain_pin(
     from advisor.lockfile.pylock import read_pylock
     from advisor.options.record import recorded_request
 
+    environ = dict(os.environ) if environ is None else environ
     canonical = canonicalize_name(name)
     locked = {p.name: p for p in read_pylock(lock_path).packages}
     if canonical not in locked:
@@ -58,9 +59,8 @@ def explain_pin(
     version = str(locked[canonical].version)
     graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
     paths = why(graph, canonical)
-    files, opts = recorded_request(lock_path)
-    if opts.recommendation == RecommendationType.LATEST:
-        opts = dataclasses.replace(opts, recommendation=RecommendationType.STABLE)
+    files, recorded = recorded_request(lock_path)
+    opts = recorded.for_explanation()
     out = LockOptions(output=lock_path, dry_run=True)
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
     outcome = run_advice(

@@ -120,6 +120,14 @@ class ResolveOptions:
             exclude_newer=self.exclude_newer,
         )
 
+    def for_explanation(self) -> ResolveOptions:
+        """These options (a lock's, :func:`advisor.options.record.recorded_options`) as
+        ``explain`` advises under them: the lock's recommendation type, ``stable`` for a
+        ``latest`` lock (pip's choice has no terms to show)."""
+        if self.recommendation != RecommendationType.LATEST:
+            return self
+        return dataclasses.replace(self, recommendation=RecommendationType.STABLE)
+
     def for_runtime(self, choice: RuntimeChoice) -> ResolveOptions:
         """These options for one runtime of ``advise --compare-env``: its configured
         environment, or its Python (and an image recipe's platform, implementation, CUDA),
