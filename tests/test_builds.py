@@ -367,3 +367,34 @@ def test_an_interrupt_leaving_the_fetcher_stops_builds_of_its_workers(
     assert time.monotonic() - started < 30
     assert _wait_for(lambda: not _alive(_runs(counter)[0]), 5)
     assert list(tmp.iterdir()) == []
+
+
+def test_an_error_leaving_an_index_session_stops_its_builds(
+    tmp_path: Path, tmp: Path, pip_env: dict[str, str]
+) -> None:
+    """``with`` an index :class:`~advisor.index.session.Session` (how every job of the
+    composition root holds one): an error inside stops the running builds and closes it,
+    as an interrupt leaving the metadata fetcher does above."""
+    from advisor.index.finder import PackageFinder
+    from advisor.index.session import Session
+
+    counter = tmp_path / "runs"
+    path = make_backend_sdist(
+        tmp_path / "dists", name="a", version="1.0",
+        backend=_counting(counter, fail=False, sleep=60),
+    )  # fmt: skip
+    dist = DistFile(filename=path.name, url=path.as_uri(), index="")
+    fetcher = Fetcher(NetworkSettings(retries=0, timeout=20))
+    metadata = MetadataFetcher(
+        fetcher=fetcher, cache=None, builds=BuildSettings(env=pip_env, temp_dir=tmp)
+    )
+    finder = PackageFinder(fetcher=fetcher, indexes=())
+    started = time.monotonic()
+    with pytest.raises(LookupError, match="the job failed"):
+        with Session(fetcher=fetcher, finder=finder, metadata=metadata):
+            metadata.prefetch([dist])  # the build runs in a worker thread
+            assert _wait_for(lambda: _runs(counter), 60)
+            raise LookupError("the job failed")
+    assert time.monotonic() - started < 30
+    assert _wait_for(lambda: not _alive(_runs(counter)[0]), 5)
+    assert list(tmp.iterdir()) == []

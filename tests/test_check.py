@@ -447,3 +447,22 @@ def test_render_github_escapes_property_values() -> None:
     assert render_findings([finding], fmt="github") == (
         "::error file=a%2Cb%3Ac/pylock.toml,title=advisor lock-stale::m%0D. h"
     )
+
+
+def test_the_store_s_prescriptions_are_picked_out_of_its_records() -> None:
+    from advisor.check.sources import prescriptions_from_store
+    from advisor.knowledge.schema import Action, Match, Prescription
+
+    rule = Prescription(
+        id="lib-rule",
+        summary="lib 1 is slow",
+        link="https://example.org/lib/changelog",
+        quote="lib 2 is twice as fast",
+        match=Match(package="lib", specifier="<2"),
+        action=Action(kind="filter", message="lib < 2 is slow"),
+        provenance=Provenance(source="knowledge/prescriptions/lib.yaml", date="2026-01-01"),
+    )
+    advisory = Advisory(id="GHSA-x", provenance=Provenance(source="osv:test", date="2026-01-01"))
+    found = {"lib": [advisory, rule], "other": [advisory], "more": [rule]}
+    assert prescriptions_from_store(found) == [rule, rule]
+    assert prescriptions_from_store({}) == []

@@ -9,6 +9,7 @@ Advisories are real :class:`~advisor.knowledge.schema.Advisory` values in a
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
@@ -21,6 +22,9 @@ from advisor.models import DistFile
 from advisor.policy import CooldownExemption, Policy, Waiver
 from advisor.resolution.candidates import FileFilter
 from advisor.scoring.knowledge_view import StaticKnowledge
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ENV = RuntimeEnvironment.for_target(
@@ -164,3 +168,20 @@ def test_without_knowledge_no_security_fix_is_let_through_and_it_says_so() -> No
         "no knowledge store with advisories: the 7-day cooldown lets no security fix through"
         " (fill one with `advisor knowledge update`)",
     )
+
+
+def test_a_cooldown_reads_the_advisories_of_a_store_that_exists(tmp_path: Path) -> None:
+    """:func:`~advisor.scoring.knowledge_view.advisory_view`: a missing SQLite store is not
+    created (no view: no fix is let through); an existing one is read, advisories only."""
+    from advisor.knowledge.store import open_store
+    from advisor.scoring.knowledge_view import advisory_view
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with advisory_view(url) as view:
+        assert view is None
+    assert not (tmp_path / "k.db").exists()
+    with open_store(url) as store:
+        store.put([_advisory("GHSA-1", fixed="2.0")])
+    with advisory_view(url) as view:
+        assert view is not None
+        assert [a.id for a in view.for_package(canonicalize_name("lib"))] == ["GHSA-1"]

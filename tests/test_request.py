@@ -61,11 +61,37 @@ def test_public_surface() -> None:
         "RequirementLine",
         "apply_overrides",
         "load_request",
+        "load_resolvable",
         "normalize_requirement",
         "parse_requirements_file",
         "read_constraint_files",
         "request_digest",
     ]
+
+
+def test_pip_s_constraint_files_join_what_is_resolved_not_what_is_asked(tmp_path: Path) -> None:
+    """:func:`load_resolvable`: the request (a lock's digest) is the inputs alone; what is
+    resolved adds the constraint files of pip's configuration as ``-c`` files; their lines
+    are returned to be recorded; without such files both are the same request."""
+    from advisor.request import load_resolvable
+
+    (tmp_path / "requirements.in").write_text("numpy\n")
+    (tmp_path / "mine.txt").write_text("numpy<3\n")
+    (tmp_path / "site.txt").write_text("numpy<2\nscipy<2\n")
+    asked, resolved, lines = load_resolvable(
+        [Path("requirements.in")],
+        constraints=[tmp_path / "mine.txt"],
+        pip_constraints=[str(tmp_path / "site.txt")],
+        pip_source="/etc/pip.conf",
+        environ={},
+        cwd=tmp_path,
+    )
+    assert [str(c.requirement) for c in asked.constraints] == ["numpy<3"]
+    assert [str(c.requirement) for c in resolved.constraints] == ["numpy<3", "numpy<2", "scipy<2"]
+    assert [str(c.requirement) for c in lines] == ["numpy<2", "scipy<2"]
+    assert asked.requirements == resolved.requirements
+    alone = load_resolvable([Path("requirements.in")], environ={}, cwd=tmp_path)
+    assert alone[0] is alone[1] and alone[2] == ()
 
 
 # ---------------------------------------------------------------- requirements files: syntax

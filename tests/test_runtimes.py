@@ -237,3 +237,106 @@ def test_compare_env_refuses_an_unknown_runtime(site: str, tmp_path: Path) -> No
     assert result.exit_code == 2
     assert "not a configured environment" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_advise_runtimes_keeps_a_runtime_without_a_stack_as_a_row() -> None:
+    """The loop of the comparison, below the composition root: each runtime advised in order,
+    a :class:`NoViableStack` kept as the row's reason (its first line), any other error
+    raised."""
+    from advisor.advice.runtimes import advise_runtimes
+    from advisor.errors import NoViableStack
+
+    def advise(choice: RuntimeChoice) -> Advice:
+        if choice.python == "3.11":
+            raise NoViableStack("no stack for 3.11", causes=["lib 2.0 needs Python >= 3.12"])
+        if choice.python == "2.7":
+            raise InputError("not a runtime")
+        return _advice({"lib": 0.5})
+
+    eleven, twelve = RuntimeChoice(label="py311", python="3.11"), RuntimeChoice(label="3.12")
+    outcomes = advise_runtimes([eleven, twelve], advise)
+    assert [o.choice for o in outcomes] == [eleven, twelve]
+    assert (outcomes[0].advice, outcomes[0].error) == (None, "no stack for 3.11")
+    assert outcomes[1].advice == _advice({"lib": 0.5}) and outcomes[1].error == ""
+    with pytest.raises(InputError):
+        advise_runtimes([RuntimeChoice(label="py27", python="2.7")], advise)
+
+
+def test_image_runtimes_label_each_recipe() -> None:
+    from dataclasses import dataclass
+
+    from advisor.advice.runtimes import image_runtimes
+
+    @dataclass(frozen=True)
+    class Recipe:  # what a recipe tells of its runtime (ImageRecipe meets the same Protocol)
+        name: str
+        python: str
+        platform: str
+        implementation: str = "cp"
+        cuda: str | None = None
+
+    recipe = Recipe(name="gpu", python="3.12", platform="p", cuda="12.4")
+    assert image_runtimes([recipe]) == {
+        "gpu": RuntimeChoice(
+            label="image:gpu", python="3.12", platform="p", implementation="cp", cuda="12.4"
+        )
+    }
+
+
+def test_advise_compares_runtimes_in_one_call(site: str, tmp_path: Path) -> None:
+    """The Python API: ``advise(compare=...)`` is the comparison (one job for the CLI's
+    ``--compare-env``), rendered as ``report`` asks; nothing is locked, the report file is
+    left alone (as the command always did)."""
+    from advisor.api import (
+        AdviseOptions,
+        ComparisonResult,
+        LockOptions,
+        RecommendationType,
+        ReportOptions,
+        ResolveOptions,
+        advise,
+    )
+    from advisor.report import ReportFormat
+
+    req = tmp_path / "requirements.in"
+    req.write_text("app\n")
+    environ = clean_environ(tmp_path / "home")
+    opts = ResolveOptions(index_url=site, recommendation=RecommendationType.STABLE)
+    knowledge = AdviseOptions(knowledge=f"sqlite:///{tmp_path / 'k.db'}", osv=_osv(tmp_path / "o"))
+    report = ReportOptions(format=ReportFormat.JSON, path=tmp_path / "report.json")
+    got = advise([req], opts=opts, out=LockOptions(), advice=knowledge, report=report,
+                 compare=("py311", "3.12"), environ=environ, cwd=tmp_path)  # fmt: skip
+    assert isinstance(got, ComparisonResult)
+    assert got.comparison.recommended == "3.12"
+    assert json.loads(got.report)["recommended"] == "3.12"
+    assert not (tmp_path / "pylock.toml").exists()
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_advise_renders_and_writes_its_report(site: str, tmp_path: Path) -> None:
+    """``advise(report=...)``: the advices rendered (one per target) into ``report`` and,
+    with a path, written there; without ``report`` nothing is rendered."""
+    from advisor.api import (
+        AdviceResult,
+        AdviseOptions,
+        LockOptions,
+        ReportOptions,
+        ResolveOptions,
+        advise,
+    )
+    from advisor.report import ReportFormat, render_advice
+
+    req = tmp_path / "requirements.in"
+    req.write_text("app\n")
+    environ = clean_environ(tmp_path / "home")
+    opts = ResolveOptions(index_url=site, python="3.12")
+    knowledge = AdviseOptions(knowledge=f"sqlite:///{tmp_path / 'k.db'}", osv=_osv(tmp_path / "o"))
+    report = ReportOptions(format=ReportFormat.MD, path=tmp_path / "advice.md")
+    out = LockOptions(dry_run=True)
+    got = advise([req], opts=opts, out=out, advice=knowledge, report=report, environ=environ,
+                 cwd=tmp_path)  # fmt: skip
+    assert isinstance(got, AdviceResult)
+    assert got.report == render_advice(got.advices[0], fmt=ReportFormat.MD)
+    assert (tmp_path / "advice.md").read_text() == got.report + "\n"
+    plain = advise([req], opts=opts, out=out, advice=knowledge, environ=environ, cwd=tmp_path)
+    assert plain.report == "" and plain.lock.path is None

@@ -98,3 +98,28 @@ def test_an_abi_mismatch_bans_the_partners_major_and_later() -> None:
     assert _partner_specifier("2.4.6", "abi-mismatch") == ">=2"
     assert _partner_specifier("2.4.6", "import-error") == "==2.4.6"
     assert _partner_specifier("0.9", "abi-mismatch") == "==0.9"
+
+
+def test_every_target_must_be_this_machine() -> None:
+    from advisor.observe.verify import check_hosts
+
+    host = RuntimeEnvironment.detect()
+    check_hosts([host, dataclasses.replace(host, name="again")], host)
+    other = dataclasses.replace(host, platform="win_amd64")
+    with pytest.raises(InputError, match="win_amd64"):
+        check_hosts([host, other], host)
+
+
+def test_the_verifier_installs_from_the_advice_s_indexes() -> None:
+    from advisor.observe.compat import PipSource
+
+    got = PipSource.of_indexes(("file:///a", "file:///b"), find_links=("file:///l",))
+    assert got.args() == [
+        "--index-url", "file:///a", "--extra-index-url", "file:///b", "--find-links",
+        "file:///l",
+    ]  # fmt: skip
+    assert PipSource.of_indexes((), find_links=("file:///l",)).args() == [
+        "--find-links",
+        "file:///l",
+        "--no-index",
+    ]

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from advisor.errors import InputError
+from advisor.errors import InputError, NoViableStack
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from advisor.scoring.advice import Advice
     from advisor.scoring.base import Scorer
@@ -46,7 +46,10 @@ __all__ = [
     "RuntimeComparison",
     "RuntimeOutcome",
     "RuntimeRow",
+    "RuntimeSource",
+    "advise_runtimes",
     "compare_runtimes",
+    "image_runtimes",
     "parse_runtime",
 ]
 
@@ -105,6 +108,51 @@ class RuntimeOutcome:
     choice: RuntimeChoice
     advice: Advice | None = None
     error: str = ""
+
+
+class RuntimeSource(Protocol):
+    """What an image recipe tells of its runtime (:class:`~advisor.knowledge.schema.ImageRecipe`
+    meets it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def python(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def implementation(self) -> str: ...
+    @property
+    def cuda(self) -> str | None: ...
+
+
+def image_runtimes(recipes: Iterable[RuntimeSource]) -> dict[str, RuntimeChoice]:
+    """Recipe name → its runtime (``image:NAME``: Python, platform, implementation, CUDA)."""
+    return {
+        r.name: RuntimeChoice(
+            label=f"image:{r.name}",
+            python=r.python,
+            platform=r.platform,
+            implementation=r.implementation,
+            cuda=r.cuda,
+        )
+        for r in recipes
+    }
+
+
+def advise_runtimes(
+    choices: Iterable[RuntimeChoice], advise: Callable[[RuntimeChoice], Advice]
+) -> list[RuntimeOutcome]:
+    """Each runtime's outcome, in order: ``advise(choice)`` (the first target's advice), or
+    the first line of its :class:`~advisor.errors.NoViableStack` (a row of the comparison,
+    not an error)."""
+    outcomes = []
+    for choice in choices:
+        try:
+            outcomes.append(RuntimeOutcome(choice=choice, advice=advise(choice)))
+        except NoViableStack as exc:
+            outcomes.append(RuntimeOutcome(choice=choice, error=str(exc).splitlines()[0]))
+    return outcomes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvisedTargets",
+    "advice_warnings",
     "advise_targets",
     "kept_pins",
     "resolve_targets",
@@ -136,3 +137,12 @@ def time_limit_warning(stopped: Sequence[str], time_limit: float) -> str | None:
         f"{', '.join(stopped)}: those versions were left out, so pins may differ from a "
         "run with more time"
     )
+
+
+def advice_warnings(
+    found: Sequence[str], *, stopped: Sequence[str], time_limit: float
+) -> tuple[str, ...]:
+    """The warnings of an advice: the targets' (``found``), then what the time limit of
+    ``time_limit`` seconds stopped (``stopped``: the sdists whose builds it cut), each once."""
+    cut = time_limit_warning(stopped, time_limit)
+    return tuple(dict.fromkeys([*found, *([cut] if cut else [])]))

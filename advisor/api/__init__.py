@@ -4,9 +4,10 @@ One function per job, wiring the layers below, which hold the decisions (the dec
 :mod:`advisor.advice`); the CLI, the hooks, the image pipeline and the server call only this
 package, the one place that reads the process environment and the clock. One module per job
 (:mod:`~advisor.api.locking`: lock and advise, which share one private step); the steps they
-share sit beside them (:mod:`~advisor.api.context`: the options, split there into each
-layer's value). The names below are re-exported lazily, so importing one job's module does
-not load the others.
+share sit beside them (:mod:`~advisor.api.context`: the index session, the targets, the
+planner). The values the jobs take and return (``ResolveOptions``, ``LockOptions``,
+``LockOutcome`` ...) live one layer below, in :mod:`advisor.options`. The names below are
+re-exported lazily, so importing one job's module does not load the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "AdviseOptions",
     "CheckOptions",
     "CheckReport",
+    "ComparisonResult",
     "Explanation",
     "FamilyOutcome",
     "FixOptions",
@@ -31,6 +33,7 @@ __all__ = [
     "LockOutcome",
     "PushOutcome",
     "RecommendationType",
+    "ReportOptions",
     "ResolveOptions",
     "advise",
     "build_image",
@@ -68,25 +71,28 @@ __all__ = [
     "validate_knowledge",
 ]
 
-# public name -> (module under advisor.api, its name there)
+# public name -> (module under advisor.api, or a module of the package by its full name: the
+# values the jobs take and return live one layer below, in advisor.options; its name there)
 _WHERE = {
-    "AdviceResult": ("locking", "AdviceResult"),
-    "AdviseOptions": ("advising", "AdviseOptions"),
+    "AdviceResult": ("advisor.options", "AdviceResult"),
+    "AdviseOptions": ("advisor.options", "AdviseOptions"),
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
-    "Explanation": ("explaining", "Explanation"),
+    "ComparisonResult": ("advisor.options", "ComparisonResult"),
+    "Explanation": ("advisor.options", "Explanation"),
     "FamilyOutcome": ("image_family", "FamilyOutcome"),
-    "FixOptions": ("fixing", "FixOptions"),
-    "FixOutcome": ("fixing", "FixOutcome"),
+    "FixOptions": ("advisor.options", "FixOptions"),
+    "FixOutcome": ("advisor.options", "FixOutcome"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
-    "IndexStrategy": ("context", "IndexStrategy"),
-    "LockFormat": ("locking", "LockFormat"),
-    "LockOptions": ("locking", "LockOptions"),
-    "LockOutcome": ("locking", "LockOutcome"),
+    "IndexStrategy": ("advisor.models", "IndexStrategy"),
+    "LockFormat": ("advisor.models", "LockFormat"),
+    "LockOptions": ("advisor.options", "LockOptions"),
+    "LockOutcome": ("advisor.options", "LockOutcome"),
     "PushOutcome": ("publishing", "PushOutcome"),
-    "RecommendationType": ("context", "RecommendationType"),
-    "ResolveOptions": ("context", "ResolveOptions"),
+    "RecommendationType": ("advisor.models", "RecommendationType"),
+    "ReportOptions": ("advisor.options", "ReportOptions"),
+    "ResolveOptions": ("advisor.options", "ResolveOptions"),
     "advise": ("locking", "advise"),
     "build_image": ("building", "build_image"),
     "build_targets": ("context", "build_targets"),
@@ -124,24 +130,15 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
-    from advisor.api.advising import AdviseOptions
     from advisor.api.advisory_update import update_advisories
     from advisor.api.building import build_image
     from advisor.api.cache import cache_info, clean_cache
     from advisor.api.checking import CheckOptions, CheckReport
     from advisor.api.checking import run_check as check
-    from advisor.api.context import (
-        IndexConfig,
-        IndexStrategy,
-        RecommendationType,
-        ResolveOptions,
-        build_targets,
-        default_cache_dir,
-    )
+    from advisor.api.context import IndexConfig, build_targets, default_cache_dir
     from advisor.api.environment import detect_environment
-    from advisor.api.explaining import Explanation
     from advisor.api.explaining import explain_pin as explain
-    from advisor.api.fixing import FixOptions, FixOutcome, fix
+    from advisor.api.fixing import fix
     from advisor.api.image_family import FamilyOutcome
     from advisor.api.image_family import generate_family as generate_images
     from advisor.api.imaging import ImageOutcome, list_images, list_recipes
@@ -153,15 +150,7 @@ if TYPE_CHECKING:
     from advisor.api.knowledge import sync as sync_knowledge
     from advisor.api.knowledge import validate as validate_knowledge
     from advisor.api.lock_facts import export_lock_graph, index_facts
-    from advisor.api.locking import (
-        AdviceResult,
-        LockFormat,
-        LockOptions,
-        LockOutcome,
-        advise,
-        lock,
-        resolve_request,
-    )
+    from advisor.api.locking import advise, lock, resolve_request
     from advisor.api.observing import (
         export_observations,
         import_observations,
@@ -172,6 +161,19 @@ if TYPE_CHECKING:
         run_sweep_job,
     )
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
+    from advisor.models import IndexStrategy, LockFormat, RecommendationType
+    from advisor.options import (
+        AdviceResult,
+        AdviseOptions,
+        ComparisonResult,
+        Explanation,
+        FixOptions,
+        FixOutcome,
+        LockOptions,
+        LockOutcome,
+        ReportOptions,
+        ResolveOptions,
+    )
 
 
 def __getattr__(name: str) -> object:
@@ -179,6 +181,7 @@ def __getattr__(name: str) -> object:
     if where is None:
         raise AttributeError(f"module 'advisor.api' has no attribute {name!r}")
     module, attr = where
-    value = getattr(importlib.import_module(f"advisor.api.{module}"), attr)
+    path = module if module.startswith("advisor.") else f"advisor.api.{module}"
+    value = getattr(importlib.import_module(path), attr)
     globals()[name] = value  # once found, a plain attribute
     return value

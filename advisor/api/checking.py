@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from advisor.check.run import CheckOptions, CheckReport
 from advisor.check.run import run_check as run_checks
 from advisor.events import SILENT
+from advisor.models import LockFormat
+from advisor.options.resolve import ResolveOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -88,7 +90,7 @@ class _Sources:
     def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
         from advisor.api.bundled import bundled_knowledge_dir
         from advisor.api.knowledge import sync
-        from advisor.knowledge.schema import Prescription
+        from advisor.check.sources import prescriptions_from_store
         from advisor.knowledge.store import open_store
 
         url = self._store_url()
@@ -96,8 +98,7 @@ class _Sources:
         if folder is not None:  # this checkout's curated rules (free when unchanged)
             sync(folder, store_url=url, source_prefix="advisor-knowledge")
         with open_store(url) as store:
-            found = store.for_packages(names, kinds=["prescription"])
-        return [r for facts in found.values() for r in facts if isinstance(r, Prescription)]
+            return prescriptions_from_store(store.for_packages(names, kinds=["prescription"]))
 
     def host(self) -> RuntimeEnvironment:
         from advisor.environment import RuntimeEnvironment
@@ -107,50 +108,34 @@ class _Sources:
         return self.detected
 
     def targets(self, config: AdvisorConfig, names: Sequence[str]) -> Sequence[RuntimeEnvironment]:
-        from advisor.api.context import ResolveOptions, build_targets
+        from advisor.api.context import build_targets
 
         return build_targets(ResolveOptions(envs=tuple(names)), config, self.host())
 
     @contextmanager
     def open_index(self, index: IndexRecord) -> Iterator[ProjectFiles]:
-        from advisor.api.context import ResolveOptions, index_config, open_session
+        from advisor.api.context import index_config, open_session
         from advisor.config import AdvisorConfig
+        from advisor.options.record import recorded_index
         from advisor.request import AdviceRequest
 
-        opts = ResolveOptions(
-            index_url=index.indexes[0] if index.indexes else None,
-            extra_index_urls=index.indexes[1:],
-            find_links=index.find_links,
-            no_index=not index.indexes,
-            refresh=True,
-        )
+        opts = recorded_index(index, refresh=True)
         request = AdviceRequest(requirements=())
         config, pip = index_config(opts, request, AdvisorConfig(), self.environ, self.cwd)
-        session = open_session(opts, config, pip, self.environ, events=self.events)
-        try:
+        with open_session(opts, config, pip, self.environ, events=self.events) as session:
             yield session.finder
-        finally:
-            session.close()
 
     def relock(self, plan: RelockPlan) -> None:
-        from advisor.api.context import ResolveOptions
-        from advisor.api.locking import LockOptions, lock, recorded_request
+        from advisor.api.locking import lock
         from advisor.check.paths import LockKind
-        from advisor.models import LockFormat
-        from advisor.request import IndexOptions
+        from advisor.options.jobs import LockOptions
+        from advisor.options.record import recorded_request
 
         if plan.kind is LockKind.PYLOCK:
             files, opts = recorded_request(plan.lock)
             fmt = LockFormat.PYLOCK
         else:
-            found = plan.index or IndexOptions()
-            files = list(plan.inputs)
-            opts = ResolveOptions(
-                index_url=found.index_url,
-                extra_index_urls=found.extra_index_urls,
-                find_links=found.find_links,
-                no_index=found.no_index,
-            )
+            files, opts = list(plan.inputs), ResolveOptions.from_index(plan.index)
             fmt = LockFormat.REQUIREMENTS
         out = LockOptions(output=plan.lock, format=fmt, command="advisor check --fix")
         cwd = plan.lock.resolve().parent

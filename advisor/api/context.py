@@ -1,39 +1,39 @@
-"""The options every resolving command takes, and the one place they are split for the layers.
+"""The steps every resolving job shares: the indexes, the targets, the session, the planner.
 
-Part of the composition root: :class:`ResolveOptions` is the public value the CLI and Python
-callers build; its methods derive the small value each layer takes (the index choice, the
-targets, the session's options, the planner's), and the functions here pass them on to the
-index session (:mod:`advisor.index.session`), the targets (:mod:`advisor.environment.targets`)
-and the planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions``.
+Part of the composition root: :class:`~advisor.options.ResolveOptions` (defined one layer
+below, :mod:`advisor.options.resolve`, and re-exported here) derives the small value each
+layer takes; the functions here add what only the root holds (pip's configuration, the
+process environment, the clock, the knowledge store) and pass them on to the index session
+(:mod:`advisor.index.session`), the targets (:mod:`advisor.environment.targets`) and the
+planner (:mod:`advisor.advice.planner`). No lower layer sees a ``ResolveOptions``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from advisor.config import load_config
-from advisor.environment.targets import TargetSpec
 from advisor.environment.targets import lock_table as target_table
 from advisor.events import SILENT
-from advisor.index.session import IndexChoice, IndexConfig, Session, SessionOptions
+from advisor.index.session import IndexConfig, Session
 from advisor.index.session import default_cache_dir as default_cache_dir
 from advisor.models import IndexStrategy, RecommendationType
+from advisor.options.resolve import ResolveOptions, index_choices
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from datetime import datetime
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
-    from advisor.advice.planner import Planner, PlanOptions
+    from advisor.advice.planner import Planner
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.index.settings import PipSettings
-    from advisor.policy import Policy
+    from advisor.options.prepared import Prepared
     from advisor.request import AdviceRequest
-    from advisor.resolution.cooldown import Cooldown
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
@@ -43,90 +43,13 @@ __all__ = [
     "ResolveOptions",
     "Session",
     "build_targets",
-    "cooldown_for",
     "default_cache_dir",
     "index_config",
     "load_config",
-    "make_planner",
     "open_session",
+    "planning",
     "target_table",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveOptions:
-    """Options every resolving command takes (``lock``, ``advise``, ``image generate`` ...)."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    constraints: tuple[Path, ...] = ()
-    overrides: tuple[Path, ...] = ()
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    python: str | None = None
-    platform: str | None = None
-    implementation: str | None = None
-    cuda: str | None = None  # the target's CUDA (X.Y): decides +cuXYZ variants
-    envs: tuple[str, ...] = ()
-    index_strategy: IndexStrategy | None = None
-    pre: bool = False
-    pre_packages: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
-    cooldown_days: float | None = None  # --cooldown, or a relative --exclude-newer
-    offline: bool = False
-    no_cache: bool = False
-    refresh: bool = False
-    cache_dir: Path | None = None
-    only_binary: tuple[str, ...] = ()
-    no_build: bool = False
-    build_timeout: float = 300.0  # seconds per sdist metadata build
-    recommendation: RecommendationType = RecommendationType.LATEST
-    workload: str | None = None  # performance: the probes that matter (--workload)
-    upgrade: bool = False
-    upgrade_packages: tuple[str, ...] = ()
-    preferences_from: Path | None = None
-
-    def index_choice(self) -> IndexChoice:
-        """The command line's index options (the highest priority of :func:`index_config`)."""
-        return IndexChoice(
-            index_url=self.index_url,
-            extra_index_urls=self.extra_index_urls,
-            find_links=self.find_links,
-            no_index=self.no_index,
-        )
-
-    def target_spec(self) -> TargetSpec:
-        """The targets asked for (:func:`build_targets`)."""
-        return TargetSpec(
-            python=self.python,
-            platform=self.platform,
-            implementation=self.implementation,
-            cuda=self.cuda,
-            envs=self.envs,
-        )
-
-    def session_options(self) -> SessionOptions:
-        """How the index session fetches and builds (:func:`open_session`)."""
-        return SessionOptions(
-            offline=self.offline,
-            refresh=self.refresh,
-            no_build=self.no_build,
-            build_timeout=self.build_timeout,
-        )
-
-    def plan_options(self) -> PlanOptions:
-        """What chooses candidates (the planner's options, recorded in the lock)."""
-        from advisor.advice.planner import PlanOptions
-
-        return PlanOptions(
-            pre=self.pre,
-            pre_packages=self.pre_packages,
-            only_binary=self.only_binary,
-            no_build=self.no_build,
-            exclude_newer=self.exclude_newer,
-        )
 
 
 def index_config(
@@ -144,27 +67,7 @@ def index_config(
     from advisor.index.settings import default_index_url, load_pip_settings
 
     pip = pip or load_pip_settings(environ=environ, cwd=cwd)
-    found = request.index_options
-    choices = (
-        opts.index_choice(),
-        IndexChoice(
-            index_url=found.index_url,
-            extra_index_urls=found.extra_index_urls,
-            find_links=found.find_links,
-            no_index=found.no_index,
-        ),
-        IndexChoice(
-            index_url=config.index_url,
-            extra_index_urls=config.extra_index_urls,
-            find_links=config.find_links,
-        ),
-        IndexChoice(
-            index_url=pip.index_url,
-            extra_index_urls=tuple(pip.extra_index_urls),
-            find_links=tuple(pip.find_links),
-            no_index=pip.no_index,
-        ),
-    )
+    choices = index_choices(opts, request.index_options, config, pip)
     strategy = opts.index_strategy or config.index_strategy
     index = choose_indexes(
         choices, default_index=default_index_url(), strategy=strategy, pinned=config.pinned_indexes
@@ -204,55 +107,43 @@ def open_session(
     )
 
 
-def cooldown_for(
+@contextmanager
+def planning(
+    prep: Prepared,
     opts: ResolveOptions,
     *,
-    policy: Policy,
-    target: RuntimeEnvironment,
-    environ: Mapping[str, str],
     knowledge: KnowledgeView | None = None,
     now: datetime | None = None,
-) -> tuple[Cooldown | None, Callable[[], None]]:
-    """The cooldown of ``opts`` (``None`` without one) and what closes what it opened:
-    advisories come from ``knowledge`` (advise's view), else from the knowledge store
-    (``ADVISOR_KNOWLEDGE`` or the default one), opened here only when a cooldown is set and
-    never created (without one, no security fix is let through, and the cooldown says so)."""
-    if opts.cooldown_days is None:
-        return None, lambda: None
-    from datetime import UTC
-    from datetime import datetime as clock
-
+    deadline: float | None = None,
+    events: ProgressEvents = SILENT,
+) -> Iterator[tuple[Planner, Session]]:
+    """The planner of ``prep``'s request over one index session (:func:`open_session`), and
+    the session: the step every resolving job takes. With a cooldown, its advisories (what
+    lets a security fix through) come from ``knowledge`` (advise's view), else from the
+    knowledge store (``ADVISOR_KNOWLEDGE`` or the default one) when it exists: it is never
+    created here (without one, the cooldown says that no fix is let through). On the way
+    out the session is closed (its builds stopped first on an error), then the store."""
     from advisor.advice.cooldown import build_cooldown
-
-    close: Callable[[], None] = lambda: None  # noqa: E731 - nothing opened
-    if knowledge is None:
-        from advisor.knowledge.store import default_store_url, open_store, sqlite_path
-        from advisor.scoring.knowledge_view import StoreKnowledge
-
-        url = default_store_url(environ)
-        if url.startswith("postgres") or sqlite_path(url).is_file():
-            store = open_store(url)
-            knowledge, close = StoreKnowledge(store, kinds=["advisory"]), store.close
-    cooldown = build_cooldown(
-        opts.cooldown_days,
-        now=now or clock.now(UTC),
-        policy=policy,
-        knowledge=knowledge,
-        env=target,
-    )
-    return cooldown, close
-
-
-def make_planner(
-    request: AdviceRequest,
-    *,
-    opts: ResolveOptions,
-    session: Session,
-    cooldown: Cooldown | None = None,
-) -> Planner:
-    """The planner of ``request`` over ``session``'s finder and metadata (and ``cooldown``,
-    from :func:`cooldown_for`)."""
     from advisor.advice.planner import Planner
+    from advisor.knowledge.store import default_store_url
+    from advisor.scoring.knowledge_view import advisory_view
 
-    options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
-    return Planner(request, finder=session.finder, metadata=session.metadata, options=options)
+    with ExitStack() as stack:
+        cooldown = None
+        if opts.cooldown_days is not None:
+            view = knowledge or stack.enter_context(advisory_view(default_store_url(prep.environ)))
+            cooldown = build_cooldown(
+                opts.cooldown_days,
+                now=now or datetime.now(UTC),
+                policy=prep.config.policy,
+                knowledge=view,
+                env=prep.targets[0],
+            )
+        session = stack.enter_context(
+            open_session(opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events)
+        )
+        options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
+        planner = Planner(
+            prep.resolvable, finder=session.finder, metadata=session.metadata, options=options
+        )
+        yield planner, session

@@ -1,6 +1,6 @@
 """``advisor explain``: why a package is in a lock, and why at this version.
 
-Part of the composition root, above the lock job's record (:func:`~advisor.api.locking.
+Part of the composition root, above the lock's record (:func:`~advisor.options.record.
 recorded_request`) and the advice search (:func:`~advisor.api.advising.run_advice`): the
 paths come from the lock's stack graph (:mod:`advisor.knowledge.graph`), the version's terms
 and alternatives from advising the lock's inputs again with the lock as the baseline.
@@ -9,35 +9,23 @@ and alternatives from advising the lock's inputs again with the lock as the base
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import os
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from advisor.events import SILENT
-from advisor.models import RecommendationType
+from advisor.options.outcomes import Explanation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
-    from advisor.api.advising import AdviseOptions
-    from advisor.api.context import ResolveOptions
     from advisor.events import ProgressEvents
-    from advisor.scoring.advice import PinAdvice
+    from advisor.options.jobs import AdviseOptions
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = ["Explanation", "explain_pin"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    """Why ``name`` is locked at ``version``: every path to it from the inputs' requirements,
-    and the locked version's own advice (``None`` when no score could be made for it)."""
-
-    name: str
-    version: str
-    paths: list[list[str]]
-    pin: PinAdvice | None  # the locked version's terms and alternatives
 
 
 def explain_pin(
@@ -45,7 +33,7 @@ def explain_pin(
     name: str,
     *,
     advise: AdviseOptions,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
     override: Callable[[ResolveOptions], ResolveOptions] | None = None,
@@ -58,8 +46,9 @@ def explain_pin(
     (:func:`~advisor.api.remote.remote_explain`). ``override`` changes the options the lock
     records before advising (the server's job puts its own indexes and cache in).
 
-    Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock or the lock
-    records no inputs."""
+    ``environ`` defaults to the process's. Raises :class:`~advisor.errors.InputError` when
+    ``name`` is not in the lock or the lock records no inputs."""
+    environ = dict(os.environ) if environ is None else environ
     if server:
         from advisor.api.remote import remote_explain
 
@@ -73,10 +62,10 @@ def explain_pin(
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.knowledge import store_url
     from advisor.api.lock_facts import stack_graph_for_lock
-    from advisor.api.locking import recorded_request
     from advisor.errors import InputError
     from advisor.knowledge.graph import why
     from advisor.lockfile.pylock import read_pylock
+    from advisor.options.record import recorded_request
 
     canonical = canonicalize_name(name)
     locked = {p.name: p for p in read_pylock(lock_path).packages}
@@ -86,11 +75,10 @@ def explain_pin(
     version = str(locked[canonical].version)
     graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
     paths = why(graph, canonical)
-    files, opts = recorded_request(lock_path)
+    files, recorded = recorded_request(lock_path)
     if override is not None:
-        opts = override(opts)
-    if opts.recommendation == RecommendationType.LATEST:
-        opts = dataclasses.replace(opts, recommendation=RecommendationType.STABLE)
+        recorded = override(recorded)
+    opts = recorded.for_explanation()
     out = LockOptions(output=lock_path, dry_run=True)
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
     outcome = run_advice(

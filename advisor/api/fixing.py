@@ -1,61 +1,45 @@
 """``advisor fix``: change the fewest pins of a lock so that no fixable advisory is left.
 
-Part of the composition root, thin: reads the lock and what it was made from (a pylock.toml's
-record, or a requirements lock's ``.in`` beside it), loads the knowledge as ``advise`` does,
-opens the index session and hands the decision to
-:func:`advisor.advice.remedy.plan_remedy`; the lock is then rendered and written atomically
-by :func:`advisor.api.locking.finish` (nothing is written with ``dry_run``).
+Part of the composition root, thin: reads what the lock was made from (a pylock.toml's
+record, or a requirements lock's ``.in`` beside it: :func:`advisor.options.record.
+lock_request`), loads the knowledge as ``advise`` does, opens the index session and hands the
+decision to :func:`advisor.advice.remedy.plan_remedy`; the lock is then rendered and written
+atomically by :func:`advisor.api.locking.finish` (nothing is written with ``dry_run``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.events import SILENT
+from advisor.options.jobs import FixOptions
+from advisor.options.outcomes import FixOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
     from advisor.advice.remedy import Remedy
-    from advisor.api.context import ResolveOptions
     from advisor.events import ProgressEvents
+    from advisor.models import Resolution
+    from advisor.options.prepared import Prepared
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = ["FixOptions", "FixOutcome", "fix"]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixOptions:
-    """``allow_major``: a fix may be a new major version; ``dry_run``: write nothing;
-    ``knowledge``/``osv``: where advisories come from (as for ``advise``); ``inputs``: what
-    a requirements lock was made from (default: its ``.in`` sibling)."""
-
-    allow_major: bool = False
-    dry_run: bool = False
-    knowledge: str | None = None
-    osv: Path | None = None
-    inputs: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixOutcome:
-    """The ``remedy`` found, the lock's new ``text`` (``""`` when nothing changed) and the
-    ``path`` written (``None``: a dry run, or nothing to change)."""
-
-    remedy: Remedy
-    lock: Path
-    text: str = ""
-    path: Path | None = None
+_DEFAULT = FixOptions()
 
 
 def fix(
     lock: Path,
     *,
-    options: FixOptions = FixOptions(),
+    options: FixOptions = _DEFAULT,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     now: datetime | None = None,
@@ -66,100 +50,81 @@ def fix(
     or is stale (its inputs changed since: re-lock first, or the diff would mix both
     changes), :class:`~advisor.errors.LockfileError` for one that cannot be read."""
     from advisor.advice.locked_targets import pins_per_target
-    from advisor.advice.remedy import RemedyOptions, plan_remedy
-    from advisor.api.advising import AdviseOptions, _load_knowledge
-    from advisor.api.context import cooldown_for, make_planner, open_session
     from advisor.api.inputs import LockOptions, prepare
-    from advisor.api.locking import finish, lock_record
-    from advisor.api.resolving import with_hashes
+    from advisor.api.locking import finish
     from advisor.lockfile.pylock import read_pylock
     from advisor.lockfile.record import FixRecord
     from advisor.models import LockFormat
+    from advisor.options.record import is_stale, lock_request
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     path = lock if lock.is_absolute() else cwd / lock
     if not path.is_file():
         raise InputError(f"{lock}: no such lock file")
-    fmt = LockFormat.PYLOCK if path.suffix == ".toml" else LockFormat.REQUIREMENTS
-    files, opts = _recorded(path, fmt, options.inputs, cwd=cwd, environ=environ)
+    files, opts, fmt = lock_request(path, options.inputs, cwd=cwd, environ=environ)
     out = LockOptions(output=path, format=fmt, dry_run=options.dry_run, command="advisor fix")
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=path.parent)
-    if fmt is LockFormat.PYLOCK and (
-        read_pylock(path).record.input_digest != lock_record(prep, opts=opts).input_digest
-    ):
+    if fmt is LockFormat.PYLOCK and is_stale(path, prep, opts=opts):
         raise InputError(
             f"{lock}: the lock is stale (its inputs, options or indexes changed since it was"
             " written): re-lock it first (`advisor check --fix`), then fix it"
         )
-    knowledge, store, _ = _load_knowledge(
-        AdviseOptions(knowledge=options.knowledge, osv=options.osv), environ
+    locked = read_pylock(path) if fmt is LockFormat.PYLOCK else None
+    target_pins = pins_per_target(locked.packages, prep.targets) if locked else None
+    remedy, resolution = _remedy(
+        prep, opts=opts, options=options, target_pins=target_pins, now=now, events=events
     )
-    now = now or datetime.now(UTC)
-    policy = prep.config.policy
-    cooldown, _ = cooldown_for(
-        opts, policy=policy, target=prep.targets[0], environ=environ, knowledge=knowledge, now=now
-    )
-    session = open_session(opts, prep.index, prep.pip, environ, events=events)
-    try:
-        remedy = plan_remedy(
-            make_planner(prep.resolvable, opts=opts, session=session, cooldown=cooldown),
-            prep.targets,
-            pins=prep.previous,
-            target_pins=pins_per_target(read_pylock(path).packages, prep.targets)
-            if fmt is LockFormat.PYLOCK
-            else None,
-            knowledge=knowledge,
-            policy=policy,
-            now=now,
-            options=RemedyOptions(
-                allow_major=options.allow_major, recommendation=opts.recommendation
-            ),
-            events=events,
-        )
-        if remedy.resolution is None:
-            return FixOutcome(remedy=remedy, lock=path)
-        resolution = with_hashes(remedy.resolution, session.fetcher)
-    except BaseException:
-        session.cancel()
-        raise
-    finally:
-        session.close()
-        store.close()
+    if resolution is None:
+        return FixOutcome(remedy=remedy, lock=path)
     # the advice's scores described the stack before the fix: record the fix instead
-    earlier = read_pylock(path).record.other if fmt is LockFormat.PYLOCK else {}
-    changed = FixRecord.after(
-        earlier,
+    fixed = FixRecord.after(
+        locked.record.other if locked else {},
         changed=(str(c.name) for c in remedy.changes),
         advisories=(a.id for a in remedy.fixed),
     )
-    written = finish(prep, resolution, opts=opts, out=out, tool=changed)
+    written = finish(prep, resolution, opts=opts, out=out, tool=fixed)
     return FixOutcome(remedy=remedy, lock=path, text=written.text, path=written.path)
 
 
-def _recorded(
-    path: Path,
-    fmt: str,
-    inputs: Sequence[Path],
+def _remedy(
+    prep: Prepared,
     *,
-    cwd: Path,
-    environ: Mapping[str, str],
-) -> tuple[list[Path], ResolveOptions]:
-    """The inputs and options the lock was made with: a pylock's record; for a requirements
-    lock, ``inputs`` (or its ``.in`` sibling) and the index lines it names."""
-    from advisor.api.context import ResolveOptions
-    from advisor.api.locking import recorded_request
-    from advisor.request import load_request
+    opts: ResolveOptions,
+    options: FixOptions,
+    target_pins: Sequence[Mapping[NormalizedName, Version]] | None,
+    now: datetime | None,
+    events: ProgressEvents,
+) -> tuple[Remedy, Resolution | None]:
+    """The remedy of ``prep``'s pins (``target_pins``: each target's own, for a pylock.toml),
+    over the knowledge and one index session, and its resolution with the files' hashes
+    (``None``: nothing to change)."""
+    from advisor.advice.remedy import RemedyOptions, plan_remedy
+    from advisor.api.advising import AdviseOptions, load_knowledge
+    from advisor.api.context import planning
+    from advisor.index.hashes import with_hashes
 
-    if fmt == "pylock":
-        return recorded_request(path)
-    files = [i if i.is_absolute() else cwd / i for i in inputs] or [path.with_suffix(".in")]
-    if not files[0].is_file():
-        raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
-    found = load_request([path], environ=environ, cwd=path.parent).index_options
-    return files, ResolveOptions(
-        index_url=found.index_url,
-        extra_index_urls=found.extra_index_urls,
-        find_links=found.find_links,
-        no_index=found.no_index,
+    knowledge, store, _ = load_knowledge(
+        AdviseOptions(knowledge=options.knowledge, osv=options.osv), prep.environ
     )
+    now = now or datetime.now(UTC)
+    try:
+        with planning(prep, opts, knowledge=knowledge, now=now, events=events) as (planner, s):
+            remedy = plan_remedy(
+                planner,
+                prep.targets,
+                pins=prep.previous,
+                target_pins=target_pins,
+                knowledge=knowledge,
+                policy=prep.config.policy,
+                now=now,
+                options=RemedyOptions(
+                    allow_major=options.allow_major, recommendation=opts.recommendation
+                ),
+                events=events,
+            )
+            if remedy.resolution is None:
+                return remedy, None
+            return remedy, with_hashes(remedy.resolution, s.fetcher)
+    finally:
+        store.close()

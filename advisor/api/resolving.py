@@ -2,7 +2,8 @@
 
 Part of the composition root, under the lock job (``latest``): opens the index session and
 the decide layer's planner, has :func:`advisor.advice.targets.resolve_targets` resolve each
-target as pip would, and adds the files' hashes (:func:`advisor.index.hashes.with_hashes`).
+target as pip would (keeping the pins :func:`advisor.advice.targets.kept_pins` keeps), and
+adds the files' hashes (:func:`advisor.index.hashes.with_hashes`).
 """
 
 from __future__ import annotations
@@ -13,53 +14,27 @@ from advisor.events import SILENT
 from advisor.index.hashes import with_hashes
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from packaging.utils import NormalizedName
-    from packaging.version import Version
-
-    from advisor.api.context import IndexConfig, ResolveOptions
-    from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.index.settings import PipSettings
     from advisor.models import Resolution
-    from advisor.policy import Policy
-    from advisor.request import AdviceRequest
+    from advisor.options.prepared import Prepared
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = ["resolve_request", "with_hashes"]
 
 
 def resolve_request(
-    request: AdviceRequest,
-    *,
-    opts: ResolveOptions,
-    index: IndexConfig,
-    pip: PipSettings,
-    targets: Sequence[RuntimeEnvironment],
-    environ: Mapping[str, str],
-    preferences: Mapping[NormalizedName, Version],
-    policy: Policy | None = None,
-    events: ProgressEvents = SILENT,
+    prep: Prepared, *, opts: ResolveOptions, events: ProgressEvents = SILENT
 ) -> tuple[Resolution, tuple[str, ...], int]:
-    """Resolve for every target and merge, reporting progress to ``events``. Returns
-    (resolution, warnings, requests made). ``policy`` holds the cooldown's exemptions."""
-    from advisor.advice.targets import resolve_targets
-    from advisor.api.context import cooldown_for, make_planner, open_session
-    from advisor.policy import Policy
+    """Resolve ``prep``'s request for every target as pip would and merge, reporting
+    progress to ``events``; a re-lock keeps the previous lock's pins but for ``--upgrade``
+    and ``--upgrade-package``, and the project's policy holds the cooldown's exemptions.
+    Returns (resolution, warnings, requests made)."""
+    from advisor.advice.targets import kept_pins, resolve_targets
+    from advisor.api.context import planning
 
-    cooldown, close = cooldown_for(
-        opts, policy=policy or Policy(), target=targets[0], environ=environ
-    )
-    session = open_session(opts, index, pip, environ, events=events)
-    try:
-        planner = make_planner(request, opts=opts, session=session, cooldown=cooldown)
+    keep = kept_pins(prep.previous, upgrade=opts.upgrade, upgrade_packages=opts.upgrade_packages)
+    with planning(prep, opts, events=events) as (planner, session):
         merged, warnings = resolve_targets(
-            planner, targets, preferences=preferences, events=session.events
+            planner, prep.targets, preferences=keep, events=session.events
         )
         return with_hashes(merged, session.fetcher), warnings, session.finder.requests
-    except BaseException:  # an interrupt or an error: stop running builds now
-        session.cancel()
-        raise
-    finally:
-        session.close()
-        close()

@@ -1,29 +1,33 @@
 """``advisor advise INPUTS --compare-env A --compare-env B``: one advice per runtime, compared.
 
-Part of the composition root, wiring only: for each runtime named
+Part of the composition root, wiring only (the ``advise`` job calls it when runtimes are to
+be compared, :func:`advisor.api.locking.advise`): the runtimes named are parsed
 (:func:`advisor.advice.runtimes.parse_runtime`: a configured environment, a curated image
-recipe's runtime or a Python version)
-it prepares the inputs for that target and runs the advice (:func:`advisor.api.advising.
-run_advice`, nothing written), then lets :func:`advisor.advice.runtimes.compare_runtimes`
-choose. A runtime without an acceptable stack is a row of the comparison, not an error.
+recipe's runtime or a Python version); for each one the inputs are prepared for that target
+and advised (:func:`advisor.api.advising.run_advice`, nothing written) by
+:func:`advisor.advice.runtimes.advise_runtimes`, and
+:func:`advisor.advice.runtimes.compare_runtimes` chooses. A runtime without an acceptable
+stack is a row of the comparison, not an error.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.events import SILENT
+from advisor.options.outcomes import ComparisonResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from advisor.advice.runtimes import RuntimeChoice, RuntimeComparison
-    from advisor.api.advising import AdviseOptions
-    from advisor.api.context import ResolveOptions
+    from advisor.advice.runtimes import RuntimeChoice
     from advisor.events import ProgressEvents
+    from advisor.knowledge.schema import ImageRecipe
     from advisor.models import RecommendationType
+    from advisor.options.jobs import AdviseOptions, ReportOptions
+    from advisor.options.resolve import ResolveOptions
+    from advisor.scoring.advice import Advice
 
 __all__ = ["compare_runtimes"]
 
@@ -35,67 +39,58 @@ def compare_runtimes(
     opts: ResolveOptions,
     advice: AdviseOptions,
     recommendation: RecommendationType | str | None = None,
+    report: ReportOptions | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
-) -> RuntimeComparison:
+) -> ComparisonResult:
     """Advise ``inputs`` for each of ``runtimes`` and compare (see
     :mod:`advisor.advice.runtimes`); the recommendation type is chosen as
-    :func:`advisor.api.locking.advise` chooses it. Writes nothing. Raises
+    :func:`advisor.api.locking.advise` chooses it; with ``report``, the comparison is
+    rendered in its format into the result's ``report``. Writes nothing. Raises
     :class:`~advisor.errors.InputError` for a runtime that is neither configured nor a
     Python version, or fewer than two runtimes."""
-    from advisor.advice.runtimes import RuntimeOutcome, parse_runtime
+    import dataclasses
+
+    from advisor.advice.runtimes import advise_runtimes, image_runtimes, parse_runtime
     from advisor.advice.runtimes import compare_runtimes as compare
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare
-    from advisor.errors import NoViableStack
-    from advisor.models import RecommendationType
+    from advisor.options.resolve import advised_recommendation
+    from advisor.report.runtimes import render_runtime_comparison
 
     out = LockOptions(output=Path("-"), dry_run=True, command="advisor advise")
     first = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-    given = recommendation or (
-        opts.recommendation if opts.recommendation != RecommendationType.LATEST else None
-    )
-    kind = RecommendationType.parse(
-        given or first.config.recommendation or RecommendationType.STABLE
-    )
-    images = _image_runtimes(advice) if any(r.startswith("image:") for r in runtimes) else {}
+    kind = advised_recommendation(recommendation, opts=opts, config=first.config)
+    opts = dataclasses.replace(opts, recommendation=kind)
+    images = {}
+    if any(r.startswith("image:") for r in runtimes):
+        images = image_runtimes(_recipes(advice.knowledge_dirs))
     choices = [parse_runtime(r, known=first.config.environments, images=images) for r in runtimes]
-    outcomes = []
-    for choice in choices:
-        target = dataclasses.replace(
-            opts,
-            recommendation=kind,
-            envs=(choice.env,) if choice.env else (),
-            python=choice.python or (None if choice.env else opts.python),
-            platform=choice.platform or opts.platform,
-            implementation=choice.implementation or opts.implementation,
-            cuda=choice.cuda or opts.cuda,
-        )
+
+    def advise_one(choice: RuntimeChoice) -> Advice:
+        target = opts.for_runtime(choice)
         prep = prepare(inputs, opts=target, out=out, environ=environ, cwd=cwd)
-        try:
-            done = run_advice(prep, opts=target, advise=advice, events=events)
-        except NoViableStack as exc:
-            outcomes.append(RuntimeOutcome(choice=choice, error=str(exc).splitlines()[0]))
-            continue
-        outcomes.append(RuntimeOutcome(choice=choice, advice=done.advices[0]))
-    return compare(outcomes, recommendation=kind.value)
+        return run_advice(prep, opts=target, advise=advice, events=events).advices[0]
+
+    compared = compare(advise_runtimes(choices, advise_one), recommendation=kind.value)
+    text = (
+        "" if report is None else render_runtime_comparison(compared.to_dict(), fmt=report.format)
+    )
+    return ComparisonResult(comparison=compared, report=text)
 
 
-def _image_runtimes(advice: AdviseOptions) -> dict[str, RuntimeChoice]:
-    """Recipe name → its runtime (Python, platform, implementation, CUDA), from the first
-    ``--knowledge-dir`` with image recipes, else this checkout's ``knowledge/``."""
-    from advisor.advice.runtimes import RuntimeChoice
-    from advisor.api.imaging import list_recipes
+def _recipes(knowledge_dirs: Sequence[Path]) -> tuple[ImageRecipe, ...]:
+    """The image recipes of the first of ``knowledge_dirs`` that has some, else of this
+    checkout's ``knowledge/``. Raises :class:`~advisor.errors.InputError` without either."""
+    from datetime import UTC, datetime
 
-    folder = next((d for d in advice.knowledge_dirs if (d / "images").is_dir()), None)
-    return {
-        r.name: RuntimeChoice(
-            label=f"image:{r.name}",
-            python=r.python,
-            platform=r.platform,
-            implementation=r.implementation,
-            cuda=r.cuda,
-        )
-        for r in list_recipes(knowledge_dir=folder)
-    }
+    from advisor.api.bundled import bundled_knowledge_dir
+    from advisor.errors import InputError
+    from advisor.image.recipes import load_recipes
+
+    folder = next((d for d in knowledge_dirs if (d / "images").is_dir()), None)
+    folder = folder or bundled_knowledge_dir()
+    if folder is None:
+        raise InputError("no knowledge folder with image recipes: pass --knowledge-dir")
+    return load_recipes(folder, date=datetime.now(UTC).date().isoformat())

@@ -1,7 +1,7 @@
 """``advisor advise --verify``: the verifier the advice engine asks, built for this machine.
 
 Part of the composition root, wiring only: checks every target runs here
-(:func:`advisor.observe.verify.check_host`), and builds a
+(:func:`advisor.observe.verify.check_hosts`), and builds a
 :class:`~advisor.observe.verify.VenvVerifier` over this machine's interpreter, the indexes the
 advice resolves from, a throwaway folder and this machine's recorder id. The advice job
 (:func:`advisor.api.advising.run_advice`) injects it into the engine and stores the
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from advisor.api.inputs import Prepared
     from advisor.events import ProgressEvents
     from advisor.observe.verify import VenvVerifier
+    from advisor.options.prepared import Prepared
 
 __all__ = ["make_verifier"]
 
@@ -34,18 +34,11 @@ def make_verifier(
     from advisor.environment import RuntimeEnvironment
     from advisor.observe.compat import PipSource
     from advisor.observe.recorder import detect_recorder
-    from advisor.observe.verify import VenvVerifier, VerifySettings, check_host
+    from advisor.observe.verify import VenvVerifier, VerifySettings, check_hosts
 
     host = RuntimeEnvironment.detect()
-    for target in prep.targets:
-        check_host(target, host)
-    indexes = prep.index.indexes
-    pip = PipSource(
-        index_url=indexes[0] if indexes else None,
-        extra_index_urls=tuple(indexes[1:]),
-        find_links=prep.index.find_links,
-        no_index=not indexes,
-    )
+    check_hosts(prep.targets, host)
+    pip = PipSource.of_indexes(prep.index.indexes, find_links=prep.index.find_links)
     settings = VerifySettings(
         python=sys.executable,
         pip=pip,

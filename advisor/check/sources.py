@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from advisor.knowledge.schema import Advisory
+from advisor.knowledge.schema import Advisory, Prescription
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from advisor.check.paths import LockKind
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
-    from advisor.knowledge.schema import Observation, Prescription
+    from advisor.knowledge.schema import Observation
     from advisor.lockfile.record import IndexRecord
     from advisor.models import DistFile
     from advisor.request import IndexOptions
@@ -38,6 +38,7 @@ __all__ = [
     "RelockPlan",
     "advisories_from_dump",
     "advisories_from_store",
+    "prescriptions_from_store",
 ]
 
 
@@ -134,3 +135,8 @@ def advisories_from_store(
         count=count,
         as_of=as_of,
     )
+
+
+def prescriptions_from_store(found: Mapping[str, Sequence[Observation]]) -> list[Prescription]:
+    """The prescriptions among ``found`` (a store's records per package), in order."""
+    return [r for facts in found.values() for r in facts if isinstance(r, Prescription)]

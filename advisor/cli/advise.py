@@ -27,7 +27,7 @@ from advisor.cli._progress import progress_events
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping, Sequence
 
-    from advisor.api.advising import AdviseOptions
+    from advisor.api import AdviseOptions
 
 __all__ = ["advise", "explain"]
 
@@ -80,7 +80,7 @@ def _with_options(options: Sequence[Callable[[Command], Command]]) -> Callable[[
 
 def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) -> AdviseOptions:
     """The advice options in ``kw`` (popped); the search's default where it has none."""
-    from advisor.api.advising import AdviseOptions
+    from advisor.api import AdviseOptions
 
     default = AdviseOptions()
     count, budget, seed = (pop_value(kw, name, int) for name in ("count", "budget", "seed"))
@@ -148,11 +148,9 @@ def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) 
 @server_option
 def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
-    from advisor.api.locking import LockFormat, LockOptions
-    from advisor.api.locking import advise as run_advise
-    from advisor.api.runtimes import compare_runtimes
-    from advisor.report import ReportFormat, render_advice
-    from advisor.report.runtimes import render_runtime_comparison
+    from advisor.api import ComparisonResult, LockFormat, LockOptions, ReportOptions
+    from advisor.api import advise as run_advise
+    from advisor.report import ReportFormat
 
     if not inputs:
         raise click.UsageError("name at least one requirements file or pyproject.toml")
@@ -167,27 +165,17 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
         or ("requirements" if output and output.suffix == ".txt" else "pylock")
     )
     dry_run = bool(pop_value(kw, "dry_run", bool))
-    report_fmt = ReportFormat(pop_value(kw, "report_fmt", str) or "text")
     report_file = pop_value(kw, "report_file", Path)
+    report = ReportOptions(
+        format=ReportFormat(pop_value(kw, "report_fmt", str) or "text"),
+        verbose=bool(verbose),
+        path=report_file,
+    )
     explicit = kw.get("recommendation")  # None: the api takes the project's, else stable
     explicit = explicit if isinstance(explicit, str) else None
     workload = pop_value(kw, "workload", str)
     advise_opts = _advise_opts(kw, baseline=pop_value(kw, "baseline", Path))
     opts = dataclasses.replace(resolve_opts(kw), workload=workload)
-    if compare_envs:
-        with progress_events(quiet=quiet) as events:
-            compared = compare_runtimes(
-                list(inputs),
-                compare_envs,
-                opts=opts,
-                advice=advise_opts,
-                recommendation=explicit,
-                events=events,
-            )
-        click.echo(render_runtime_comparison(compared.to_dict(), fmt=report_fmt))
-        if compared.recommended is None:
-            raise SystemExit(1)
-        return
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
         done = run_advise(
@@ -196,19 +184,19 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
             out=out,
             advice=advise_opts,
             recommendation=explicit,
+            report=report,
+            compare=compare_envs,
             events=events,
             server=server,
         )
+    if isinstance(done, ComparisonResult):  # --compare-env: the report only, on stdout
+        click.echo(done.report)
+        if done.comparison.recommended is None:
+            raise SystemExit(1)
+        return
     written = done.lock
-    report = "\n\n".join(
-        render_advice(a, fmt=report_fmt, verbose=bool(verbose)) for a in done.advices
-    )
-    if report_file is not None and str(report_file) != "-":
-        from advisor.api.output import write_output
-
-        write_output(report_file, report + "\n")
-    elif not quiet or report_file is not None:
-        click.echo(report)
+    if not report.to_file and (not quiet or report_file is not None):
+        click.echo(done.report)
     if output is not None and str(output) == "-":
         click.echo(written.text, nl=False)
     if not quiet:
@@ -235,7 +223,7 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
 @server_option
 def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: object) -> None:
     """Why NAME is in the lock (every path from the inputs) and why this version."""
-    from advisor.api.explaining import explain_pin
+    from advisor.api import explain as explain_pin
     from advisor.report import ReportFormat, render_explanation
 
     server = pop_value(kw, "server", str)

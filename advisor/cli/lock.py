@@ -6,8 +6,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from advisor.api import LockOutcome
 
 __all__ = ["env", "install", "lock"]
 
@@ -101,30 +105,40 @@ def lock(inputs: tuple[Path, ...], **kw: object) -> None:
         )
     to_stdout = dry_run or (output is not None and str(output) == "-")
     if as_json:
-        payload = {
-            "path": str(outcome.path) if outcome.path else None,
-            "digest": outcome.digest,
-            "targets": [t.name for t in outcome.targets],
-            "packages": [
-                {
-                    "name": p.name,
-                    "version": str(p.version),
-                    "marker": p.marker,
-                    "needs-build": p.needs_build,
-                }
-                for p in outcome.resolution.pins
-            ],
-            "changed": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changed],
-            "warnings": list(outcome.warnings),
-        }
-        if to_stdout:
-            payload["lock"] = outcome.text
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(_lock_json(outcome, with_text=to_stdout), indent=2))
         return
     if to_stdout:
         click.echo(outcome.text, nl=False)
-    if quiet:
-        return
+    if not quiet:
+        _print_summary(outcome, dry_run=dry_run)
+
+
+def _lock_json(outcome: LockOutcome, *, with_text: bool) -> dict[str, object]:
+    """``lock --json``: the path, digest, targets, pins, changes and warnings (and the lock's
+    text when it goes to stdout)."""
+    payload: dict[str, object] = {
+        "path": str(outcome.path) if outcome.path else None,
+        "digest": outcome.digest,
+        "targets": [t.name for t in outcome.targets],
+        "packages": [
+            {
+                "name": p.name,
+                "version": str(p.version),
+                "marker": p.marker,
+                "needs-build": p.needs_build,
+            }
+            for p in outcome.resolution.pins
+        ],
+        "changed": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changed],
+        "warnings": list(outcome.warnings),
+    }
+    if with_text:
+        payload["lock"] = outcome.text
+    return payload
+
+
+def _print_summary(outcome: LockOutcome, *, dry_run: bool) -> None:
+    """The warnings, the pins that need a build, the changed pins and one line on stderr."""
     from rich.markup import escape
 
     console = stderr()

@@ -126,7 +126,8 @@ class SessionOptions:
 @dataclass(slots=True)
 class Session:
     """The index client of one run; ``events`` is where its parts (and the resolutions run
-    over it) report progress."""
+    over it) report progress. A context manager: ``with open_session(...) as session``
+    cancels the running builds on an error and closes the session."""
 
     fetcher: Fetcher
     finder: PackageFinder
@@ -141,6 +142,16 @@ class Session:
     def close(self) -> None:
         self.metadata.close()
         self.fetcher.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Closed on the way out; an error or an interrupt (``kind``) stops the running
+        builds first (:meth:`cancel`), so none outlives the run."""
+        if kind is not None:
+            self.cancel()
+        self.close()
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:

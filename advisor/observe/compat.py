@@ -136,6 +136,17 @@ class PipSource:
     no_index: bool = False
     cache_dir: str | None = None
 
+    @classmethod
+    def of_indexes(cls, indexes: Sequence[str], *, find_links: Sequence[str] = ()) -> PipSource:
+        """pip over ``indexes`` (the first primary, the rest extra; none: ``--no-index``)
+        and ``find_links``."""
+        return cls(
+            index_url=indexes[0] if indexes else None,
+            extra_index_urls=tuple(indexes[1:]),
+            find_links=tuple(find_links),
+            no_index=not indexes,
+        )
+
     def args(self) -> list[str]:
         out: list[str] = []
         if self.index_url:

@@ -54,7 +54,7 @@ from advisor.observe.fingerprint import build_predicate
 from advisor.observe.venv import create_venv, interpreter_text, ran_in, top_level_modules
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
     from packaging.utils import NormalizedName
@@ -71,6 +71,7 @@ __all__ = [
     "VerifySettings",
     "blamed_modules",
     "check_host",
+    "check_hosts",
 ]
 
 SOURCE = "verify"
@@ -338,6 +339,12 @@ def _partner_specifier(version: str, failure_class: str) -> str:
         if major >= 1:
             return f">={major}"
     return f"=={version}"
+
+
+def check_hosts(targets: Iterable[RuntimeEnvironment], host: RuntimeEnvironment) -> None:
+    """:func:`check_host` for each of ``targets``: every one must run on this machine."""
+    for target in targets:
+        check_host(target, host)
 
 
 def check_host(target: RuntimeEnvironment, host: RuntimeEnvironment) -> None:

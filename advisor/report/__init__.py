@@ -48,6 +48,7 @@ __all__ = [
     "is_worse_than_baseline",
     "knowledge_text",
     "render_advice",
+    "render_advices",
     "render_explanation",
     "stack_differences",
     "summarise_names",
@@ -104,6 +105,12 @@ def render_advice(
 
         return render_json(advice)
     raise InputError(f"unknown report format {str(fmt)!r} (choose text, md or json)")
+
+
+def render_advices(advices: Iterable[Advice], *, fmt: ReportFormat, verbose: bool = False) -> str:
+    """The reports of ``advices`` (one per target) in ``fmt``, a blank line between two,
+    without a final newline (:func:`render_advice`)."""
+    return "\n\n".join(render_advice(a, fmt=fmt, verbose=verbose) for a in advices)
 
 
 def render_explanation(

@@ -14,7 +14,12 @@ local and fast (it runs on every command): no network, no environment-variable r
 from __future__ import annotations
 
 from advisor.request.digest import normalize_requirement, request_digest
-from advisor.request.load import load_request, parse_requirements_file, read_constraint_files
+from advisor.request.load import (
+    load_request,
+    load_resolvable,
+    parse_requirements_file,
+    read_constraint_files,
+)
 from advisor.request.model import (
     AdviceRequest,
     IndexOptions,
@@ -30,6 +35,7 @@ __all__ = [
     "RequirementLine",
     "apply_overrides",
     "load_request",
+    "load_resolvable",
     "normalize_requirement",
     "parse_requirements_file",
     "read_constraint_files",

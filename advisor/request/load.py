@@ -21,7 +21,7 @@ from advisor.request.requirements_file import RequirementsReader, display_path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["load_request", "parse_requirements_file", "read_constraint_files"]
+__all__ = ["load_request", "load_resolvable", "parse_requirements_file", "read_constraint_files"]
 
 
 def load_request(
@@ -118,6 +118,36 @@ def parse_requirements_file(
         files=tuple(reader.files),
         root=root.as_posix(),
     )
+
+
+def load_resolvable(
+    inputs: Sequence[Path],
+    *,
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    constraints: Sequence[Path] = (),
+    overrides: Sequence[Path] = (),
+    pip_constraints: Sequence[str] = (),
+    pip_source: str = "",
+    environ: Mapping[str, str],
+    cwd: Path,
+) -> tuple[AdviceRequest, AdviceRequest, tuple[RequirementLine, ...]]:
+    """What ``inputs`` ask (:func:`load_request`: what a lock's digest covers), what is
+    resolved, and the requirements of ``pip_constraints``, the constraint files pip's
+    configuration names (in ``pip_source``; recorded in a lock by content). What is resolved
+    is the request with those files read as ``-c`` files too: pip applies them so, their
+    options included, and read together, one reader merges and checks them as pip would.
+    Raises as :func:`load_request` and :func:`read_constraint_files` do."""
+
+    def read(more: Sequence[Path]) -> AdviceRequest:
+        return load_request(inputs, extras=extras, groups=groups, constraints=more,
+                            overrides=overrides, environ=environ, cwd=cwd)  # fmt: skip
+
+    request = read(constraints)
+    configured = read_constraint_files(pip_constraints, source=pip_source, environ=environ, cwd=cwd)
+    if not pip_constraints:
+        return request, request, configured
+    return request, read([*constraints, *(Path(p) for p in pip_constraints)]), configured
 
 
 def read_constraint_files(

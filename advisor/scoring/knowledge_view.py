@@ -8,7 +8,8 @@ protocol). Two implementations:
 * :class:`StoreKnowledge` reads a store, memoised per package, with a batched
   :meth:`~StoreKnowledge.prefetch` (one ``for_packages`` query for many names), plus extra
   observations given in memory (the curated ``knowledge/`` folder, an ``--osv`` dump);
-* :class:`StaticKnowledge` holds observations in memory only (tests, ``--osv`` dumps).
+* :class:`StaticKnowledge` holds observations in memory only (tests, ``--osv`` dumps);
+* :func:`advisory_view` opens the advisories of a store that exists (a cooldown's).
 
 Both return, per canonical package name, every observation about it (see
 :func:`~advisor.knowledge.schema.packages_of`) once, ordered by
@@ -18,6 +19,7 @@ same knowledge whatever the load order. Unknown packages give an empty tuple (ne
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
@@ -26,12 +28,12 @@ from advisor.knowledge.schema import observation_key, packages_of
 from advisor.knowledge.store_rows import check_kinds, kind_of
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Collection, Iterable, Iterator
 
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore
 
-__all__ = ["StaticKnowledge", "StoreKnowledge"]
+__all__ = ["StaticKnowledge", "StoreKnowledge", "advisory_view"]
 
 
 def _index(observations: Iterable[Observation]) -> dict[str, dict[str, Observation]]:
@@ -120,3 +122,16 @@ class StoreKnowledge:
             hit = self._merge(key, self._store.for_package(key, kinds=self._kinds))
             self._memo[key] = hit
         return hit
+
+
+@contextmanager
+def advisory_view(url: str) -> Iterator[StoreKnowledge | None]:
+    """The advisories of the store at ``url``, closed on the way out; ``None`` when it is a
+    SQLite file that does not exist: it is never created (a PostgreSQL URL is opened)."""
+    from advisor.knowledge.store import open_store, sqlite_path
+
+    if not url.startswith("postgres") and not sqlite_path(url).is_file():
+        yield None
+        return
+    with open_store(url) as store:
+        yield StoreKnowledge(store, kinds=["advisory"])

@@ -1,0 +1,220 @@
+"""The options and the lock's own record (``[tool.advisor]``), each made from the other.
+
+Just below the composition root: :func:`lock_record` is what a lock made with some
+:class:`~advisor.options.ResolveOptions` records (its indexes, targets, options, inputs and
+input digest), :func:`recorded_options` and :func:`recorded_request` turn a lock's record
+back into the options and inputs that make it again (``check --fix``, ``fix``, ``explain``;
+a requirements lock's with :func:`lock_request`), :func:`is_stale` compares the two, and
+:func:`advice_record` is what a lock records about an advice. The record itself is
+:class:`~advisor.lockfile.record.LockRecord`, read and written only in ``lockfile/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from advisor._version import __version__
+from advisor.errors import InputError
+from advisor.models import IndexStrategy, LockFormat, RecommendationType
+from advisor.options.resolve import ResolveOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from advisor.lockfile.record import (
+        AdviceRecord,
+        FixRecord,
+        IndexRecord,
+        InputsRecord,
+        LockRecord,
+    )
+    from advisor.options.prepared import Prepared
+    from advisor.request import AdviceRequest
+    from advisor.scoring.advice import Advice
+
+__all__ = [
+    "advice_record",
+    "is_stale",
+    "lock_digest",
+    "lock_record",
+    "lock_request",
+    "recorded_index",
+    "recorded_options",
+    "recorded_request",
+]
+
+
+def lock_record(
+    prep: Prepared, *, opts: ResolveOptions, tool: AdviceRecord | FixRecord | None = None
+) -> LockRecord:
+    """The record a lock of ``prep`` made with ``opts`` carries, with its input digest
+    (:func:`lock_digest`); ``tool``, the advice's record, is written beside it, outside the
+    digest."""
+    from advisor.environment.targets import lock_table
+    from advisor.lockfile.record import IndexRecord, LockRecord, OptionsRecord, TargetRecord
+
+    public = prep.index.redacted()
+    plan = opts.plan_options()
+    record = LockRecord(
+        advisor_version=__version__,
+        recommendation=opts.recommendation,
+        index=IndexRecord(
+            indexes=public.indexes,
+            find_links=public.find_links,
+            strategy=str(public.strategy),
+            pinned=dict(public.pinned),
+        ),
+        targets=tuple(
+            TargetRecord.from_table(lock_table(t), source="target", where="target")
+            for t in prep.targets
+        ),
+        options=OptionsRecord.made_with(
+            pre=plan.pre,
+            pre_packages=plan.pre_packages,
+            only_binary=plan.only_binary,
+            no_build=plan.no_build,
+            exclude_newer=plan.exclude_newer,
+            cooldown_days=opts.cooldown_days,
+            workload=opts.workload,
+        ),
+        inputs=_inputs_record(prep, opts),
+    )
+    record = dataclasses.replace(record, input_digest=lock_digest(prep.request, record))
+    return record.with_advice(tool)
+
+
+def _inputs_record(prep: Prepared, opts: ResolveOptions) -> InputsRecord:
+    """The inputs a lock records, relative to the folder the lock goes to (the current one
+    for stdout)."""
+    from advisor.lockfile.record import InputsRecord
+    from advisor.request import normalize_requirement
+
+    output = prep.lock_path or prep.cwd / "pylock.toml"
+    return InputsRecord.made_from(
+        prep.inputs,
+        lock_dir=Path(os.path.abspath(output)).parent,
+        extras=opts.extras,
+        groups=opts.groups,
+        constraints=opts.constraints,
+        overrides=opts.overrides,
+        requirements=(normalize_requirement(r.requirement) for r in prep.request.requirements),
+        pip_constraints=(normalize_requirement(c.requirement) for c in prep.pip_constraints),
+    )
+
+
+def lock_digest(request: AdviceRequest, record: LockRecord) -> str:
+    """The input digest of a lock: the normalised request plus what ``record`` adds
+    (:meth:`~advisor.lockfile.record.LockRecord.digest_fields`)."""
+    from advisor.request import request_digest
+
+    return request_digest(request, extra=record.digest_fields())
+
+
+def advice_record(first: Advice, *, seed: int, budget: int) -> AdviceRecord:
+    """What the lock's ``[tool.advisor]`` records about an advice (of the ``first`` target),
+    searched with ``seed`` and ``budget``."""
+    from advisor.lockfile.record import AdviceRecord
+
+    return AdviceRecord(
+        score=first.best.score,
+        latest_score=first.latest.score,
+        differs_from_latest=tuple(p.name for p in first.best.pins if p.differs),
+        seed=seed,
+        budget=budget,
+    )
+
+
+def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
+    """The inputs and options a pylock.toml records in ``[tool.advisor]``, to make it again.
+
+    The recorded index configuration is used (without credentials: those come from pip's
+    configuration and ``.netrc`` as usual). Raises :class:`~advisor.errors.LockfileError`
+    for a lock that cannot be read, :class:`InputError` when it records no inputs (it was
+    not written by ``advisor lock``).
+    """
+    from advisor.lockfile.pylock import read_pylock
+
+    record = read_pylock(lock).record
+    lock_dir = lock.resolve().parent
+    inputs = record.inputs
+    if inputs is None or not inputs.files:
+        raise InputError(f"{lock}: the lock records no inputs; re-lock it with advisor lock")
+    return [lock_dir / f for f in inputs.files], recorded_options(record, lock_dir=lock_dir)
+
+
+def recorded_index(index: IndexRecord, *, refresh: bool = False) -> ResolveOptions:
+    """Options that resolve from the indexes and find-links ``index`` records (no index
+    recorded: ``--no-index``), everything else at its default."""
+    return ResolveOptions(
+        index_url=index.indexes[0] if index.indexes else None,
+        extra_index_urls=index.indexes[1:],
+        find_links=index.find_links,
+        no_index=not index.indexes,
+        refresh=refresh,
+    )
+
+
+def recorded_options(record: LockRecord, *, lock_dir: Path) -> ResolveOptions:
+    """The :class:`ResolveOptions` that ``record`` says its lock was made with: indexes,
+    inputs' extras, groups, constraints and overrides (relative to ``lock_dir``), the one
+    target's Python/implementation/platform/CUDA or the named environments of several, the
+    options and the recommendation type. What is not recorded takes its default."""
+    from advisor.lockfile.record import IndexRecord, InputsRecord, OptionsRecord
+
+    inputs = record.inputs or InputsRecord()
+    options = record.options or OptionsRecord()
+    targets = record.targets or ()
+    index = record.index or IndexRecord()
+    # a host target is not pinned down: re-locking targets the host it then runs on
+    single = targets[0] if len(targets) == 1 and targets[0].name != "host" else None
+    return dataclasses.replace(
+        recorded_index(index),
+        index_strategy=IndexStrategy(index.strategy) if index.strategy else None,
+        extras=inputs.extras,
+        groups=inputs.groups,
+        constraints=tuple(lock_dir / c for c in inputs.constraints),
+        overrides=tuple(lock_dir / o for o in inputs.overrides),
+        python=single.python_version if single is not None else None,
+        platform=single.platform if single is not None else None,
+        implementation=single.implementation if single is not None else None,
+        cuda=targets[0].cuda_version if len(targets) == 1 else None,
+        envs=tuple(t.name or "" for t in targets) if len(targets) > 1 else (),
+        pre=options.pre,
+        pre_packages=options.pre_packages,
+        only_binary=options.only_binary,
+        no_build=options.no_build,
+        exclude_newer=options.exclude_newer_time(),
+        cooldown_days=options.cooldown_days,
+        recommendation=RecommendationType.parse(record.recommendation or "latest"),
+        workload=options.workload,
+    )
+
+
+def lock_request(
+    path: Path, inputs: Sequence[Path], *, cwd: Path, environ: Mapping[str, str]
+) -> tuple[list[Path], ResolveOptions, LockFormat]:
+    """The inputs and options the lock at ``path`` was made with, and its format (a
+    ``.toml`` is a pylock): a pylock's record (:func:`recorded_request`); for a requirements
+    lock, ``inputs`` (relative to ``cwd``; by default its ``.in`` sibling) and the index lines
+    the lock names. Raises :class:`InputError` when a requirements lock has no input to
+    re-resolve from."""
+    from advisor.request import load_request
+
+    if path.suffix == ".toml":
+        return (*recorded_request(path), LockFormat.PYLOCK)
+    files = [i if i.is_absolute() else cwd / i for i in inputs] or [path.with_suffix(".in")]
+    if not files[0].is_file():
+        raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
+    found = load_request([path], environ=environ, cwd=path.parent).index_options
+    return files, ResolveOptions.from_index(found), LockFormat.REQUIREMENTS
+
+
+def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:
+    """Whether the pylock.toml at ``lock`` records another input digest than a lock of
+    ``prep`` made with ``opts`` would: its inputs, options or indexes changed since."""
+    from advisor.lockfile.pylock import read_pylock
+
+    return read_pylock(lock).record.input_digest != lock_record(prep, opts=opts).input_digest
