@@ -133,9 +133,7 @@ def remote_advise(
 
     _refuse_local(opts, advice)
     given = None if recommendation is None else str(recommendation)
-    call, path = lock_call(
-        inputs, opts=opts, out=out, cwd=cwd, search=advice, recommendation=given
-    )
+    call, path = lock_call(inputs, opts=opts, out=out, cwd=cwd, search=advice, recommendation=given)
     answer = _post(server, "/v1/advise", call, environ=environ, events=events)
     try:
         advices = tuple(advice_from_dict(a) for a in answer["advices"])
