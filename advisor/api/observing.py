@@ -1,12 +1,10 @@
-"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import.
+"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import;
+compatibility pairs.
 
-Composition only: it reads the clock, the process environment and this machine
-(:class:`~advisor.environment.RuntimeEnvironment`, recorder id), opens the knowledge store a
-URL names, and hands them to :mod:`advisor.observe.runs` (bench and sweep steps),
-:mod:`advisor.observe.plan` (a sweep's options, versions and pairs),
-:mod:`advisor.observe.install` and :mod:`advisor.observe.exchange`, which decide.
-Compatibility sweeps (pairs of releases): :func:`observe_compatibility`, over
-:mod:`advisor.observe.compat`.
+Composition only: the clock, the process environment, this machine
+(:meth:`~advisor.observe.runs.Machine.detect`) and the store a URL names, handed to
+:mod:`advisor.observe` (``runs``, ``plan``, ``install``, ``exchange``, ``compat``), which
+decides.
 """
 
 from __future__ import annotations
