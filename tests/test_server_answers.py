@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from advisor.check.findings import Finding
+from advisor.check.run import CheckReport
 from advisor.environment import RuntimeEnvironment
+from advisor.errors import InputError
 from advisor.knowledge.sources import Problem
 from advisor.knowledge.sync import SyncReport
 from advisor.models import Pin, Resolution
-from advisor.options.outcomes import LockOutcome
+from advisor.options.outcomes import Explanation, LockOutcome
+from advisor.report.explain import explanation_to_dict
 from advisor.server.answers import check_answer, lock_answer_dict, sync_answer
 from advisor.server.requests import lock_answer
 
@@ -84,3 +88,26 @@ def test_a_sync_answer_names_folders_and_files_without_the_servers_paths() -> No
     assert entry["folder"] == "knowledge" and entry["files"] == 3 and entry["added"] == 2
     assert entry["problems"] == ["a.yaml:4: match: bad"]
     assert "/srv" not in str(entry)
+
+
+def test_a_check_answer_reads_back_as_a_report(tmp_path: Path) -> None:
+    finding = Finding(id="hashes", message="no hash", path="requirements.txt", line=3)
+    answer = check_answer(
+        [finding], checked=("requirements.txt",), lockless=(Path("a.in"),), folder=tmp_path
+    )
+    read = CheckReport.from_answer(answer)
+    assert read == CheckReport(
+        findings=(finding,), checked=("requirements.txt",), lockless=(Path("a.in"),)
+    )
+    for broken in ({}, {**answer, "findings": [{"id": "x"}]}):
+        with pytest.raises(InputError, match="not a check report"):
+            CheckReport.from_answer(broken)
+
+
+def test_an_explanation_answer_reads_back() -> None:
+    answer = explanation_to_dict("lib", paths=[["app", "lib"]], pin=None, version="2.0")
+    read = Explanation.from_answer(answer)
+    assert read == Explanation(name="lib", version="2.0", paths=[["app", "lib"]], pin=None)
+    for broken in ({}, {**answer, "paths": 3}):
+        with pytest.raises(InputError, match="not an explanation"):
+            Explanation.from_answer(broken)

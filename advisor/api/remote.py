@@ -154,7 +154,6 @@ def remote_check(
     """:func:`~advisor.api.checking.run_check` answered by the server at ``server`` (its
     store's advisories and rules); ``--osv``, ``--online``, ``--fix`` and ``--knowledge``
     are refused (they name this machine's sources)."""
-    from advisor.check.findings import Finding
     from advisor.check.run import CheckReport
     from advisor.server.requests import check_call, refuse_local_check_options
 
@@ -165,14 +164,7 @@ def remote_check(
     cwd = Path.cwd() if cwd is None else cwd
     call = check_call(paths, inputs=opts.inputs, only=opts.only, cwd=cwd)
     answer = _post(server, "/v1/check", call, environ=environ, events=events)
-    try:
-        return CheckReport(
-            findings=tuple(Finding(**f) for f in answer["findings"]),
-            checked=tuple(str(c) for c in answer["checked"]),
-            lockless=tuple(Path(p) for p in answer["lockless"]),
-        )
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"the server's answer is not a check report: {exc!r}") from exc
+    return CheckReport.from_answer(answer)
 
 
 def remote_explain(
@@ -189,7 +181,6 @@ def remote_explain(
     configuration its record names (inside the lock's folder), never its index."""
     from advisor.lockfile.pylock import read_pylock
     from advisor.options.resolve import ResolveOptions
-    from advisor.report.json import pin_from_dict
     from advisor.server.calls import ExplainCall
     from advisor.server.sending import lock_files, relative_name
 
@@ -208,16 +199,7 @@ def remote_explain(
     )
     call = ExplainCall(files=files, lock=relative_name(lock.resolve(), root), name=name)
     answer = _post(server, "/v1/explain", call, environ=environ, events=events)
-    try:
-        pin = answer["pin"]
-        return Explanation(
-            name=str(answer["name"]),
-            version=str(answer["version"]),
-            paths=[[str(step) for step in path] for path in answer["paths"]],
-            pin=None if pin is None else pin_from_dict(pin),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"the server's answer is not an explanation: {exc!r}") from exc
+    return Explanation.from_answer(answer)
 
 
 def upload_observations(
