@@ -52,11 +52,8 @@ def explain_pin(
     if server:
         from advisor.api.remote import remote_explain
 
-        remote = remote_explain(
+        return remote_explain(
             server, lock_path, name, advise=advise, environ=environ, events=events
-        )
-        return Explanation(
-            name=remote.name, version=remote.version, paths=remote.paths, pin=remote.pin
         )
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare

@@ -188,12 +188,12 @@ class _ImageLock:
             extra_index_urls=request.extra_index_urls(self.opts.extra_index_urls),
         )
         out = LockOptions(output=request.folder / "pylock.toml")
-        prep = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
-        prep = dataclasses.replace(
-            prep, targets=(request.target,), previous=dict(request.preferences)
+        whole = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
+        prep = whole.for_target(
+            request.target,
+            previous=request.preferences,
+            pinned=request.pinned_indexes(whole.index.pinned),
         )
-        pinned = request.pinned_indexes(prep.index.pinned)
-        prep = dataclasses.replace(prep, index=dataclasses.replace(prep.index, pinned=pinned))
         advice = AdviseOptions(knowledge_dirs=(self.knowledge,))
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
 

@@ -107,10 +107,9 @@ def lock(
     if server:
         from advisor.api.remote import remote_lock
 
-        got = remote_lock(
+        return remote_lock(
             server, inputs, opts=opts, out=out, environ=environ, cwd=cwd, events=events
         )
-        return LockOutcome(**got.fields())
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
     written, _ = _lock_run(prep, opts=opts, out=out, advice=AdviseOptions(), events=events)
     return written
@@ -183,9 +182,11 @@ def advise(
                                 recommendation=recommendation, report=report,
                                 environ=environ, cwd=cwd, events=events)  # fmt: skip
     if server:
-        result = _remote_advise(server, inputs, opts=opts, out=out, advice=advice,
-                                recommendation=recommendation, environ=environ, cwd=cwd,
-                                events=events)  # fmt: skip
+        from advisor.api.remote import remote_advise
+
+        result = remote_advise(server, inputs, opts=opts, out=out, advice=advice,
+                               recommendation=recommendation, environ=environ, cwd=cwd,
+                               events=events)  # fmt: skip
     else:
         from advisor.options.resolve import advised_recommendation
 
@@ -198,27 +199,6 @@ def advise(
         advices = stack.advice.advices if stack.advice is not None else ()
         result = AdviceResult(lock=written, advices=advices)
     return result if report is None else _reported(result, report)
-
-
-def _remote_advise(
-    server: str,
-    inputs: Sequence[Path],
-    *,
-    opts: ResolveOptions,
-    out: LockOptions,
-    advice: AdviseOptions,
-    recommendation: RecommendationType | str | None,
-    environ: Mapping[str, str] | None,
-    cwd: Path | None,
-    events: ProgressEvents,
-) -> AdviceResult:
-    """:func:`advise` answered by the team server at ``server``."""
-    from advisor.api.remote import remote_advise
-
-    given = None if recommendation is None else str(recommendation)
-    told = remote_advise(server, inputs, opts=opts, out=out, advice=advice,
-                         recommendation=given, environ=environ, cwd=cwd, events=events)  # fmt: skip
-    return AdviceResult(lock=LockOutcome(**told.lock.fields()), advices=told.advices)
 
 
 def _reported(result: AdviceResult, report: ReportOptions) -> AdviceResult:

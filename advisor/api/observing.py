@@ -1,12 +1,10 @@
-"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import.
+"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import;
+compatibility pairs.
 
-Composition only: it reads the clock, the process environment and this machine
-(:class:`~advisor.environment.RuntimeEnvironment`, recorder id), opens the knowledge store a
-URL names, and hands them to :mod:`advisor.observe.runs` (bench and sweep steps),
-:mod:`advisor.observe.plan` (a sweep's options, versions and pairs),
-:mod:`advisor.observe.install` and :mod:`advisor.observe.exchange`, which decide.
-Compatibility sweeps (pairs of releases): :func:`observe_compatibility`, over
-:mod:`advisor.observe.compat`.
+Composition only: the clock, the process environment, this machine
+(:meth:`~advisor.observe.runs.Machine.detect`) and the store a URL names, handed to
+:mod:`advisor.observe` (``runs``, ``plan``, ``install``, ``exchange``, ``compat``), which
+decides.
 """
 
 from __future__ import annotations
@@ -25,7 +23,12 @@ from advisor.errors import InputError
 from advisor.events import SILENT
 from advisor.knowledge.schema import BuildObservation
 from advisor.observe.compat import CompatOutcome
-from advisor.observe.exchange import SHARED_KINDS, ExportOutcome, ImportOutcome
+from advisor.observe.exchange import (
+    SHARED_KINDS,
+    ExportOutcome,
+    ImportOutcome,
+    store_observations,
+)
 from advisor.observe.plan import CompatOptions, SweepOptions
 from advisor.observe.probes import chosen_probes
 from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
@@ -63,24 +66,21 @@ __all__ = [
 ]
 
 
-def _machine(environ: Mapping[str, str], host: RuntimeEnvironment | None = None) -> Machine:
-    from advisor.environment import RuntimeEnvironment
-    from advisor.observe.recorder import detect_recorder
+def _keep(
+    url: str | None,
+    observations: Sequence[Observation],
+    *,
+    upload: str | None,
+    environ: Mapping[str, str] | None,
+    events: ProgressEvents = SILENT,
+) -> None:
+    """Store ``observations`` at ``url`` (none: nowhere), then send them to the team server
+    ``upload`` when given (:func:`advisor.api.remote.upload_observations`)."""
+    store_observations(url, observations)
+    if upload and observations:
+        from advisor.api.remote import upload_observations
 
-    return Machine(
-        host=host or RuntimeEnvironment.detect(),
-        recorder=detect_recorder(environ),
-        environ=environ,
-    )
-
-
-def _record(url: str | None, observations: Sequence[Observation]) -> None:
-    if url is None or not observations:
-        return
-    from advisor.knowledge.store import open_store
-
-    with open_store(url) as store:
-        store.put(observations)
+        upload_observations(upload, observations, environ=environ, events=events)
 
 
 def observe_install(
@@ -96,21 +96,17 @@ def observe_install(
     events: ProgressEvents = SILENT,
     upload: str | None = None,
 ) -> list[BuildObservation]:
-    """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter), store
-    one build observation per package (:func:`advisor.observe.install.observe_install`,
-    named with this machine's recorder id) in the store (``None``: the default one), and
-    return them. ``workdir`` keeps the venv (default: a temporary folder); ``env``
-    defaults to ``RuntimeEnvironment.detect()``. Raises :class:`InputError` for a missing
-    lock or an unusable interpreter, :class:`~advisor.errors.LockfileError` for a bad lock.
-    ``upload``: a team server's URL the observations are sent to as well, once stored
-    (:func:`advisor.api.remote.upload_observations`).
-    """
+    """Install ``lock`` into a fresh venv of ``python`` (default: this interpreter; the
+    venv in ``workdir``, default a temporary folder) and store (``None``: the default store)
+    and return one build observation per package
+    (:func:`advisor.observe.install.observe_install`); sent to the team server ``upload``
+    too when given. Raises :class:`InputError` for a missing lock."""
     from advisor.knowledge.store import open_store
     from advisor.observe.install import observe_install as run
 
     if not lock.is_file():
         raise InputError(f"{lock}: no such lock file")
-    machine = _machine(dict(os.environ if environ is None else environ), env)
+    machine = Machine.detect(dict(os.environ if environ is None else environ), env)
     url = resolve_store_url(store_url, machine.environ)
     with tempfile.TemporaryDirectory(prefix="advisor-observe-") as tmp:
         observations = run(
@@ -125,12 +121,9 @@ def observe_install(
             recorder=machine.recorder,
             events=events,
         )
-    with open_store(url) as store:
+    with open_store(url) as store:  # opened even for none: the default store is made
         store.put(observations)
-    if upload:
-        from advisor.api.remote import upload_observations
-
-        upload_observations(upload, observations, environ=environ, events=events)
+    _keep(None, observations, upload=upload, environ=environ, events=events)
     return observations
 
 
@@ -153,14 +146,12 @@ def observe_bench(
     upload: str | None = None,
 ) -> BenchOutcome:
     """Bench ``target``, a venv folder or a lock (:func:`advisor.observe.runs.bench_target`;
-    a lock's venv goes in ``workdir``, default a temporary folder) with ``probes`` (probes
-    or families under ``benchmarks``, default the curated ones; empty: all). Records
-    everything into ``store_url`` when given (else into the default store with
-    ``default_store``, else nowhere), and sends it to the team server ``upload`` when
-    given. Raises :class:`InputError` for a target that is neither."""
+    a lock's venv in ``workdir``, default a temporary folder) with ``probes`` (under
+    ``benchmarks``, default the curated ones; empty: all); record into ``store_url`` (else
+    the default store with ``default_store``, else nowhere) and to the server ``upload``."""
     from advisor.observe.runs import bench_target
 
-    machine = _machine(environ)
+    machine = Machine.detect(environ)
     chosen = chosen_probes(benchmarks, probes)
     url = resolve_store_url(None, environ) if store_url is None and default_store else store_url
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as scratch:
@@ -177,11 +168,7 @@ def observe_bench(
             tool=tool,
             events=events,
         )
-    _record(url, outcome.observations)
-    if upload:
-        from advisor.api.remote import upload_observations
-
-        upload_observations(upload, outcome.observations, environ=environ, events=events)
+    _keep(url, outcome.observations, upload=upload, environ=environ, events=events)
     return outcome
 
 
@@ -258,22 +245,8 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
     machine; module-level, so that a process pool can run it."""
     from advisor.observe.runs import prepare_job
 
-    machine = _machine(dict(os.environ if environ is None else environ))
+    machine = Machine.detect(dict(os.environ if environ is None else environ))
     return prepare_job(spec_path, lock=_lock_job, machine=machine)
-
-
-def _record_and_upload(
-    url: str | None,
-    observations: Sequence[Observation],
-    *,
-    upload: str,
-    environ: Mapping[str, str],
-) -> None:
-    from advisor.api.remote import upload_observations
-
-    _record(url, observations)
-    if observations:
-        upload_observations(upload, observations, environ=environ)
 
 
 def run_sweep_job(
@@ -286,11 +259,11 @@ def run_sweep_job(
 
     environ = dict(os.environ if environ is None else environ)
     prepare = partial(prepare_sweep_job, environ=environ)
-    record = _record if not upload else partial(_record_and_upload, upload=upload, environ=environ)
+    record = partial(_keep, upload=upload, environ=environ)
     return run_job(
         spec_path,
         prepare=prepare,
-        machine=_machine(environ),
+        machine=Machine.detect(environ),
         probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
         record=record,
     )
@@ -315,9 +288,9 @@ def run_sweep(
         specs,
         prepare=partial(prepare_sweep_job, environ=dict(environ)),
         jobs=jobs,
-        machine=_machine(environ),
+        machine=Machine.detect(environ),
         probes=lambda spec: chosen_probes(spec.benchmarks, spec.probes),
-        record=_record,
+        record=store_observations,
         events=events,
     )
     if output is not None:
@@ -361,19 +334,14 @@ def export_observations(
     kinds: Collection[str] = SHARED_KINDS,
     environ: Mapping[str, str] | None = None,
 ) -> ExportOutcome:
-    """Write every stored observation of ``kinds`` to ``path`` as JSON lines, sorted by key
-    (``path=None``: only return the text; :func:`advisor.observe.exchange.export_store`),
-    written as :func:`~advisor.lockfile.write_output` does. Raises :class:`InputError` for
-    a kind other than build, performance and compatibility, and
-    :class:`~advisor.errors.UnwritableOutput` when ``path`` cannot be written."""
+    """Every stored observation of ``kinds`` as JSON lines, sorted by key, written to
+    ``path`` when given (:func:`advisor.observe.exchange.write_export`). Raises
+    :class:`InputError` for a kind other than build, performance and compatibility."""
     from advisor.knowledge.store import open_store
-    from advisor.lockfile.write import write_output
-    from advisor.observe.exchange import export_store
+    from advisor.observe.exchange import write_export
 
-    text = export_store(kinds, store=partial(open_store, resolve_store_url(store_url, environ)))
-    if path is not None:
-        write_output(path, text)
-    return ExportOutcome(path=path, count=text.count("\n"), text=text)
+    url = resolve_store_url(store_url, environ)
+    return write_export(kinds, store=partial(open_store, url), path=path)
 
 
 def import_observations(
@@ -414,11 +382,9 @@ def observe_compatibility(
     when given. Raises :class:`InputError` for requirements of several packages or a
     ``--python`` that is not this interpreter's."""
     from advisor.api.lock_facts import index_files
-    from advisor.environment import RuntimeEnvironment
     from advisor.observe.compat import CompatSettings, run_pairs
     from advisor.observe.exchange import append_jsonl
     from advisor.observe.plan import compat_interpreter, compat_pairs
-    from advisor.observe.recorder import detect_recorder
 
     python = compat_interpreter(opts.python)
     with index_files(opts, environ, cwd) as (find, (target, *_)):
@@ -426,14 +392,15 @@ def observe_compatibility(
             requirements, others, options=compat, find=find, target=target,
             allow_prereleases=opts.pre,
         )  # fmt: skip
+    machine = Machine.detect(environ)
     settings = CompatSettings(
         python=python, pip=_pip_source(opts), timeout=compat.timeout, today=today or _today(),
-        tool=TOOL, recorder=detect_recorder(environ),
+        tool=TOOL, recorder=machine.recorder,
     )  # fmt: skip
-    results = run_pairs(pairs, settings=settings, workdir=workdir, env=RuntimeEnvironment.detect(),
+    results = run_pairs(pairs, settings=settings, workdir=workdir, env=machine.host,
                         environ=environ, jobs=compat.jobs, events=events)  # fmt: skip
     outcome = CompatOutcome.of(results)
-    _record(resolve_store_url(store_url, environ), outcome.observations)
+    store_observations(resolve_store_url(store_url, environ), outcome.observations)
     if output is not None:
         append_jsonl(output, outcome.observations)
     return outcome

@@ -1,70 +1,42 @@
-"""The CLI's ``--server``: the lock, advise and check jobs answered by a team server.
+"""The CLI's ``--server``: the lock, advise, check and explain jobs answered by a team server.
 
-Part of the composition root, wiring only; the server's half is
-:mod:`advisor.api.server_jobs`. :func:`remote_lock`, :func:`remote_advise`,
-:func:`remote_check` and :func:`remote_explain` are called by the offline jobs
-(:func:`~advisor.api.locking.lock`, :func:`~advisor.api.locking.advise`,
-:func:`~advisor.api.checking.run_check`, :func:`~advisor.api.explaining.explain_pin`) when
-a server is named. The decisions sit below, in :mod:`advisor.server.requests` (which options
-are refused, the request built from the options, the answer read back as a
-:class:`RemoteLock`: a lock outcome's fields, since this module cannot import the jobs that
-call it) and :mod:`advisor.server.sending` (which files go); here they are wired to pip's
-network settings, the Fetcher (:mod:`advisor.server.client`) and the lock's atomic writer.
+Wiring only (the server's half is :mod:`advisor.api.server_jobs`): the offline jobs call
+these when a server is named. The decisions sit in :mod:`advisor.server.requests` (the
+options refused, the call built, a lock answer read back) and :mod:`advisor.server.sending`
+(which files go); the answers come back as the offline jobs' own values
+(:mod:`advisor.options.outcomes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.api.remote_knowledge import TOKEN_ENV
 from advisor.errors import InputError
 from advisor.events import SILENT
-from advisor.server.requests import LockAnswer as RemoteLock
+from advisor.options.outcomes import AdviceResult, Explanation, LockOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from advisor.api.advising import AdviseOptions
-    from advisor.api.context import ResolveOptions
-    from advisor.api.inputs import LockOptions
     from advisor.check.run import CheckOptions, CheckReport
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
-    from advisor.scoring.advice import Advice, PinAdvice
+    from advisor.models import RecommendationType
+    from advisor.options.jobs import AdviseOptions, LockOptions
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = [
     "TOKEN_ENV",
-    "RemoteAdvice",
-    "RemoteExplanation",
-    "RemoteLock",
     "remote_advise",
     "remote_check",
     "remote_explain",
     "remote_lock",
     "upload_observations",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteAdvice:
-    """A server's advice: its lock and one advice per target."""
-
-    lock: RemoteLock
-    advices: tuple[Advice, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteExplanation:
-    """A server's explanation: the fields of :class:`~advisor.api.explaining.Explanation`."""
-
-    name: str
-    version: str
-    paths: list[list[str]]
-    pin: PinAdvice | None
 
 
 def _post(
@@ -97,24 +69,24 @@ def _post(
         events.work_finished(step)
 
 
-def _written(answer: Mapping[str, Any], path: Path | None) -> RemoteLock:
+def _written(answer: Mapping[str, Any], path: Path | None) -> LockOutcome:
     """The lock of a server's answer, written to ``path`` (atomic, as the offline job writes
     it) when given."""
     from advisor.lockfile.write import write_output
     from advisor.server.requests import lock_answer
 
-    outcome = lock_answer(answer, path=path)
+    outcome = LockOutcome(**lock_answer(answer, path=path).fields())
     if path is not None:
         write_output(path, outcome.text)
     return outcome
 
 
 def _refuse_local(opts: ResolveOptions, advice: AdviseOptions | None) -> None:
-    from advisor.api.context import ResolveOptions
+    from advisor.options.jobs import AdviseOptions
+    from advisor.options.resolve import ResolveOptions
     from advisor.server.requests import refuse_local_options
 
-    # advising is not imported (it imports us): type(advice)() is its defaults
-    plain = None if advice is None else type(advice)()
+    plain = None if advice is None else AdviseOptions()
     refuse_local_options(opts, default=ResolveOptions(), advice=advice, advice_default=plain)
 
 
@@ -127,7 +99,7 @@ def remote_lock(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
-) -> RemoteLock:
+) -> LockOutcome:
     """:func:`~advisor.api.locking.lock` answered by the server at ``server``."""
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
@@ -146,11 +118,11 @@ def remote_advise(
     opts: ResolveOptions,
     out: LockOptions,
     advice: AdviseOptions,
-    recommendation: str | None = None,
+    recommendation: RecommendationType | str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
-) -> RemoteAdvice:
+) -> AdviceResult:
     """:func:`~advisor.api.locking.advise` answered by the server at ``server`` (``advice``:
     the search's bounds; where the knowledge comes from is the server's)."""
     from advisor.report.json import advice_from_dict
@@ -160,15 +132,14 @@ def remote_advise(
     from advisor.server.requests import lock_call
 
     _refuse_local(opts, advice)
-    call, path = lock_call(
-        inputs, opts=opts, out=out, cwd=cwd, search=advice, recommendation=recommendation
-    )
+    given = None if recommendation is None else str(recommendation)
+    call, path = lock_call(inputs, opts=opts, out=out, cwd=cwd, search=advice, recommendation=given)
     answer = _post(server, "/v1/advise", call, environ=environ, events=events)
     try:
         advices = tuple(advice_from_dict(a) for a in answer["advices"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"the server's answer is not an advice: {exc!r}") from exc
-    return RemoteAdvice(lock=_written(answer, path), advices=advices)
+    return AdviceResult(lock=_written(answer, path), advices=advices)
 
 
 def remote_check(
@@ -183,7 +154,6 @@ def remote_check(
     """:func:`~advisor.api.checking.run_check` answered by the server at ``server`` (its
     store's advisories and rules); ``--osv``, ``--online``, ``--fix`` and ``--knowledge``
     are refused (they name this machine's sources)."""
-    from advisor.check.findings import Finding
     from advisor.check.run import CheckReport
     from advisor.server.requests import check_call, refuse_local_check_options
 
@@ -194,14 +164,7 @@ def remote_check(
     cwd = Path.cwd() if cwd is None else cwd
     call = check_call(paths, inputs=opts.inputs, only=opts.only, cwd=cwd)
     answer = _post(server, "/v1/check", call, environ=environ, events=events)
-    try:
-        return CheckReport(
-            findings=tuple(Finding(**f) for f in answer["findings"]),
-            checked=tuple(str(c) for c in answer["checked"]),
-            lockless=tuple(Path(p) for p in answer["lockless"]),
-        )
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"the server's answer is not a check report: {exc!r}") from exc
+    return CheckReport.from_answer(answer)
 
 
 def remote_explain(
@@ -212,13 +175,12 @@ def remote_explain(
     advise: AdviseOptions,
     environ: Mapping[str, str],
     events: ProgressEvents = SILENT,
-) -> RemoteExplanation:
+) -> Explanation:
     """:func:`~advisor.api.explaining.explain_pin` answered by the server at ``server``, from
     its index and knowledge: the lock is sent with the inputs, constraints, overrides and
     configuration its record names (inside the lock's folder), never its index."""
-    from advisor.api.context import ResolveOptions
     from advisor.lockfile.pylock import read_pylock
-    from advisor.report.json import pin_from_dict
+    from advisor.options.resolve import ResolveOptions
     from advisor.server.calls import ExplainCall
     from advisor.server.sending import lock_files, relative_name
 
@@ -237,16 +199,7 @@ def remote_explain(
     )
     call = ExplainCall(files=files, lock=relative_name(lock.resolve(), root), name=name)
     answer = _post(server, "/v1/explain", call, environ=environ, events=events)
-    try:
-        pin = answer["pin"]
-        return RemoteExplanation(
-            name=str(answer["name"]),
-            version=str(answer["version"]),
-            paths=[[str(step) for step in path] for path in answer["paths"]],
-            pin=None if pin is None else pin_from_dict(pin),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"the server's answer is not an explanation: {exc!r}") from exc
+    return Explanation.from_answer(answer)
 
 
 def upload_observations(

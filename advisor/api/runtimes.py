@@ -81,16 +81,12 @@ def compare_runtimes(
 
 
 def _recipes(knowledge_dirs: Sequence[Path]) -> tuple[ImageRecipe, ...]:
-    """The image recipes of the first of ``knowledge_dirs`` that has some, else of this
-    checkout's ``knowledge/``. Raises :class:`~advisor.errors.InputError` without either."""
+    """The image recipes of the first of ``knowledge_dirs`` that has some, else of the
+    curated folder (:func:`advisor.knowledge.bundled.recipes_folder`, which raises without)."""
     from datetime import UTC, datetime
 
-    from advisor.api.bundled import bundled_knowledge_dir
-    from advisor.errors import InputError
     from advisor.image.recipes import load_recipes
+    from advisor.knowledge.bundled import recipes_folder
 
     folder = next((d for d in knowledge_dirs if (d / "images").is_dir()), None)
-    folder = folder or bundled_knowledge_dir()
-    if folder is None:
-        raise InputError("no knowledge folder with image recipes: pass --knowledge-dir")
-    return load_recipes(folder, date=datetime.now(UTC).date().isoformat())
+    return load_recipes(recipes_folder(folder), date=datetime.now(UTC).date().isoformat())

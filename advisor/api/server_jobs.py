@@ -1,15 +1,11 @@
-"""The jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise``, ``/v1/check`` and
-``/v1/sweeps``.
+"""The jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise``, ``/v1/check``,
+``/v1/explain``, ``/v1/knowledge/sync`` and ``/v1/sweeps``.
 
-Part of the composition root, wiring only: :class:`ServerJobs` is the
-:class:`~advisor.server.calls.AdviceJobs` the server is given (by :mod:`advisor.api.serving`):
-it turns a call into the options of the offline jobs (:func:`~advisor.api.locking.lock`,
-:func:`~advisor.api.locking.advise`, :func:`~advisor.api.checking.run_check`) over the folder
-the server wrote the client's files to, with the server's indexes, cache and store, and
-their results into JSON. It is the :class:`~advisor.server.sweep_calls.SweepPlanner` too: a
-sweep's job specs written by :func:`advisor.api.observing.plan_sweep` with the server's
-indexes and no store (the workers upload instead). The client's half is
-:mod:`advisor.api.remote`.
+Wiring only: :class:`ServerJobs` is the :class:`~advisor.server.calls.AdviceJobs` (and the
+:class:`~advisor.server.sweep_calls.SweepPlanner`) :mod:`advisor.api.serving` gives the
+server: a call becomes the offline job's options over the folder holding the client's files,
+with the server's indexes, cache and store; :mod:`advisor.server.answers` writes the results
+as JSON. The client's half is :mod:`advisor.api.remote`.
 """
 
 from __future__ import annotations
@@ -19,12 +15,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.server.answers import check_answer, lock_answer_dict, sync_answer
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from advisor.api.context import ResolveOptions
     from advisor.api.inputs import LockOptions
-    from advisor.api.locking import LockOutcome
     from advisor.server.calls import CheckCall, ExplainCall, LockCall
     from advisor.server.settings import ServerSettings
     from advisor.server.sweep_calls import PlannedJob, SweepCall
@@ -40,15 +37,26 @@ class ServerJobs:
         self._settings = settings
         self._environ = dict(environ)
 
-    def _opts(self, call: LockCall, folder: Path) -> ResolveOptions:
+    def _sources(self, opts: ResolveOptions | None = None) -> ResolveOptions:
+        """``opts`` (default: the defaults) resolving from the server's indexes and cache
+        only, whatever they named."""
         from advisor.api.context import ResolveOptions
-        from advisor.models import RecommendationType
 
-        indexes = self._settings.index_urls
-        cache = self._settings.cache_dir
-        return ResolveOptions(
+        indexes, cache = self._settings.index_urls, self._settings.cache_dir
+        return dataclasses.replace(
+            opts or ResolveOptions(),
             index_url=indexes[0] if indexes else None,
             extra_index_urls=indexes[1:],
+            find_links=(),
+            no_index=False,
+            cache_dir=Path(cache) if cache else None,
+        )
+
+    def _opts(self, call: LockCall, folder: Path) -> ResolveOptions:
+        from advisor.models import RecommendationType
+
+        return dataclasses.replace(
+            self._sources(),
             constraints=tuple(folder / c for c in call.constraints),
             overrides=tuple(folder / o for o in call.overrides),
             extras=call.extras,
@@ -60,7 +68,6 @@ class ServerJobs:
             envs=call.target.envs,
             pre=call.pre,
             only_binary=call.only_binary,
-            cache_dir=Path(cache) if cache else None,
             recommendation=RecommendationType.parse(call.recommendation or "latest"),
             upgrade=call.upgrade,
             upgrade_packages=call.upgrade_packages,
@@ -86,7 +93,7 @@ class ServerJobs:
             environ=self._environ,
             cwd=folder,
         )
-        return _lock_answer(outcome)
+        return lock_answer_dict(outcome)
 
     def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
         from advisor.api.advising import AdviseOptions
@@ -111,7 +118,7 @@ class ServerJobs:
             cwd=folder,
         )
         return {
-            **_lock_answer(result.lock),
+            **lock_answer_dict(result.lock),
             "advices": [advice_to_dict(a) for a in result.advices],
         }
 
@@ -128,28 +135,19 @@ class ServerJobs:
             environ=self._environ,
             cwd=folder,
         )
-        return {
-            "findings": [dataclasses.asdict(f) for f in report.findings],
-            "checked": list(report.checked),
-            "lockless": [_shown(p, folder) for p in report.lockless],
-        }
+        return check_answer(
+            report.findings, checked=report.checked, lockless=report.lockless, folder=folder
+        )
 
     def plan_sweep(self, call: SweepCall, *, today: str) -> tuple[PlannedJob, ...]:
         import tempfile
 
-        from advisor.api.context import ResolveOptions
         from advisor.api.observing import plan_sweep
         from advisor.observe.plan import SweepOptions
         from advisor.observe.sweep import read_spec
         from advisor.server.sweep_calls import PlannedJob
 
-        indexes, cache = self._settings.index_urls, self._settings.cache_dir
-        opts = ResolveOptions(
-            index_url=indexes[0] if indexes else None,
-            extra_index_urls=indexes[1:],
-            python=call.python,
-            cache_dir=Path(cache) if cache else None,
-        )
+        opts = dataclasses.replace(self._sources(), python=call.python)
         with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
             specs = plan_sweep(
                 call.requirements,
@@ -177,20 +175,6 @@ class ServerJobs:
         from advisor.api.explaining import explain_pin
         from advisor.report.explain import explanation_to_dict
 
-        indexes = self._settings.index_urls
-        cache = self._settings.cache_dir
-
-        def servers_sources(opts: ResolveOptions) -> ResolveOptions:
-            # the lock records the index it was made from; the server resolves from its own
-            return dataclasses.replace(
-                opts,
-                index_url=indexes[0] if indexes else None,
-                extra_index_urls=indexes[1:],
-                find_links=(),
-                no_index=False,
-                cache_dir=Path(cache) if cache else None,
-            )
-
         left = max(1.0, deadline - time.monotonic() - 5.0)
         result = explain_pin(
             folder / call.lock,
@@ -199,7 +183,7 @@ class ServerJobs:
                 knowledge=self._settings.store_url, time_limit=min(AdviseOptions().time_limit, left)
             ),
             environ=self._environ,
-            override=servers_sources,
+            override=self._sources,  # the lock's own index is not the server's
         )
         return explanation_to_dict(
             result.name, paths=result.paths, pin=result.pin, version=result.version
@@ -212,48 +196,4 @@ class ServerJobs:
             sync(Path(folder), store_url=self._settings.store_url)
             for folder in self._settings.knowledge_dirs
         ]
-        return {
-            "folders": [
-                {
-                    "folder": Path(r.folder).name,  # not the server's paths
-                    "skipped": r.skipped,
-                    "files": r.files,
-                    "added": r.added,
-                    "replaced": r.replaced,
-                    "unchanged": r.unchanged,
-                    "deleted": r.deleted,
-                    "problems": [
-                        f"{Path(p.file).name}:{p.line}: {p.field}: {p.message}" for p in r.problems
-                    ],
-                }
-                for r in reports
-            ]
-        }
-
-
-def _shown(path: Path, folder: Path) -> str:
-    full = path if path.is_absolute() else folder / path
-    try:
-        return full.relative_to(folder).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _lock_answer(outcome: LockOutcome) -> dict[str, Any]:
-    return {
-        "lock": outcome.text,
-        "digest": outcome.digest,
-        "targets": [t.to_dict() for t in outcome.targets],
-        "pins": [
-            {
-                "name": str(p.name),
-                "version": str(p.version),
-                "marker": p.marker,
-                "needs-build": p.needs_build,
-            }
-            for p in outcome.resolution.pins
-        ],
-        "changed": [list(c) for c in outcome.changed],
-        "warnings": list(outcome.warnings),
-        "requests": outcome.requests,
-    }
+        return sync_answer(reports)

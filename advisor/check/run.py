@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.check.findings import (
     Finding,
@@ -70,6 +70,19 @@ class CheckReport:
     checked: tuple[str, ...]
     fixed: tuple[str, ...] = ()
     lockless: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> CheckReport:
+        """The report of a team server's ``/v1/check`` answer (its ``findings``, ``checked``
+        and ``lockless``). Raises :class:`InputError` when the answer is not one."""
+        try:
+            return cls(
+                findings=tuple(Finding(**f) for f in answer["findings"]),
+                checked=tuple(str(c) for c in answer["checked"]),
+                lockless=tuple(Path(p) for p in answer["lockless"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"the server's answer is not a check report: {exc!r}") from exc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,7 @@ from advisor.knowledge.schema import (
 from advisor.knowledge.sources.folder import load_knowledge_file
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable
+    from collections.abc import Callable, Collection, Iterable, Sequence
     from pathlib import Path
 
     from advisor.knowledge.schema import Observation
@@ -45,6 +45,8 @@ __all__ = [
     "export_store",
     "import_jsonl",
     "read_jsonl",
+    "store_observations",
+    "write_export",
 ]
 
 #: The kinds a JSONL file shares.
@@ -129,6 +131,31 @@ def export_store(kinds: Collection[str], *, store: Callable[[], KnowledgeStore])
     check_kinds(kinds)
     with store() as opened:
         return export_jsonl([o for k in sorted(set(kinds)) for o in opened.iter_kind(k)])
+
+
+def write_export(
+    kinds: Collection[str], *, store: Callable[[], KnowledgeStore], path: Path | None
+) -> ExportOutcome:
+    """:func:`export_store`, written to ``path`` as
+    :func:`~advisor.lockfile.write.write_output` writes (atomic) when given. Raises
+    :class:`~advisor.errors.UnwritableOutput` when ``path`` cannot be written."""
+    from advisor.lockfile.write import write_output
+
+    text = export_store(kinds, store=store)
+    if path is not None:
+        write_output(path, text)
+    return ExportOutcome(path=path, count=text.count("\n"), text=text)
+
+
+def store_observations(url: str | None, observations: Sequence[Observation]) -> None:
+    """Put ``observations`` into the store at ``url``; no store is opened for none, nor
+    without a URL (a run that records nowhere)."""
+    if url is None or not observations:
+        return
+    from advisor.knowledge.store import open_store
+
+    with open_store(url) as store:
+        store.put(observations)
 
 
 def import_jsonl(path: Path, *, today: str, store: Callable[[], KnowledgeStore]) -> ImportOutcome:

@@ -81,6 +81,19 @@ class Machine:
     recorder: str = ""
     environ: Mapping[str, str]
 
+    @classmethod
+    def detect(cls, environ: Mapping[str, str], host: RuntimeEnvironment | None = None) -> Machine:
+        """This machine: ``host`` (default: detected) with the recorder id ``environ`` names
+        (:func:`~advisor.observe.recorder.detect_recorder`). Cost: a host detection."""
+        from advisor.environment import RuntimeEnvironment
+        from advisor.observe.recorder import detect_recorder
+
+        return cls(
+            host=host or RuntimeEnvironment.detect(),
+            recorder=detect_recorder(environ),
+            environ=environ,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BenchOutcome:

@@ -10,9 +10,10 @@ client, which rebuilds them from answers) share one definition: :class:`LockOutc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from advisor.advice.remedy import Remedy
@@ -95,6 +96,24 @@ class Explanation:
     version: str
     paths: list[list[str]]
     pin: PinAdvice | None  # the locked version's terms and alternatives
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> Explanation:
+        """The explanation of a team server's ``/v1/explain`` answer. Raises
+        :class:`~advisor.errors.InputError` when the answer is not one."""
+        from advisor.errors import InputError
+        from advisor.report.json import pin_from_dict
+
+        try:
+            pin = answer["pin"]
+            return cls(
+                name=str(answer["name"]),
+                version=str(answer["version"]),
+                paths=[[str(step) for step in path] for path in answer["paths"]],
+                pin=None if pin is None else pin_from_dict(pin),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"the server's answer is not an explanation: {exc!r}") from exc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ what its text says besides its pins.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,18 @@ class Prepared:
     def lock_path(self) -> Path | None:
         """Where the lock goes (``None``: stdout)."""
         return self.output if str(self.output) != "-" else None
+
+    def for_target(
+        self,
+        target: RuntimeEnvironment,
+        *,
+        previous: Mapping[NormalizedName, Version],
+        pinned: Mapping[str, str],
+    ) -> Prepared:
+        """This run for ``target`` alone (an image's base), keeping the ``previous`` pins
+        where it can, with the packages ``pinned`` to one index (name → URL)."""
+        index = dataclasses.replace(self.index, pinned=dict(pinned))
+        return dataclasses.replace(self, targets=(target,), previous=dict(previous), index=index)
 
 
 def lock_output(first_input: Path, out: LockOptions) -> Path:
