@@ -13,7 +13,9 @@ that stack not the answer:
   newest rejection first, so an accepted stack is found within a few resolutions when one
   exists.
 * **Greedy is not optimal**, and ``--count k`` wants the k best stacks. The search keeps a
-  frontier of ban sets: every accepted stack it finds spawns one child per pin, its ban set
+  frontier of ban sets: every accepted stack it finds among the ``count`` best so far (a
+  worse one's children rarely beat them, and perturbing every stack spent the whole budget
+  on every real input) spawns one child per pin, its ban set
   plus that pin's version (plus, for a pin that costs although no version scores better,
   every version of it: the resolver may then pick parents that avoid the project). Children
   are deduplicated by their ban set and resolved best bound first: a child's bound is its
@@ -219,9 +221,12 @@ def search(
         if ev.reject is not None:
             rejected.append(ev.reject)
             _branch(found, learning, pending, tried, versions_in)
-        elif found.key not in pool and options.explore:
+        elif found.key not in pool and options.explore and _among_best(found, pool, options):
             # a stack found again under more bans adds nothing: its children's stacks are
-            # (for a resolver that backtracks around bans) those of its first finding
+            # (for a resolver that backtracks around bans) those of its first finding; and
+            # only a stack among the ``count`` best so far is worth perturbing (a worse one's
+            # children are bounded by its own pins, which rarely beat the best: expanding
+            # them spent the whole budget on every input)
             for bound, weight, child in _children(found, best_possible, versions_in):
                 key = _bans_key(child)
                 if key not in tried:
@@ -269,6 +274,18 @@ def search(
         learned=learning.result(),
         untried=len(pending),
     )
+
+
+def _among_best(
+    found: FoundStack,
+    pool: Mapping[tuple[tuple[str, str], ...], FoundStack],
+    options: SearchOptions,
+) -> bool:
+    """Whether accepted ``found`` ranks among the ``options.count`` best accepted stacks of
+    ``pool`` (it not yet in it)."""
+    accepted = [f for f in pool.values() if f.evaluation.reject is None]
+    better = _ranked([*accepted, found]).index(found)
+    return better < max(options.count, 1)
 
 
 def _ranked(stacks: list[FoundStack]) -> list[FoundStack]:
