@@ -207,8 +207,9 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
             events=events,
             server=server,
         )
-    if isinstance(done, ComparisonResult):  # --compare-env: the report only, on stdout
-        click.echo(done.report)
+    if isinstance(done, ComparisonResult):  # --compare-env: the report only
+        if not report.to_file:
+            click.echo(done.report)
         if done.comparison.recommended is None:
             raise SystemExit(1)
         return
