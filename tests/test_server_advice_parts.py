@@ -238,6 +238,23 @@ def test_every_refused_option_is_named_as_the_command_line_spells_it() -> None:
             assert named in lock_typed, (name, named)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("count", 0), ("count", -1), ("budget", 0), ("time_limit", 0.0)]
+)
+def test_an_empty_search_is_not_a_call(field: str, value: float) -> None:
+    """An advise request whose search could keep nothing is refused as it is decoded (the
+    route's 400 ``invalid-request`` names the field), as the CLI refuses it."""
+    import msgspec
+
+    from advisor.server.calls import LockCall
+
+    body = {"files": {"requirements.in": "app\n"}, "inputs": ["requirements.in"]}
+    assert msgspec.json.decode(msgspec.json.encode(body), type=LockCall).search.count == 3
+    bad = msgspec.json.encode({**body, "search": {field: value}})
+    with pytest.raises(msgspec.ValidationError, match=rf"\$\.search\.{field}"):
+        msgspec.json.decode(bad, type=LockCall)
+
+
 def test_a_lock_call_is_built_from_the_options(tmp_path: Path) -> None:
     from advisor.api.advising import AdviseOptions
     from advisor.api.context import RecommendationType, ResolveOptions
