@@ -6,9 +6,9 @@ Sits between the composition root (``api/checking.py``, whose
 advisories and the curated rules of every lock it checks; opening the store for each read
 connected and checked the migrations each time (three times per lock: advisories, the
 curated folder's sync, rules), which made a check over PostgreSQL about three times slower
-than over SQLite on the team server. Here the store is opened at most once per run and the
-curated folder synced at most once, before the first rules are read; a run that needs
-neither (``--only hashes``, ``--osv``) never opens it.
+than over SQLite on the team server. Here the store is opened at most once per run, its
+advisory stats read once, and the curated folder synced at most once, before the first
+rules are read; a run that needs neither (``--only hashes``, ``--osv``) never opens it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from advisor.check.sources import advisories_from_store, prescriptions_from_stor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import date
     from pathlib import Path
 
     from advisor.check.sources import AdvisoryData
@@ -45,6 +46,7 @@ class RunKnowledge:
     today: str
     _store: KnowledgeStore | None = field(default=None, init=False)
     _synced: bool = field(default=False, init=False)
+    _held: tuple[int, date | None] | None = field(default=None, init=False)
 
     def _opened(self) -> KnowledgeStore:
         if self._store is None:
@@ -53,12 +55,15 @@ class RunKnowledge:
 
     def advisories(self, names: Sequence[str]) -> AdvisoryData:
         """The store's advisories for ``names``, with how many it holds and how current
-        they are. Cost: opens the store on the first call; a query and the store's stats."""
+        they are. Cost: a query; on the first call, the store opened and its stats read
+        (they do not change during a run, and cost a grouped count: ~50 ms on PostgreSQL)."""
         from advisor.knowledge.freshness import advisory_data
 
         store = self._opened()
         found = store.for_packages(names, kinds=["advisory"])
-        count, as_of = advisory_data(store)
+        if self._held is None:
+            self._held = advisory_data(store)
+        count, as_of = self._held
         return advisories_from_store(found, count=count, as_of=as_of)
 
     def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
