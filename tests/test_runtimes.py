@@ -196,6 +196,12 @@ def test_compare_env_advises_the_runtime_whose_stack_scores_best(site: str, tmp_
     code, text = compare()
     assert code == 0
     assert text.startswith("Advised runtime (stable): 3.12")
+    # --report-file: the comparison in the chosen format goes there, not to stdout
+    code, out = compare("--report", "md", "--report-file", str(tmp_path / "compare.md"))
+    assert code == 0 and out == ""
+    assert (tmp_path / "compare.md").read_text(encoding="utf-8") == md
+    code, out = compare("--report-file", "-")  # '-': stdout, as the advice's report
+    assert code == 0 and out == text
 
 
 RECIPE = """name = "slim"
@@ -285,8 +291,8 @@ def test_image_runtimes_label_each_recipe() -> None:
 
 def test_advise_compares_runtimes_in_one_call(site: str, tmp_path: Path) -> None:
     """The Python API: ``advise(compare=...)`` is the comparison (one job for the CLI's
-    ``--compare-env``), rendered as ``report`` asks; nothing is locked, the report file is
-    left alone (as the command always did)."""
+    ``--compare-env``), rendered as ``report`` asks and written to its file; nothing is
+    locked."""
     from advisor.api import (
         AdviseOptions,
         ComparisonResult,
@@ -310,7 +316,7 @@ def test_advise_compares_runtimes_in_one_call(site: str, tmp_path: Path) -> None
     assert got.comparison.recommended == "3.12"
     assert json.loads(got.report)["recommended"] == "3.12"
     assert not (tmp_path / "pylock.toml").exists()
-    assert not (tmp_path / "report.json").exists()
+    assert (tmp_path / "report.json").read_text() == got.report + "\n"
 
 
 def test_advise_renders_and_writes_its_report(site: str, tmp_path: Path) -> None:

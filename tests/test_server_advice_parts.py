@@ -160,14 +160,14 @@ def test_local_options_are_refused_before_anything_is_sent() -> None:
     sent = ResolveOptions(python="3.12", extras=("web",), pre=True, upgrade=True)
     refuse_local_options(sent, default=ResolveOptions())  # nothing refused
     local = ResolveOptions(index_url="http://127.0.0.1:9/simple", cooldown_days=7.0)
-    with pytest.raises(InputError, match=r"--index-url, --cooldown-days") as refused:
+    with pytest.raises(InputError, match=r"--index-url, --cooldown \(") as refused:
         refuse_local_options(local, default=ResolveOptions())
     assert "without --server" in str(refused.value)
     searched = AdviseOptions(count=5, budget=2)  # the search's bounds travel
     refuse_local_options(
         ResolveOptions(), default=ResolveOptions(), advice=searched, advice_default=AdviseOptions()
     )
-    with pytest.raises(InputError, match=r"--knowledge, --strict"):
+    with pytest.raises(InputError, match=r"--knowledge \(or ADVISOR_KNOWLEDGE\), --strict \("):
         refuse_local_options(
             ResolveOptions(),
             default=ResolveOptions(),
@@ -177,6 +177,82 @@ def test_local_options_are_refused_before_anything_is_sent() -> None:
     with pytest.raises(InputError, match=r"--osv, --fix cannot be used"):
         refuse_local_check_options(osv="dump.zip", online=False, fix=True, knowledge=None)
     refuse_local_check_options(osv=None, online=False, fix=False, knowledge=None)
+
+
+#: a value unlike its default for each field refused with --server (a new field fails the
+#: test below until it is named here, and so checked against the command line)
+_REFUSED_VALUES: dict[str, object] = {
+    "index_url": "http://127.0.0.1:9/simple",
+    "extra_index_urls": ("http://127.0.0.1:9/extra",),
+    "find_links": ("wheels",),
+    "no_index": True,
+    "index_strategy": "unsafe-best-match",
+    "pre_packages": ("lib",),
+    "exclude_newer": "2026-01-01",
+    "cooldown_days": 7.0,
+    "offline": True,
+    "no_cache": True,
+    "refresh": True,
+    "cache_dir": Path("cache"),
+    "no_build": True,
+    "build_timeout": 9.0,
+    "workload": "sort",
+    "knowledge": "sqlite:///x.db",
+    "knowledge_dirs": (Path("curated"),),
+    "osv": Path("dump.zip"),
+    "baseline": Path("old.toml"),
+    "allow_sdist": True,
+    "strict": True,
+    "verify": True,
+}
+
+
+def test_every_refused_option_is_named_as_the_command_line_spells_it() -> None:
+    """Each field refused with --server is named by an option ``advise`` really takes (and
+    ``lock`` too, for the resolve options), not by the dataclass's field."""
+    import dataclasses
+
+    from advisor.api.advising import AdviseOptions
+    from advisor.api.context import ResolveOptions
+    from advisor.cli import cli
+    from advisor.server.requests import ADVICE_REFUSED, RESOLVE_SENT
+
+    advise_typed = {o for p in cli.commands["advise"].params for o in p.opts}
+    lock_typed = {o for p in cli.commands["lock"].params for o in p.opts}
+    internal = {"preferences_from"}  # set by the api from the baseline, never by an option
+    resolve = {f.name for f in dataclasses.fields(ResolveOptions)} - RESOLVE_SENT - internal
+    assert resolve | set(ADVICE_REFUSED) == set(_REFUSED_VALUES)
+    for name, value in _REFUSED_VALUES.items():
+        opts, advice = ResolveOptions(), AdviseOptions()
+        if name in resolve:
+            opts = dataclasses.replace(opts, **{name: value})
+        else:
+            advice = dataclasses.replace(advice, **{name: value})
+        with pytest.raises(InputError, match="the server decides") as refused:
+            refuse_local_options(
+                opts, default=ResolveOptions(), advice=advice, advice_default=AdviseOptions()
+            )
+        named = str(refused.value).split("decides ", 1)[1].split(" ", 1)[0]
+        assert named in advise_typed, (name, named)
+        if name in resolve - {"workload"}:  # --workload is advise's only
+            assert named in lock_typed, (name, named)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("count", 0), ("count", -1), ("budget", 0), ("time_limit", 0.0)]
+)
+def test_an_empty_search_is_not_a_call(field: str, value: float) -> None:
+    """An advise request whose search could keep nothing is refused as it is decoded (the
+    route's 400 ``invalid-request`` names the field), as the CLI refuses it."""
+    import msgspec
+
+    from advisor.server.calls import LockCall
+
+    body = {"files": {"requirements.in": "app\n"}, "inputs": ["requirements.in"]}
+    assert msgspec.json.decode(msgspec.json.encode(body), type=LockCall).search.count == 3
+    bad = msgspec.json.encode({**body, "search": {field: value}})
+    with pytest.raises(msgspec.ValidationError, match=rf"\$\.search\.{field}"):
+        msgspec.json.decode(bad, type=LockCall)
 
 
 def test_a_lock_call_is_built_from_the_options(tmp_path: Path) -> None:

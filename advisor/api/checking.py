@@ -23,6 +23,7 @@ from advisor.options.resolve import ResolveOptions
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
+    from advisor.check.knowledge import RunKnowledge
     from advisor.check.sources import AdvisoryData, ProjectFiles, RelockPlan
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
@@ -53,11 +54,22 @@ def run_check(
         from advisor.api.remote import remote_check
 
         return remote_check(server, paths, opts=opts, environ=environ, cwd=cwd, events=events)
+    from advisor.api.bundled import bundled_knowledge_dir
+    from advisor.check.knowledge import RunKnowledge
+    from advisor.knowledge.store import default_store_url, open_store
+
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     now = datetime.now(UTC) if now is None else now
-    sources = _Sources(opts=opts, environ=environ, cwd=cwd, events=events)
-    return run_checks(paths, opts=opts, sources=sources, environ=environ, cwd=cwd, now=now)
+    url = opts.knowledge or default_store_url(environ)
+    # one store for the whole run (every lock's advisories and rules), opened on first need
+    knowledge = RunKnowledge(open_store=lambda: open_store(url), curated=bundled_knowledge_dir(),
+                             today=now.date().isoformat())  # fmt: skip
+    sources = _Sources(opts=opts, environ=environ, cwd=cwd, events=events, knowledge=knowledge)
+    try:
+        return run_checks(paths, opts=opts, sources=sources, environ=environ, cwd=cwd, now=now)
+    finally:
+        knowledge.close()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -68,37 +80,18 @@ class _Sources:
     environ: Mapping[str, str]
     cwd: Path
     events: ProgressEvents
+    knowledge: RunKnowledge
     detected: RuntimeEnvironment | None = None
 
-    def _store_url(self) -> str:
-        from advisor.knowledge.store import default_store_url
-
-        return self.opts.knowledge or default_store_url(self.environ)
-
     def advisories(self, names: Sequence[str]) -> AdvisoryData:
-        from advisor.api.knowledge import advisory_data
-        from advisor.check.sources import advisories_from_dump, advisories_from_store
-        from advisor.knowledge.store import open_store
+        from advisor.check.sources import advisories_from_dump
 
         if self.opts.osv is not None:
             return advisories_from_dump(self.opts.osv, names)
-        with open_store(self._store_url()) as store:
-            found = store.for_packages(names, kinds=["advisory"])
-            count, as_of = advisory_data(store)
-        return advisories_from_store(found, count=count, as_of=as_of)
+        return self.knowledge.advisories(names)
 
     def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
-        from advisor.api.bundled import bundled_knowledge_dir
-        from advisor.api.knowledge import sync
-        from advisor.check.sources import prescriptions_from_store
-        from advisor.knowledge.store import open_store
-
-        url = self._store_url()
-        folder = bundled_knowledge_dir()
-        if folder is not None:  # this checkout's curated rules (free when unchanged)
-            sync(folder, store_url=url, source_prefix="advisor-knowledge")
-        with open_store(url) as store:
-            return prescriptions_from_store(store.for_packages(names, kinds=["prescription"]))
+        return self.knowledge.prescriptions(names)
 
     def host(self) -> RuntimeEnvironment:
         from advisor.environment import RuntimeEnvironment

@@ -171,7 +171,7 @@ def advise(
     :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack (nothing is
     written then). With ``server`` the team server at that URL searches, with its
     knowledge (:func:`advisor.api.remote.remote_advise`). With ``compare`` (two runtimes or
-    more), each runtime is advised instead and the runtimes compared, nothing written: a
+    more), each runtime is advised instead and the runtimes compared, no lock written: a
     :class:`~advisor.options.ComparisonResult` (:func:`advisor.api.runtimes.compare_runtimes`).
     """
     advice = advice or AdviseOptions()

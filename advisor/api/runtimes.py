@@ -47,7 +47,8 @@ def compare_runtimes(
     """Advise ``inputs`` for each of ``runtimes`` and compare (see
     :mod:`advisor.advice.runtimes`); the recommendation type is chosen as
     :func:`advisor.api.locking.advise` chooses it; with ``report``, the comparison is
-    rendered in its format into the result's ``report``. Writes nothing. Raises
+    rendered in its format into the result's ``report`` and, with a ``report.path``, written
+    there (atomically, as the advice's report); no lock is written. Raises
     :class:`~advisor.errors.InputError` for a runtime that is neither configured nor a
     Python version, or fewer than two runtimes."""
     import dataclasses
@@ -77,6 +78,10 @@ def compare_runtimes(
     text = (
         "" if report is None else render_runtime_comparison(compared.to_dict(), fmt=report.format)
     )
+    if report is not None and report.path is not None and report.to_file:
+        from advisor.lockfile.write import write_output
+
+        write_output(report.path, text + "\n")  # atomic, as the advice's report
     return ComparisonResult(comparison=compared, report=text)
 
 

@@ -79,8 +79,9 @@ class CheckSources(Protocol):
     """
 
     def advisories(self, names: Sequence[str]) -> AdvisoryData:
-        """The advisories known for ``names``. Cost: opens the store (or reads the dump)
-        once per lock checked for advisories."""
+        """The advisories known for ``names``. Cost: a store query per lock checked for
+        advisories (the store opened once per run: :class:`~advisor.check.knowledge.RunKnowledge`),
+        or the dump read."""
         ...
 
     def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:

@@ -33,10 +33,28 @@ __all__ = ["advise", "explain"]
 
 #: The search's options: ``advise`` only (``explain`` scores one stack, it searches nothing).
 _search_options = [
-    click.option("--count", default=3, show_default=True, help="Distinct stacks to keep."),
-    click.option("--budget", default=12, show_default=True, help="Resolutions the search may run."),
+    # a search keeps at least one stack, runs at least one resolution and has some time:
+    # 0 or less would be an empty advice, refused here with exit 2 rather than reported
     click.option(
-        "--time-limit", default=30.0, show_default=True, help="Seconds the search may take."
+        "--count",
+        type=click.IntRange(min=1),
+        default=3,
+        show_default=True,
+        help="Distinct stacks to keep.",
+    ),
+    click.option(
+        "--budget",
+        type=click.IntRange(min=1),
+        default=12,
+        show_default=True,
+        help="Resolutions the search may run.",
+    ),
+    click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=30.0,
+        show_default=True,
+        help="Seconds the search may take.",
     ),
     click.option("--seed", default=0, show_default=True, help="Seed of the search."),
     click.option(
@@ -189,8 +207,9 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
             events=events,
             server=server,
         )
-    if isinstance(done, ComparisonResult):  # --compare-env: the report only, on stdout
-        click.echo(done.report)
+    if isinstance(done, ComparisonResult):  # --compare-env: the report only
+        if not report.to_file:
+            click.echo(done.report)
         if done.comparison.recommended is None:
             raise SystemExit(1)
         return

@@ -12,6 +12,7 @@ its methods name are re-exported here, with the protocol they belong to.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+_log = logging.getLogger(__name__)
 
 
 class KnowledgeStoreError(AdvisorError):
@@ -183,6 +185,8 @@ def open_store(url: str, *, pool_size: int | None = None) -> KnowledgeStore:
     """
     text = url.strip()
     scheme = text.partition("://")[0].lower() if "://" in text else ""
+    # each opening connects and checks the migrations: worth seeing (-vv) when it repeats
+    _log.debug("opening knowledge store %s", redact_url(text))
     if scheme in _POSTGRES_SCHEMES:
         from advisor.knowledge.postgres_store import PostgresStore
 

@@ -14,7 +14,7 @@ configuration), so a client cannot make it fetch a URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import msgspec
 
@@ -39,9 +39,10 @@ class SearchSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """The advice search's bounds (``advise`` only); the server caps ``time_limit`` at its
     own job time limit."""
 
-    count: int = 3
-    budget: int = 12
-    time_limit: float = 30.0
+    # as the CLI: a search keeps a stack, runs a resolution and has time (400 otherwise)
+    count: Annotated[int, msgspec.Meta(ge=1)] = 3
+    budget: Annotated[int, msgspec.Meta(ge=1)] = 12
+    time_limit: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     seed: int = 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from advisor.errors import InputError
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADVICE_REFUSED",
+    "OPTION_NAMES",
     "RESOLVE_SENT",
     "LockAnswer",
     "LockOutput",
@@ -64,6 +66,18 @@ ADVICE_REFUSED = (
     "allow_sdist",
     "strict",
     "verify",
+)
+#: the command-line option a refused field comes from, where its name is not the field's
+#: with dashes (the message must name what the user typed, not the dataclass's field)
+OPTION_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "extra_index_urls": "--extra-index-url",
+        "pre_packages": "--prerelease-package",
+        "cooldown_days": "--cooldown (or a span given to --exclude-newer)",
+        "cache_dir": "--cache-dir (or ADVISOR_CACHE_DIR)",
+        "knowledge": "--knowledge (or ADVISOR_KNOWLEDGE)",
+        "knowledge_dirs": "--knowledge-dir",
+    }
 )
 
 
@@ -129,7 +143,11 @@ class SearchBounds(Protocol):
 def _changed(
     given: DataclassInstance, default: DataclassInstance, names: Sequence[str]
 ) -> list[str]:
-    return [n.replace("_", "-") for n in names if getattr(given, n) != getattr(default, n)]
+    return [
+        OPTION_NAMES.get(n, "--" + n.replace("_", "-"))
+        for n in names
+        if getattr(given, n) != getattr(default, n)
+    ]
 
 
 def refuse_local_options(
@@ -149,7 +167,7 @@ def refuse_local_options(
         unsent += _changed(advice, advice_default, ADVICE_REFUSED)
     if unsent:
         raise InputError(
-            f"with --server, the server decides {', '.join('--' + n for n in unsent)}"
+            f"with --server, the server decides {', '.join(unsent)}"
             " (its indexes, cache and knowledge): leave them out, or run without --server"
         )
 

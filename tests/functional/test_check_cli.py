@@ -471,6 +471,44 @@ def test_a_fresh_import_of_old_data_is_old(project: App, tmp_path: Path) -> None
     _clean(project.check("--knowledge", _imported_store(project, tmp_path)))
 
 
+def test_one_check_opens_the_store_once(
+    project: App, knowledge_store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A check of two locks reads advisories and rules for each (and syncs the curated
+    folder) over one opening of the store: each opening connects and checks the
+    migrations, which made a check over PostgreSQL slow. A check that needs no store
+    never opens one."""
+    import logging
+
+    from advisor.api.checking import CheckOptions, run_check
+
+    imported = run_cli(
+        ["knowledge", "import-osv", project.osv, "--knowledge", knowledge_store_url],
+        env=project.env,
+    )
+    assert imported.exit_code == 0, imported.output
+    other = project.root / "deps.pylock.toml"
+    project.lock("-o", other, requirements="tinyhttp<1.3\n")
+
+    def openings(only: frozenset[str] = frozenset()) -> int:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="advisor.knowledge.store"):
+            report = run_check(
+                [project.lock_path, other],
+                opts=CheckOptions(knowledge=knowledge_store_url, only=only),
+                environ=project.env,
+                cwd=project.root,
+            )
+        assert len(report.checked) == 2
+        found = {f.path for f in report.findings if f.id == "advisory"}
+        assert found == ({"deps.pylock.toml"} if not only or "advisories" in only else set())
+        return sum("opening knowledge store" in r.getMessage() for r in caplog.records)
+
+    assert openings() == 1
+    assert openings(frozenset({"advisories", "prescriptions"})) == 1
+    assert openings(frozenset({"hashes"})) == 0
+
+
 def _imported_store(app: App, tmp_path: Path) -> str:
     """A SQLite store holding the app's OSV folder, imported by ``advisor knowledge``."""
     url = f"sqlite:///{tmp_path / 'knowledge.db'}"

@@ -135,6 +135,35 @@ def _command(path: tuple[str, ...]) -> click.Command:
     return command
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--count", "0"),
+        ("--count", "-2"),
+        ("--budget", "0"),
+        ("--time-limit", "0"),
+        ("--time-limit", "-1.5"),
+    ],
+)
+def test_an_empty_search_is_refused_before_it_runs(
+    advisor: Callable[..., CliResult], requirements: Path, option: str, value: str
+) -> None:
+    """A search that could keep no stack, run no resolution or take no time is bad input
+    (exit 2, the option named), and nothing is written."""
+    refused = advisor("advise", requirements, option, value)
+    assert refused.exit_code == 2, refused.output
+    assert option in refused.stderr and value in refused.stderr
+    assert "Traceback" not in refused.output
+    assert not (requirements.parent / "pylock.toml").exists()
+
+
+def test_the_smallest_search_runs(advisor: Callable[..., CliResult], requirements: Path) -> None:
+    kept = advisor(
+        "advise", requirements, "--count", "1", "--budget", "1", "--time-limit", "0.5", "--dry-run"
+    )
+    assert kept.exit_code == 0, kept.output
+
+
 def test_every_option_of_every_command_has_a_help_text() -> None:
     from advisor.cli import cli
 

@@ -113,6 +113,45 @@ def test_token_commands(env: dict[str, str], tmp_path: Path) -> None:
         assert "Traceback" not in refused.output
 
 
+def test_server_refusal_names_the_options_as_typed(env: dict[str, str], tmp_path: Path) -> None:
+    """With --server the options the server decides are refused before any request (the URL
+    listens nowhere), each named as the command line spells it, not as its field."""
+    (tmp_path / "requirements.in").write_text("app\n", encoding="utf-8")
+    (tmp_path / "curated").mkdir()
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing answers there
+    refused = run_cli(
+        [
+            "advise",
+            tmp_path / "requirements.in",
+            "--server",
+            nowhere,
+            "--extra-index-url",
+            f"{nowhere}/extra",
+            "--cooldown",
+            "7",
+            "--prerelease-package",
+            "app",
+            "--knowledge-dir",
+            tmp_path / "curated",
+        ],
+        env=env,
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "Traceback" not in refused.output
+    message = " ".join(refused.stderr.split())
+    for typed in ("--extra-index-url,", "--prerelease-package,", "--cooldown ", "--knowledge-dir "):
+        assert typed in message, message
+    for field in ("--extra-index-urls", "--cooldown-days", "--pre-packages", "--knowledge-dirs"):
+        assert field not in message, message
+    locked = run_cli(
+        ["lock", tmp_path / "requirements.in", "--server", nowhere, "--exclude-newer", "3 days"],
+        env=env,
+    )
+    assert locked.exit_code == 2, locked.output
+    assert "--exclude-newer" in " ".join(locked.stderr.split()), locked.stderr
+    assert not (tmp_path / "pylock.toml").exists()
+
+
 # -- one server on SQLite ------------------------------------------------------------------------
 
 
