@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
-from advisor.api.bundled import default_benchmarks_dir
 from advisor.api.knowledge import _today, resolve_store_url
 from advisor.events import SILENT
 from advisor.knowledge.schema import BuildObservation
@@ -46,7 +45,6 @@ __all__ = [
     "InstallOptions",
     "PreparedJob",
     "SweepOptions",
-    "default_benchmarks_dir",
     "export_observations",
     "import_observations",
     "observe_bench",
@@ -266,8 +264,7 @@ def observe_compatibility(
     events: ProgressEvents = SILENT,
 ) -> CompatOutcome:
     """``advisor observe sweep --with``: the pairs :func:`advisor.observe.plan.compat_pairs`
-    picks on the indexes of ``opts``, observed in ``workdir`` (``None``: a temporary folder)
-    by :func:`advisor.observe.jobs.observe_pairs`."""
+    picks on the indexes of ``opts``, observed by :func:`advisor.observe.jobs.observe_pairs`."""
     from advisor.api.lock_facts import index_files
     from advisor.observe.jobs import observe_pairs
     from advisor.observe.plan import compat_interpreter, compat_pairs
@@ -276,9 +273,8 @@ def observe_compatibility(
     with index_files(opts, environ, cwd) as (find, (target, *_)):
         pairs = compat_pairs(requirements, others, options=compat, find=find, target=target,
                              allow_prereleases=opts.pre)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch:
-        return observe_pairs(
-            pairs, python=python, compat=compat, sources=opts, machine=Machine.detect(environ),
-            workdir=(workdir or Path(scratch)).resolve(), today=today or _today(),
-            store_url=resolve_store_url(store_url, environ), output=output, events=events,
-        )  # fmt: skip
+    return observe_pairs(
+        pairs, python=python, compat=compat, sources=opts, machine=Machine.detect(environ),
+        workdir=workdir, today=today or _today(), store_url=resolve_store_url(store_url, environ),
+        output=output, events=events,
+    )  # fmt: skip

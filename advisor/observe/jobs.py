@@ -185,16 +185,16 @@ def observe_pairs(
     compat: CompatOptions,
     sources: SweepSources,
     machine: Machine,
-    workdir: Path,
+    workdir: Path | None,
     today: str,
     store_url: str,
     output: Path | None = None,
     events: ProgressEvents = SILENT,
 ) -> CompatOutcome:
-    """Observe every pair in its own venv of ``python`` (:func:`advisor.observe.compat.
-    run_pairs`, ``compat.jobs`` at a time, pip finding the wheels on ``sources``' indexes),
-    put the observations into the store at ``store_url`` and append them to ``output``
-    (JSONL) when given."""
+    """Observe every pair in its own venv of ``python`` made in ``workdir`` (``None``: a
+    temporary folder; :func:`advisor.observe.compat.run_pairs`, ``compat.jobs`` at a time,
+    pip finding the wheels on ``sources``' indexes), put the observations into the store at
+    ``store_url`` and append them to ``output`` (JSONL) when given."""
     from advisor.observe.compat import CompatOutcome, CompatSettings, run_pairs
     from advisor.observe.exchange import append_jsonl, store_observations
     from advisor.observe.plan import pip_source
@@ -203,8 +203,11 @@ def observe_pairs(
         python=python, pip=pip_source(sources), timeout=compat.timeout, today=today, tool=TOOL,
         recorder=machine.recorder,
     )  # fmt: skip
-    results = run_pairs(pairs, settings=settings, workdir=workdir, env=machine.host,
-                        environ=machine.environ, jobs=compat.jobs, events=events)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch:
+        results = run_pairs(
+            pairs, settings=settings, workdir=(workdir or Path(scratch)).resolve(),
+            env=machine.host, environ=machine.environ, jobs=compat.jobs, events=events,
+        )  # fmt: skip
     outcome = CompatOutcome.of(results)
     store_observations(store_url, outcome.observations)
     if output is not None:
