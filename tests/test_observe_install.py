@@ -225,7 +225,7 @@ def test_a_tampered_local_wheel_does_not_make_stable_downgrade(
 def test_the_observation_records_the_interpreter_that_ran(
     site: dict[str, Path], tmp_path: Path
 ) -> None:
-    from advisor.api.observing import observe_install
+    from advisor.api.observing import InstallOptions, observe_install
 
     work = tmp_path / "w"
     lock = _lock(site, work, "okpkg\n")
@@ -236,8 +236,8 @@ def test_the_observation_records_the_interpreter_that_ran(
     environ = {**clean_environ(work / "home"), "ADVISOR_RECORDER": "ci-runner-7"}
     (obs,) = observe_install(
         lock,
+        install=InstallOptions(timeout=60),
         store_url=f"sqlite:///{work / 'k.db'}",
-        timeout=60,
         environ=environ,
         env=claimed,
     )

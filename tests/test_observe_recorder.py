@@ -122,7 +122,7 @@ def test_with_recorder_fills_in_only_a_missing_recorder() -> None:
 
 
 def test_a_benchmark_names_its_recorder(make_venv: Callable[..., Path], tmp_path: Path) -> None:
-    from advisor.api.observing import observe_bench
+    from advisor.api.observing import BenchOptions, observe_bench
     from advisor.knowledge.schema import PerformanceObservation
     from advisor.knowledge.store import open_store
     from tests.functional.helpers import clean_environ
@@ -130,15 +130,14 @@ def test_a_benchmark_names_its_recorder(make_venv: Callable[..., Path], tmp_path
     python = make_venv()
     store = f"sqlite:///{tmp_path / 'k.db'}"
     environ = {**clean_environ(tmp_path / "home"), "ADVISOR_RECORDER": "bench-box-1"}
-    outcome = observe_bench(
-        python.parent.parent,
-        probes=["json.roundtrip-stdlib"],
+    bench = BenchOptions(
+        probes=("json.roundtrip-stdlib",),
         repeat=1,
         workdir=tmp_path / "work",
-        store_url=store,
-        environ=environ,
-        today="2026-12-01",
         tool="stack-advisor test",
+    )
+    outcome = observe_bench(
+        python.parent.parent, bench=bench, store_url=store, environ=environ, today="2026-12-01"
     )
     assert outcome.performance
     assert {o.provenance.recorder for o in outcome.performance} == {"bench-box-1"}

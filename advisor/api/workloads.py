@@ -1,15 +1,14 @@
 """Workloads for ``advisor advise --workload NAME``: the probes that matter to a kind of work
 (sort, matmul, groupby, strings, CSV, import …), read from the curated benchmarks.
 
-Part of the composition root, beside :mod:`advisor.api.advising`, which narrows the
-performance unit of a recommendation to one workload through here.
+Part of the composition root, beside :mod:`advisor.api.advising`: it joins the probes
+:func:`advisor.observe.probes.workload` finds to the performance unit's
+:class:`~advisor.scoring.units.performance.Workload` (neither layer imports the other).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from advisor.api.bundled import default_benchmarks_dir
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,22 +21,19 @@ __all__ = ["load_workload", "workload_recommendation"]
 
 
 def load_workload(name: str, *, knowledge_dirs: Sequence[Path] = ()) -> Workload:
-    """The workload ``name`` (``advisor advise --workload``): its probes in the curated
-    benchmarks and in the ``benchmarks/`` folder of each of ``knowledge_dirs`` that has one.
-    Raises :class:`InputError` naming the known workloads for an unknown name."""
-    from advisor.observe.probes import load_probe_folders, workload_probes
+    """The workload ``name`` (:func:`advisor.observe.probes.workload`)."""
+    from advisor.observe.probes import workload
     from advisor.scoring.units.performance import Workload
 
-    folders = [default_benchmarks_dir(), *(d / "benchmarks" for d in knowledge_dirs)]
-    probes = load_probe_folders(folders)
-    return Workload(name=name.strip().lower(), probes=workload_probes(probes, name))
+    wanted, probes = workload(name, knowledge_dirs=knowledge_dirs)
+    return Workload(name=wanted, probes=probes)
 
 
 def workload_recommendation(
     kind: Recommendation, name: str, *, knowledge_dirs: Sequence[Path] = ()
 ) -> Recommendation:
-    """``kind`` with its performance unit weighing only the workload ``name``'s probes (see
-    :func:`load_workload` and :func:`advisor.scoring.types.with_workload`)."""
+    """``kind`` weighing only the workload ``name``'s probes
+    (:func:`advisor.scoring.types.with_workload`)."""
     from advisor.scoring.types import with_workload
 
     return with_workload(kind, load_workload(name, knowledge_dirs=knowledge_dirs))

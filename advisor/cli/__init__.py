@@ -27,6 +27,7 @@ from advisor.cli import knowledge as _knowledge  # noqa: F401
 from advisor.cli import knowledge_update as _knowledge_update  # noqa: F401
 from advisor.cli import lock as _lock  # noqa: F401
 from advisor.cli import observe as _observe  # noqa: F401
+from advisor.cli import observe_sweep as _observe_sweep  # noqa: F401
 from advisor.cli import serve as _serve  # noqa: F401
 from advisor.cli._app import cli
 from advisor.cli._common import stderr

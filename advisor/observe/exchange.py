@@ -44,6 +44,7 @@ __all__ = [
     "export_jsonl",
     "export_store",
     "import_jsonl",
+    "keep_observations",
     "read_jsonl",
     "store_observations",
     "write_export",
@@ -156,6 +157,20 @@ def store_observations(url: str | None, observations: Sequence[Observation]) -> 
 
     with open_store(url) as store:
         store.put(observations)
+
+
+def keep_observations(
+    url: str | None,
+    observations: Sequence[Observation],
+    *,
+    send: Callable[[Sequence[Observation]], object] | None = None,
+) -> None:
+    """Where a run's observations go: the store at ``url`` (:func:`store_observations`),
+    then a team server through ``send`` (the composition root's upload; ``None``: not sent),
+    which is called only when there are some. Stored first: a failed upload keeps them."""
+    store_observations(url, observations)
+    if send is not None and observations:
+        send(observations)
 
 
 def import_jsonl(path: Path, *, today: str, store: Callable[[], KnowledgeStore]) -> ImportOutcome:

@@ -1,18 +1,20 @@
-"""What a sweep asks for: its options, and the versions it picks from the index.
+"""What a sweep asks for: its options, where it finds the files, and the versions it picks.
 
 Sits between the composition root (:mod:`advisor.api.observing`, which opens the index
 session and passes its ``find`` and target in) and the sweep steps below:
 :mod:`advisor.observe.runs` (a performance sweep: one job spec per version) and
 :mod:`advisor.observe.compat` (a compatibility sweep: pairs of releases). The options are
 small frozen values, so the API's sweep jobs take one value each instead of a dozen
-keywords; the choices (which versions, which pairs, which interpreter) are made here.
+keywords; the choices (which versions, which job specs, which pairs, which interpreter) are
+made here. What a sweep reads of the caller's resolving options is :class:`SweepSources`, a
+Protocol the API's ``ResolveOptions`` meets as it is (this layer never imports it).
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from advisor.errors import InputError
 from advisor.observe.compat import Pair, PipSource, plan_pairs
@@ -20,6 +22,7 @@ from advisor.observe.sweep import JobSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
+    from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
     from advisor.models import DistFile
@@ -27,10 +30,42 @@ if TYPE_CHECKING:
 __all__ = [
     "CompatOptions",
     "SweepOptions",
+    "SweepSources",
     "compat_interpreter",
     "compat_pairs",
     "newest_versions",
+    "pip_source",
+    "plan_specs",
 ]
+
+
+class SweepSources(Protocol):
+    """What a sweep reads of the resolving options it is given: where the files are (the
+    indexes, the flat locations, ``--no-index``), the target Python (``X.Y``; ``None``: this
+    one) and whether pre-releases count. ``advisor.api.ResolveOptions`` meets it."""
+
+    @property
+    def index_url(self) -> str | None: ...
+    @property
+    def extra_index_urls(self) -> Sequence[str]: ...
+    @property
+    def find_links(self) -> Sequence[str]: ...
+    @property
+    def no_index(self) -> bool: ...
+    @property
+    def python(self) -> str | None: ...
+    @property
+    def pre(self) -> bool: ...
+
+
+def pip_source(sources: SweepSources) -> PipSource:
+    """Where the pip of a sweep's venvs finds the files: the indexes of ``sources``."""
+    return PipSource(
+        index_url=sources.index_url,
+        extra_index_urls=tuple(sources.extra_index_urls),
+        find_links=tuple(sources.find_links),
+        no_index=sources.no_index,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +122,45 @@ class CompatOptions:
     other_count: int = 3
     jobs: int = 1
     timeout: float = 600.0
+
+
+def plan_specs(
+    requirements: str | Sequence[str],
+    *,
+    sweep: SweepOptions,
+    sources: SweepSources,
+    find: Callable[[str], Iterable[DistFile]],
+    target: RuntimeEnvironment,
+    workdir: Path,
+    knowledge: str | None,
+    benchmarks: Path | None,
+    today: str,
+    tool: str,
+) -> list[Path]:
+    """Write one job spec per version (:func:`advisor.observe.runs.write_specs`): the
+    ``sweep.count`` newest versions with a wheel for ``target`` of each of ``requirements``
+    (all about one package; one may be a plain string) among the files ``find(name)`` lists,
+    pre-releases when ``sources.pre``. Each spec names ``sources``' indexes and Python, the
+    store ``knowledge`` and the ``benchmarks`` folder by value. Raises :class:`InputError`
+    for a bad requirement, one with no wheel, or requirements of several packages (or none)."""
+    from advisor.observe.runs import sweep_versions, write_specs
+
+    template = sweep.template(
+        python=sources.python,
+        pip=pip_source(sources),
+        knowledge=knowledge,
+        benchmarks=str(benchmarks) if benchmarks is not None else None,
+        today=today,
+        tool=tool,
+    )
+
+    def versions(requirement: str) -> tuple[str, tuple[str, ...]]:
+        return sweep_versions(
+            requirement, find=find, target=target, count=sweep.count, allow_prereleases=sources.pre
+        )
+
+    wanted = [requirements] if isinstance(requirements, str) else list(requirements)
+    return write_specs(wanted, versions=versions, template=template, workdir=workdir)
 
 
 def newest_versions(

@@ -36,14 +36,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
+    from advisor.observe.sweep import JobSpec
+
 __all__ = [
     "IMPORT_WORKLOAD",
     "Probe",
     "chosen_probes",
+    "job_probes",
     "load_probe_folders",
     "load_probes",
     "parse_probes",
     "select_probes",
+    "workload",
     "workload_probes",
 ]
 
@@ -182,6 +186,12 @@ def chosen_probes(benchmarks: Path | str | None, names: Iterable[str]) -> tuple[
     return select_probes(load_probes(folder), names)
 
 
+def job_probes(spec: JobSpec) -> tuple[Probe, ...]:
+    """The probes a sweep job's ``spec`` selects in the benchmarks folder it names
+    (:func:`chosen_probes`)."""
+    return chosen_probes(spec.benchmarks, spec.probes)
+
+
 def select_probes(probes: Iterable[Probe], names: Iterable[str]) -> tuple[Probe, ...]:
     """The probes named (a name, or a family selecting all of its probes); all when ``names``
     is empty. Raises :class:`InputError` for a name that matches nothing."""
@@ -211,3 +221,14 @@ def workload_probes(probes: Iterable[Probe], name: str) -> frozenset[str]:
         known = sorted({p.workload for p in every} | {IMPORT_WORKLOAD})
         raise InputError(f"unknown workload {name!r} (known: {', '.join(known)})")
     return found
+
+
+def workload(name: str, *, knowledge_dirs: Iterable[Path] = ()) -> tuple[str, frozenset[str]]:
+    """The workload ``name`` as ``advise --workload`` weighs it: its name (stripped, lower
+    case) and its probes (:func:`workload_probes`) in the curated benchmarks and in the
+    ``benchmarks/`` folder of each of ``knowledge_dirs`` that has one. Raises
+    :class:`InputError` naming the known workloads for an unknown name."""
+    from advisor.knowledge.bundled import default_benchmarks_dir
+
+    folders = [default_benchmarks_dir(), *(d / "benchmarks" for d in knowledge_dirs)]
+    return name.strip().lower(), workload_probes(load_probe_folders(folders), name)

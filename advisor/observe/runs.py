@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from advisor.errors import AdvisorError, InputError
 from advisor.events import SILENT
+from advisor.observe.probes import job_probes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -432,11 +433,12 @@ def run_job(
     *,
     prepare: Callable[[Path], PreparedJob],
     machine: Machine,
-    probes: Callable[[JobSpec], Sequence[Probe]],
+    probes: Callable[[JobSpec], Sequence[Probe]] = job_probes,
     record: Callable[[str | None, Sequence[Observation]], None],
 ) -> JobResult:
     """One job alone (``advisor observe run-job``, what a cluster worker runs): install
-    with ``prepare``, bench its one venv with ``probes(spec)``, and record."""
+    with ``prepare``, bench its one venv with ``probes(spec)`` (default: the spec's own),
+    and record."""
     from advisor.observe.sweep import read_spec
 
     prepared = prepare(spec_path)
@@ -453,14 +455,15 @@ def run_jobs(
     prepare: Callable[[Path], PreparedJob],
     jobs: int,
     machine: Machine,
-    probes: Callable[[JobSpec], Sequence[Probe]],
+    probes: Callable[[JobSpec], Sequence[Probe]] = job_probes,
     record: Callable[[str | None, Sequence[Observation]], None],
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
     """Install every job with ``prepare`` (a picklable, module-level callable: ``jobs`` at a
     time in a local process pool), then bench all installed venvs together, interleaved,
-    in this process; results in spec order. Raises :class:`InputError` when the specs
-    disagree on how to measure (:func:`same_protocol`)."""
+    in this process, with ``probes(spec)`` (default: the specs' own); results in spec
+    order. Raises :class:`InputError` when the specs disagree on how to measure
+    (:func:`same_protocol`)."""
     from advisor.observe.sweep import read_spec, run_pool
 
     loaded = [read_spec(p) for p in specs]

@@ -41,7 +41,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -59,12 +59,25 @@ T = TypeVar("T")
 __all__ = [
     "JobResult",
     "JobSpec",
+    "LockSources",
     "concatenate",
     "newest_with_wheel",
     "read_spec",
     "run_pool",
     "write_spec",
 ]
+
+
+class LockSources(TypedDict):
+    """What a job's lock step resolves with, named as the fields of the lock job's options
+    (``advisor.api.ResolveOptions``), so the composition root passes them on as they are:
+    ``ResolveOptions(**spec.lock_sources())`` (mypy checks every key against the fields)."""
+
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    no_index: bool
+    python: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +102,16 @@ class JobSpec:
     benchmarks: str | None = None
     today: str
     tool: str
+
+    def lock_sources(self) -> LockSources:
+        """The indexes and the target Python the job's requirement is locked with."""
+        return LockSources(
+            index_url=self.index_url,
+            extra_index_urls=self.extra_index_urls,
+            find_links=self.find_links,
+            no_index=self.no_index,
+            python=self.python,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
