@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 __all__ = [
     "AdviceResult",
     "AdviseOptions",
+    "BuildOptions",
     "CheckOptions",
     "CheckReport",
     "ComparisonResult",
@@ -25,12 +26,14 @@ __all__ = [
     "FamilyOutcome",
     "FixOptions",
     "FixOutcome",
+    "ImageOptions",
     "ImageOutcome",
     "IndexConfig",
     "IndexStrategy",
     "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "PushOptions",
     "PushOutcome",
     "RecommendationType",
     "ReportOptions",
@@ -76,6 +79,7 @@ __all__ = [
 _WHERE = {
     "AdviceResult": ("advisor.options", "AdviceResult"),
     "AdviseOptions": ("advisor.options", "AdviseOptions"),
+    "BuildOptions": ("advisor.image.options", "BuildOptions"),
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
     "ComparisonResult": ("advisor.options", "ComparisonResult"),
@@ -83,12 +87,14 @@ _WHERE = {
     "FamilyOutcome": ("image_family", "FamilyOutcome"),
     "FixOptions": ("advisor.options", "FixOptions"),
     "FixOutcome": ("advisor.options", "FixOutcome"),
+    "ImageOptions": ("advisor.image.options", "ImageOptions"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("advisor.models", "IndexStrategy"),
     "LockFormat": ("advisor.models", "LockFormat"),
     "LockOptions": ("advisor.options", "LockOptions"),
     "LockOutcome": ("advisor.options", "LockOutcome"),
+    "PushOptions": ("advisor.image.options", "PushOptions"),
     "PushOutcome": ("publishing", "PushOutcome"),
     "RecommendationType": ("advisor.models", "RecommendationType"),
     "ReportOptions": ("advisor.options", "ReportOptions"),
@@ -161,6 +167,7 @@ if TYPE_CHECKING:
         run_sweep_job,
     )
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
+    from advisor.image.options import BuildOptions, ImageOptions, PushOptions
     from advisor.models import IndexStrategy, LockFormat, RecommendationType
     from advisor.options import (
         AdviceResult,

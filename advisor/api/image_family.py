@@ -1,10 +1,8 @@
 """``advisor image generate --all``: every recipe's build context, resolved as one family.
 
-Part of the composition root, and only its wiring: the images share the settings
-:func:`advisor.api.imaging.image_settings` makes (the knowledge folder, the lock step, the
-host, the environment, the time), and :mod:`advisor.image.family_contexts` resolves the
-recipes in name order, each preferring the earlier ones' pins, and explains every version
-that still differs (``family.json``).
+Part of the composition root, wiring only: the settings every image shares
+(:func:`advisor.api.imaging.image_settings`), handed to
+:func:`advisor.image.family_contexts.generate_family`.
 """
 
 from __future__ import annotations
@@ -19,8 +17,9 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from advisor.api.context import ResolveOptions
     from advisor.events import ProgressEvents
+    from advisor.image.options import ImageOptions
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = ["FAMILY_FILE", "FamilyOutcome", "generate_family"]
 
@@ -28,25 +27,18 @@ __all__ = ["FAMILY_FILE", "FamilyOutcome", "generate_family"]
 def generate_family(
     *,
     opts: ResolveOptions,
-    output: Path,
-    knowledge_dir: Path | None = None,
+    image: ImageOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     now: datetime | None = None,
-    vendor: bool = True,
-    align: bool = True,
     events: ProgressEvents = SILENT,
 ) -> FamilyOutcome:
-    """Write ``output/NAME/`` for every recipe (its default requirements) and
-    ``output/family.json``. With ``align`` (the default) later recipes prefer the earlier
-    ones' pins; without, each resolves on its own (to see what alignment changes).
-    A recipe with no stack is reported in ``failures``, not raised. Raises
-    :class:`~advisor.errors.InputError` when ``output`` cannot be written or there is no
-    recipe."""
+    """Every recipe's context under ``image.output`` and ``family.json``; see
+    :func:`advisor.image.family_contexts.generate_family`."""
     from advisor.api.imaging import image_settings
     from advisor.image.family_contexts import generate_family as generate
 
-    settings = image_settings(
-        opts, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now, events=events
-    )
-    return generate(output=output, settings=settings, vendor=vendor, align=align)
+    settings = image_settings(opts, knowledge_dir=image.knowledge_dir, environ=environ,
+                              cwd=cwd, now=now, events=events)  # fmt: skip
+    return generate(output=image.output, settings=settings, vendor=image.vendor,
+                    align=image.align)  # fmt: skip
