@@ -408,9 +408,10 @@ def test_a_recorded_image_build_failure_steers_the_next_advice(
 ) -> None:
     from advisor.api import ImageOptions
     from advisor.api.context import ResolveOptions
-    from advisor.api.imaging import generate, list_recipes, recipe_target
+    from advisor.api.imaging import generate, list_recipes
     from advisor.environment import RuntimeEnvironment
     from advisor.image.recipes import find_recipe
+    from advisor.image.target import recipe_target
     from advisor.observe.fingerprint import build_predicate
     from tests.support.index import Project, release
 

@@ -84,7 +84,7 @@ _WHERE = {
     "CheckReport": ("checking", "CheckReport"),
     "ComparisonResult": ("advisor.options", "ComparisonResult"),
     "Explanation": ("advisor.options", "Explanation"),
-    "FamilyOutcome": ("image_family", "FamilyOutcome"),
+    "FamilyOutcome": ("imaging", "FamilyOutcome"),
     "FixOptions": ("advisor.options", "FixOptions"),
     "FixOutcome": ("advisor.options", "FixOutcome"),
     "ImageOptions": ("advisor.image.options", "ImageOptions"),
@@ -112,7 +112,7 @@ _WHERE = {
     "export_observations": ("observing", "export_observations"),
     "fix": ("fixing", "fix"),
     "generate_image": ("imaging", "generate"),
-    "generate_images": ("image_family", "generate_family"),
+    "generate_images": ("imaging", "generate_family"),
     "import_observations": ("observing", "import_observations"),
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
@@ -145,10 +145,9 @@ if TYPE_CHECKING:
     from advisor.api.environment import detect_environment
     from advisor.api.explaining import explain_pin as explain
     from advisor.api.fixing import fix
-    from advisor.api.image_family import FamilyOutcome
-    from advisor.api.image_family import generate_family as generate_images
-    from advisor.api.imaging import ImageOutcome, list_images, list_recipes
+    from advisor.api.imaging import FamilyOutcome, ImageOutcome, list_images, list_recipes
     from advisor.api.imaging import generate as generate_image
+    from advisor.api.imaging import generate_family as generate_images
     from advisor.api.installing import install_lock
     from advisor.api.knowledge import import_osv
     from advisor.api.knowledge import show as show_knowledge

@@ -1,9 +1,11 @@
-"""Image build contexts: ``advisor image generate`` and ``advisor image list``.
+"""Image build contexts: ``advisor image generate`` (one recipe, or ``--all``: the family)
+and ``advisor image list``.
 
 Part of the composition root, wiring only: the process environment, the clock, the host,
 and the lock step an image takes (a :class:`~advisor.image.locker.StackLocker`): the lock
 job's own steps, so an image's stack is chosen and its locks rendered as ``advisor lock``
-does. What an image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly`).
+does. What an image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly`,
+:mod:`~advisor.image.family_contexts`, :mod:`~advisor.image.listing`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from typing import TYPE_CHECKING
 
 from advisor.events import SILENT
 from advisor.image.assembly import ImageOutcome
+from advisor.image.family_contexts import FamilyOutcome
 from advisor.image.listing import ImageListing
-from advisor.image.options import ImageOptions
-from advisor.image.target import recipe_target
 from advisor.knowledge.bundled import recipes_folder
 
 if TYPE_CHECKING:
@@ -29,18 +30,18 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.image.assembly import ContextSettings
     from advisor.image.locker import ImageLockRequest, LockedImage
+    from advisor.image.options import ImageOptions
     from advisor.knowledge.schema import ImageRecipe
     from advisor.options.resolve import ResolveOptions
 
 __all__ = [
+    "FamilyOutcome",
     "ImageListing",
-    "ImageOptions",
     "ImageOutcome",
     "generate",
-    "image_settings",
+    "generate_family",
     "list_images",
     "list_recipes",
-    "recipe_target",
 ]
 
 
@@ -53,7 +54,7 @@ def list_recipes(
     return read_recipes(knowledge_dir, date=(now or datetime.now(UTC)).date().isoformat())
 
 
-def image_settings(
+def _settings(
     opts: ResolveOptions,
     *,
     knowledge_dir: Path | None,
@@ -62,7 +63,8 @@ def image_settings(
     now: datetime | None,
     events: ProgressEvents = SILENT,
 ) -> ContextSettings:
-    """What the images of one job share (:class:`~advisor.image.assembly.ContextSettings`)."""
+    """What the images of one job share (:class:`~advisor.image.assembly.ContextSettings`):
+    the lock step is the lock job's own (:class:`_ImageLock`)."""
     from advisor.environment import RuntimeEnvironment
     from advisor.image.assembly import ContextSettings
 
@@ -94,10 +96,29 @@ def generate(
     says; see :func:`advisor.image.assembly.generate_context`."""
     from advisor.image.assembly import generate_context
 
-    settings = image_settings(opts, knowledge_dir=image.knowledge_dir, environ=environ,
-                              cwd=cwd, now=now, events=events)  # fmt: skip
+    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
+                         now=now, events=events)  # fmt: skip
     return generate_context(recipe_name, inputs, output=image.output, settings=settings,
                             vendor=image.vendor, preferences=image.preferences)  # fmt: skip
+
+
+def generate_family(
+    *,
+    opts: ResolveOptions,
+    image: ImageOptions,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    now: datetime | None = None,
+    events: ProgressEvents = SILENT,
+) -> FamilyOutcome:
+    """Every recipe's context under ``image.output``, resolved as one family, and
+    ``family.json``; see :func:`advisor.image.family_contexts.generate_family`."""
+    from advisor.image.family_contexts import generate_family as generate_all
+
+    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
+                         now=now, events=events)  # fmt: skip
+    return generate_all(output=image.output, settings=settings, vendor=image.vendor,
+                        align=image.align)  # fmt: skip
 
 
 def list_images(
@@ -119,7 +140,7 @@ def list_images(
     now = now or datetime.now(UTC)
     settings = None
     if resolve is not None:
-        settings = image_settings(
+        settings = _settings(
             resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
         )
     return listing(recipes_folder(knowledge_dir), today=now.date(), resolve=settings,
@@ -148,13 +169,14 @@ class _ImageLock:
         opts = dataclasses.replace(
             self.opts, recommendation=request.recommendation, extra_index_urls=extra
         )
-        out = LockOptions(output=request.folder / "pylock.toml")
+        paths = request.lock_paths()
+        out = LockOptions(output=paths[LockFormat.PYLOCK])
         whole = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
         pinned = request.pinned_indexes(whole.index.pinned)
         prep = whole.for_target(request.target, previous=request.preferences, pinned=pinned)
         advice = AdviseOptions(knowledge_dirs=request.knowledge_dirs)
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
-        # both locks rendered, not written: the context is written whole, below
+        # both locks rendered, not written: image/ writes the context whole
         dry = LockOptions(dry_run=True, command=request.command, index_lines=request.index_lines)
         locks = {
             fmt: finish(
@@ -164,7 +186,7 @@ class _ImageLock:
                 tool=stack.tool,
                 out=dataclasses.replace(dry, output=path, format=fmt),
             )
-            for fmt, path in request.lock_paths().items()
+            for fmt, path in paths.items()
         }
         public = prep.index.redacted()
         return LockedImage(

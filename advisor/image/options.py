@@ -1,9 +1,8 @@
 """What the image jobs are asked: how contexts are written, how one is built, how one is pushed.
 
 Sits at the entrance of the image package: the composition root (:mod:`advisor.api.imaging`,
-:mod:`~advisor.api.image_family`, :mod:`~advisor.api.building`,
-:mod:`~advisor.api.publishing`) takes these values from its callers (the CLI, a notebook)
-and hands them down unchanged to :mod:`advisor.image.assembly`,
+:mod:`~advisor.api.building`, :mod:`~advisor.api.publishing`) takes these values from its
+callers (the CLI, a notebook) and hands them down to :mod:`advisor.image.assembly`,
 :mod:`~advisor.image.family_contexts`, :mod:`~advisor.image.builder` and
 :mod:`~advisor.image.push`, so a job's signature holds its subject, one options value and
 what only the root knows (the process environment, the clock, the host, the store).
