@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
+from advisor.api import ImageOptions
 from advisor.api.context import ResolveOptions
 from advisor.api.imaging import generate
 from advisor.api.locking import LockOptions, lock, recorded_request
@@ -167,8 +168,7 @@ def test_a_cuda_recipe_takes_the_matching_build_from_its_framework_index(
     outcome = generate(
         "gpu",
         opts=ResolveOptions(index_url=default.file_url),
-        output=tmp_path / "ctx",
-        knowledge_dir=knowledge,
+        image=ImageOptions(output=tmp_path / "ctx", knowledge_dir=knowledge),
         environ={**environ, "FRAMEWORK_INDEX": root},
         cwd=tmp_path,
     )
@@ -178,8 +178,7 @@ def test_a_cuda_recipe_takes_the_matching_build_from_its_framework_index(
     unset = generate(
         "gpu",
         opts=ResolveOptions(index_url=default.file_url),
-        output=tmp_path / "ctx2",
-        knowledge_dir=knowledge,
+        image=ImageOptions(output=tmp_path / "ctx2", knowledge_dir=knowledge),
         environ=environ,
         cwd=tmp_path,
     )
@@ -189,8 +188,7 @@ def test_a_cuda_recipe_takes_the_matching_build_from_its_framework_index(
         generate(
             "gpu",
             opts=ResolveOptions(index_url=default.file_url),
-            output=tmp_path / "ctx3",
-            knowledge_dir=knowledge,
+            image=ImageOptions(output=tmp_path / "ctx3", knowledge_dir=knowledge),
             environ={**environ, "FRAMEWORK_INDEX": "no-scheme"},
             cwd=tmp_path,
         )

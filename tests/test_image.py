@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import CliRunner
 
+from advisor.api import ImageOptions
 from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.context import ResolveOptions
-from advisor.api.imaging import ImageOutcome, generate, list_recipes, recipe_target
+from advisor.api.imaging import ImageOutcome, generate, list_recipes
 from advisor.cli import cli
 from advisor.environment import RuntimeEnvironment
 from advisor.errors import InputError, NoViableStack
 from advisor.image.containerfile import ContainerfileSpec, render_containerfile
 from advisor.image.recipes import find_recipe, load_recipes
+from advisor.image.target import recipe_target
 from advisor.knowledge.sources.folder import load_knowledge_folder
 from tests.support.index import Project, release
 
@@ -103,17 +105,23 @@ def _opts(index: FixtureIndex, **kw: object) -> ResolveOptions:
 
 
 def _generate(
-    index: FixtureIndex, environ: dict[str, str], tmp_path: Path, *lines: str, **kw: Any
+    index: FixtureIndex,
+    environ: dict[str, str],
+    tmp_path: Path,
+    *lines: str,
+    opts: ResolveOptions | None = None,
+    **image: Any,
 ) -> ImageOutcome:
-    """``minimal`` for ``lines`` (requirements) into ``tmp_path/ctx``; ``kw`` overrides."""
-    args: dict[str, Any] = {
-        "opts": _opts(index),
-        "output": tmp_path / "ctx",
-        "environ": environ,
-        "cwd": tmp_path,
-        **kw,
-    }
-    return generate("minimal", [_requirements(tmp_path, *lines)], **args)
+    """``minimal`` for ``lines`` (requirements) into ``tmp_path/ctx``; ``opts`` and ``image``
+    (:class:`ImageOptions` fields) override."""
+    return generate(
+        "minimal",
+        [_requirements(tmp_path, *lines)],
+        opts=opts or _opts(index),
+        image=ImageOptions(output=tmp_path / "ctx", **image),
+        environ=environ,
+        cwd=tmp_path,
+    )
 
 
 def _requirements(tmp_path: Path, *lines: str) -> Path:
@@ -272,7 +280,8 @@ def test_generating_twice_gives_the_same_bytes(
     texts = []
     for _ in range(2):
         out = tmp_path / "ctx"
-        generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+        image = ImageOptions(output=out)
+        generate("minimal", [req], opts=_opts(index), image=image, environ=environ, cwd=tmp_path)
         texts.append({n: (out / n).read_bytes() for n in CONTEXT_FILES})
     assert texts[0] == texts[1]
 
@@ -281,7 +290,8 @@ def test_default_requirements_are_the_recipes(
     index: FixtureIndex, environ: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx"
-    outcome = generate("minimal", opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    image = ImageOptions(output=out)
+    outcome = generate("minimal", opts=_opts(index), image=image, environ=environ, cwd=tmp_path)
     assert outcome.resolution.pins == ()
     assert (out / "requirements.in").read_text(encoding="utf-8").startswith("# the default")
 
@@ -321,11 +331,12 @@ def test_a_corrupt_vendored_file_is_fetched_again(
 ) -> None:
     out = tmp_path / "ctx"
     req = _requirements(tmp_path, "helper")
-    generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    image = ImageOptions(output=out)
+    generate("minimal", [req], opts=_opts(index), image=image, environ=environ, cwd=tmp_path)
     wheel = out / "wheels" / "helper-2.0-py3-none-any.whl"
     good = wheel.read_bytes()
     wheel.write_bytes(b"corrupt")
-    generate("minimal", [req], opts=_opts(index), output=out, environ=environ, cwd=tmp_path)
+    generate("minimal", [req], opts=_opts(index), image=image, environ=environ, cwd=tmp_path)
     assert wheel.read_bytes() == good
 
 

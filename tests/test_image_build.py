@@ -19,7 +19,6 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from advisor.api.building import last_builds, read_context
 from advisor.cli import cli
 from advisor.errors import InputError
 from advisor.image.build import (
@@ -30,6 +29,8 @@ from advisor.image.build import (
     parse_step,
     run_build,
 )
+from advisor.image.context import read_context
+from advisor.image.listing import last_builds
 from advisor.image.tools import BuildTool, build_argv, choose_tool, probe_tool
 from advisor.knowledge.schema import (
     ArtefactFault,
@@ -405,10 +406,12 @@ def test_the_pipeline_script_is_valid_bash() -> None:
 def test_a_recorded_image_build_failure_steers_the_next_advice(
     fixture_index_factory: Callable[..., FixtureIndex], pip_env: dict[str, str], tmp_path: Path
 ) -> None:
+    from advisor.api import ImageOptions
     from advisor.api.context import ResolveOptions
-    from advisor.api.imaging import generate, list_recipes, recipe_target
+    from advisor.api.imaging import generate, list_recipes
     from advisor.environment import RuntimeEnvironment
     from advisor.image.recipes import find_recipe
+    from advisor.image.target import recipe_target
     from advisor.observe.fingerprint import build_predicate
     from tests.support.index import Project, release
 
@@ -439,10 +442,9 @@ def test_a_recorded_image_build_failure_steers_the_next_advice(
             "minimal",
             [requirements],
             opts=ResolveOptions(index_url=index.file_url, recommendation="stable"),
-            output=folder / "ctx",
+            image=ImageOptions(output=folder / "ctx", vendor=False),
             environ=environ,
             cwd=folder,
-            vendor=False,
         )
         record = (folder / "ctx" / "image.json").read_text(encoding="utf-8")
         return [str(p.version) for p in outcome.resolution.pins], record
@@ -536,9 +538,9 @@ def test_the_probe_reads_this_machines_python() -> None:
 
 
 def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration() -> None:
-    from advisor.api.building import observed_base
     from advisor.api.imaging import list_recipes
     from advisor.environment import RuntimeEnvironment
+    from advisor.image.base_facts import observed_base
     from advisor.image.recipes import find_recipe
 
     recipe = find_recipe(list_recipes(), "minimal")  # declares CPython 3.12
@@ -573,10 +575,9 @@ def test_observed_base_records_what_the_image_has_and_warns_of_the_declaration()
 def test_a_cached_install_step_is_observed_through_the_built_images_answer(
     tmp_path: Path,
 ) -> None:
-    from advisor.api.building import observed_base
     from advisor.api.imaging import list_recipes
     from advisor.environment import RuntimeEnvironment
-    from advisor.image.base_facts import PROBE_ARGV
+    from advisor.image.base_facts import PROBE_ARGV, observed_base
     from advisor.image.fact_probe import probe_image
     from advisor.image.recipes import find_recipe
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from advisor.api import BuildOptions, ImageOptions
 from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.building import build_image
 from advisor.api.context import ResolveOptions
@@ -98,8 +99,7 @@ def _generate(
         "minimal",
         [_requirements(tmp_path, "tiny")],
         opts=ResolveOptions(index_url=index.file_url),
-        output=out,
-        knowledge_dir=knowledge_dir,
+        image=ImageOptions(output=out, knowledge_dir=knowledge_dir),
         environ=environ,
         cwd=tmp_path,
     )
@@ -131,13 +131,12 @@ def test_build_minimal_then_import_the_locked_packages(
 ) -> None:
     context = _generate(index, knowledge_dir, tmp_path, environ)
     lines: list[str] = []
-    outcome = build_image(
-        context,
+    opts = BuildOptions(
         tool="buildah",
         tag="localhost/advisor-test-minimal:1",
-        environ=environ,
         on_line=lambda line, _step: lines.append(line),
     )
+    outcome = build_image(context, opts=opts, environ=environ)
     assert outcome.ok, outcome.run.output
     assert outcome.run.progress is not None and outcome.run.progress.stage == 3
     assert any("Successfully installed helper-2.0 tiny-1.1" in line for line in lines)
@@ -184,9 +183,9 @@ def test_a_cached_install_step_still_records_the_bases_facts(
     # step prints: they are asked from the built image instead
     context = _generate(index, knowledge_dir, tmp_path, environ)
     layered = {**environ, "BUILDAH_LAYERS": "true"}
-    first = build_image(context, tool="buildah", environ=layered)
+    first = build_image(context, opts=BuildOptions(tool="buildah"), environ=layered)
     assert first.ok and first.warnings == (), first.run.output
-    second = build_image(context, tool="buildah", environ=layered)
+    second = build_image(context, opts=BuildOptions(tool="buildah"), environ=layered)
     assert second.ok, second.run.output
     assert "Using cache" in second.run.output
     assert parse_base_facts(second.run.output) is None  # the cached step printed nothing
@@ -205,7 +204,7 @@ def test_a_corrupt_wheel_fails_the_build_as_a_fault_of_that_file_not_of_its_rele
     wheel = context / "wheels" / "helper-2.0-py3-none-any.whl"
     locked = hashlib.sha256(wheel.read_bytes()).hexdigest()
     wheel.write_bytes(wheel.read_bytes() + b"tampered")
-    outcome = build_image(context, tool="buildah", environ=environ)
+    outcome = build_image(context, opts=BuildOptions(tool="buildah"), environ=environ)
     assert not outcome.ok and outcome.failure_class == "hash-mismatch"
     assert "failed" not in {o.outcome for o in outcome.observations}
     stack, fault = outcome.observations
@@ -392,7 +391,7 @@ def _built(
     index: FixtureIndex, knowledge_dir: Path, tmp_path: Path, environ: dict[str, str]
 ) -> Path:
     context = _generate(index, knowledge_dir, tmp_path, environ)
-    outcome = build_image(context, tool="buildah", environ=environ)
+    outcome = build_image(context, opts=BuildOptions(tool="buildah"), environ=environ)
     assert outcome.ok, outcome.run.output
     return context
 

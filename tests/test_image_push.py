@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
+from advisor.api import PushOptions
 from advisor.api.publishing import push_image
 from advisor.cli import cli
 from advisor.errors import InputError
@@ -137,7 +138,8 @@ def test_push_refuses_a_context_that_was_not_built(
     with pytest.raises(InputError, match="built with docker"):
         push_image(context, "127.0.0.1:5000/x", environ=environ)
     with pytest.raises(InputError, match="no such OCI archive"):
-        push_image(context, "127.0.0.1:5000/x", archive=tmp_path / "no.tar", environ=environ)
+        missing = PushOptions(archive=tmp_path / "no.tar")
+        push_image(context, "127.0.0.1:5000/x", opts=missing, environ=environ)
     result = CliRunner().invoke(cli, ["image", "push", str(context), "short-name"])
     assert isinstance(result.exception, InputError)  # the CLI's main turns it into exit 2
     assert "built with docker" in str(result.exception)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
-from advisor.api import generate_images
+from advisor.api import ImageOptions, generate_images
 from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.imaging import generate
 from advisor.cli import cli
+from advisor.errors import InputError
 from tests.support.index import Project, release
 from tests.test_image import (  # noqa: F401 - cli_env is a fixture
     GOLDEN_FILES,
@@ -89,6 +90,28 @@ def recipe_indexes(
     return default, root
 
 
+def test_a_job_reads_the_recipes_of_its_folder_and_compare_env_those_of_the_first_with_some(
+    tmp_path: Path,
+) -> None:
+    """``image generate --knowledge-dir`` reads that folder's recipes, or fails without them;
+    ``advise --compare-env image:NAME`` takes the first of its knowledge folders with an
+    ``images/`` folder (a project's may hold only prescriptions), else the curated one."""
+    from advisor.image.recipes import first_recipes, read_recipes
+
+    today = "2026-12-07"
+    project = tmp_path / "project"
+    (project / "prescriptions").mkdir(parents=True)
+    own = _family_knowledge(tmp_path, {"own-image": ("3.12", ["numpy"])})
+    assert [r.name for r in read_recipes(own, date=today)] == ["own-image"]
+    with pytest.raises(InputError, match="no image recipes"):
+        read_recipes(project, date=today)
+    curated = read_recipes(None, date=today)
+    assert [r.name for r in curated] == sorted(RECIPES)
+    assert [r.name for r in first_recipes([project, own], date=today)] == ["own-image"]
+    assert first_recipes([project], date=today) == curated
+    assert first_recipes([], date=today) == curated
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_every_recipe_generates_its_golden_context(
     name: str,
@@ -101,7 +124,7 @@ def test_every_recipe_generates_its_golden_context(
     outcome = generate(
         name,
         opts=_opts(default),
-        output=out,
+        image=ImageOptions(output=out),
         environ={**environ, "PYTORCH_INDEX_URL": framework.as_uri()},
         cwd=tmp_path,
     )
@@ -135,7 +158,7 @@ def test_the_recipes_generate_as_one_family_that_agrees(
     out = tmp_path / "family"
     family = generate_images(
         opts=_opts(default),
-        output=out,
+        image=ImageOptions(output=out),
         environ={**environ, "PYTORCH_INDEX_URL": framework.as_uri()},
         cwd=tmp_path,
     )
@@ -196,8 +219,9 @@ def test_every_divergence_has_its_reason_and_alignment_is_what_removes_them(
             "c-old-python": ("3.10", ["numpy>=2"]),
         },
     )
-    common = {"opts": _opts(default), "knowledge_dir": knowledge, "environ": environ}
-    family = generate_images(output=tmp_path / "aligned", cwd=tmp_path, **common)
+    opts = _opts(default)
+    aligned = ImageOptions(output=tmp_path / "aligned", knowledge_dir=knowledge)
+    family = generate_images(opts=opts, image=aligned, environ=environ, cwd=tmp_path)
     pins = {i.recipe.name: str(i.resolution.pins[0].version) for i in family.images}
     assert pins == {"a-capped": "1.26.4", "b-any": "1.26.4", "c-old-python": "2.1.3"}
     (numpy,) = family.divergences
@@ -207,7 +231,8 @@ def test_every_divergence_has_its_reason_and_alignment_is_what_removes_them(
     assert family.ok
 
     # each on its own, b-any takes the newest numpy although a-capped's would do: unexplained
-    alone = generate_images(output=tmp_path / "alone", cwd=tmp_path, align=False, **common)
+    apart = ImageOptions(output=tmp_path / "alone", knowledge_dir=knowledge, align=False)
+    alone = generate_images(opts=opts, image=apart, environ=environ, cwd=tmp_path)
     (numpy,) = alone.divergences
     assert numpy.versions == {"b-any": "2.3.1", "c-old-python": "2.1.3"}
     assert numpy.unexplained == ("b-any",) and not alone.ok

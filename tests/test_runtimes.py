@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from advisor.advice.runtimes import (
     RuntimeOutcome,
     compare_runtimes,
     parse_runtime,
+    parse_runtimes,
 )
 from advisor.errors import InputError
 from advisor.report.runtimes import runtime_comparison_json_schema
@@ -47,6 +49,36 @@ def test_parse_runtime_takes_configured_names_first_then_python_versions() -> No
     assert parse_runtime("image:slim", known=(), images={"slim": image}) == image
     with pytest.raises(InputError, match=r"no such image recipe \(slim\)"):
         parse_runtime("image:fat", known=(), images={"slim": image})
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """What an image recipe tells of its runtime (a ``RuntimeSource``)."""
+
+    name: str
+    python: str = "3.12"
+    platform: str = "manylinux_2_36_x86_64"
+    implementation: str = "cp"
+    cuda: str | None = None
+
+
+def test_parse_runtimes_reads_the_recipes_once_and_only_for_an_image() -> None:
+    """Reading the recipes decodes a folder of files (and fails without one): a comparison of
+    Python versions never reads them, one naming images reads them once."""
+    reads: list[int] = []
+
+    def recipes() -> list[_Recipe]:
+        reads.append(1)
+        return [_Recipe(name="slim"), _Recipe(name="gpu", cuda="12.4")]
+
+    plain = parse_runtimes(["py311", "3.12"], known=(), recipes=recipes)
+    assert [c.python for c in plain] == ["3.11", "3.12"] and reads == []
+    named = parse_runtimes(["image:gpu", "3.11", "image:slim"], known=(), recipes=recipes)
+    assert [c.label for c in named] == ["image:gpu", "3.11", "image:slim"]
+    assert (named[0].cuda, named[2].platform) == ("12.4", "manylinux_2_36_x86_64")
+    assert reads == [1]
+    with pytest.raises(InputError, match=r"no such image recipe \(gpu, slim\)"):
+        parse_runtimes(["3.11", "image:fat"], known=(), recipes=recipes)
 
 
 def _advice(pins: dict[str, float], *, unit: str = "stability") -> Advice:

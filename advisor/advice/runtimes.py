@@ -51,6 +51,7 @@ __all__ = [
     "compare_runtimes",
     "image_runtimes",
     "parse_runtime",
+    "parse_runtimes",
 ]
 
 #: Units whose terms come from measurements that hold only where they were made: without
@@ -138,6 +139,17 @@ def image_runtimes(recipes: Iterable[RuntimeSource]) -> dict[str, RuntimeChoice]
         )
         for r in recipes
     }
+
+
+def parse_runtimes(
+    texts: Iterable[str], *, known: Collection[str], recipes: Callable[[], Iterable[RuntimeSource]]
+) -> tuple[RuntimeChoice, ...]:
+    """Each of ``texts`` as a runtime (:func:`parse_runtime`), in order. ``recipes`` (the
+    image recipes) is called once, and only when a text names one (``image:NAME``):
+    reading them is a folder of files to decode."""
+    texts = tuple(texts)
+    images = image_runtimes(recipes()) if any(t.startswith("image:") for t in texts) else {}
+    return tuple(parse_runtime(t, known=known, images=images) for t in texts)
 
 
 def advise_runtimes(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 __all__ = [
     "AdviceResult",
     "AdviseOptions",
+    "BuildOptions",
     "CheckOptions",
     "CheckReport",
     "ComparisonResult",
@@ -25,12 +26,14 @@ __all__ = [
     "FamilyOutcome",
     "FixOptions",
     "FixOutcome",
+    "ImageOptions",
     "ImageOutcome",
     "IndexConfig",
     "IndexStrategy",
     "LockFormat",
     "LockOptions",
     "LockOutcome",
+    "PushOptions",
     "PushOutcome",
     "RecommendationType",
     "ReportOptions",
@@ -76,19 +79,22 @@ __all__ = [
 _WHERE = {
     "AdviceResult": ("advisor.options", "AdviceResult"),
     "AdviseOptions": ("advisor.options", "AdviseOptions"),
+    "BuildOptions": ("advisor.image.options", "BuildOptions"),
     "CheckOptions": ("checking", "CheckOptions"),
     "CheckReport": ("checking", "CheckReport"),
     "ComparisonResult": ("advisor.options", "ComparisonResult"),
     "Explanation": ("advisor.options", "Explanation"),
-    "FamilyOutcome": ("image_family", "FamilyOutcome"),
+    "FamilyOutcome": ("imaging", "FamilyOutcome"),
     "FixOptions": ("advisor.options", "FixOptions"),
     "FixOutcome": ("advisor.options", "FixOutcome"),
+    "ImageOptions": ("advisor.image.options", "ImageOptions"),
     "ImageOutcome": ("imaging", "ImageOutcome"),
     "IndexConfig": ("context", "IndexConfig"),
     "IndexStrategy": ("advisor.models", "IndexStrategy"),
     "LockFormat": ("advisor.models", "LockFormat"),
     "LockOptions": ("advisor.options", "LockOptions"),
     "LockOutcome": ("advisor.options", "LockOutcome"),
+    "PushOptions": ("advisor.image.options", "PushOptions"),
     "PushOutcome": ("publishing", "PushOutcome"),
     "RecommendationType": ("advisor.models", "RecommendationType"),
     "ReportOptions": ("advisor.options", "ReportOptions"),
@@ -106,7 +112,7 @@ _WHERE = {
     "export_observations": ("observing", "export_observations"),
     "fix": ("fixing", "fix"),
     "generate_image": ("imaging", "generate"),
-    "generate_images": ("image_family", "generate_family"),
+    "generate_images": ("imaging", "generate_family"),
     "import_observations": ("observing", "import_observations"),
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
@@ -139,10 +145,9 @@ if TYPE_CHECKING:
     from advisor.api.environment import detect_environment
     from advisor.api.explaining import explain_pin as explain
     from advisor.api.fixing import fix
-    from advisor.api.image_family import FamilyOutcome
-    from advisor.api.image_family import generate_family as generate_images
-    from advisor.api.imaging import ImageOutcome, list_images, list_recipes
+    from advisor.api.imaging import FamilyOutcome, ImageOutcome, list_images, list_recipes
     from advisor.api.imaging import generate as generate_image
+    from advisor.api.imaging import generate_family as generate_images
     from advisor.api.installing import install_lock
     from advisor.api.knowledge import import_osv
     from advisor.api.knowledge import show as show_knowledge
@@ -161,6 +166,7 @@ if TYPE_CHECKING:
         run_sweep_job,
     )
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
+    from advisor.image.options import BuildOptions, ImageOptions, PushOptions
     from advisor.models import IndexStrategy, LockFormat, RecommendationType
     from advisor.options import (
         AdviceResult,

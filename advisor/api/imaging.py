@@ -1,17 +1,17 @@
-"""Image build contexts: ``advisor image generate`` and ``advisor image list``.
+"""Image build contexts: ``advisor image generate`` (one recipe, or ``--all``: the family)
+and ``advisor image list``.
 
-Part of the composition root, and only its wiring: the process environment, the clock, the
-host, the knowledge folder, and the lock step an image takes (a
-:class:`~advisor.image.locker.StackLocker`): the lock job's own steps, ``prepare``,
-``choose_stack`` and ``finish`` (so an image's stack is chosen and its locks rendered as
-``advisor lock`` does), with the index session that downloads the locked files. What an
-image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly` first)."""
+Part of the composition root, wiring only: the process environment, the clock, the host,
+and the lock step an image takes (a :class:`~advisor.image.locker.StackLocker`): the lock
+job's own steps, so an image's stack is chosen and its locks rendered as ``advisor lock``
+does. What an image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly`,
+:mod:`~advisor.image.family_contexts`, :mod:`~advisor.image.listing`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -19,48 +19,42 @@ from typing import TYPE_CHECKING
 
 from advisor.events import SILENT
 from advisor.image.assembly import ImageOutcome
+from advisor.image.family_contexts import FamilyOutcome
 from advisor.image.listing import ImageListing
-from advisor.image.target import recipe_target
 from advisor.knowledge.bundled import recipes_folder
-from advisor.models import LockFormat
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-    from advisor.api.context import ResolveOptions
-    from advisor.api.inputs import Prepared
-    from advisor.api.locking import LockOutcome
     from advisor.events import ProgressEvents
     from advisor.image.assembly import ContextSettings
-    from advisor.image.locker import Downloader, ImageLockRequest, LockedImage
+    from advisor.image.locker import ImageLockRequest, LockedImage
+    from advisor.image.options import ImageOptions
     from advisor.knowledge.schema import ImageRecipe
+    from advisor.options.resolve import ResolveOptions
 
 __all__ = [
+    "FamilyOutcome",
     "ImageListing",
     "ImageOutcome",
     "generate",
-    "image_settings",
+    "generate_family",
     "list_images",
     "list_recipes",
-    "recipe_target",
 ]
-
-#: The context's two locks of one stack, by format.
-_LOCKS = {LockFormat.PYLOCK: "pylock.toml", LockFormat.REQUIREMENTS: "requirements.txt"}
 
 
 def list_recipes(
     *, knowledge_dir: Path | None = None, now: datetime | None = None
 ) -> tuple[ImageRecipe, ...]:
-    """The recipes of ``knowledge_dir/images`` (default: this checkout's ``knowledge/``)."""
-    from advisor.image.recipes import load_recipes
+    """The recipes of ``knowledge_dir`` (default: the curated folder)."""
+    from advisor.image.recipes import read_recipes
 
-    date = (now or datetime.now(UTC)).date().isoformat()
-    return load_recipes(recipes_folder(knowledge_dir), date=date)
+    return read_recipes(knowledge_dir, date=(now or datetime.now(UTC)).date().isoformat())
 
 
-def image_settings(
+def _settings(
     opts: ResolveOptions,
     *,
     knowledge_dir: Path | None,
@@ -69,17 +63,16 @@ def image_settings(
     now: datetime | None,
     events: ProgressEvents = SILENT,
 ) -> ContextSettings:
-    """What the images of one job share: the knowledge folder, the lock step over ``opts``,
-    this host, the environment (default: the process's) and the time (default: now)."""
+    """What the images of one job share (:class:`~advisor.image.assembly.ContextSettings`):
+    the lock step is the lock job's own (:class:`_ImageLock`)."""
     from advisor.environment import RuntimeEnvironment
     from advisor.image.assembly import ContextSettings
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
-    folder = recipes_folder(knowledge_dir)
     return ContextSettings(
-        knowledge=folder,
-        lock=_ImageLock(opts=opts, knowledge=folder, environ=environ, cwd=cwd, now=now),
+        knowledge=recipes_folder(knowledge_dir),
+        lock=_ImageLock(opts=opts, environ=environ, cwd=cwd, now=now),
         recommendation=opts.recommendation,
         host=RuntimeEnvironment.detect(),
         environ=environ,
@@ -93,41 +86,39 @@ def generate(
     inputs: Sequence[Path] = (),
     *,
     opts: ResolveOptions,
-    output: Path,
-    knowledge_dir: Path | None = None,
+    image: ImageOptions,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     now: datetime | None = None,
-    vendor: bool = True,
     events: ProgressEvents = SILENT,
-    preferences: Mapping[str, str] | None = None,
 ) -> ImageOutcome:
-    """Resolve ``inputs`` (default: the recipe's requirements, written to
-    ``output/requirements.in``) for the recipe's base image and write a build context to
-    ``output``: Containerfile, pylock.toml, requirements.txt, .containerignore,
-    .dockerignore, image.json, and (``vendor``) the locked files in ``wheels/``.
-
-    ``opts.recommendation`` other than ``latest`` runs the advice search and records its
-    report in ``image.json``. Resolutions, builds, retries and downloads report to ``events``.
-    ``preferences`` (name → version) are tried first where the target allows them, as a
-    re-lock keeps its previous pins (``generate --all`` aligns a family of images so).
-    Raises :class:`InputError` for an unknown recipe (listing the
-    known ones) and :class:`~advisor.errors.NoViableStack` when the base's Python (or
-    platform) cannot satisfy the requirements.
-    """
+    """Lock ``inputs`` for the recipe's base and write its build context where ``image``
+    says; see :func:`advisor.image.assembly.generate_context`."""
     from advisor.image.assembly import generate_context
 
-    settings = image_settings(
-        opts, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now, events=events
-    )
-    return generate_context(
-        recipe_name,
-        inputs,
-        output=output,
-        settings=settings,
-        vendor=vendor,
-        preferences=preferences,
-    )
+    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
+                         now=now, events=events)  # fmt: skip
+    return generate_context(recipe_name, inputs, output=image.output, settings=settings,
+                            vendor=image.vendor, preferences=image.preferences)  # fmt: skip
+
+
+def generate_family(
+    *,
+    opts: ResolveOptions,
+    image: ImageOptions,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    now: datetime | None = None,
+    events: ProgressEvents = SILENT,
+) -> FamilyOutcome:
+    """Every recipe's context under ``image.output``, resolved as one family, and
+    ``family.json``; see :func:`advisor.image.family_contexts.generate_family`."""
+    from advisor.image.family_contexts import generate_family as generate_all
+
+    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
+                         now=now, events=events)  # fmt: skip
+    return generate_all(output=image.output, settings=settings, vendor=image.vendor,
+                        align=image.align)  # fmt: skip
 
 
 def list_images(
@@ -139,11 +130,9 @@ def list_images(
     cwd: Path | None = None,
     now: datetime | None = None,
 ) -> tuple[ImageListing, ...]:
-    """``advisor image list``: every recipe (by name) with its last build recorded in the
-    knowledge store (``store_url``, default ``ADVISOR_KNOWLEDGE`` or the user's store) and,
-    with ``resolve`` (the options to resolve with), the stack its default requirements
-    resolve to on its base today. Raises :class:`InputError` when there is no knowledge
-    folder with recipes."""
+    """Every recipe with its last build in the store (``store_url``, default
+    ``ADVISOR_KNOWLEDGE`` or the user's) and, with ``resolve``, the stack it resolves to
+    today; see :func:`advisor.image.listing.list_images`."""
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.image.listing import list_images as listing
 
@@ -151,88 +140,66 @@ def list_images(
     now = now or datetime.now(UTC)
     settings = None
     if resolve is not None:
-        settings = image_settings(
+        settings = _settings(
             resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
         )
-    return listing(
-        recipes_folder(knowledge_dir),
-        today=now.date(),
-        store_url=resolve_store_url(store_url, environ),
-        resolve=settings,
-    )
+    return listing(recipes_folder(knowledge_dir), today=now.date(), resolve=settings,
+                   store_url=resolve_store_url(store_url, environ))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _ImageLock:
-    """The lock step of an image (a :class:`~advisor.image.locker.StackLocker`): the lock
-    job's own steps over ``opts``, with the image's target, indexes and preferences; the
-    advice search reads the ``knowledge`` folder the recipes come from."""
+    """The lock step of an image: the lock job's own steps over ``opts``."""
 
     opts: ResolveOptions
-    knowledge: Path
     environ: Mapping[str, str]
     cwd: Path | None
     now: datetime
 
     def __call__(self, request: ImageLockRequest) -> LockedImage:
-        from advisor.api.advising import AdviseOptions
-        from advisor.api.context import target_table
+        from advisor.api.context import open_session
         from advisor.api.inputs import LockOptions, prepare
         from advisor.api.locking import choose_stack, finish
         from advisor.image.locker import LockedImage
+        from advisor.models import LockFormat
+        from advisor.options.jobs import AdviseOptions
         from advisor.report.json import advice_to_dict
 
+        extra = request.extra_index_urls(self.opts.extra_index_urls)
         opts = dataclasses.replace(
-            self.opts,
-            recommendation=request.recommendation,
-            extra_index_urls=request.extra_index_urls(self.opts.extra_index_urls),
+            self.opts, recommendation=request.recommendation, extra_index_urls=extra
         )
-        out = LockOptions(output=request.folder / "pylock.toml")
+        paths = request.lock_paths()
+        out = LockOptions(output=paths[LockFormat.PYLOCK])
         whole = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
-        prep = whole.for_target(
-            request.target,
-            previous=request.preferences,
-            pinned=request.pinned_indexes(whole.index.pinned),
-        )
-        advice = AdviseOptions(knowledge_dirs=(self.knowledge,))
+        pinned = request.pinned_indexes(whole.index.pinned)
+        prep = whole.for_target(request.target, previous=request.preferences, pinned=pinned)
+        advice = AdviseOptions(knowledge_dirs=request.knowledge_dirs)
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
-
-        def render(fmt: LockFormat) -> LockOutcome:  # not written: the context is, whole
-            out = LockOptions(
-                output=request.folder / _LOCKS[fmt],
-                format=fmt,
-                dry_run=True,
-                command=request.command,
-                index_lines=request.index_lines,
+        # both locks rendered, not written: image/ writes the context whole
+        dry = LockOptions(dry_run=True, command=request.command, index_lines=request.index_lines)
+        locks = {
+            fmt: finish(
+                prep,
+                stack.resolution,
+                opts=opts,
+                tool=stack.tool,
+                out=dataclasses.replace(dry, output=path, format=fmt),
             )
-            return finish(prep, stack.resolution, opts=opts, out=out, tool=stack.tool)
-
-        pylock, requirements = render(LockFormat.PYLOCK), render(LockFormat.REQUIREMENTS)
+            for fmt, path in paths.items()
+        }
         public = prep.index.redacted()
         return LockedImage(
             resolution=stack.resolution,
-            pylock=pylock.text,
-            requirements=requirements.text,
-            input_digest=pylock.digest,
-            target_record=target_table(request.target),
-            downloads=partial(_downloads, opts, prep, request.events),
+            pylock=locks[LockFormat.PYLOCK].text,
+            requirements=locks[LockFormat.REQUIREMENTS].text,
+            input_digest=locks[LockFormat.PYLOCK].digest,
+            downloads=partial(
+                open_session, opts, prep.index, prep.pip, prep.environ, events=request.events
+            ),
             advice=None
             if stack.advice is None
             else tuple(advice_to_dict(a) for a in stack.advice.advices),
             index_urls=(*public.indexes, *public.find_links),
             warnings=stack.warnings,
         )
-
-
-@contextmanager
-def _downloads(
-    opts: ResolveOptions, prep: Prepared, events: ProgressEvents
-) -> Iterator[Downloader]:
-    """The index session of the lock ``prep``, for downloading its files; closed after."""
-    from advisor.api.context import open_session
-
-    session = open_session(opts, prep.index, prep.pip, prep.environ, events=events)
-    try:
-        yield session.fetcher
-    finally:
-        session.close()

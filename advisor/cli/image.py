@@ -179,6 +179,7 @@ def image_generate(
     stack is resolved for the recipe's base image, not for this machine. With --all, every
     recipe is written (exit 1 when one has no stack or a version differs unexplained).
     """
+    from advisor.api import ImageOptions
     from advisor.api.imaging import generate
 
     if bool(recipe) == all_recipes:
@@ -198,29 +199,15 @@ def image_generate(
     if kw.get("envs"):
         raise click.UsageError("--env is the recipe's: the base image decides the target")
     opts = resolve_opts(kw)
+    written = ImageOptions(output=output, knowledge_dir=knowledge_dir, vendor=vendor)
     if all_recipes:
         from advisor.cli.image_family import generate_all
 
-        generate_all(
-            opts=opts,
-            output=output,
-            knowledge_dir=knowledge_dir,
-            vendor=vendor,
-            as_json=as_json,
-            quiet=quiet,
-        )
+        generate_all(opts=opts, image=written, as_json=as_json, quiet=quiet)
         return
     assert recipe is not None
     with progress_events(quiet=quiet) as events:
-        outcome = generate(
-            recipe,
-            inputs,
-            opts=opts,
-            output=output,
-            knowledge_dir=knowledge_dir,
-            vendor=vendor,
-            events=events,
-        )
+        outcome = generate(recipe, inputs, opts=opts, image=written, events=events)
     if as_json:
         payload = {
             "folder": str(outcome.folder),
@@ -311,9 +298,10 @@ def image_build(
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from advisor.api import BuildOptions, PushOptions
     from advisor.api.building import build_image
 
-    args = [_build_arg(v) for v in build_args]
+    args = tuple(_build_arg(v) for v in build_args)
     console = stderr()
     bar = Progress(
         TextColumn("{task.description}"),
@@ -347,20 +335,18 @@ def image_build(
         if not (quiet or as_json):
             bar.console.print(escape(line))
 
+    opts = BuildOptions(
+        tool=tool,
+        tag=tag,
+        build_args=args,
+        timeout=timeout,
+        on_line=on_line,
+        on_start=on_start,
+        push_to=push_to,  # a build that passed is pushed
+        push=PushOptions(tls_verify=tls_verify, on_line=on_push_line),
+    )
     with bar:
-        outcome = build_image(
-            folder,
-            tool=tool,
-            tag=tag,
-            build_args=args,
-            store_url=knowledge_url,
-            timeout=timeout,
-            on_line=on_line,
-            on_start=on_start,
-            push_to=push_to,  # a build that passed is pushed
-            tls_verify=tls_verify,
-            on_push_line=on_push_line,
-        )
+        outcome = build_image(folder, opts=opts, store_url=knowledge_url)
     run, pushed = outcome.run, outcome.push
     recorded = f"recorded {len(outcome.observations)} observations"
     if outcome.record_error:

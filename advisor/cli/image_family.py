@@ -11,45 +11,33 @@ from advisor.cli._common import stderr
 from advisor.cli._progress import progress_events
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from advisor.api import ResolveOptions
+    from advisor.api import ImageOptions, ResolveOptions
 
 __all__ = ["generate_all"]
 
 
-def generate_all(
-    *,
-    opts: ResolveOptions,
-    output: Path,
-    knowledge_dir: Path | None,
-    vendor: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """Generate every recipe into ``output`` and report; exits 1 when a recipe has no stack
-    or a divergence has no reason."""
+def generate_all(*, opts: ResolveOptions, image: ImageOptions, as_json: bool, quiet: bool) -> None:
+    """Generate every recipe into ``image.output`` and report; exits 1 when a recipe has no
+    stack or a divergence has no reason."""
     from rich.markup import escape
 
     from advisor.api import generate_images
 
     with progress_events(quiet=quiet) as events:
-        family = generate_images(
-            opts=opts, output=output, knowledge_dir=knowledge_dir, vendor=vendor, events=events
-        )
+        family = generate_images(opts=opts, image=image, events=events)
     if as_json:
-        payload = json.loads((output / "family.json").read_text(encoding="utf-8"))
+        payload = json.loads((family.folder / "family.json").read_text(encoding="utf-8"))
         payload["warnings"] = {i.recipe.name: list(i.warnings) for i in family.images}
         click.echo(json.dumps(payload, indent=2))
     elif not quiet:
         console = stderr()
-        for image in family.images:
-            for w in image.warnings:
-                console.print(f"[yellow]warning:[/] {escape(image.recipe.name)}: {escape(w)}")
-            t = image.target
+        for made in family.images:
+            for w in made.warnings:
+                console.print(f"[yellow]warning:[/] {escape(made.recipe.name)}: {escape(w)}")
+            t = made.target
             console.print(
-                f"{escape(image.recipe.name)}: {len(image.resolution.pins)} packages for "
-                f"{t.implementation}{t.python_version} {t.platform} → {escape(str(image.folder))}"
+                f"{escape(made.recipe.name)}: {len(made.resolution.pins)} packages for "
+                f"{t.implementation}{t.python_version} {t.platform} → {escape(str(made.folder))}"
             )
         for name, why in sorted(family.failures.items()):
             console.print(f"[red]{escape(name)}: no stack[/]: {escape(why)}")

@@ -60,7 +60,7 @@ def image_push(
     """
     from rich.markup import escape
 
-    from advisor.api import push_image
+    from advisor.api import PushOptions, push_image
 
     console = stderr()
 
@@ -68,16 +68,10 @@ def image_push(
         if not (quiet or as_json):
             console.print(escape(line), style="dim")
 
-    outcome = push_image(
-        folder,
-        destination,
-        tool=tool,
-        archive=archive,
-        tls_verify=tls_verify,
-        store_url=knowledge_url,
-        timeout=timeout,
-        on_line=on_line,
+    opts = PushOptions(
+        tool=tool, archive=archive, tls_verify=tls_verify, timeout=timeout, on_line=on_line
     )
+    outcome = push_image(folder, destination, opts=opts, store_url=knowledge_url)
     if as_json:
         click.echo(json.dumps(push_payload(outcome), indent=2))
     report_push(outcome, console, quiet=quiet or as_json)

@@ -109,6 +109,7 @@ def generate_context(
             pinned=indexes.pinned(recipe),
             preferences=preferred_pins(preferences),
             index_lines=not vendor,
+            knowledge_dirs=(settings.knowledge,),
             events=settings.events,
         )
     )

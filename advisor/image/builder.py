@@ -2,14 +2,14 @@
 
 Sits after :mod:`advisor.image.assembly` (which wrote the context), under the composition
 root (``advisor image build``, :mod:`advisor.api.building`, passes in the store's URL, the
-host and the environment). It reads the context's ``image.json``
-(:func:`~advisor.image.context.read_context`), picks the build tool
+host, the environment and the job's :class:`~advisor.image.options.BuildOptions`). It reads
+the context's ``image.json`` (:func:`~advisor.image.context.read_context`), picks the build tool
 (:mod:`advisor.image.tools` probes them), runs the build with its output streamed to the
 caller (:mod:`advisor.image.build`), and stores the build observations, so that the next
 advice and ``advisor image list`` know how it went; ``image.json`` gets the build (what
-``advisor image push`` pushes). A build that fails is an outcome, not an exception: it is
-recorded and returned; only input the build cannot start from (no context, no working tool)
-raises.
+``advisor image push`` pushes; :meth:`BuildOutcome.then_push` pushes only a build that
+passed). A build that fails is an outcome, not an exception: it is recorded and returned;
+only input the build cannot start from (no context, no working tool) raises.
 
 The observations record the environment the build actually ran in: the base image's own
 Python and platform, which the install step prints (:func:`advisor.image.base_facts.
@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from advisor._version import TOOL
 from advisor.errors import AdvisorError, InputError
+from advisor.image.options import DEFAULT_BUILD_TIMEOUT, BuildOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from advisor.environment import RuntimeEnvironment
@@ -43,9 +44,7 @@ if TYPE_CHECKING:
     from advisor.image.tools import BuildTool, ToolProbe
     from advisor.knowledge.schema import BuildObservation, Provenance
 
-__all__ = ["DEFAULT_BUILD_TIMEOUT", "BuildOutcome", "build_context"]
-
-DEFAULT_BUILD_TIMEOUT = 3600.0
+__all__ = ["DEFAULT_BUILD_TIMEOUT", "BuildOptions", "BuildOutcome", "build_context"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,21 +90,17 @@ def _default_tag(info: ContextInfo) -> str:
 def build_context(
     folder: Path,
     *,
+    opts: BuildOptions,
     store_url: str,
     host: RuntimeEnvironment,
     environ: Mapping[str, str],
     now: datetime,
-    tool: str | None = None,
-    tag: str | None = None,
-    build_args: Sequence[tuple[str, str]] = (),
-    timeout: float = DEFAULT_BUILD_TIMEOUT,
-    on_line: Callable[[str, Progress | None], None] | None = None,
-    on_start: Callable[[BuildTool, str], None] | None = None,
 ) -> BuildOutcome:
-    """Build the context ``folder`` with ``tool`` (default: the first of buildah, podman
-    and docker that works) as ``tag`` (default ``localhost/advisor-RECIPE:LOCKDIGEST``),
-    stream the output to ``on_line``, and store the outcome's observations in the store
-    at ``store_url`` (for the base as built, ``host`` giving what the recipe does not say).
+    """Build the context ``folder`` as ``opts`` says (the tool, the tag, the build
+    arguments, the time limit; the output streamed to ``opts.on_line``), and store the
+    outcome's observations in the store at ``store_url`` (for the base as built, ``host``
+    giving what the recipe does not say). The options' push is not run here: the caller
+    pushes a build that passed (:meth:`BuildOutcome.then_push`).
 
     Raises :class:`InputError` for a folder that is not a build context, a bad build
     argument name, or when no tool works (no build ran, so nothing is recorded).
@@ -120,12 +115,12 @@ def build_context(
 
     folder = folder.resolve()
     info = read_context(folder, today=now.date().isoformat())
-    for key, _ in build_args:
+    for key, _ in opts.build_args:
         if not key.isidentifier():
             raise InputError(f"--build-arg {key!r}: not a build argument name")
     recorder = detect_recorder(environ)
-    chosen, probes = choose_tool(tool, environ=environ)
-    tag = tag or _default_tag(info)
+    chosen, probes = choose_tool(opts.tool, environ=environ)
+    tag = opts.tag or _default_tag(info)
     with tempfile.TemporaryDirectory(prefix="advisor-build-") as scratch:
         iidfile = Path(scratch) / "iid"
         argv = build_argv(
@@ -133,14 +128,16 @@ def build_context(
             context=folder,
             containerfile=folder / "Containerfile",
             tag=tag,
-            build_args=build_args,
+            build_args=opts.build_args,
             iidfile=iidfile,
         )
-        if on_start is not None:
-            on_start(chosen, tag)
-        run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+        if opts.on_start is not None:
+            opts.on_start(chosen, tag)
+        run = run_build(
+            argv, environ=environ, cwd=folder, timeout=opts.timeout, on_line=opts.on_line
+        )
         image_id = _read_text(iidfile) if run.ok else None
-    probe = _probe_if_cached(chosen, tag, run, environ=environ, on_line=on_line)
+    probe = _probe_if_cached(chosen, tag, run, environ=environ, on_line=opts.on_line)
     observed = observed_base(
         info.recipe, run, host=host, probed=probe.output, probe_error=probe.error
     )

@@ -2,9 +2,9 @@
 
 Sits above :mod:`advisor.image.assembly` (whose :func:`generate_context` it runs per recipe)
 and :mod:`advisor.image.family` (which compares the pins), under the composition root
-(:mod:`advisor.api.image_family`). The recipes are resolved in name order; each prefers the
-versions the earlier ones pinned (the preference a multi-target lock uses: later targets
-prefer earlier pins), so a package several images carry gets one version wherever a
+(:func:`advisor.api.imaging.generate_family`). The recipes are resolved in name order; each
+prefers the versions the earlier ones pinned (the preference a multi-target lock uses: later
+targets prefer earlier pins), so a package several images carry gets one version wherever a
 recipe's target allows it. Every version that still differs is explained: the recipe takes
 the package from its own index (``index_packages``), or the family version does not resolve
 for that recipe (its requirements, its base's Python or platform exclude it: the resolver's

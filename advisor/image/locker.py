@@ -5,8 +5,8 @@ preferred pins of one image) and the composition root, which implements
 :class:`StackLocker` with the stack-choosing step the ``lock`` and ``advise`` jobs share
 (:func:`advisor.api.locking.choose_stack`) and the lock renderer they share: so an image's
 stack is chosen, and its locks written, exactly as ``advisor lock`` would, and this package
-never imports the API. The lock's files are downloaded through the :class:`Downloader` the
-same step hands back (the index session of that lock).
+never imports the API. The lock's files are downloaded through the :class:`DownloadSession`
+the same step hands back (the index session of that lock).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from advisor.events import SILENT
+from advisor.models import LockFormat
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,17 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.models import RecommendationType, Resolution
 
-__all__ = ["Downloader", "ImageLockRequest", "LockedImage", "StackLocker"]
+__all__ = [
+    "LOCK_FILES",
+    "DownloadSession",
+    "Downloader",
+    "ImageLockRequest",
+    "LockedImage",
+    "StackLocker",
+]
+
+#: The context's two locks of one stack: the file of each format.
+LOCK_FILES = {LockFormat.PYLOCK: "pylock.toml", LockFormat.REQUIREMENTS: "requirements.txt"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,8 +51,9 @@ class ImageLockRequest:
     the job's, packages ``pinned`` to one index (name → URL), ``preferences`` tried first
     instead of a previous lock's pins (an image locks afresh), and whether the requirements
     lock names its indexes (``index_lines``: not when the build installs from vendored
-    files). Progress goes to ``events``; ``command`` is what the requirements lock's header
-    names."""
+    files). The advice search reads the ``knowledge_dirs`` (the folder the recipes come
+    from) besides the curated one. Progress goes to ``events``; ``command`` is what the
+    requirements lock's header names."""
 
     inputs: tuple[Path, ...]
     folder: Path
@@ -51,8 +63,13 @@ class ImageLockRequest:
     pinned: Mapping[str, str] = field(default_factory=dict)
     preferences: Mapping[NormalizedName, Version] = field(default_factory=dict)
     index_lines: bool = True
+    knowledge_dirs: tuple[Path, ...] = ()
     command: str = "advisor image generate"
     events: ProgressEvents = SILENT
+
+    def lock_paths(self) -> dict[LockFormat, Path]:
+        """Where each of the two locks goes in the context (:data:`LOCK_FILES`)."""
+        return {fmt: self.folder / name for fmt, name in LOCK_FILES.items()}
 
     def extra_index_urls(self, job: Sequence[str]) -> tuple[str, ...]:
         """The job's extra indexes ``job`` as given when the recipe adds none; else the
@@ -76,23 +93,30 @@ class Downloader(Protocol):
         ...
 
 
+class DownloadSession(Protocol):
+    """An open index session (:class:`advisor.index.session.Session` is one): its
+    ``fetcher`` saves the locked files."""
+
+    @property
+    def fetcher(self) -> Downloader: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockedImage:
     """The stack chosen for an image and its two locks, as the lock job renders them.
 
     ``advice`` is the advice search's report (one JSON object per target, as ``advisor
     advise --format json`` writes it; ``None`` when pip's choice was taken under
-    ``latest``); ``target_record`` is the target as the lock records it; ``index_urls``
-    the indexes and find-links the lock used (no credentials); ``downloads`` opens the
-    lock's index session for the files (closed when the context ends).
+    ``latest``); ``index_urls`` the indexes and find-links the lock used (no
+    credentials); ``downloads`` opens the lock's index session for the files (closed when
+    the context ends).
     """
 
     resolution: Resolution
     pylock: str
     requirements: str
     input_digest: str  # the lock's input digest (both locks record the same)
-    target_record: Mapping[str, Any]
-    downloads: Callable[[], AbstractContextManager[Downloader]]
+    downloads: Callable[[], AbstractContextManager[DownloadSession]]
     advice: tuple[Mapping[str, Any], ...] | None = None
     index_urls: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()

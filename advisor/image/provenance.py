@@ -103,12 +103,13 @@ def image_record(
     digests of the knowledge folder and of the locks, the pins, the vendored ``wheels``,
     the environment variables advised (with the rule of each) and, when the advice search
     chose the stack, its report (one per target)."""
+    from advisor.environment.targets import lock_table
     from advisor.knowledge.sources.folder import content_digest
 
     record: dict[str, Any] = {
         "advisor-version": __version__,
         "recipe": _recipe_record(recipe),
-        "environment": {**locked.target_record, **_cuda(target)},
+        "environment": {**lock_table(target), **_cuda(target)},  # as the lock records it
         "recommendation": recommendation,
         "knowledge-digest": content_digest(knowledge),
         "lock-digest": locked.lock_digest,

@@ -1,15 +1,15 @@
 """Publish a built image: push it to a registry and record where it went.
 
 Sits after :mod:`advisor.image.builder`, under the composition root (``advisor image push``
-and ``advisor image build --push``, :mod:`advisor.api.publishing`, pass in the store's URL
-and the environment). A push takes a build context (its ``image.json`` names the last
-build: tool, tag, image id), pushes that image with the tool that built it (or an OCI
-archive with skopeo), and records the manifest digest the registry got twice: in
-``image.json`` (``pushed``) and in the knowledge store, as the stack's build observation
-with the digest reference added (so ``advisor image list`` and the team know where the
-image of that stack lives). A push that fails is an outcome (its class and a hint), not an
-exception; nothing is recorded for it. :mod:`advisor.image.registry` builds the command
-line and reads the digest.
+and ``advisor image build --push``, :mod:`advisor.api.publishing`, pass in the store's URL,
+the environment and the job's :class:`~advisor.image.options.PushOptions`). A push takes a
+build context (its ``image.json`` names the last build: tool, tag, image id), pushes that
+image with the tool that built it (or an OCI archive with skopeo), and records the manifest
+digest the registry got twice: in ``image.json`` (``pushed``) and in the knowledge store, as
+the stack's build observation with the digest reference added (so ``advisor image list``
+and the team know where the image of that stack lives). A push that fails is an outcome
+(its class and a hint), not an exception; nothing is recorded for it.
+:mod:`advisor.image.registry` builds the command line and reads the digest.
 """
 
 from __future__ import annotations
@@ -24,20 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 from advisor._version import TOOL
 from advisor.errors import AdvisorError, InputError
+from advisor.image.options import DEFAULT_PUSH_TIMEOUT, PushOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from advisor.environment import RuntimeEnvironment
-    from advisor.image.build import BuildRun, Progress
+    from advisor.image.build import BuildRun
     from advisor.image.context import ContextInfo
     from advisor.image.registry import PushSource
     from advisor.knowledge.schema import BuildObservation, Provenance
 
-__all__ = ["DEFAULT_PUSH_TIMEOUT", "PushOutcome", "push_context"]
-
-DEFAULT_PUSH_TIMEOUT = 1800.0
+__all__ = ["DEFAULT_PUSH_TIMEOUT", "PushOptions", "PushOutcome", "push_context"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,23 +127,19 @@ def push_context(
     folder: Path,
     destination: str,
     *,
+    opts: PushOptions,
     store_url: str,
     host: Callable[[], RuntimeEnvironment],
     environ: Mapping[str, str],
     now: datetime,
-    tool: str | None = None,
-    archive: Path | None = None,
-    tls_verify: bool | None = None,
-    timeout: float = DEFAULT_PUSH_TIMEOUT,
-    on_line: Callable[[str, Progress | None], None] | None = None,
 ) -> PushOutcome:
-    """Push the last build of the context ``folder`` (or the OCI ``archive``) to
-    ``destination`` (``HOST[:PORT]/NAME[:TAG]``; the tag defaults to the build's), with
-    TLS verification unless ``tls_verify`` is ``False`` or the tool's registries.conf
-    marks the registry insecure. On success the manifest digest goes to ``image.json``
-    and the store at ``store_url`` (``host`` is asked only when the store has no build of
-    the stack to add it to). Raises :class:`InputError` when no push can start (not a
-    context, nothing built, a bad destination, no tool)."""
+    """Push the last build of the context ``folder`` (or the OCI ``opts.archive``) to
+    ``destination`` (``HOST[:PORT]/NAME[:TAG]``; the tag defaults to the build's) as
+    ``opts`` says, with TLS verification unless ``opts.tls_verify`` is ``False`` or the
+    tool's registries.conf marks the registry insecure. On success the manifest digest goes
+    to ``image.json`` and the store at ``store_url`` (``host`` is asked only when the store
+    has no build of the stack to add it to). Raises :class:`InputError` when no push can
+    start (not a context, nothing built, a bad destination, no tool)."""
     from advisor.image.build import run_build
     from advisor.image.context import read_context
     from advisor.image.registry import (
@@ -159,15 +154,17 @@ def push_context(
 
     folder = folder.resolve()
     info = read_context(folder, today=now.date().isoformat())
-    source = _source(info, folder, tool=tool, archive=archive, environ=environ)
+    source = _source(info, folder, tool=opts.tool, archive=opts.archive, environ=environ)
     built_tag = str((info.build or {}).get("tag") or "")
     default_tag = built_tag.rpartition(":")[2] if ":" in built_tag.rpartition("/")[2] else ""
     default_tag = default_tag or info.lock_digest.removeprefix("sha256:")[:12] or "latest"
     target = push_destination(destination, default_tag=default_tag)
     with tempfile.TemporaryDirectory(prefix="advisor-push-") as scratch:
         digestfile = Path(scratch) / "digest"
-        argv = push_argv(source, target, digestfile=digestfile, tls_verify=tls_verify)
-        run = run_build(argv, environ=environ, cwd=folder, timeout=timeout, on_line=on_line)
+        argv = push_argv(source, target, digestfile=digestfile, tls_verify=opts.tls_verify)
+        run = run_build(
+            argv, environ=environ, cwd=folder, timeout=opts.timeout, on_line=opts.on_line
+        )
         digest = read_digest(digestfile) if run.ok else None
     shown = str(source.archive) if source.archive else str(source.image)
     pushed = PushOutcome(

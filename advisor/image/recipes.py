@@ -2,7 +2,10 @@
 
 Sits between the curated knowledge folder (loaded and checked by
 :mod:`advisor.knowledge.sources.folder` and :mod:`advisor.knowledge.validate`) and the image
-API: a recipe names the base image and the target it gives the resolver.
+jobs, and ``advise --compare-env image:NAME`` (which reads a recipe's runtime): a recipe
+names the base image and the target it gives the resolver. Which folder a job reads them
+from is decided here too (:func:`read_recipes`, :func:`first_recipes`), so every job that
+reads recipes reads them alike.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
-__all__ = ["find_recipe", "load_recipes"]
+__all__ = ["find_recipe", "first_recipes", "load_recipes", "read_recipes"]
 
 
 def load_recipes(folder: Path, *, date: str) -> tuple[ImageRecipe, ...]:
@@ -55,3 +58,20 @@ def find_recipe(recipes: Iterable[ImageRecipe], name: str) -> ImageRecipe:
         return known[name]
     names = ", ".join(sorted(known)) or "none"
     raise InputError(f"unknown image recipe {name!r} (known recipes: {names})")
+
+
+def read_recipes(knowledge_dir: Path | None, *, date: str) -> tuple[ImageRecipe, ...]:
+    """The recipes an image job reads: those of ``knowledge_dir`` (``--knowledge-dir``), else
+    of the curated folder (:func:`advisor.knowledge.bundled.recipes_folder`). Raises
+    :class:`InputError` as :func:`load_recipes` does, or when there is no folder at all."""
+    from advisor.knowledge.bundled import recipes_folder
+
+    return load_recipes(recipes_folder(knowledge_dir), date=date)
+
+
+def first_recipes(knowledge_dirs: Iterable[Path], *, date: str) -> tuple[ImageRecipe, ...]:
+    """The recipes ``advise --compare-env image:NAME`` reads: those of the first of
+    ``knowledge_dirs`` that has an ``images/`` folder (a project's folder may hold only
+    prescriptions), else the curated folder's; raises as :func:`read_recipes`."""
+    folder = next((d for d in knowledge_dirs if (d / "images").is_dir()), None)
+    return read_recipes(folder, date=date)

@@ -1,7 +1,7 @@
 """An image context's ``wheels/``: the locked files, downloaded once and hash-checked.
 
 Sits after the lock step of an image (:mod:`advisor.image.locker`), whose index session
-downloads the files (:class:`~advisor.image.locker.Downloader`), and before the
+downloads the files (:class:`~advisor.image.locker.DownloadSession`), and before the
 Containerfile, whose install step reads them: the build then needs no index. A file already
 there with the right sha256 is kept; any other file there is removed. A context that vendors
 nothing installs from the lock's indexes, so a local (``file:``) one is a warning: the build
@@ -75,7 +75,7 @@ def vendor_wheels(locked: LockedImage, folder: Path) -> tuple[str, ...]:
     if missing:
         with locked.downloads() as session, ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
             for _ in pool.map(
-                lambda f: session.download(
+                lambda f: session.fetcher.download(
                     f.url, folder / f.filename, sha256=f.hash_map.get("sha256")
                 ),
                 missing,
