@@ -409,6 +409,10 @@ def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: P
     uploaded = _kinds(team.store, "lib", "build")
     assert [o.provenance.source for o in uploaded] == ["upload:ci-runner"]  # type: ignore[attr-defined]
     assert [o.outcome for o in uploaded] == ["ok"]  # type: ignore[attr-defined]
+    # the machine that measured is kept: the upload's recorder is the local record's
+    recorded = _kinds(f"sqlite:///{tmp_path / 'mine.db'}", "lib", "build")
+    (mine,) = {o.provenance.recorder for o in recorded}  # type: ignore[attr-defined]
+    assert mine and [o.provenance.recorder for o in uploaded] == [mine]  # type: ignore[attr-defined]
     without = run_cli(["observe", "install", lock, "--upload"], env=team.client_env(writer))
     assert without.exit_code == 2 and "--server" in without.output
 
