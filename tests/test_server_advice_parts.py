@@ -167,7 +167,7 @@ def test_local_options_are_refused_before_anything_is_sent() -> None:
     refuse_local_options(
         ResolveOptions(), default=ResolveOptions(), advice=searched, advice_default=AdviseOptions()
     )
-    with pytest.raises(InputError, match=r"--knowledge \(or ADVISOR_KNOWLEDGE\), --strict \("):
+    with pytest.raises(InputError, match=r"--knowledge, --strict \("):
         refuse_local_options(
             ResolveOptions(),
             default=ResolveOptions(),

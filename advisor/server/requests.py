@@ -74,8 +74,6 @@ OPTION_NAMES: Mapping[str, str] = MappingProxyType(
         "extra_index_urls": "--extra-index-url",
         "pre_packages": "--prerelease-package",
         "cooldown_days": "--cooldown (or a span given to --exclude-newer)",
-        "cache_dir": "--cache-dir (or ADVISOR_CACHE_DIR)",
-        "knowledge": "--knowledge (or ADVISOR_KNOWLEDGE)",
         "knowledge_dirs": "--knowledge-dir",
     }
 )

@@ -321,6 +321,17 @@ def test_a_dispatched_sweep_refuses_what_the_server_decides(
     assert said in result.output and "Traceback" not in result.output
 
 
+def test_a_dispatched_sweep_ignores_the_store_named_by_the_environment(tmp_path: Path) -> None:
+    """ADVISOR_KNOWLEDGE sets up this machine: a dispatched sweep goes on to the server (none
+    listens here: exit 3, not a refusal); a --knowledge typed on the command line is refused."""
+    env = {**clean_environ(tmp_path), "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}"}
+    args = ["observe", "sweep", "hare", "--dispatch", "--server", "http://127.0.0.1:9", "-q"]
+    sent = run_cli(args, env=env)
+    assert sent.exit_code == 3 and "not used" not in sent.output, sent.output
+    typed = run_cli([*args, "--knowledge", f"sqlite:///{tmp_path / 'k.db'}"], env=env)
+    assert typed.exit_code == 2 and "--knowledge: not used" in typed.output, typed.output
+
+
 def test_run_job_upload_needs_a_server(tmp_path: Path) -> None:
     spec = tmp_path / "job.json"
     spec.write_text("{}\n")
