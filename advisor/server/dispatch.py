@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import distributed
 
+from advisor.server.client import TOKEN_ENV  # where the worker's run-job finds its token
 from advisor.urls import redact_text
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ __all__ = [
     "run_job_task",
 ]
 
-#: where the worker's run-job finds its token (what ``advisor observe --upload`` reads)
-TOKEN_ENV = "ADVISOR_SERVER_TOKEN"
 _DATASET = "advisor-sweep-{}"
 _TOPIC = "advisor-sweep-{}"
 _SWEEP_ID = re.compile(r"^[0-9a-f]{32}$")
