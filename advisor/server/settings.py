@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_POOL_SIZE",
     "DEFAULT_PORT",
     "DEFAULT_RATE_LIMIT",
+    "DEFAULT_SWEEP_LIFETIME",
     "ServeOptions",
     "ServerSettings",
 ]
@@ -41,6 +42,7 @@ DEFAULT_POOL_SIZE = 8  # PostgreSQL connections per worker process
 DEFAULT_JOBS = 2  # advice jobs (lock, advise, check) run at once per worker process
 DEFAULT_JOB_QUEUE = 8  # advice jobs that may wait for a slot before the server says 429
 DEFAULT_JOB_TIMEOUT = 120.0  # seconds an advice request may take before a 503
+DEFAULT_SWEEP_LIFETIME = 24 * 3600.0  # seconds a done sweep is kept on the scheduler
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +66,8 @@ class ServeOptions:
     dask_scheduler: str | None = None
     #: the URL sweep workers upload to (``None``: the URL the sweep was posted to)
     public_url: str | None = None
+    #: seconds a done sweep is kept on the scheduler after its last news
+    sweep_lifetime: float = DEFAULT_SWEEP_LIFETIME
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +87,8 @@ class ServerSettings:
     /v1/knowledge/sync`` loads into the store. ``dask_scheduler``: the Dask scheduler ``POST
     /v1/sweeps`` dispatches sweep jobs to (``None``: sweeps answer 503); ``public_url``:
     the URL those jobs' workers upload their observations to (``None``: the URL the sweep
-    was posted to).
+    was posted to); ``sweep_lifetime``: the seconds a sweep is kept on the scheduler after
+    its last news (:func:`advisor.server.dispatch.is_stale`).
     """
 
     store_url: str = field(repr=False)
@@ -103,6 +108,7 @@ class ServerSettings:
     knowledge_dirs: tuple[str, ...] = ()
     dask_scheduler: str | None = None
     public_url: str | None = None
+    sweep_lifetime: float = DEFAULT_SWEEP_LIFETIME
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -125,6 +131,8 @@ class ServerSettings:
             )
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise InputError(f"--public-url {self.public_url}: an http:// or https:// URL")
+        if not self.sweep_lifetime > 0:
+            raise InputError(f"--sweep-lifetime {self.sweep_lifetime}: more than 0 seconds")
         # JSON gives a list back (to_json/from_json): keep the value a tuple
         object.__setattr__(self, "index_urls", tuple(self.index_urls))
         object.__setattr__(self, "knowledge_dirs", tuple(self.knowledge_dirs))
@@ -154,6 +162,7 @@ class ServerSettings:
             knowledge_dirs=tuple(str(f.resolve()) for f in folders),
             dask_scheduler=options.dask_scheduler,
             public_url=options.public_url,
+            sweep_lifetime=options.sweep_lifetime,
         )
 
     @property
