@@ -426,3 +426,33 @@ def test_the_scheduler_forgets_sweeps_past_their_lifetime() -> None:
         assert app.state.advisor.dispatcher.lifetime == 5.0
     finally:
         app.state.advisor.store.close()
+
+
+def test_a_followed_sweep_is_one_progress_step_renamed_as_it_goes() -> None:
+    from advisor.events import SilentProgress
+    from advisor.server.sweep_client import SweepProgress
+
+    class Seen(SilentProgress):
+        def __init__(self) -> None:
+            self.said: list[tuple[str, str]] = []
+
+        def working(self, what: str) -> None:
+            self.said.append(("start", what))
+
+        def work_finished(self, what: str) -> None:
+            self.said.append(("end", what))
+
+    seen = Seen()
+    progress = SweepProgress(seen)
+    one = {"id": "3f0c1a2b99", "jobs": [{"state": "running"}, {"state": "pending"}]}
+    progress.poll(one)
+    progress.poll(one)  # the same line: nothing new
+    progress.poll({**one, "jobs": [{"state": "finished"}, {"state": "running"}]})
+    progress.close()
+    progress.close()
+    assert seen.said == [
+        ("start", "sweep 3f0c1a2b: 1 running, 0/2 done"),
+        ("end", "sweep 3f0c1a2b: 1 running, 0/2 done"),
+        ("start", "sweep 3f0c1a2b: 1 running, 1/2 done"),
+        ("end", "sweep 3f0c1a2b: 1 running, 1/2 done"),
+    ]
