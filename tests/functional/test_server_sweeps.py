@@ -379,7 +379,7 @@ def test_a_sweep_is_stale_a_lifetime_after_its_last_news() -> None:
     assert not is_stale(_summary(900.0, 0), [], now=1000.0, lifetime=100.0)
 
 
-def test_the_scheduler_forgets_sweeps_past_their_lifetime() -> None:
+def test_the_scheduler_forgets_sweeps_past_their_lifetime(tmp_path: Path) -> None:
     """On a real scheduler (no worker: the jobs stay pending): a done sweep is forgotten a
     lifetime after its last news (GET answers nothing), one still pending a job's time bound
     later, when the next sweep is submitted; the server's option reaches the dispatcher."""
@@ -419,7 +419,9 @@ def test_the_scheduler_forgets_sweeps_past_their_lifetime() -> None:
         finally:
             dispatcher.close()
     settings = ServerSettings(
-        store_url="sqlite:///k.db", dask_scheduler="tcp://127.0.0.1:9", sweep_lifetime=5.0
+        store_url=f"sqlite:///{tmp_path / 'k.db'}",
+        dask_scheduler="tcp://127.0.0.1:9",
+        sweep_lifetime=5.0,
     )
     app = create_app(settings)
     try:
