@@ -79,9 +79,18 @@ LAYERS: dict[str, frozenset[str] | None] = {
     # the team server sits under the composition root, which builds and starts it; it
     # answers from the knowledge store; the advice endpoints get the api's jobs injected
     # (advisor.server.calls.AdviceJobs), and the client posts through a Protocol
-    # scoring: the dashboard plots each probe with the performance unit's statistics;
-    # environment: the client reads a lock's targets back from a server's answer
-    "server": frozenset({"errors", "models", "urls", "knowledge", "scoring", "environment"}),
+    # scoring: the dashboard plots each probe with the performance unit's statistics.
+    # Both halves of the wire translate to and from the offline jobs' own values, which sit
+    # below the composition root, so that api/ only wires: a call becomes the jobs' options
+    # (server/job_options.py: options, check's CheckOptions, observe's SweepOptions), an
+    # answer is written as the reports write it (report) and read back by the client as the
+    # jobs' outcomes (options, check's CheckReport, environment: a lock's targets); the
+    # client reads the inputs a lock records to send them (lockfile) and shows each request
+    # as a progress step (events). None of these layers imports server: no cycle.
+    "server": frozenset(
+        {"errors", "models", "urls", "knowledge", "scoring", "environment", "events"}
+        | {"options", "check", "observe", "report", "lockfile"}
+    ),
     # the values the resolving jobs take and return, one layer below the composition root:
     # ResolveOptions split into each layer's small value, the lock's record made from the
     # options and back (lockfile), the outcomes (advice, scoring: their values), how advise

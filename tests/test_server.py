@@ -383,6 +383,24 @@ def test_an_upload_is_stored_under_its_tokens_name(serve: Callable[..., Any]) ->
         assert stats["sources"]["upload:writer"] == 2
 
 
+def test_an_upload_keeps_the_recorder_that_measured_it(serve: Callable[..., Any]) -> None:
+    """The source becomes the token's, but the recorder (the machine that measured) stays:
+    a sweep worker's or a CI runner's measurement is still told apart from another's."""
+    measured = _measurement(source="observe", date="2026-03-03", recorder="0123456789abcdef")
+    with serve() as served:
+        resp = served.post("/v1/observations", {"observations": [measured]}, token="writer")
+        assert resp.status_code == 200, resp.text
+        with served.store() as store:
+            (found,) = store.for_package("numpy", kinds=["build"])
+        assert (found.provenance.source, found.provenance.recorder) == (
+            "upload:writer",
+            "0123456789abcdef",
+        )
+        bad = _measurement(source="observe", date="2026-03-03", recorder="no spaces allowed")
+        refused = served.post("/v1/observations", {"observations": [bad]}, token="writer")
+        assert "recorder" in _error(refused, 400, "invalid-request")["message"]
+
+
 def test_a_team_advisory_is_served_to_osv_clients(serve: Callable[..., Any]) -> None:
     advisory = {
         "type": "advisory",

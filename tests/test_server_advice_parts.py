@@ -167,7 +167,7 @@ def test_local_options_are_refused_before_anything_is_sent() -> None:
     refuse_local_options(
         ResolveOptions(), default=ResolveOptions(), advice=searched, advice_default=AdviseOptions()
     )
-    with pytest.raises(InputError, match=r"--knowledge \(or ADVISOR_KNOWLEDGE\), --strict \("):
+    with pytest.raises(InputError, match=r"--knowledge, --strict \("):
         refuse_local_options(
             ResolveOptions(),
             default=ResolveOptions(),
@@ -318,7 +318,50 @@ def test_an_answer_that_is_not_a_lock_is_an_input_error() -> None:
     }
     read = lock_answer(answer, path=None)
     assert [(str(p.name), str(p.version)) for p in read.resolution.pins] == [("app", "1.0")]
-    assert read.fields()["requests"] == 3 and read.changed == (("app", None, "1.0"),)
+    assert read.requests == 3 and read.changed == (("app", None, "1.0"),)
     for broken in ({**answer, "pins": [{"name": "app", "version": "not a version"}]}, {}):
         with pytest.raises(InputError, match="not a lock"):
             lock_answer(broken, path=None)
+
+
+def test_a_call_runs_on_the_servers_indexes_cache_and_store(tmp_path: Path) -> None:
+    """What the server's jobs run (server/job_options.py): the call's own options, but the
+    server's indexes, cache and store whatever the call says, and a lock that stays a dry
+    run (it goes back to the client)."""
+    from advisor.server.calls import LockCall, SearchSpec, TargetSpec
+    from advisor.server.job_options import explain_options, lock_run, search_options, time_left
+    from advisor.server.settings import ServerSettings
+
+    settings = ServerSettings(
+        store_url="sqlite:///team.db",
+        index_urls=("http://127.0.0.1:9/a", "http://127.0.0.1:9/b"),
+        cache_dir=str(tmp_path / "cache"),
+    )
+    call = LockCall(
+        files={"requirements.in": "app\n"},
+        inputs=("requirements.in",),
+        output="sub/pylock.toml",
+        constraints=("c.txt",),
+        target=TargetSpec(python="3.12"),
+        recommendation="security",
+        extras=("web",),
+        search=SearchSpec(count=2, budget=5, time_limit=60.0, seed=7),
+    )
+    run = lock_run(call, folder=tmp_path, settings=settings)
+    assert run.inputs == (tmp_path / "requirements.in",)
+    assert run.opts.index_url == "http://127.0.0.1:9/a"
+    assert run.opts.extra_index_urls == ("http://127.0.0.1:9/b",)
+    assert (run.opts.find_links, run.opts.no_index) == ((), False)
+    assert run.opts.cache_dir == tmp_path / "cache"
+    assert run.opts.constraints == (tmp_path / "c.txt",)
+    assert (run.opts.python, run.opts.extras, str(run.opts.recommendation)) == (
+        "3.12",
+        ("web",),
+        "security",
+    )
+    assert run.out.output == tmp_path / "sub" / "pylock.toml" and run.out.dry_run
+    search = search_options(call, settings=settings, left=time_left(100.0, 80.0))
+    assert (search.count, search.budget, search.seed) == (2, 5, 7)
+    assert search.time_limit == 15.0 and search.knowledge == "sqlite:///team.db"
+    assert time_left(100.0, 99.0) == 1.0  # never nothing
+    assert explain_options(settings, left=1000.0).knowledge == "sqlite:///team.db"

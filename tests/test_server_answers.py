@@ -43,7 +43,7 @@ def test_a_lock_answer_reads_back_as_the_same_outcome(tmp_path: Path) -> None:
         changed=(("app", None, "1.0"), ("lib", "2.0", "2.1")),
         requests=7,
     )
-    read = LockOutcome(**lock_answer(lock_answer_dict(made), path=tmp_path / "x").fields())
+    read = lock_answer(lock_answer_dict(made), path=tmp_path / "x")
     assert read.text == made.text and read.digest == made.digest
     assert read.resolution.pins == made.resolution.pins
     assert read.targets == made.targets

@@ -13,6 +13,7 @@ answers ``/v1/health`` as the non-root user. Skipped without buildah (failed und
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from packaging.requirements import Requirement
 
 from advisor.cli import cli
 from advisor.server.app import create_app
@@ -91,6 +93,29 @@ def test_the_recipe_runs_a_real_command_as_a_user_over_the_configured_store(
         app.state.advisor.store.close()
 
 
+def _installed_extras(text: str) -> list[str]:
+    """The extras of the ``stack-advisor[...]`` the recipe's RUN installs."""
+    (run,) = [rest for name, rest in _instructions(text) if name == "RUN"]
+    (extras,) = re.findall(r"stack-advisor\[([a-z,]+)\]", run)
+    return extras.split(",")
+
+
+def test_the_recipe_installs_what_every_serve_option_imports() -> None:
+    """The image serves ``--dask-scheduler`` too: the extras installed bring every library
+    ``advisor serve`` may load (the ASGI app and server, PostgreSQL's pool, Dask's client),
+    and the docs build the wheelhouse with the same extras."""
+    import tomllib
+
+    extras = _installed_extras(RECIPE.read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    optional = project["project"]["optional-dependencies"]
+    brought = {Requirement(r).name for extra in extras for r in optional[extra]}
+    needed = {"starlette", "uvicorn", "psycopg", "psycopg-pool", "distributed"}
+    assert needed <= brought, needed - brought
+    docs = (REPO / "docs" / "server.md").read_text(encoding="utf-8")
+    assert f"pip wheel --wheel-dir deploy/server/wheels '.[{','.join(extras)}]'" in docs
+
+
 # -- a real build ------------------------------------------------------------------------------
 
 # run in the image: the entrypoint (on any free port), then its health route, as the image's
@@ -133,7 +158,7 @@ def test_the_recipe_builds_and_serves(
             "-q",
             "--wheel-dir",
             str(context / "wheels"),
-            f"{REPO}[server,postgres]",
+            f"{REPO}[{','.join(_installed_extras(RECIPE.read_text(encoding='utf-8')))}]",
         ],
         capture_output=True,
         text=True,

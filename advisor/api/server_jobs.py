@@ -3,25 +3,23 @@
 
 Wiring only: :class:`ServerJobs` is the :class:`~advisor.server.calls.AdviceJobs` (and the
 :class:`~advisor.server.sweep_calls.SweepPlanner`) :mod:`advisor.api.serving` gives the
-server: a call becomes the offline job's options over the folder holding the client's files,
-with the server's indexes, cache and store; :mod:`advisor.server.answers` writes the results
-as JSON. The client's half is :mod:`advisor.api.remote`.
+server. A call becomes the offline job's options in :mod:`advisor.server.job_options`, the
+job runs here, and :mod:`advisor.server.answers` writes its value as JSON.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.server.answers import check_answer, lock_answer_dict, sync_answer
+from advisor.server import answers
+from advisor.server import job_options as made
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from advisor.api.context import ResolveOptions
-    from advisor.api.inputs import LockOptions
     from advisor.server.calls import CheckCall, ExplainCall, LockCall
     from advisor.server.settings import ServerSettings
     from advisor.server.sweep_calls import PlannedJob, SweepCall
@@ -37,127 +35,60 @@ class ServerJobs:
         self._settings = settings
         self._environ = dict(environ)
 
-    def _sources(self, opts: ResolveOptions | None = None) -> ResolveOptions:
-        """``opts`` (default: the defaults) resolving from the server's indexes and cache
-        only, whatever they named."""
-        from advisor.api.context import ResolveOptions
-
-        indexes, cache = self._settings.index_urls, self._settings.cache_dir
-        return dataclasses.replace(
-            opts or ResolveOptions(),
-            index_url=indexes[0] if indexes else None,
-            extra_index_urls=indexes[1:],
-            find_links=(),
-            no_index=False,
-            cache_dir=Path(cache) if cache else None,
-        )
-
-    def _opts(self, call: LockCall, folder: Path) -> ResolveOptions:
-        from advisor.models import RecommendationType
-
-        return dataclasses.replace(
-            self._sources(),
-            constraints=tuple(folder / c for c in call.constraints),
-            overrides=tuple(folder / o for o in call.overrides),
-            extras=call.extras,
-            groups=call.groups,
-            python=call.target.python,
-            platform=call.target.platform,
-            implementation=call.target.implementation,
-            cuda=call.target.cuda,
-            envs=call.target.envs,
-            pre=call.pre,
-            only_binary=call.only_binary,
-            recommendation=RecommendationType.parse(call.recommendation or "latest"),
-            upgrade=call.upgrade,
-            upgrade_packages=call.upgrade_packages,
-        )
-
-    def _out(self, call: LockCall, folder: Path) -> LockOptions:
-        from advisor.api.inputs import LockOptions
-        from advisor.models import LockFormat
-
-        output = Path("-") if call.output == "-" else folder / call.output
-        # dry run: the lock goes back to the client, nothing stays on the server
-        return LockOptions(
-            output=output, format=LockFormat(call.format), dry_run=True, command=call.command
-        )
-
     def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
         from advisor.api.locking import lock
 
-        outcome = lock(
-            [folder / i for i in call.inputs],
-            opts=self._opts(call, folder),
-            out=self._out(call, folder),
-            environ=self._environ,
-            cwd=folder,
-        )
-        return lock_answer_dict(outcome)
+        run = made.lock_run(call, folder=folder, settings=self._settings)
+        done = lock(run.inputs, opts=run.opts, out=run.out, environ=self._environ, cwd=folder)
+        return answers.lock_answer_dict(done)
 
     def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
-        from advisor.api.advising import AdviseOptions
         from advisor.api.locking import advise
-        from advisor.report.json import advice_to_dict
 
-        search = call.search
-        left = max(1.0, deadline - time.monotonic() - 5.0)  # the lock is rendered after it
+        run = made.lock_run(call, folder=folder, settings=self._settings)
+        left = made.time_left(deadline, time.monotonic())
+        search = made.search_options(call, settings=self._settings, left=left)
         result = advise(
-            [folder / i for i in call.inputs],
-            opts=self._opts(call, folder),
-            out=self._out(call, folder),
-            advice=AdviseOptions(
-                count=search.count,
-                budget=search.budget,
-                time_limit=min(search.time_limit, left),
-                seed=search.seed,
-                knowledge=self._settings.store_url,
-            ),
+            run.inputs,
+            opts=run.opts,
+            out=run.out,
+            advice=search,
             recommendation=call.recommendation,
             environ=self._environ,
             cwd=folder,
         )
-        return {
-            **lock_answer_dict(result.lock),
-            "advices": [advice_to_dict(a) for a in result.advices],
-        }
+        return answers.advice_answer_dict(result)
 
     def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]:
-        from advisor.api.checking import CheckOptions, run_check
+        from advisor.api.checking import run_check
 
-        report = run_check(
-            [Path(p) for p in call.paths],
-            opts=CheckOptions(
-                knowledge=self._settings.store_url,
-                inputs=tuple(Path(i) for i in call.inputs),
-                only=frozenset(call.only),
-            ),
-            environ=self._environ,
-            cwd=folder,
-        )
-        return check_answer(
+        paths, opts = made.check_run(call, settings=self._settings)
+        report = run_check(paths, opts=opts, environ=self._environ, cwd=folder)
+        return answers.check_answer(
             report.findings, checked=report.checked, lockless=report.lockless, folder=folder
         )
+
+    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        from advisor.api.explaining import explain_pin
+
+        left = made.time_left(deadline, time.monotonic())
+        advise = made.explain_options(self._settings, left=left)
+        override = partial(made.served, self._settings)  # the lock's own index is not ours
+        result = explain_pin(
+            folder / call.lock, call.name, advise=advise, environ=self._environ, override=override
+        )
+        return answers.explanation_answer(result)
 
     def plan_sweep(self, call: SweepCall, *, today: str) -> tuple[PlannedJob, ...]:
         import tempfile
 
         from advisor.api.observing import plan_sweep
-        from advisor.observe.plan import SweepOptions
-        from advisor.observe.sweep import read_spec
-        from advisor.server.sweep_calls import PlannedJob
 
-        opts = dataclasses.replace(self._sources(), python=call.python)
+        sweep, opts = made.sweep_options(call, settings=self._settings)
         with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
             specs = plan_sweep(
                 call.requirements,
-                sweep=SweepOptions(
-                    count=call.versions,
-                    probes=call.probes,
-                    repeat=call.repeat,
-                    threads=call.threads,
-                    timeout=call.timeout,
-                ),
+                sweep=sweep,
                 opts=opts,
                 workdir=Path(tmp),
                 store_url=None,  # the workers upload to the server: no store travels
@@ -165,35 +96,11 @@ class ServerJobs:
                 cwd=Path(tmp),
                 today=today,
             )
-            return tuple(
-                PlannedJob(requirement=read_spec(p).requirement, spec=p.read_text("utf-8"))
-                for p in specs
-            )
-
-    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
-        from advisor.api.advising import AdviseOptions
-        from advisor.api.explaining import explain_pin
-        from advisor.report.explain import explanation_to_dict
-
-        left = max(1.0, deadline - time.monotonic() - 5.0)
-        result = explain_pin(
-            folder / call.lock,
-            call.name,
-            advise=AdviseOptions(
-                knowledge=self._settings.store_url, time_limit=min(AdviseOptions().time_limit, left)
-            ),
-            environ=self._environ,
-            override=self._sources,  # the lock's own index is not the server's
-        )
-        return explanation_to_dict(
-            result.name, paths=result.paths, pin=result.pin, version=result.version
-        )
+            return made.planned_jobs(specs)
 
     def sync(self) -> dict[str, Any]:
         from advisor.api.knowledge import sync
 
-        reports = [
-            sync(Path(folder), store_url=self._settings.store_url)
-            for folder in self._settings.knowledge_dirs
-        ]
-        return sync_answer(reports)
+        url = self._settings.store_url
+        done = [sync(Path(f), store_url=url) for f in self._settings.knowledge_dirs]
+        return answers.sync_answer(done)

@@ -23,6 +23,7 @@ __all__ = [
     "Command",
     "advisory_source_options",
     "command_line",
+    "from_command_line",
     "human_size",
     "knowledge_store_option",
     "lock_inputs_option",
@@ -369,6 +370,17 @@ lock_inputs_option = click.option(
     type=click.Path(path_type=Path),
     help="For a requirements.txt lock: the file(s) it was made from (default: NAME.in).",
 )
+
+
+def from_command_line(name: str) -> bool:
+    """Whether the current command's option ``name`` was typed on the command line (not
+    taken from the environment or a default). With ``--server``, ``--knowledge`` and
+    ``--cache-dir`` count only when typed: ``ADVISOR_KNOWLEDGE`` and ``ADVISOR_CACHE_DIR``
+    set up this machine, not the request, and the server uses its own."""
+    from click.core import ParameterSource
+
+    return click.get_current_context().get_parameter_source(name) is ParameterSource.COMMANDLINE
+
 
 server_option = click.option(
     "--server",

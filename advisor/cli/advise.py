@@ -12,6 +12,7 @@ import click
 from advisor.cli._app import cli
 from advisor.cli._common import (
     Command,
+    from_command_line,
     knowledge_store_option,
     lock_output_options,
     pop_value,
@@ -175,6 +176,9 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     compare_envs = pop_values(kw, "compare_envs", str)
     kw.pop("as_json")
     server = pop_value(kw, "server", str)
+    for name in ("cache_dir", "knowledge_url") if server else ():
+        if not from_command_line(name):
+            kw[name] = None  # from the environment: this machine's; the server has its own
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(max(verbose - 1, 0), quiet)
     output = pop_value(kw, "output", Path)
@@ -246,6 +250,8 @@ def explain(name: str, lock_path: Path, as_json: bool, quiet: bool, **kw: object
     from advisor.report import ReportFormat, render_explanation
 
     server = pop_value(kw, "server", str)
+    if server and not from_command_line("knowledge_url"):
+        kw["knowledge_url"] = None  # ADVISOR_KNOWLEDGE: this machine's store, not the server's
     advise_opts = _advise_opts(kw)
     with progress_events(quiet=quiet) as events:
         result = explain_pin(

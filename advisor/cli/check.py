@@ -10,7 +10,12 @@ __all__ = ["check"]
 
 
 from advisor.cli._app import cli
-from advisor.cli._common import advisory_source_options, lock_inputs_option, server_option
+from advisor.cli._common import (
+    advisory_source_options,
+    from_command_line,
+    lock_inputs_option,
+    server_option,
+)
 from advisor.cli._progress import progress_events
 
 
@@ -61,6 +66,8 @@ def check(
     from advisor.api import check as run_check
     from advisor.report.findings import FindingsFormat, render_findings
 
+    if server and not from_command_line("knowledge_url"):
+        knowledge_url = None  # ADVISOR_KNOWLEDGE: this machine's store, not the server's
     with progress_events(quiet=quiet) as events:
         report = run_check(
             paths,

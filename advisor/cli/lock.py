@@ -19,6 +19,7 @@ __all__ = ["env", "install", "lock"]
 from advisor.cli._app import cli
 from advisor.cli._common import (
     command_line,
+    from_command_line,
     lock_output_options,
     pop_value,
     resolve_options,
@@ -85,6 +86,8 @@ def lock(inputs: tuple[Path, ...], **kw: object) -> None:
 
     as_json = bool(pop_value(kw, "as_json", bool))
     server = pop_value(kw, "server", str)
+    if server and not from_command_line("cache_dir"):
+        kw["cache_dir"] = None  # ADVISOR_CACHE_DIR: this machine's; the server has its own
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
     setup_logging(verbose, quiet)
     output = pop_value(kw, "output", Path)

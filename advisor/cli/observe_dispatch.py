@@ -2,7 +2,7 @@
 
 Beside :mod:`advisor.cli.observe` (which owns the command and calls these when
 ``--dispatch`` is given): the options a dispatched sweep refuses, the call to the API
-(:func:`advisor.api.remote_sweeps.dispatch_sweep`) and what it prints.
+(:func:`advisor.api.remote.dispatch_sweep`) and what it prints.
 """
 
 from __future__ import annotations
@@ -40,13 +40,20 @@ def dispatch_sweep(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from advisor.api.remote_sweeps import dispatch_sweep as run
+    from advisor.api.remote import SweepCall
+    from advisor.api.remote import dispatch_sweep as run
 
+    call = SweepCall(
+        requirements=requirements,
+        versions=count,
+        probes=probes,
+        repeat=repeat,
+        threads=threads,
+        timeout=timeout,
+        python=python,
+    )
     with progress_events(quiet=quiet) as events:
-        found = run(
-            server, requirements, count=count, probes=probes, repeat=repeat, threads=threads,
-            timeout=timeout, python=python, environ=os.environ, events=events,
-        )  # fmt: skip
+        found = run(server, call, environ=os.environ, events=events)
     jobs = found.get("jobs", [])
     if as_json:
         click.echo(json.dumps(found, indent=2))

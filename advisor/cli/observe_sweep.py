@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from advisor.cli._common import knowledge_store_option, server_option
+from advisor.cli._common import from_command_line, knowledge_store_option, server_option
 from advisor.cli._progress import progress_events
 from advisor.cli.observe import observe_group, upload_to
 
@@ -138,7 +138,8 @@ def observe_sweep_command(
             "--no-index": no_index,
             "--workdir": workdir is not None,
             "--output": output is not None,
-            "--knowledge": knowledge_url is not None,
+            # ADVISOR_KNOWLEDGE sets up this machine: only a typed --knowledge is refused
+            "--knowledge": knowledge_url is not None and from_command_line("knowledge_url"),
         }
         from advisor.cli.observe_dispatch import dispatch_sweep, dispatch_to
 

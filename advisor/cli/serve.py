@@ -97,6 +97,15 @@ _SCOPES = ("read", "write", "admin")
     help="The URL sweep workers upload their observations to (default: the URL the sweep"
     " was posted to).",
 )
+@click.option(
+    "--sweep-lifetime",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24 * 3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a done sweep is kept on the Dask scheduler after its last news (then"
+    " GET /v1/sweeps/ID answers 404).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -111,6 +120,7 @@ def serve_command(
     knowledge_dirs: tuple[Path, ...],
     dask_scheduler: str | None,
     public_url: str | None,
+    sweep_lifetime: float,
 ) -> None:
     """Serve the knowledge store over HTTP: OSV-compatible advisories and knowledge.
 
@@ -138,6 +148,7 @@ def serve_command(
             job_timeout=job_timeout,
             knowledge_dirs=knowledge_dirs,
             dask_scheduler=dask_scheduler,
+            sweep_lifetime=sweep_lifetime,
             public_url=public_url,
         ),
         on_listening=listening,

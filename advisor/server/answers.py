@@ -1,10 +1,12 @@
-"""The advice endpoints' answers on the wire: a lock, a check report, a knowledge sync.
+"""The advice endpoints' answers on the wire: a lock, an advice, a check report, an
+explanation, a knowledge sync.
 
 Sits between the composition root's jobs (``advisor.api.server_jobs.ServerJobs``, which runs
 the offline jobs and hands their values here) and the routes (:mod:`.routes.advice`), which
-send the dicts as JSON. The client reads a lock answer back in :mod:`.requests`
-(``lock_answer``): the keys written here are the ones it reads. The job's values come in
-through small Protocols, so this package never imports the api or the options.
+send the dicts as JSON. The client reads a lock and an advice back in :mod:`.requests`
+(``lock_answer``, ``advice_answer``): the keys written here are the ones it reads. A lock
+comes in through a small Protocol (``LockOutcome`` meets it); advices and explanations are
+written as their JSON reports write them (:mod:`advisor.report`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.sync import SyncReport
     from advisor.models import Resolution
+    from advisor.options.outcomes import AdviceResult, Explanation
 
-__all__ = ["LockMade", "check_answer", "lock_answer_dict", "sync_answer"]
+__all__ = [
+    "LockMade",
+    "advice_answer_dict",
+    "check_answer",
+    "explanation_answer",
+    "lock_answer_dict",
+    "sync_answer",
+]
 
 
 class LockMade(Protocol):
@@ -64,6 +74,23 @@ def lock_answer_dict(outcome: LockMade) -> dict[str, Any]:
         "warnings": list(outcome.warnings),
         "requests": outcome.requests,
     }
+
+
+def advice_answer_dict(result: AdviceResult) -> dict[str, Any]:
+    """The answer to ``/v1/advise``: the lock's answer and the advices as ``advisor advise
+    --report json`` writes them."""
+    from advisor.report.json import advice_to_dict
+
+    return {**lock_answer_dict(result.lock), "advices": [advice_to_dict(a) for a in result.advices]}
+
+
+def explanation_answer(result: Explanation) -> dict[str, Any]:
+    """The answer to ``/v1/explain``: what ``advisor explain --json`` prints."""
+    from advisor.report.explain import explanation_to_dict
+
+    return explanation_to_dict(
+        result.name, paths=result.paths, pin=result.pin, version=result.version
+    )
 
 
 def check_answer(

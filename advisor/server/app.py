@@ -57,9 +57,10 @@ async def health(request: Request) -> Response:
     return json_response({"status": "ok", "version": __version__})
 
 
-def _dispatcher(address: str | None) -> SweepDispatcher | None:
-    """The dispatcher of a configured scheduler; Dask is imported only then (it is an
-    optional extra), and its absence is said before the server listens."""
+def _dispatcher(address: str | None, *, lifetime: float) -> SweepDispatcher | None:
+    """The dispatcher of a configured scheduler (its sweeps kept ``lifetime`` seconds after
+    their last news); Dask is imported only then (it is an optional extra), and its absence
+    is said before the server listens."""
     if address is None:
         return None
     try:
@@ -69,7 +70,7 @@ def _dispatcher(address: str | None) -> SweepDispatcher | None:
             f"--dask-scheduler {address}: Dask is not installed here"
             " (pip install 'stack-advisor[dask]')"
         ) from exc
-    return SweepDispatcher(address)
+    return SweepDispatcher(address, lifetime=lifetime)
 
 
 def create_app(
@@ -93,7 +94,7 @@ def create_app(
     opened or migrated, :class:`~advisor.errors.InputError` for a malformed store URL or a
     scheduler without the ``dask`` extra installed.
     """
-    dispatcher = _dispatcher(settings.dask_scheduler)
+    dispatcher = _dispatcher(settings.dask_scheduler, lifetime=settings.sweep_lifetime)
     if store is None:
         store = open_team_store(settings.store_url, pool_size=settings.pool_size)
     state = ServerState(

@@ -1,8 +1,8 @@
 """The CLI's side of the team server: JSON requests to ``advisor serve``, refusals as errors.
 
-Sits under the composition root (``advisor.api.remote``, which builds the calls and turns
-the answers into the values the offline jobs return) and over the index client's one
-network seam: requests go through a :class:`JsonPoster` (the
+Sits under the client's jobs (:mod:`.remote`, which builds the calls and turns the answers
+into the values the offline jobs return) and over the index client's one network seam:
+requests go through a :class:`JsonPoster` (the
 :class:`~advisor.index.fetch.Fetcher`, with its TLS policy, retries and redaction), so no
 HTTP library is imported here. :class:`ServerLink` is where the server is and the token
 (from ``ADVISOR_SERVER_TOKEN``, or credentials in the URL); the token travels as
@@ -25,7 +25,11 @@ from advisor.urls import redact_url
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["AdvisorClient", "JsonPoster", "ServerLink", "ServerRefused", "refusal"]
+__all__ = ["TOKEN_ENV", "AdvisorClient", "JsonPoster", "ServerLink", "ServerRefused", "refusal"]
+
+#: the environment variable a client's token comes from (``advisor observe --upload`` and a
+#: sweep's workers read it too)
+TOKEN_ENV = "ADVISOR_SERVER_TOKEN"
 
 
 class _Answer(Protocol):

@@ -19,6 +19,15 @@ tasks are fire-and-forget: no result is held on a worker, so a worker that leave
 makes Dask run a finished job again. A task whose worker dies before it ends is retried by
 Dask on another worker; one that kills its workers ends without an outcome event and is
 told ``running`` (the scheduler's log has why).
+
+A sweep is forgotten ``lifetime`` seconds (``--sweep-lifetime``, a day by default) after its
+last news (its creation, or the last event of one of its jobs) once it is done; one not done
+is kept through one job's time bound more (a job still running, or waiting for a worker,
+tells nothing until it ends). Forgetting unpublishes its summary, so ``GET`` answers 404;
+each submission forgets every sweep past its time, so the scheduler holds the sweeps of
+about one lifetime, not every sweep since it started. Dask has no public call to drop an
+event topic: a forgotten sweep's events (two small dicts per job) stay in the scheduler's
+event log, bounded per topic by Dask, until it restarts.
 The scheduler and the workers must import this module (to unpickle the task): run them from
 an image with ``stack-advisor[dask]`` installed, the same one for both.
 """
@@ -32,17 +41,21 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import distributed
 
+from advisor.server.client import TOKEN_ENV  # where the worker's run-job finds its token
+from advisor.server.settings import DEFAULT_SWEEP_LIFETIME
 from advisor.urls import redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from advisor.server.sweep_calls import PlannedJob
 
@@ -52,12 +65,11 @@ __all__ = [
     "SweepDispatcher",
     "SweepStatus",
     "UploadTarget",
+    "is_stale",
     "is_sweep_id",
     "run_job_task",
 ]
 
-#: where the worker's run-job finds its token (what ``advisor observe --upload`` reads)
-TOKEN_ENV = "ADVISOR_SERVER_TOKEN"
 _DATASET = "advisor-sweep-{}"
 _TOPIC = "advisor-sweep-{}"
 _SWEEP_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -195,14 +207,49 @@ def _run_job(spec: str, *, upload: UploadTarget, timeout: float) -> dict[str, An
         return {"observations": sum(1 for line in lines if line.strip())}
 
 
+def is_stale(
+    summary: Mapping[str, Any],
+    told: Sequence[tuple[float, Any]],
+    *,
+    now: float,
+    lifetime: float,
+) -> bool:
+    """Whether a sweep is past its time: ``summary`` as published, ``told`` its events
+    (``(time, event)``), ``now`` on the scheduler's clock (seconds since the epoch). Its
+    last news is its creation or its newest event; a done sweep (every job finished or
+    failed) lives ``lifetime`` seconds after it, one not done as long again as one job's
+    time bound (``job-timeout``; summaries from before it was recorded have none)."""
+    created = datetime.fromisoformat(str(summary["created"]).replace("Z", "+00:00"))
+    last = max([created.timestamp(), *(float(t) for t, _ in told)])
+    ended = {
+        e["job"]
+        for _, e in told
+        if isinstance(e, dict) and e.get("state") in ("finished", "failed")
+    }
+    done = len(ended) >= len(summary["requirements"])
+    grace = 0.0 if done else float(summary.get("job-timeout", 0.0))
+    return now - last > lifetime + grace
+
+
 class SweepDispatcher:
     """Sweeps submitted to, and read back from, the Dask scheduler at ``address``. One per
     server process; its methods block (call them from a worker thread) and are safe to call
-    from several threads at once. ``connect_timeout``: seconds to wait for the scheduler."""
+    from several threads at once. ``connect_timeout``: seconds to wait for the scheduler;
+    ``lifetime``: how long a sweep is kept after its last news (:func:`is_stale`);
+    ``clock``: the time now, in seconds since the epoch (the events' clock)."""
 
-    def __init__(self, address: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        connect_timeout: float = 10.0,
+        lifetime: float = DEFAULT_SWEEP_LIFETIME,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.address = address
+        self.lifetime = lifetime
         self._connect_timeout = connect_timeout
+        self._clock = clock
         self._client: distributed.Client | None = None
         self._lock = threading.Lock()
 
@@ -231,16 +278,19 @@ class SweepDispatcher:
         job_timeout: float,
     ) -> str:
         """Submit one :func:`run_job_task` per job and return the sweep's id. ``owner``
-        (the token's name) and ``created`` are what the status tells; ``job_timeout`` bounds
-        each job's ``run-job``. Raises :class:`DaskUnavailable`."""
+        (the token's name) and ``created`` (ISO 8601, UTC) are what the status tells;
+        ``job_timeout`` bounds each job's ``run-job``. The sweeps past their time are
+        forgotten first. Raises :class:`DaskUnavailable`."""
         client = self._connected()
         sweep_id = uuid.uuid4().hex
         summary = {
             "requirements": [job.requirement for job in jobs],
             "owner": owner,
             "created": created,
+            "job-timeout": job_timeout,
         }
         try:
+            self._forget_stale(client)
             # the summary lives on the scheduler, so any replica connected to it answers
             # for the sweep; published before the tasks, so no job outruns it
             client.publish_dataset(summary, name=_DATASET.format(sweep_id))
@@ -270,12 +320,15 @@ class SweepDispatcher:
         :class:`DaskUnavailable`."""
         client = self._connected()
         try:
-            try:
-                summary = client.get_dataset(_DATASET.format(sweep_id))
-            except KeyError:
+            found = self._read(client, sweep_id)
+            if found is None:
+                return None
+            summary, events = found
+            if is_stale(summary, events, now=self._clock(), lifetime=self.lifetime):
+                self._forget(client, sweep_id)
                 return None
             told: dict[int, dict[str, Any]] = {}
-            for _, event in client.get_events(_TOPIC.format(sweep_id)):
+            for _, event in events:
                 if isinstance(event, dict) and isinstance(event.get("job"), int):
                     told[event["job"]] = event  # in order: the last word on a job wins
             jobs = tuple(
@@ -287,6 +340,36 @@ class SweepDispatcher:
         return SweepStatus(
             id=sweep_id, owner=summary["owner"], created=summary["created"], jobs=jobs
         )
+
+    @staticmethod
+    def _read(
+        client: distributed.Client, sweep_id: str
+    ) -> tuple[dict[str, Any], tuple[tuple[float, Any], ...]] | None:
+        """A sweep's summary and events; ``None`` when the scheduler has no such sweep."""
+        try:
+            summary = client.get_dataset(_DATASET.format(sweep_id))
+        except KeyError:
+            return None
+        return summary, tuple(client.get_events(_TOPIC.format(sweep_id)))
+
+    @staticmethod
+    def _forget(client: distributed.Client, sweep_id: str) -> None:
+        try:
+            client.unpublish_dataset(_DATASET.format(sweep_id))
+        except KeyError:
+            pass  # another replica forgot it first
+
+    def _forget_stale(self, client: distributed.Client) -> None:
+        """Forget every sweep past its time. Cost: two reads per sweep the scheduler
+        holds (about a lifetime's worth)."""
+        prefix = _DATASET.format("")
+        for name in client.list_datasets():  # type: ignore[no-untyped-call]
+            sweep_id = str(name).removeprefix(prefix)
+            if not str(name).startswith(prefix) or not is_sweep_id(sweep_id):
+                continue
+            found = self._read(client, sweep_id)
+            if found is not None and is_stale(*found, now=self._clock(), lifetime=self.lifetime):
+                self._forget(client, sweep_id)
 
     def close(self) -> None:
         with self._lock:

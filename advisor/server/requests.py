@@ -1,25 +1,23 @@
 """The decisions of the CLI's ``--server`` client: what may be asked, how a request is built
 from the options, and how an answer is read back.
 
-Sits under the composition root's client jobs (``advisor.api.remote``, which only wires
-these to the files, the network and the lock's writer), beside :mod:`.sending` (which files
-go) and :mod:`.client` (how they go):
+Sits under the client's jobs (:mod:`.remote`, which asks the server with these), beside
+:mod:`.sending` (which files go) and :mod:`.client` (how they go):
 
 * :func:`refuse_local_options` and :func:`refuse_local_check_options`: the options only this
   machine can honour (its indexes, cache, knowledge) are refused with ``--server``, before
   anything is sent: the server decides them;
-* :func:`lock_call` and :func:`check_call`: a run's :class:`~advisor.server.calls.LockCall`
-  or :class:`~advisor.server.calls.CheckCall`, from options read through small Protocols
-  (the api's ``ResolveOptions``, ``LockOptions`` and ``AdviseOptions`` meet them), so this
-  package never imports the api;
-* :func:`lock_answer`: the server's answer to ``/v1/lock`` or ``/v1/advise`` as a
-  :class:`LockAnswer` (the fields of the api's ``LockOutcome``).
+* :func:`lock_call`, :func:`check_call` and :func:`explain_call`: a run's
+  :class:`~advisor.server.calls.LockCall`, :class:`~advisor.server.calls.CheckCall` or
+  :class:`~advisor.server.calls.ExplainCall`, from options read through small Protocols
+  (``ResolveOptions``, ``LockOptions`` and ``AdviseOptions`` meet them);
+* :func:`lock_answer` and :func:`advice_answer`: the server's answer to ``/v1/lock`` or
+  ``/v1/advise`` as the offline job's own value (:mod:`advisor.options.outcomes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,20 +29,20 @@ if TYPE_CHECKING:
 
     from _typeshed import DataclassInstance
 
-    from advisor.environment import RuntimeEnvironment
-    from advisor.models import Resolution
-    from advisor.server.calls import CheckCall, LockCall
+    from advisor.options.outcomes import AdviceResult, LockOutcome
+    from advisor.server.calls import CheckCall, ExplainCall, LockCall
 
 __all__ = [
     "ADVICE_REFUSED",
     "OPTION_NAMES",
     "RESOLVE_SENT",
-    "LockAnswer",
     "LockOutput",
     "LockRequest",
     "SearchBounds",
+    "advice_answer",
     "call_root",
     "check_call",
+    "explain_call",
     "lock_answer",
     "lock_call",
     "refuse_local_check_options",
@@ -74,8 +72,6 @@ OPTION_NAMES: Mapping[str, str] = MappingProxyType(
         "extra_index_urls": "--extra-index-url",
         "pre_packages": "--prerelease-package",
         "cooldown_days": "--cooldown (or a span given to --exclude-newer)",
-        "cache_dir": "--cache-dir (or ADVISOR_CACHE_DIR)",
-        "knowledge": "--knowledge (or ADVISOR_KNOWLEDGE)",
         "knowledge_dirs": "--knowledge-dir",
     }
 )
@@ -222,6 +218,30 @@ def check_call(
     return CheckCall(files=files, paths=names, only=tuple(sorted(only)), inputs=tuple(sent))
 
 
+def explain_call(lock_path: Path, name: str, *, cwd: Path) -> ExplainCall:
+    """The call of an explanation of ``name`` in the lock at ``lock_path`` (relative to
+    ``cwd``): the lock with the inputs, constraints, overrides and configuration its record
+    names (inside the lock's folder), never its index. Raises :class:`InputError` when the
+    lock records no inputs."""
+    from advisor.lockfile.pylock import read_pylock
+    from advisor.server.calls import ExplainCall
+    from advisor.server.sending import lock_files, relative_name
+
+    lock = lock_path if lock_path.is_absolute() else cwd / lock_path
+    root = lock.resolve().parent
+    recorded = read_pylock(lock).record.inputs
+    if recorded is None or not recorded.files:
+        raise InputError(f"{lock_path}: the lock records no inputs; re-lock it with advisor lock")
+    files, _, _, _ = lock_files(
+        [root / f for f in recorded.files],
+        constraints=[root / c for c in recorded.constraints],
+        overrides=[root / o for o in recorded.overrides],
+        root=root,
+        output=lock,
+    )
+    return ExplainCall(files=files, lock=relative_name(lock.resolve(), root), name=name)
+
+
 def lock_call(
     inputs: Sequence[Path],
     *,
@@ -287,26 +307,7 @@ def lock_call(
     return call, (output if to_file and not out.dry_run else None)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockAnswer:
-    """A server's lock: the fields of ``advisor.api.locking.LockOutcome`` (``path``: where
-    the client writes it, ``None``: nowhere)."""
-
-    resolution: Resolution
-    text: str
-    path: Path | None
-    targets: tuple[RuntimeEnvironment, ...]
-    digest: str
-    warnings: tuple[str, ...] = ()
-    changed: tuple[tuple[str, str | None, str | None], ...] = ()
-    requests: int = 0
-
-    def fields(self) -> dict[str, Any]:
-        """The fields by name (shallow: the values themselves)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-
-def lock_answer(answer: Mapping[str, Any], *, path: Path | None) -> LockAnswer:
+def lock_answer(answer: Mapping[str, Any], *, path: Path | None) -> LockOutcome:
     """The lock of a server's answer, to be written to ``path``. Raises
     :class:`InputError` when the answer is not a lock."""
     from packaging.utils import canonicalize_name
@@ -314,6 +315,7 @@ def lock_answer(answer: Mapping[str, Any], *, path: Path | None) -> LockAnswer:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.models import Pin, Resolution
+    from advisor.options.outcomes import LockOutcome
 
     try:
         pins = tuple(
@@ -325,7 +327,7 @@ def lock_answer(answer: Mapping[str, Any], *, path: Path | None) -> LockAnswer:
             )
             for p in answer["pins"]
         )
-        return LockAnswer(
+        return LockOutcome(
             resolution=Resolution(pins=pins),
             text=str(answer["lock"]),
             path=path,
@@ -337,3 +339,16 @@ def lock_answer(answer: Mapping[str, Any], *, path: Path | None) -> LockAnswer:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"the server's answer is not a lock: {exc!r}") from exc
+
+
+def advice_answer(answer: Mapping[str, Any], *, path: Path | None) -> AdviceResult:
+    """The advice of a server's answer (its lock to be written to ``path``). Raises
+    :class:`InputError` when the answer is not an advice."""
+    from advisor.options.outcomes import AdviceResult
+    from advisor.report.json import advice_from_dict
+
+    try:
+        advices = tuple(advice_from_dict(a) for a in answer["advices"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"the server's answer is not an advice: {exc!r}") from exc
+    return AdviceResult(lock=lock_answer(answer, path=path), advices=advices)

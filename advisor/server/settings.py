@@ -1,7 +1,10 @@
 """How one ``advisor serve`` runs: one frozen value, built by the composition root.
 
-Sits at the bottom of the server package: the runner binds and starts uvicorn with it, the
-app reads its limits and its store from it. It round-trips through JSON (``to_json`` /
+Sits at the bottom of the server package: :class:`ServeOptions` is what the command takes,
+and :meth:`ServerSettings.from_options` makes the settings of them once the composition root
+has found the store, the cache and the curated folder of this process; the runner binds and
+starts uvicorn with the settings, the app reads its limits and its store from them. It
+round-trips through JSON (``to_json`` /
 ``from_json``) because with ``--workers N`` uvicorn starts each worker in a fresh
 interpreter, which rebuilds the app from this value. ``store_url`` may hold a password (it is
 needed to connect), so it is left out of ``repr`` and shown only through :attr:`shown_url`.
@@ -11,9 +14,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.urls import redact_url
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_JOBS",
@@ -23,6 +30,8 @@ __all__ = [
     "DEFAULT_POOL_SIZE",
     "DEFAULT_PORT",
     "DEFAULT_RATE_LIMIT",
+    "DEFAULT_SWEEP_LIFETIME",
+    "ServeOptions",
     "ServerSettings",
 ]
 
@@ -33,6 +42,32 @@ DEFAULT_POOL_SIZE = 8  # PostgreSQL connections per worker process
 DEFAULT_JOBS = 2  # advice jobs (lock, advise, check) run at once per worker process
 DEFAULT_JOB_QUEUE = 8  # advice jobs that may wait for a slot before the server says 429
 DEFAULT_JOB_TIMEOUT = 120.0  # seconds an advice request may take before a 503
+DEFAULT_SWEEP_LIFETIME = 24 * 3600.0  # seconds a done sweep is kept on the scheduler
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeOptions:
+    """``advisor serve``'s options; ``knowledge_url`` ``None``: the default store."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    knowledge_url: str | None = None
+    workers: int = 1
+    allow_anonymous_reads: bool = False
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    #: the advice endpoints' indexes (``()``: pip's configuration of the server)
+    index_urls: tuple[str, ...] = ()
+    jobs: int = DEFAULT_JOBS
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
+    #: what POST /v1/knowledge/sync loads (``()``: the curated knowledge shipped)
+    knowledge_dirs: tuple[Path, ...] = ()
+    #: the Dask scheduler ``POST /v1/sweeps`` dispatches to (``None``: no sweeps)
+    dask_scheduler: str | None = None
+    #: the URL sweep workers upload to (``None``: the URL the sweep was posted to)
+    public_url: str | None = None
+    #: seconds a done sweep is kept on the scheduler after its last news
+    sweep_lifetime: float = DEFAULT_SWEEP_LIFETIME
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +87,8 @@ class ServerSettings:
     /v1/knowledge/sync`` loads into the store. ``dask_scheduler``: the Dask scheduler ``POST
     /v1/sweeps`` dispatches sweep jobs to (``None``: sweeps answer 503); ``public_url``:
     the URL those jobs' workers upload their observations to (``None``: the URL the sweep
-    was posted to).
+    was posted to); ``sweep_lifetime``: the seconds a sweep is kept on the scheduler after
+    its last news (:func:`advisor.server.dispatch.is_stale`).
     """
 
     store_url: str = field(repr=False)
@@ -72,6 +108,7 @@ class ServerSettings:
     knowledge_dirs: tuple[str, ...] = ()
     dask_scheduler: str | None = None
     public_url: str | None = None
+    sweep_lifetime: float = DEFAULT_SWEEP_LIFETIME
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -94,9 +131,39 @@ class ServerSettings:
             )
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise InputError(f"--public-url {self.public_url}: an http:// or https:// URL")
+        if not self.sweep_lifetime > 0:
+            raise InputError(f"--sweep-lifetime {self.sweep_lifetime}: more than 0 seconds")
         # JSON gives a list back (to_json/from_json): keep the value a tuple
         object.__setattr__(self, "index_urls", tuple(self.index_urls))
         object.__setattr__(self, "knowledge_dirs", tuple(self.knowledge_dirs))
+
+    @classmethod
+    def from_options(
+        cls, options: ServeOptions, *, store_url: str, cache_dir: str, curated: Path | None
+    ) -> ServerSettings:
+        """The settings of ``options`` over the store at ``store_url`` (``options``' own
+        URL, resolved), sharing the index cache ``cache_dir``; ``curated``, the curated
+        folder shipped, is what sync loads when ``options`` names no folder. Raises
+        :class:`InputError` for a value out of range."""
+        folders = options.knowledge_dirs or ((curated,) if curated is not None else ())
+        return cls(
+            store_url=store_url,
+            host=options.host,
+            port=options.port,
+            workers=options.workers,
+            allow_anonymous_reads=options.allow_anonymous_reads,
+            max_request_bytes=options.max_request_bytes,
+            rate_limit=options.rate_limit,
+            index_urls=options.index_urls,
+            cache_dir=cache_dir,
+            jobs=options.jobs,
+            job_timeout=options.job_timeout,
+            # absolute: the workers of --workers N may start elsewhere
+            knowledge_dirs=tuple(str(f.resolve()) for f in folders),
+            dask_scheduler=options.dask_scheduler,
+            public_url=options.public_url,
+            sweep_lifetime=options.sweep_lifetime,
+        )
 
     @property
     def shown_url(self) -> str:

@@ -1,12 +1,12 @@
 """The client of ``/v1/sweeps``: send a sweep to the team server, follow it until it is done.
 
 Sits beside :mod:`.client` (whose :class:`~.client.AdvisorClient` does each request) and under
-the composition root (``advisor.api.remote_sweeps``), which builds the client and passes the
-clock and the sleep in. What ``advisor observe sweep --dispatch`` does: :func:`submit_sweep`
+the client's jobs (:meth:`.remote.RemoteJobs.sweep`, given the clock and the sleep by the
+composition root). What ``advisor observe sweep --dispatch`` does: :func:`submit_sweep`
 posts the :class:`~.sweep_calls.SweepCall`, :func:`follow_sweep` polls ``GET
-/v1/sweeps/{id}``, handing each answer to a callback (the composition root's progress, in
-the words of :func:`progress_line`), until every job is finished or failed (or ``wait``
-seconds passed: then a :class:`SweepNotDone` that names the sweep, so it can be read later).
+/v1/sweeps/{id}``, handing each answer to a callback (a :class:`SweepProgress`, in the words
+of :func:`progress_line`), until every job is finished or failed (or ``wait`` seconds
+passed: then a :class:`SweepNotDone` that names the sweep, so it can be read later).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from advisor.errors import AdvisorError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from advisor.events import ProgressEvents
     from advisor.server.client import AdvisorClient
     from advisor.server.sweep_calls import SweepCall
 
-__all__ = ["SweepNotDone", "follow_sweep", "progress_line", "submit_sweep"]
+__all__ = ["SweepNotDone", "SweepProgress", "follow_sweep", "progress_line", "submit_sweep"]
 
 
 class SweepNotDone(AdvisorError):
@@ -54,6 +55,28 @@ def progress_line(found: Mapping[str, Any]) -> str:
     done = sum(1 for s in states if s in ("finished", "failed"))
     sweep = str(found.get("id", ""))[:8]
     return f"sweep {sweep}: {states.count('running')} running, {done}/{len(states)} done"
+
+
+class SweepProgress:
+    """A followed sweep as one progress step on ``events``, renamed when its line changes
+    (:meth:`poll` is :func:`follow_sweep`'s ``on_poll``); :meth:`close` ends it."""
+
+    def __init__(self, events: ProgressEvents) -> None:
+        self._events = events
+        self._shown: str | None = None  # the step now on screen
+
+    def poll(self, found: Mapping[str, Any]) -> None:
+        now = progress_line(found)
+        if now == self._shown:
+            return
+        self.close()
+        self._events.working(now)
+        self._shown = now
+
+    def close(self) -> None:
+        if self._shown is not None:
+            self._events.work_finished(self._shown)
+            self._shown = None
 
 
 def follow_sweep(

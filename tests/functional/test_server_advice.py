@@ -382,6 +382,32 @@ def test_sync_needs_admin_and_loads_the_servers_folder(team: Team) -> None:
     assert json.loads(filtered.stdout)["kinds"] == {}
 
 
+def test_this_machines_environment_does_not_block_server(team: Team, tmp_path: Path) -> None:
+    """ADVISOR_KNOWLEDGE and ADVISOR_CACHE_DIR set up this machine, not a request: with
+    --server they are ignored (the server uses its own store and cache); only --knowledge or
+    --cache-dir typed on the command line is refused."""
+    req = _project(tmp_path / "proj")
+    mine, cache = tmp_path / "mine.db", tmp_path / "my-cache"
+    env = {
+        **team.client_env(team.reader),
+        "ADVISOR_KNOWLEDGE": f"sqlite:///{mine}",
+        "ADVISOR_CACHE_DIR": str(cache),
+    }
+    url = team.server.url
+    ok(run_cli(["lock", req, "--server", url, "-q"], env=env))
+    lock = req.parent / "pylock.toml"
+    ok(run_cli(["advise", req, "--server", url, "--budget", "2", "--dry-run", "-q"], env=env))
+    checked = run_cli(["check", lock, "--server", url, "-q"], env=env)
+    assert checked.exit_code in (0, 1) and "--knowledge" not in checked.stderr, checked.output
+    ok(run_cli(["explain", "lib", "--lock", lock, "--server", url], env=env))
+    assert not mine.exists() and not cache.exists()  # nothing of this machine's was used
+    for command in (["check", lock], ["advise", req, "--dry-run"]):
+        typed = run_cli([*command, "--server", url, "--knowledge", f"sqlite:///{mine}"], env=env)
+        assert typed.exit_code == 2 and "--knowledge" in typed.stderr, typed.output
+    typed = run_cli(["lock", req, "--server", url, "--cache-dir", cache], env=env)
+    assert typed.exit_code == 2 and "--cache-dir" in typed.stderr, typed.output
+
+
 def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: Path) -> None:
     req = _project(tmp_path / "proj")
     env = team.client_env(team.reader)
@@ -409,6 +435,10 @@ def test_observe_upload_lands_with_the_tokens_provenance(team: Team, tmp_path: P
     uploaded = _kinds(team.store, "lib", "build")
     assert [o.provenance.source for o in uploaded] == ["upload:ci-runner"]  # type: ignore[attr-defined]
     assert [o.outcome for o in uploaded] == ["ok"]  # type: ignore[attr-defined]
+    # the machine that measured is kept: the upload's recorder is the local record's
+    recorded = _kinds(f"sqlite:///{tmp_path / 'mine.db'}", "lib", "build")
+    (mine,) = {o.provenance.recorder for o in recorded}  # type: ignore[attr-defined]
+    assert mine and [o.provenance.recorder for o in uploaded] == [mine]  # type: ignore[attr-defined]
     without = run_cli(["observe", "install", lock, "--upload"], env=team.client_env(writer))
     assert without.exit_code == 2 and "--server" in without.output
 

@@ -119,6 +119,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             threads_per_worker=1,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's HTTP routes on a free port: 8787 may be another cluster's
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             local_directory=str(root / "space"),
         ) as local:
             yield local
@@ -321,6 +323,17 @@ def test_a_dispatched_sweep_refuses_what_the_server_decides(
     assert said in result.output and "Traceback" not in result.output
 
 
+def test_a_dispatched_sweep_ignores_the_store_named_by_the_environment(tmp_path: Path) -> None:
+    """ADVISOR_KNOWLEDGE sets up this machine: a dispatched sweep goes on to the server (none
+    listens here: exit 3, not a refusal); a --knowledge typed on the command line is refused."""
+    env = {**clean_environ(tmp_path), "ADVISOR_KNOWLEDGE": f"sqlite:///{tmp_path / 'k.db'}"}
+    args = ["observe", "sweep", "hare", "--dispatch", "--server", "http://127.0.0.1:9", "-q"]
+    sent = run_cli(args, env=env)
+    assert sent.exit_code == 3 and "not used" not in sent.output, sent.output
+    typed = run_cli([*args, "--knowledge", f"sqlite:///{tmp_path / 'k.db'}"], env=env)
+    assert typed.exit_code == 2 and "--knowledge: not used" in typed.output, typed.output
+
+
 def test_run_job_upload_needs_a_server(tmp_path: Path) -> None:
     spec = tmp_path / "job.json"
     spec.write_text("{}\n")
@@ -334,8 +347,114 @@ def test_run_job_upload_needs_a_server(tmp_path: Path) -> None:
     [
         ({"dask_scheduler": "dask-scheduler:8786"}, "an address such as tcp://HOST:8786"),
         ({"public_url": "advisor.internal:8000"}, "an http:// or https:// URL"),
+        ({"sweep_lifetime": 0}, "more than 0 seconds"),
     ],
 )
-def test_the_sweep_settings_are_checked(given: dict[str, str], said: str) -> None:
+def test_the_sweep_settings_are_checked(given: dict[str, object], said: str) -> None:
     with pytest.raises(InputError, match=said):
         ServerSettings(store_url="sqlite:///k.db", **given)
+
+
+# -- how long a sweep is kept ---------------------------------------------------------------------
+
+
+def _summary(created: float, jobs: int, **extra: object) -> dict[str, object]:
+    stamp = datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
+    return {"requirements": [f"hare=={n}" for n in range(jobs)], "created": stamp, **extra}
+
+
+def test_a_sweep_is_stale_a_lifetime_after_its_last_news() -> None:
+    from advisor.server.dispatch import is_stale
+
+    done = [(1000.0, {"job": 0, "state": "running"}), (1500.0, {"job": 0, "state": "failed"})]
+    summary = _summary(900.0, 1, **{"job-timeout": 300.0})
+    assert not is_stale(summary, done, now=1500.0 + 100.0, lifetime=100.0)
+    assert is_stale(summary, done, now=1500.0 + 101.0, lifetime=100.0)
+    running = done[:1]  # not done: kept one job's time bound more after its last news
+    assert not is_stale(summary, running, now=1000.0 + 400.0, lifetime=100.0)
+    assert is_stale(summary, running, now=1000.0 + 401.0, lifetime=100.0)
+    quiet = _summary(900.0, 2)  # no job ever started; no time bound recorded (older server)
+    assert not is_stale(quiet, [], now=1000.0, lifetime=100.0)
+    assert is_stale(quiet, [], now=1001.0, lifetime=100.0)
+    assert not is_stale(_summary(900.0, 0), [], now=1000.0, lifetime=100.0)
+
+
+def test_the_scheduler_forgets_sweeps_past_their_lifetime(tmp_path: Path) -> None:
+    """On a real scheduler (no worker: the jobs stay pending): a done sweep is forgotten a
+    lifetime after its last news (GET answers nothing), one still pending a job's time bound
+    later, when the next sweep is submitted; the server's option reaches the dispatcher."""
+    distributed = pytest.importorskip("distributed")
+    from advisor.server.dispatch import SweepDispatcher, UploadTarget
+    from advisor.server.sweep_calls import PlannedJob
+
+    now = [time.time()]
+    upload = UploadTarget(server="http://127.0.0.1:9", secret="s")
+
+    def submit(dispatcher: SweepDispatcher, jobs: list[PlannedJob]) -> str:
+        created = datetime.fromtimestamp(now[0], UTC).isoformat().replace("+00:00", "Z")
+        return dispatcher.submit(jobs, upload=upload, owner="o", created=created, job_timeout=50.0)
+
+    with distributed.LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # 8787 may be taken
+    ) as local:
+        dispatcher = SweepDispatcher(local.scheduler_address, lifetime=100.0, clock=lambda: now[0])
+        try:
+            done = submit(dispatcher, [])  # no job: done at once
+            pending = submit(dispatcher, [PlannedJob(requirement="hare==1.0", spec="{}")])
+            now[0] += 101.0
+            assert dispatcher.status(done) is None
+            found = dispatcher.status(pending)
+            assert found is not None and found.jobs[0].state == "pending"
+            now[0] += 50.0
+            newer = submit(dispatcher, [])  # forgets the pending one, past its bound
+            with distributed.Client(local.scheduler_address, set_as_default=False) as client:
+                names = set(client.list_datasets())
+            assert names == {f"advisor-sweep-{newer}"}
+            assert dispatcher.status(pending) is None
+        finally:
+            dispatcher.close()
+    settings = ServerSettings(
+        store_url=f"sqlite:///{tmp_path / 'k.db'}",
+        dask_scheduler="tcp://127.0.0.1:9",
+        sweep_lifetime=5.0,
+    )
+    app = create_app(settings)
+    try:
+        assert app.state.advisor.dispatcher.lifetime == 5.0
+    finally:
+        app.state.advisor.store.close()
+
+
+def test_a_followed_sweep_is_one_progress_step_renamed_as_it_goes() -> None:
+    from advisor.events import SilentProgress
+    from advisor.server.sweep_client import SweepProgress
+
+    class Seen(SilentProgress):
+        def __init__(self) -> None:
+            self.said: list[tuple[str, str]] = []
+
+        def working(self, what: str) -> None:
+            self.said.append(("start", what))
+
+        def work_finished(self, what: str) -> None:
+            self.said.append(("end", what))
+
+    seen = Seen()
+    progress = SweepProgress(seen)
+    one = {"id": "3f0c1a2b99", "jobs": [{"state": "running"}, {"state": "pending"}]}
+    progress.poll(one)
+    progress.poll(one)  # the same line: nothing new
+    progress.poll({**one, "jobs": [{"state": "finished"}, {"state": "running"}]})
+    progress.close()
+    progress.close()
+    assert seen.said == [
+        ("start", "sweep 3f0c1a2b: 1 running, 0/2 done"),
+        ("end", "sweep 3f0c1a2b: 1 running, 0/2 done"),
+        ("start", "sweep 3f0c1a2b: 1 running, 1/2 done"),
+        ("end", "sweep 3f0c1a2b: 1 running, 1/2 done"),
+    ]

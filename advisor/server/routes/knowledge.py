@@ -5,8 +5,8 @@ Sits between HTTP and the store. The reads answer what ``advisor knowledge show 
 ``knowledge stats --json`` print (the store's URL left out: a client has no business with
 it). An upload is ``{"observations": [...]}``, each in the store's JSON form (the
 ``type``-tagged values ``advisor observe export`` writes); its provenance source is always
-``upload:<token name>`` whatever the body says (the body's date and tool are kept; a
-missing date is today's). Measurements (``build``, ``performance``, ``release``) need
+``upload:<token name>`` whatever the body says (the body's date, tool and recorder are
+kept; a missing date is today's). Measurements (``build``, ``performance``, ``release``) need
 scope ``write``; what changes everyone's advice (``advisory``, ``prescription``,
 ``image``) needs ``admin``. An upload is checked whole before anything is written, then
 stored in one transaction: a refused upload stores nothing.
@@ -85,14 +85,16 @@ async def stats(request: Request) -> Response:
 
 
 def _stamped(items: list[dict[str, Any]], *, source: str, today: str) -> list[Observation]:
-    """The uploaded values with ``source`` as their provenance source (the body's date and
-    tool kept). Raises :class:`ApiError` 400 naming the first bad field."""
+    """The uploaded values with ``source`` as their provenance source (the body's date, tool
+    and recorder kept: the recorder is the machine that measured, which a sweep's or a CI
+    run's upload must not lose). Raises :class:`ApiError` 400 naming the first bad field."""
     for item in items:
         claimed = item.get("provenance")
         claimed = claimed if isinstance(claimed, dict) else {}
         provenance: dict[str, Any] = {"source": source, "date": claimed.get("date") or today}
-        if claimed.get("tool"):
-            provenance["tool"] = claimed["tool"]
+        for kept in ("tool", "recorder"):
+            if claimed.get(kept):
+                provenance[kept] = claimed[kept]
         item["provenance"] = provenance
     try:
         return msgspec.convert(items, list[Observation])
