@@ -182,6 +182,7 @@ def test_errors_all_is_pinned() -> None:
         "ConfigError",
         "IndexUnavailable",
         "InputError",
+        "InvalidOption",
         "InvalidRequirement",
         "LockfileError",
         "MetadataUnavailable",

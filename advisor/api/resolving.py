@@ -1,9 +1,8 @@
 """Pip's stack: one ``latest`` resolution per target, merged into one lock's resolution.
 
-Part of the composition root, under the lock job (``latest``): opens the index session and
-the decide layer's planner, has :func:`advisor.advice.targets.resolve_targets` resolve each
-target as pip would (keeping the pins :func:`advisor.advice.targets.kept_pins` keeps), and
-adds the files' hashes (:func:`advisor.index.hashes.with_hashes`).
+Part of the composition root, under the lock job: the planner over one index session
+(:func:`advisor.api.context.planning`), :func:`advisor.advice.targets.resolve_targets`, and
+the files' hashes (:func:`advisor.index.hashes.with_hashes`).
 """
 
 from __future__ import annotations
@@ -25,10 +24,8 @@ __all__ = ["resolve_request", "with_hashes"]
 def resolve_request(
     prep: Prepared, *, opts: ResolveOptions, events: ProgressEvents = SILENT
 ) -> tuple[Resolution, tuple[str, ...], int]:
-    """Resolve ``prep``'s request for every target as pip would and merge, reporting
-    progress to ``events``; a re-lock keeps the previous lock's pins but for ``--upgrade``
-    and ``--upgrade-package``, and the project's policy holds the cooldown's exemptions.
-    Returns (resolution, warnings, requests made)."""
+    """Pip's stack for every target of ``prep``, keeping the pins
+    :func:`~advisor.advice.targets.kept_pins` keeps: (resolution, warnings, requests made)."""
     from advisor.advice.targets import kept_pins, resolve_targets
     from advisor.api.context import planning
 

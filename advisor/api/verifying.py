@@ -1,36 +1,41 @@
 """``advisor advise --verify``: the verifier the advice engine asks, built for this machine.
 
-Part of the composition root, wiring only: checks every target runs here
-(:func:`advisor.observe.verify.check_hosts`), and builds a
-:class:`~advisor.observe.verify.VenvVerifier` over this machine's interpreter, the indexes the
-advice resolves from, a throwaway folder and this machine's recorder id. The advice job
-(:func:`advisor.api.advising.run_advice`) injects it into the engine and stores the
-observations it made.
+Part of the composition root, wiring only: every target must be this machine
+(:func:`advisor.observe.verify.check_hosts`); the verifier runs this interpreter over the
+advice's indexes in a throwaway folder, under this machine's recorder id.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import datetime
-    from pathlib import Path
 
     from advisor.events import ProgressEvents
     from advisor.observe.verify import VenvVerifier
     from advisor.options.prepared import Prepared
 
-__all__ = ["make_verifier"]
+__all__ = ["verifying"]
 
 
-def make_verifier(
-    prep: Prepared, *, workdir: Path, now: datetime, timeout: float, events: ProgressEvents
-) -> VenvVerifier:
-    """A verifier for ``prep``'s targets on this machine, its venvs under ``workdir``.
-    Raises :class:`~advisor.errors.InputError` when a target is not this machine."""
+@contextmanager
+def verifying(
+    prep: Prepared, *, verify: bool, now: datetime, timeout: float, events: ProgressEvents
+) -> Iterator[VenvVerifier | None]:
+    """The ``--verify`` verifier of ``prep``'s targets (``None`` without ``verify``), its
+    venvs removed on the way out. Raises :class:`~advisor.errors.InputError` when a target
+    is not this machine."""
+    if not verify:
+        yield None
+        return
     from advisor.environment import RuntimeEnvironment
     from advisor.observe.compat import PipSource
     from advisor.observe.recorder import detect_recorder
@@ -38,14 +43,14 @@ def make_verifier(
 
     host = RuntimeEnvironment.detect()
     check_hosts(prep.targets, host)
-    pip = PipSource.of_indexes(prep.index.indexes, find_links=prep.index.find_links)
-    settings = VerifySettings(
-        python=sys.executable,
-        pip=pip,
-        workdir=workdir,
-        timeout=timeout,
-        today=now.date().isoformat(),
-        tool=TOOL,
-        recorder=detect_recorder(prep.environ),
-    )
-    return VenvVerifier(settings=settings, env=host, environ=prep.environ, events=events)
+    with tempfile.TemporaryDirectory(prefix="advisor-verify-") as scratch:
+        settings = VerifySettings(
+            python=sys.executable,
+            pip=PipSource.of_indexes(prep.index.indexes, find_links=prep.index.find_links),
+            workdir=Path(scratch),
+            timeout=timeout,
+            today=now.date().isoformat(),
+            tool=TOOL,
+            recorder=detect_recorder(prep.environ),
+        )
+        yield VenvVerifier(settings=settings, env=host, environ=prep.environ, events=events)
