@@ -1,19 +1,23 @@
 """``advisor advise``: the best stack of a recommendation type for each target, and why.
 
 Part of the composition root, wiring only: the knowledge (:func:`open_knowledge`), the
-``--verify`` verifier (:mod:`advisor.api.verifying`) and the planner over one index session
-(:func:`advisor.api.context.planning`) are handed to
-:func:`advisor.advice.targets.advise_targets`; the options decide the rest
-(:class:`~advisor.options.AdviseOptions`).
+``--verify`` verifier for this machine (:func:`verifying`) and the planner over one index
+session (:func:`advisor.api.context.planning`) go to
+:func:`advisor.advice.targets.advise_targets`; :class:`~advisor.options.AdviseOptions`
+decides the rest.
 """
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor._version import TOOL
 from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 from advisor.options.jobs import AdviseOptions
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
     from advisor.events import ProgressEvents
     from advisor.knowledge.store import KnowledgeStore
+    from advisor.observe.verify import VenvVerifier
     from advisor.options.prepared import Prepared
     from advisor.options.resolve import ResolveOptions
     from advisor.scoring.base import Recommendation
@@ -35,6 +40,7 @@ __all__ = [
     "bundled_knowledge_dir",
     "open_knowledge",
     "run_advice",
+    "verifying",
 ]
 
 
@@ -83,7 +89,6 @@ def run_advice(
     a target has no acceptable stack."""
     from advisor.advice.targets import advice_warnings, advise_targets
     from advisor.api.context import planning
-    from advisor.api.verifying import verifying
     from advisor.index.hashes import with_hashes
     from advisor.lockfile.render import baseline_pins
     from advisor.options.record import advice_record
@@ -122,3 +127,33 @@ def run_advice(
         requests=requests,
         record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
     )
+
+
+@contextmanager
+def verifying(
+    prep: Prepared, *, verify: bool, now: datetime, timeout: float, events: ProgressEvents
+) -> Iterator[VenvVerifier | None]:
+    """The ``--verify`` verifier (``None`` without ``verify``): this interpreter over the
+    advice's indexes, its venvs in a throwaway folder. Raises
+    :class:`~advisor.errors.InputError` when a target is not this machine."""
+    if not verify:
+        yield None
+        return
+    from advisor.environment import RuntimeEnvironment
+    from advisor.observe.compat import PipSource
+    from advisor.observe.recorder import detect_recorder
+    from advisor.observe.verify import VenvVerifier, VerifySettings, check_hosts
+
+    host = RuntimeEnvironment.detect()
+    check_hosts(prep.targets, host)
+    with tempfile.TemporaryDirectory(prefix="advisor-verify-") as scratch:
+        settings = VerifySettings(
+            python=sys.executable,
+            pip=PipSource.of_indexes(prep.index.indexes, find_links=prep.index.find_links),
+            workdir=Path(scratch),
+            timeout=timeout,
+            today=now.date().isoformat(),
+            tool=TOOL,
+            recorder=detect_recorder(prep.environ),
+        )
+        yield VenvVerifier(settings=settings, env=host, environ=prep.environ, events=events)

@@ -7,7 +7,6 @@ configuration, the process environment, the clock, the knowledge store) to what
 
 from __future__ import annotations
 
-import dataclasses
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -115,8 +114,6 @@ def planning(
         session = stack.enter_context(
             open_session(opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events)
         )
-        options = dataclasses.replace(opts.plan_options(), cooldown=cooldown)
-        planner = Planner(
-            prep.resolvable, finder=session.finder, metadata=session.metadata, options=options
-        )
-        yield planner, session
+        options = opts.plan_options(cooldown)
+        yield Planner(prep.resolvable, finder=session.finder, metadata=session.metadata,
+                      options=options), session  # fmt: skip

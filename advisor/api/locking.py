@@ -1,8 +1,8 @@
 """The jobs that write a lock: ``lock`` and ``advise``. Inputs → the stack → lockfile.
 
 Part of the composition root: both read the inputs (:func:`advisor.api.inputs.prepare`),
-choose the stack once (:func:`choose_stack`: pip's, :mod:`advisor.api.resolving`, or the
-advice search's, :mod:`advisor.api.advising`) and write its lock (:func:`finish`, rendered by
+choose the stack once (:func:`choose_stack`: pip's, :func:`resolve_request`, or the advice
+search's, :mod:`advisor.api.advising`) and write its lock (:func:`finish`, rendered by
 :func:`advisor.options.record.lock_outcome`). Their values live in :mod:`advisor.options`.
 """
 
@@ -12,7 +12,6 @@ import dataclasses
 from typing import TYPE_CHECKING, overload
 
 from advisor.api.inputs import prepare
-from advisor.api.resolving import resolve_request
 from advisor.events import SILENT
 from advisor.models import RecommendationType
 from advisor.options.jobs import AdviseOptions, LockOptions
@@ -204,3 +203,21 @@ def finish(
     if outcome.path is not None:
         write_output(outcome.path, outcome.text)
     return outcome
+
+
+def resolve_request(
+    prep: Prepared, *, opts: ResolveOptions, events: ProgressEvents = SILENT
+) -> tuple[Resolution, tuple[str, ...], int]:
+    """Pip's stack for every target of ``prep`` (:func:`~advisor.advice.targets.resolve_targets`),
+    keeping the pins :func:`~advisor.advice.targets.kept_pins` keeps, with the files' hashes:
+    (resolution, warnings, requests made)."""
+    from advisor.advice.targets import kept_pins, resolve_targets
+    from advisor.api.context import planning
+    from advisor.index.hashes import with_hashes
+
+    keep = kept_pins(prep.previous, upgrade=opts.upgrade, upgrade_packages=opts.upgrade_packages)
+    with planning(prep, opts, events=events) as (planner, session):
+        merged, warnings = resolve_targets(
+            planner, prep.targets, preferences=keep, events=session.events
+        )
+        return with_hashes(merged, session.fetcher), warnings, session.finder.requests

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from advisor.index.session import IndexConfig
     from advisor.index.settings import PipSettings
     from advisor.request import IndexOptions
+    from advisor.resolution.cooldown import Cooldown
 
 __all__ = ["ResolveOptions", "advised_recommendation", "build_targets", "index_choices"]
 
@@ -144,8 +145,9 @@ class ResolveOptions:
             build_timeout=self.build_timeout,
         )
 
-    def plan_options(self) -> PlanOptions:
-        """What chooses candidates (the planner's options, recorded in the lock)."""
+    def plan_options(self, cooldown: Cooldown | None = None) -> PlanOptions:
+        """What chooses candidates (the planner's options, recorded in the lock), with the
+        ``cooldown`` built for them (``--cooldown``; ``None``: none)."""
         from advisor.advice.planner import PlanOptions
 
         return PlanOptions(
@@ -154,6 +156,7 @@ class ResolveOptions:
             only_binary=self.only_binary,
             no_build=self.no_build,
             exclude_newer=self.exclude_newer,
+            cooldown=cooldown,
         )
 
     def for_explanation(self) -> ResolveOptions:
