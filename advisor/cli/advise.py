@@ -125,7 +125,7 @@ def _advise_opts(
             verify=bool(pop_value(kw, "verify", bool)),
         )
     except InvalidOption as exc:
-        flag = "--" + exc.option.replace("_", "-")
+        flag = "'--" + exc.option.replace("_", "-") + "'"  # as click names an option
         message = f"must be {exc.expected}, not {exc.value!r}"
         raise click.BadParameter(message, param_hint=flag) from exc
 
