@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "IndexUnavailable",
     "InputError",
+    "InvalidOption",
     "InvalidRequirement",
     "LockfileError",
     "MetadataUnavailable",
@@ -49,6 +50,17 @@ class InputError(AdvisorError):
     """A bad input file or option (exit code 2, like a usage error)."""
 
     exit_code = 2
+
+
+class InvalidOption(InputError):
+    """An option's value out of its range: ``option`` is its Python name (``time_limit``; the
+    CLI names its flag), ``value`` the value given, ``expected`` what it must be."""
+
+    def __init__(self, *, option: str, value: object, expected: str) -> None:
+        super().__init__(f"{option} must be {expected}, not {value!r}")
+        self.option = option
+        self.value = value
+        self.expected = expected
 
 
 class InvalidRequirement(InputError):

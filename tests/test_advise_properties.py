@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from advisor.api.advising import AdviseOptions, run_advice
 from advisor.api.context import ResolveOptions
-from advisor.api.locking import LockOptions, prepare
+from advisor.api.inputs import LockOptions, prepare
 from advisor.errors import NoViableStack
 from advisor.scoring.base import Recommendation, ScoreTerm, StackVerdict
 from tests.functional.helpers import clean_environ

@@ -94,10 +94,11 @@ LAYERS: dict[str, frozenset[str] | None] = {
     # the values the resolving jobs take and return, one layer below the composition root:
     # ResolveOptions split into each layer's small value, the lock's record made from the
     # options and back (lockfile), the outcomes (advice, scoring: their values), how advise
-    # reports (report: the format); what the server's client and the jobs share
+    # reports (report: the format); what the server's client and the jobs share;
+    # resolution: the stack search's bounds (SearchOptions) that AdviseOptions derives
     "options": frozenset(
         {"errors", "models", "environment", "index", "request", "config", "lockfile"}
-        | {"advice", "scoring", "report"}
+        | {"advice", "scoring", "report", "resolution"}
     ),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from advisor.api import ImageOptions
 from advisor.api.context import ResolveOptions
 from advisor.api.imaging import generate
-from advisor.api.locking import LockOptions, lock, recorded_request
+from advisor.api.locking import LockOptions, lock
 from advisor.cli import cli
 from advisor.errors import InputError, NoViableStack
 from advisor.knowledge.validate import validate_knowledge
+from advisor.options.record import recorded_request
 from advisor.resolution.candidates import cuda_build, parse_cuda
 from tests.support.index import Project, release
 

@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.api.checking import CheckOptions, run_check
-from advisor.api.locking import lock_digest, recorded_request
 from advisor.errors import InputError, LockfileError
 from advisor.lockfile import (
     IndexRecord,
@@ -35,6 +34,7 @@ from advisor.lockfile import (
     read_pylock,
     requirements_header,
 )
+from advisor.options.record import lock_digest, recorded_request
 from advisor.request import load_request
 
 if TYPE_CHECKING:

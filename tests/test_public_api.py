@@ -185,6 +185,7 @@ def test_errors_all_is_pinned() -> None:
         "ConfigError",
         "IndexUnavailable",
         "InputError",
+        "InvalidOption",
         "InvalidRequirement",
         "LockfileError",
         "MetadataUnavailable",

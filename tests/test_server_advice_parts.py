@@ -257,8 +257,9 @@ def test_an_empty_search_is_not_a_call(field: str, value: float) -> None:
 
 def test_a_lock_call_is_built_from_the_options(tmp_path: Path) -> None:
     from advisor.api.advising import AdviseOptions
-    from advisor.api.context import RecommendationType, ResolveOptions
+    from advisor.api.context import ResolveOptions
     from advisor.api.inputs import LockOptions
+    from advisor.models import RecommendationType
 
     project = tmp_path / "proj"
     project.mkdir()

@@ -9,19 +9,11 @@ writes the lock. In the order of the flow:
 * :mod:`advisor.advice.engine`: for one target, the stack search, ``latest`` and the baseline,
   scored the same way (:func:`advise_target` → :class:`TargetAdvice`);
 * :mod:`advisor.advice.describer`: scored stacks → the report's values.
+
+Nothing is imported here: a plain ``lock`` takes the planner and the targets without the
+engine, the describer and the scoring units they bring (import each from its module).
 """
 
 from __future__ import annotations
 
-from advisor.advice.describer import Describer
-from advisor.advice.engine import AdviceSettings, TargetAdvice, advise_target
-from advisor.advice.planner import Planner, PlanOptions
-
-__all__ = [
-    "AdviceSettings",
-    "Describer",
-    "PlanOptions",
-    "Planner",
-    "TargetAdvice",
-    "advise_target",
-]
+__all__: list[str] = []

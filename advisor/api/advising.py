@@ -1,15 +1,15 @@
 """``advisor advise``: the best stack of a recommendation type for each target, and why.
 
-Part of the composition root, around the decide layer
-(:func:`advisor.advice.targets.advise_targets`: the advice engine for each target, the best
-stacks merged): it loads the knowledge (the store, after an implicit sync of the curated
-``knowledge/`` folders, plus an ``--osv`` dump), builds the ``--verify`` verifier, opens the
-index session, reads the baseline lock (:func:`advisor.lockfile.render.baseline_pins`), and
-adds the files' hashes.
+Part of the composition root, wiring only: the knowledge (:func:`open_knowledge`), the
+``--verify`` verifier for this machine (:func:`verifying`) and the planner over one index
+session (:func:`advisor.api.context.planning`) go to
+:func:`advisor.advice.targets.advise_targets`; :class:`~advisor.options.AdviseOptions`
+decides the rest.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor._version import TOOL
 from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 from advisor.options.jobs import AdviseOptions
@@ -25,11 +26,8 @@ from advisor.options.outcomes import AdviseOutcome
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from advisor.advice.engine import AdviceSettings
-    from advisor.advice.targets import AdvisedTargets
     from advisor.events import ProgressEvents
     from advisor.knowledge.store import KnowledgeStore
-    from advisor.models import Resolution
     from advisor.observe.verify import VenvVerifier
     from advisor.options.prepared import Prepared
     from advisor.options.resolve import ResolveOptions
@@ -40,29 +38,27 @@ __all__ = [
     "AdviseOptions",
     "AdviseOutcome",
     "bundled_knowledge_dir",
-    "load_knowledge",
+    "open_knowledge",
     "run_advice",
+    "verifying",
 ]
 
 
-def load_knowledge(
+@contextmanager
+def open_knowledge(
     advise: AdviseOptions, environ: Mapping[str, str]
-) -> tuple[StoreKnowledge, KnowledgeStore, str | None]:
-    """The knowledge view for scoring: the store, after an implicit ``knowledge sync`` of the
-    curated folders (free when their content digest is unchanged), plus ``--osv`` advisories;
-    and how current the advisory database is (ISO day; ``None``: none loaded). The caller
-    closes the store.
-    """
-    from advisor.api.knowledge import advisory_data, sync
+) -> Iterator[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
+    """The knowledge an advice scores with (the store, after a sync of
+    :meth:`AdviseOptions.curated_folders`, free when they are unchanged, plus an ``--osv``
+    dump), the store, closed on the way out, and how current the advisories are (ISO day;
+    ``None``: none loaded)."""
+    from advisor.api.knowledge import sync
+    from advisor.knowledge.freshness import advisory_data
     from advisor.knowledge.store import default_store_url, open_store
     from advisor.scoring.knowledge_view import StoreKnowledge
 
     url = advise.knowledge or default_store_url(environ)
-    bundled = bundled_knowledge_dir()
-    for folder in dict.fromkeys([*advise.knowledge_dirs, *([bundled] if bundled else [])]):
-        # the checkout's curated rules under their own source, so a project folder laid
-        # out the same way (prescriptions/numpy.yaml) never replaces them, nor they it
-        prefix = "advisor-knowledge" if folder == bundled else "knowledge"
+    for folder, prefix in advise.curated_folders(bundled_knowledge_dir()):
         sync(folder, store_url=url, source_prefix=prefix)
     today = datetime.now(UTC).date()
     dump = None
@@ -71,9 +67,12 @@ def load_knowledge(
 
         dump = load_osv(advise.osv, date=today.isoformat())
     store = open_store(url)
-    as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
-    extra = list(dump.advisories) if dump is not None else []
-    return StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
+    try:
+        as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
+        extra = list(dump.advisories) if dump is not None else []
+        yield StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
+    finally:
+        store.close()
 
 
 def run_advice(
@@ -85,118 +84,76 @@ def run_advice(
     kind: Recommendation | None = None,
     events: ProgressEvents = SILENT,
 ) -> AdviseOutcome:
-    """Search the best stacks of ``opts.recommendation`` (or of ``kind``, a recommendation
-    assembled by the caller) for every target of ``prep``; every resolution, build and
-    retry reports to ``events``.
-
-    Raises :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack.
-    """
-    from advisor.advice.engine import AdviceSettings
+    """Search the best stacks of ``opts.recommendation`` (or of ``kind``, assembled by the
+    caller) for every target of ``prep``. Raises :class:`~advisor.errors.NoViableStack` when
+    a target has no acceptable stack."""
+    from advisor.advice.targets import advice_warnings, advise_targets
+    from advisor.api.context import planning
+    from advisor.index.hashes import with_hashes
+    from advisor.lockfile.render import baseline_pins
     from advisor.options.record import advice_record
-    from advisor.resolution.search import SearchOptions
+    from advisor.scoring.types import recommendation
 
     now = now or datetime.now(UTC)
-    kind = _recommendation(opts, advise, kind)
-    with _verifier(prep, opts=opts, advise=advise, now=now, events=events) as verifier:
-        knowledge, store, advisories_as_of = load_knowledge(advise, prep.environ)
+    kind = advise.searched(kind or recommendation(opts.recommendation))
+    if opts.workload is not None:
+        from advisor.api.workloads import workload_recommendation
+
+        kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
+    verify = verifying(
+        prep, verify=advise.verify, now=now, timeout=opts.build_timeout, events=events
+    )
+    with verify as verifier, open_knowledge(advise, prep.environ) as (knowledge, store, as_of):
+        settings = advise.settings(kind, knowledge=knowledge, config=prep.config, now=now,
+                                   advisories_as_of=as_of, verifier=verifier)  # fmt: skip
+        deadline = time.monotonic() + advise.time_limit  # sdist builds stop at it too
         try:
-            settings = AdviceSettings(
-                recommendation=kind,
-                knowledge=knowledge,
-                policy=prep.config.policy,
-                now=now,
-                strict=advise.strict,
-                search=SearchOptions(
-                    count=advise.count,
-                    budget=advise.budget,
-                    time_limit=advise.time_limit,
-                    seed=advise.seed,
-                ),
-                advisories_as_of=advisories_as_of,
-                verifier=verifier,
-            )
-            found, merged, warnings, requests = _search(
-                prep, opts=opts, advise=advise, settings=settings, events=events
-            )
+            with planning(
+                prep, opts, knowledge=knowledge, now=now, deadline=deadline, events=events
+            ) as (planner, session):
+                baseline = baseline_pins([advise.baseline, prep.lock_path])
+                found = advise_targets(
+                    planner, prep.targets, settings=settings, baseline=baseline, events=events
+                )
+                merged = with_hashes(found.merged, session.fetcher)
+                stopped, requests = session.metadata.time_limited, session.finder.requests
         finally:
             if verifier is not None and verifier.observations:
                 store.put(verifier.observations)  # what the failures taught, kept for next time
-            store.close()
     return AdviseOutcome(
         resolution=merged,
         advices=found.advices,
-        warnings=warnings,
+        warnings=advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit),
         requests=requests,
         record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
     )
 
 
-def _recommendation(
-    opts: ResolveOptions, advise: AdviseOptions, kind: Recommendation | None
-) -> Recommendation:
-    """The recommendation searched for: ``kind``, else ``opts.recommendation``'s bundle, with
-    sdists allowed (``--allow-sdist``) and narrowed to a workload (``--workload``)."""
-    from advisor.api.workloads import workload_recommendation
-    from advisor.scoring.types import recommendation, with_sdists
-
-    kind = kind or recommendation(opts.recommendation)
-    if advise.allow_sdist:
-        kind = with_sdists(kind)
-    if opts.workload is not None:
-        kind = workload_recommendation(kind, opts.workload, knowledge_dirs=advise.knowledge_dirs)
-    return kind
-
-
 @contextmanager
-def _verifier(
-    prep: Prepared,
-    *,
-    opts: ResolveOptions,
-    advise: AdviseOptions,
-    now: datetime,
-    events: ProgressEvents,
+def verifying(
+    prep: Prepared, *, verify: bool, now: datetime, timeout: float, events: ProgressEvents
 ) -> Iterator[VenvVerifier | None]:
-    """The ``--verify`` verifier (``None`` without it), its venvs in a throwaway folder
-    removed on the way out."""
-    if not advise.verify:
+    """The ``--verify`` verifier (``None`` without ``verify``): this interpreter over the
+    advice's indexes, its venvs in a throwaway folder. Raises
+    :class:`~advisor.errors.InputError` when a target is not this machine."""
+    if not verify:
         yield None
         return
-    from advisor.api.verifying import make_verifier
+    from advisor.environment import RuntimeEnvironment
+    from advisor.observe.compat import PipSource
+    from advisor.observe.recorder import detect_recorder
+    from advisor.observe.verify import VenvVerifier, VerifySettings, check_hosts
 
+    host = RuntimeEnvironment.detect()
+    check_hosts(prep.targets, host)
     with tempfile.TemporaryDirectory(prefix="advisor-verify-") as scratch:
-        yield make_verifier(
-            prep, workdir=Path(scratch), now=now, timeout=opts.build_timeout, events=events
+        settings = VerifySettings(
+            python=sys.executable,
+            pip=PipSource.of_indexes(prep.index.indexes, find_links=prep.index.find_links),
+            workdir=Path(scratch),
+            timeout=timeout,
+            today=now.date().isoformat(),
+            tool=TOOL,
+            recorder=detect_recorder(prep.environ),
         )
-
-
-def _search(
-    prep: Prepared,
-    *,
-    opts: ResolveOptions,
-    advise: AdviseOptions,
-    settings: AdviceSettings,
-    events: ProgressEvents,
-) -> tuple[AdvisedTargets, Resolution, tuple[str, ...], int]:
-    """The advice engine over one index session for every target of ``prep``: what it
-    found, the best stacks merged with their files' hashes, the warnings and the index
-    requests made."""
-    from advisor.advice.targets import advice_warnings, advise_targets
-    from advisor.api.context import planning
-    from advisor.index.hashes import with_hashes
-    from advisor.lockfile.render import baseline_pins
-
-    # the time limit bounds sdist builds too: one that would overrun it is stopped
-    deadline = time.monotonic() + advise.time_limit
-    knowledge, now = settings.knowledge, settings.now
-    with planning(prep, opts, knowledge=knowledge, now=now, deadline=deadline, events=events) as (
-        planner,
-        session,
-    ):
-        baseline = baseline_pins([advise.baseline, prep.lock_path])
-        found = advise_targets(
-            planner, prep.targets, settings=settings, baseline=baseline, events=events
-        )
-        merged = with_hashes(found.merged, session.fetcher)
-        stopped = session.metadata.time_limited
-        warnings = advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit)
-        return found, merged, warnings, session.finder.requests
+        yield VenvVerifier(settings=settings, env=host, environ=prep.environ, events=events)

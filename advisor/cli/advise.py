@@ -28,34 +28,34 @@ from advisor.cli._progress import progress_events
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping, Sequence
 
-    from advisor.api import AdviseOptions
+    from advisor.api import AdviseOptions, RecommendationType
 
 __all__ = ["advise", "explain"]
 
 #: The search's options: ``advise`` only (``explain`` scores one stack, it searches nothing).
+#: Their bounds are :class:`advisor.api.AdviseOptions`' (one rule for the CLI, the server and
+#: Python callers): a value out of them is bad input, exit 2, the option named.
 _search_options = [
-    # a search keeps at least one stack, runs at least one resolution and has some time:
-    # 0 or less would be an empty advice, refused here with exit 2 rather than reported
     click.option(
         "--count",
-        type=click.IntRange(min=1),
+        type=int,
         default=3,
         show_default=True,
-        help="Distinct stacks to keep.",
+        help="Distinct stacks to keep (1 or more).",
     ),
     click.option(
         "--budget",
-        type=click.IntRange(min=1),
+        type=int,
         default=12,
         show_default=True,
-        help="Resolutions the search may run.",
+        help="Resolutions the search may run (1 or more).",
     ),
     click.option(
         "--time-limit",
-        type=click.FloatRange(min=0, min_open=True),
+        type=float,
         default=30.0,
         show_default=True,
-        help="Seconds the search may take.",
+        help="Seconds the search may take (more than 0).",
     ),
     click.option("--seed", default=0, show_default=True, help="Seed of the search."),
     click.option(
@@ -97,26 +97,38 @@ def _with_options(options: Sequence[Callable[[Command], Command]]) -> Callable[[
     return apply
 
 
-def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) -> AdviseOptions:
-    """The advice options in ``kw`` (popped); the search's default where it has none."""
+def _advise_opts(
+    kw: MutableMapping[str, object],
+    baseline: Path | None = None,
+    recommendation: RecommendationType | None = None,
+) -> AdviseOptions:
+    """The advice options in ``kw`` (popped); the search's default where it has none. A
+    bound out of range is a usage error naming its option."""
     from advisor.api import AdviseOptions
+    from advisor.errors import InvalidOption
 
     default = AdviseOptions()
     count, budget, seed = (pop_value(kw, name, int) for name in ("count", "budget", "seed"))
     time_limit = pop_value(kw, "time_limit", float)
-    return AdviseOptions(
-        count=default.count if count is None else count,
-        budget=default.budget if budget is None else budget,
-        time_limit=default.time_limit if time_limit is None else time_limit,
-        seed=default.seed if seed is None else seed,
-        knowledge=pop_value(kw, "knowledge_url", str),
-        knowledge_dirs=pop_values(kw, "knowledge_dirs", Path),
-        osv=pop_value(kw, "osv", Path),
-        baseline=baseline,
-        allow_sdist=bool(pop_value(kw, "allow_sdist", bool)),
-        strict=bool(pop_value(kw, "strict", bool)),
-        verify=bool(pop_value(kw, "verify", bool)),
-    )
+    try:
+        return AdviseOptions(
+            count=default.count if count is None else count,
+            budget=default.budget if budget is None else budget,
+            time_limit=default.time_limit if time_limit is None else time_limit,
+            seed=default.seed if seed is None else seed,
+            recommendation=recommendation,
+            knowledge=pop_value(kw, "knowledge_url", str),
+            knowledge_dirs=pop_values(kw, "knowledge_dirs", Path),
+            osv=pop_value(kw, "osv", Path),
+            baseline=baseline,
+            allow_sdist=bool(pop_value(kw, "allow_sdist", bool)),
+            strict=bool(pop_value(kw, "strict", bool)),
+            verify=bool(pop_value(kw, "verify", bool)),
+        )
+    except InvalidOption as exc:
+        flag = "'--" + exc.option.replace("_", "-") + "'"  # as click names an option
+        message = f"must be {exc.expected}, not {exc.value!r}"
+        raise click.BadParameter(message, param_hint=flag) from exc
 
 
 @cli.command()
@@ -167,7 +179,13 @@ def _advise_opts(kw: MutableMapping[str, object], baseline: Path | None = None) 
 @server_option
 def advise(inputs: tuple[Path, ...], **kw: object) -> None:
     """Find the best stack of a recommendation type for INPUTS, write its lock, say why."""
-    from advisor.api import ComparisonResult, LockFormat, LockOptions, ReportOptions
+    from advisor.api import (
+        ComparisonResult,
+        LockFormat,
+        LockOptions,
+        RecommendationType,
+        ReportOptions,
+    )
     from advisor.api import advise as run_advise
     from advisor.report import ReportFormat
 
@@ -194,9 +212,9 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
         path=report_file,
     )
     explicit = kw.get("recommendation")  # None: the api takes the project's, else stable
-    explicit = explicit if isinstance(explicit, str) else None
+    given = RecommendationType(explicit) if isinstance(explicit, str) else None
     workload = pop_value(kw, "workload", str)
-    advise_opts = _advise_opts(kw, baseline=pop_value(kw, "baseline", Path))
+    advise_opts = _advise_opts(kw, baseline=pop_value(kw, "baseline", Path), recommendation=given)
     opts = dataclasses.replace(resolve_opts(kw), workload=workload)
     out = LockOptions(output=output, format=fmt, dry_run=dry_run, command="advisor advise")
     with progress_events(quiet=quiet) as events:
@@ -205,7 +223,6 @@ def advise(inputs: tuple[Path, ...], **kw: object) -> None:
             opts=opts,
             out=out,
             advice=advise_opts,
-            recommendation=explicit,
             report=report,
             compare=compare_envs,
             events=events,

@@ -1,21 +1,35 @@
 """The options of the lock, advise and fix jobs, beside :class:`~advisor.options.ResolveOptions`.
 
-Just below the composition root: values the CLI and Python callers build
+Just below the composition root: values the CLI, the server and Python callers build
 (:class:`LockOptions`: where a lock goes; :class:`AdviseOptions`: how an advice searches and
 what it knows; :class:`FixOptions`; :class:`ReportOptions`: how and where ``advise`` reports)
-and the jobs of :mod:`advisor.api` take. Values only: nothing here reads a file.
+and the jobs of :mod:`advisor.api` take. Each is checked when it is made (one rule for all
+three callers: a bad value raises :class:`~advisor.errors.InputError`, which the CLI names by
+its flag), and derives the small values the layers below take. Nothing here reads a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from advisor.models import LockFormat
-from advisor.report import ReportFormat
+from advisor.errors import InputError, InvalidOption
+from advisor.models import LockFormat, RecommendationType
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
     from pathlib import Path
+
+    from advisor.advice.engine import AdviceSettings
+    from advisor.advice.remedy import RemedyOptions
+    from advisor.advice.verification import StackVerifier
+    from advisor.config import AdvisorConfig
+    from advisor.report import ReportFormat
+    from advisor.resolution.search import SearchOptions
+    from advisor.scoring.advice import Advice
+    from advisor.scoring.base import KnowledgeView, Recommendation
 
 __all__ = ["AdviseOptions", "FixOptions", "LockOptions", "ReportOptions"]
 
@@ -26,8 +40,9 @@ class LockOptions:
 
     ``output``: the lock's path (``None``: ``pylock.toml`` or ``requirements.txt`` beside the
     first input; ``Path("-")``: written nowhere, the text is in the outcome); ``format``:
-    the lock format; ``dry_run``: render, write nothing; ``command``: the command line a
-    requirements lock names in its header.
+    the lock format (a :class:`~advisor.models.LockFormat`, or its name: any other raises
+    :class:`~advisor.errors.InputError`); ``dry_run``: render, write nothing; ``command``:
+    the command line a requirements lock names in its header.
     """
 
     output: Path | None = None  # None: next to the first input; Path("-"): stdout
@@ -38,16 +53,33 @@ class LockOptions:
     #: installs from its vendored wheels/ leaves them out (the build cannot reach them)
     index_lines: bool = True
 
+    def __post_init__(self) -> None:
+        try:
+            fmt = LockFormat(self.format)
+        except ValueError:
+            known = ", ".join(LockFormat)
+            raise InputError(f"unknown lock format {self.format!r}; known: {known}") from None
+        object.__setattr__(self, "format", fmt)  # a name given from Python becomes the enum
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdviseOptions:
     """How an advice searches (``count`` stacks kept, ``budget`` resolutions, ``time_limit``
-    seconds, ``seed``), what it knows, and what it compares with."""
+    seconds, ``seed``), for which ``recommendation`` (``None``: the options' type unless
+    ``latest``, else the project's, else ``stable``:
+    :func:`advisor.options.resolve.advised_recommendation`), what it knows, and what it
+    compares with.
+
+    Raises :class:`~advisor.errors.InvalidOption` for a search that could keep no stack, run
+    no resolution or take no time (``count`` or ``budget`` below 1, ``time_limit`` not above
+    0), and :class:`~advisor.errors.InputError` for an unknown recommendation type.
+    """
 
     count: int = 3
     budget: int = 12
     time_limit: float = 30.0
     seed: int = 0
+    recommendation: RecommendationType | None = None  # a name is parsed (case ignored)
     knowledge: str | None = None  # store URL (None: ADVISOR_KNOWLEDGE or the default store)
     knowledge_dirs: tuple[Path, ...] = ()  # curated folders read directly (no sync needed)
     osv: Path | None = None  # an OSV dump to use instead of the store's advisories
@@ -55,6 +87,68 @@ class AdviseOptions:
     allow_sdist: bool = False  # --allow-sdist: testing may pick direct versions without wheels
     strict: bool = False  # --strict: an advisory no release fixes fails the advice
     verify: bool = False  # install and import each accepted stack here first (--verify)
+
+    def __post_init__(self) -> None:
+        # the one rule of the search's bounds: the CLI and the server build this value too
+        if self.count < 1:
+            raise InvalidOption(option="count", value=self.count, expected="at least 1")
+        if self.budget < 1:
+            raise InvalidOption(option="budget", value=self.budget, expected="at least 1")
+        if not self.time_limit > 0:  # NaN too
+            raise InvalidOption(
+                option="time_limit", value=self.time_limit, expected="more than 0 seconds"
+            )
+        if self.recommendation is not None:
+            kind = RecommendationType.parse(self.recommendation)
+            object.__setattr__(self, "recommendation", kind)
+
+    def settings(
+        self,
+        kind: Recommendation,
+        *,
+        knowledge: KnowledgeView,
+        config: AdvisorConfig,
+        now: datetime,
+        advisories_as_of: str | None,
+        verifier: StackVerifier | None,
+    ) -> AdviceSettings:
+        """What every target of this advice of ``kind`` is judged by
+        (:class:`advisor.advice.engine.AdviceSettings`): the search's bounds, ``strict``, the
+        project's policy (``config``)."""
+        from advisor.advice.engine import AdviceSettings
+
+        return AdviceSettings(
+            recommendation=kind,
+            knowledge=knowledge,
+            policy=config.policy,
+            now=now,
+            strict=self.strict,
+            search=self.search_options(),
+            advisories_as_of=advisories_as_of,
+            verifier=verifier,
+        )
+
+    def search_options(self) -> SearchOptions:
+        """The stack search's bounds (:class:`advisor.resolution.search.SearchOptions`)."""
+        from advisor.resolution.search import SearchOptions
+
+        return SearchOptions(
+            count=self.count, budget=self.budget, time_limit=self.time_limit, seed=self.seed
+        )
+
+    def searched(self, kind: Recommendation) -> Recommendation:
+        """``kind`` as this advice searches it: with sdists allowed under ``allow_sdist``."""
+        from advisor.scoring.types import with_sdists
+
+        return with_sdists(kind) if self.allow_sdist else kind
+
+    def curated_folders(self, bundled: Path | None) -> tuple[tuple[Path, str], ...]:
+        """The curated folders an advice syncs into its store first, each with the source
+        prefix its facts get: ``knowledge_dirs``, then the checkout's ``bundled`` folder."""
+        folders = dict.fromkeys([*self.knowledge_dirs, *([bundled] if bundled else [])])
+        # the checkout's curated rules under their own source, so a project folder laid
+        # out the same way (prescriptions/numpy.yaml) never replaces them, nor they it
+        return tuple((f, "advisor-knowledge" if f == bundled else "knowledge") for f in folders)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +163,27 @@ class FixOptions:
     osv: Path | None = None
     inputs: tuple[Path, ...] = ()
 
+    def lock_options(self, path: Path, fmt: LockFormat) -> LockOptions:
+        """How the fixed lock is written: over ``path``, in its own format ``fmt``."""
+        return LockOptions(output=path, format=fmt, dry_run=self.dry_run, command="advisor fix")
+
+    def knowledge_options(self) -> AdviseOptions:
+        """Where the advisories come from, as ``advise`` reads them."""
+        return AdviseOptions(knowledge=self.knowledge, osv=self.osv)
+
+    def remedy_options(self, recommendation: RecommendationType) -> RemedyOptions:
+        """What the remedy may change, ordered by the lock's ``recommendation``."""
+        from advisor.advice.remedy import RemedyOptions
+
+        return RemedyOptions(allow_major=self.allow_major, recommendation=recommendation)
+
+
+def _text() -> ReportFormat:
+    # the report layer is loaded only when a report is asked for (not by a plain lock)
+    from advisor.report import ReportFormat
+
+    return ReportFormat.TEXT
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportOptions:
@@ -76,7 +191,7 @@ class ReportOptions:
     and ``path``, a file the report is written to (atomically) instead of being returned
     only (``None`` or ``Path("-")``: not written)."""
 
-    format: ReportFormat = ReportFormat.TEXT
+    format: ReportFormat = dataclasses.field(default_factory=_text)
     verbose: bool = False
     path: Path | None = None
 
@@ -84,3 +199,9 @@ class ReportOptions:
     def to_file(self) -> bool:
         """Whether the report goes to a file (not to stdout)."""
         return self.path is not None and str(self.path) != "-"
+
+    def render(self, advices: Iterable[Advice]) -> str:
+        """``advices`` rendered as asked (:func:`advisor.report.render_advices`)."""
+        from advisor.report import render_advices
+
+        return render_advices(advices, fmt=self.format, verbose=self.verbose)

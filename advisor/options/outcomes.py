@@ -138,6 +138,21 @@ class LockedStack:
     requests: int = 0
     advice: AdviseOutcome | None = None
 
+    @classmethod
+    def advised(cls, found: AdviseOutcome) -> LockedStack:
+        """The best stacks ``found`` by the advice search, with its report."""
+        return cls(
+            resolution=found.resolution,
+            warnings=found.warnings,
+            requests=found.requests,
+            advice=found,
+        )
+
+    @property
+    def advices(self) -> tuple[Advice, ...]:
+        """The advice's, one per target (none for pip's choice)."""
+        return () if self.advice is None else self.advice.advices
+
     @property
     def tool(self) -> AdviceRecord | None:
         """What the lock's ``[tool.advisor]`` records about the advice (``None``: no advice)."""

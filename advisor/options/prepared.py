@@ -1,7 +1,8 @@
 """A lock or advise run before resolving: the inputs read, the targets, indexes and output.
 
-Just below the composition root: :func:`advisor.api.inputs.prepare` reads the inputs, pip's
-configuration and ``[tool.advisor]`` and builds a :class:`Prepared`; the lock's record
+Just below the composition root: :func:`read_inputs` reads the inputs, ``[tool.advisor]``
+and the lock being replaced, given pip's configuration and this machine
+(:func:`advisor.api.inputs.prepare` reads those), and builds a :class:`Prepared`; the lock's record
 (:mod:`advisor.options.record`) and every resolving step read it. :func:`lock_output` and
 :func:`existing_lock` decide where the lock goes and which lock it replaces, :func:`lock_text`
 what its text says besides its pins.
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
+    from collections.abc import Callable, Mapping, Sequence
 
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from advisor.options.resolve import ResolveOptions
     from advisor.request import AdviceRequest, RequirementLine
 
-__all__ = ["Prepared", "existing_lock", "lock_output", "lock_text"]
+__all__ = ["Prepared", "existing_lock", "lock_output", "lock_text", "read_inputs"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +71,62 @@ class Prepared:
         where it can, with the packages ``pinned`` to one index (name → URL)."""
         index = dataclasses.replace(self.index, pinned=dict(pinned))
         return dataclasses.replace(self, targets=(target,), previous=dict(previous), index=index)
+
+
+def read_inputs(
+    inputs: Sequence[Path],
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    pip: PipSettings,
+    host: RuntimeEnvironment,
+    default_index: Callable[[], str],
+    environ: Mapping[str, str],
+    cwd: Path,
+) -> Prepared:
+    """A run of ``inputs`` (at least one) before resolving: the requests (with the
+    constraint files of ``pip``, pip's configuration), the project's configuration (beside
+    the first input), the targets (``host`` fills what ``opts`` leaves out), the indexes
+    (``default_index()`` when none is named), where the lock goes and the pins of the lock it
+    replaces. Raises :class:`~advisor.errors.InputError` when there is no index to resolve
+    from, and what reading the inputs raises."""
+    from advisor.config import load_config
+    from advisor.errors import InputError
+    from advisor.lockfile.render import previous_pins
+    from advisor.options.resolve import build_targets
+    from advisor.request import load_resolvable
+
+    request, resolvable, configured = load_resolvable(
+        list(inputs),
+        extras=opts.extras,
+        groups=opts.groups,
+        constraints=opts.constraints,
+        overrides=opts.overrides,
+        pip_constraints=pip.constraints,
+        pip_source=pip.constraint_source,
+        environ=environ,
+        cwd=cwd,
+    )
+    config = load_config(Path(inputs[0]).resolve().parent)
+    targets = build_targets(opts, config, host)
+    index = opts.index_config(resolvable.index_options, config, pip, default_index=default_index)
+    if not index.indexes and not index.find_links:
+        raise InputError("no index to resolve from: --no-index is set and no --find-links given")
+    output = lock_output(inputs[0], out)
+    return Prepared(
+        inputs=tuple(inputs),
+        request=request,
+        resolvable=resolvable,
+        pip_constraints=configured,
+        config=config,
+        targets=targets,
+        index=index,
+        pip=pip,
+        output=output,
+        previous=previous_pins(existing_lock(output, opts)),
+        environ=environ,
+        cwd=cwd,
+    )
 
 
 def lock_output(first_input: Path, out: LockOptions) -> Path:

@@ -5,7 +5,9 @@ Just below the composition root: :func:`lock_record` is what a lock made with so
 input digest), :func:`recorded_options` and :func:`recorded_request` turn a lock's record
 back into the options and inputs that make it again (``check --fix``, ``fix``, ``explain``;
 a requirements lock's with :func:`lock_request`), :func:`is_stale` compares the two, and
-:func:`advice_record` is what a lock records about an advice. The record itself is
+:func:`advice_record` is what a lock records about an advice, :func:`lock_outcome` a
+stack's lock rendered with its record (the composition root writes it); ``fix`` reads its lock with
+:func:`fixed_lock` and records :func:`fix_record`. The record itself is
 :class:`~advisor.lockfile.record.LockRecord`, read and written only in ``lockfile/``.
 """
 
@@ -24,6 +26,8 @@ from advisor.options.resolve import ResolveOptions
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from advisor.advice.remedy import Remedy
+    from advisor.lockfile.pylock import LockedStack
     from advisor.lockfile.record import (
         AdviceRecord,
         FixRecord,
@@ -31,14 +35,20 @@ if TYPE_CHECKING:
         InputsRecord,
         LockRecord,
     )
+    from advisor.models import Resolution
+    from advisor.options.jobs import LockOptions
+    from advisor.options.outcomes import LockOutcome
     from advisor.options.prepared import Prepared
     from advisor.request import AdviceRequest
     from advisor.scoring.advice import Advice
 
 __all__ = [
     "advice_record",
+    "fix_record",
+    "fixed_lock",
     "is_stale",
     "lock_digest",
+    "lock_outcome",
     "lock_record",
     "lock_request",
     "recorded_index",
@@ -218,3 +228,66 @@ def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:
     from advisor.lockfile.pylock import read_pylock
 
     return read_pylock(lock).record.input_digest != lock_record(prep, opts=opts).input_digest
+
+
+def fixed_lock(
+    path: Path, prep: Prepared, *, opts: ResolveOptions, fmt: LockFormat, shown: Path
+) -> LockedStack | None:
+    """The lock at ``path`` that ``fix`` changes, read (``None``: a requirements lock, whose
+    pins ``prep`` holds). Raises :class:`InputError` naming it as ``shown`` when it is stale:
+    its inputs, options or indexes changed since it was written (re-lock first, or the diff
+    would mix both changes)."""
+    from advisor.lockfile.pylock import read_pylock
+
+    if fmt is not LockFormat.PYLOCK:
+        return None
+    if is_stale(path, prep, opts=opts):
+        raise InputError(
+            f"{shown}: the lock is stale (its inputs, options or indexes changed since it was"
+            " written): re-lock it first (`advisor check --fix`), then fix it"
+        )
+    return read_pylock(path)
+
+
+def fix_record(locked: LockedStack | None, remedy: Remedy) -> FixRecord:
+    """What a fixed lock records instead of the advice's scores (which described the stack
+    before the fix): the pins changed and the advisories fixed, an earlier fix's carried
+    forward (:meth:`~advisor.lockfile.record.FixRecord.after`)."""
+    from advisor.lockfile.record import FixRecord
+
+    return FixRecord.after(
+        locked.record.other if locked else {},
+        changed=(str(c.name) for c in remedy.changes),
+        advisories=(a.id for a in remedy.fixed),
+    )
+
+
+def lock_outcome(
+    prep: Prepared,
+    resolution: Resolution,
+    *,
+    opts: ResolveOptions,
+    out: LockOptions,
+    tool: AdviceRecord | FixRecord | None = None,
+    warnings: tuple[str, ...] = (),
+    requests: int = 0,
+) -> LockOutcome:
+    """The lock of ``resolution`` for ``prep``, not yet written: its text with the record
+    (:func:`advisor.options.record.lock_record`; ``tool``, the advice's or the fix's record,
+    beside it), the ``path`` it is to be written to (``None``: a dry run or stdout), the
+    digest of the inputs and the pins changed against the lock it replaces."""
+    from advisor.lockfile.render import changed_pins, render_lock
+    from advisor.options.outcomes import LockOutcome
+    from advisor.options.prepared import lock_text
+
+    record = lock_record(prep, opts=opts, tool=tool)
+    return LockOutcome(
+        resolution=resolution,
+        text=render_lock(resolution, record, text=lock_text(prep, out)),
+        path=None if out.dry_run else prep.lock_path,
+        targets=prep.targets,
+        digest=record.input_digest or "",
+        warnings=warnings,
+        changed=changed_pins(prep.previous, resolution),
+        requests=requests,
+    )

@@ -19,16 +19,20 @@ from advisor.index.session import IndexChoice, SessionOptions
 from advisor.models import IndexStrategy, RecommendationType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from pathlib import Path
 
     from advisor.advice.planner import PlanOptions
     from advisor.advice.runtimes import RuntimeChoice
     from advisor.config import AdvisorConfig
+    from advisor.environment import RuntimeEnvironment
+    from advisor.index.session import IndexConfig
     from advisor.index.settings import PipSettings
     from advisor.request import IndexOptions
+    from advisor.resolution.cooldown import Cooldown
 
-__all__ = ["ResolveOptions", "advised_recommendation", "index_choices"]
+__all__ = ["ResolveOptions", "advised_recommendation", "build_targets", "index_choices"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +84,11 @@ class ResolveOptions:
             refresh=refresh,
         )
 
+    @property
+    def is_pip_choice(self) -> bool:
+        """Whether a lock of these options is pip's choice (``latest``), searched for nothing."""
+        return self.recommendation == RecommendationType.LATEST
+
     def index_choice(self) -> IndexChoice:
         """The command line's index options (the highest priority of :func:`index_choices`)."""
         return IndexChoice(
@@ -99,6 +108,34 @@ class ResolveOptions:
             envs=self.envs,
         )
 
+    def index_config(
+        self,
+        found: IndexOptions,
+        config: AdvisorConfig,
+        pip: PipSettings,
+        *,
+        default_index: Callable[[], str],
+    ) -> IndexConfig:
+        """Where packages come from (:func:`index_choices`, merged by
+        :func:`advisor.index.session.choose_indexes`): ``--index-strategy``, else the
+        project's; ``default_index()`` when no source names an index (only then asked: it
+        imports pip)."""
+        from advisor.index.session import choose_indexes
+
+        choices = index_choices(self, found, config, pip)
+        named = any(c.index_url for c in choices)  # then the default is never taken
+        return choose_indexes(
+            choices,
+            default_index="" if named else default_index(),
+            strategy=self.index_strategy or config.index_strategy,
+            pinned=config.pinned_indexes,
+        )
+
+    def advised(self, given: RecommendationType | None, config: AdvisorConfig) -> ResolveOptions:
+        """These options as an advice runs them: under :func:`advised_recommendation`."""
+        chosen = advised_recommendation(given, opts=self, config=config)
+        return dataclasses.replace(self, recommendation=chosen)
+
     def session_options(self) -> SessionOptions:
         """How the index session fetches and builds (:func:`advisor.index.session.open_session`)."""
         return SessionOptions(
@@ -108,8 +145,9 @@ class ResolveOptions:
             build_timeout=self.build_timeout,
         )
 
-    def plan_options(self) -> PlanOptions:
-        """What chooses candidates (the planner's options, recorded in the lock)."""
+    def plan_options(self, cooldown: Cooldown | None = None) -> PlanOptions:
+        """What chooses candidates (the planner's options, recorded in the lock), with the
+        ``cooldown`` built for them (``--cooldown``; ``None``: none)."""
         from advisor.advice.planner import PlanOptions
 
         return PlanOptions(
@@ -118,6 +156,7 @@ class ResolveOptions:
             only_binary=self.only_binary,
             no_build=self.no_build,
             exclude_newer=self.exclude_newer,
+            cooldown=cooldown,
         )
 
     def for_explanation(self) -> ResolveOptions:
@@ -140,6 +179,17 @@ class ResolveOptions:
             implementation=choice.implementation or self.implementation,
             cuda=choice.cuda or self.cuda,
         )
+
+
+def build_targets(
+    opts: ResolveOptions, config: AdvisorConfig, host: RuntimeEnvironment
+) -> tuple[RuntimeEnvironment, ...]:
+    """The target environments: named ``--env`` entries, else one from --python/--platform
+    (:func:`advisor.environment.targets.build_targets`; ``host`` fills what is not given)."""
+    from advisor.environment.targets import build_targets as targets_of
+
+    spec = opts.target_spec()
+    return targets_of(spec, named=config.environments, where=config.source, host=host)
 
 
 def index_choices(

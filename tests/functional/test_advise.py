@@ -772,7 +772,7 @@ def test_knowledge_dir_file_named_like_a_bundled_one_still_applies(
     site: Site, tmp_path: Path
 ) -> None:
     """Regression (found by these tests, fixed in the working tree): advisor/api/knowledge.py sync
-    (called by advisor/api/advising.py _load_knowledge for each --knowledge-dir and then the
+    (called by advisor/api/advising.py open_knowledge for each --knowledge-dir and then the
     bundled knowledge/ folder): facts are stored under source 'knowledge/<relative path>'
     whatever the folder, so a user folder's prescriptions/numpy.yaml and the bundled
     prescriptions/numpy.yaml share one source and the bundled sync's put(replace_source=...)

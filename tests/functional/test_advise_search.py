@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 
 from advisor.api.advising import AdviseOptions, run_advice
 from advisor.api.context import ResolveOptions
-from advisor.api.locking import LockOptions, prepare
+from advisor.api.inputs import LockOptions, prepare
 from advisor.scoring.base import Recommendation, ScoreTerm
 from tests.functional.helpers import clean_environ
 from tests.support.index import Project, build_index, release
