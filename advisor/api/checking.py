@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from advisor.check.run import CheckOptions, CheckReport
 from advisor.check.run import run_check as run_checks
 from advisor.events import SILENT
-from advisor.models import LockFormat
 from advisor.options.resolve import ResolveOptions
 
 if TYPE_CHECKING:
@@ -115,13 +114,12 @@ class _Sources:
         from advisor.api.locking import lock
         from advisor.check.paths import LockKind
         from advisor.options.jobs import LockOptions
-        from advisor.options.record import recorded_request
+        from advisor.options.record import relock_request
 
-        if plan.kind is LockKind.PYLOCK:
-            (files, opts), fmt = recorded_request(plan.lock), LockFormat.PYLOCK
-        else:
-            files, opts = list(plan.inputs), ResolveOptions.from_index(plan.index)
-            fmt = LockFormat.REQUIREMENTS
+        pylock = plan.kind is LockKind.PYLOCK
+        files, opts, fmt = relock_request(
+            plan.lock, pylock=pylock, inputs=plan.inputs, index=plan.index
+        )
         out = LockOptions(output=plan.lock, format=fmt, command="advisor check --fix")
         cwd = plan.lock.resolve().parent
         lock(files, opts=opts, out=out, environ=self.environ, cwd=cwd, events=self.events)

@@ -13,28 +13,24 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.knowledge.freshness import advisory_data, record_advisory_data
-from advisor.knowledge.package_facts import KnownFact, PackageKnowledge, parse_package_spec
+from advisor.knowledge.freshness import advisory_data
+from advisor.knowledge.package_facts import KnownFact, parse_package_spec
 from advisor.knowledge.sources import Problem
-from advisor.knowledge.sources.osv_store import ImportOutcome
 from advisor.knowledge.store import open_store
-from advisor.knowledge.sync import SyncReport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from advisor.knowledge.package_facts import PackageKnowledge
+    from advisor.knowledge.sources.osv_store import ImportOutcome
     from advisor.knowledge.store import StoreStats
+    from advisor.knowledge.sync import SyncReport
 
 __all__ = [
-    "ImportOutcome",
     "KnownFact",
-    "PackageKnowledge",
     "Problem",
-    "SyncReport",
     "advisory_data",
     "import_osv",
-    "parse_package_spec",
-    "record_advisory_data",
     "resolve_store_url",
     "show",
     "stats",
