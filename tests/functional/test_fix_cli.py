@@ -18,6 +18,8 @@ and records no constraint. The fixture:
 * ``tlslib`` 1.0 (needs ``certs>=1``) is affected, its fix 1.1 needs ``certs>=2``; ``certs``
   1.0 is fixed only in 2.0: without ``--allow-major`` neither can be fixed, and that must not
   keep ``parser``'s fix from being made;
+* ``gadget`` 1.0 is affected; its fix 1.1 needs ``bolt==1.0``, which is affected too (``bolt``
+  1.1 is not): no fix;
 * the two-target index (Python 3.12 and 3.11) adds ``compat`` (2.0 needs Python 3.12),
   ``shim`` (1.0 affected, fixed in 1.1, which needs Python 3.12, and in 1.2), ``half``
   (1.0 affected, fixed in 2.0, a new major version; 2.0 and 2.1 need Python 3.12) and
@@ -51,6 +53,8 @@ TLSLIB = "GHSA-tlsl-0001-aaaa"
 CERTS = "GHSA-cert-0001-aaaa"
 SHIM = "GHSA-shim-0001-aaaa"
 HALF = "GHSA-half-0001-aaaa"
+GADGET = "GHSA-gadg-0001-aaaa"
+BOLT = "GHSA-bolt-0001-aaaa"
 ROPE = "GHSA-rope-0001-aaaa"
 
 
@@ -96,6 +100,10 @@ def _projects() -> list[Project]:
             ],
         ),
         Project(name="certs", files=[*release("1.0"), *release("2.0")]),
+        Project(
+            name="gadget", files=[*release("1.0"), *release("1.1", requires_dist=["bolt==1.0"])]
+        ),
+        Project(name="bolt", files=[*release("1.0"), *release("1.1")]),
     ]
 
 
@@ -136,6 +144,8 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(CERTS, "certs", [{"introduced": "0"}, {"fixed": "2.0"}]),
         _record(SHIM, "shim", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(HALF, "half", [{"introduced": "0"}, {"fixed": "2.0"}]),
+        _record(GADGET, "gadget", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(BOLT, "bolt", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(ROPE, "rope", [{"introduced": "0"}, {"fixed": "1.1"}]),
     ]
     for record in records:
@@ -388,6 +398,20 @@ def test_a_blocked_fix_names_the_versions_the_fix_itself_excluded(project: Proje
     assert "certs>=2  <- required by tlslib==1.1, required by requirements.in:1" in lines
     assert "2.0: excluded by the fix: a new major version (allow with --allow-major)" in lines
     assert not any("its own dependencies conflict" in line for line in lines)
+
+
+def test_a_version_banned_as_affected_is_named_with_its_advisory(project: Project_) -> None:
+    """``gadget``'s fix needs ``bolt`` 1.0, which the fix bans for its own advisory: the
+    conflict names that advisory, not a conflict of 1.0's dependencies."""
+    project.make("gadget\nbolt\n", "gadget==1.0\nbolt==1.1\n")
+    result = project.run("--report", "json")
+    assert result.exit_code == 1, result.output
+    reasons = {u["name"]: u["reason"] for u in json.loads(result.stdout)["unfixable"]}
+    lines = [line.strip() for line in reasons["gadget"].splitlines()]
+    # the last line of the explanation closes the reason's parenthesis
+    assert f"1.0: excluded by the fix: affected by {BOLT})" in lines
+    assert not any("its own dependencies conflict" in line for line in lines)
+    assert project.pins == {"gadget": "1.0", "bolt": "1.1"}
 
 
 def _two_target_project(
