@@ -9,7 +9,6 @@ Reads the process environment, the clock and the current folder, and gives the c
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -22,7 +21,8 @@ from advisor.events import SILENT
 from advisor.options.resolve import ResolveOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
+    from contextlib import AbstractContextManager
 
     from advisor.check.knowledge import RunKnowledge
     from advisor.check.sources import AdvisoryData, ProjectFiles, RelockPlan
@@ -96,19 +96,13 @@ class _Sources:
 
         return build_targets(ResolveOptions(envs=tuple(names)), config, self.host())
 
-    @contextmanager
-    def open_index(self, index: IndexRecord) -> Iterator[ProjectFiles]:
-        from advisor.api.context import index_config, open_session
+    def open_index(self, index: IndexRecord) -> AbstractContextManager[ProjectFiles]:
+        from advisor.api.lock_facts import open_finder
         from advisor.config import AdvisorConfig
         from advisor.options.record import recorded_index
-        from advisor.request import AdviceRequest
 
         opts = recorded_index(index, refresh=True)
-        config, pip = index_config(
-            opts, AdviceRequest(requirements=()), AdvisorConfig(), self.environ, self.cwd
-        )
-        with open_session(opts, config, pip, self.environ, events=self.events) as session:
-            yield session.finder
+        return open_finder(opts, self.environ, self.cwd, config=AdvisorConfig(), events=self.events)
 
     def relock(self, plan: RelockPlan) -> None:
         from advisor.api.locking import lock

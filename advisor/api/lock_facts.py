@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
 from advisor.api.knowledge import _today, resolve_store_url
+from advisor.events import SILENT
 from advisor.knowledge.graph import ExportFormat
 from advisor.knowledge.sources.index_facts import IndexFactsOutcome
 from advisor.knowledge.store import open_store
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
+    from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
+    from advisor.index.finder import PackageFinder
     from advisor.knowledge.graph import StackGraph
     from advisor.models import DistFile
 
@@ -31,6 +35,7 @@ __all__ = [
     "export_lock_graph",
     "index_facts",
     "index_files",
+    "open_finder",
     "stack_graph_for_lock",
 ]
 
@@ -64,21 +69,37 @@ def export_lock_graph(
 
 
 @contextlib.contextmanager
+def open_finder(
+    opts: ResolveOptions,
+    environ: Mapping[str, str],
+    cwd: Path,
+    *,
+    config: AdvisorConfig,
+    events: ProgressEvents = SILENT,
+) -> Iterator[PackageFinder]:
+    """The finder of an index session on the indexes of ``opts`` (with the cache ``lock``
+    uses), for no request of its own, while the session is open."""
+    from advisor.api.context import index_config, open_session
+    from advisor.request import AdviceRequest
+
+    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    with open_session(opts, index, pip, environ, events=events) as session:
+        yield session.finder
+
+
+@contextlib.contextmanager
 def index_files(
     opts: ResolveOptions, environ: Mapping[str, str], cwd: Path
 ) -> Iterator[tuple[Callable[[str], Iterable[DistFile]], list[RuntimeEnvironment]]]:
-    """The finder's ``find`` on the indexes of ``opts`` (the cache ``lock`` uses) and the
-    targets of ``opts``, while an index session is open."""
-    from advisor.api.context import build_targets, index_config, open_session
+    """:func:`open_finder`'s ``find`` and the targets of ``opts``."""
+    from advisor.api.context import build_targets
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
-    from advisor.request import AdviceRequest
 
     config = load_config(cwd)
     targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
-    with open_session(opts, index, pip, environ) as session:
-        yield session.finder.find, list(targets)
+    with open_finder(opts, environ, cwd, config=config) as finder:
+        yield finder.find, list(targets)
 
 
 def index_facts(
