@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from advisor.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from packaging.requirements import Requirement as PepRequirement
@@ -177,8 +177,10 @@ class Planner:
         bans: Mapping[NormalizedName, frozenset[Version]] | None = None,
         cache: ProviderCache | None = None,
         order: CandidateOrder | None = None,
+        ban_reason: Callable[[NormalizedName, Version], str] | None = None,
     ) -> AdvisorProvider:
-        """A fresh provider for ``target`` (``cache`` shares work between resolutions).
+        """A fresh provider for ``target`` (``cache`` shares work between resolutions;
+        ``ban_reason`` says why a version of ``bans`` is banned, when a conflict is explained).
 
         Raises :class:`~advisor.errors.InputError` when the target's Python is outside the
         project's ``requires-python``.
@@ -225,6 +227,7 @@ class Planner:
                 overrides=self.overrides,
                 direct=self.direct,
                 bans=dict(bans or {}),
+                ban_reason=ban_reason,
                 order=order or CandidateOrder.NEWEST,
             ),
             wrap_file=self._direct_file,

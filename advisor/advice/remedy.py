@@ -2,7 +2,8 @@
 advisories that changes the fewest pins (``advisor fix``).
 
 Sits in the decide layer beside the advice engine: it resolves with the planner's providers
-(one per target, sharing one :class:`~advisor.resolution.options.ProviderCache`), expressing
+(one per target, each with its own :class:`~advisor.resolution.options.ProviderCache`
+sharing the index pages and metadata, never a target's markers or files), expressing
 every decision as the provider's *bans* and *preferences*, so the resolver itself stays the
 one that decides consistency. Advisories come through the scoring layer's knowledge view and
 :func:`~advisor.scoring.units.security.advisories_affecting` (waivers honoured, as ``check``
@@ -40,9 +41,11 @@ knowledge snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from advisor.advice.remedy_order import order_scorers
+from advisor.advice.remedy_values import AdvisoryRef, PinChange, Remedy, Unfixable
 from advisor.errors import NoViableStack
 from advisor.events import SILENT
 from advisor.resolution.options import ProviderCache
@@ -51,7 +54,7 @@ from advisor.scoring.base import ScoringContext
 from advisor.scoring.units.security import advisories_affecting, advisory_link
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from collections.abc import Set as AbstractSet
     from datetime import datetime
 
@@ -61,7 +64,6 @@ if TYPE_CHECKING:
     from advisor.advice.planner import Planner
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.models import Resolution
     from advisor.policy import Policy
     from advisor.resolution.options import CandidateScorer
     from advisor.scoring.base import KnowledgeView
@@ -92,90 +94,6 @@ class RemedyOptions:
 
     allow_major: bool = False
     recommendation: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdvisoryRef:
-    """An advisory as the remedy names it: its id, one-line summary and where to read it."""
-
-    id: str
-    summary: str = ""
-    link: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "summary": self.summary, "link": self.link}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PinChange:
-    """One pin changed: ``old`` ``None`` for a package added, ``new`` ``None`` for one
-    removed; ``fixes`` the advisories the change fixes (empty for a change another fix
-    needs); ``targets`` the labels of the targets it is for, when not every target of a
-    multi-target lock makes the same change."""
-
-    name: NormalizedName
-    old: Version | None
-    new: Version | None
-    direct: bool
-    fixes: tuple[AdvisoryRef, ...] = ()
-    targets: tuple[str, ...] = ()  # the targets the change is for (empty: every target)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": str(self.name),
-            "old": None if self.old is None else str(self.old),
-            "new": None if self.new is None else str(self.new),
-            "direct": self.direct,
-            "fixes": [a.to_dict() for a in self.fixes],
-            "targets": list(self.targets),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unfixable:
-    """An advisory left open on ``name`` ``version``, and why no change fixes it."""
-
-    name: NormalizedName
-    version: Version
-    advisory: AdvisoryRef
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": str(self.name),
-            "version": str(self.version),
-            "advisory": self.advisory.to_dict(),
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Remedy:
-    """The outcome: ``changes`` (transitive first, then by name), ``unfixable`` advisories,
-    the ``resolution`` to lock (``None``: nothing to change) and how many pins were
-    ``affected`` before."""
-
-    changes: tuple[PinChange, ...] = ()
-    unfixable: tuple[Unfixable, ...] = ()
-    resolution: Resolution | None = None
-    affected: int = 0
-    resolutions: int = 0
-
-    @property
-    def fixed(self) -> tuple[AdvisoryRef, ...]:
-        """Every advisory the changes fix, once, by id."""
-        seen = {a.id: a for c in self.changes for a in c.fixes}
-        return tuple(seen[k] for k in sorted(seen))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document ``advisor fix --report json`` prints (the renderers read it)."""
-        return {
-            "changes": [c.to_dict() for c in self.changes],
-            "unfixable": [u.to_dict() for u in self.unfixable],
-            "fixed": [a.to_dict() for a in self.fixed],
-            "affected-pins": self.affected,
-            "resolutions": self.resolutions,
-        }
 
 
 class _Judge:
@@ -237,8 +155,9 @@ def plan_remedy(
     version, and a change is reported for the targets it is for.
 
     Cost: one index page per pinned project (to know its versions), then one resolution per
-    target per attempt tried (at most ``2 + pins`` attempts per step), sharing the providers'
-    cache; one step when every fix resolves at once, else up to two more per affected name.
+    target per attempt tried (at most ``2 + pins`` attempts per step), each target's
+    resolutions sharing one cache; one step when every fix resolves at once, else up to two
+    more per affected name.
     Raises nothing for an unfixable advisory (it is in :attr:`Remedy.unfixable`); index
     errors propagate.
     """
@@ -252,8 +171,9 @@ def plan_remedy(
     affected = {(n, v) for tp in per_target for n, v in tp.items() if judge.open(n, v)}
     if not affected:
         return Remedy()
-    cache = ProviderCache()
-    probes = [planner.provider(t, cache=cache) for t in targets]
+    shared = ProviderCache()  # the index pages and metadata every target reads
+    caches = [shared.for_another_target() for _ in targets]  # markers, files: each its own
+    probes = [planner.provider(t, cache=c) for t, c in zip(targets, caches, strict=True)]
 
     def versions(i: int, name: NormalizedName) -> list[Version]:
         return sorted(probes[i].lookup.versions(name))  # a project the index lacks has none
@@ -291,13 +211,19 @@ def plan_remedy(
             _add(unfixable, name, version, refs, why)
     for i, name in stuck:  # unfixable: keep the pin as it is
         bans[i][name] = {v for v in versions(i, name) if v != per_target[i][name]}
+    stuck_everywhere = {
+        n for _, n in stuck if all((i, n) in stuck for i, tp in enumerate(per_target) if n in tp)
+    }
     fixing = {n for fixes in fix_to for n in fixes}  # names with a fix in some target
     if not fixing:
         return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected))
 
     names = {n: v for tp in per_target for n, v in tp.items()}
     labels = [planner.label(t, targets) for t in targets]
-    scorers = order_scorers(planner, targets, options.recommendation, cache=cache, ctx=ctx)
+    scorers = order_scorers(planner, targets, options.recommendation, cache=shared, ctx=ctx)
+    explain_bans = [  # the words a conflict explanation gives for each target's bans
+        partial(_ban_reason, locked=tp, judge=judge, allowed=allowed) for tp in per_target
+    ]
     tried = 0
 
     def step(moving: AbstractSet[NormalizedName]) -> list[TargetResult] | NoViableStack:
@@ -320,14 +246,16 @@ def plan_remedy(
             return out
 
         last = NoViableStack("no stack resolves")
-        frozen = frozenset(moving) | {n for _, n in stuck}
+        # a pin unfixable in every target that locks it is held by its bans; one unfixable in
+        # some targets only is held like any other pin (and released in its turn) in the rest
+        frozen = frozenset(moving) | stuck_everywhere
         for attempt in _attempts(names, affected=frozen, direct=planner.direct):
             for _ in range(_MAX_RETRIES):
                 tried += 1
                 held = [hold(i, attempt.held) for i in range(len(targets))]
                 try:
                     results = _resolve_all(
-                        planner, targets, held, preferences, scorers, cache, events
+                        planner, targets, held, explain_bans, preferences, scorers, caches, events
                     )
                 except NoViableStack as exc:
                     last = exc
@@ -404,6 +332,31 @@ def _add(
         )
 
 
+def _ban_reason(
+    name: NormalizedName,
+    version: Version,
+    *,
+    locked: Mapping[NormalizedName, Version],
+    judge: _Judge,
+    allowed: Callable[[Version, Version | None], bool],
+) -> str:
+    """Why the fix bans ``version`` of ``name`` (the target's pins are ``locked``), in the
+    words a conflict explanation shows: affected by an advisory (the one being fixed, for the
+    locked version of a pin that moves), a new major version or a pre-release, else held at
+    the locked version (the fix changes the fewest pins)."""
+    pinned = locked.get(name)
+    refs = judge.open(name, version)
+    if refs:
+        return f"excluded by the fix: affected by {', '.join(a.id for a in refs)}"
+    if not allowed(version, pinned):
+        if version.is_prerelease:
+            return "excluded by the fix: a pre-release"
+        return "excluded by the fix: a new major version (allow with --allow-major)"
+    if pinned is not None:
+        return f"excluded by the fix: {name} is held at its locked version {pinned}"
+    return "excluded by the fix"
+
+
 def _attempts(
     pins: Mapping[NormalizedName, Version],
     *,
@@ -430,17 +383,24 @@ def _resolve_all(
     planner: Planner,
     targets: Sequence[RuntimeEnvironment],
     bans: Sequence[Mapping[NormalizedName, frozenset[Version]]],
+    reasons: Sequence[Callable[[NormalizedName, Version], str]],
     preferences: Sequence[Mapping[NormalizedName, Version]],
     scorers: Sequence[CandidateScorer | None],
-    cache: ProviderCache,
+    caches: Sequence[ProviderCache],
     events: ProgressEvents,
 ) -> list[TargetResult]:
-    """One resolution per target, with that target's ``bans``, ``preferences`` and
-    ``scorers`` (``None``: newest first)."""
+    """One resolution per target, with that target's ``bans`` (and the ``reasons`` a
+    conflict explanation gives for them), ``preferences`` and ``scorers`` (``None``: newest
+    first)."""
     results = []
     for i, target in enumerate(targets):
         provider = planner.provider(
-            target, preferences=preferences[i], bans=bans[i], scorer=scorers[i], cache=cache
+            target,
+            preferences=preferences[i],
+            bans=bans[i],
+            ban_reason=reasons[i],
+            scorer=scorers[i],
+            cache=caches[i],
         )
         label = planner.label(target, targets)
         res = resolve(provider, planner.roots, target=label, events=events)

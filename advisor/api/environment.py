@@ -1,9 +1,6 @@
-"""``advisor env detect``: the runtime environment of this machine, or of a target described
-from it (rendered by :mod:`advisor.report.environment`).
-
-Part of the composition root: :meth:`RuntimeEnvironment.detect` is the one impure
-constructor (it probes the host); a target takes the host's defaults for what it does not
-name.
+"""``advisor env detect``: this machine's runtime environment, or a target described from it
+(:func:`~advisor.environment.targets.described_target`; rendered by
+:mod:`advisor.report.environment`). :meth:`RuntimeEnvironment.detect` probes the host.
 """
 
 from __future__ import annotations
@@ -20,18 +17,10 @@ def detect_environment(
     implementation: str | None = None,
     cuda: str | None = None,
 ) -> RuntimeEnvironment:
-    """This machine's runtime environment; with ``python``, ``platform``, ``implementation``
-    or ``cuda``, the target they describe (the host's values fill the rest, its GPUs and
-    CUDA only on its own platform: see :meth:`RuntimeEnvironment.for_target`).
-
-    Raises :class:`~advisor.errors.InputError` for a version or platform tag it cannot read.
-    """
+    """:func:`~advisor.environment.targets.described_target` of this machine."""
     from advisor.environment.targets import described_target
 
     return described_target(
         RuntimeEnvironment.detect(),
-        python=python,
-        platform=platform,
-        implementation=implementation,
-        cuda=cuda,
-    )
+        python=python, platform=platform, implementation=implementation, cuda=cuda,
+    )  # fmt: skip

@@ -1,9 +1,9 @@
 """``advisor explain``: why a package is in a lock, and why at this version.
 
-Part of the composition root, above the lock's record (:func:`~advisor.options.record.
-recorded_request`) and the advice search (:func:`~advisor.api.advising.run_advice`): the
-paths come from the lock's stack graph (:mod:`advisor.knowledge.graph`), the version's terms
-and alternatives from advising the lock's inputs again with the lock as the baseline.
+Composition only: the paths come from the lock's graph (:mod:`advisor.knowledge.lock_graph`,
+:func:`advisor.knowledge.graph.why`), the version's terms and alternatives from advising the
+lock's recorded inputs again (:func:`~advisor.api.advising.run_advice`) with the lock as the
+baseline.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from typing import TYPE_CHECKING
-
-from packaging.utils import canonicalize_name
 
 from advisor.events import SILENT
 from advisor.options.outcomes import Explanation
@@ -39,15 +37,10 @@ def explain_pin(
     override: Callable[[ResolveOptions], ResolveOptions] | None = None,
 ) -> Explanation:
     """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
-    inputs are advised again under the lock's recommendation (stable for a latest lock), with
-    the lock as the baseline, so the locked version's own terms and its alternatives show.
-
-    With ``server`` (a team server's URL) the server explains from its index and knowledge
-    (:func:`~advisor.api.remote.remote_explain`). ``override`` changes the options the lock
-    records before advising (the server's job puts its own indexes and cache in).
-
-    ``environ`` defaults to the process's. Raises :class:`~advisor.errors.InputError` when
-    ``name`` is not in the lock or the lock records no inputs."""
+    inputs advised again under its recommendation (:meth:`ResolveOptions.for_explanation`)
+    with the lock as the baseline; with ``server``, that team server's explanation.
+    ``override`` changes the recorded options first (the server puts its indexes in).
+    Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock."""
     environ = dict(os.environ) if environ is None else environ
     if server:
         from advisor.api.remote import remote_explain
@@ -59,31 +52,18 @@ def explain_pin(
     from advisor.api.inputs import LockOptions, prepare
     from advisor.api.knowledge import store_url
     from advisor.api.lock_facts import stack_graph_for_lock
-    from advisor.errors import InputError
     from advisor.knowledge.graph import why
+    from advisor.knowledge.lock_graph import locked_version
     from advisor.lockfile.pylock import read_pylock
     from advisor.options.record import recorded_request
 
-    canonical = canonicalize_name(name)
-    locked = {p.name: p for p in read_pylock(lock_path).packages}
-    if canonical not in locked:
-        known = ", ".join(sorted(locked)[:8])
-        raise InputError(f"{name} is not in {lock_path} (it locks {known}, ...)")
-    version = str(locked[canonical].version)
+    canonical, version = locked_version(read_pylock(lock_path), name, source=str(lock_path))
     graph = stack_graph_for_lock(lock_path, store_url=store_url(advise.knowledge, environ))
-    paths = why(graph, canonical)
     files, recorded = recorded_request(lock_path)
-    if override is not None:
-        recorded = override(recorded)
-    opts = recorded.for_explanation()
+    opts = (recorded if override is None else override(recorded)).for_explanation()
     out = LockOptions(output=lock_path, dry_run=True)
     prep = prepare(files, opts=opts, out=out, environ=environ, cwd=lock_path.resolve().parent)
-    outcome = run_advice(
-        prep,
-        opts=opts,
-        advise=dataclasses.replace(advise, baseline=lock_path, budget=1),
-        events=events,
-    )
-    baseline = outcome.advices[0].baseline
+    again = dataclasses.replace(advise, baseline=lock_path, budget=1)
+    baseline = run_advice(prep, opts=opts, advise=again, events=events).advices[0].baseline
     pin = baseline.pin(canonical) if baseline is not None else None
-    return Explanation(name=canonical, version=version, paths=paths, pin=pin)
+    return Explanation(name=canonical, version=version, paths=why(graph, canonical), pin=pin)

@@ -1,26 +1,31 @@
 """The knowledge jobs that read a lock or the index: a lock's graph, release facts.
 
-Composition only: it reads the lock, opens the store and an index session, and hands them
-to :mod:`advisor.knowledge.lock_graph` and :mod:`advisor.knowledge.sources.index_facts`.
+Composition only: the lock, the store and an index session, handed to
+:mod:`advisor.knowledge.lock_graph` and :mod:`advisor.knowledge.sources.index_facts`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+from functools import partial
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
-from advisor.api.knowledge import _open, _today, resolve_store_url
+from advisor.api.knowledge import _today, resolve_store_url
+from advisor.events import SILENT
 from advisor.knowledge.graph import ExportFormat
 from advisor.knowledge.sources.index_facts import IndexFactsOutcome
+from advisor.knowledge.store import open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from advisor.api.context import ResolveOptions
+    from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
+    from advisor.events import ProgressEvents
+    from advisor.index.finder import PackageFinder
     from advisor.knowledge.graph import StackGraph
     from advisor.models import DistFile
 
@@ -30,6 +35,7 @@ __all__ = [
     "export_lock_graph",
     "index_facts",
     "index_files",
+    "open_finder",
     "stack_graph_for_lock",
 ]
 
@@ -37,17 +43,11 @@ __all__ = [
 def stack_graph_for_lock(
     lock_path: Path, *, store_url: str | None, environ: Mapping[str, str] | None = None
 ) -> StackGraph:
-    """The stack a ``pylock.toml`` locks, as a graph, with the observations of the store at
-    ``store_url`` (``None``: the default store) that apply to each locked version attached
-    (:func:`advisor.knowledge.lock_graph.lock_graph`). Raises
-    :class:`~advisor.errors.LockfileError` for an unreadable or invalid lock."""
-    from advisor.knowledge.lock_graph import lock_graph, locked_names
-    from advisor.lockfile import read_pylock
+    """:func:`~advisor.knowledge.lock_graph.graph_of_lock` with the store's observations."""
+    from advisor.knowledge.lock_graph import graph_of_lock
 
-    stack = read_pylock(lock_path)
-    with _open(resolve_store_url(store_url, environ)) as store:
-        known = store.for_packages(locked_names(stack))
-    return lock_graph(stack, known, origin=lock_path.name)
+    url = resolve_store_url(store_url, environ)
+    return graph_of_lock(lock_path, open_store=partial(open_store, url))
 
 
 def export_lock_graph(
@@ -58,40 +58,48 @@ def export_lock_graph(
     environ: Mapping[str, str] | None = None,
     output: Path | None = None,
 ) -> str:
-    """:func:`stack_graph_for_lock` exported as ``dot``, ``graphml`` or ``json`` text, also
-    written to ``output`` when given (as :func:`~advisor.lockfile.write_output` does).
-    Raises :class:`InputError` for another format."""
-    from advisor.knowledge.graph import export
+    """:func:`stack_graph_for_lock` as text (:func:`~advisor.knowledge.lock_graph.
+    export_lock_graph`), also written to ``output`` when given."""
     from advisor.knowledge.lock_graph import export_format
-    from advisor.lockfile.write import write_output
+    from advisor.knowledge.lock_graph import export_lock_graph as export
 
-    chosen = export_format(fmt)
+    chosen = export_format(fmt)  # a bad format is refused before the lock is read
     graph = stack_graph_for_lock(lock_path, store_url=store_url, environ=environ)
-    text = export(graph, chosen)
-    if output is not None:
-        write_output(output, text)
-    return text
+    return export(graph, chosen, output=output)
+
+
+@contextlib.contextmanager
+def open_finder(
+    opts: ResolveOptions,
+    environ: Mapping[str, str],
+    cwd: Path,
+    *,
+    config: AdvisorConfig,
+    events: ProgressEvents = SILENT,
+) -> Iterator[PackageFinder]:
+    """The finder of an index session on the indexes of ``opts`` (with the cache ``lock``
+    uses), for no request of its own, while the session is open."""
+    from advisor.api.context import index_config, open_session
+    from advisor.request import AdviceRequest
+
+    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    with open_session(opts, index, pip, environ, events=events) as session:
+        yield session.finder
 
 
 @contextlib.contextmanager
 def index_files(
     opts: ResolveOptions, environ: Mapping[str, str], cwd: Path
 ) -> Iterator[tuple[Callable[[str], Iterable[DistFile]], list[RuntimeEnvironment]]]:
-    """The files of a project on the indexes of ``opts`` (the finder's ``find``, with the
-    cache ``lock`` uses) and the targets of ``opts``, while an index session is open."""
-    from advisor.api.context import build_targets, index_config, open_session
+    """:func:`open_finder`'s ``find`` and the targets of ``opts``."""
+    from advisor.api.context import build_targets
     from advisor.config import load_config
     from advisor.environment import RuntimeEnvironment
-    from advisor.request import AdviceRequest
 
     config = load_config(cwd)
     targets = build_targets(opts, config, RuntimeEnvironment.detect())
-    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
-    session = open_session(opts, index, pip, environ)
-    try:
-        yield session.finder.find, list(targets)
-    finally:
-        session.close()
+    with open_finder(opts, environ, cwd, config=config) as finder:
+        yield finder.find, list(targets)
 
 
 def index_facts(
@@ -103,14 +111,13 @@ def index_facts(
     cwd: Path,
     today: str | None = None,
 ) -> IndexFactsOutcome:
-    """Store what the index says about ``names`` (upload times, yanks, wheel coverage for
-    the targets of ``opts``; :func:`advisor.knowledge.sources.index_facts.release_facts`)
-    in the store at ``store_url`` (``None``: the default store)."""
+    """:func:`~advisor.knowledge.sources.index_facts.collect_release_facts` for the targets
+    of ``opts``, stored in the store (``None``: the default)."""
     from advisor.knowledge.sources.index_facts import collect_release_facts
 
     with index_files(opts, environ, cwd) as (find, targets):
         date = today or _today()
         facts = collect_release_facts(names, find=find, targets=targets, date=date, tool=TOOL)
     url = resolve_store_url(store_url, environ)
-    with _open(url) as store:
-        return dataclasses.replace(IndexFactsOutcome.of(facts, store.put(facts)), store=url)
+    with open_store(url) as store:
+        return IndexFactsOutcome.of(facts, store.put(facts), store=url)

@@ -9,6 +9,7 @@ curated folder's sync, rules), which made a check over PostgreSQL about three ti
 than over SQLite on the team server. Here the store is opened at most once per run, its
 advisory stats read once, and the curated folder synced at most once, before the first
 rules are read; a run that needs neither (``--only hashes``, ``--osv``) never opens it.
+With ``--osv``, the advisories come from that dump instead of the store.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from advisor.check.sources import advisories_from_store, prescriptions_from_store
+from advisor.check.sources import (
+    advisories_from_dump,
+    advisories_from_store,
+    prescriptions_from_store,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -37,11 +42,13 @@ class RunKnowledge:
 
     ``curated``: a folder (this checkout's rules) synced into the store, as
     ``source_prefix``, before the first rules are read (free when unchanged); ``today``
-    (ISO date) dates the facts that sync adds. Not thread-safe: one run, one thread.
+    (ISO date) dates the facts that sync adds; ``osv``: an OSV dump (``--osv``) that the
+    advisories come from instead of the store. Not thread-safe: one run, one thread.
     """
 
     open_store: Callable[[], KnowledgeStore]
     curated: Path | None = None
+    osv: Path | None = None
     source_prefix: str = "advisor-knowledge"
     today: str
     _store: KnowledgeStore | None = field(default=None, init=False)
@@ -56,9 +63,12 @@ class RunKnowledge:
     def advisories(self, names: Sequence[str]) -> AdvisoryData:
         """The store's advisories for ``names``, with how many it holds and how current
         they are. Cost: a query; on the first call, the store opened and its stats read
-        (they do not change during a run, and cost a grouped count: ~50 ms on PostgreSQL)."""
+        (they do not change during a run, and cost a grouped count: ~50 ms on PostgreSQL).
+        With :attr:`osv`, the dump's advisories for ``names`` (the store stays closed)."""
         from advisor.knowledge.freshness import advisory_data
 
+        if self.osv is not None:
+            return advisories_from_dump(self.osv, names)
         store = self._opened()
         found = store.for_packages(names, kinds=["advisory"])
         if self._held is None:

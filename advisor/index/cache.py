@@ -118,6 +118,8 @@ class Cache:
             self._path(bucket, key).unlink()
 
     def info(self) -> CacheInfo:
+        """The cache's size and entries per kind (an empty one when the directory is
+        missing). Cost: one ``stat`` per entry."""
         buckets: list[tuple[str, int, int]] = []
         if self.root.is_dir():
             for bucket in sorted(p for p in self.root.iterdir() if p.is_dir()):

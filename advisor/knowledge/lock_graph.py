@@ -2,8 +2,8 @@
 OSV API query read from a ``pylock.toml``.
 
 Sits between the lockfile reader (a :class:`~advisor.lockfile.LockedStack`) and the graph
-views (:mod:`advisor.knowledge.graph`); the caller reads the lock and the observations the
-store holds about its packages, and passes them in.
+views (:mod:`advisor.knowledge.graph`); the caller passes in the lock (or its path) and the
+store (or how to open it), so the composition root only wires.
 """
 
 from __future__ import annotations
@@ -17,17 +17,24 @@ from advisor.errors import InputError
 from advisor.knowledge.package_facts import fact_applies, merge_packages
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from packaging.utils import NormalizedName
 
     from advisor.knowledge.graph import ExportFormat, StackGraph
     from advisor.knowledge.schema import Observation
+    from advisor.knowledge.store import KnowledgeStore
     from advisor.lockfile import LockedStack
 
 __all__ = [
     "export_format",
+    "export_lock_graph",
+    "graph_of_lock",
     "lock_graph",
     "lock_packages",
     "locked_names",
+    "locked_version",
     "osv_query_packages",
 ]
 
@@ -120,6 +127,42 @@ def lock_graph(
         for name, facts in known.items()
     }
     return build_graph(nodes, edges, observations=applying, infer_roots=not roots)
+
+
+def graph_of_lock(path: Path, *, open_store: Callable[[], KnowledgeStore]) -> StackGraph:
+    """The stack the ``pylock.toml`` at ``path`` locks, as a graph (:func:`lock_graph`), with
+    the observations of the store ``open_store()`` opens (once, after the lock is read).
+    Raises :class:`~advisor.errors.LockfileError` for an unreadable or invalid lock."""
+    from advisor.lockfile import read_pylock
+
+    stack = read_pylock(path)
+    with open_store() as store:
+        known = store.for_packages(locked_names(stack))
+    return lock_graph(stack, known, origin=path.name)
+
+
+def export_lock_graph(graph: StackGraph, fmt: str, *, output: Path | None = None) -> str:
+    """``graph`` as ``dot``, ``graphml`` or ``json`` text, also written to ``output`` when
+    given (whole or not at all: :func:`~advisor.lockfile.write.write_output`). Raises
+    :class:`InputError` for another format."""
+    from advisor.knowledge.graph import export
+    from advisor.lockfile.write import write_output
+
+    text = export(graph, export_format(fmt))
+    if output is not None:
+        write_output(output, text)
+    return text
+
+
+def locked_version(stack: LockedStack, name: str, *, source: str) -> tuple[NormalizedName, str]:
+    """``name`` (canonicalised) and the version ``stack`` (read from ``source``) locks it at.
+    Raises :class:`InputError` naming some of what the lock holds when it is not locked."""
+    canonical = canonicalize_name(name)
+    locked = {p.name: p for p in stack.packages}
+    if canonical not in locked:
+        known = ", ".join(sorted(locked)[:8])
+        raise InputError(f"{name} is not in {source} (it locks {known}, ...)")
+    return canonical, str(locked[canonical].version)
 
 
 def _applies_to_any(obs: Observation, name: str, versions: Iterable[str]) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "PutResult",
     "StoreProblem",
     "StoreStats",
+    "choose_store_url",
     "default_store_url",
     "open_store",
     "sqlite_path",
@@ -171,6 +172,14 @@ def default_store_url(environ: Mapping[str, str], *, data_dir: Path | None = Non
 
         data_dir = Path(platformdirs.user_data_dir("stack-advisor"))
     return f"sqlite:///{(data_dir / 'knowledge.db').absolute()}"
+
+
+def choose_store_url(url: str | None, environ: Mapping[str, str]) -> str:
+    """The store a job uses: ``url`` (``--knowledge``, stripped) when given and not blank,
+    else :func:`default_store_url` of ``environ``."""
+    if url and url.strip():
+        return url.strip()
+    return default_store_url(environ)
 
 
 def open_store(url: str, *, pool_size: int | None = None) -> KnowledgeStore:

@@ -14,22 +14,26 @@ search's ``advice``, a later version's keys), which are carried as read. That ke
 digest of every lock an earlier version wrote as it was. Empty values are left out where
 earlier versions left them out (``options`` and ``inputs``), and written where they wrote
 them (``index``), since either choice is part of the digest.
+
+The advice's and the fix's tables, outside the digest, are :mod:`.advice_record`'s (and
+re-exported here); each table is read through :class:`~.table_reader.TableReader`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import LockfileError
+from advisor.lockfile.advice_record import AdviceRecord, FixRecord
+from advisor.lockfile.table_reader import TableReader, toml_number
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "AdviceRecord",
@@ -60,7 +64,7 @@ class IndexRecord:
 
     @classmethod
     def from_table(cls, table: object, *, source: str) -> IndexRecord:
-        read = _Reader(table, source=source, where=f"{_PREFIX}.index")
+        read = TableReader(table, source=source, where=f"{_PREFIX}.index")
         return cls(
             indexes=read.strings("indexes", required=True),
             find_links=read.strings("find-links", required=True),
@@ -96,7 +100,7 @@ class TargetRecord:
 
     @classmethod
     def from_table(cls, table: object, *, source: str, where: str) -> TargetRecord:
-        read = _Reader(table, source=source, where=where)
+        read = TableReader(table, source=source, where=where)
         return cls(
             name=read.optional_string("name"),
             python_version=read.optional_string("python_version"),
@@ -174,7 +178,7 @@ class OptionsRecord:
 
     @classmethod
     def from_table(cls, table: object, *, source: str) -> OptionsRecord:
-        read = _Reader(table, source=source, where=f"{_PREFIX}.options")
+        read = TableReader(table, source=source, where=f"{_PREFIX}.options")
         return cls(
             pre=read.boolean("pre"),
             pre_packages=read.strings("pre-packages"),
@@ -193,7 +197,7 @@ class OptionsRecord:
             "only-binary": list(self.only_binary),
             "no-build": self.no_build,
             "exclude-newer": self.exclude_newer,
-            "cooldown-days": _number(self.cooldown_days),
+            "cooldown-days": toml_number(self.cooldown_days),
             "workload": self.workload,
         }
         # no empty values (False is kept): the record then survives a TOML round trip as is
@@ -249,7 +253,7 @@ class InputsRecord:
 
     @classmethod
     def from_table(cls, table: object, *, source: str) -> InputsRecord:
-        read = _Reader(table, source=source, where=f"{_PREFIX}.inputs")
+        read = TableReader(table, source=source, where=f"{_PREFIX}.inputs")
         return cls(
             files=read.strings("files"),
             extras=read.strings("extras"),
@@ -272,76 +276,6 @@ class InputsRecord:
             "pip-constraints": list(self.pip_constraints),
         }
         return {**{k: v for k, v in table.items() if v}, **self.other}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdviceRecord:
-    """``[tool.advisor.advice]``: what the advice search that chose the lock's stack found
-    for its first target: the best stack's ``score`` and ``latest``'s, the projects whose
-    pins differ from ``latest``'s, and the search's ``seed`` and ``budget``. Written beside
-    the record, it is not part of the input digest."""
-
-    score: float
-    latest_score: float
-    differs_from_latest: tuple[str, ...] = ()
-    seed: int = 0
-    budget: int = 0
-
-    def to_table(self) -> dict[str, Any]:
-        return {
-            "score": round(self.score, 4),
-            "latest-score": round(self.latest_score, 4),
-            "differs-from-latest": sorted(self.differs_from_latest),
-            "seed": self.seed,
-            "budget": self.budget,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixRecord:
-    """``[tool.advisor.fixed]``: the lock was changed by ``advisor fix`` after it was made.
-
-    Written instead of ``[tool.advisor.advice]``: the advice's scores described the stack
-    the search chose, and the fix changed its pins, so keeping them beside the new pins would
-    be a claim nobody made. ``changed`` are the projects whose pins a fix changed and
-    ``advisories`` the advisories it fixed (both accumulated over successive fixes);
-    ``advice`` is the advice table the lock carried before its first fix, as read (empty when
-    it was not made by an advice). Outside the input digest, like the advice's table."""
-
-    changed: tuple[str, ...] = ()
-    advisories: tuple[str, ...] = ()
-    advice: Mapping[str, object] = field(default_factory=dict)
-
-    @classmethod
-    def after(
-        cls, earlier: Mapping[str, object], *, changed: Iterable[str], advisories: Iterable[str]
-    ) -> FixRecord:
-        """The record of a fix of a lock whose record's other entries were ``earlier`` (a
-        :attr:`LockRecord.other`): its ``advice``, or the ``advice`` and lists of an earlier
-        fix, carried forward."""
-        before = earlier.get("fixed")
-        before = before if isinstance(before, Mapping) else {}
-        advice = earlier.get("advice", before.get("advice"))
-
-        def names(key: str) -> set[str]:
-            value = before.get(key)
-            return {str(v) for v in value} if isinstance(value, list) else set()
-
-        return cls(
-            changed=tuple(sorted(names("changed") | set(changed))),
-            advisories=tuple(sorted(names("advisories") | set(advisories))),
-            advice=dict(advice) if isinstance(advice, Mapping) else {},
-        )
-
-    def to_table(self) -> dict[str, Any]:
-        table: dict[str, Any] = {
-            "by": "advisor fix",
-            "changed": list(self.changed),
-            "advisories": list(self.advisories),
-        }
-        if self.advice:
-            table["advice"] = dict(self.advice)
-        return table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -369,7 +303,7 @@ class LockRecord:
         naming ``source`` and the key for a value of the wrong type, or a missing key of
         what advisor always writes (every key of ``index``; ``pre`` and ``no-build`` of
         ``options``). Cost: linear in the table."""
-        read = _Reader(table, source=source, where=_PREFIX)
+        read = TableReader(table, source=source, where=_PREFIX)
         index, options, inputs = (read.optional(k) for k in ("index", "options", "inputs"))
         targets = read.optional_tables("targets")
         return cls(
@@ -426,8 +360,6 @@ class LockRecord:
         return fields
 
 
-# --------------------------------------------------------------------------- reading
-
 _INDEX_KEYS = ("indexes", "find-links", "strategy", "pinned")
 _TARGET_KEYS = (
     "name",
@@ -466,86 +398,3 @@ _RECORD_KEYS = (
     "options",
     "inputs",
 )
-
-
-class _Reader:
-    """One table being read: typed values by key, errors naming ``source`` and the key."""
-
-    __slots__ = ("data", "source", "where")
-
-    def __init__(self, table: object, *, source: str, where: str) -> None:
-        if not isinstance(table, Mapping):
-            raise _invalid(source, where, "a table")
-        self.data: Mapping[str, Any] = table
-        self.source = source
-        self.where = where
-
-    def optional(self, key: str) -> object | None:
-        return self.data.get(key)
-
-    def _required(self, key: str) -> object:
-        if key not in self.data:
-            raise LockfileError(f"{self.source}: invalid lock at {self.where!r}: missing {key!r}")
-        return self.data[key]
-
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}"
-
-    def string(self, key: str) -> str:
-        value = self._required(key)
-        if not isinstance(value, str):
-            raise _invalid(self.source, self._path(key), "a string")
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        return None if self.data.get(key) is None else self.string(key)
-
-    def optional_number(self, key: str) -> float | None:
-        """A number >= 0 (integer or float), or ``None`` when absent."""
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise _invalid(self.source, self._path(key), "a number >= 0")
-        return value
-
-    def boolean(self, key: str) -> bool:
-        value = self._required(key)
-        if not isinstance(value, bool):
-            raise _invalid(self.source, self._path(key), "true or false")
-        return value
-
-    def strings(self, key: str, *, required: bool = False) -> tuple[str, ...]:
-        """An array of strings; ``()`` when absent and not ``required``."""
-        value = self._required(key) if required else self.data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _invalid(self.source, self._path(key), "an array of strings")
-        return tuple(value)
-
-    def string_table(self, key: str) -> dict[str, str]:
-        value = self._required(key)
-        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise _invalid(self.source, self._path(key), "a table of strings")
-        return dict(value)
-
-    def optional_tables(self, key: str) -> list[object] | None:
-        value = self.data.get(key)
-        if value is not None and not isinstance(value, list):
-            raise _invalid(self.source, self._path(key), "an array of tables")
-        return value
-
-    def other(self, known: Iterable[str]) -> dict[str, object]:
-        """The entries not in ``known``, as read (they are written back as they are)."""
-        skip = set(known)
-        return {k: v for k, v in self.data.items() if k not in skip}
-
-
-def _number(value: float | None) -> float | int | None:
-    """A number as written: a whole one as an integer (``7``, not ``7.0``)."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
-
-
-def _invalid(source: str, where: str, expected: str) -> LockfileError:
-    return LockfileError(f"{source}: invalid lock at {where!r}: expected {expected}")

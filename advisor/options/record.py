@@ -4,7 +4,8 @@ Just below the composition root: :func:`lock_record` is what a lock made with so
 :class:`~advisor.options.ResolveOptions` records (its indexes, targets, options, inputs and
 input digest), :func:`recorded_options` and :func:`recorded_request` turn a lock's record
 back into the options and inputs that make it again (``check --fix``, ``fix``, ``explain``;
-a requirements lock's with :func:`lock_request`), :func:`is_stale` compares the two, and
+a requirements lock's with :func:`lock_request`, what ``check --fix`` re-locks from with
+:func:`relock_request`), :func:`is_stale` compares the two,
 :func:`advice_record` is what a lock records about an advice, :func:`lock_outcome` a
 stack's lock rendered with its record (the composition root writes it); ``fix`` reads its lock with
 :func:`fixed_lock` and records :func:`fix_record`. The record itself is
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from advisor.options.jobs import LockOptions
     from advisor.options.outcomes import LockOutcome
     from advisor.options.prepared import Prepared
-    from advisor.request import AdviceRequest
+    from advisor.request import AdviceRequest, IndexOptions
     from advisor.scoring.advice import Advice
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "recorded_index",
     "recorded_options",
     "recorded_request",
+    "relock_request",
 ]
 
 
@@ -220,6 +222,17 @@ def lock_request(
         raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
     found = load_request([path], environ=environ, cwd=path.parent).index_options
     return files, ResolveOptions.from_index(found), LockFormat.REQUIREMENTS
+
+
+def relock_request(
+    lock: Path, *, pylock: bool, inputs: Sequence[Path], index: IndexOptions | None
+) -> tuple[list[Path], ResolveOptions, LockFormat]:
+    """What ``check --fix`` makes ``lock`` again from (a :class:`~advisor.check.sources.
+    RelockPlan`): a ``pylock`` from its record (:func:`recorded_request`), a requirements lock
+    from ``inputs`` against the ``index`` options its own lines name."""
+    if pylock:
+        return (*recorded_request(lock), LockFormat.PYLOCK)
+    return list(inputs), ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
 
 
 def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:

@@ -4,7 +4,8 @@ resolvelib reports a conflict as the requirements (with their parents) that coul
 together. We turn that into: which requirement, asked for by whom (the chain of parents up to
 the input line), which versions exist, and for each why it was excluded (a specifier or a
 constraint, the target's wheel tags, requires-python, yanked, upload time, a failure to read
-metadata, or a filter of the recommendation, whose reason names its advisory or rule).
+metadata, a filter of the recommendation, whose reason names its advisory or rule, or a ban
+whose caller said why, as ``advisor fix`` does).
 Consecutive versions excluded for the same reason share one line (``<oldest>`` en dash
 ``<newest> (12 versions): affected by GHSA-…``), so every version is accounted for.
 
@@ -156,6 +157,10 @@ def _rows(
         elif v.is_prerelease and not _any_prerelease_ok(provider, name, reqs):
             why = "a pre-release (allow with --pre or by naming it in a specifier)"
             rows.append(_Row(version=v, reason=why))
+        elif (banned := provider.ban_reason(name, v)) is not None:
+            # ruled out by whoever asked for this resolution (``advisor fix``), not by the
+            # stack: say their reason, not "its own dependencies conflict"
+            rows.append(_Row(version=v, reason=banned))
         else:
             why = provider.lookup.rejection(name, v) or (
                 "its own dependencies conflict with the rest of the stack"

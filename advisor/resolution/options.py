@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from packaging.requirements import Requirement as PepRequirement
     from packaging.utils import NormalizedName
@@ -92,15 +92,19 @@ class ProviderOptions:
     overrides: Mapping[NormalizedName, tuple[PepRequirement, ...]] = field(default_factory=dict)
     direct: frozenset[NormalizedName] = frozenset()
     warm: bool = True
-    #: versions the stack search rules out for this resolution
+    #: versions the stack search (or ``advisor fix``) rules out for this resolution
     bans: Mapping[NormalizedName, frozenset[Version]] = field(default_factory=dict)
+    #: why a banned version is banned, in words (``"affected by GHSA-…"``), for conflict
+    #: explanations only; called only while an explanation is written (``None``: no words)
+    ban_reason: Callable[[NormalizedName, Version], str] | None = None
 
 
 @dataclass(slots=True)
 class ProviderCache:
     """What several resolutions for the same target share (the stack search runs many):
     files grouped by version, usable files per version, parsed requirements, marker results
-    and metadata. Never shared across targets."""
+    and metadata. Never shared across targets (:meth:`for_another_target` shares the parts
+    that do not depend on the target)."""
 
     versions: dict[NormalizedName, dict[Version, list[DistFile]]] = field(default_factory=dict)
     choice: dict[tuple[NormalizedName, Version], VersionChoice] = field(default_factory=dict)
@@ -110,3 +114,9 @@ class ProviderCache:
         default_factory=dict
     )
     rejected: dict[tuple[NormalizedName, Version], str] = field(default_factory=dict)
+
+    def for_another_target(self) -> ProviderCache:
+        """A cache for another target's resolutions that shares with this one only what does
+        not depend on the target (files grouped by version, parsed requirements, metadata);
+        usable files, marker results and rejections are the target's own."""
+        return ProviderCache(versions=self.versions, parsed=self.parsed, meta=self.meta)

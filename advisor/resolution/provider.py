@@ -385,6 +385,14 @@ class AdvisorProvider(AbstractProvider[Requirement, Candidate, str]):
 
     # -- helpers -------------------------------------------------------------------------
 
+    def ban_reason(self, name: NormalizedName, version: Version) -> str | None:
+        """Why ``version`` of ``name`` is banned from this resolution, in the words of whoever
+        banned it (``None``: not banned, or banned without words). Cheap: no I/O."""
+        if version not in self._options.bans.get(name, frozenset()):
+            return None
+        why = self._options.ban_reason
+        return None if why is None else why(name, version)
+
     def score(self, name: NormalizedName, version: Version) -> tuple[str | None, float]:
         """The recommendation's verdict on one version: (filter reason or None, score)."""
         key = (name, version)

@@ -18,8 +18,12 @@ and records no constraint. The fixture:
 * ``tlslib`` 1.0 (needs ``certs>=1``) is affected, its fix 1.1 needs ``certs>=2``; ``certs``
   1.0 is fixed only in 2.0: without ``--allow-major`` neither can be fixed, and that must not
   keep ``parser``'s fix from being made;
-* the two-target index (Python 3.12 and 3.11) adds ``compat`` (2.0 needs Python 3.12) and
-  ``shim`` (1.0 affected, fixed in 1.1, which needs Python 3.12, and in 1.2).
+* ``gadget`` 1.0 is affected; its fix 1.1 needs ``bolt==1.0``, which is affected too (``bolt``
+  1.1 is not): no fix;
+* the two-target index (Python 3.12 and 3.11) adds ``compat`` (2.0 needs Python 3.12),
+  ``shim`` (1.0 affected, fixed in 1.1, which needs Python 3.12, and in 1.2), ``half``
+  (1.0 affected, fixed in 2.0, a new major version; 2.0 and 2.1 need Python 3.12) and
+  ``rope`` (1.0 affected; 1.1 needs ``half>=2.1`` on Python 3.12, 1.2 needs ``tee>=1.1``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ CABUNDLE = "GHSA-cabn-0001-aaaa"
 TLSLIB = "GHSA-tlsl-0001-aaaa"
 CERTS = "GHSA-cert-0001-aaaa"
 SHIM = "GHSA-shim-0001-aaaa"
+HALF = "GHSA-half-0001-aaaa"
+GADGET = "GHSA-gadg-0001-aaaa"
+BOLT = "GHSA-bolt-0001-aaaa"
+ROPE = "GHSA-rope-0001-aaaa"
 
 
 def _projects() -> list[Project]:
@@ -92,6 +100,10 @@ def _projects() -> list[Project]:
             ],
         ),
         Project(name="certs", files=[*release("1.0"), *release("2.0")]),
+        Project(
+            name="gadget", files=[*release("1.0"), *release("1.1", requires_dist=["bolt==1.0"])]
+        ),
+        Project(name="bolt", files=[*release("1.0"), *release("1.1")]),
     ]
 
 
@@ -131,6 +143,10 @@ def osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _record(TLSLIB, "tlslib", [{"introduced": "0"}, {"fixed": "1.1"}]),
         _record(CERTS, "certs", [{"introduced": "0"}, {"fixed": "2.0"}]),
         _record(SHIM, "shim", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(HALF, "half", [{"introduced": "0"}, {"fixed": "2.0"}]),
+        _record(GADGET, "gadget", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(BOLT, "bolt", [{"introduced": "0"}, {"fixed": "1.1"}]),
+        _record(ROPE, "rope", [{"introduced": "0"}, {"fixed": "1.1"}]),
     ]
     for record in records:
         (folder / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -371,6 +387,33 @@ def test_an_advisory_that_cannot_be_fixed_does_not_block_the_others(
     assert project.pins == {"webkit": "1.0", "parser": "1.1", "tlslib": "1.1", "certs": "2.0"}
 
 
+def test_a_blocked_fix_names_the_versions_the_fix_itself_excluded(project: Project_) -> None:
+    """``tlslib``'s fix needs ``certs`` 2.0, which the fix bans as a new major version: the
+    conflict it reports says so, not that 2.0's own dependencies conflict with the stack."""
+    project.make("tlslib\n", "tlslib==1.0\ncerts==1.0\n")
+    result = project.run("--report", "json")
+    assert result.exit_code == 1, result.output
+    reasons = {u["name"]: u["reason"] for u in json.loads(result.stdout)["unfixable"]}
+    lines = [line.strip() for line in reasons["tlslib"].splitlines()]
+    assert "certs>=2  <- required by tlslib==1.1, required by requirements.in:1" in lines
+    assert "2.0: excluded by the fix: a new major version (allow with --allow-major)" in lines
+    assert not any("its own dependencies conflict" in line for line in lines)
+
+
+def test_a_version_banned_as_affected_is_named_with_its_advisory(project: Project_) -> None:
+    """``gadget``'s fix needs ``bolt`` 1.0, which the fix bans for its own advisory: the
+    conflict names that advisory, not a conflict of 1.0's dependencies."""
+    project.make("gadget\nbolt\n", "gadget==1.0\nbolt==1.1\n")
+    result = project.run("--report", "json")
+    assert result.exit_code == 1, result.output
+    reasons = {u["name"]: u["reason"] for u in json.loads(result.stdout)["unfixable"]}
+    lines = [line.strip() for line in reasons["gadget"].splitlines()]
+    # the last line of the explanation closes the reason's parenthesis
+    assert f"1.0: excluded by the fix: affected by {BOLT})" in lines
+    assert not any("its own dependencies conflict" in line for line in lines)
+    assert project.pins == {"gadget": "1.0", "bolt": "1.1"}
+
+
 def _two_target_project(
     root: Path, index: FixtureIndex, env: dict[str, str], *, extra: tuple[str, str] = ("", "")
 ) -> Path:
@@ -417,6 +460,23 @@ def two_target_index(tmp_path_factory: pytest.TempPathFactory) -> FixtureIndex:
                     *release("1.2"),
                 ],
             ),
+            Project(
+                name="half",
+                files=[
+                    *release("1.0"),
+                    *release("2.0", requires_python=">=3.12"),
+                    *release("2.1", requires_python=">=3.12"),
+                ],
+            ),
+            Project(
+                name="rope",
+                files=[
+                    *release("1.0", requires_dist=["tee"]),
+                    *release("1.1", requires_dist=["tee", "half>=2.1; python_version >= '3.12'"]),
+                    *release("1.2", requires_dist=["tee>=1.1"]),
+                ],
+            ),
+            Project(name="tee", files=[*release("1.0"), *release("1.1")]),
         ],
     )
 
@@ -505,6 +565,39 @@ def test_a_blocked_fix_does_not_block_the_others_in_a_lock_with_two_targets(
     assert ("parser", "1.0") not in pins
     _ok(run_cli([*args, "--allow-major"], env=env))
     assert {("tlslib", "1.1"), ("certs", "2.0")} <= {(n, v) for n, v, _ in _locked(lock)}
+
+
+def test_a_pin_unfixable_in_one_target_is_held_in_the_other(
+    tmp_path: Path, two_target_index: FixtureIndex, osv: Path
+) -> None:
+    """``half`` is locked at 1.0 for Python 3.11 (affected, and only the new major version
+    2.0 fixes it) and at 2.0 for 3.12 (unaffected). While ``rope``'s fix is tried, ``half``
+    is held in 3.12 like any other pin: ``rope`` 1.1 would need the direct ``half`` to move
+    there, so the transitive ``tee`` moves instead (for ``rope`` 1.2), as transitive pins
+    move before direct ones; ``half`` stays at 2.0 for 3.12 and is named unfixable once.
+    3.11 takes ``rope`` 1.1 (the marker on its ``half`` requirement is false there: a marker
+    evaluated for 3.12 must not decide for 3.11, each target has its own cache)."""
+    env = clean_environ(tmp_path / "home")
+    extra = ("half\nrope\n", "half<2.1\nrope==1.0\ntee==1.0\n")
+    lock = _two_target_project(tmp_path / "app", two_target_index, env, extra=extra)
+    before = {(n, v) for n, v, _ in _locked(lock)}
+    assert {("half", "1.0"), ("half", "2.0"), ("rope", "1.0"), ("tee", "1.0")} <= before
+    knowledge = f"sqlite:///{tmp_path / 'k.db'}"
+    result = run_cli(
+        ["fix", lock, "--osv", osv, "--knowledge", knowledge, "--report", "json"], env=env
+    )
+    assert result.exit_code == 1, result.output  # half's advisory stays open for 3.11
+    doc = json.loads(result.stdout)
+    changes = {(c["name"], c["old"], c["new"], tuple(c["targets"])) for c in doc["changes"]}
+    assert not any(name == "half" for name, *_ in changes), changes
+    assert ("tee", "1.0", "1.1", ("py312",)) in changes
+    assert ("rope", "1.0", "1.2", ("py312",)) in changes
+    assert ("rope", "1.0", "1.1", ("py311",)) in changes
+    left = [(u["name"], u["version"], u["advisory"]["id"]) for u in doc["unfixable"]]
+    assert left == [("half", "1.0", HALF)]
+    pins = {(n, v) for n, v, _ in _locked(lock)}
+    assert {("half", "1.0"), ("half", "2.0")} <= pins
+    assert ("half", "2.1") not in pins
 
 
 def test_the_diff_names_the_target_of_a_change(

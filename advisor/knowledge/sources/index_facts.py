@@ -47,8 +47,12 @@ class IndexFactsOutcome:
         return redact_url(self.store)
 
     @classmethod
-    def of(cls, facts: Sequence[ReleaseObservation], result: PutResult) -> IndexFactsOutcome:
+    def of(
+        cls, facts: Sequence[ReleaseObservation], result: PutResult, *, store: str = ""
+    ) -> IndexFactsOutcome:
+        """What storing ``facts`` in the store at ``store`` did (``result``)."""
         return cls(
+            store=store,
             packages=tuple(sorted({f.package for f in facts})),
             facts=len(facts),
             added=result.added,

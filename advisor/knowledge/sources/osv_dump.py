@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_OSV_DUMP_URL",
+    "DUMP_URL_ENV_VAR",
     "DumpFetch",
     "DumpState",
     "choose_dump_url",
@@ -39,6 +40,9 @@ __all__ = [
 
 #: OSV's public per-ecosystem dump for PyPI (OSV's vulnerability storage bucket).
 DEFAULT_OSV_DUMP_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+#: the environment variable naming the dump's URL (between the option and the config file);
+#: the composition root reads it and passes it to :func:`choose_dump_url`
+DUMP_URL_ENV_VAR = "ADVISOR_OSV_DUMP_URL"
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 

@@ -28,7 +28,7 @@ from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from advisor.events import ProgressEvents
     from advisor.index.fetch import NetworkSettings
@@ -40,6 +40,7 @@ __all__ = [
     "OsvSource",
     "UpdateOutcome",
     "advisory_data",
+    "import_advisories",
     "read_osv",
     "record_advisory_data",
     "store_advisories",
@@ -124,6 +125,31 @@ def read_osv(
         replace=f"osv:{report.origin}",
         as_of=report.newest_modified or dt.date.fromisoformat(date[:10]),
     )
+
+
+def import_advisories(
+    source: Path | str,
+    *,
+    open_store: Callable[[], KnowledgeStore],
+    packages: Mapping[str, str | None],
+    specs: Sequence[str],
+    lock: Path | None,
+    date: str,
+    network: Callable[[], NetworkSettings],
+) -> ImportOutcome:
+    """``knowledge import-osv``: :func:`read_osv` of ``source`` (an API asked about the
+    packages :func:`~advisor.knowledge.lock_graph.osv_query_packages` gives for ``packages``,
+    ``specs`` and the ``pylock.toml`` ``lock``), then :func:`store_advisories` into the store
+    ``open_store()`` opens, only once the read succeeded. Raises what :func:`read_osv` raises,
+    and :class:`~advisor.errors.LockfileError` for a bad ``lock``."""
+    from advisor.knowledge.lock_graph import osv_query_packages
+    from advisor.lockfile import read_pylock
+
+    locked = None if lock is None else read_pylock(lock)
+    wanted = osv_query_packages(packages, specs, lock=locked)
+    read = read_osv(source, packages=wanted, date=date, network=network)
+    with open_store() as store:
+        return store_advisories(store, read, today=date)
 
 
 def store_advisories(store: KnowledgeStore, read: OsvSource, *, today: str) -> ImportOutcome:
