@@ -48,15 +48,8 @@ class ServerJobs:
         run = made.lock_run(call, folder=folder, settings=self._settings)
         left = made.time_left(deadline, time.monotonic())
         search = made.search_options(call, settings=self._settings, left=left)
-        result = advise(
-            run.inputs,
-            opts=run.opts,
-            out=run.out,
-            advice=search,
-            recommendation=call.recommendation,
-            environ=self._environ,
-            cwd=folder,
-        )
+        result = advise(run.inputs, opts=run.opts, out=run.out, advice=search, cwd=folder,
+                        recommendation=call.recommendation, environ=self._environ)  # fmt: skip
         return answers.advice_answer_dict(result)
 
     def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]:
@@ -86,16 +79,9 @@ class ServerJobs:
 
         sweep, opts = made.sweep_options(call, settings=self._settings)
         with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
-            specs = plan_sweep(
-                call.requirements,
-                sweep=sweep,
-                opts=opts,
-                workdir=Path(tmp),
-                store_url=None,  # the workers upload to the server: no store travels
-                environ=self._environ,
-                cwd=Path(tmp),
-                today=today,
-            )
+            # no store_url: the workers upload to the server, no store travels
+            specs = plan_sweep(call.requirements, sweep=sweep, opts=opts, workdir=Path(tmp),
+                               environ=self._environ, cwd=Path(tmp), today=today)  # fmt: skip
             return made.planned_jobs(specs)
 
     def sync(self) -> dict[str, Any]:
