@@ -251,6 +251,17 @@ def test_credentials_from_index_urls(machine: Machine) -> None:
     assert settings.network_settings().credentials == settings.credentials
 
 
+def test_network_settings_take_a_jobs_retries_and_timeout(machine: Machine) -> None:
+    """A team server's job is posted with its own retries and timeout (``--server``), the
+    rest of pip's network settings kept; without them, pip's own."""
+    machine.write(machine.user_file, "[global]\ntimeout = 7\nretries = 3\ncert = /ca.pem\n")
+    settings = machine.load()
+    plain = settings.network_settings()
+    assert (plain.timeout, plain.retries, plain.cert) == (7.0, 3, "/ca.pem")
+    job = settings.network_settings(retries=0, timeout=600.0)
+    assert (job.timeout, job.retries, job.cert) == (600.0, 0, "/ca.pem")
+
+
 def test_netrc_credentials(machine: Machine) -> None:
     netrc_file = machine.write(
         machine.root / "netrc",

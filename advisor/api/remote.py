@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from advisor.server.remote import RemoteJobs
 
 __all__ = [
-    "TOKEN_ENV",
     "SweepCall",
     "dispatch_sweep",
     "remote_advise",
@@ -58,15 +57,11 @@ def remote_jobs(
     environ = dict(os.environ) if environ is None else environ
 
     def connect(*, retries: int | None = None, timeout: float | None = None) -> Fetcher:
-        import dataclasses
-
         from advisor.index.fetch import Fetcher
         from advisor.index.settings import load_pip_settings
 
-        pip = load_pip_settings(environ=environ, cwd=Path.cwd()).network_settings()
-        retries = pip.retries if retries is None else retries
-        network = dataclasses.replace(pip, retries=retries, timeout=timeout or pip.timeout)
-        return Fetcher(network, events=events)
+        pip = load_pip_settings(environ=environ, cwd=Path.cwd())
+        return Fetcher(pip.network_settings(retries=retries, timeout=timeout), events=events)
 
     token = environ.get(TOKEN_ENV) or None
     where = Path.cwd() if cwd is None else cwd
@@ -111,8 +106,7 @@ def remote_advise(
 ) -> AdviceResult:
     """:func:`~advisor.api.locking.advise` answered by the server at ``server``."""
     remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
-    given = None if recommendation is None else str(recommendation)
-    result = remote.advise(inputs, opts=opts, out=out, advice=advice, recommendation=given)
+    result = remote.advise(inputs, opts=opts, out=out, advice=advice, recommendation=recommendation)
     _written(result.lock)
     return result
 

@@ -95,11 +95,14 @@ class PipSettings:
         primary = self.index_url or default_index_url()
         return tuple(dict.fromkeys((primary, *self.extra_index_urls)))
 
-    def network_settings(self) -> NetworkSettings:
-        """The fetcher's settings for these options (default user agent and pool size)."""
+    def network_settings(
+        self, *, retries: int | None = None, timeout: float | None = None
+    ) -> NetworkSettings:
+        """The fetcher's settings for these options (default user agent and pool size);
+        ``retries`` and ``timeout`` replace pip's when given (a job's single POST)."""
         return NetworkSettings(
-            timeout=self.timeout,
-            retries=self.retries,
+            timeout=self.timeout if timeout is None else timeout,
+            retries=self.retries if retries is None else retries,
             cert=self.cert,
             client_cert=self.client_cert,
             trusted_hosts=self.trusted_hosts,
