@@ -1,11 +1,6 @@
-"""Image build contexts: ``advisor image generate`` (one recipe, or ``--all``: the family)
-and ``advisor image list``.
-
-Part of the composition root, wiring only: the process environment, the clock, the host,
-and the lock step an image takes (a :class:`~advisor.image.locker.StackLocker`): the lock
-job's own steps, so an image's stack is chosen and its locks rendered as ``advisor lock``
-does. What an image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly`,
-:mod:`~advisor.image.family_contexts`, :mod:`~advisor.image.listing`).
+"""``advisor image generate`` (one recipe, or ``--all``) and ``image list``: the process
+environment, the clock, the host and the lock step an image takes (the lock job's own steps,
+a :class:`~advisor.image.locker.StackLocker`) handed to :mod:`advisor.image`, which decides.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import;
-compatibility pairs.
-
-Composition only: the clock, the process environment, this machine
-(:meth:`~advisor.observe.runs.Machine.detect`), the store a URL names, the index session and
-the upload to a team server, handed to :mod:`advisor.observe` (``jobs``, ``plan``, ``runs``,
-``exchange``), which decides.
+"""The observe jobs (install, bench, sweep, run-job, export, import, compatibility pairs):
+the clock, the process environment, this machine, the store and the upload to a team server
+handed to :mod:`advisor.observe` (``jobs``, ``plan``, ``runs``, ``exchange``), which decides.
 """
 
 from __future__ import annotations
@@ -17,12 +13,11 @@ from typing import TYPE_CHECKING
 
 from advisor.api.knowledge import _today, resolve_store_url
 from advisor.events import SILENT
-from advisor.knowledge.schema import BuildObservation
-from advisor.observe.compat import CompatOutcome
-from advisor.observe.exchange import SHARED_KINDS, ExportOutcome, ImportOutcome
+from advisor.knowledge.schema import BuildObservation  # what observe install prints
+from advisor.observe.exchange import SHARED_KINDS
 from advisor.observe.jobs import BenchOptions, InstallOptions
 from advisor.observe.plan import CompatOptions, SweepOptions, SweepRun
-from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
+from advisor.observe.runs import Machine
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
@@ -31,18 +26,16 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
+    from advisor.observe.compat import CompatOutcome
+    from advisor.observe.exchange import ExportOutcome, ImportOutcome
+    from advisor.observe.runs import BenchOutcome, PreparedJob
     from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
     "BenchOptions",
-    "BenchOutcome",
     "BuildObservation",
     "CompatOptions",
-    "CompatOutcome",
-    "ExportOutcome",
-    "ImportOutcome",
     "InstallOptions",
-    "PreparedJob",
     "SweepOptions",
     "SweepRun",
     "export_observations",

@@ -1,10 +1,6 @@
-"""``advisor advise INPUTS --compare-env A --compare-env B``: one advice per runtime, compared.
-
-Part of the composition root, wiring only (the ``advise`` job calls it,
-:func:`advisor.api.locking.advise`): the runtimes are parsed, each advised and the advices
-compared by :mod:`advisor.advice.runtimes`; the inputs are prepared and advised per runtime
-by the advise job's own steps, and the recipes of ``image:NAME`` read by
-:func:`advisor.image.recipes.first_recipes`.
+"""``advisor advise --compare-env A --compare-env B`` (the ``advise`` job calls it): each
+runtime advised by the advise job's own steps; :mod:`advisor.advice.runtimes` parses, refuses
+and compares.
 """
 
 from __future__ import annotations

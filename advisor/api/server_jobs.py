@@ -1,10 +1,7 @@
-"""The jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise``, ``/v1/check``,
-``/v1/explain``, ``/v1/knowledge/sync`` and ``/v1/sweeps``.
-
-Wiring only: :class:`ServerJobs` is the :class:`~advisor.server.calls.AdviceJobs` (and the
-:class:`~advisor.server.sweep_calls.SweepPlanner`) :mod:`advisor.api.serving` gives the
-server. A call becomes the offline job's options in :mod:`advisor.server.job_options`, the
-job runs here, and :mod:`advisor.server.answers` writes its value as JSON.
+"""The jobs ``advisor serve`` runs (``/v1/lock``, ``advise``, ``check``, ``explain``,
+``knowledge/sync``, ``sweeps``): :class:`ServerJobs`, the server's
+:class:`~advisor.server.calls.AdviceJobs`; a call's options come from
+:mod:`advisor.server.job_options`, its answer is written by :mod:`advisor.server.answers`.
 """
 
 from __future__ import annotations

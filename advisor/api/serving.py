@@ -1,10 +1,6 @@
-"""The team server from the composition root: ``advisor serve`` and ``advisor server token``.
-
-Composition only: the store (``--knowledge``, else ``ADVISOR_KNOWLEDGE``, else the user's
-SQLite file), the cache and the curated folder of this process made into the server's
-settings (:meth:`~advisor.server.settings.ServerSettings.from_options`), the server run
-(:mod:`advisor.server.runner`) with the advice jobs wired in, and the clock of the tokens
-(:mod:`advisor.knowledge.tokens`).
+"""``advisor serve`` and ``advisor server token``: this process's store, cache and curated
+folder made into the server's settings (:mod:`advisor.server.settings`), the server run
+(:mod:`advisor.server.runner`) with the advice jobs wired in, the tokens' clock.
 """
 
 from __future__ import annotations
