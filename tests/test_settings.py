@@ -307,6 +307,28 @@ def test_netrc_credentials_reach_the_server(
         assert fetcher.get(server.url + "/alpha/").status == 200
 
 
+def test_pip_fetcher_retries_as_pip_unless_a_job_says(
+    machine: Machine,
+    fixture_index_factory: Callable[..., FixtureIndex],
+    index_server: Callable[..., IndexServer],
+) -> None:
+    """``pip_fetcher`` (how the ``--server`` client connects): pip's retries, or the job's
+    own (a job's POST is sent once more at most, a sweep's once)."""
+    from advisor.errors import IndexUnavailable
+    from advisor.index.settings import pip_fetcher
+
+    server = index_server(fixture_index_factory([Project(name="alpha", files=release("1.0"))]))
+    environ = {**machine.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_RETRIES": "1"}
+    server.fail_next(1, status=503)
+    with pip_fetcher(environ, machine.cwd) as fetcher:
+        assert fetcher.get(server.url + "/alpha/").status == 200
+    assert [r.status for r in server.requests] == [503, 200]
+    server.fail_next(1, status=503)
+    with pip_fetcher(environ, machine.cwd, retries=0) as fetcher, pytest.raises(IndexUnavailable):
+        fetcher.get(server.url + "/alpha/")
+    assert [r.status for r in server.requests] == [503, 200, 503]
+
+
 def test_constraint_files_as_pip_reads_them(machine: Machine) -> None:
     """pip's ``constraint`` setting: whitespace-separated files, relative to the working
     directory, ``[install]`` over ``[global]``, a later file over an earlier one."""
