@@ -105,8 +105,10 @@ LAYERS: dict[str, frozenset[str] | None] = {
     # below only through api (and report, to render), never around it. events: the CLI's
     # progress display implements the ProgressEvents Protocol the emitters call; a
     # dependency-free leaf it renders, not a layer it drives (and importing it through api
-    # would load the whole api package with every command module at start-up)
-    "cli": frozenset({"api", "report", "errors", "events"}),
+    # would load the whole api package with every command module at start-up). urls: the
+    # command line and progress lines it shows lose their credentials by the one rule every
+    # layer uses, a leaf too (api/output.py re-exported it for this alone)
+    "cli": frozenset({"api", "report", "errors", "events", "urls"}),
 }
 # Names any module may take from the ``advisor`` package itself (anything else goes up to api).
 ROOT_NAMES = frozenset({"__version__"})

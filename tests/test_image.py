@@ -7,6 +7,7 @@ hadolint (when installed), and bad input gives a clear error.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -544,34 +545,43 @@ def test_the_image_carries_constraints_lock_and_an_sbom(
 
 
 def test_an_image_lock_adds_the_recipe_s_indexes_to_the_job_s(tmp_path: Path) -> None:
-    """The lock step of an image (image/locker.py): the recipe's extra indexes after the
-    job's, each once; the recipe's per-package index pins over the job's."""
+    """The lock step of an image (image/locker.py, ResolveOptions.for_image): the recipe's
+    extra indexes after the job's, each once, under the image's recommendation; the
+    recipe's per-package index pins over the job's."""
     from advisor.environment import RuntimeEnvironment
     from advisor.image.locker import ImageLockRequest
     from advisor.models import RecommendationType
+    from advisor.options import ResolveOptions
 
     job = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/a", "http://127.0.0.1:1/b")
+    opts = ResolveOptions(extra_index_urls=job, recommendation=RecommendationType.LATEST)
     plain = ImageLockRequest(
         inputs=(),
         folder=tmp_path,
         target=RuntimeEnvironment.detect(),
         recommendation=RecommendationType.LATEST,
     )
-    assert plain.extra_index_urls(job) == job  # nothing added: the job's as given
+    as_given = opts.for_image(plain.recommendation, extra_indexes=plain.extra_indexes)
+    assert as_given == opts  # nothing added: the job's as given
     assert plain.pinned_indexes({"x": "http://127.0.0.1:1/a"}) == {"x": "http://127.0.0.1:1/a"}
     recipe = ImageLockRequest(
         inputs=(),
         folder=tmp_path,
         target=RuntimeEnvironment.detect(),
-        recommendation=RecommendationType.LATEST,
+        recommendation=RecommendationType.STABLE,
         extra_indexes=("http://127.0.0.1:1/c", "http://127.0.0.1:1/b"),
         pinned={"torch": "http://127.0.0.1:1/c"},
     )
-    assert recipe.extra_index_urls(job) == (
+    image = opts.for_image(recipe.recommendation, extra_indexes=recipe.extra_indexes)
+    assert image.extra_index_urls == (
         "http://127.0.0.1:1/a",
         "http://127.0.0.1:1/b",
         "http://127.0.0.1:1/c",
     )
+    assert image.recommendation == RecommendationType.STABLE
+    assert image == dataclasses.replace(
+        opts, extra_index_urls=image.extra_index_urls, recommendation=RecommendationType.STABLE
+    )  # nothing else changes
     job_pins = {"torch": "http://127.0.0.1:1/a", "x": "http://127.0.0.1:1/b"}
     assert recipe.pinned_indexes(job_pins) == {
         "torch": "http://127.0.0.1:1/c",

@@ -62,9 +62,10 @@ def _target() -> RuntimeEnvironment:
 
 def _plan(opts: ResolveOptions, workdir: Path) -> list[JobSpec]:
     paths = plan_specs(
-        ["pkg"], sweep=SweepOptions(count=2, probes=("import",)), sources=opts, find=_find,
-        target=_target(), workdir=workdir, knowledge="sqlite:///k.db",
-        benchmarks=Path("/bench"), today="2026-12-07", tool="t",
+        ["pkg"], sweep=SweepOptions(count=2, probes=("import",), benchmarks=Path("/bench"),
+                                    tool="t"),
+        sources=opts, find=_find, target=_target(), workdir=workdir, knowledge="sqlite:///k.db",
+        today="2026-12-07",
     )  # fmt: skip
     specs = [read_spec(p) for p in paths]
     assert paths == [workdir / s.requirement.replace("==", "-") / "job.json" for s in specs]

@@ -5,6 +5,7 @@ input is known good. Real SQLite stores in tmp_path; the index is a list of file
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -25,8 +26,6 @@ from advisor.observe.plan import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from advisor.knowledge.store import KnowledgeStore
 
 FILES = {
@@ -47,11 +46,10 @@ def _target() -> RuntimeEnvironment:
 
 
 def test_sweep_options_make_the_job_template() -> None:
-    sweep = SweepOptions(count=2, probes=("import",), repeat=5, threads=None, timeout=30.0)
+    sweep = SweepOptions(count=2, probes=("import",), repeat=5, threads=None, timeout=30.0,
+                         benchmarks=Path("/b"), tool="t")  # fmt: skip
     pip = PipSource(index_url="http://127.0.0.1:1/simple", find_links=("/w",), no_index=True)
-    spec = sweep.template(
-        python="3.12", pip=pip, knowledge="sqlite:///k.db", benchmarks="/b", today="d", tool="t"
-    )
+    spec = sweep.template(python="3.12", pip=pip, knowledge="sqlite:///k.db", today="d")
     assert spec.requirement == ""
     assert (spec.probes, spec.repeat, spec.threads, spec.timeout) == (("import",), 5, None, 30.0)
     assert (spec.python, spec.index_url, spec.find_links, spec.no_index) == (

@@ -277,6 +277,40 @@ def test_compare_env_refuses_an_unknown_runtime(site: str, tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("compare", "message"),
+    [
+        (("py311",), "name at least two runtimes"),
+        (("py311", " py311"), r"a runtime is named twice \(py311, py311\)"),
+    ],
+)
+def test_compare_env_refuses_one_runtime_before_advising_any(
+    site: str, tmp_path: Path, compare: tuple[str, ...], message: str
+) -> None:
+    """One runtime, or one named twice, is refused before anything is advised: no
+    resolution reports progress (the refusal used to come after every runtime's advice),
+    not even the inputs are read, and the CLI says so with the usage exit code."""
+    from advisor.api import AdviseOptions, LockOptions, ResolveOptions, advise
+    from tests.support.events import Recorder
+
+    req = tmp_path / "requirements.in"
+    req.write_text("app\n")
+    environ = clean_environ(tmp_path / "home")
+    events = Recorder()
+    knowledge = AdviseOptions(knowledge=f"sqlite:///{tmp_path / 'k.db'}", osv=_osv(tmp_path / "o"))
+    with pytest.raises(InputError, match=message):
+        advise([req], opts=ResolveOptions(index_url=site), out=LockOptions(), advice=knowledge,
+               compare=compare, environ=environ, cwd=tmp_path, events=events)  # fmt: skip
+    assert events.calls == []
+    with pytest.raises(InputError, match=message):  # refused before the inputs are read
+        advise([tmp_path / "missing.in"], opts=ResolveOptions(), out=LockOptions(),
+               compare=compare, environ=environ, cwd=tmp_path)  # fmt: skip
+    flags = [w for c in compare for w in ("--compare-env", c)]
+    result = run_cli(["advise", req, "--index-url", site, *flags], env=environ)
+    assert result.exit_code == 2
+    assert "--compare-env: " in result.stderr and "Traceback" not in result.stderr
+
+
 def test_advise_runtimes_keeps_a_runtime_without_a_stack_as_a_row() -> None:
     """The loop of the comparison, below the composition root: each runtime advised in order,
     a :class:`NoViableStack` kept as the row's reason (its first line), any other error

@@ -251,6 +251,17 @@ def test_credentials_from_index_urls(machine: Machine) -> None:
     assert settings.network_settings().credentials == settings.credentials
 
 
+def test_network_settings_take_a_jobs_retries_and_timeout(machine: Machine) -> None:
+    """A team server's job is posted with its own retries and timeout (``--server``), the
+    rest of pip's network settings kept; without them, pip's own."""
+    machine.write(machine.user_file, "[global]\ntimeout = 7\nretries = 3\ncert = /ca.pem\n")
+    settings = machine.load()
+    plain = settings.network_settings()
+    assert (plain.timeout, plain.retries, plain.cert) == (7.0, 3, "/ca.pem")
+    job = settings.network_settings(retries=0, timeout=600.0)
+    assert (job.timeout, job.retries, job.cert) == (600.0, 0, "/ca.pem")
+
+
 def test_netrc_credentials(machine: Machine) -> None:
     netrc_file = machine.write(
         machine.root / "netrc",
@@ -294,6 +305,28 @@ def test_netrc_credentials_reach_the_server(
     settings = machine.load(NETRC=str(netrc_file), PIP_INDEX_URL=server.url, PIP_RETRIES="0")
     with Fetcher(settings.network_settings()) as fetcher:
         assert fetcher.get(server.url + "/alpha/").status == 200
+
+
+def test_pip_fetcher_retries_as_pip_unless_a_job_says(
+    machine: Machine,
+    fixture_index_factory: Callable[..., FixtureIndex],
+    index_server: Callable[..., IndexServer],
+) -> None:
+    """``pip_fetcher`` (how the ``--server`` client connects): pip's retries, or the job's
+    own (a job's POST is sent once more at most, a sweep's once)."""
+    from advisor.errors import IndexUnavailable
+    from advisor.index.settings import pip_fetcher
+
+    server = index_server(fixture_index_factory([Project(name="alpha", files=release("1.0"))]))
+    environ = {**machine.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_RETRIES": "1"}
+    server.fail_next(1, status=503)
+    with pip_fetcher(environ, machine.cwd) as fetcher:
+        assert fetcher.get(server.url + "/alpha/").status == 200
+    assert [r.status for r in server.requests] == [503, 200]
+    server.fail_next(1, status=503)
+    with pip_fetcher(environ, machine.cwd, retries=0) as fetcher, pytest.raises(IndexUnavailable):
+        fetcher.get(server.url + "/alpha/")
+    assert [r.status for r in server.requests] == [503, 200, 503]
 
 
 def test_constraint_files_as_pip_reads_them(machine: Machine) -> None:

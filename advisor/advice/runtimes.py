@@ -48,6 +48,7 @@ __all__ = [
     "RuntimeRow",
     "RuntimeSource",
     "advise_runtimes",
+    "check_runtime_names",
     "compare_runtimes",
     "image_runtimes",
     "parse_runtime",
@@ -141,13 +142,26 @@ def image_runtimes(recipes: Iterable[RuntimeSource]) -> dict[str, RuntimeChoice]
     }
 
 
+def check_runtime_names(texts: Iterable[str]) -> None:
+    """Refuse a comparison of fewer than two runtimes, or of one runtime named twice (a
+    runtime's label is its text, spaces aside): cheap, so the composition root asks it
+    before preparing or advising anything. Raises :class:`InputError`."""
+    labels = [t.strip() for t in texts]
+    if len(labels) < 2:
+        raise InputError("--compare-env: name at least two runtimes to compare")
+    if len(set(labels)) != len(labels):
+        raise InputError(f"--compare-env: a runtime is named twice ({', '.join(labels)})")
+
+
 def parse_runtimes(
     texts: Iterable[str], *, known: Collection[str], recipes: Callable[[], Iterable[RuntimeSource]]
 ) -> tuple[RuntimeChoice, ...]:
     """Each of ``texts`` as a runtime (:func:`parse_runtime`), in order. ``recipes`` (the
     image recipes) is called once, and only when a text names one (``image:NAME``):
-    reading them is a folder of files to decode."""
+    reading them is a folder of files to decode. Raises :class:`InputError` first for
+    fewer than two runtimes or one named twice (:func:`check_runtime_names`)."""
     texts = tuple(texts)
+    check_runtime_names(texts)
     images = image_runtimes(recipes()) if any(t.startswith("image:") for t in texts) else {}
     return tuple(parse_runtime(t, known=known, images=images) for t in texts)
 
@@ -300,12 +314,9 @@ def compare_runtimes(
 ) -> RuntimeComparison:
     """Compare the advices of ``outcomes`` (one per runtime, in the order named) as the
     module docstring says. Raises :class:`InputError` for fewer than two runtimes or a
-    runtime named twice."""
+    runtime named twice (:func:`check_runtime_names`)."""
     labels = [o.choice.label for o in outcomes]
-    if len(outcomes) < 2:
-        raise InputError("--compare-env: name at least two runtimes to compare")
-    if len(set(labels)) != len(labels):
-        raise InputError(f"--compare-env: a runtime is named twice ({', '.join(labels)})")
+    check_runtime_names(labels)
     done = [o for o in outcomes if o.advice is not None]
     shared = frozenset.intersection(
         *(frozenset(p.name for p in o.advice.best.pins) for o in done if o.advice is not None)

@@ -117,7 +117,7 @@ _WHERE = {
     "import_osv": ("knowledge", "import_osv"),
     "index_facts": ("lock_facts", "index_facts"),
     "inspect_image": ("publishing", "inspect_image"),
-    "install_lock": ("installing", "install_lock"),
+    "install_lock": ("advisor.install", "install_lock"),
     "knowledge_stats": ("knowledge", "stats"),
     "list_images": ("imaging", "list_images"),
     "list_recipes": ("imaging", "list_recipes"),
@@ -148,7 +148,6 @@ if TYPE_CHECKING:
     from advisor.api.imaging import FamilyOutcome, ImageOutcome, list_images, list_recipes
     from advisor.api.imaging import generate as generate_image
     from advisor.api.imaging import generate_family as generate_images
-    from advisor.api.installing import install_lock
     from advisor.api.knowledge import import_osv
     from advisor.api.knowledge import show as show_knowledge
     from advisor.api.knowledge import stats as knowledge_stats
@@ -167,6 +166,7 @@ if TYPE_CHECKING:
     )
     from advisor.api.publishing import PushOutcome, inspect_image, push_image
     from advisor.image.options import BuildOptions, ImageOptions, PushOptions
+    from advisor.install import install_lock
     from advisor.models import IndexStrategy, LockFormat, RecommendationType
     from advisor.options import (
         AdviceResult,

@@ -1,9 +1,5 @@
-"""``advisor image build``: build a generated context, record the outcome, push on request.
-
-Part of the composition root, wiring only: the process environment, the clock, the host and
-the knowledge store, handed to :func:`advisor.image.builder.build_context`; a build that
-passed is then pushed (:func:`advisor.api.publishing.push_image`), so ``advisor image build
---push`` is one call.
+"""``advisor image build`` (``--push`` too, one call): the process environment, the clock,
+the host and the store handed to :func:`advisor.image.builder.build_context`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Image build contexts: ``advisor image generate`` (one recipe, or ``--all``: the family)
-and ``advisor image list``.
-
-Part of the composition root, wiring only: the process environment, the clock, the host,
-and the lock step an image takes (a :class:`~advisor.image.locker.StackLocker`): the lock
-job's own steps, so an image's stack is chosen and its locks rendered as ``advisor lock``
-does. What an image decides is in :mod:`advisor.image` (:mod:`~advisor.image.assembly`,
-:mod:`~advisor.image.family_contexts`, :mod:`~advisor.image.listing`).
+"""``advisor image generate`` (one recipe, or ``--all``) and ``image list``: the process
+environment, the clock, the host and the lock step an image takes (the lock job's own steps,
+a :class:`~advisor.image.locker.StackLocker`) handed to :mod:`advisor.image`, which decides.
 """
 
 from __future__ import annotations
@@ -138,11 +133,9 @@ def list_images(
 
     environ = dict(os.environ) if environ is None else environ
     now = now or datetime.now(UTC)
-    settings = None
-    if resolve is not None:
-        settings = _settings(
-            resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
-        )
+    settings = None if resolve is None else _settings(
+        resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
+    )  # fmt: skip
     return listing(recipes_folder(knowledge_dir), today=now.date(), resolve=settings,
                    store_url=resolve_store_url(store_url, environ))  # fmt: skip
 
@@ -165,10 +158,7 @@ class _ImageLock:
         from advisor.options.jobs import AdviseOptions
         from advisor.report.json import advice_to_dict
 
-        extra = request.extra_index_urls(self.opts.extra_index_urls)
-        opts = dataclasses.replace(
-            self.opts, recommendation=request.recommendation, extra_index_urls=extra
-        )
+        opts = self.opts.for_image(request.recommendation, extra_indexes=request.extra_indexes)
         paths = request.lock_paths()
         out = LockOptions(output=paths[LockFormat.PYLOCK])
         whole = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
@@ -178,28 +168,17 @@ class _ImageLock:
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
         # both locks rendered, not written: image/ writes the context whole
         dry = LockOptions(dry_run=True, command=request.command, index_lines=request.index_lines)
-        locks = {
-            fmt: finish(
-                prep,
-                stack.resolution,
-                opts=opts,
-                tool=stack.tool,
-                out=dataclasses.replace(dry, output=path, format=fmt),
-            )
-            for fmt, path in paths.items()
-        }
+        locks = {fmt: finish(prep, stack.resolution, opts=opts, tool=stack.tool,
+                             out=dataclasses.replace(dry, output=path, format=fmt))
+                 for fmt, path in paths.items()}  # fmt: skip
         public = prep.index.redacted()
+        advices = None if stack.advice is None else stack.advice.advices
         return LockedImage(
-            resolution=stack.resolution,
-            pylock=locks[LockFormat.PYLOCK].text,
+            resolution=stack.resolution, pylock=locks[LockFormat.PYLOCK].text,
             requirements=locks[LockFormat.REQUIREMENTS].text,
             input_digest=locks[LockFormat.PYLOCK].digest,
-            downloads=partial(
-                open_session, opts, prep.index, prep.pip, prep.environ, events=request.events
-            ),
-            advice=None
-            if stack.advice is None
-            else tuple(advice_to_dict(a) for a in stack.advice.advices),
-            index_urls=(*public.indexes, *public.find_links),
-            warnings=stack.warnings,
-        )
+            downloads=partial(open_session, opts, prep.index, prep.pip, prep.environ,
+                              events=request.events),
+            advice=None if advices is None else tuple(advice_to_dict(a) for a in advices),
+            index_urls=(*public.indexes, *public.find_links), warnings=stack.warnings,
+        )  # fmt: skip

@@ -1,10 +1,6 @@
-"""The observe jobs: install a lock and record; bench; sweep; run one job; export, import;
-compatibility pairs.
-
-Composition only: the clock, the process environment, this machine
-(:meth:`~advisor.observe.runs.Machine.detect`), the store a URL names, the index session and
-the upload to a team server, handed to :mod:`advisor.observe` (``jobs``, ``plan``, ``runs``,
-``exchange``), which decides.
+"""The observe jobs (install, bench, sweep, run-job, export, import, compatibility pairs):
+the clock, the process environment, this machine, the store and the upload to a team server
+handed to :mod:`advisor.observe` (``jobs``, ``plan``, ``runs``, ``exchange``), which decides.
 """
 
 from __future__ import annotations
@@ -15,15 +11,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor._version import TOOL
 from advisor.api.knowledge import _today, resolve_store_url
 from advisor.events import SILENT
-from advisor.knowledge.schema import BuildObservation
-from advisor.observe.compat import CompatOutcome
-from advisor.observe.exchange import SHARED_KINDS, ExportOutcome, ImportOutcome
+from advisor.knowledge.schema import BuildObservation  # what observe install prints
+from advisor.observe.exchange import SHARED_KINDS
 from advisor.observe.jobs import BenchOptions, InstallOptions
-from advisor.observe.plan import CompatOptions, SweepOptions
-from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
+from advisor.observe.plan import CompatOptions, SweepOptions, SweepRun
+from advisor.observe.runs import Machine
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
@@ -32,19 +26,18 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import Observation
+    from advisor.observe.compat import CompatOutcome
+    from advisor.observe.exchange import ExportOutcome, ImportOutcome
+    from advisor.observe.runs import BenchOutcome, PreparedJob
     from advisor.observe.sweep import JobResult, JobSpec
 
 __all__ = [
     "BenchOptions",
-    "BenchOutcome",
     "BuildObservation",
     "CompatOptions",
-    "CompatOutcome",
-    "ExportOutcome",
-    "ImportOutcome",
     "InstallOptions",
-    "PreparedJob",
     "SweepOptions",
+    "SweepRun",
     "export_observations",
     "import_observations",
     "observe_bench",
@@ -123,23 +116,22 @@ def plan_sweep(
     sweep: SweepOptions,
     opts: ResolveOptions,
     workdir: Path,
-    store_url: str | None,
-    benchmarks: Path | None = None,
-    environ: Mapping[str, str],
-    cwd: Path,
-    today: str,
-    tool: str = TOOL,
+    store_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    today: str | None = None,
 ) -> list[Path]:
     """A sweep's job specs, written into ``workdir`` (:func:`advisor.observe.plan.plan_specs`)
-    from the files on the indexes of ``opts``."""
+    from the files on the indexes of ``opts``, each naming the store ``store_url`` (``None``:
+    none)."""
     from advisor.api.lock_facts import index_files
     from advisor.observe.plan import plan_specs
 
-    with index_files(opts, environ, cwd) as (find, (target, *_)):
-        return plan_specs(
-            requirements, sweep=sweep, sources=opts, find=find, target=target, workdir=workdir,
-            knowledge=store_url, benchmarks=benchmarks, today=today, tool=tool,
-        )  # fmt: skip
+    here = dict(os.environ if environ is None else environ)
+    with index_files(opts, here, cwd or Path.cwd()) as (find, (target, *_)):
+        return plan_specs(requirements, sweep=sweep, sources=opts, find=find, target=target,
+                          workdir=workdir, knowledge=store_url,
+                          today=today or _today())  # fmt: skip
 
 
 def _lock_job(
@@ -180,8 +172,7 @@ def run_sweep_job(
 def run_sweep(
     specs: Sequence[Path],
     *,
-    jobs: int,
-    output: Path | None,
+    run: SweepRun,
     environ: Mapping[str, str],
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
@@ -189,10 +180,8 @@ def run_sweep(
     in a process getting ``environ``."""
     from advisor.observe.jobs import run_specs
 
-    return run_specs(
-        specs, prepare=partial(prepare_sweep_job, environ=dict(environ)), jobs=jobs,
-        machine=Machine.detect(environ), output=output, events=events,
-    )  # fmt: skip
+    return run_specs(specs, prepare=partial(prepare_sweep_job, environ=dict(environ)), run=run,
+                     machine=Machine.detect(environ), events=events)  # fmt: skip
 
 
 def observe_sweep(
@@ -200,22 +189,20 @@ def observe_sweep(
     *,
     sweep: SweepOptions,
     opts: ResolveOptions,
-    jobs: int,
-    output: Path | None,
-    workdir: Path | None,
-    store_url: str | None,
+    run: SweepRun | None = None,
+    store_url: str | None = None,
     environ: Mapping[str, str],
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
-    """``advisor observe sweep``: :func:`plan_sweep` into ``workdir`` (``None``: a temporary
-    folder), recording into ``store_url`` (``None``: the default store), then :func:`run_sweep`."""
+    """``advisor observe sweep``: :func:`plan_sweep` into ``run.workdir`` (default: a
+    temporary folder), recording into ``store_url`` (``None``: the default store), then
+    :func:`run_sweep`."""
+    run = run or SweepRun()
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
-        specs = plan_sweep(
-            requirements, sweep=sweep, opts=opts, workdir=(workdir or Path(scratch)).resolve(),
-            store_url=resolve_store_url(store_url, environ), environ=environ, cwd=Path.cwd(),
-            today=_today(),
-        )  # fmt: skip
-        return run_sweep(specs, jobs=jobs, output=output, environ=environ, events=events)
+        specs = plan_sweep(requirements, sweep=sweep, opts=opts, environ=environ,
+                           workdir=(run.workdir or Path(scratch)).resolve(),
+                           store_url=resolve_store_url(store_url, environ))  # fmt: skip
+        return run_sweep(specs, run=run, environ=environ, events=events)
 
 
 def export_observations(
@@ -251,15 +238,13 @@ def import_observations(
 
 def observe_compatibility(
     requirements: Sequence[str],
-    *,
     others: Sequence[str],
+    *,
     compat: CompatOptions,
     opts: ResolveOptions,
-    workdir: Path | None = None,
-    store_url: str | None,
-    output: Path | None = None,
+    run: SweepRun | None = None,
+    store_url: str | None = None,
     environ: Mapping[str, str],
-    cwd: Path,
     today: str | None = None,
     events: ProgressEvents = SILENT,
 ) -> CompatOutcome:
@@ -270,11 +255,11 @@ def observe_compatibility(
     from advisor.observe.plan import compat_interpreter, compat_pairs
 
     python = compat_interpreter(opts.python)
-    with index_files(opts, environ, cwd) as (find, (target, *_)):
+    with index_files(opts, environ, Path.cwd()) as (find, (target, *_)):
         pairs = compat_pairs(requirements, others, options=compat, find=find, target=target,
                              allow_prereleases=opts.pre)  # fmt: skip
     return observe_pairs(
-        pairs, python=python, compat=compat, sources=opts, machine=Machine.detect(environ),
-        workdir=workdir, today=today or _today(), store_url=resolve_store_url(store_url, environ),
-        output=output, events=events,
+        pairs, python=python, compat=compat, run=run or SweepRun(), sources=opts,
+        machine=Machine.detect(environ), today=today or _today(),
+        store_url=resolve_store_url(store_url, environ), events=events,
     )  # fmt: skip

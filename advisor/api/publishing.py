@@ -1,8 +1,5 @@
-"""``advisor image push`` and ``advisor image inspect``: publish a built image, read one back.
-
-Part of the composition root, wiring only: the process environment, the clock, the host
-(asked only when the store has no build of the stack) and the knowledge store, handed to
-:func:`advisor.image.push.push_context` or :func:`advisor.image.inspection.inspect_reference`.
+"""``advisor image push`` and ``image inspect``: the process environment, the clock, the host
+and the store handed to :mod:`advisor.image.push` and :mod:`advisor.image.inspection`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,12 @@
-"""The CLI's ``--server`` and ``--dispatch``: the offline jobs answered by a team server.
-
-Wiring only (the server's half is :mod:`advisor.api.server_jobs`): the offline jobs call
-these when a server is named. This reads the token and pip's network settings from the
-process environment, opens the index client's Fetcher for each request and writes the lock
-that comes back; :class:`~advisor.server.remote.RemoteJobs` decides the rest.
+"""The CLI's ``--server`` and ``--dispatch``: the token and pip's network settings of this
+process, and the lock that comes back written; :class:`~advisor.server.remote.RemoteJobs`
+decides the rest (the server's half: :mod:`advisor.api.server_jobs`).
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
 
     from advisor.check.run import CheckOptions, CheckReport
     from advisor.events import ProgressEvents
-    from advisor.index.fetch import Fetcher
     from advisor.knowledge.package_facts import PackageKnowledge
     from advisor.knowledge.schema import Observation
     from advisor.models import RecommendationType
@@ -31,7 +28,6 @@ if TYPE_CHECKING:
     from advisor.server.remote import RemoteJobs
 
 __all__ = [
-    "TOKEN_ENV",
     "SweepCall",
     "dispatch_sweep",
     "remote_advise",
@@ -53,21 +49,11 @@ def remote_jobs(
 ) -> RemoteJobs:
     """The jobs of the team server at ``server``, with this process's token
     (``ADVISOR_SERVER_TOKEN``) and pip's network settings."""
+    from advisor.index.settings import pip_fetcher
     from advisor.server.remote import RemoteJobs
 
     environ = dict(os.environ) if environ is None else environ
-
-    def connect(*, retries: int | None = None, timeout: float | None = None) -> Fetcher:
-        import dataclasses
-
-        from advisor.index.fetch import Fetcher
-        from advisor.index.settings import load_pip_settings
-
-        pip = load_pip_settings(environ=environ, cwd=Path.cwd()).network_settings()
-        retries = pip.retries if retries is None else retries
-        network = dataclasses.replace(pip, retries=retries, timeout=timeout or pip.timeout)
-        return Fetcher(network, events=events)
-
+    connect = partial(pip_fetcher, environ, Path.cwd(), events=events)
     token = environ.get(TOKEN_ENV) or None
     where = Path.cwd() if cwd is None else cwd
     return RemoteJobs(server=server, token=token, connect=connect, cwd=where, events=events)
@@ -111,8 +97,7 @@ def remote_advise(
 ) -> AdviceResult:
     """:func:`~advisor.api.locking.advise` answered by the server at ``server``."""
     remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
-    given = None if recommendation is None else str(recommendation)
-    result = remote.advise(inputs, opts=opts, out=out, advice=advice, recommendation=given)
+    result = remote.advise(inputs, opts=opts, out=out, advice=advice, recommendation=recommendation)
     _written(result.lock)
     return result
 

@@ -1,10 +1,6 @@
-"""``advisor advise INPUTS --compare-env A --compare-env B``: one advice per runtime, compared.
-
-Part of the composition root, wiring only (the ``advise`` job calls it,
-:func:`advisor.api.locking.advise`): the runtimes are parsed, each advised and the advices
-compared by :mod:`advisor.advice.runtimes`; the inputs are prepared and advised per runtime
-by the advise job's own steps, and the recipes of ``image:NAME`` read by
-:func:`advisor.image.recipes.first_recipes`.
+"""``advisor advise --compare-env A --compare-env B`` (the ``advise`` job calls it): each
+runtime advised by the advise job's own steps; :mod:`advisor.advice.runtimes` parses, refuses
+and compares.
 """
 
 from __future__ import annotations
@@ -43,10 +39,9 @@ def compare_runtimes(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
 ) -> ComparisonResult:
-    """Advise ``inputs`` for each of ``runtimes`` and compare them (no lock written); with
-    ``report``, rendered into the result's ``report`` and written to ``report.path``. See
-    :mod:`advisor.advice.runtimes` for the choice and what raises."""
-    from advisor.advice.runtimes import advise_runtimes, parse_runtimes
+    """Advise ``inputs`` for each of ``runtimes`` and compare them, no lock written; with
+    ``report``, rendered and written to ``report.path`` (:mod:`advisor.advice.runtimes`)."""
+    from advisor.advice.runtimes import advise_runtimes, check_runtime_names, parse_runtimes
     from advisor.advice.runtimes import compare_runtimes as compare
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare
@@ -54,6 +49,7 @@ def compare_runtimes(
     from advisor.options.resolve import advised_recommendation
     from advisor.report.runtimes import render_runtime_comparison
 
+    check_runtime_names(runtimes)  # before any input is read or any runtime advised
     out = LockOptions(output=Path("-"), dry_run=True, command="advisor advise")
     first = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
     kind = advised_recommendation(recommendation, opts=opts, config=first.config)
@@ -68,10 +64,10 @@ def compare_runtimes(
         return run_advice(prep, opts=target, advise=advice, events=events).advices[0]
 
     compared = compare(advise_runtimes(choices, advise_one), recommendation=kind.value)
-    text = (
-        "" if report is None else render_runtime_comparison(compared.to_dict(), fmt=report.format)
-    )
-    if report is not None and report.path is not None and report.to_file:
+    if report is None:
+        return ComparisonResult(comparison=compared, report="")
+    text = render_runtime_comparison(compared.to_dict(), fmt=report.format)
+    if report.path is not None and report.to_file:
         from advisor.lockfile.write import write_output
 
         write_output(report.path, text + "\n")  # atomic, as the advice's report

@@ -1,10 +1,7 @@
-"""The jobs ``advisor serve`` runs for ``/v1/lock``, ``/v1/advise``, ``/v1/check``,
-``/v1/explain``, ``/v1/knowledge/sync`` and ``/v1/sweeps``.
-
-Wiring only: :class:`ServerJobs` is the :class:`~advisor.server.calls.AdviceJobs` (and the
-:class:`~advisor.server.sweep_calls.SweepPlanner`) :mod:`advisor.api.serving` gives the
-server. A call becomes the offline job's options in :mod:`advisor.server.job_options`, the
-job runs here, and :mod:`advisor.server.answers` writes its value as JSON.
+"""The jobs ``advisor serve`` runs (``/v1/lock``, ``advise``, ``check``, ``explain``,
+``knowledge/sync``, ``sweeps``): :class:`ServerJobs`, the server's
+:class:`~advisor.server.calls.AdviceJobs`; a call's options come from
+:mod:`advisor.server.job_options`, its answer is written by :mod:`advisor.server.answers`.
 """
 
 from __future__ import annotations
@@ -48,15 +45,8 @@ class ServerJobs:
         run = made.lock_run(call, folder=folder, settings=self._settings)
         left = made.time_left(deadline, time.monotonic())
         search = made.search_options(call, settings=self._settings, left=left)
-        result = advise(
-            run.inputs,
-            opts=run.opts,
-            out=run.out,
-            advice=search,
-            recommendation=call.recommendation,
-            environ=self._environ,
-            cwd=folder,
-        )
+        result = advise(run.inputs, opts=run.opts, out=run.out, advice=search, cwd=folder,
+                        recommendation=call.recommendation, environ=self._environ)  # fmt: skip
         return answers.advice_answer_dict(result)
 
     def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]:
@@ -86,16 +76,9 @@ class ServerJobs:
 
         sweep, opts = made.sweep_options(call, settings=self._settings)
         with tempfile.TemporaryDirectory(prefix="advisor-sweep-plan-") as tmp:
-            specs = plan_sweep(
-                call.requirements,
-                sweep=sweep,
-                opts=opts,
-                workdir=Path(tmp),
-                store_url=None,  # the workers upload to the server: no store travels
-                environ=self._environ,
-                cwd=Path(tmp),
-                today=today,
-            )
+            # no store_url: the workers upload to the server, no store travels
+            specs = plan_sweep(call.requirements, sweep=sweep, opts=opts, workdir=Path(tmp),
+                               environ=self._environ, cwd=Path(tmp), today=today)  # fmt: skip
             return made.planned_jobs(specs)
 
     def sync(self) -> dict[str, Any]:

@@ -1,10 +1,6 @@
-"""The team server from the composition root: ``advisor serve`` and ``advisor server token``.
-
-Composition only: it finds the store (``--knowledge``, else ``ADVISOR_KNOWLEDGE``, else the
-user's SQLite file), the cache and the curated folder of this process, makes the settings of
-them (:meth:`~advisor.server.settings.ServerSettings.from_options`) and runs the server
-(:mod:`advisor.server.runner`, which also hands the settings to its worker processes); it
-reads the clock for the tokens it makes and revokes (:mod:`advisor.knowledge.tokens`).
+"""``advisor serve`` and ``advisor server token``: this process's store, cache and curated
+folder made into the server's settings (:mod:`advisor.server.settings`), the server run
+(:mod:`advisor.server.runner`) with the advice jobs wired in, the tokens' clock.
 """
 
 from __future__ import annotations
@@ -14,14 +10,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from advisor.api.knowledge import resolve_store_url
-from advisor.errors import InputError
 from advisor.knowledge.tokens import Scope
 from advisor.server.settings import ServeOptions, ServerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from advisor.knowledge.tokens import IssuedToken, Token
+    from advisor.knowledge.tokens import IssuedToken, TeamStore, Token
 
 __all__ = [
     "SCOPES",
@@ -44,8 +39,8 @@ def server_settings(
     options: ServeOptions, environ: Mapping[str, str] | None = None
 ) -> ServerSettings:
     """The settings of ``options`` in this process's environment."""
-    from advisor.api.bundled import bundled_knowledge_dir
     from advisor.api.context import default_cache_dir
+    from advisor.knowledge.bundled import bundled_knowledge_dir
 
     environ = os.environ if environ is None else environ
     return ServerSettings.from_options(
@@ -67,27 +62,26 @@ def serve(
     from advisor.server.runner import serve as run
 
     settings = server_settings(options)
-
-    def listening(url: str) -> None:
-        if on_listening is not None:
-            on_listening(url, settings)
-
+    told = None if on_listening is None else lambda url: on_listening(url, settings)
     jobs = ServerJobs(settings, environ=os.environ)
-    run(settings, worker_factory=_WORKER_FACTORY, on_listening=listening, jobs=jobs, sweeps=jobs)
+    run(settings, worker_factory=_WORKER_FACTORY, on_listening=told, jobs=jobs, sweeps=jobs)
 
 
 def worker_app() -> Any:
     """The ASGI app of one worker process (uvicorn calls this in each worker)."""
     from advisor.api.server_jobs import ServerJobs
     from advisor.server.app import create_app
-    from advisor.server.runner import SETTINGS_ENV
+    from advisor.server.runner import worker_settings
 
-    text = os.environ.get(SETTINGS_ENV)
-    if not text:
-        raise InputError(f"{SETTINGS_ENV} is not set (the workers of advisor serve read it)")
-    settings = ServerSettings.from_json(text)
-    jobs = ServerJobs(settings, environ=os.environ)
+    jobs = ServerJobs(settings := worker_settings(), environ=os.environ)
     return create_app(settings, jobs=jobs, sweeps=jobs)
+
+
+def _tokens(store_url: str | None) -> TeamStore:
+    """The token table of the store at ``store_url`` (``None``: the default store)."""
+    from advisor.knowledge.tokens import open_team_store
+
+    return open_team_store(resolve_store_url(store_url))
 
 
 def _now() -> str:
@@ -95,27 +89,24 @@ def _now() -> str:
 
 
 def create_token(name: str, scope: str, *, store_url: str | None = None) -> IssuedToken:
-    """A new token of the store at ``store_url`` (:func:`~advisor.knowledge.tokens.issue_token`:
-    its secret is in the result and nowhere else)."""
-    from advisor.knowledge.tokens import issue_token, open_team_store, parse_scope
+    """A new token (:func:`~advisor.knowledge.tokens.issue_token`: its secret is in the
+    result and nowhere else)."""
+    from advisor.knowledge.tokens import issue_token, parse_scope
 
     wanted = parse_scope(scope)
-    with open_team_store(resolve_store_url(store_url)) as store:
+    with _tokens(store_url) as store:
         return issue_token(store, name, wanted, created=_now())
 
 
 def list_tokens(*, store_url: str | None = None) -> tuple[Token, ...]:
     """Every token (without secrets), revoked ones included, by name."""
-    from advisor.knowledge.tokens import open_team_store
-
-    with open_team_store(resolve_store_url(store_url)) as store:
+    with _tokens(store_url) as store:
         return store.list_tokens()
 
 
 def revoke_token(name: str, *, store_url: str | None = None) -> Token:
     """Revoke ``name`` now (:func:`~advisor.knowledge.tokens.revoke_token`)."""
-    from advisor.knowledge.tokens import open_team_store
     from advisor.knowledge.tokens import revoke_token as revoke
 
-    with open_team_store(resolve_store_url(store_url)) as store:
+    with _tokens(store_url) as store:
         return revoke(store, name, when=_now())

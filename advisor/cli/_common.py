@@ -300,7 +300,7 @@ def resolve_opts(kw: MutableMapping[str, object]) -> ResolveOptions:
 
 def command_line() -> str:
     """The command as the user typed it, for lock headers; credentials removed."""
-    from advisor.api.output import redact_url
+    from advisor.urls import redact_url
 
     ctx = click.get_current_context()
     obj = ctx.find_root().obj

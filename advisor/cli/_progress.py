@@ -93,7 +93,7 @@ class TerminalProgress(ProgressEvents):
         show_after: float = SHOW_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from advisor.api.output import redact_url
+        from advisor.urls import redact_url
 
         self._console = console
         self._show_after = show_after

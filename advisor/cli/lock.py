@@ -187,7 +187,7 @@ def install(
     quiet: bool,
 ) -> None:
     """Install LOCKFILE (pylock.toml) with pip (--require-hashes --no-deps)."""
-    from advisor.api.installing import install_lock
+    from advisor.api import install_lock
 
     with progress_events(quiet=quiet) as events:
         result = install_lock(

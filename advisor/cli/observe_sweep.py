@@ -21,7 +21,7 @@ from advisor.cli.observe import observe_group, upload_to
 
 if TYPE_CHECKING:
     from advisor.api import ResolveOptions
-    from advisor.api.observing import CompatOptions
+    from advisor.api.observing import CompatOptions, SweepRun
 
 __all__ = ["observe_run_job_command", "observe_sweep_command"]
 
@@ -126,7 +126,7 @@ def observe_sweep_command(
     compatibility instead: every swept version beside every --with version. With
     --dispatch, the team server runs each job on a Dask worker."""
     from advisor.api import ResolveOptions
-    from advisor.api.observing import CompatOptions, SweepOptions, observe_sweep
+    from advisor.api.observing import CompatOptions, SweepOptions, SweepRun, observe_sweep
 
     if dispatch:
         local = {
@@ -157,6 +157,7 @@ def observe_sweep_command(
         no_index=no_index,
         python=python,
     )
+    run = SweepRun(jobs=jobs, workdir=workdir, output=output)
     if others:
         ignored = [
             flag
@@ -169,26 +170,17 @@ def observe_sweep_command(
         ]
         if ignored:  # a compatibility sweep imports and smoke-tests; it times nothing
             raise click.UsageError(f"{', '.join(ignored)}: not used with --with (nothing is timed)")
-        compat = CompatOptions(count=count, other_count=other_count, jobs=jobs, timeout=timeout)
-        _compat_sweep(requirements, others, compat=compat, opts=opts, workdir=workdir,
-                      output=output, knowledge_url=knowledge_url, as_json=as_json,
-                      quiet=quiet)  # fmt: skip
+        compat = CompatOptions(count=count, other_count=other_count, timeout=timeout)
+        _compat_sweep(requirements, others, compat=compat, opts=opts, run=run,
+                      knowledge_url=knowledge_url, as_json=as_json, quiet=quiet)  # fmt: skip
         return
     with progress_events(quiet=quiet) as events:
         sweep = SweepOptions(
             count=count, probes=probes, repeat=repeat, threads=threads, timeout=timeout
         )
-        results = observe_sweep(
-            requirements,
-            sweep=sweep,
-            opts=opts,
-            jobs=jobs,
-            output=output,
-            workdir=workdir,
-            store_url=knowledge_url,
-            environ=os.environ,
-            events=events,
-        )
+        results = observe_sweep(requirements, sweep=sweep, opts=opts, run=run,
+                                store_url=knowledge_url, environ=os.environ,
+                                events=events)  # fmt: skip
     failed = [r for r in results if r.error]
     if as_json:
         payload = [
@@ -217,8 +209,7 @@ def _compat_sweep(
     *,
     compat: CompatOptions,
     opts: ResolveOptions,
-    workdir: Path | None,
-    output: Path | None,
+    run: SweepRun,
     knowledge_url: str | None,
     as_json: bool,
     quiet: bool,
@@ -226,11 +217,9 @@ def _compat_sweep(
     from advisor.api.observing import observe_compatibility
 
     with progress_events(quiet=quiet) as events:
-        outcome = observe_compatibility(
-            requirements, others=others, compat=compat, opts=opts, workdir=workdir,
-            store_url=knowledge_url, output=output, environ=os.environ, cwd=Path.cwd(),
-            events=events,
-        )  # fmt: skip
+        outcome = observe_compatibility(requirements, others, compat=compat, opts=opts, run=run,
+                                        store_url=knowledge_url, environ=os.environ,
+                                        events=events)  # fmt: skip
     rows: list[dict[str, object]] = []
     for r in outcome.results:
         obs = r.observation

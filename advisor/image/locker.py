@@ -19,7 +19,7 @@ from advisor.events import SILENT
 from advisor.models import LockFormat
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
     from contextlib import AbstractContextManager
     from pathlib import Path
 
@@ -48,12 +48,12 @@ class ImageLockRequest:
     """One image's lock: ``inputs`` resolved for the one ``target`` with
     ``recommendation``, the lock's folder ``folder`` (its ``pylock.toml`` and
     ``requirements.txt``, rendered, not written), the recipe's ``extra_indexes`` added to
-    the job's, packages ``pinned`` to one index (name → URL), ``preferences`` tried first
-    instead of a previous lock's pins (an image locks afresh), and whether the requirements
-    lock names its indexes (``index_lines``: not when the build installs from vendored
-    files). The advice search reads the ``knowledge_dirs`` (the folder the recipes come
-    from) besides the curated one. Progress goes to ``events``; ``command`` is what the
-    requirements lock's header names."""
+    the job's (``ResolveOptions.for_image``), packages ``pinned`` to one index (name →
+    URL), ``preferences`` tried first instead of a previous lock's pins (an image locks
+    afresh), and whether the requirements lock names its indexes (``index_lines``: not
+    when the build installs from vendored files). The advice search reads the
+    ``knowledge_dirs`` (the folder the recipes come from) besides the curated one. Progress
+    goes to ``events``; ``command`` is what the requirements lock's header names."""
 
     inputs: tuple[Path, ...]
     folder: Path
@@ -70,13 +70,6 @@ class ImageLockRequest:
     def lock_paths(self) -> dict[LockFormat, Path]:
         """Where each of the two locks goes in the context (:data:`LOCK_FILES`)."""
         return {fmt: self.folder / name for fmt, name in LOCK_FILES.items()}
-
-    def extra_index_urls(self, job: Sequence[str]) -> tuple[str, ...]:
-        """The job's extra indexes ``job`` as given when the recipe adds none; else the
-        job's, then the recipe's, each once, in that order."""
-        if not self.extra_indexes:
-            return tuple(job)
-        return tuple(dict.fromkeys((*job, *self.extra_indexes)))
 
     def pinned_indexes(self, job: Mapping[str, str]) -> dict[str, str]:
         """The job's packages pinned to one index ``job`` (name → URL), the recipe's pins

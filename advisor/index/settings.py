@@ -30,14 +30,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from advisor.errors import ConfigError
-from advisor.index.fetch import NetworkSettings
+from advisor.events import SILENT
+from advisor.index.fetch import Fetcher, NetworkSettings
 from advisor.index.local import file_url_to_path
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["PipSettings", "default_index_url", "load_pip_settings"]
+    from advisor.events import ProgressEvents
+
+__all__ = ["PipSettings", "default_index_url", "load_pip_settings", "pip_fetcher"]
 
 # Canonical option → every name pip accepts for it (config key or PIP_* variable).
 _OPTIONS: dict[str, tuple[str, ...]] = {
@@ -95,11 +98,14 @@ class PipSettings:
         primary = self.index_url or default_index_url()
         return tuple(dict.fromkeys((primary, *self.extra_index_urls)))
 
-    def network_settings(self) -> NetworkSettings:
-        """The fetcher's settings for these options (default user agent and pool size)."""
+    def network_settings(
+        self, *, retries: int | None = None, timeout: float | None = None
+    ) -> NetworkSettings:
+        """The fetcher's settings for these options (default user agent and pool size);
+        ``retries`` and ``timeout`` replace pip's when given (a job's single POST)."""
         return NetworkSettings(
-            timeout=self.timeout,
-            retries=self.retries,
+            timeout=self.timeout if timeout is None else timeout,
+            retries=self.retries if retries is None else retries,
             cert=self.cert,
             client_cert=self.client_cert,
             trusted_hosts=self.trusted_hosts,
@@ -120,6 +126,21 @@ def default_index_url() -> str:
             "cannot determine the default package index: pip is not importable here;"
             " give an index URL explicitly"
         ) from exc
+
+
+def pip_fetcher(
+    environ: Mapping[str, str],
+    cwd: Path,
+    *,
+    retries: int | None = None,
+    timeout: float | None = None,
+    events: ProgressEvents = SILENT,
+) -> Fetcher:
+    """A fetcher with pip's network settings (:func:`load_pip_settings` in ``environ`` and
+    ``cwd``), ``retries`` and ``timeout`` replacing pip's when given: how the team server's
+    client connects for each request (``advisor.server.remote.Connect``)."""
+    pip = load_pip_settings(environ=environ, cwd=cwd)
+    return Fetcher(pip.network_settings(retries=retries, timeout=timeout), events=events)
 
 
 def load_pip_settings(

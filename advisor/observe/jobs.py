@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.knowledge.schema import BuildObservation, Observation
     from advisor.observe.compat import CompatOutcome, Pair
-    from advisor.observe.plan import CompatOptions, SweepSources
+    from advisor.observe.plan import CompatOptions, SweepRun, SweepSources
     from advisor.observe.runs import BenchOutcome, Machine, PreparedJob
     from advisor.observe.sweep import JobResult
 
@@ -156,25 +156,25 @@ def run_specs(
     specs: Sequence[Path],
     *,
     prepare: Callable[[Path], PreparedJob],
-    jobs: int,
+    run: SweepRun,
     machine: Machine,
-    output: Path | None,
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
     """Run a sweep's job ``specs`` here (:func:`advisor.observe.runs.run_jobs`: installed
-    with ``prepare``, ``jobs`` at a time, then benched together), each job's observations
-    put into the store its spec names; the jobs' JSONL appended, in spec order, to
-    ``output`` when given. Raises :class:`InputError` when the specs measure differently."""
+    with ``prepare``, ``run.jobs`` at a time, then benched together), each job's
+    observations put into the store its spec names; the jobs' JSONL appended, in spec
+    order, to ``run.output`` when given. Raises :class:`InputError` when the specs measure
+    differently."""
     from advisor.observe.exchange import store_observations
     from advisor.observe.runs import run_jobs
     from advisor.observe.sweep import concatenate
 
     results = run_jobs(
-        specs, prepare=prepare, jobs=jobs, machine=machine, record=store_observations,
+        specs, prepare=prepare, jobs=run.jobs, machine=machine, record=store_observations,
         events=events,
     )  # fmt: skip
-    if output is not None:
-        concatenate(results, output)
+    if run.output is not None:
+        concatenate(results, run.output)
     return results
 
 
@@ -183,18 +183,17 @@ def observe_pairs(
     *,
     python: str,
     compat: CompatOptions,
+    run: SweepRun,
     sources: SweepSources,
     machine: Machine,
-    workdir: Path | None,
     today: str,
     store_url: str,
-    output: Path | None = None,
     events: ProgressEvents = SILENT,
 ) -> CompatOutcome:
-    """Observe every pair in its own venv of ``python`` made in ``workdir`` (``None``: a
-    temporary folder; :func:`advisor.observe.compat.run_pairs`, ``compat.jobs`` at a time,
+    """Observe every pair in its own venv of ``python`` made in ``run.workdir`` (``None``: a
+    temporary folder; :func:`advisor.observe.compat.run_pairs`, ``run.jobs`` at a time,
     pip finding the wheels on ``sources``' indexes), put the observations into the store at
-    ``store_url`` and append them to ``output`` (JSONL) when given."""
+    ``store_url`` and append them to ``run.output`` (JSONL) when given."""
     from advisor.observe.compat import CompatOutcome, CompatSettings, run_pairs
     from advisor.observe.exchange import append_jsonl, store_observations
     from advisor.observe.plan import pip_source
@@ -205,11 +204,11 @@ def observe_pairs(
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="advisor-compat-") as scratch:
         results = run_pairs(
-            pairs, settings=settings, workdir=(workdir or Path(scratch)).resolve(),
-            env=machine.host, environ=machine.environ, jobs=compat.jobs, events=events,
+            pairs, settings=settings, workdir=(run.workdir or Path(scratch)).resolve(),
+            env=machine.host, environ=machine.environ, jobs=run.jobs, events=events,
         )  # fmt: skip
     outcome = CompatOutcome.of(results)
     store_observations(store_url, outcome.observations)
-    if output is not None:
-        append_jsonl(output, outcome.observations)
+    if run.output is not None:
+        append_jsonl(run.output, outcome.observations)
     return outcome

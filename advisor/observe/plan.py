@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from advisor._version import TOOL
 from advisor.errors import InputError
 from advisor.observe.compat import Pair, PipSource, plan_pairs
 from advisor.observe.sweep import JobSpec
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CompatOptions",
     "SweepOptions",
+    "SweepRun",
     "SweepSources",
     "compat_interpreter",
     "compat_pairs",
@@ -73,27 +75,23 @@ class SweepOptions:
     """How a performance sweep measures (``advisor observe sweep``): the ``count`` newest
     versions, the ``probes`` (probe or family names; empty: all), ``repeat`` timed rounds,
     ``threads`` pinned while measuring (``None``: not pinned) and each step's ``timeout``
-    in seconds. The defaults are the command's."""
+    in seconds, the probes of the folder ``benchmarks`` (``None``: the curated one); ``tool``
+    names what measured. The defaults are the command's."""
 
     count: int = 3
     probes: tuple[str, ...] = ()
     repeat: int = 15
     threads: int | None = 1
     timeout: float = 600.0
+    benchmarks: Path | None = None
+    tool: str = TOOL
 
     def template(
-        self,
-        *,
-        python: str | None,
-        pip: PipSource,
-        knowledge: str | None,
-        benchmarks: str | None,
-        today: str,
-        tool: str,
+        self, *, python: str | None, pip: PipSource, knowledge: str | None, today: str
     ) -> JobSpec:
         """The job spec every version's job starts from (its ``requirement`` left empty):
-        these options, the target ``python``, where pip finds the files, the store URL
-        ``knowledge`` and the ``benchmarks`` folder (by value), and the provenance."""
+        these options (the ``benchmarks`` folder by value), the target ``python``, where pip
+        finds the files, the store URL ``knowledge``, and the provenance."""
         return JobSpec(
             requirement="",
             probes=self.probes,
@@ -106,21 +104,32 @@ class SweepOptions:
             find_links=pip.find_links,
             no_index=pip.no_index,
             knowledge=knowledge,
-            benchmarks=benchmarks,
+            benchmarks=None if self.benchmarks is None else str(self.benchmarks),
             today=today,
-            tool=tool,
+            tool=self.tool,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepRun:
+    """Where a sweep runs on this machine (a performance sweep, or a compatibility one):
+    ``jobs`` processes at once (its installs, or its pairs), its job specs, results and
+    venvs in ``workdir`` (``None``: a temporary folder), every observation appended to
+    ``output`` (JSON lines) too. A sweep dispatched to a team server takes none of these."""
+
+    jobs: int = 1
+    workdir: Path | None = None
+    output: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompatOptions:
     """What a compatibility sweep pairs (``advisor observe sweep --with``): the ``count``
     newest versions of the swept package with the ``other_count`` newest of each other
-    one, ``jobs`` pairs at a time, each step within ``timeout`` seconds."""
+    one, each step within ``timeout`` seconds (how many at once: :class:`SweepRun`)."""
 
     count: int = 3
     other_count: int = 3
-    jobs: int = 1
     timeout: float = 600.0
 
 
@@ -133,25 +142,18 @@ def plan_specs(
     target: RuntimeEnvironment,
     workdir: Path,
     knowledge: str | None,
-    benchmarks: Path | None,
     today: str,
-    tool: str,
 ) -> list[Path]:
     """Write one job spec per version (:func:`advisor.observe.runs.write_specs`): the
     ``sweep.count`` newest versions with a wheel for ``target`` of each of ``requirements``
     (all about one package; one may be a plain string) among the files ``find(name)`` lists,
     pre-releases when ``sources.pre``. Each spec names ``sources``' indexes and Python, the
-    store ``knowledge`` and the ``benchmarks`` folder by value. Raises :class:`InputError`
+    store ``knowledge`` and ``sweep.benchmarks`` by value. Raises :class:`InputError`
     for a bad requirement, one with no wheel, or requirements of several packages (or none)."""
     from advisor.observe.runs import sweep_versions, write_specs
 
     template = sweep.template(
-        python=sources.python,
-        pip=pip_source(sources),
-        knowledge=knowledge,
-        benchmarks=str(benchmarks) if benchmarks is not None else None,
-        today=today,
-        tool=tool,
+        python=sources.python, pip=pip_source(sources), knowledge=knowledge, today=today
     )
 
     def versions(requirement: str) -> tuple[str, tuple[str, ...]]:

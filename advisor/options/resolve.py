@@ -180,6 +180,17 @@ class ResolveOptions:
             cuda=choice.cuda or self.cuda,
         )
 
+    def for_image(
+        self, recommendation: RecommendationType, *, extra_indexes: tuple[str, ...] = ()
+    ) -> ResolveOptions:
+        """These options for one image's lock (``advisor image generate``): its
+        ``recommendation``, and the indexes its recipe adds after these, each once (the
+        extra indexes as given when the recipe adds none)."""
+        extra = self.extra_index_urls
+        if extra_indexes:
+            extra = tuple(dict.fromkeys((*extra, *extra_indexes)))
+        return dataclasses.replace(self, recommendation=recommendation, extra_index_urls=extra)
+
 
 def build_targets(
     opts: ResolveOptions, config: AdvisorConfig, host: RuntimeEnvironment

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from advisor.events import ProgressEvents
     from advisor.knowledge.package_facts import PackageKnowledge
     from advisor.knowledge.schema import Observation
+    from advisor.models import RecommendationType
     from advisor.options.jobs import AdviseOptions, LockOptions
     from advisor.options.outcomes import AdviceResult, Explanation, LockOutcome
     from advisor.options.resolve import ResolveOptions
@@ -103,7 +104,7 @@ class RemoteJobs:
         opts: ResolveOptions,
         out: LockOptions,
         advice: AdviseOptions,
-        recommendation: str | None = None,
+        recommendation: RecommendationType | str | None = None,
     ) -> AdviceResult:
         """The advise job's result, made by the server (``advice``: the search's bounds;
         the knowledge is the server's); its lock not written."""
@@ -114,8 +115,9 @@ class RemoteJobs:
         refuse_local_options(
             opts, default=ResolveOptions(), advice=advice, advice_default=AdviseOptions()
         )
+        given = None if recommendation is None else str(recommendation)
         call, path = lock_call(
-            inputs, opts=opts, out=out, cwd=self.cwd, search=advice, recommendation=recommendation
+            inputs, opts=opts, out=out, cwd=self.cwd, search=advice, recommendation=given
         )
         return advice_answer(self._post("/v1/advise", call), path=path)
 

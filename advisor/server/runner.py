@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from advisor.server.calls import AdviceJobs
     from advisor.server.sweep_calls import SweepPlanner
 
-__all__ = ["SETTINGS_ENV", "ListenFailed", "serve", "worker_app"]
+__all__ = ["SETTINGS_ENV", "ListenFailed", "serve", "worker_app", "worker_settings"]
 
 #: Where :func:`serve` leaves the settings for its worker processes.
 SETTINGS_ENV = "ADVISOR_SERVE_SETTINGS"
@@ -128,10 +128,16 @@ def serve(
             )
 
 
-def worker_app() -> Any:
-    """The ASGI app of one worker process (uvicorn calls this in each worker), from the
-    settings :func:`serve` left in :data:`SETTINGS_ENV`."""
+def worker_settings() -> ServerSettings:
+    """The settings :func:`serve` left in :data:`SETTINGS_ENV` for a worker process.
+    Raises :class:`~advisor.errors.InputError` when they are not there."""
     text = os.environ.get(SETTINGS_ENV)
     if not text:
         raise InputError(f"{SETTINGS_ENV} is not set (the workers of advisor serve read it)")
-    return create_app(ServerSettings.from_json(text))
+    return ServerSettings.from_json(text)
+
+
+def worker_app() -> Any:
+    """The ASGI app of one worker process (uvicorn calls this in each worker), from
+    :func:`worker_settings`."""
+    return create_app(worker_settings())
