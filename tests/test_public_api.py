@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import advisor
+import advisor.api
 import advisor.errors
 import advisor.models
 
@@ -134,6 +135,16 @@ def test_api_names_load_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout) == [[], ["advisor.api.cache", "advisor.api.context"]]
+
+
+@pytest.mark.parametrize("name", advisor.api.__all__)
+def test_api_names_resolve(name: str) -> None:
+    """Each line of the table in ``advisor/api/__init__.py`` names a real object, found
+    lazily under its public name."""
+    from advisor import api
+
+    module, there = api._WHERE[name]
+    assert getattr(api, name) is getattr(importlib.import_module(module), there)
 
 
 def test_api_rejects_unknown_names() -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, overload
 
 from advisor.api.inputs import prepare
 from advisor.events import SILENT
-from advisor.models import RecommendationType
 from advisor.options.jobs import AdviseOptions, LockOptions
 from advisor.options.outcomes import AdviceResult, LockedStack, LockOutcome
 from advisor.options.resolve import ResolveOptions
@@ -96,7 +95,6 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,
 ) -> AdviceResult: ...
 @overload
 def advise(
@@ -111,7 +109,6 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,
 ) -> AdviceResult | ComparisonResult: ...
 def advise(
     inputs: Sequence[Path],
@@ -125,7 +122,6 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,  # deprecated: advice's
 ) -> AdviceResult | ComparisonResult:
     """Search the best stack of ``advice.recommendation`` (as
     :meth:`ResolveOptions.advised` chooses it) for ``inputs``, write its lock as :func:`lock`
@@ -135,10 +131,6 @@ def advise(
     (:func:`advisor.api.runtimes.compare_runtimes`). Raises
     :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack."""
     advice = advice or AdviseOptions()
-    if recommendation is not None:  # the keyword api/server_jobs.py still passes
-        advice = dataclasses.replace(
-            advice, recommendation=RecommendationType.parse(recommendation)
-        )
     given = advice.recommendation
     if compare:
         from advisor.api.runtimes import compare_runtimes
