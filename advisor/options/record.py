@@ -211,17 +211,14 @@ def lock_request(
     """The inputs and options the lock at ``path`` was made with, and its format (a
     ``.toml`` is a pylock): a pylock's record (:func:`recorded_request`); for a requirements
     lock, ``inputs`` (relative to ``cwd``; by default its ``.in`` sibling) and the index lines
-    the lock names. Raises :class:`InputError` when a requirements lock has no input to
-    re-resolve from."""
-    from advisor.request import load_request
+    the lock names (:func:`advisor.request.lock_inputs`, which raises :class:`InputError`
+    when it has no input to re-resolve from)."""
+    from advisor.request import lock_inputs
 
     if path.suffix == ".toml":
         return (*recorded_request(path), LockFormat.PYLOCK)
-    files = [i if i.is_absolute() else cwd / i for i in inputs] or [path.with_suffix(".in")]
-    if not files[0].is_file():
-        raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
-    found = load_request([path], environ=environ, cwd=path.parent).index_options
-    return files, ResolveOptions.from_index(found), LockFormat.REQUIREMENTS
+    files, index = lock_inputs(path, inputs, cwd=cwd, environ=environ)
+    return files, ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
 
 
 def relock_request(
