@@ -25,6 +25,7 @@ from advisor.options.outcomes import AdviseOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from contextlib import AbstractContextManager
 
     from advisor.events import ProgressEvents
     from advisor.knowledge.store import KnowledgeStore
@@ -44,35 +45,17 @@ __all__ = [
 ]
 
 
-@contextmanager
 def open_knowledge(
     advise: AdviseOptions, environ: Mapping[str, str]
-) -> Iterator[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
-    """The knowledge an advice scores with (the store, after a sync of
-    :meth:`AdviseOptions.curated_folders`, free when they are unchanged, plus an ``--osv``
-    dump), the store, closed on the way out, and how current the advisories are (ISO day;
-    ``None``: none loaded)."""
-    from advisor.api.knowledge import sync
-    from advisor.knowledge.freshness import advisory_data
-    from advisor.knowledge.store import default_store_url, open_store
-    from advisor.scoring.knowledge_view import StoreKnowledge
+) -> AbstractContextManager[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
+    """:func:`~advisor.scoring.knowledge_view.advice_knowledge` of ``advise``'s store and
+    curated folders (:meth:`AdviseOptions.curated_folders`)."""
+    from advisor.knowledge.store import default_store_url
+    from advisor.scoring.knowledge_view import advice_knowledge
 
     url = advise.knowledge or default_store_url(environ)
-    for folder, prefix in advise.curated_folders(bundled_knowledge_dir()):
-        sync(folder, store_url=url, source_prefix=prefix)
-    today = datetime.now(UTC).date()
-    dump = None
-    if advise.osv is not None:
-        from advisor.knowledge.sources.osv_import import load_osv
-
-        dump = load_osv(advise.osv, date=today.isoformat())
-    store = open_store(url)
-    try:
-        as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
-        extra = list(dump.advisories) if dump is not None else []
-        yield StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
-    finally:
-        store.close()
+    folders = advise.curated_folders(bundled_knowledge_dir())
+    return advice_knowledge(url, folders=folders, osv=advise.osv, today=datetime.now(UTC).date())
 
 
 def run_advice(
