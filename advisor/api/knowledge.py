@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from advisor.knowledge.freshness import advisory_data
 from advisor.knowledge.package_facts import KnownFact, parse_package_spec
 from advisor.knowledge.sources import Problem
+from advisor.knowledge.sources.osv_store import OsvQuery
 from advisor.knowledge.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from advisor.knowledge.package_facts import PackageKnowledge
     from advisor.knowledge.sources.osv_store import ImportOutcome
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KnownFact",
+    "OsvQuery",
     "Problem",
     "advisory_data",
     "import_osv",
@@ -83,9 +85,7 @@ def import_osv(
     source: Path | str,
     *,
     store_url: str | None,
-    packages: Mapping[str, str | None] | None = None,
-    specs: Sequence[str] = (),
-    lock: Path | None = None,
+    query: OsvQuery = OsvQuery(),  # noqa: B008 (frozen)
     today: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
@@ -98,10 +98,9 @@ def import_osv(
     environ = os.environ if environ is None else environ
     url = resolve_store_url(store_url, environ)
     pip = partial(load_pip_settings, environ=environ, cwd=cwd or Path.cwd())
-    outcome = import_advisories(
-        source, open_store=partial(open_store, url), packages=packages or {}, specs=specs,
-        lock=lock, date=today or _today(), network=lambda: pip().network_settings(),
-    )  # fmt: skip
+    outcome = import_advisories(source, open_store=partial(open_store, url), query=query,
+                                date=today or _today(),
+                                network=lambda: pip().network_settings())  # fmt: skip
     return dataclasses.replace(outcome, store=url)
 
 
