@@ -1,9 +1,6 @@
-"""``advisor check``: the composition of :mod:`advisor.check` (the decisions live there).
-
-Reads the process environment, the clock and the current folder, and gives the check run its
-:class:`~advisor.check.sources.CheckSources`: the store or the ``--osv`` dump
-(:class:`~advisor.check.knowledge.RunKnowledge`), the host, the lock's indexes for
-``--online``, and the lock job for ``--fix``.
+"""``advisor check``: :mod:`advisor.check` given the process environment, the clock, the
+current folder and its :class:`~advisor.check.sources.CheckSources` (the store or the
+``--osv`` dump, the host, the lock's indexes for ``--online``, the lock job for ``--fix``).
 """
 
 from __future__ import annotations
@@ -45,8 +42,7 @@ def run_check(
     events: ProgressEvents = SILENT,
     server: str | None = None,
 ) -> CheckReport:
-    """:func:`advisor.check.run.run_check` over this process's store and index (relative
-    paths against ``cwd``), or the team server's at ``server``."""
+    """:func:`advisor.check.run.run_check` here, or on ``server``."""
     if server:
         from advisor.api.remote import remote_check
 
@@ -107,13 +103,10 @@ class _Sources:
     def relock(self, plan: RelockPlan) -> None:
         from advisor.api.locking import lock
         from advisor.check.paths import LockKind
-        from advisor.options.jobs import LockOptions
         from advisor.options.record import relock_request
 
         pylock = plan.kind is LockKind.PYLOCK
-        files, opts, fmt = relock_request(
-            plan.lock, pylock=pylock, inputs=plan.inputs, index=plan.index
-        )
-        out = LockOptions(output=plan.lock, format=fmt, command="advisor check --fix")
+        files, opts, out = relock_request(plan.lock, pylock=pylock, inputs=plan.inputs,
+                                          index=plan.index)  # fmt: skip
         cwd = plan.lock.resolve().parent
         lock(files, opts=opts, out=out, environ=self.environ, cwd=cwd, events=self.events)

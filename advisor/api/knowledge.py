@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.knowledge.freshness import advisory_data
-from advisor.knowledge.package_facts import KnownFact, parse_package_spec
+from advisor.knowledge.package_facts import parse_package_spec
 from advisor.knowledge.sources import Problem
 from advisor.knowledge.sources.osv_store import OsvQuery
 from advisor.knowledge.store import open_store
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from advisor.knowledge.sync import SyncReport
 
 __all__ = [
-    "KnownFact",
     "OsvQuery",
     "Problem",
     "advisory_data",
@@ -38,7 +37,6 @@ __all__ = [
     "stats",
     "store_url",
     "sync",
-    "this_recorder",
     "validate",
 ]
 
@@ -136,14 +134,10 @@ def stats(
     environ: Mapping[str, str] | None = None,
 ) -> StoreStats:
     """The store's :meth:`~advisor.knowledge.store.KnowledgeStore.stats`, with this
-    machine's recorder id."""
-    with open_store(resolve_store_url(store_url, environ)) as store:
-        found = store.stats(source=source, recorder=recorder)
-    return dataclasses.replace(found, this_recorder=this_recorder(environ))
-
-
-def this_recorder(environ: Mapping[str, str] | None = None) -> str:
-    """:func:`~advisor.observe.recorder.detect_recorder`, never creating one."""
+    machine's recorder id (never creating one)."""
     from advisor.observe.recorder import detect_recorder
 
-    return detect_recorder(os.environ if environ is None else environ, create=False)
+    with open_store(resolve_store_url(store_url, environ)) as store:
+        found = store.stats(source=source, recorder=recorder)
+    mine = detect_recorder(os.environ if environ is None else environ, create=False)
+    return dataclasses.replace(found, this_recorder=mine)

@@ -223,13 +223,18 @@ def lock_request(
 
 def relock_request(
     lock: Path, *, pylock: bool, inputs: Sequence[Path], index: IndexOptions | None
-) -> tuple[list[Path], ResolveOptions, LockFormat]:
+) -> tuple[list[Path], ResolveOptions, LockOptions]:
     """What ``check --fix`` makes ``lock`` again from (a :class:`~advisor.check.sources.
-    RelockPlan`): a ``pylock`` from its record (:func:`recorded_request`), a requirements lock
-    from ``inputs`` against the ``index`` options its own lines name."""
+    RelockPlan`) and how it writes it: a ``pylock`` from its record
+    (:func:`recorded_request`), a requirements lock from ``inputs`` against the ``index``
+    options its own lines name; in its format, where it is."""
+    from advisor.options.jobs import LockOptions
+
     if pylock:
-        return (*recorded_request(lock), LockFormat.PYLOCK)
-    return list(inputs), ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
+        files, opts, fmt = (*recorded_request(lock), LockFormat.PYLOCK)
+    else:
+        files, opts, fmt = list(inputs), ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
+    return files, opts, LockOptions(output=lock, format=fmt, command="advisor check --fix")
 
 
 def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:
