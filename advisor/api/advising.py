@@ -1,10 +1,7 @@
-"""``advisor advise``: the best stack of a recommendation type for each target, and why.
-
-Part of the composition root, wiring only: the knowledge (:func:`open_knowledge`), the
-``--verify`` verifier for this machine (:func:`verifying`) and the planner over one index
-session (:func:`advisor.api.context.planning`) go to
-:func:`advisor.advice.targets.advise_targets`; :class:`~advisor.options.AdviseOptions`
-decides the rest.
+"""``advisor advise``'s search: the knowledge (:func:`open_knowledge`), the ``--verify``
+verifier (:func:`verifying`) and the planner handed to
+:func:`advisor.advice.targets.advise_targets`. Wiring only (:class:`~advisor.options.
+AdviseOptions` decides).
 """
 
 from __future__ import annotations
@@ -67,9 +64,8 @@ def run_advice(
     kind: Recommendation | None = None,
     events: ProgressEvents = SILENT,
 ) -> AdviseOutcome:
-    """Search the best stacks of ``opts.recommendation`` (or of ``kind``, assembled by the
-    caller) for every target of ``prep``. Raises :class:`~advisor.errors.NoViableStack` when
-    a target has no acceptable stack."""
+    """The best stacks of ``opts.recommendation`` (or ``kind``) for every target of ``prep``.
+    Raises :class:`~advisor.errors.NoViableStack` when a target has none."""
     from advisor.advice.targets import advice_warnings, advise_targets
     from advisor.api.context import planning
     from advisor.index.hashes import with_hashes
@@ -116,9 +112,8 @@ def run_advice(
 def verifying(
     prep: Prepared, *, verify: bool, now: datetime, timeout: float, events: ProgressEvents
 ) -> Iterator[VenvVerifier | None]:
-    """The ``--verify`` verifier (``None`` without ``verify``): this interpreter over the
-    advice's indexes, its venvs in a throwaway folder. Raises
-    :class:`~advisor.errors.InputError` when a target is not this machine."""
+    """The ``--verify`` verifier, its venvs in a throwaway folder (``None`` without
+    ``verify``). Raises :class:`~advisor.errors.InputError` when a target is not here."""
     if not verify:
         yield None
         return
