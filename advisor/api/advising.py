@@ -66,11 +66,11 @@ def run_advice(
 ) -> AdviseOutcome:
     """The best stacks of ``opts.recommendation`` (or ``kind``) for every target of ``prep``.
     Raises :class:`~advisor.errors.NoViableStack` when a target has none."""
-    from advisor.advice.targets import advice_warnings, advise_targets
+    from advisor.advice.targets import advise_targets
     from advisor.api.context import planning
     from advisor.index.hashes import with_hashes
     from advisor.lockfile.render import baseline_pins
-    from advisor.options.record import advice_record
+    from advisor.options.record import advice_outcome
     from advisor.scoring.types import recommendation
 
     now = now or datetime.now(UTC)
@@ -99,12 +99,8 @@ def run_advice(
         finally:
             if verifier is not None and verifier.observations:
                 store.put(verifier.observations)  # what the failures taught, kept for next time
-    return AdviseOutcome(
-        resolution=merged,
-        advices=found.advices,
-        warnings=advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit),
-        requests=requests,
-        record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
+    return advice_outcome(
+        found, resolution=merged, stopped=stopped, requests=requests, advise=advise
     )
 
 

@@ -6,9 +6,10 @@ input digest), :func:`recorded_options` and :func:`recorded_request` turn a lock
 back into the options and inputs that make it again (``check --fix``, ``fix``, ``explain``;
 a requirements lock's with :func:`lock_request`, what ``check --fix`` re-locks from with
 :func:`relock_request`), :func:`is_stale` compares the two,
-:func:`advice_record` is what a lock records about an advice, :func:`lock_outcome` a
-stack's lock rendered with its record (the composition root writes it); ``fix`` reads its lock with
-:func:`fixed_lock` and records :func:`fix_record`. The record itself is
+:func:`advice_record` is what a lock records about an advice (:func:`advice_outcome`: the
+search's outcome with it), :func:`lock_outcome` a stack's lock rendered with its record (the
+composition root writes it); ``fix`` reads its lock with :func:`fixed_lock` and records
+:func:`fix_record`. The record itself is
 :class:`~advisor.lockfile.record.LockRecord`, read and written only in ``lockfile/``.
 """
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from advisor.advice.remedy import Remedy
+    from advisor.advice.targets import AdvisedTargets
     from advisor.lockfile.pylock import LockedStack
     from advisor.lockfile.record import (
         AdviceRecord,
@@ -37,13 +39,14 @@ if TYPE_CHECKING:
         LockRecord,
     )
     from advisor.models import Resolution
-    from advisor.options.jobs import LockOptions
-    from advisor.options.outcomes import LockOutcome
+    from advisor.options.jobs import AdviseOptions, LockOptions
+    from advisor.options.outcomes import AdviseOutcome, LockOutcome
     from advisor.options.prepared import Prepared
     from advisor.request import AdviceRequest, IndexOptions
     from advisor.scoring.advice import Advice
 
 __all__ = [
+    "advice_outcome",
     "advice_record",
     "fix_record",
     "fixed_lock",
@@ -136,6 +139,29 @@ def advice_record(first: Advice, *, seed: int, budget: int) -> AdviceRecord:
         differs_from_latest=tuple(p.name for p in first.best.pins if p.differs),
         seed=seed,
         budget=budget,
+    )
+
+
+def advice_outcome(
+    found: AdvisedTargets,
+    *,
+    resolution: Resolution,
+    stopped: Sequence[str],
+    requests: int,
+    advise: AdviseOptions,
+) -> AdviseOutcome:
+    """What an advice searched (``found``; ``resolution``: its merged stack, hashed), ready
+    for the lock: its warnings with what the time limit cut (``stopped``), and
+    :func:`advice_record` of its first target's advice."""
+    from advisor.advice.targets import advice_warnings
+    from advisor.options.outcomes import AdviseOutcome
+
+    return AdviseOutcome(
+        resolution=resolution,
+        advices=found.advices,
+        warnings=advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit),
+        requests=requests,
+        record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
     )
 
 
