@@ -62,6 +62,7 @@ def test_public_surface() -> None:
         "apply_overrides",
         "load_request",
         "load_resolvable",
+        "lock_inputs",
         "normalize_requirement",
         "parse_requirements_file",
         "read_constraint_files",
