@@ -133,3 +133,33 @@ def test_the_outcomes_show_their_store_without_credentials() -> None:
         assert outcome.shown_store.endswith("db.example:5432/knowledge")
     plain = SyncReport(folder="knowledge", digest="d", store="sqlite:////tmp/k.db")
     assert plain.shown_store == "sqlite:////tmp/k.db"
+
+
+def test_an_advice_knowledge_syncs_its_folders_once_its_dump_is_read(tmp_path: Path) -> None:
+    """``advise``'s knowledge: the curated folders synced into the store, the ``--osv``
+    dump's advisories on top; a dump that cannot be read stops it before any sync."""
+    from datetime import date
+
+    from advisor.errors import AdvisorError
+    from advisor.knowledge.store import open_store
+    from advisor.scoring.knowledge_view import advice_knowledge
+
+    folder = tmp_path / "knowledge"
+    (folder / "prescriptions").mkdir(parents=True)
+    (folder / "prescriptions" / "a.yaml").write_text(RULE, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    bad = tmp_path / "dump.zip"
+    bad.write_bytes(b"not a zip")
+    day = date(2026, 12, 1)
+    with (
+        pytest.raises(AdvisorError),
+        advice_knowledge(url, folders=[(folder, "knowledge")], osv=bad, today=day),
+    ):
+        pass
+    assert not (tmp_path / "k.db").exists()  # nothing synced, no store made
+    with advice_knowledge(url, folders=[(folder, "knowledge")], osv=None, today=day) as opened:
+        knowledge, _, as_of = opened
+        assert [o.id for o in knowledge.for_package("alpha-pkg")] == ["r1"]
+        assert as_of is None  # no advisories loaded
+    with open_store(url) as store:
+        assert store.stats().total == 1

@@ -6,6 +6,7 @@ Changing a pinned list is a deliberate API change: update the list here in the s
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import advisor
+import advisor.api
 import advisor.errors
 import advisor.models
 
@@ -134,6 +136,34 @@ def test_api_names_load_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout) == [[], ["advisor.api.cache", "advisor.api.context"]]
+
+
+@pytest.mark.parametrize("name", advisor.api.__all__)
+def test_api_names_resolve(name: str) -> None:
+    """Each line of the table in ``advisor/api/__init__.py`` names a real object, found
+    lazily under its public name."""
+    from advisor import api
+
+    module, there = api._WHERE[name]
+    assert getattr(api, name) is getattr(importlib.import_module(module), there)
+
+
+def test_api_tables_agree() -> None:
+    """The lazy table (``_WHERE``) says what the typed one (the imports under
+    ``TYPE_CHECKING`` in ``advisor/api/__init__.py``) says, name for name."""
+    from advisor import api
+
+    tree = ast.parse(Path(api.__file__).read_text(encoding="utf-8"))
+    typed = next(
+        n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
+    imports = {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in typed.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imports == api._WHERE
 
 
 def test_api_rejects_unknown_names() -> None:

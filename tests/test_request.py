@@ -62,6 +62,7 @@ def test_public_surface() -> None:
         "apply_overrides",
         "load_request",
         "load_resolvable",
+        "lock_inputs",
         "normalize_requirement",
         "parse_requirements_file",
         "read_constraint_files",
@@ -1011,3 +1012,29 @@ def test_real_world_requirement_sets_parse_or_refuse_clearly() -> None:
         else:
             parsed += len(request.requirements)
     assert parsed > 1000
+
+
+def test_a_requirements_lock_is_resolved_again_from_its_inputs(tmp_path: Path) -> None:
+    """One rule for ``fix`` and ``check --fix`` (they used to word it apart): the inputs
+    given (relative to the current folder), else the ``.in`` beside the lock; the index
+    options the lock's own lines name; no input is bad input, worded once."""
+    from advisor.check.paths import LockKind
+    from advisor.check.run import CheckOptions, _relock_plan, _Run
+    from advisor.options.record import lock_request
+    from advisor.request import lock_inputs
+
+    lock = write(tmp_path / "proj" / "requirements.txt", "--index-url http://127.0.0.1:9/simple\n")
+    write(tmp_path / "web.in", "app\n")
+    files, index = lock_inputs(lock, [Path("web.in")], cwd=tmp_path, environ={})
+    assert files == [tmp_path / "web.in"] and index.index_url == "http://127.0.0.1:9/simple"
+    with pytest.raises(InputError, match=r"requirements\.txt: no input to re-resolve from"):
+        lock_inputs(lock, [], cwd=tmp_path, environ={})
+    write(tmp_path / "proj" / "requirements.in", "app\n")
+    assert lock_inputs(lock, [], cwd=tmp_path, environ={})[0] == [lock.with_suffix(".in")]
+    # both callers follow it, with the one message
+    (tmp_path / "proj" / "requirements.in").unlink()
+    with pytest.raises(InputError, match="no input to re-resolve from"):
+        lock_request(lock, [], cwd=tmp_path, environ={})
+    run = _Run(opts=CheckOptions(), sources=None, environ={}, cwd=tmp_path, now=None)
+    with pytest.raises(InputError, match="no input to re-resolve from"):
+        _relock_plan(lock, LockKind.REQUIREMENTS, run)

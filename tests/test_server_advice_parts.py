@@ -242,17 +242,52 @@ def test_every_refused_option_is_named_as_the_command_line_spells_it() -> None:
     ("field", "value"), [("count", 0), ("count", -1), ("budget", 0), ("time_limit", 0.0)]
 )
 def test_an_empty_search_is_not_a_call(field: str, value: float) -> None:
-    """An advise request whose search could keep nothing is refused as it is decoded (the
-    route's 400 ``invalid-request`` names the field), as the CLI refuses it."""
+    """An advise request whose search could keep nothing is refused as it is decoded, by
+    the rule of ``AdviseOptions`` (the CLI's and Python's too)."""
     import msgspec
 
+    from advisor.errors import InvalidOption
+    from advisor.options.jobs import AdviseOptions
     from advisor.server.calls import LockCall
 
     body = {"files": {"requirements.in": "app\n"}, "inputs": ["requirements.in"]}
-    assert msgspec.json.decode(msgspec.json.encode(body), type=LockCall).search.count == 3
+    decoded = msgspec.json.decode(msgspec.json.encode(body), type=LockCall).search
+    assert (decoded.count, decoded.budget) == (AdviseOptions().count, AdviseOptions().budget)
     bad = msgspec.json.encode({**body, "search": {field: value}})
-    with pytest.raises(msgspec.ValidationError, match=rf"\$\.search\.{field}"):
+    with pytest.raises(InvalidOption) as refused:
         msgspec.json.decode(bad, type=LockCall)
+    assert refused.value.option == field
+
+
+@pytest.mark.parametrize(("field", "value"), [("count", 0), ("budget", -1), ("time_limit", 0)])
+def test_an_empty_search_is_a_400_naming_the_field(
+    tmp_path: Path, field: str, value: float
+) -> None:
+    """Over real HTTP: the route answers 400 ``invalid-request`` naming the call's field,
+    before any job runs."""
+    import httpx
+
+    from advisor.api.server_jobs import ServerJobs
+    from advisor.knowledge.tokens import Scope, issue_token, open_team_store
+    from advisor.server.app import create_app
+    from advisor.server.settings import ServerSettings
+    from tests.support.asgi import serve_in_thread
+
+    store = f"sqlite:///{tmp_path / 'team.db'}"
+    with open_team_store(store) as opened:
+        secret = issue_token(opened, "laptop", Scope.READ, created="2026-12-01").secret
+    settings = ServerSettings(store_url=store, index_urls=("http://127.0.0.1:9/simple",))
+    app = create_app(settings, jobs=ServerJobs(settings, environ={}))
+    body = {"files": {"requirements.in": "app\n"}, "inputs": ["requirements.in"]}
+    with serve_in_thread(app) as url:
+        answer = httpx.post(
+            f"{url}/v1/advise",
+            json={**body, "search": {field: value}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid-request"
+    assert f"$.search.{field}" in answer.json()["message"]
 
 
 def test_a_lock_call_is_built_from_the_options(tmp_path: Path) -> None:

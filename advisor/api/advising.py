@@ -1,10 +1,7 @@
-"""``advisor advise``: the best stack of a recommendation type for each target, and why.
-
-Part of the composition root, wiring only: the knowledge (:func:`open_knowledge`), the
-``--verify`` verifier for this machine (:func:`verifying`) and the planner over one index
-session (:func:`advisor.api.context.planning`) go to
-:func:`advisor.advice.targets.advise_targets`; :class:`~advisor.options.AdviseOptions`
-decides the rest.
+"""``advisor advise``'s search: the knowledge (:func:`open_knowledge`), the ``--verify``
+verifier (:func:`verifying`) and the planner handed to
+:func:`advisor.advice.targets.advise_targets`. Wiring only (:class:`~advisor.options.
+AdviseOptions` decides).
 """
 
 from __future__ import annotations
@@ -25,6 +22,7 @@ from advisor.options.outcomes import AdviseOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from contextlib import AbstractContextManager
 
     from advisor.events import ProgressEvents
     from advisor.knowledge.store import KnowledgeStore
@@ -44,35 +42,17 @@ __all__ = [
 ]
 
 
-@contextmanager
 def open_knowledge(
     advise: AdviseOptions, environ: Mapping[str, str]
-) -> Iterator[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
-    """The knowledge an advice scores with (the store, after a sync of
-    :meth:`AdviseOptions.curated_folders`, free when they are unchanged, plus an ``--osv``
-    dump), the store, closed on the way out, and how current the advisories are (ISO day;
-    ``None``: none loaded)."""
-    from advisor.api.knowledge import sync
-    from advisor.knowledge.freshness import advisory_data
-    from advisor.knowledge.store import default_store_url, open_store
-    from advisor.scoring.knowledge_view import StoreKnowledge
+) -> AbstractContextManager[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
+    """:func:`~advisor.scoring.knowledge_view.advice_knowledge` of ``advise``'s store and
+    curated folders (:meth:`AdviseOptions.curated_folders`)."""
+    from advisor.knowledge.store import default_store_url
+    from advisor.scoring.knowledge_view import advice_knowledge
 
     url = advise.knowledge or default_store_url(environ)
-    for folder, prefix in advise.curated_folders(bundled_knowledge_dir()):
-        sync(folder, store_url=url, source_prefix=prefix)
-    today = datetime.now(UTC).date()
-    dump = None
-    if advise.osv is not None:
-        from advisor.knowledge.sources.osv_import import load_osv
-
-        dump = load_osv(advise.osv, date=today.isoformat())
-    store = open_store(url)
-    try:
-        as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
-        extra = list(dump.advisories) if dump is not None else []
-        yield StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None
-    finally:
-        store.close()
+    folders = advise.curated_folders(bundled_knowledge_dir())
+    return advice_knowledge(url, folders=folders, osv=advise.osv, today=datetime.now(UTC).date())
 
 
 def run_advice(
@@ -84,14 +64,13 @@ def run_advice(
     kind: Recommendation | None = None,
     events: ProgressEvents = SILENT,
 ) -> AdviseOutcome:
-    """Search the best stacks of ``opts.recommendation`` (or of ``kind``, assembled by the
-    caller) for every target of ``prep``. Raises :class:`~advisor.errors.NoViableStack` when
-    a target has no acceptable stack."""
-    from advisor.advice.targets import advice_warnings, advise_targets
+    """The best stacks of ``opts.recommendation`` (or ``kind``) for every target of ``prep``.
+    Raises :class:`~advisor.errors.NoViableStack` when a target has none."""
+    from advisor.advice.targets import advise_targets
     from advisor.api.context import planning
     from advisor.index.hashes import with_hashes
     from advisor.lockfile.render import baseline_pins
-    from advisor.options.record import advice_record
+    from advisor.options.record import advice_outcome
     from advisor.scoring.types import recommendation
 
     now = now or datetime.now(UTC)
@@ -120,12 +99,8 @@ def run_advice(
         finally:
             if verifier is not None and verifier.observations:
                 store.put(verifier.observations)  # what the failures taught, kept for next time
-    return AdviseOutcome(
-        resolution=merged,
-        advices=found.advices,
-        warnings=advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit),
-        requests=requests,
-        record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
+    return advice_outcome(
+        found, resolution=merged, stopped=stopped, requests=requests, advise=advise
     )
 
 
@@ -133,9 +108,8 @@ def run_advice(
 def verifying(
     prep: Prepared, *, verify: bool, now: datetime, timeout: float, events: ProgressEvents
 ) -> Iterator[VenvVerifier | None]:
-    """The ``--verify`` verifier (``None`` without ``verify``): this interpreter over the
-    advice's indexes, its venvs in a throwaway folder. Raises
-    :class:`~advisor.errors.InputError` when a target is not this machine."""
+    """The ``--verify`` verifier, its venvs in a throwaway folder (``None`` without
+    ``verify``). Raises :class:`~advisor.errors.InputError` when a target is not here."""
     if not verify:
         yield None
         return

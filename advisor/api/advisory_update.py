@@ -1,8 +1,5 @@
-"""``advisor knowledge update``: OSV's advisory dump swapped into the store.
-
-Composition only: the dump's URL (the option, the environment, the configuration:
-:func:`~advisor.knowledge.sources.osv_dump.choose_dump_url`), the cache folder, pip's network
-settings and the store, handed to
+"""``advisor knowledge update``: OSV's advisory dump swapped into the store. Composition
+only: the dump's URL, the cache folder, pip's network settings and the store, handed to
 :func:`~advisor.knowledge.sources.osv_store.update_from_dump`.
 """
 
@@ -45,8 +42,7 @@ def update_advisories(
     today: str | None = None,
     events: ProgressEvents = SILENT,
 ) -> UpdateOutcome:
-    """:func:`~advisor.knowledge.sources.osv_store.update_from_dump` of the store (``None``:
-    the default) from the dump :func:`dump_url` names, downloaded to the cache."""
+    """Update the store (``None``: the default) from the dump :func:`dump_url` names."""
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import _today, resolve_store_url
     from advisor.index.settings import load_pip_settings

@@ -1,7 +1,5 @@
-"""``advisor cache``: where the on-disk cache is, what it holds, and emptying it.
-
-Composition only: the directory is ``--cache-dir``, else the default one (``ADVISOR_CACHE_DIR``
-in ``environ``, else the platform's); the cache is :class:`advisor.index.cache.Cache`.
+"""``advisor cache``: where the on-disk cache (:class:`advisor.index.cache.Cache`) is, what
+it holds, and emptying it. Composition only.
 """
 
 from __future__ import annotations

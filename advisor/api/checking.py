@@ -1,15 +1,11 @@
-"""``advisor check``: the composition of :mod:`advisor.check` (the decisions live there).
-
-Reads the process environment, the clock and the current folder, and gives the check run its
-:class:`~advisor.check.sources.CheckSources`: the store or the ``--osv`` dump
-(:class:`~advisor.check.knowledge.RunKnowledge`), the host, the lock's indexes for
-``--online``, and the lock job for ``--fix``.
+"""``advisor check``: :mod:`advisor.check` given the process environment, the clock, the
+current folder and its :class:`~advisor.check.knowledge.HostSources` (the store or the
+``--osv`` dump, the host, the lock's indexes for ``--online``, the lock job for ``--fix``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -24,12 +20,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from contextlib import AbstractContextManager
 
-    from advisor.check.knowledge import RunKnowledge
-    from advisor.check.sources import AdvisoryData, ProjectFiles, RelockPlan
+    from advisor.check.sources import ProjectFiles, RelockPlan
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
-    from advisor.knowledge.schema import Prescription
     from advisor.lockfile.record import IndexRecord
 
 __all__ = ["CheckOptions", "CheckReport", "run_check"]
@@ -45,13 +39,13 @@ def run_check(
     events: ProgressEvents = SILENT,
     server: str | None = None,
 ) -> CheckReport:
-    """:func:`advisor.check.run.run_check` over this process's store and index (relative
-    paths against ``cwd``), or the team server's at ``server``."""
+    """:func:`advisor.check.run.run_check` here, or on ``server``."""
     if server:
         from advisor.api.remote import remote_check
 
         return remote_check(server, paths, opts=opts, environ=environ, cwd=cwd, events=events)
-    from advisor.check.knowledge import RunKnowledge
+    from advisor.check.knowledge import HostSources, RunKnowledge
+    from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.bundled import bundled_knowledge_dir
     from advisor.knowledge.store import choose_store_url, open_store
 
@@ -61,59 +55,41 @@ def run_check(
     url = choose_store_url(opts.knowledge, environ)
     knowledge = RunKnowledge(open_store=partial(open_store, url), curated=bundled_knowledge_dir(),
                              today=now.date().isoformat(), osv=opts.osv)  # fmt: skip
-    sources = _Sources(environ=environ, cwd=cwd, events=events, knowledge=knowledge)
+    sources = HostSources(knowledge=knowledge, detect=RuntimeEnvironment.detect,
+                          build_targets=_targets, index=partial(_open_index, environ, cwd, events),
+                          lock=partial(_relock, environ, events))  # fmt: skip
     try:
         return run_checks(paths, opts=opts, sources=sources, environ=environ, cwd=cwd, now=now)
     finally:
         knowledge.close()
 
 
-@dataclass(slots=True, kw_only=True)
-class _Sources:
-    """:class:`~advisor.check.sources.CheckSources` over this process's store and index."""
+def _targets(
+    config: AdvisorConfig, names: Sequence[str], host: RuntimeEnvironment
+) -> Sequence[RuntimeEnvironment]:
+    from advisor.api.context import build_targets
 
-    environ: Mapping[str, str]
-    cwd: Path
-    events: ProgressEvents
-    knowledge: RunKnowledge
-    detected: RuntimeEnvironment | None = None
+    return build_targets(ResolveOptions(envs=tuple(names)), config, host)
 
-    def advisories(self, names: Sequence[str]) -> AdvisoryData:
-        return self.knowledge.advisories(names)
 
-    def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
-        return self.knowledge.prescriptions(names)
+def _open_index(
+    environ: Mapping[str, str], cwd: Path, events: ProgressEvents, index: IndexRecord
+) -> AbstractContextManager[ProjectFiles]:
+    from advisor.api.lock_facts import open_finder
+    from advisor.config import AdvisorConfig
+    from advisor.options.record import recorded_index
 
-    def host(self) -> RuntimeEnvironment:
-        from advisor.environment import RuntimeEnvironment
+    opts = recorded_index(index, refresh=True)
+    return open_finder(opts, environ, cwd, config=AdvisorConfig(), events=events)
 
-        if self.detected is None:  # probed once per run
-            self.detected = RuntimeEnvironment.detect()
-        return self.detected
 
-    def targets(self, config: AdvisorConfig, names: Sequence[str]) -> Sequence[RuntimeEnvironment]:
-        from advisor.api.context import build_targets
+def _relock(environ: Mapping[str, str], events: ProgressEvents, plan: RelockPlan) -> None:
+    from advisor.api.locking import lock
+    from advisor.check.paths import LockKind
+    from advisor.options.record import relock_request
 
-        return build_targets(ResolveOptions(envs=tuple(names)), config, self.host())
-
-    def open_index(self, index: IndexRecord) -> AbstractContextManager[ProjectFiles]:
-        from advisor.api.lock_facts import open_finder
-        from advisor.config import AdvisorConfig
-        from advisor.options.record import recorded_index
-
-        opts = recorded_index(index, refresh=True)
-        return open_finder(opts, self.environ, self.cwd, config=AdvisorConfig(), events=self.events)
-
-    def relock(self, plan: RelockPlan) -> None:
-        from advisor.api.locking import lock
-        from advisor.check.paths import LockKind
-        from advisor.options.jobs import LockOptions
-        from advisor.options.record import relock_request
-
-        pylock = plan.kind is LockKind.PYLOCK
-        files, opts, fmt = relock_request(
-            plan.lock, pylock=pylock, inputs=plan.inputs, index=plan.index
-        )
-        out = LockOptions(output=plan.lock, format=fmt, command="advisor check --fix")
-        cwd = plan.lock.resolve().parent
-        lock(files, opts=opts, out=out, environ=self.environ, cwd=cwd, events=self.events)
+    pylock = plan.kind is LockKind.PYLOCK
+    files, opts, out = relock_request(plan.lock, pylock=pylock, inputs=plan.inputs,
+                                      index=plan.index)  # fmt: skip
+    cwd = plan.lock.resolve().parent
+    lock(files, opts=opts, out=out, environ=environ, cwd=cwd, events=events)

@@ -1,8 +1,6 @@
-"""The steps every resolving job shares: the indexes, the targets, the session, the planner.
-
-Part of the composition root, wiring only: it adds what only the root holds (pip's
-configuration, the process environment, the clock, the knowledge store) to what
-:class:`~advisor.options.ResolveOptions` decides (:mod:`advisor.options.resolve`).
+"""The steps every resolving job shares: the indexes, the session, the planner. Wiring only:
+what only the root holds (pip's configuration, the process environment, the clock, the
+store) added to what :class:`~advisor.options.ResolveOptions` decides.
 """
 
 from __future__ import annotations
@@ -51,8 +49,7 @@ def index_config(
     *,
     pip: PipSettings | None = None,
 ) -> tuple[IndexConfig, PipSettings]:
-    """Where packages come from (:meth:`ResolveOptions.index_config`), with pip's
-    configuration (``pip``, read here when not given)."""
+    """:meth:`ResolveOptions.index_config` with pip's configuration (read when not given)."""
     from advisor.index.settings import default_index_url, load_pip_settings
 
     pip = pip or load_pip_settings(environ=environ, cwd=cwd)
@@ -69,8 +66,7 @@ def open_session(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Session:
-    """The index session of one command (:func:`advisor.index.session.open_session`), with
-    its cache unless ``--no-cache``."""
+    """:func:`advisor.index.session.open_session`, with its cache unless ``--no-cache``."""
     from advisor.index.session import open_cache
     from advisor.index.session import open_session as open_index
 
@@ -91,9 +87,9 @@ def planning(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Iterator[tuple[Planner, Session]]:
-    """The planner of ``prep``'s request over one index session, and the session. A
-    cooldown's advisories come from ``knowledge``, else from the knowledge store when it
-    exists (never created here). The session is closed on the way out, then the store."""
+    """The planner of ``prep``'s request over one index session, and the session (closed on
+    the way out). A cooldown's advisories come from ``knowledge``, else from the store when
+    it exists (never created here)."""
     from advisor.advice.planner import Planner
 
     with ExitStack() as stack:

@@ -1,9 +1,6 @@
-"""``advisor explain``: why a package is in a lock, and why at this version.
-
-Composition only: the paths come from the lock's graph (:mod:`advisor.knowledge.lock_graph`,
-:func:`advisor.knowledge.graph.why`), the version's terms and alternatives from advising the
-lock's recorded inputs again (:func:`~advisor.api.advising.run_advice`) with the lock as the
-baseline.
+"""``advisor explain``: why a package is in a lock (the lock's graph:
+:func:`advisor.knowledge.graph.why`), and why at this version (its recorded inputs advised
+again, the lock as the baseline: :func:`~advisor.api.advising.run_advice`). Composition only.
 """
 
 from __future__ import annotations
@@ -36,11 +33,9 @@ def explain_pin(
     server: str | None = None,
     override: Callable[[ResolveOptions], ResolveOptions] | None = None,
 ) -> Explanation:
-    """Why ``name`` is in the lock (paths from the roots) and why this version: the lock's
-    inputs advised again under its recommendation (:meth:`ResolveOptions.for_explanation`)
-    with the lock as the baseline; with ``server``, that team server's explanation.
-    ``override`` changes the recorded options first (the server puts its indexes in).
-    Raises :class:`~advisor.errors.InputError` when ``name`` is not in the lock."""
+    """Why ``name`` is in the lock and at this version, here or on ``server``. ``override``
+    changes the recorded options first (the server puts its indexes in). Raises
+    :class:`~advisor.errors.InputError` when ``name`` is not in the lock."""
     environ = dict(os.environ) if environ is None else environ
     if server:
         from advisor.api.remote import remote_explain

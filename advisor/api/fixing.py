@@ -1,10 +1,6 @@
-"""``advisor fix``: change the fewest pins of a lock so that no fixable advisory is left.
-
-Part of the composition root, wiring only: what the lock was made from
-(:func:`advisor.options.record.lock_request`, :func:`~advisor.options.record.fixed_lock`),
-the knowledge as ``advise`` reads it, the planner over one index session, then
-:func:`advisor.advice.remedy.plan_remedy`; the lock is written by
-:func:`advisor.api.locking.finish`.
+"""``advisor fix``: the fewest pin changes that leave no fixable advisory in a lock. Wiring
+only: the lock's inputs (:mod:`advisor.options.record`), the knowledge and planner ``advise``
+uses, :func:`advisor.advice.remedy.plan_remedy`, the lock written by ``locking.finish``.
 """
 
 from __future__ import annotations
@@ -38,9 +34,8 @@ def fix(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> FixOutcome:
-    """Remediate ``lock`` (a pylock.toml recording its inputs, or a requirements lock with
-    its inputs). Raises :class:`InputError` for a lock that is missing, records no inputs
-    or is stale, :class:`~advisor.errors.LockfileError` for one that cannot be read."""
+    """Remediate ``lock``. Raises :class:`InputError` for a lock that is missing, records no
+    inputs or is stale, :class:`~advisor.errors.LockfileError` for one that cannot be read."""
     from advisor.advice.locked_targets import pins_per_target
     from advisor.advice.remedy import plan_remedy
     from advisor.api.advising import open_knowledge

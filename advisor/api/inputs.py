@@ -1,8 +1,5 @@
-"""A lock or advise run before resolving: the inputs read with pip's configuration and host.
-
-First step of the composition root's resolving jobs: it adds what only the root reads (the
-process environment, pip's configuration, this machine) to
-:func:`advisor.options.prepared.read_inputs`.
+"""A resolving run's first step: :func:`advisor.options.prepared.read_inputs` with what only
+the root reads (the process environment, pip's configuration, this machine).
 """
 
 from __future__ import annotations

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.knowledge.freshness import advisory_data
-from advisor.knowledge.package_facts import KnownFact, parse_package_spec
+from advisor.knowledge.package_facts import parse_package_spec
 from advisor.knowledge.sources import Problem
+from advisor.knowledge.sources.osv_store import OsvQuery
 from advisor.knowledge.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from advisor.knowledge.package_facts import PackageKnowledge
     from advisor.knowledge.sources.osv_store import ImportOutcome
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from advisor.knowledge.sync import SyncReport
 
 __all__ = [
-    "KnownFact",
+    "OsvQuery",
     "Problem",
     "advisory_data",
     "import_osv",
@@ -36,7 +37,6 @@ __all__ = [
     "stats",
     "store_url",
     "sync",
-    "this_recorder",
     "validate",
 ]
 
@@ -83,9 +83,7 @@ def import_osv(
     source: Path | str,
     *,
     store_url: str | None,
-    packages: Mapping[str, str | None] | None = None,
-    specs: Sequence[str] = (),
-    lock: Path | None = None,
+    query: OsvQuery = OsvQuery(),  # noqa: B008 (frozen)
     today: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
@@ -98,10 +96,9 @@ def import_osv(
     environ = os.environ if environ is None else environ
     url = resolve_store_url(store_url, environ)
     pip = partial(load_pip_settings, environ=environ, cwd=cwd or Path.cwd())
-    outcome = import_advisories(
-        source, open_store=partial(open_store, url), packages=packages or {}, specs=specs,
-        lock=lock, date=today or _today(), network=lambda: pip().network_settings(),
-    )  # fmt: skip
+    outcome = import_advisories(source, open_store=partial(open_store, url), query=query,
+                                date=today or _today(),
+                                network=lambda: pip().network_settings())  # fmt: skip
     return dataclasses.replace(outcome, store=url)
 
 
@@ -137,14 +134,10 @@ def stats(
     environ: Mapping[str, str] | None = None,
 ) -> StoreStats:
     """The store's :meth:`~advisor.knowledge.store.KnowledgeStore.stats`, with this
-    machine's recorder id."""
-    with open_store(resolve_store_url(store_url, environ)) as store:
-        found = store.stats(source=source, recorder=recorder)
-    return dataclasses.replace(found, this_recorder=this_recorder(environ))
-
-
-def this_recorder(environ: Mapping[str, str] | None = None) -> str:
-    """:func:`~advisor.observe.recorder.detect_recorder`, never creating one."""
+    machine's recorder id (never creating one)."""
     from advisor.observe.recorder import detect_recorder
 
-    return detect_recorder(os.environ if environ is None else environ, create=False)
+    with open_store(resolve_store_url(store_url, environ)) as store:
+        found = store.stats(source=source, recorder=recorder)
+    mine = detect_recorder(os.environ if environ is None else environ, create=False)
+    return dataclasses.replace(found, this_recorder=mine)

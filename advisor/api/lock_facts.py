@@ -58,8 +58,7 @@ def export_lock_graph(
     environ: Mapping[str, str] | None = None,
     output: Path | None = None,
 ) -> str:
-    """:func:`stack_graph_for_lock` as text (:func:`~advisor.knowledge.lock_graph.
-    export_lock_graph`), also written to ``output`` when given."""
+    """:func:`~advisor.knowledge.lock_graph.export_lock_graph` of :func:`stack_graph_for_lock`."""
     from advisor.knowledge.lock_graph import export_format
     from advisor.knowledge.lock_graph import export_lock_graph as export
 
@@ -77,8 +76,7 @@ def open_finder(
     config: AdvisorConfig,
     events: ProgressEvents = SILENT,
 ) -> Iterator[PackageFinder]:
-    """The finder of an index session on the indexes of ``opts`` (with the cache ``lock``
-    uses), for no request of its own, while the session is open."""
+    """The finder of an index session on the indexes of ``opts``, while it is open."""
     from advisor.api.context import index_config, open_session
     from advisor.request import AdviceRequest
 
@@ -111,8 +109,7 @@ def index_facts(
     cwd: Path,
     today: str | None = None,
 ) -> IndexFactsOutcome:
-    """:func:`~advisor.knowledge.sources.index_facts.collect_release_facts` for the targets
-    of ``opts``, stored in the store (``None``: the default)."""
+    """:func:`~advisor.knowledge.sources.index_facts.collect_release_facts`, stored."""
     from advisor.knowledge.sources.index_facts import collect_release_facts
 
     with index_files(opts, environ, cwd) as (find, targets):

@@ -1,9 +1,7 @@
-"""The jobs that write a lock: ``lock`` and ``advise``. Inputs → the stack → lockfile.
+"""The jobs that write a lock, ``lock`` and ``advise``: inputs → the stack → lockfile.
 
-Part of the composition root: both read the inputs (:func:`advisor.api.inputs.prepare`),
-choose the stack once (:func:`choose_stack`: pip's, :func:`resolve_request`, or the advice
-search's, :mod:`advisor.api.advising`) and write its lock (:func:`finish`, rendered by
-:func:`advisor.options.record.lock_outcome`). Their values live in :mod:`advisor.options`.
+Composition root: :func:`~advisor.api.inputs.prepare`, then :func:`choose_stack` (pip's or
+the advice search's), then :func:`finish` (:func:`advisor.options.record.lock_outcome`).
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from typing import TYPE_CHECKING, overload
 
 from advisor.api.inputs import prepare
 from advisor.events import SILENT
-from advisor.models import RecommendationType
 from advisor.options.jobs import AdviseOptions, LockOptions
 from advisor.options.outcomes import AdviceResult, LockedStack, LockOutcome
 from advisor.options.resolve import ResolveOptions
@@ -51,8 +48,8 @@ def choose_stack(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> LockedStack:
-    """The stack to lock: pip's when :attr:`ResolveOptions.is_pip_choice` (a re-lock keeps
-    the previous pins), else, or ``always_advise``, the advice search's best."""
+    """Pip's stack when :attr:`ResolveOptions.is_pip_choice`, unless ``always_advise``;
+    else the advice search's best."""
     if opts.is_pip_choice and not always_advise:
         resolution, warnings, requests = resolve_request(prep, opts=opts, events=events)
         return LockedStack(resolution=resolution, warnings=warnings, requests=requests)
@@ -71,9 +68,7 @@ def lock(
     events: ProgressEvents = SILENT,
     server: str | None = None,
 ) -> LockOutcome:
-    """Resolve ``inputs`` for the target environment(s) and write their lock (pip's stack
-    for ``latest``); with ``server``, the team server resolves
-    (:func:`advisor.api.remote.remote_lock`)."""
+    """Lock ``inputs`` for their targets (pip's stack for ``latest``), here or on ``server``."""
     if server:
         from advisor.api.remote import remote_lock
 
@@ -96,7 +91,6 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,
 ) -> AdviceResult: ...
 @overload
 def advise(
@@ -111,7 +105,6 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,
 ) -> AdviceResult | ComparisonResult: ...
 def advise(
     inputs: Sequence[Path],
@@ -125,20 +118,12 @@ def advise(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
-    recommendation: RecommendationType | str | None = None,  # deprecated: advice's
 ) -> AdviceResult | ComparisonResult:
-    """Search the best stack of ``advice.recommendation`` (as
-    :meth:`ResolveOptions.advised` chooses it) for ``inputs``, write its lock as :func:`lock`
-    does, and return it with each target's advice, rendered as ``report`` asks. With
-    ``server``, the team server searches (:func:`advisor.api.remote.remote_advise`); with
-    ``compare``, each runtime is advised instead, nothing written
-    (:func:`advisor.api.runtimes.compare_runtimes`). Raises
+    """The best stack of ``advice.recommendation`` (:meth:`ResolveOptions.advised`) locked
+    as :func:`lock` does, with each target's advice rendered as ``report`` asks; here or on
+    ``server``; with ``compare``, one advice per runtime, nothing written. Raises
     :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack."""
     advice = advice or AdviseOptions()
-    if recommendation is not None:  # the keyword api/server_jobs.py still passes
-        advice = dataclasses.replace(
-            advice, recommendation=RecommendationType.parse(recommendation)
-        )
     given = advice.recommendation
     if compare:
         from advisor.api.runtimes import compare_runtimes
@@ -193,8 +178,7 @@ def finish(
     requests: int = 0,
     tool: AdviceRecord | FixRecord | None = None,
 ) -> LockOutcome:
-    """Write the lock of ``resolution`` as :func:`advisor.options.record.lock_outcome`
-    renders it (``tool``: the record beside the digest), unless a dry run or stdout."""
+    """Write :func:`advisor.options.record.lock_outcome` (unless a dry run or stdout)."""
     from advisor.lockfile.write import write_output
     from advisor.options.record import lock_outcome
 
@@ -208,9 +192,8 @@ def finish(
 def resolve_request(
     prep: Prepared, *, opts: ResolveOptions, events: ProgressEvents = SILENT
 ) -> tuple[Resolution, tuple[str, ...], int]:
-    """Pip's stack for every target of ``prep`` (:func:`~advisor.advice.targets.resolve_targets`),
-    keeping the pins :func:`~advisor.advice.targets.kept_pins` keeps, with the files' hashes:
-    (resolution, warnings, requests made)."""
+    """:func:`~advisor.advice.targets.resolve_targets` keeping
+    :func:`~advisor.advice.targets.kept_pins`, hashed: (resolution, warnings, requests)."""
     from advisor.advice.targets import kept_pins, resolve_targets
     from advisor.api.context import planning
     from advisor.index.hashes import with_hashes

@@ -40,13 +40,23 @@ class ServerJobs:
         return answers.lock_answer_dict(done)
 
     def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+        import dataclasses
+
         from advisor.api.locking import advise
+        from advisor.models import RecommendationType
 
         run = made.lock_run(call, folder=folder, settings=self._settings)
         left = made.time_left(deadline, time.monotonic())
         search = made.search_options(call, settings=self._settings, left=left)
-        result = advise(run.inputs, opts=run.opts, out=run.out, advice=search, cwd=folder,
-                        recommendation=call.recommendation, environ=self._environ)  # fmt: skip
+        kind = RecommendationType.parse(call.recommendation) if call.recommendation else None
+        result = advise(
+            run.inputs,
+            opts=run.opts,
+            out=run.out,
+            advice=dataclasses.replace(search, recommendation=kind),
+            environ=self._environ,
+            cwd=folder,
+        )
         return answers.advice_answer_dict(result)
 
     def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]:

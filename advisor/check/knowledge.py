@@ -1,4 +1,5 @@
-"""The knowledge store of one ``advisor check`` run: opened once, on first need.
+"""The knowledge store of one ``advisor check`` run: opened once, on first need; and the
+run's sources on this machine (:class:`HostSources`).
 
 Sits between the composition root (``api/checking.py``, whose
 :class:`~advisor.check.sources.CheckSources` delegate their ``advisories`` and
@@ -25,14 +26,18 @@ from advisor.check.sources import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
     from datetime import date
     from pathlib import Path
 
-    from advisor.check.sources import AdvisoryData
+    from advisor.check.sources import AdvisoryData, ProjectFiles, RelockPlan
+    from advisor.config import AdvisorConfig
+    from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.schema import Prescription
     from advisor.knowledge.store import KnowledgeStore
+    from advisor.lockfile.record import IndexRecord
 
-__all__ = ["RunKnowledge"]
+__all__ = ["HostSources", "RunKnowledge"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -92,3 +97,41 @@ class RunKnowledge:
         if self._store is not None:
             store, self._store = self._store, None
             store.close()
+
+
+@dataclass(slots=True, kw_only=True)
+class HostSources:
+    """The :class:`~advisor.check.sources.CheckSources` of one run on this machine: the
+    advisories and rules of ``knowledge``, the host ``detect`` probes (once, on first need),
+    and what only the composition root does, passed in: the ``build_targets`` of a
+    configuration's named environments (as ``advisor lock --env`` builds them), an index
+    session on a lock's indexes (``index``) and the lock job (``lock``)."""
+
+    knowledge: RunKnowledge
+    detect: Callable[[], RuntimeEnvironment]
+    build_targets: Callable[
+        [AdvisorConfig, Sequence[str], RuntimeEnvironment], Sequence[RuntimeEnvironment]
+    ]
+    index: Callable[[IndexRecord], AbstractContextManager[ProjectFiles]]
+    lock: Callable[[RelockPlan], None]
+    detected: RuntimeEnvironment | None = None
+
+    def advisories(self, names: Sequence[str]) -> AdvisoryData:
+        return self.knowledge.advisories(names)
+
+    def prescriptions(self, names: Sequence[str]) -> Sequence[Prescription]:
+        return self.knowledge.prescriptions(names)
+
+    def host(self) -> RuntimeEnvironment:
+        if self.detected is None:  # probed once per run
+            self.detected = self.detect()
+        return self.detected
+
+    def targets(self, config: AdvisorConfig, names: Sequence[str]) -> Sequence[RuntimeEnvironment]:
+        return self.build_targets(config, names, self.host())
+
+    def open_index(self, index: IndexRecord) -> AbstractContextManager[ProjectFiles]:
+        return self.index(index)
+
+    def relock(self, plan: RelockPlan) -> None:
+        self.lock(plan)

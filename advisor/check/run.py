@@ -154,18 +154,14 @@ def _check_lock(lock: Path, shown: str, kind: LockKind, run: _Run) -> list[Findi
 
 
 def _relock_plan(lock: Path, kind: LockKind, run: _Run) -> RelockPlan:
-    """A pylock is made again from what it records; a requirements lock from ``--inputs``
-    (or the ``.in`` beside it), against the indexes its own ``--index-url`` lines name."""
+    """A pylock is made again from what it records; a requirements lock from what
+    :func:`advisor.request.lock_inputs` says (the rule ``fix`` follows too)."""
     if kind is LockKind.PYLOCK:
         return RelockPlan(lock=lock, kind=kind)
-    from advisor.request import load_request
+    from advisor.request import lock_inputs
 
-    inputs = [i if i.is_absolute() else run.cwd / i for i in run.opts.inputs]
-    files = inputs or [lock.with_suffix(".in")]
-    if not files[0].is_file():
-        raise InputError(f"{lock}: no input to re-lock from (pass --inputs)")
-    found = load_request([lock], environ=run.environ, cwd=lock.resolve().parent)
-    return RelockPlan(lock=lock, kind=kind, inputs=tuple(files), index=found.index_options)
+    files, index = lock_inputs(lock, run.opts.inputs, cwd=run.cwd, environ=run.environ)
+    return RelockPlan(lock=lock, kind=kind, inputs=tuple(files), index=index)
 
 
 def _config(lock_dir: Path) -> AdvisorConfig:

@@ -128,129 +128,163 @@ def lock_output_options(func: Command) -> Command:
     )(func)
 
 
+#: :func:`resolve_options`: where packages come from
+_SOURCE_OPTIONS = [
+    click.option("--index-url", "-i", metavar="URL", help="Primary index (PEP 503/691)."),
+    click.option(
+        "--extra-index-url", metavar="URL", multiple=True, help="Further index (repeatable)."
+    ),
+    click.option(
+        "--find-links", "-f", metavar="DIR|URL", multiple=True, help="Flat file location."
+    ),
+    click.option("--no-index", is_flag=True, help="Use only --find-links locations."),
+]
+
+
+#: :func:`resolve_options`: what the inputs get besides: constraints, overrides, extras, groups
+_INPUT_OPTIONS = [
+    click.option(
+        "--constraint",
+        "-c",
+        "constraints",
+        metavar="FILE",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Constraints file (repeatable).",
+    ),
+    click.option(
+        "--override",
+        "overrides",
+        metavar="FILE",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Replace every requirement on a project with the file's entries.",
+    ),
+    click.option("--extra", "extras", multiple=True, help="pyproject optional-dependencies."),
+    click.option("--group", "groups", multiple=True, help="PEP 735 dependency group."),
+]
+
+
+#: :func:`resolve_options`: the target environment(s)
+_TARGET_OPTIONS = [
+    click.option("--python", "python", metavar="X.Y[.Z]", help="Target Python version."),
+    click.option(
+        "--platform",
+        metavar="TAG",
+        help="Target platform tag: manylinux_2_28_x86_64, musllinux_1_2_x86_64, "
+        "macosx_14_0_arm64, win_amd64, or linux_x86_64 (the host's glibc level).",
+    ),
+    click.option(
+        "--implementation", type=click.Choice(["cp", "pp"]), help="Target implementation."
+    ),
+    click.option(
+        "--cuda",
+        metavar="X.Y",
+        help="Target CUDA version: of a release's +cuXYZ builds, the one for it (or the"
+        " newest older one) is used.",
+    ),
+    click.option(
+        "--env",
+        "envs",
+        multiple=True,
+        metavar="NAME",
+        help="A named environment from [tool.advisor.environments] (repeatable).",
+    ),
+]
+
+
+#: :func:`resolve_options`: which releases may be chosen
+_RELEASE_OPTIONS = [
+    click.option(
+        "--index-strategy",
+        type=click.Choice(["first-index", "unsafe-best-match"]),
+        help="first-index (default): a project comes from the first index that has it.",
+    ),
+    # a flag and a per-package option, as pip and uv spell them: an option with an
+    # optional value would swallow the input file that follows it (`--pre req.in`)
+    click.option("--pre", is_flag=True, help="Allow pre-releases of every project."),
+    click.option(
+        "--prerelease-package",
+        "prerelease_packages",
+        multiple=True,
+        metavar="NAME",
+        help="Allow pre-releases of NAME (repeatable).",
+    ),
+    click.option(
+        "--exclude-newer",
+        metavar="TIMESTAMP",
+        help="Ignore files uploaded after this date or RFC 3339 timestamp; a span ('7 days',"
+        " '2 weeks') is a --cooldown.",
+    ),
+    click.option(
+        "--cooldown",
+        type=click.FloatRange(min=0),
+        metavar="DAYS",
+        help="Leave out releases younger than DAYS, except a release that fixes an advisory"
+        " affecting every older one, and the policy's cooldown-exemptions.",
+    ),
+]
+
+
+#: :func:`resolve_options`: the network and the cache
+_CACHE_OPTIONS = [
+    click.option("--offline", is_flag=True, help="Use only the cache; never the network."),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+    click.option(
+        "--refresh",
+        is_flag=True,
+        help="Revalidate every cached index page; build again the sdists whose build "
+        "failed in an earlier run.",
+    ),
+    click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path),
+        envvar="ADVISOR_CACHE_DIR",
+        help="Cache directory (also ADVISOR_CACHE_DIR).",
+    ),
+]
+
+
+#: :func:`resolve_options`: source distributions
+_BUILD_OPTIONS = [
+    click.option(
+        "--only-binary",
+        multiple=True,
+        metavar="NAME|:all:",
+        help="Never use an sdist for NAME.",
+    ),
+    click.option("--no-build", is_flag=True, help="Never use a source distribution."),
+    click.option(
+        "--build-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=300.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time allowed to each sdist metadata build (its whole process group is stopped then).",
+    ),
+]
+
+
+#: :func:`resolve_options`: the recommendation type and what is printed
+_RUN_OPTIONS = [
+    click.option(
+        "--recommendation",
+        type=click.Choice(["latest", "stable", "performance", "security", "testing"]),
+        default=None,
+        help="Recommendation type. lock: latest (exactly what pip picks) unless given; "
+        "advise: [tool.advisor] recommendation, else stable.",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+    click.option("-v", "--verbose", count=True, help="More output (-vv: resolver trace)."),
+    click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+]
+
+
 def resolve_options(func: Command) -> Command:
-    """The options every resolving command takes."""
-    options = [
-        click.option("--index-url", "-i", metavar="URL", help="Primary index (PEP 503/691)."),
-        click.option(
-            "--extra-index-url", metavar="URL", multiple=True, help="Further index (repeatable)."
-        ),
-        click.option(
-            "--find-links", "-f", metavar="DIR|URL", multiple=True, help="Flat file location."
-        ),
-        click.option("--no-index", is_flag=True, help="Use only --find-links locations."),
-        click.option(
-            "--constraint",
-            "-c",
-            "constraints",
-            metavar="FILE",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="Constraints file (repeatable).",
-        ),
-        click.option(
-            "--override",
-            "overrides",
-            metavar="FILE",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="Replace every requirement on a project with the file's entries.",
-        ),
-        click.option("--extra", "extras", multiple=True, help="pyproject optional-dependencies."),
-        click.option("--group", "groups", multiple=True, help="PEP 735 dependency group."),
-        click.option("--python", "python", metavar="X.Y[.Z]", help="Target Python version."),
-        click.option(
-            "--platform",
-            metavar="TAG",
-            help="Target platform tag: manylinux_2_28_x86_64, musllinux_1_2_x86_64, "
-            "macosx_14_0_arm64, win_amd64, or linux_x86_64 (the host's glibc level).",
-        ),
-        click.option(
-            "--implementation", type=click.Choice(["cp", "pp"]), help="Target implementation."
-        ),
-        click.option(
-            "--cuda",
-            metavar="X.Y",
-            help="Target CUDA version: of a release's +cuXYZ builds, the one for it (or the"
-            " newest older one) is used.",
-        ),
-        click.option(
-            "--env",
-            "envs",
-            multiple=True,
-            metavar="NAME",
-            help="A named environment from [tool.advisor.environments] (repeatable).",
-        ),
-        click.option(
-            "--index-strategy",
-            type=click.Choice(["first-index", "unsafe-best-match"]),
-            help="first-index (default): a project comes from the first index that has it.",
-        ),
-        # a flag and a per-package option, as pip and uv spell them: an option with an
-        # optional value would swallow the input file that follows it (`--pre req.in`)
-        click.option("--pre", is_flag=True, help="Allow pre-releases of every project."),
-        click.option(
-            "--prerelease-package",
-            "prerelease_packages",
-            multiple=True,
-            metavar="NAME",
-            help="Allow pre-releases of NAME (repeatable).",
-        ),
-        click.option(
-            "--exclude-newer",
-            metavar="TIMESTAMP",
-            help="Ignore files uploaded after this date or RFC 3339 timestamp; a span ('7 days',"
-            " '2 weeks') is a --cooldown.",
-        ),
-        click.option(
-            "--cooldown",
-            type=click.FloatRange(min=0),
-            metavar="DAYS",
-            help="Leave out releases younger than DAYS, except a release that fixes an advisory"
-            " affecting every older one, and the policy's cooldown-exemptions.",
-        ),
-        click.option("--offline", is_flag=True, help="Use only the cache; never the network."),
-        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        click.option(
-            "--refresh",
-            is_flag=True,
-            help="Revalidate every cached index page; build again the sdists whose build "
-            "failed in an earlier run.",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(path_type=Path),
-            envvar="ADVISOR_CACHE_DIR",
-            help="Cache directory (also ADVISOR_CACHE_DIR).",
-        ),
-        click.option(
-            "--only-binary",
-            multiple=True,
-            metavar="NAME|:all:",
-            help="Never use an sdist for NAME.",
-        ),
-        click.option("--no-build", is_flag=True, help="Never use a source distribution."),
-        click.option(
-            "--build-timeout",
-            type=click.FloatRange(min=0, min_open=True),
-            default=300.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Time allowed to each sdist metadata build (its whole process group is "
-            "stopped then).",
-        ),
-        click.option(
-            "--recommendation",
-            type=click.Choice(["latest", "stable", "performance", "security", "testing"]),
-            default=None,
-            help="Recommendation type. lock: latest (exactly what pip picks) unless given; "
-            "advise: [tool.advisor] recommendation, else stable.",
-        ),
-        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
-        click.option("-v", "--verbose", count=True, help="More output (-vv: resolver trace)."),
-        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
-    ]
-    for option in reversed(options):
+    """The options every resolving command takes, group by group."""
+    groups = (_SOURCE_OPTIONS, _INPUT_OPTIONS, _TARGET_OPTIONS, _RELEASE_OPTIONS, _CACHE_OPTIONS,
+              _BUILD_OPTIONS, _RUN_OPTIONS)  # fmt: skip
+    for option in reversed([option for group in groups for option in group]):
         func = option(func)
     return func
 

@@ -27,20 +27,9 @@ from advisor.cli._common import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rich.table import Table
-
-    from advisor.api.knowledge import KnownFact, Problem
+    from advisor.api.knowledge import Problem
 
 _MAX_SHOWN_PROBLEMS = 20
-
-
-def _problem_dict(problem: Problem) -> dict[str, object]:
-    return {
-        "file": problem.file,
-        "line": problem.line,
-        "field": problem.field,
-        "message": problem.message,
-    }
 
 
 def _warn_problems(problems: Sequence[Problem], *, verbose: bool) -> None:
@@ -69,10 +58,11 @@ def knowledge_validate(path: Path, as_json: bool) -> None:
     PATH is a knowledge folder (default ./knowledge) or one file. Every problem is printed
     as FILE:LINE: FIELD: MESSAGE. Exit 0 when clean, 1 when there are problems."""
     from advisor.api.knowledge import validate
+    from advisor.report.knowledge import problems_json
 
     problems = validate(path)
     if as_json:
-        click.echo(json.dumps([_problem_dict(p) for p in problems], indent=2))
+        click.echo(json.dumps(problems_json(problems), indent=2))
     else:
         for problem in problems:
             click.echo(str(problem))
@@ -95,41 +85,17 @@ def knowledge_sync(path: Path, knowledge_url: str | None, as_json: bool, verbose
     PATH defaults to ./knowledge. A no-op when the folder has not changed since the last
     clean sync; otherwise changed files replace their facts and removed files' facts go."""
     from advisor.api.knowledge import sync
+    from advisor.report.knowledge import sync_json, sync_line
 
     report = sync(path, store_url=knowledge_url, environ=os.environ)
-    url = report.shown_store
     if as_json:
-        payload = {
-            "folder": report.folder,
-            "store": url,
-            "digest": report.digest,
-            "skipped": report.skipped,
-            "files": report.files,
-            "changed": list(report.changed),
-            "removed": list(report.removed),
-            "added": report.added,
-            "replaced": report.replaced,
-            "unchanged": report.unchanged,
-            "deleted": report.deleted,
-            "problems": [_problem_dict(p) for p in report.problems],
-        }
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(sync_json(report), indent=2))
         return
     from rich.text import Text
 
-    console = stderr()
-    if report.skipped:
-        console.print(Text(f"{path}: unchanged since the last sync (nothing to do)"))
-        return
-    _warn_problems(report.problems, verbose=verbose)
-    console.print(
-        Text(
-            f"Synced {path} into {url}: {report.files} files, "
-            f"{len(report.changed)} written, {len(report.removed)} removed; "
-            f"{report.added} added, {report.replaced} replaced, {report.deleted} deleted"
-            + (f"; {len(report.problems)} problems" if report.problems else "")
-        )
-    )
+    if not report.skipped:
+        _warn_problems(report.problems, verbose=verbose)
+    stderr().print(Text(sync_line(report, path)))
 
 
 @knowledge_group.command("import-osv")
@@ -164,7 +130,8 @@ def knowledge_import_osv(
 
     SOURCE is an OSV dump zip or a folder of OSV JSON/YAML files; or query an
     OSV-compatible API (--api URL) about some packages (--package, --lock)."""
-    from advisor.api.knowledge import import_osv
+    from advisor.api.knowledge import OsvQuery, import_osv
+    from advisor.report.knowledge import import_json, import_line
 
     if (source is None) == (api_url is None):
         raise click.UsageError("give either SOURCE (a zip or folder) or --api URL")
@@ -172,48 +139,16 @@ def knowledge_import_osv(
         raise click.UsageError("--package and --lock go with --api")
     if api_url is not None and not (packages or lock_path):
         raise click.UsageError("--api needs --package NAME[==VERSION] or --lock FILE")
-    outcome = import_osv(
-        api_url or source or Path(),
-        store_url=knowledge_url,
-        specs=packages,
-        lock=lock_path,
-        environ=os.environ,
-    )
-    report, url = outcome.report, outcome.shown_store
+    query = OsvQuery(specs=packages, lock=lock_path)
+    outcome = import_osv(api_url or source or Path(), store_url=knowledge_url, query=query,
+                         environ=os.environ)  # fmt: skip
     if as_json:
-        payload = {
-            "source": outcome.source,
-            "store": url,
-            "records": report.records,
-            "advisories": len(report.advisories),
-            "withdrawn": report.withdrawn,
-            "skipped-git-ranges": report.skipped_git,
-            "other-ecosystems": report.foreign,
-            "added": outcome.added,
-            "replaced": outcome.replaced,
-            "unchanged": outcome.unchanged,
-            "removed": outcome.removed,
-            "problems": [_problem_dict(p) for p in report.problems],
-        }
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(import_json(outcome), indent=2))
         return
-    _warn_problems(report.problems, verbose=verbose)
-    notes = [
-        f"{len(report.problems)} problems" if report.problems else "",
-        f"{report.withdrawn} withdrawn" if report.withdrawn else "",
-        f"{report.skipped_git} GIT ranges skipped" if report.skipped_git else "",
-    ]
-    note = "; ".join(n for n in notes if n)
+    _warn_problems(outcome.report.problems, verbose=verbose)
     from rich.text import Text
 
-    stderr().print(
-        Text(
-            f"Imported {len(report.advisories)} advisories from {outcome.source} "
-            f"({report.records} records{'; ' + note if note else ''}) into {url}: "
-            f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged, "
-            f"{outcome.removed} removed"
-        )
-    )
+    stderr().print(Text(import_line(outcome)))
 
 
 _source_option = click.option(
@@ -245,63 +180,22 @@ def knowledge_show(
 
     With ==VERSION, what applies to that version is marked."""
     from advisor.api.knowledge import show
+    from advisor.report.knowledge import facts_summary, facts_table
 
-    known = show(
-        spec,
-        store_url=knowledge_url,
-        source=source,
-        recorder=recorder,
-        environ=os.environ,
-        server=server,
-    )
-    name, version = known.name, known.version
+    known = show(spec, store_url=knowledge_url, source=source, recorder=recorder,
+                 environ=os.environ, server=server)  # fmt: skip
     if as_json:
         click.echo(json.dumps(known.to_dict(), indent=2, sort_keys=True))
         return
     from rich.console import Console
     from rich.text import Text
 
-    from advisor.report.facts import KIND_WORDS
-
     console = Console(highlight=False, soft_wrap=True)
-    title = f"{name} {version}" if version else name
-    if not known.facts:
-        console.print(Text(f"Nothing known about {title}."))
-        return
-    parts = []
+    console.print(Text(facts_summary(known)))
     for kind in dict.fromkeys(f.kind for f in known.facts):
-        facts = known.of_kind(kind)
-        one, many = KIND_WORDS.get(kind, (kind, kind))
-        part = f"{len(facts)} {one if len(facts) == 1 else many}"
-        if version is not None:
-            hits = sum(1 for f in facts if f.applies)
-            if kind == "advisory":
-                verb = "affects" if hits == 1 else "affect"
-            else:
-                verb = ("applies" if hits == 1 else "apply") + " to"
-            part += f" ({hits} {verb} {version})"
-        parts.append(part)
-    console.print(Text(f"{title}: {', '.join(parts)}"))
-    for kind in dict.fromkeys(f.kind for f in known.facts):
-        console.print(_facts_table(kind, known.of_kind(kind), name=name, version=version))
-
-
-def _facts_table(kind: str, facts: Sequence[KnownFact], *, name: str, version: str | None) -> Table:
-    from rich.table import Table
-
-    from advisor.report.facts import FACT_COLUMNS, fact_cells
-
-    columns = FACT_COLUMNS.get(kind, ("key", "", "", ""))
-    table = Table(title=kind, title_justify="left", show_edge=False, pad_edge=False)
-    if version is not None:
-        table.add_column("affects" if kind == "advisory" else "applies")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for fact in facts:
-        mark = {True: "yes", False: "no", None: "-"}[fact.applies]
-        row = fact_cells(fact.observation, name=name)
-        table.add_row(*([mark] if version is not None else []), *row)
-    return table
+        console.print(
+            facts_table(kind, known.of_kind(kind), name=known.name, version=known.version)
+        )
 
 
 @knowledge_group.command("index-facts")
@@ -311,6 +205,7 @@ def _facts_table(kind: str, facts: Sequence[KnownFact], *, name: str, version: s
 def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **kw: object) -> None:
     """Store what the index says about NAMES: upload times, yanks, wheel coverage per target."""
     from advisor.api.lock_facts import index_facts
+    from advisor.report.knowledge import index_facts_json, index_facts_line
 
     as_json = bool(pop_value(kw, "as_json", bool))
     verbose, quiet = pop_value(kw, "verbose", int) or 0, bool(pop_value(kw, "quiet", bool))
@@ -323,25 +218,9 @@ def knowledge_index_facts(names: tuple[str, ...], knowledge_url: str | None, **k
         cwd=Path.cwd(),
     )
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "packages": list(outcome.packages),
-                    "facts": outcome.facts,
-                    "added": outcome.added,
-                    "replaced": outcome.replaced,
-                    "unchanged": outcome.unchanged,
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(index_facts_json(outcome), indent=2))
     elif not quiet:
-        click.echo(
-            f"{outcome.facts} release facts for {', '.join(outcome.packages) or 'nothing'}: "
-            f"{outcome.added} added, {outcome.replaced} replaced, {outcome.unchanged} unchanged "
-            f"({outcome.shown_store})",
-            err=True,
-        )
+        click.echo(index_facts_line(outcome), err=True)
 
 
 @knowledge_group.command("stats")
@@ -354,58 +233,19 @@ def knowledge_stats(
 ) -> None:
     """Counts per kind, per source and per recorder (this machine's id is marked)."""
     from advisor.api.knowledge import stats
+    from advisor.report.knowledge import stats_json, stats_tables, stats_title
 
     found = stats(knowledge_url, source=source, recorder=recorder, environ=os.environ)
-    mine = found.this_recorder
     if as_json:
-        payload = {
-            "store": found.url,
-            "schema-version": found.schema_version,
-            "total": found.total,
-            "kinds": {k.kind: {"count": k.count, "newest": k.newest} for k in found.kinds},
-            "sources": {s.source: s.count for s in found.sources},
-            "recorders": {r.recorder: r.count for r in found.recorders},
-            "this-recorder": mine,
-            "filter": {"source": source, "recorder": recorder},
-        }
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(stats_json(found, source=source, recorder=recorder), indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     console = Console(highlight=False, soft_wrap=True)
-    selected = " and ".join(
-        f"{what} {value}" for what, value in (("source", source), ("recorder", recorder)) if value
-    )
-    console.print(
-        Text(
-            f"{found.url} (schema {found.schema_version}): {found.total} observations"
-            + (f" of {selected}" if selected else "")
-        )
-    )
-    kinds = Table(show_edge=False, pad_edge=False)
-    for column in ("kind", "count", "newest"):
-        kinds.add_column(column, justify="right" if column == "count" else "left")
-    for k in found.kinds:
-        kinds.add_row(k.kind, str(k.count), k.newest or "")
-    console.print(kinds)
-    if found.sources:
-        sources = Table(show_edge=False, pad_edge=False)
-        sources.add_column("source", overflow="fold")
-        sources.add_column("count", justify="right")
-        for s in found.sources:
-            sources.add_row(s.source, str(s.count))
-        console.print(sources)
-    if any(r.recorder for r in found.recorders):
-        recorders = Table(show_edge=False, pad_edge=False)
-        recorders.add_column("recorder")
-        recorders.add_column("count", justify="right")
-        for r in found.recorders:
-            who = r.recorder or "(unattributed)"
-            recorders.add_row(who + (" (this machine)" if mine and r.recorder == mine else ""),
-                              str(r.count))  # fmt: skip
-        console.print(recorders)
+    console.print(Text(stats_title(found, source=source, recorder=recorder)))
+    for table in stats_tables(found):
+        console.print(table)
 
 
 @knowledge_group.command("graph")

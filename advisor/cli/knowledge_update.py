@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli._common import human_size, knowledge_store_option, stderr
 from advisor.cli._progress import progress_events
 from advisor.cli.knowledge import knowledge_group
-
-if TYPE_CHECKING:
-    from advisor.api.advisory_update import UpdateOutcome
 
 __all__ = ["knowledge_update"]
 
@@ -39,13 +35,14 @@ def knowledge_update(
     an unchanged dump is not downloaded again. A new dump replaces the advisories of the
     previous one in one transaction; a failed or corrupt download keeps them."""
     from advisor.api.advisory_update import update_advisories
+    from advisor.report.knowledge import update_json
 
     with progress_events(quiet=quiet) as events:
         outcome = update_advisories(
             store_url=knowledge_url, url=url, environ=os.environ, cwd=Path.cwd(), events=events
         )
     if as_json:
-        click.echo(json.dumps(_payload(outcome), indent=2))
+        click.echo(json.dumps(update_json(outcome), indent=2))
         return
     from rich.text import Text
 
@@ -69,23 +66,3 @@ def knowledge_update(
             f"{outcome.unchanged} unchanged, {outcome.removed} removed"
         )
     )
-
-
-def _payload(outcome: UpdateOutcome) -> dict[str, object]:
-    from advisor.cli.knowledge import _problem_dict
-
-    report = outcome.report
-    return {
-        "url": outcome.url,
-        "store": outcome.shown_store,
-        "changed": outcome.changed,
-        "advisories": outcome.advisories,
-        "as-of": outcome.as_of.isoformat() if outcome.as_of else None,
-        "size": outcome.size,
-        "records": report.records if report else 0,
-        "added": outcome.added,
-        "replaced": outcome.replaced,
-        "unchanged": outcome.unchanged,
-        "removed": outcome.removed,
-        "problems": [_problem_dict(p) for p in (report.problems if report else ())],
-    }

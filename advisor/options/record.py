@@ -6,9 +6,10 @@ input digest), :func:`recorded_options` and :func:`recorded_request` turn a lock
 back into the options and inputs that make it again (``check --fix``, ``fix``, ``explain``;
 a requirements lock's with :func:`lock_request`, what ``check --fix`` re-locks from with
 :func:`relock_request`), :func:`is_stale` compares the two,
-:func:`advice_record` is what a lock records about an advice, :func:`lock_outcome` a
-stack's lock rendered with its record (the composition root writes it); ``fix`` reads its lock with
-:func:`fixed_lock` and records :func:`fix_record`. The record itself is
+:func:`advice_record` is what a lock records about an advice (:func:`advice_outcome`: the
+search's outcome with it), :func:`lock_outcome` a stack's lock rendered with its record (the
+composition root writes it); ``fix`` reads its lock with :func:`fixed_lock` and records
+:func:`fix_record`. The record itself is
 :class:`~advisor.lockfile.record.LockRecord`, read and written only in ``lockfile/``.
 """
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from advisor.advice.remedy import Remedy
+    from advisor.advice.targets import AdvisedTargets
     from advisor.lockfile.pylock import LockedStack
     from advisor.lockfile.record import (
         AdviceRecord,
@@ -37,13 +39,14 @@ if TYPE_CHECKING:
         LockRecord,
     )
     from advisor.models import Resolution
-    from advisor.options.jobs import LockOptions
-    from advisor.options.outcomes import LockOutcome
+    from advisor.options.jobs import AdviseOptions, LockOptions
+    from advisor.options.outcomes import AdviseOutcome, LockOutcome
     from advisor.options.prepared import Prepared
     from advisor.request import AdviceRequest, IndexOptions
     from advisor.scoring.advice import Advice
 
 __all__ = [
+    "advice_outcome",
     "advice_record",
     "fix_record",
     "fixed_lock",
@@ -139,6 +142,29 @@ def advice_record(first: Advice, *, seed: int, budget: int) -> AdviceRecord:
     )
 
 
+def advice_outcome(
+    found: AdvisedTargets,
+    *,
+    resolution: Resolution,
+    stopped: Sequence[str],
+    requests: int,
+    advise: AdviseOptions,
+) -> AdviseOutcome:
+    """What an advice searched (``found``; ``resolution``: its merged stack, hashed), ready
+    for the lock: its warnings with what the time limit cut (``stopped``), and
+    :func:`advice_record` of its first target's advice."""
+    from advisor.advice.targets import advice_warnings
+    from advisor.options.outcomes import AdviseOutcome
+
+    return AdviseOutcome(
+        resolution=resolution,
+        advices=found.advices,
+        warnings=advice_warnings(found.warnings, stopped=stopped, time_limit=advise.time_limit),
+        requests=requests,
+        record=advice_record(found.advices[0], seed=advise.seed, budget=advise.budget),
+    )
+
+
 def recorded_request(lock: Path) -> tuple[list[Path], ResolveOptions]:
     """The inputs and options a pylock.toml records in ``[tool.advisor]``, to make it again.
 
@@ -211,28 +237,30 @@ def lock_request(
     """The inputs and options the lock at ``path`` was made with, and its format (a
     ``.toml`` is a pylock): a pylock's record (:func:`recorded_request`); for a requirements
     lock, ``inputs`` (relative to ``cwd``; by default its ``.in`` sibling) and the index lines
-    the lock names. Raises :class:`InputError` when a requirements lock has no input to
-    re-resolve from."""
-    from advisor.request import load_request
+    the lock names (:func:`advisor.request.lock_inputs`, which raises :class:`InputError`
+    when it has no input to re-resolve from)."""
+    from advisor.request import lock_inputs
 
     if path.suffix == ".toml":
         return (*recorded_request(path), LockFormat.PYLOCK)
-    files = [i if i.is_absolute() else cwd / i for i in inputs] or [path.with_suffix(".in")]
-    if not files[0].is_file():
-        raise InputError(f"{path}: no input to re-resolve from (pass --inputs)")
-    found = load_request([path], environ=environ, cwd=path.parent).index_options
-    return files, ResolveOptions.from_index(found), LockFormat.REQUIREMENTS
+    files, index = lock_inputs(path, inputs, cwd=cwd, environ=environ)
+    return files, ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
 
 
 def relock_request(
     lock: Path, *, pylock: bool, inputs: Sequence[Path], index: IndexOptions | None
-) -> tuple[list[Path], ResolveOptions, LockFormat]:
+) -> tuple[list[Path], ResolveOptions, LockOptions]:
     """What ``check --fix`` makes ``lock`` again from (a :class:`~advisor.check.sources.
-    RelockPlan`): a ``pylock`` from its record (:func:`recorded_request`), a requirements lock
-    from ``inputs`` against the ``index`` options its own lines name."""
+    RelockPlan`) and how it writes it: a ``pylock`` from its record
+    (:func:`recorded_request`), a requirements lock from ``inputs`` against the ``index``
+    options its own lines name; in its format, where it is."""
+    from advisor.options.jobs import LockOptions
+
     if pylock:
-        return (*recorded_request(lock), LockFormat.PYLOCK)
-    return list(inputs), ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
+        files, opts, fmt = (*recorded_request(lock), LockFormat.PYLOCK)
+    else:
+        files, opts, fmt = list(inputs), ResolveOptions.from_index(index), LockFormat.REQUIREMENTS
+    return files, opts, LockOptions(output=lock, format=fmt, command="advisor check --fix")
 
 
 def is_stale(lock: Path, prep: Prepared, *, opts: ResolveOptions) -> bool:

@@ -17,6 +17,7 @@ from advisor.request.digest import normalize_requirement, request_digest
 from advisor.request.load import (
     load_request,
     load_resolvable,
+    lock_inputs,
     parse_requirements_file,
     read_constraint_files,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "apply_overrides",
     "load_request",
     "load_resolvable",
+    "lock_inputs",
     "normalize_requirement",
     "parse_requirements_file",
     "read_constraint_files",

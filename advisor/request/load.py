@@ -21,7 +21,15 @@ from advisor.request.requirements_file import RequirementsReader, display_path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["load_request", "load_resolvable", "parse_requirements_file", "read_constraint_files"]
+    from advisor.request.model import IndexOptions
+
+__all__ = [
+    "load_request",
+    "load_resolvable",
+    "lock_inputs",
+    "parse_requirements_file",
+    "read_constraint_files",
+]
 
 
 def load_request(
@@ -179,6 +187,19 @@ def read_constraint_files(
             raise ConfigError(f"{exc} ({where})") from exc
         lines.extend(parsed.constraints)
     return tuple(lines)
+
+
+def lock_inputs(
+    lock: Path, inputs: Sequence[Path], *, cwd: Path, environ: Mapping[str, str]
+) -> tuple[list[Path], IndexOptions]:
+    """What the requirements lock ``lock`` is resolved again from (``fix``, ``check --fix``):
+    ``inputs`` (relative to ``cwd``), else its ``.in`` sibling, and the index options its own
+    lines name. Raises :class:`InputError` when the first input is not a file."""
+    files = [i if i.is_absolute() else cwd / i for i in inputs] or [lock.with_suffix(".in")]
+    if not files[0].is_file():
+        raise InputError(f"{lock}: no input to re-resolve from (pass --inputs)")
+    found = load_request([lock], environ=environ, cwd=lock.resolve().parent)
+    return files, found.index_options
 
 
 def _locate(given: Path, root: Path) -> tuple[Path, str]:

@@ -9,7 +9,9 @@ protocol). Two implementations:
   :meth:`~StoreKnowledge.prefetch` (one ``for_packages`` query for many names), plus extra
   observations given in memory (the curated ``knowledge/`` folder, an ``--osv`` dump);
 * :class:`StaticKnowledge` holds observations in memory only (tests, ``--osv`` dumps);
-* :func:`advisory_view` opens the advisories of a store that exists (a cooldown's).
+* :func:`advisory_view` opens the advisories of a store that exists (a cooldown's);
+* :func:`advice_knowledge` opens what an advice scores with (the store after a sync of the
+  curated folders, an ``--osv`` dump's advisories on top).
 
 Both return, per canonical package name, every observation about it (see
 :func:`~advisor.knowledge.schema.packages_of`) once, ordered by
@@ -29,11 +31,13 @@ from advisor.knowledge.store_rows import check_kinds, kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator
+    from datetime import date
+    from pathlib import Path
 
     from advisor.knowledge.schema import Observation
     from advisor.knowledge.store import KnowledgeStore
 
-__all__ = ["StaticKnowledge", "StoreKnowledge", "advisory_view"]
+__all__ = ["StaticKnowledge", "StoreKnowledge", "advice_knowledge", "advisory_view"]
 
 
 def _index(observations: Iterable[Observation]) -> dict[str, dict[str, Observation]]:
@@ -135,3 +139,25 @@ def advisory_view(url: str) -> Iterator[StoreKnowledge | None]:
         return
     with open_store(url) as store:
         yield StoreKnowledge(store, kinds=["advisory"])
+
+
+@contextmanager
+def advice_knowledge(
+    url: str, *, folders: Iterable[tuple[Path, str]], osv: Path | None, today: date
+) -> Iterator[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
+    """What an advice scores with: the store at ``url`` after a sync of each curated folder
+    of ``folders`` (with its source prefix; free when unchanged), plus the advisories of the
+    ``osv`` dump (read first: a bad dump changes nothing); the store, closed on the way out;
+    and how current the advisories are (ISO day; ``None``: none loaded)."""
+    from advisor.knowledge.freshness import advisory_data
+    from advisor.knowledge.sources.osv_import import load_osv
+    from advisor.knowledge.store import open_store
+    from advisor.knowledge.sync import sync_folder
+
+    dump = load_osv(osv, date=today.isoformat()) if osv is not None else None
+    with open_store(url) as store:
+        for folder, prefix in folders:
+            sync_folder(store, folder, today=today.isoformat(), source_prefix=prefix)
+        as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
+        extra = list(dump.advisories) if dump is not None else []
+        yield StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None

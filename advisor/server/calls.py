@@ -14,14 +14,18 @@ configuration), so a client cannot make it fetch a URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
+
+from advisor.options.jobs import AdviseOptions
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["AdviceJobs", "CheckCall", "ExplainCall", "LockCall", "SearchSpec", "TargetSpec"]
+
+_SEARCH = AdviseOptions()  # the search's defaults, as offline
 
 
 class TargetSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -36,14 +40,19 @@ class TargetSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class SearchSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The advice search's bounds (``advise`` only); the server caps ``time_limit`` at its
-    own job time limit."""
+    """The advice search's bounds (``advise`` only), checked by the rule of
+    :class:`~advisor.options.jobs.AdviseOptions` as the call is decoded (a search that could
+    keep no stack, run no resolution or take no time raises
+    :class:`~advisor.errors.InvalidOption`, a 400 naming the field); the server caps
+    ``time_limit`` at its own job time limit."""
 
-    # as the CLI: a search keeps a stack, runs a resolution and has time (400 otherwise)
-    count: Annotated[int, msgspec.Meta(ge=1)] = 3
-    budget: Annotated[int, msgspec.Meta(ge=1)] = 12
-    time_limit: Annotated[float, msgspec.Meta(gt=0)] = 30.0
-    seed: int = 0
+    count: int = _SEARCH.count
+    budget: int = _SEARCH.budget
+    time_limit: float = _SEARCH.time_limit
+    seed: int = _SEARCH.seed
+
+    def __post_init__(self) -> None:
+        AdviseOptions(count=self.count, budget=self.budget, time_limit=self.time_limit)
 
 
 class LockCall(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from advisor.knowledge.freshness import advisory_data, record_advisory_data
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping
 
     from advisor.events import ProgressEvents
     from advisor.index.fetch import NetworkSettings
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImportOutcome",
+    "OsvQuery",
     "OsvSource",
     "UpdateOutcome",
     "advisory_data",
@@ -48,6 +49,18 @@ __all__ = [
 ]
 
 _STATE_META = "osv-dump:"  # + the URL without credentials: the DumpState of the last update
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OsvQuery:
+    """What an OSV API is asked about (``knowledge import-osv --api``): ``packages`` (name
+    to version, or ``None`` for every version), ``specs`` (``NAME[==VERSION]``) and every
+    package of the pylock.toml ``lock`` (:func:`~advisor.knowledge.lock_graph.
+    osv_query_packages`). A dump or a folder ignores it."""
+
+    packages: Mapping[str, str | None] = field(default_factory=dict)
+    specs: tuple[str, ...] = ()
+    lock: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,22 +144,19 @@ def import_advisories(
     source: Path | str,
     *,
     open_store: Callable[[], KnowledgeStore],
-    packages: Mapping[str, str | None],
-    specs: Sequence[str],
-    lock: Path | None,
+    query: OsvQuery,
     date: str,
     network: Callable[[], NetworkSettings],
 ) -> ImportOutcome:
-    """``knowledge import-osv``: :func:`read_osv` of ``source`` (an API asked about the
-    packages :func:`~advisor.knowledge.lock_graph.osv_query_packages` gives for ``packages``,
-    ``specs`` and the ``pylock.toml`` ``lock``), then :func:`store_advisories` into the store
-    ``open_store()`` opens, only once the read succeeded. Raises what :func:`read_osv` raises,
-    and :class:`~advisor.errors.LockfileError` for a bad ``lock``."""
+    """``knowledge import-osv``: :func:`read_osv` of ``source`` (an API asked about what
+    ``query`` names), then :func:`store_advisories` into the store ``open_store()`` opens,
+    only once the read succeeded. Raises what :func:`read_osv` raises, and
+    :class:`~advisor.errors.LockfileError` for a bad ``query.lock``."""
     from advisor.knowledge.lock_graph import osv_query_packages
     from advisor.lockfile import read_pylock
 
-    locked = None if lock is None else read_pylock(lock)
-    wanted = osv_query_packages(packages, specs, lock=locked)
+    locked = None if query.lock is None else read_pylock(query.lock)
+    wanted = osv_query_packages(query.packages, query.specs, lock=locked)
     read = read_osv(source, packages=wanted, date=date, network=network)
     with open_store() as store:
         return store_advisories(store, read, today=date)

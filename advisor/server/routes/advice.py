@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, InvalidOption
 from advisor.knowledge.tokens import Scope
 from advisor.server.auth import authorize
 from advisor.server.calls import CheckCall, ExplainCall, LockCall
@@ -70,7 +70,11 @@ def _ready(request: Request) -> ServerState:
 async def _lock_or_advise(request: Request, *, advise: bool) -> Response:
     state = _ready(request)
     await authorize(request, Scope.READ)
-    call = await read_json(request, LockCall, limit=state.settings.max_request_bytes)
+    try:
+        call = await read_json(request, LockCall, limit=state.settings.max_request_bytes)
+    except InvalidOption as exc:  # the search's bounds: AdviseOptions' rule, as offline
+        where = f"`$.search.{exc.option}`"
+        raise ApiError(400, "invalid-request", f"invalid request: {exc} - at {where}") from exc
     vet_files(
         call.files,
         named=(*call.inputs, *call.constraints, *call.overrides),
