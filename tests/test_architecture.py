@@ -358,16 +358,6 @@ KNOWN_CYCLES: tuple[frozenset[str], ...] = (
             "advisor.knowledge.tokens",
         }
     ),
-    # the package renders through its submodules lazily; they take its shared digest
-    frozenset(
-        {
-            "advisor.report",
-            "advisor.report.explain",
-            "advisor.report.json",
-            "advisor.report.markdown",
-            "advisor.report.text",
-        }
-    ),
 )
 
 

@@ -16,14 +16,14 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.errors import InputError
-from advisor.report import SCHEMA_VERSION, format_score, format_term
+from advisor.report.digest import SCHEMA_VERSION, format_score, format_term
 from advisor.report.json import dump_json, pin_to_dict
 from advisor.report.text import to_text
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from advisor.report import ReportFormat
+    from advisor.report.digest import ReportFormat
     from advisor.scoring.advice import PinAdvice
 
 __all__ = ["explanation_to_dict", "render_explanation"]

@@ -15,7 +15,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from advisor.report import (
+from advisor.report.digest import (
     SCHEMA_VERSION,
     count_changes,
     is_worse_than_baseline,

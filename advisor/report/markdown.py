@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.report import (
+from advisor.report.digest import (
     count_changes,
     digest_advice,
     format_score,
@@ -23,7 +23,7 @@ from advisor.report import (
 )
 
 if TYPE_CHECKING:
-    from advisor.report import Digest, Reason
+    from advisor.report.digest import Digest, Reason
     from advisor.scoring.advice import Advice, PinAdvice
     from advisor.scoring.base import Justification, ScoreTerm
 

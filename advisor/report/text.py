@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from advisor.report import (
+from advisor.report.digest import (
     digest_advice,
     format_score,
     format_term,
@@ -30,7 +30,7 @@ from advisor.report import (
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from advisor.report import Digest
+    from advisor.report.digest import Digest
     from advisor.scoring.advice import Advice, PinAdvice, StackAdvice
     from advisor.scoring.base import Justification
 
