@@ -771,9 +771,10 @@ def test_reject_stack_rule_is_cited_by_stable(site: Site, tmp_path: Path) -> Non
 def test_knowledge_dir_file_named_like_a_bundled_one_still_applies(
     site: Site, tmp_path: Path
 ) -> None:
-    """Regression (found by these tests, fixed in the working tree): advisor/api/knowledge.py sync
-    (called by advisor/api/advising.py open_knowledge for each --knowledge-dir and then the
-    bundled knowledge/ folder): facts are stored under source 'knowledge/<relative path>'
+    """Regression (found by these tests, fixed in the working tree): the curated-folder sync
+    (advisor.knowledge.sync.sync_folder, called by advisor.scoring.knowledge_view
+    .advice_knowledge for each --knowledge-dir and then the bundled knowledge/ folder): facts
+    were stored under source 'knowledge/<relative path>'
     whatever the folder, so a user folder's prescriptions/numpy.yaml and the bundled
     prescriptions/numpy.yaml share one source and the bundled sync's put(replace_source=...)
     deletes the user's rules. Input: the same rules as test_curated_rules_change_the_stack saved
