@@ -1,12 +1,17 @@
-"""The steps every resolving job shares: the indexes, the session, the planner. Wiring only:
-what only the root holds (pip's configuration, the process environment, the clock, the
-store) added to what :class:`~advisor.options.ResolveOptions` decides.
+"""The steps every job shares: this process (:func:`here`: its environment, folder and
+clock, each as given or as now), the indexes, the session, the planner. Wiring only: what
+only the root holds (pip's configuration, the process environment, the clock, the store)
+added to what :class:`~advisor.options.ResolveOptions` decides.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.environment.targets import lock_table as target_table
@@ -17,7 +22,6 @@ from advisor.options.resolve import ResolveOptions, build_targets
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
     from advisor.advice.planner import Planner
     from advisor.config import AdvisorConfig
@@ -29,15 +33,51 @@ if TYPE_CHECKING:
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
+    "Here",
     "IndexConfig",
     "ResolveOptions",
     "build_targets",
     "default_cache_dir",
+    "here",
     "index_config",
     "open_session",
     "planning",
     "target_table",
 ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Here:
+    """What a job reads of this process: its environment (a copy), folder and clock."""
+
+    environ: dict[str, str]
+    cwd: Path
+    now: datetime
+
+    @property
+    def today(self) -> str:
+        """:attr:`now`'s day, ISO (what observations and recipes are dated with)."""
+        return self.now.date().isoformat()
+
+
+def here(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    now: datetime | None = None,
+) -> Here:
+    """Each of ``environ``, ``cwd`` and ``now`` as given, else this process's (the one place
+    the jobs' defaults are read)."""
+    return Here(
+        environ=dict(os.environ if environ is None else environ),
+        cwd=Path.cwd() if cwd is None else cwd,
+        now=datetime.now(UTC) if now is None else now,
+    )
+
+
+def _store_url(environ: Mapping[str, str]) -> str:
+    from advisor.knowledge.store import default_store_url
+
+    return default_store_url(environ)
 
 
 def index_config(
@@ -87,26 +127,17 @@ def planning(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Iterator[tuple[Planner, Session]]:
-    """The planner of ``prep``'s request over one index session, and the session (closed on
-    the way out). A cooldown's advisories come from ``knowledge``, else from the store when
-    it exists (never created here)."""
+    """The planner of ``prep``'s request over one index session (closed on the way out),
+    its cooldown's advisories from ``knowledge`` or the store
+    (:func:`advisor.advice.cooldown.open_cooldown`), and the session."""
+    from advisor.advice.cooldown import open_cooldown
     from advisor.advice.planner import Planner
 
     with ExitStack() as stack:
-        cooldown = None
-        if opts.cooldown_days is not None:  # the scoring units and the store only then
-            from advisor.advice.cooldown import build_cooldown
-            from advisor.knowledge.store import default_store_url
-            from advisor.scoring.knowledge_view import advisory_view
-
-            view = knowledge or stack.enter_context(advisory_view(default_store_url(prep.environ)))
-            cooldown = build_cooldown(
-                opts.cooldown_days,
-                now=now or datetime.now(UTC),
-                policy=prep.config.policy,
-                knowledge=view,
-                env=prep.targets[0],
-            )
+        cooldown = stack.enter_context(open_cooldown(
+            opts.cooldown_days, now=now or datetime.now(UTC), policy=prep.config.policy,
+            knowledge=knowledge, store_url=partial(_store_url, prep.environ), env=prep.targets[0],
+        ))  # fmt: skip
         session = stack.enter_context(
             open_session(opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events)
         )

@@ -168,7 +168,7 @@ class _ImageLock:
         stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
         # both locks rendered, not written: image/ writes the context whole
         dry = LockOptions(dry_run=True, command=request.command, index_lines=request.index_lines)
-        locks = {fmt: finish(prep, stack.resolution, opts=opts, tool=stack.tool,
+        locks = {fmt: finish(prep, stack, opts=opts,
                              out=dataclasses.replace(dry, output=path, format=fmt))
                  for fmt, path in paths.items()}  # fmt: skip
         public = prep.index.redacted()

@@ -67,8 +67,4 @@ def compare_runtimes(
     if report is None:
         return ComparisonResult(comparison=compared, report="")
     text = render_runtime_comparison(compared.to_dict(), fmt=report.format)
-    if report.path is not None and report.to_file:
-        from advisor.lockfile.write import write_output
-
-        write_output(report.path, text + "\n")  # atomic, as the advice's report
-    return ComparisonResult(comparison=compared, report=text)
+    return ComparisonResult(comparison=compared, report=report.publish(text))
