@@ -52,9 +52,7 @@ class OpenAdvisories:
             hit = self._memo.get(key)
             if hit is None:
                 hit = frozenset(
-                    h.advisory.id
-                    for h in self._affecting(name, version, self._ctx)
-                    if not h.waived
+                    h.advisory.id for h in self._affecting(name, version, self._ctx) if not h.waived
                 )
                 self._memo[key] = hit
         return hit

@@ -122,21 +122,21 @@ def advise(
     ``server``; with ``compare``, one advice per runtime, nothing written. Raises
     :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack."""
     advice = advice or AdviseOptions()
-    given = advice.recommendation
     if compare:
         from advisor.api.runtimes import compare_runtimes
 
-        return compare_runtimes(inputs, compare, opts=opts, advice=advice, recommendation=given,
-                                report=report, environ=environ, cwd=cwd, events=events)  # fmt: skip
+        return compare_runtimes(inputs, compare, opts=opts, advice=advice, report=report,
+                                environ=environ, cwd=cwd, events=events)  # fmt: skip
     if server:
         from advisor.api.remote import remote_jobs
 
         remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
-        result = remote.advise(inputs, opts=opts, out=out, advice=advice, recommendation=given)
+        result = remote.advise(inputs, opts=opts, out=out, advice=advice,
+                               recommendation=advice.recommendation)  # fmt: skip
         result.lock.write()
     else:
         prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-        opts = opts.advised(given, prep.config)
+        opts = opts.advised(advice.recommendation, prep.config)
         stack = choose_stack(prep, opts=opts, advice=advice, always_advise=True, events=events)
         result = AdviceResult(lock=finish(prep, stack, opts=opts, out=out), advices=stack.advices)
     if report is None:
