@@ -39,10 +39,8 @@ def build_image(
     now: datetime | None = None,
     host: RuntimeEnvironment | None = None,
 ) -> BuildOutcome:
-    """Build the context ``folder`` as ``opts`` says and store the outcome's observations
-    (``store_url``, default ``ADVISOR_KNOWLEDGE`` or the user's store); with
-    ``opts.push_to``, push a build that passed (the outcome's ``push``). See
-    :func:`advisor.image.builder.build_context` for what raises."""
+    """:func:`advisor.image.builder.build_context` of ``folder`` into the store ``store_url``,
+    then, with ``opts.push_to``, a build that passed pushed (the outcome's ``push``)."""
     from advisor.api.context import here
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.api.publishing import push_image

@@ -1,7 +1,5 @@
-"""The steps every job shares: this process (:func:`here`: its environment, folder and
-clock, each as given or as now), the indexes, the session, the planner. Wiring only: what
-only the root holds (pip's configuration, the process environment, the clock, the store)
-added to what :class:`~advisor.options.ResolveOptions` decides.
+"""The steps every job shares: this process (:func:`here`), the index session, the planner:
+what only the root holds added to what :class:`~advisor.options.ResolveOptions` decides.
 """
 
 from __future__ import annotations
@@ -24,12 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from advisor.advice.planner import Planner
-    from advisor.config import AdvisorConfig
     from advisor.events import ProgressEvents
     from advisor.index.session import Session
     from advisor.index.settings import PipSettings
     from advisor.options.prepared import Prepared
-    from advisor.request import AdviceRequest
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
@@ -39,7 +35,6 @@ __all__ = [
     "build_targets",
     "default_cache_dir",
     "here",
-    "index_config",
     "open_session",
     "planning",
     "target_table",
@@ -80,23 +75,6 @@ def _store_url(environ: Mapping[str, str]) -> str:
     return default_store_url(environ)
 
 
-def index_config(
-    opts: ResolveOptions,
-    request: AdviceRequest,
-    config: AdvisorConfig,
-    environ: Mapping[str, str],
-    cwd: Path,
-    *,
-    pip: PipSettings | None = None,
-) -> tuple[IndexConfig, PipSettings]:
-    """:meth:`ResolveOptions.index_config` with pip's configuration (read when not given)."""
-    from advisor.index.settings import default_index_url, load_pip_settings
-
-    pip = pip or load_pip_settings(environ=environ, cwd=cwd)
-    found = request.index_options
-    return opts.index_config(found, config, pip, default_index=default_index_url), pip
-
-
 def open_session(
     opts: ResolveOptions,
     index: IndexConfig,
@@ -127,9 +105,8 @@ def planning(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Iterator[tuple[Planner, Session]]:
-    """The planner of ``prep``'s request over one index session (closed on the way out),
-    its cooldown's advisories from ``knowledge`` or the store
-    (:func:`advisor.advice.cooldown.open_cooldown`), and the session."""
+    """The planner of ``prep``'s request over one index session, and the session (both
+    closed on the way out); :func:`advisor.advice.cooldown.open_cooldown` decides the rest."""
     from advisor.advice.cooldown import open_cooldown
     from advisor.advice.planner import Planner
 

@@ -32,9 +32,8 @@ def explain_pin(
     server: str | None = None,
     override: Callable[[ResolveOptions], ResolveOptions] | None = None,
 ) -> Explanation:
-    """Why ``name`` is in the lock and at this version, here or on ``server``. ``override``
-    changes the recorded options first (the server puts its indexes in). Raises
-    :class:`~advisor.errors.InputError` when ``name`` is not in the lock."""
+    """Why ``name`` is in the lock and at this version, here or on ``server``; ``override``
+    changes the recorded options first (the server puts its indexes in)."""
     from advisor.api.context import here
 
     environ = here(environ).environ

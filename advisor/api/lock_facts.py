@@ -77,10 +77,12 @@ def open_finder(
     events: ProgressEvents = SILENT,
 ) -> Iterator[PackageFinder]:
     """The finder of an index session on the indexes of ``opts``, while it is open."""
-    from advisor.api.context import index_config, open_session
-    from advisor.request import AdviceRequest
+    from advisor.api.context import open_session
+    from advisor.index.settings import default_index_url, load_pip_settings
+    from advisor.request import IndexOptions
 
-    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    pip = load_pip_settings(environ=environ, cwd=cwd)
+    index = opts.index_config(IndexOptions(), config, pip, default_index=default_index_url)
     with open_session(opts, index, pip, environ, events=events) as session:
         yield session.finder
 

@@ -117,10 +117,8 @@ def advise(
     events: ProgressEvents = SILENT,
     server: str | None = None,
 ) -> AdviceResult | ComparisonResult:
-    """The best stack of ``advice.recommendation`` (:meth:`ResolveOptions.advised`) locked
-    as :func:`lock` does, with each target's advice rendered as ``report`` asks; here or on
-    ``server``; with ``compare``, one advice per runtime, nothing written. Raises
-    :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack."""
+    """The best stack of ``advice.recommendation`` locked as :func:`lock` does, its advice
+    rendered as ``report`` asks; with ``compare``, one advice per runtime, nothing written."""
     advice = advice or AdviseOptions()
     if compare:
         from advisor.api.runtimes import compare_runtimes

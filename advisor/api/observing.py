@@ -189,8 +189,7 @@ def observe_sweep(
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
     """``advisor observe sweep``: :func:`plan_sweep` into ``run.workdir`` (default: a
-    temporary folder), recording into ``store_url`` (``None``: the default store), then
-    :func:`run_sweep`."""
+    temporary folder) recording into ``store_url``, then :func:`run_sweep`."""
     run = run or SweepRun()
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         specs = plan_sweep(requirements, sweep=sweep, opts=opts, environ=environ,
@@ -247,8 +246,7 @@ def observe_compatibility(
     from advisor.observe.jobs import observe_pairs
     from advisor.observe.plan import compat_interpreter, compat_pairs
 
-    python = compat_interpreter(opts.python)
-    at = here(environ)
+    python, at = compat_interpreter(opts.python), here(environ)
     with index_files(opts, at.environ, at.cwd) as (find, (target, *_)):
         pairs = compat_pairs(requirements, others, options=compat, find=find, target=target,
                              allow_prereleases=opts.pre)  # fmt: skip

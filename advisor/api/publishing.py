@@ -30,9 +30,8 @@ def push_image(
     now: datetime | None = None,
     host: RuntimeEnvironment | None = None,
 ) -> PushOutcome:
-    """Push the last build of the context ``folder`` (or ``opts.archive``) to
-    ``destination`` and record the digest in ``image.json`` and the store (``store_url``,
-    default ``ADVISOR_KNOWLEDGE`` or the user's); see :func:`advisor.image.push.push_context`."""
+    """:func:`advisor.image.push.push_context` of the context ``folder`` to ``destination``,
+    recorded in the store ``store_url``."""
     from advisor.api.context import here
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment

@@ -1,7 +1,5 @@
-"""The CLI's ``--server`` and ``--dispatch``: the token and pip's network settings of this
-process handed to :class:`~advisor.server.remote.RemoteJobs`, which decides the rest (the
-server's half: :mod:`advisor.api.server_jobs`). ``lock``, ``advise`` and ``explain`` call
-:func:`remote_jobs` themselves.
+"""The CLI's ``--server`` and ``--dispatch``: this process's token and pip's network
+settings handed to :class:`~advisor.server.remote.RemoteJobs`, which decides the rest.
 """
 
 from __future__ import annotations
