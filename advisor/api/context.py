@@ -43,11 +43,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Here:
-    """What a job reads of this process: its environment (a copy), folder and clock."""
+    """What a job reads of this process: its environment (a copy), clock and folder."""
 
     environ: dict[str, str]
-    cwd: Path
     now: datetime
+    folder: Path | None = None
+
+    @property
+    def cwd(self) -> Path:
+        """The folder given, else this process's (read only when asked: it may be gone)."""
+        return Path.cwd() if self.folder is None else self.folder
 
     @property
     def today(self) -> str:
@@ -62,11 +67,8 @@ def here(
 ) -> Here:
     """Each of ``environ``, ``cwd`` and ``now`` as given, else this process's (the one place
     the jobs' defaults are read)."""
-    return Here(
-        environ=dict(os.environ if environ is None else environ),
-        cwd=Path.cwd() if cwd is None else cwd,
-        now=datetime.now(UTC) if now is None else now,
-    )
+    environ = dict(os.environ if environ is None else environ)
+    return Here(environ=environ, now=datetime.now(UTC) if now is None else now, folder=cwd)
 
 
 def _store_url(environ: Mapping[str, str]) -> str:
