@@ -9,6 +9,7 @@ Advisories are real :class:`~advisor.knowledge.schema.Advisory` values in a
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from packaging.tags import Tag
@@ -185,3 +186,38 @@ def test_a_cooldown_reads_the_advisories_of_a_store_that_exists(tmp_path: Path) 
     with advisory_view(url) as view:
         assert view is not None
         assert [a.id for a in view.for_package(canonicalize_name("lib"))] == ["GHSA-1"]
+
+
+def test_open_cooldown_opens_nothing_without_days_and_the_store_only_without_knowledge(
+    tmp_path: Path,
+) -> None:
+    """:func:`~advisor.advice.cooldown.open_cooldown`, the planning step's: no ``days``, no
+    cooldown and no store asked; ``knowledge`` given, the store is not asked; else the
+    store's advisories (a missing SQLite store not created: it says no fix gets through)."""
+    from advisor.advice.cooldown import open_cooldown
+    from advisor.knowledge.store import open_store
+
+    asked: list[str] = []
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+
+    def store_url() -> str:
+        asked.append(url)
+        return url
+
+    step = partial(open_cooldown, now=NOW, policy=Policy(), store_url=store_url, env=ENV)
+    with step(None, knowledge=None) as cooldown:
+        assert cooldown is None
+    assert asked == []
+    known = StaticKnowledge([_advisory("GHSA-1", fixed="1.2")])
+    with step(7, knowledge=known) as cooldown:
+        assert cooldown is not None and cooldown.advisories is not None
+    assert asked == []
+    with step(7, knowledge=None) as cooldown:
+        assert cooldown is not None and cooldown.advisories is None and cooldown.warnings
+    assert asked == [url] and not (tmp_path / "k.db").exists()
+    with open_store(url) as store:
+        store.put([_advisory("GHSA-1", fixed="1.2")])
+    project = _project({"1.0": 100, "1.2": 2})
+    with step(7, knowledge=None) as cooldown:
+        assert cooldown is not None and cooldown.warnings == ()
+        assert cooldown.exemption(LIB, Version("1.2"), project) is not None

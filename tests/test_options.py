@@ -177,3 +177,38 @@ def test_a_fix_writes_over_its_lock_in_its_own_format() -> None:
     )
     assert options.knowledge_options() == AdviseOptions(knowledge="sqlite:///k.db")
     assert options.remedy_options(SECURITY).allow_major
+
+
+def test_a_report_is_published_once_where_it_goes(tmp_path: Path) -> None:
+    """The one writer of a report (``advise`` and ``--compare-env``): to its file with a final
+    newline, never to ``-`` or when no file is named; the text comes back either way."""
+    path = tmp_path / "advice.md"
+    assert ReportOptions(path=path).publish("# advice") == "# advice"
+    assert path.read_text(encoding="utf-8") == "# advice\n"
+    assert ReportOptions(path=Path("-")).publish("x") == "x"
+    assert ReportOptions().publish("x") == "x"
+    assert not (tmp_path / "-").exists() and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_a_report_that_cannot_be_written_says_where(tmp_path: Path) -> None:
+    from advisor.errors import UnwritableOutput
+
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(UnwritableOutput) as caught:
+        ReportOptions(path=blocked / "advice.md").publish("x")
+    assert caught.value.path == str(blocked / "advice.md")
+
+
+def test_a_lock_outcome_is_written_only_where_it_has_a_path(tmp_path: Path) -> None:
+    """The one writer of a lock (the offline job and the ``--server`` client)."""
+    from advisor.models import Resolution
+    from advisor.options.outcomes import LockOutcome
+
+    made = LockOutcome(resolution=Resolution(pins=()), text="lock\n", path=None, targets=(),
+                       digest="d")  # fmt: skip
+    assert made.write() is made and list(tmp_path.iterdir()) == []
+    path = tmp_path / "pylock.toml"
+    there = dataclasses.replace(made, path=path)
+    assert there.write() is there
+    assert path.read_text(encoding="utf-8") == "lock\n"

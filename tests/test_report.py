@@ -630,3 +630,29 @@ def test_advice_read_back_from_json_renders_the_same(fmt: str) -> None:
         assert render_advice(again, fmt=fmt, verbose=True) == render_advice(
             advice, fmt=fmt, verbose=True
         )
+
+
+def test_lock_json_names_the_lock_made_and_its_text_only_when_asked() -> None:
+    """``advisor lock --json`` (:func:`advisor.report.lock.lock_json`) of a real outcome."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from advisor.models import Pin, Resolution
+    from advisor.options.outcomes import LockOutcome
+    from advisor.report.lock import lock_json
+
+    pin = Pin(name=canonicalize_name("a"), version=Version("1.0"), marker='python_version >= "3"')
+    made = LockOutcome(resolution=Resolution(pins=(pin,)), text="lock\n",
+                       path=Path("pylock.toml"), targets=(), digest="sha256:d",
+                       warnings=("w",), changed=(("a", None, "1.0"),))  # fmt: skip
+    assert lock_json(made, with_text=False) == {
+        "path": "pylock.toml",
+        "digest": "sha256:d",
+        "targets": [],
+        "packages": [
+            {"name": "a", "version": "1.0", "marker": 'python_version >= "3"', "needs-build": False}
+        ],
+        "changed": [{"name": "a", "old": None, "new": "1.0"}],
+        "warnings": ["w"],
+    }
+    assert lock_json(made, with_text=True)["lock"] == "lock\n"

@@ -2,7 +2,7 @@
 the advisories that tell a security fix.
 
 Sits in the decide layer above :mod:`advisor.resolution.cooldown` (the filter itself): the
-composition root calls :func:`build_cooldown` with ``--cooldown`` (or a relative
+composition root opens :func:`open_cooldown` with ``--cooldown`` (or a relative
 ``--exclude-newer``), the time and the policy, and hands the value to the planner. Advisories
 are read through the scoring layer's knowledge view, judged by
 :func:`~advisor.scoring.units.security.advisories_affecting` (waived ones do not count), so
@@ -12,14 +12,14 @@ are read through the scoring layer's knowledge view, judged by
 from __future__ import annotations
 
 import threading
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from advisor.resolution.cooldown import Cooldown
-from advisor.scoring.base import ScoringContext
-from advisor.scoring.units.security import advisories_affecting
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
     from advisor.environment import RuntimeEnvironment
     from advisor.policy import Policy
-    from advisor.scoring.base import KnowledgeView
+    from advisor.scoring.base import KnowledgeView, ScoringContext
 
-__all__ = ["OpenAdvisories", "build_cooldown"]
+__all__ = ["OpenAdvisories", "build_cooldown", "open_cooldown"]
 
 
 class OpenAdvisories:
@@ -38,6 +38,10 @@ class OpenAdvisories:
     provider's prefetch threads."""
 
     def __init__(self, ctx: ScoringContext) -> None:
+        # the scoring units load with the first cooldown, not with every lock (start-up)
+        from advisor.scoring.units.security import advisories_affecting
+
+        self._affecting = advisories_affecting
         self._ctx = ctx
         self._memo: dict[tuple[str, Version], frozenset[str]] = {}
         self._lock = threading.Lock()
@@ -48,9 +52,7 @@ class OpenAdvisories:
             hit = self._memo.get(key)
             if hit is None:
                 hit = frozenset(
-                    h.advisory.id
-                    for h in advisories_affecting(name, version, self._ctx)
-                    if not h.waived
+                    h.advisory.id for h in self._affecting(name, version, self._ctx) if not h.waived
                 )
                 self._memo[key] = hit
         return hit
@@ -86,6 +88,8 @@ def build_cooldown(
             " fix through (fill one with `advisor knowledge update`)"
         )
     else:
+        from advisor.scoring.base import ScoringContext
+
         ctx = ScoringContext(
             env=env, recommendation="security", now=now, knowledge=knowledge, policy=policy
         )
@@ -97,3 +101,27 @@ def build_cooldown(
         advisories=advisories,
         warnings=tuple(warnings),
     )
+
+
+@contextmanager
+def open_cooldown(
+    days: float | None,
+    *,
+    now: datetime,
+    policy: Policy,
+    knowledge: KnowledgeView | None,
+    store_url: Callable[[], str],
+    env: RuntimeEnvironment,
+) -> Iterator[Cooldown | None]:
+    """:func:`build_cooldown` of ``days`` (``None``: no cooldown, nothing opened). Its
+    advisories come from ``knowledge``, else from the store at ``store_url()`` when that
+    exists (never created here: :func:`~advisor.scoring.knowledge_view.advisory_view`),
+    closed on the way out."""
+    if days is None:
+        yield None
+        return
+    from advisor.scoring.knowledge_view import advisory_view  # the store, only with a cooldown
+
+    with ExitStack() as stack:
+        view = knowledge or stack.enter_context(advisory_view(store_url()))
+        yield build_cooldown(days, now=now, policy=policy, knowledge=view, env=env)

@@ -4,8 +4,6 @@ the host and the store handed to :func:`advisor.image.builder.build_context`.
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -17,6 +15,7 @@ from advisor.knowledge.schema import BuildObservation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
@@ -40,25 +39,19 @@ def build_image(
     now: datetime | None = None,
     host: RuntimeEnvironment | None = None,
 ) -> BuildOutcome:
-    """Build the context ``folder`` as ``opts`` says and store the outcome's observations
-    (``store_url``, default ``ADVISOR_KNOWLEDGE`` or the user's store); with
-    ``opts.push_to``, push a build that passed (the outcome's ``push``). See
-    :func:`advisor.image.builder.build_context` for what raises."""
+    """:func:`advisor.image.builder.build_context` of ``folder`` into the store ``store_url``,
+    then, with ``opts.push_to``, a build that passed pushed (the outcome's ``push``)."""
+    from advisor.api.context import here
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.api.publishing import push_image
     from advisor.environment import RuntimeEnvironment
     from advisor.image.builder import build_context
 
     opts = opts or BuildOptions()
-    environ = dict(os.environ if environ is None else environ)
-    outcome = build_context(
-        folder,
-        opts=opts,
-        store_url=resolve_store_url(store_url, environ),
-        host=host or RuntimeEnvironment.detect(),
-        environ=environ,
-        now=now or datetime.now(UTC),
-    )
-    push = partial(push_image, folder, opts=opts.push, store_url=store_url, environ=environ,
+    at = here(environ, now=now)
+    outcome = build_context(folder, opts=opts, store_url=resolve_store_url(store_url, at.environ),
+                            host=host or RuntimeEnvironment.detect(), environ=at.environ,
+                            now=at.now)  # fmt: skip
+    push = partial(push_image, folder, opts=opts.push, store_url=store_url, environ=at.environ,
                    now=now, host=host)  # fmt: skip
     return outcome.then_push(opts.push_to, push)

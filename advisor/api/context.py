@@ -1,12 +1,15 @@
-"""The steps every resolving job shares: the indexes, the session, the planner. Wiring only:
-what only the root holds (pip's configuration, the process environment, the clock, the
-store) added to what :class:`~advisor.options.ResolveOptions` decides.
+"""The steps every job shares: this process (:func:`here`), the index session, the planner:
+what only the root holds added to what :class:`~advisor.options.ResolveOptions` decides.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.environment.targets import lock_table as target_table
@@ -17,44 +20,61 @@ from advisor.options.resolve import ResolveOptions, build_targets
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
     from advisor.advice.planner import Planner
-    from advisor.config import AdvisorConfig
     from advisor.events import ProgressEvents
     from advisor.index.session import Session
     from advisor.index.settings import PipSettings
     from advisor.options.prepared import Prepared
-    from advisor.request import AdviceRequest
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
+    "Here",
     "IndexConfig",
     "ResolveOptions",
     "build_targets",
     "default_cache_dir",
-    "index_config",
+    "here",
     "open_session",
     "planning",
     "target_table",
 ]
 
 
-def index_config(
-    opts: ResolveOptions,
-    request: AdviceRequest,
-    config: AdvisorConfig,
-    environ: Mapping[str, str],
-    cwd: Path,
-    *,
-    pip: PipSettings | None = None,
-) -> tuple[IndexConfig, PipSettings]:
-    """:meth:`ResolveOptions.index_config` with pip's configuration (read when not given)."""
-    from advisor.index.settings import default_index_url, load_pip_settings
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Here:
+    """What a job reads of this process: its environment (a copy), clock and folder."""
 
-    pip = pip or load_pip_settings(environ=environ, cwd=cwd)
-    found = request.index_options
-    return opts.index_config(found, config, pip, default_index=default_index_url), pip
+    environ: dict[str, str]
+    now: datetime
+    folder: Path | None = None
+
+    @property
+    def cwd(self) -> Path:
+        """The folder given, else this process's (read only when asked: it may be gone)."""
+        return Path.cwd() if self.folder is None else self.folder
+
+    @property
+    def today(self) -> str:
+        """:attr:`now`'s day, ISO (what observations and recipes are dated with)."""
+        return self.now.date().isoformat()
+
+
+def here(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    now: datetime | None = None,
+) -> Here:
+    """Each of ``environ``, ``cwd`` and ``now`` as given, else this process's (the one place
+    the jobs' defaults are read)."""
+    environ = dict(os.environ if environ is None else environ)
+    return Here(environ=environ, now=datetime.now(UTC) if now is None else now, folder=cwd)
+
+
+def _store_url(environ: Mapping[str, str]) -> str:
+    from advisor.knowledge.store import default_store_url
+
+    return default_store_url(environ)
 
 
 def open_session(
@@ -87,26 +107,16 @@ def planning(
     deadline: float | None = None,
     events: ProgressEvents = SILENT,
 ) -> Iterator[tuple[Planner, Session]]:
-    """The planner of ``prep``'s request over one index session, and the session (closed on
-    the way out). A cooldown's advisories come from ``knowledge``, else from the store when
-    it exists (never created here)."""
+    """The planner of ``prep``'s request over one index session, and the session (both
+    closed on the way out); :func:`advisor.advice.cooldown.open_cooldown` decides the rest."""
+    from advisor.advice.cooldown import open_cooldown
     from advisor.advice.planner import Planner
 
     with ExitStack() as stack:
-        cooldown = None
-        if opts.cooldown_days is not None:  # the scoring units and the store only then
-            from advisor.advice.cooldown import build_cooldown
-            from advisor.knowledge.store import default_store_url
-            from advisor.scoring.knowledge_view import advisory_view
-
-            view = knowledge or stack.enter_context(advisory_view(default_store_url(prep.environ)))
-            cooldown = build_cooldown(
-                opts.cooldown_days,
-                now=now or datetime.now(UTC),
-                policy=prep.config.policy,
-                knowledge=view,
-                env=prep.targets[0],
-            )
+        cooldown = stack.enter_context(open_cooldown(
+            opts.cooldown_days, now=now or datetime.now(UTC), policy=prep.config.policy,
+            knowledge=knowledge, store_url=partial(_store_url, prep.environ), env=prep.targets[0],
+        ))  # fmt: skip
         session = stack.enter_context(
             open_session(opts, prep.index, prep.pip, prep.environ, deadline=deadline, events=events)
         )

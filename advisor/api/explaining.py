@@ -6,7 +6,6 @@ again, the lock as the baseline: :func:`~advisor.api.advising.run_advice`). Comp
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import TYPE_CHECKING
 
 from advisor.events import SILENT
@@ -33,15 +32,16 @@ def explain_pin(
     server: str | None = None,
     override: Callable[[ResolveOptions], ResolveOptions] | None = None,
 ) -> Explanation:
-    """Why ``name`` is in the lock and at this version, here or on ``server``. ``override``
-    changes the recorded options first (the server puts its indexes in). Raises
-    :class:`~advisor.errors.InputError` when ``name`` is not in the lock."""
-    environ = dict(os.environ) if environ is None else environ
-    if server:
-        from advisor.api.remote import remote_explain
+    """Why ``name`` is in the lock and at this version, here or on ``server``; ``override``
+    changes the recorded options first (the server puts its indexes in)."""
+    from advisor.api.context import here
 
-        return remote_explain(
-            server, lock_path, name, advise=advise, environ=environ, events=events
+    environ = here(environ).environ
+    if server:
+        from advisor.api.remote import remote_jobs
+
+        return remote_jobs(server, environ=environ, events=events).explain(
+            lock_path, name, advise=advise
         )
     from advisor.api.advising import run_advice
     from advisor.api.inputs import LockOptions, prepare

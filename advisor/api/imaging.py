@@ -5,13 +5,11 @@ a :class:`~advisor.image.locker.StackLocker`) handed to :mod:`advisor.image`, wh
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
+from advisor.api.context import Here, here
 from advisor.events import SILENT
 from advisor.image.assembly import ImageOutcome
 from advisor.image.family_contexts import FamilyOutcome
@@ -20,6 +18,7 @@ from advisor.knowledge.bundled import recipes_folder
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from datetime import datetime
     from pathlib import Path
 
     from advisor.events import ProgressEvents
@@ -46,34 +45,20 @@ def list_recipes(
     """The recipes of ``knowledge_dir`` (default: the curated folder)."""
     from advisor.image.recipes import read_recipes
 
-    return read_recipes(knowledge_dir, date=(now or datetime.now(UTC)).date().isoformat())
+    return read_recipes(knowledge_dir, date=here(now=now).today)
 
 
 def _settings(
-    opts: ResolveOptions,
-    *,
-    knowledge_dir: Path | None,
-    environ: Mapping[str, str] | None,
-    cwd: Path | None,
-    now: datetime | None,
-    events: ProgressEvents = SILENT,
+    opts: ResolveOptions, knowledge_dir: Path | None, at: Here, events: ProgressEvents = SILENT
 ) -> ContextSettings:
-    """What the images of one job share (:class:`~advisor.image.assembly.ContextSettings`):
-    the lock step is the lock job's own (:class:`_ImageLock`)."""
+    """What the images of one job share; the lock step is the lock job's own."""
     from advisor.environment import RuntimeEnvironment
     from advisor.image.assembly import ContextSettings
 
-    environ = dict(os.environ) if environ is None else environ
-    now = now or datetime.now(UTC)
-    return ContextSettings(
-        knowledge=recipes_folder(knowledge_dir),
-        lock=_ImageLock(opts=opts, environ=environ, cwd=cwd, now=now),
-        recommendation=opts.recommendation,
-        host=RuntimeEnvironment.detect(),
-        environ=environ,
-        now=now,
-        events=events,
-    )
+    lock = _ImageLock(opts=opts, at=at)
+    return ContextSettings(knowledge=recipes_folder(knowledge_dir), lock=lock,
+                           recommendation=opts.recommendation, host=RuntimeEnvironment.detect(),
+                           environ=at.environ, now=at.now, events=events)  # fmt: skip
 
 
 def generate(
@@ -87,12 +72,11 @@ def generate(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> ImageOutcome:
-    """Lock ``inputs`` for the recipe's base and write its build context where ``image``
-    says; see :func:`advisor.image.assembly.generate_context`."""
+    """The recipe's build context, ``inputs`` locked for its base, written where ``image``
+    says (:func:`advisor.image.assembly.generate_context`)."""
     from advisor.image.assembly import generate_context
 
-    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
-                         now=now, events=events)  # fmt: skip
+    settings = _settings(opts, image.knowledge_dir, here(environ, cwd, now), events)
     return generate_context(recipe_name, inputs, output=image.output, settings=settings,
                             vendor=image.vendor, preferences=image.preferences)  # fmt: skip
 
@@ -106,12 +90,11 @@ def generate_family(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> FamilyOutcome:
-    """Every recipe's context under ``image.output``, resolved as one family, and
-    ``family.json``; see :func:`advisor.image.family_contexts.generate_family`."""
+    """Every recipe's context under ``image.output``, resolved as one family
+    (:func:`advisor.image.family_contexts.generate_family`)."""
     from advisor.image.family_contexts import generate_family as generate_all
 
-    settings = _settings(opts, knowledge_dir=image.knowledge_dir, environ=environ, cwd=cwd,
-                         now=now, events=events)  # fmt: skip
+    settings = _settings(opts, image.knowledge_dir, here(environ, cwd, now), events)
     return generate_all(output=image.output, settings=settings, vendor=image.vendor,
                         align=image.align)  # fmt: skip
 
@@ -125,19 +108,15 @@ def list_images(
     cwd: Path | None = None,
     now: datetime | None = None,
 ) -> tuple[ImageListing, ...]:
-    """Every recipe with its last build in the store (``store_url``, default
-    ``ADVISOR_KNOWLEDGE`` or the user's) and, with ``resolve``, the stack it resolves to
-    today; see :func:`advisor.image.listing.list_images`."""
+    """Every recipe with its last build in the store and, with ``resolve``, the stack it
+    resolves to today (:func:`advisor.image.listing.list_images`)."""
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.image.listing import list_images as listing
 
-    environ = dict(os.environ) if environ is None else environ
-    now = now or datetime.now(UTC)
-    settings = None if resolve is None else _settings(
-        resolve, knowledge_dir=knowledge_dir, environ=environ, cwd=cwd, now=now
-    )  # fmt: skip
-    return listing(recipes_folder(knowledge_dir), today=now.date(), resolve=settings,
-                   store_url=resolve_store_url(store_url, environ))  # fmt: skip
+    at = here(environ, cwd, now)
+    settings = None if resolve is None else _settings(resolve, knowledge_dir, at)
+    return listing(recipes_folder(knowledge_dir), today=at.now.date(), resolve=settings,
+                   store_url=resolve_store_url(store_url, at.environ))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,9 +124,7 @@ class _ImageLock:
     """The lock step of an image: the lock job's own steps over ``opts``."""
 
     opts: ResolveOptions
-    environ: Mapping[str, str]
-    cwd: Path | None
-    now: datetime
+    at: Here
 
     def __call__(self, request: ImageLockRequest) -> LockedImage:
         from advisor.api.context import open_session
@@ -159,26 +136,25 @@ class _ImageLock:
         from advisor.report.json import advice_to_dict
 
         opts = self.opts.for_image(request.recommendation, extra_indexes=request.extra_indexes)
-        paths = request.lock_paths()
+        paths, at = request.lock_paths(), self.at
         out = LockOptions(output=paths[LockFormat.PYLOCK])
-        whole = prepare(request.inputs, opts=opts, out=out, environ=self.environ, cwd=self.cwd)
+        whole = prepare(request.inputs, opts=opts, out=out, environ=at.environ, cwd=at.cwd)
         pinned = request.pinned_indexes(whole.index.pinned)
         prep = whole.for_target(request.target, previous=request.preferences, pinned=pinned)
         advice = AdviseOptions(knowledge_dirs=request.knowledge_dirs)
-        stack = choose_stack(prep, opts=opts, advice=advice, now=self.now, events=request.events)
+        stack = choose_stack(prep, opts=opts, advice=advice, now=at.now, events=request.events)
         # both locks rendered, not written: image/ writes the context whole
-        dry = LockOptions(dry_run=True, command=request.command, index_lines=request.index_lines)
-        locks = {fmt: finish(prep, stack.resolution, opts=opts, tool=stack.tool,
-                             out=dataclasses.replace(dry, output=path, format=fmt))
+        dry = partial(LockOptions, dry_run=True, command=request.command,
+                      index_lines=request.index_lines)  # fmt: skip
+        locks = {fmt: finish(prep, stack, opts=opts, out=dry(output=path, format=fmt))
                  for fmt, path in paths.items()}  # fmt: skip
+        pylock, requirements = locks[LockFormat.PYLOCK], locks[LockFormat.REQUIREMENTS]
         public = prep.index.redacted()
-        advices = None if stack.advice is None else stack.advice.advices
         return LockedImage(
-            resolution=stack.resolution, pylock=locks[LockFormat.PYLOCK].text,
-            requirements=locks[LockFormat.REQUIREMENTS].text,
-            input_digest=locks[LockFormat.PYLOCK].digest,
+            resolution=stack.resolution, pylock=pylock.text, requirements=requirements.text,
+            input_digest=pylock.digest, warnings=stack.warnings,
             downloads=partial(open_session, opts, prep.index, prep.pip, prep.environ,
                               events=request.events),
-            advice=None if advices is None else tuple(advice_to_dict(a) for a in advices),
-            index_urls=(*public.indexes, *public.find_links), warnings=stack.warnings,
+            advice=None if stack.advice is None else tuple(map(advice_to_dict, stack.advices)),
+            index_urls=(*public.indexes, *public.find_links),
         )  # fmt: skip

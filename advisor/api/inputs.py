@@ -4,8 +4,6 @@ the root reads (the process environment, pip's configuration, this machine).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
@@ -14,6 +12,7 @@ from advisor.options.prepared import Prepared
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
     from advisor.options.resolve import ResolveOptions
 
@@ -29,14 +28,14 @@ def prepare(
     cwd: Path | None = None,
 ) -> Prepared:
     """Read the inputs and configuration; decide targets, indexes and where the lock goes."""
+    from advisor.api.context import here
     from advisor.environment import RuntimeEnvironment
     from advisor.index.settings import default_index_url, load_pip_settings
     from advisor.options.prepared import read_inputs
 
-    environ = dict(os.environ) if environ is None else environ
-    cwd = Path.cwd() if cwd is None else cwd
     if not inputs:
         raise InputError("no input given: name a requirements file or a pyproject.toml")
-    pip = load_pip_settings(environ=environ, cwd=cwd)
+    at = here(environ, cwd)
+    pip = load_pip_settings(environ=at.environ, cwd=at.cwd)
     return read_inputs(inputs, opts=opts, out=out, pip=pip, host=RuntimeEnvironment.detect(),
-                       default_index=default_index_url, environ=environ, cwd=cwd)  # fmt: skip
+                       default_index=default_index_url, environ=at.environ, cwd=at.cwd)  # fmt: skip

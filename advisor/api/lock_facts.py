@@ -1,7 +1,6 @@
-"""The knowledge jobs that read a lock or the index: a lock's graph, release facts.
-
-Composition only: the lock, the store and an index session, handed to
-:mod:`advisor.knowledge.lock_graph` and :mod:`advisor.knowledge.sources.index_facts`.
+"""The knowledge jobs that read a lock or the index (a lock's graph, release facts): the
+lock, the store and an index session handed to :mod:`advisor.knowledge.lock_graph` and
+:mod:`advisor.knowledge.sources.index_facts`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
-from advisor.api.knowledge import _today, resolve_store_url
+from advisor.api.context import here
+from advisor.api.knowledge import resolve_store_url
 from advisor.events import SILENT
 from advisor.knowledge.graph import ExportFormat
 from advisor.knowledge.sources.index_facts import IndexFactsOutcome
@@ -46,8 +46,8 @@ def stack_graph_for_lock(
     """:func:`~advisor.knowledge.lock_graph.graph_of_lock` with the store's observations."""
     from advisor.knowledge.lock_graph import graph_of_lock
 
-    url = resolve_store_url(store_url, environ)
-    return graph_of_lock(lock_path, open_store=partial(open_store, url))
+    store = partial(open_store, resolve_store_url(store_url, environ))
+    return graph_of_lock(lock_path, open_store=store)
 
 
 def export_lock_graph(
@@ -63,8 +63,8 @@ def export_lock_graph(
     from advisor.knowledge.lock_graph import export_lock_graph as export
 
     chosen = export_format(fmt)  # a bad format is refused before the lock is read
-    graph = stack_graph_for_lock(lock_path, store_url=store_url, environ=environ)
-    return export(graph, chosen, output=output)
+    return export(stack_graph_for_lock(lock_path, store_url=store_url, environ=environ), chosen,
+                  output=output)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -77,10 +77,12 @@ def open_finder(
     events: ProgressEvents = SILENT,
 ) -> Iterator[PackageFinder]:
     """The finder of an index session on the indexes of ``opts``, while it is open."""
-    from advisor.api.context import index_config, open_session
-    from advisor.request import AdviceRequest
+    from advisor.api.context import open_session
+    from advisor.index.settings import default_index_url, load_pip_settings
+    from advisor.request import IndexOptions
 
-    index, pip = index_config(opts, AdviceRequest(requirements=()), config, environ, cwd)
+    pip = load_pip_settings(environ=environ, cwd=cwd)
+    index = opts.index_config(IndexOptions(), config, pip, default_index=default_index_url)
     with open_session(opts, index, pip, environ, events=events) as session:
         yield session.finder
 
@@ -95,9 +97,8 @@ def index_files(
     from advisor.environment import RuntimeEnvironment
 
     config = load_config(cwd)
-    targets = build_targets(opts, config, RuntimeEnvironment.detect())
     with open_finder(opts, environ, cwd, config=config) as finder:
-        yield finder.find, list(targets)
+        yield finder.find, list(build_targets(opts, config, RuntimeEnvironment.detect()))
 
 
 def index_facts(
@@ -113,7 +114,7 @@ def index_facts(
     from advisor.knowledge.sources.index_facts import collect_release_facts
 
     with index_files(opts, environ, cwd) as (find, targets):
-        date = today or _today()
+        date = today or here().today
         facts = collect_release_facts(names, find=find, targets=targets, date=date, tool=TOOL)
     url = resolve_store_url(store_url, environ)
     with open_store(url) as store:

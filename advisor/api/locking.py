@@ -1,7 +1,5 @@
-"""The jobs that write a lock, ``lock`` and ``advise``: inputs → the stack → lockfile.
-
-Composition root: :func:`~advisor.api.inputs.prepare`, then :func:`choose_stack` (pip's or
-the advice search's), then :func:`finish` (:func:`advisor.options.record.lock_outcome`).
+"""The jobs that write a lock, ``lock`` and ``advise``: :func:`~advisor.api.inputs.prepare`,
+then :func:`choose_stack` (pip's or the advice search's), then :func:`finish`.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.events import ProgressEvents
-    from advisor.lockfile.record import AdviceRecord, FixRecord
+    from advisor.lockfile.record import FixRecord
     from advisor.models import Resolution
     from advisor.options.jobs import ReportOptions
     from advisor.options.outcomes import ComparisonResult
@@ -48,8 +46,8 @@ def choose_stack(
     now: datetime | None = None,
     events: ProgressEvents = SILENT,
 ) -> LockedStack:
-    """Pip's stack when :attr:`ResolveOptions.is_pip_choice`, unless ``always_advise``;
-    else the advice search's best."""
+    """Pip's stack when :attr:`ResolveOptions.is_pip_choice` (unless ``always_advise``), else
+    the advice search's best."""
     if opts.is_pip_choice and not always_advise:
         resolution, warnings, requests = resolve_request(prep, opts=opts, events=events)
         return LockedStack(resolution=resolution, warnings=warnings, requests=requests)
@@ -70,13 +68,13 @@ def lock(
 ) -> LockOutcome:
     """Lock ``inputs`` for their targets (pip's stack for ``latest``), here or on ``server``."""
     if server:
-        from advisor.api.remote import remote_lock
+        from advisor.api.remote import remote_jobs
 
-        return remote_lock(
-            server, inputs, opts=opts, out=out, environ=environ, cwd=cwd, events=events
-        )
+        remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
+        return remote.lock(inputs, opts=opts, out=out).write()
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-    return _lock_run(prep, opts=opts, out=out, advice=AdviseOptions(), events=events)[0]
+    return finish(prep, choose_stack(prep, opts=opts, advice=AdviseOptions(), events=events),
+                  opts=opts, out=out)  # fmt: skip
 
 
 @overload
@@ -119,74 +117,45 @@ def advise(
     events: ProgressEvents = SILENT,
     server: str | None = None,
 ) -> AdviceResult | ComparisonResult:
-    """The best stack of ``advice.recommendation`` (:meth:`ResolveOptions.advised`) locked
-    as :func:`lock` does, with each target's advice rendered as ``report`` asks; here or on
-    ``server``; with ``compare``, one advice per runtime, nothing written. Raises
-    :class:`~advisor.errors.NoViableStack` when a target has no acceptable stack."""
+    """The best stack of ``advice.recommendation`` locked as :func:`lock` does, its advice
+    rendered as ``report`` asks; with ``compare``, one advice per runtime, nothing written."""
     advice = advice or AdviseOptions()
-    given = advice.recommendation
     if compare:
         from advisor.api.runtimes import compare_runtimes
 
-        return compare_runtimes(inputs, compare, opts=opts, advice=advice, recommendation=given,
-                                report=report, environ=environ, cwd=cwd, events=events)  # fmt: skip
+        return compare_runtimes(inputs, compare, opts=opts, advice=advice, report=report,
+                                environ=environ, cwd=cwd, events=events)  # fmt: skip
     if server:
-        from advisor.api.remote import remote_advise
+        from advisor.api.remote import remote_jobs
 
-        result = remote_advise(server, inputs, opts=opts, out=out, advice=advice,
-                               recommendation=given, environ=environ, cwd=cwd,
-                               events=events)  # fmt: skip
+        remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
+        result = remote.advise(inputs, opts=opts, out=out, advice=advice,
+                               recommendation=advice.recommendation)  # fmt: skip
+        result.lock.write()
     else:
         prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-        opts = opts.advised(given, prep.config)
-        written, stack = _lock_run(
-            prep, opts=opts, out=out, advice=advice, advise=True, events=events
-        )
-        result = AdviceResult(lock=written, advices=stack.advices)
+        opts = opts.advised(advice.recommendation, prep.config)
+        stack = choose_stack(prep, opts=opts, advice=advice, always_advise=True, events=events)
+        result = AdviceResult(lock=finish(prep, stack, opts=opts, out=out), advices=stack.advices)
     if report is None:
         return result
-    text = report.render(result.advices)
-    if report.to_file and report.path is not None:
-        from advisor.lockfile.write import write_output
-
-        write_output(report.path, text + "\n")
-    return dataclasses.replace(result, report=text)
-
-
-def _lock_run(
-    prep: Prepared,
-    *,
-    opts: ResolveOptions,
-    out: LockOptions,
-    advice: AdviseOptions,
-    advise: bool = False,
-    events: ProgressEvents,
-) -> tuple[LockOutcome, LockedStack]:
-    """The step ``lock`` and ``advise`` share: choose the stack, write its lock."""
-    stack = choose_stack(prep, opts=opts, advice=advice, always_advise=advise, events=events)
-    return finish(prep, stack.resolution, opts=opts, out=out, warnings=stack.warnings,
-                  requests=stack.requests, tool=stack.tool), stack  # fmt: skip
+    return dataclasses.replace(result, report=report.publish(report.render(result.advices)))
 
 
 def finish(
     prep: Prepared,
-    resolution: Resolution,
+    stack: LockedStack,
     *,
     opts: ResolveOptions,
     out: LockOptions,
-    warnings: tuple[str, ...] = (),
-    requests: int = 0,
-    tool: AdviceRecord | FixRecord | None = None,
+    tool: FixRecord | None = None,
 ) -> LockOutcome:
-    """Write :func:`advisor.options.record.lock_outcome` (unless a dry run or stdout)."""
-    from advisor.lockfile.write import write_output
+    """:func:`advisor.options.record.lock_outcome` of ``stack`` (recording ``tool``, else the
+    stack's advice), written unless a dry run or stdout."""
     from advisor.options.record import lock_outcome
 
-    outcome = lock_outcome(prep, resolution, opts=opts, out=out, tool=tool,
-                           warnings=warnings, requests=requests)  # fmt: skip
-    if outcome.path is not None:
-        write_output(outcome.path, outcome.text)
-    return outcome
+    return lock_outcome(prep, stack.resolution, opts=opts, out=out, tool=tool or stack.tool,
+                        warnings=stack.warnings, requests=stack.requests).write()  # fmt: skip
 
 
 def resolve_request(

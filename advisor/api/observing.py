@@ -5,13 +5,13 @@ handed to :mod:`advisor.observe` (``jobs``, ``plan``, ``runs``, ``exchange``), w
 
 from __future__ import annotations
 
-import os
 import tempfile
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.api.knowledge import _today, resolve_store_url
+from advisor.api.context import here
+from advisor.api.knowledge import resolve_store_url
 from advisor.events import SILENT
 from advisor.knowledge.schema import BuildObservation  # what observe install prints
 from advisor.observe.exchange import SHARED_KINDS
@@ -54,12 +54,10 @@ __all__ = [
 def _sender(
     upload: str | None, environ: Mapping[str, str] | None, events: ProgressEvents
 ) -> Callable[[Sequence[Observation]], object] | None:
-    """The upload to the team server ``upload`` (:func:`advisor.api.remote.upload_observations`)."""
-    if not upload:
-        return None
-    from advisor.api.remote import upload_observations
+    """The upload to the team server ``upload`` (``RemoteJobs.upload``), if one is named."""
+    from advisor.api.remote import remote_jobs
 
-    return partial(upload_observations, upload, environ=environ, events=events)
+    return remote_jobs(upload, environ=environ, events=events).upload if upload else None
 
 
 def observe_install(
@@ -73,15 +71,14 @@ def observe_install(
     events: ProgressEvents = SILENT,
     upload: str | None = None,
 ) -> list[BuildObservation]:
-    """``advisor observe install`` (:func:`advisor.observe.jobs.install_observed`; ``install``
-    default: :class:`InstallOptions`) on this machine (``env``: its target, default
-    detected), into ``store_url`` (``None``: the default store) and to the server ``upload``."""
+    """``advisor observe install`` (:func:`advisor.observe.jobs.install_observed`) on this
+    machine (``env``: its target), into ``store_url`` (``None``: the default store)."""
     from advisor.observe.jobs import install_observed
 
-    here = dict(os.environ if environ is None else environ)
+    at = here(environ)
     return install_observed(
-        lock, options=install or InstallOptions(), machine=partial(Machine.detect, here, env),
-        store_url=resolve_store_url(store_url, here), today=today or _today(),
+        lock, options=install or InstallOptions(), machine=partial(Machine.detect, at.environ, env),
+        store_url=resolve_store_url(store_url, at.environ), today=today or at.today,
         send=_sender(upload, environ, events), events=events,
     )  # fmt: skip
 
@@ -97,16 +94,14 @@ def observe_bench(
     events: ProgressEvents = SILENT,
     upload: str | None = None,
 ) -> BenchOutcome:
-    """``advisor observe bench`` (:func:`advisor.observe.jobs.bench_observed`; ``bench``
-    default: :class:`BenchOptions`), recorded into ``store_url`` (else the default store
-    with ``default_store``, else nowhere) and to the team server ``upload``."""
+    """``advisor observe bench`` (:func:`advisor.observe.jobs.bench_observed`), recorded into
+    ``store_url`` (else the default store with ``default_store``, else nowhere)."""
     from advisor.observe.jobs import bench_observed
 
-    machine = Machine.detect(environ)
     url = resolve_store_url(None, environ) if store_url is None and default_store else store_url
     return bench_observed(
-        target, options=bench or BenchOptions(), machine=machine, store_url=url,
-        today=today or _today(), send=_sender(upload, environ, events), events=events,
+        target, options=bench or BenchOptions(), machine=Machine.detect(environ), store_url=url,
+        today=today or here().today, send=_sender(upload, environ, events), events=events,
     )  # fmt: skip
 
 
@@ -121,17 +116,16 @@ def plan_sweep(
     cwd: Path | None = None,
     today: str | None = None,
 ) -> list[Path]:
-    """A sweep's job specs, written into ``workdir`` (:func:`advisor.observe.plan.plan_specs`)
-    from the files on the indexes of ``opts``, each naming the store ``store_url`` (``None``:
-    none)."""
+    """A sweep's job specs (:func:`advisor.observe.plan.plan_specs`) written into ``workdir``,
+    each naming the store ``store_url`` (``None``: none)."""
     from advisor.api.lock_facts import index_files
     from advisor.observe.plan import plan_specs
 
-    here = dict(os.environ if environ is None else environ)
-    with index_files(opts, here, cwd or Path.cwd()) as (find, (target, *_)):
+    at = here(environ, cwd)
+    with index_files(opts, at.environ, at.cwd) as (find, (target, *_)):
         return plan_specs(requirements, sweep=sweep, sources=opts, find=find, target=target,
                           workdir=workdir, knowledge=store_url,
-                          today=today or _today())  # fmt: skip
+                          today=today or at.today)  # fmt: skip
 
 
 def _lock_job(
@@ -150,8 +144,7 @@ def prepare_sweep_job(spec_path: Path, *, environ: Mapping[str, str] | None = No
     module-level, so that a process pool can run it."""
     from advisor.observe.runs import prepare_job
 
-    machine = Machine.detect(dict(os.environ if environ is None else environ))
-    return prepare_job(spec_path, lock=_lock_job, machine=machine)
+    return prepare_job(spec_path, lock=_lock_job, machine=Machine.detect(here(environ).environ))
 
 
 def run_sweep_job(
@@ -162,10 +155,11 @@ def run_sweep_job(
     from advisor.observe.exchange import keep_observations
     from advisor.observe.runs import run_job
 
-    here = dict(os.environ if environ is None else environ)
+    at = here(environ)
     return run_job(
-        spec_path, prepare=partial(prepare_sweep_job, environ=here), machine=Machine.detect(here),
-        record=partial(keep_observations, send=_sender(upload, here, SILENT)),
+        spec_path, prepare=partial(prepare_sweep_job, environ=at.environ),
+        machine=Machine.detect(at.environ),
+        record=partial(keep_observations, send=_sender(upload, at.environ, SILENT)),
     )  # fmt: skip
 
 
@@ -195,8 +189,7 @@ def observe_sweep(
     events: ProgressEvents = SILENT,
 ) -> list[JobResult]:
     """``advisor observe sweep``: :func:`plan_sweep` into ``run.workdir`` (default: a
-    temporary folder), recording into ``store_url`` (``None``: the default store), then
-    :func:`run_sweep`."""
+    temporary folder) recording into ``store_url``, then :func:`run_sweep`."""
     run = run or SweepRun()
     with tempfile.TemporaryDirectory(prefix="advisor-sweep-") as scratch:
         specs = plan_sweep(requirements, sweep=sweep, opts=opts, environ=environ,
@@ -212,13 +205,12 @@ def export_observations(
     kinds: Collection[str] = SHARED_KINDS,
     environ: Mapping[str, str] | None = None,
 ) -> ExportOutcome:
-    """The store's observations of ``kinds`` as JSON lines, also written to ``path`` when
-    given (:func:`advisor.observe.exchange.write_export`)."""
+    """:func:`advisor.observe.exchange.write_export` of the store's observations of ``kinds``."""
     from advisor.knowledge.store import open_store
     from advisor.observe.exchange import write_export
 
-    url = resolve_store_url(store_url, environ)
-    return write_export(kinds, store=partial(open_store, url), path=path)
+    store = partial(open_store, resolve_store_url(store_url, environ))
+    return write_export(kinds, store=store, path=path)
 
 
 def import_observations(
@@ -232,8 +224,8 @@ def import_observations(
     from advisor.knowledge.store import open_store
     from advisor.observe.exchange import import_jsonl
 
-    url = resolve_store_url(store_url, environ)
-    return import_jsonl(path, today=today or _today(), store=partial(open_store, url))
+    store = partial(open_store, resolve_store_url(store_url, environ))
+    return import_jsonl(path, today=today or here().today, store=store)
 
 
 def observe_compatibility(
@@ -254,12 +246,12 @@ def observe_compatibility(
     from advisor.observe.jobs import observe_pairs
     from advisor.observe.plan import compat_interpreter, compat_pairs
 
-    python = compat_interpreter(opts.python)
-    with index_files(opts, environ, Path.cwd()) as (find, (target, *_)):
+    python, at = compat_interpreter(opts.python), here(environ)
+    with index_files(opts, at.environ, at.cwd) as (find, (target, *_)):
         pairs = compat_pairs(requirements, others, options=compat, find=find, target=target,
                              allow_prereleases=opts.pre)  # fmt: skip
     return observe_pairs(
         pairs, python=python, compat=compat, run=run or SweepRun(), sources=opts,
-        machine=Machine.detect(environ), today=today or _today(),
-        store_url=resolve_store_url(store_url, environ), events=events,
+        machine=Machine.detect(at.environ), today=today or at.today,
+        store_url=resolve_store_url(store_url, at.environ), events=events,
     )  # fmt: skip

@@ -4,8 +4,6 @@ and the store handed to :mod:`advisor.image.push` and :mod:`advisor.image.inspec
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from advisor.image.options import PushOptions
@@ -13,6 +11,7 @@ from advisor.image.push import PushOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
@@ -31,23 +30,18 @@ def push_image(
     now: datetime | None = None,
     host: RuntimeEnvironment | None = None,
 ) -> PushOutcome:
-    """Push the last build of the context ``folder`` (or ``opts.archive``) to
-    ``destination`` and record the digest in ``image.json`` and the store (``store_url``,
-    default ``ADVISOR_KNOWLEDGE`` or the user's); see :func:`advisor.image.push.push_context`."""
+    """:func:`advisor.image.push.push_context` of the context ``folder`` to ``destination``,
+    recorded in the store ``store_url``."""
+    from advisor.api.context import here
     from advisor.api.knowledge import store_url as resolve_store_url
     from advisor.environment import RuntimeEnvironment
     from advisor.image.push import push_context
 
-    environ = dict(os.environ if environ is None else environ)
-    return push_context(
-        folder,
-        destination,
-        opts=opts or PushOptions(),
-        store_url=resolve_store_url(store_url, environ),
-        host=RuntimeEnvironment.detect if host is None else lambda: host,
-        environ=environ,
-        now=now or datetime.now(UTC),
-    )
+    at = here(environ, now=now)
+    return push_context(folder, destination, opts=opts or PushOptions(),
+                        store_url=resolve_store_url(store_url, at.environ),
+                        host=RuntimeEnvironment.detect if host is None else lambda: host,
+                        environ=at.environ, now=at.now)  # fmt: skip
 
 
 def inspect_image(
@@ -55,7 +49,7 @@ def inspect_image(
 ) -> ImageInspection:
     """What the image ``reference`` was made from; see
     :func:`advisor.image.inspection.inspect_reference`."""
+    from advisor.api.context import here
     from advisor.image.inspection import inspect_reference
 
-    environ = dict(os.environ if environ is None else environ)
-    return inspect_reference(reference, environ=environ, tls_verify=tls_verify)
+    return inspect_reference(reference, environ=here(environ).environ, tls_verify=tls_verify)

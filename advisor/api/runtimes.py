@@ -6,11 +6,11 @@ and compares.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor.api.context import here
 from advisor.events import SILENT
 from advisor.options.outcomes import ComparisonResult
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from advisor.advice.runtimes import RuntimeChoice
     from advisor.events import ProgressEvents
-    from advisor.models import RecommendationType
     from advisor.options.jobs import AdviseOptions, ReportOptions
     from advisor.options.resolve import ResolveOptions
     from advisor.scoring.advice import Advice
@@ -33,14 +32,13 @@ def compare_runtimes(
     *,
     opts: ResolveOptions,
     advice: AdviseOptions,
-    recommendation: RecommendationType | str | None = None,
     report: ReportOptions | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
 ) -> ComparisonResult:
-    """Advise ``inputs`` for each of ``runtimes`` and compare them, no lock written; with
-    ``report``, rendered and written to ``report.path`` (:mod:`advisor.advice.runtimes`)."""
+    """Advise ``inputs`` for each of ``runtimes`` and compare them (no lock written), rendered
+    as ``report`` asks (:mod:`advisor.advice.runtimes`)."""
     from advisor.advice.runtimes import advise_runtimes, check_runtime_names, parse_runtimes
     from advisor.advice.runtimes import compare_runtimes as compare
     from advisor.api.advising import run_advice
@@ -52,10 +50,9 @@ def compare_runtimes(
     check_runtime_names(runtimes)  # before any input is read or any runtime advised
     out = LockOptions(output=Path("-"), dry_run=True, command="advisor advise")
     first = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-    kind = advised_recommendation(recommendation, opts=opts, config=first.config)
+    kind = advised_recommendation(advice.recommendation, opts=opts, config=first.config)
     opts = dataclasses.replace(opts, recommendation=kind)
-    today = datetime.now(UTC).date().isoformat()
-    recipes = partial(first_recipes, advice.knowledge_dirs, date=today)
+    recipes = partial(first_recipes, advice.knowledge_dirs, date=here().today)
     choices = parse_runtimes(runtimes, known=first.config.environments, recipes=recipes)
 
     def advise_one(choice: RuntimeChoice) -> Advice:
@@ -67,8 +64,4 @@ def compare_runtimes(
     if report is None:
         return ComparisonResult(comparison=compared, report="")
     text = render_runtime_comparison(compared.to_dict(), fmt=report.format)
-    if report.path is not None and report.to_file:
-        from advisor.lockfile.write import write_output
-
-        write_output(report.path, text + "\n")  # atomic, as the advice's report
-    return ComparisonResult(comparison=compared, report=text)
+    return ComparisonResult(comparison=compared, report=report.publish(text))

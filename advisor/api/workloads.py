@@ -1,9 +1,5 @@
-"""Workloads for ``advisor advise --workload NAME``: the probes that matter to a kind of work
-(sort, matmul, groupby, strings, CSV, import …), read from the curated benchmarks.
-
-Part of the composition root, beside :mod:`advisor.api.advising`: it joins the probes
-:func:`advisor.observe.probes.workload` finds to the performance unit's
-:class:`~advisor.scoring.units.performance.Workload` (neither layer imports the other).
+"""``advisor advise --workload NAME``: the probes :func:`advisor.observe.probes.workload`
+finds joined to the performance unit's weights (neither layer imports the other).
 """
 
 from __future__ import annotations
@@ -15,25 +11,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.scoring.base import Recommendation
-    from advisor.scoring.units.performance import Workload
 
-__all__ = ["load_workload", "workload_recommendation"]
-
-
-def load_workload(name: str, *, knowledge_dirs: Sequence[Path] = ()) -> Workload:
-    """The workload ``name`` (:func:`advisor.observe.probes.workload`)."""
-    from advisor.observe.probes import workload
-    from advisor.scoring.units.performance import Workload
-
-    wanted, probes = workload(name, knowledge_dirs=knowledge_dirs)
-    return Workload(name=wanted, probes=probes)
+__all__ = ["workload_recommendation"]
 
 
 def workload_recommendation(
     kind: Recommendation, name: str, *, knowledge_dirs: Sequence[Path] = ()
 ) -> Recommendation:
-    """``kind`` weighing only the workload ``name``'s probes
-    (:func:`advisor.scoring.types.with_workload`)."""
+    """``kind`` weighing only the probes of the workload ``name``
+    (:func:`advisor.observe.probes.workload`, :func:`advisor.scoring.types.with_workload`)."""
+    from advisor.observe.probes import workload
     from advisor.scoring.types import with_workload
+    from advisor.scoring.units.performance import Workload
 
-    return with_workload(kind, load_workload(name, knowledge_dirs=knowledge_dirs))
+    wanted, probes = workload(name, knowledge_dirs=knowledge_dirs)
+    return with_workload(kind, Workload(name=wanted, probes=probes))

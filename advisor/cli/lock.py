@@ -107,37 +107,15 @@ def lock(inputs: tuple[Path, ...], **kw: object) -> None:
             server=server,
         )
     to_stdout = dry_run or (output is not None and str(output) == "-")
-    if as_json:
-        click.echo(json.dumps(_lock_json(outcome, with_text=to_stdout), indent=2))
+    if as_json:  # the report layer only then (a plain lock's start-up)
+        from advisor.report.lock import lock_json
+
+        click.echo(json.dumps(lock_json(outcome, with_text=to_stdout), indent=2))
         return
     if to_stdout:
         click.echo(outcome.text, nl=False)
     if not quiet:
         _print_summary(outcome, dry_run=dry_run)
-
-
-def _lock_json(outcome: LockOutcome, *, with_text: bool) -> dict[str, object]:
-    """``lock --json``: the path, digest, targets, pins, changes and warnings (and the lock's
-    text when it goes to stdout)."""
-    payload: dict[str, object] = {
-        "path": str(outcome.path) if outcome.path else None,
-        "digest": outcome.digest,
-        "targets": [t.name for t in outcome.targets],
-        "packages": [
-            {
-                "name": p.name,
-                "version": str(p.version),
-                "marker": p.marker,
-                "needs-build": p.needs_build,
-            }
-            for p in outcome.resolution.pins
-        ],
-        "changed": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changed],
-        "warnings": list(outcome.warnings),
-    }
-    if with_text:
-        payload["lock"] = outcome.text
-    return payload
 
 
 def _print_summary(outcome: LockOutcome, *, dry_run: bool) -> None:

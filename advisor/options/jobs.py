@@ -5,7 +5,8 @@ Just below the composition root: values the CLI, the server and Python callers b
 what it knows; :class:`FixOptions`; :class:`ReportOptions`: how and where ``advise`` reports)
 and the jobs of :mod:`advisor.api` take. Each is checked when it is made (one rule for all
 three callers: a bad value raises :class:`~advisor.errors.InputError`, which the CLI names by
-its flag), and derives the small values the layers below take. Nothing here reads a file.
+its flag), and derives the small values the layers below take. Nothing here reads a file;
+:meth:`ReportOptions.publish` writes the report a job rendered.
 """
 
 from __future__ import annotations
@@ -205,3 +206,14 @@ class ReportOptions:
         from advisor.report import render_advices
 
         return render_advices(advices, fmt=self.format, verbose=self.verbose)
+
+    def publish(self, text: str) -> str:
+        """``text`` (a rendered report: an advice's or a runtime comparison's) written to
+        :attr:`path` when it goes to a file (atomically, with a final newline); returns
+        ``text``. The one place a report is written. Raises
+        :class:`~advisor.errors.UnwritableOutput`."""
+        from advisor.lockfile.write import write_output
+
+        if self.to_file and self.path is not None:
+            write_output(self.path, text + "\n")
+        return text

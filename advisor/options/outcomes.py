@@ -4,7 +4,8 @@ Just below the composition root, so that the layers the jobs compose (and the se
 client, which rebuilds them from answers) share one definition: :class:`LockOutcome`,
 :class:`AdviceResult`, :class:`ComparisonResult` (``advise --compare-env``),
 :class:`FixOutcome` and :class:`Explanation`; and the steps' own: :class:`AdviseOutcome`
-(the advice search's) and :class:`LockedStack` (the stack a lock records). Values only.
+(the advice search's) and :class:`LockedStack` (the stack a lock records). Values only
+(:meth:`LockOutcome.write` is the one place a lock is written).
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class LockOutcome:
     warnings: tuple[str, ...] = ()
     changed: tuple[tuple[str, str | None, str | None], ...] = ()  # (name, old, new)
     requests: int = 0
+
+    def write(self) -> LockOutcome:
+        """Write :attr:`text` to :attr:`path` atomically when there is one (the offline job
+        and the ``--server`` client write here, once); returns ``self``. Raises
+        :class:`~advisor.errors.UnwritableOutput`."""
+        from advisor.lockfile.write import write_output
+
+        if self.path is not None:
+            write_output(self.path, self.text)
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
