@@ -3,11 +3,10 @@
 ``advisor serve`` opens its store once (``create_app``: one SQLite connection, or a
 PostgreSQL pool); its ``check``, ``advise`` and ``explain`` jobs get that store from the
 route (``AdviceJobs``) instead of opening one per request, never close it, and sync no
-curated folder into it: the server syncs the curated knowledge it ships once, before it
-listens. Real HTTP on 127.0.0.1 (uvicorn in a thread, a fixture index served over HTTP),
-real concurrent requests, both store backends; openings are counted by the store's own
-debug line ("opening knowledge store"), which every :func:`~advisor.knowledge.store.
-open_store` writes.
+curated folder into it (``POST /v1/knowledge/sync`` does). Real HTTP on 127.0.0.1
+(uvicorn in a thread, a fixture index served over HTTP), real concurrent requests, both
+store backends; openings are counted by the store's own debug line ("opening knowledge
+store"), which every :func:`~advisor.knowledge.store.open_store` writes.
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import pytest
 
 from tests.functional.helpers import clean_environ
-from tests.functional.serving import running
 from tests.support import IndexServer, Project, build_index, release
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 _OPENING = "opening knowledge store"
 
@@ -64,10 +63,13 @@ def test_server_jobs_share_the_servers_store_under_concurrent_requests(
     """Checks and advice searches sent at once (more than the job slots, so they overlap
     on the pool's threads) open no store: each reads the one the app opened, and their
     answers are those of the store (the advisory it holds). An explanation's advice reads
-    it too. The store stays open and usable after them."""
+    it too. The store stays open and usable after them, and no job synced the curated
+    folder into it (``POST /v1/knowledge/sync`` does)."""
     from advisor.api import CheckOptions, ResolveOptions, import_osv, lock
     from advisor.api.inputs import LockOptions
     from advisor.api.server_jobs import ServerJobs
+    from advisor.knowledge.bundled import CURATED_PREFIX
+    from advisor.knowledge.store import open_store
     from advisor.knowledge.tokens import Scope, issue_token, open_team_store
     from advisor.server.app import create_app
     from advisor.server.settings import ServerSettings
@@ -120,27 +122,9 @@ def test_server_jobs_share_the_servers_store_under_concurrent_requests(
     for answer in answers[4:6]:
         assert "lib" in answer.json()["lock"]
     assert health.status_code == 200  # no job closed the shared store
+    with open_store(knowledge_store_url) as store:  # nor synced the curated folder into it
+        sources = {s.source for s in store.stats().sources}
+    assert not any(s.startswith(f"{CURATED_PREFIX}/") for s in sources), sources
     # the check's options over the server's store sync nothing into it (its owner does)
     assert CheckOptions(shared_store=object()).curated_folder(tmp_path) is None  # type: ignore[arg-type]
     assert CheckOptions().curated_folder(tmp_path) == tmp_path
-
-
-@pytest.mark.slow
-def test_serve_syncs_the_shipped_curated_knowledge_before_listening(tmp_path: Path) -> None:
-    """A real ``advisor serve`` on a new store: the curated folder shipped is in the store
-    (as ``advisor-knowledge/…``) before the first request, said on stderr while it loads,
-    since the jobs sync nothing per request; a second start finds it current."""
-    from advisor.knowledge.bundled import CURATED_PREFIX, bundled_knowledge_dir
-    from advisor.knowledge.store import open_store
-
-    if bundled_knowledge_dir() is None:
-        pytest.skip("no curated knowledge folder ships with this installation")
-    env = clean_environ(tmp_path / "home")
-    store = f"sqlite:///{tmp_path / 'team.db'}"
-    for start in (1, 2):
-        with running(["--knowledge", store], env=env, folder=tmp_path / f"s{start}") as server:
-            with open_store(store) as opened:
-                sources = {s.source for s in opened.stats().sources}
-            said = server.err_path.read_text(encoding="utf-8")
-        assert any(s.startswith(f"{CURATED_PREFIX}/prescriptions/") for s in sources), sources
-        assert ("into the knowledge store ..." in said) is (start == 1), said

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.events import SILENT
 from advisor.knowledge.package_facts import parse_package_spec
 from advisor.knowledge.sources import Problem
 from advisor.knowledge.sources.osv_store import OsvQuery
@@ -20,7 +19,6 @@ from advisor.knowledge.store import open_store
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from advisor.events import ProgressEvents
     from advisor.knowledge.package_facts import PackageKnowledge
     from advisor.knowledge.sources.osv_store import ImportOutcome
     from advisor.knowledge.store import StoreStats
@@ -67,15 +65,13 @@ def sync(
     today: str | None = None,
     source_prefix: str = "knowledge",
     environ: Mapping[str, str] | None = None,
-    events: ProgressEvents = SILENT,
 ) -> SyncReport:
     """:func:`~advisor.knowledge.sync.sync_folder` into the store (``None``: the default)."""
     from advisor.knowledge.sync import sync_folder
 
     url = resolve_store_url(store_url, environ)
     with open_store(url) as store:
-        report = sync_folder(store, folder, today=today or _today(), source_prefix=source_prefix,
-                             events=events)  # fmt: skip
+        report = sync_folder(store, folder, today=today or _today(), source_prefix=source_prefix)
     return dataclasses.replace(report, store=url)
 
 

@@ -1,6 +1,5 @@
 """``advisor serve`` and ``advisor server token``: this process's store, cache and curated
-folder made into the server's settings (:mod:`advisor.server.settings`), the curated folder
-synced into the store once before serving (the jobs sync none), the server run
+folder made into the server's settings (:mod:`advisor.server.settings`), the server run
 (:mod:`advisor.server.runner`) with the advice jobs wired in, the tokens' clock.
 """
 
@@ -10,15 +9,13 @@ import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from advisor.api.knowledge import resolve_store_url, sync
-from advisor.events import SILENT
+from advisor.api.knowledge import resolve_store_url
 from advisor.knowledge.tokens import Scope
 from advisor.server.settings import ServeOptions, ServerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from advisor.events import ProgressEvents
     from advisor.knowledge.tokens import IssuedToken, TeamStore, Token
 
 __all__ = [
@@ -58,17 +55,13 @@ def serve(
     options: ServeOptions,
     *,
     on_listening: Callable[[str, ServerSettings], None] | None = None,
-    events: ProgressEvents = SILENT,
 ) -> None:
     """Run the server until it is stopped; ``on_listening(url, settings)`` once it listens.
     Raises before serving (:func:`advisor.server.runner.serve`)."""
     from advisor.api.server_jobs import ServerJobs
-    from advisor.knowledge.bundled import CURATED_PREFIX, bundled_knowledge_dir
     from advisor.server.runner import serve as run
 
     settings = server_settings(options)
-    if (curated := bundled_knowledge_dir()) is not None:  # the shipped rules the jobs read
-        sync(curated, store_url=settings.store_url, source_prefix=CURATED_PREFIX, events=events)
     told = None if on_listening is None else lambda url: on_listening(url, settings)
     jobs = ServerJobs(settings, environ=os.environ)
     run(settings, worker_factory=_WORKER_FACTORY, on_listening=told, jobs=jobs, sweeps=jobs)

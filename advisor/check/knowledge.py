@@ -11,7 +11,7 @@ than over SQLite on the team server. Here the store is opened at most once per r
 advisory stats read once, and the curated folder synced at most once, before the first
 rules are read; a run that needs neither (``--only hashes``, ``--osv``) never opens it.
 On the team server a run opens nothing: it reads the server's own store (shared by its
-jobs, left open, its curated folders synced by the server). With ``--osv``, the
+jobs, left open, its curated folders synced by ``POST /v1/knowledge/sync``). With ``--osv``, the
 advisories come from that dump instead of the store.
 """
 
@@ -52,7 +52,7 @@ class RunKnowledge:
 
     ``curated``: a folder (this checkout's rules) synced into the store, as
     ``source_prefix``, before the first rules are read (free when unchanged; ``None`` on
-    the server, whose store is synced by the server); ``today`` (ISO date) dates the facts
+    the server, whose store its admin syncs); ``today`` (ISO date) dates the facts
     that sync adds; ``osv``: an OSV dump (``--osv``) that the advisories come from instead
     of the store. Not thread-safe: one run, one thread (a shared store is).
     """

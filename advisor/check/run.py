@@ -52,7 +52,7 @@ class CheckOptions:
 
     knowledge: str | None = None  # store URL; None: ADVISOR_KNOWLEDGE or the default store
     #: an open store read instead of ``knowledge``'s: the team server's, shared by its jobs
-    #: (never closed by the check; no curated folder synced into it: the server does that)
+    #: (never closed by the check; no curated folder synced into it: its owner does that)
     shared_store: KnowledgeStore | None = field(default=None, repr=False)
     osv: Path | None = None  # an OSV dump (zip or folder) instead of the store's advisories
     online: bool = False

@@ -10,7 +10,6 @@ import click
 
 from advisor.cli._app import cli
 from advisor.cli._common import knowledge_store_option
-from advisor.events import SilentProgress
 
 if TYPE_CHECKING:
     from advisor.api.serving import ServerSettings
@@ -20,14 +19,6 @@ __all__ = ["serve_command", "server_group"]
 # the same words as advisor.api.serving.SCOPES (a test holds them equal); written out so
 # that `import advisor.cli` does not load the server's modules
 _SCOPES = ("read", "write", "admin")
-
-
-class _StartSteps(SilentProgress):
-    """What the server does before it listens (the curated knowledge synced into a store
-    that lacks it: seconds), one line each on stderr: a live display would outlast it."""
-
-    def working(self, what: str) -> None:
-        click.echo(f"advisor serve: {what} ...", err=True)
 
 
 @cli.command("serve")
@@ -161,7 +152,6 @@ def serve_command(
             public_url=public_url,
         ),
         on_listening=listening,
-        events=_StartSteps(),
     )
 
 

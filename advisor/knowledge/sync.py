@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.events import SILENT
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from advisor.events import ProgressEvents
     from advisor.knowledge.sources import Problem
     from advisor.knowledge.store import KnowledgeStore, PutResult
 
@@ -61,13 +59,9 @@ def sync_folders(
     folders: Iterable[tuple[Path, str]],
     *,
     today: str,
-    events: ProgressEvents = SILENT,
 ) -> tuple[SyncReport, ...]:
     """:func:`sync_folder` of each ``(folder, source prefix)`` of ``folders``, in order."""
-    return tuple(
-        sync_folder(store, f, today=today, source_prefix=prefix, events=events)
-        for f, prefix in folders
-    )
+    return tuple(sync_folder(store, f, today=today, source_prefix=p) for f, p in folders)
 
 
 def sync_folder(
@@ -76,7 +70,6 @@ def sync_folder(
     *,
     today: str,
     source_prefix: str = "knowledge",
-    events: ProgressEvents = SILENT,
 ) -> SyncReport:
     """Load ``folder`` (a ``knowledge/`` folder) into ``store``.
 
@@ -89,31 +82,16 @@ def sync_folder(
     its good records are upserted without removing anything (a typo never wipes a file's
     rules); its digest is not recorded, so the next sync reads it again, and the folder
     digest is recorded only when there were no problems. ``today`` (ISO date) goes into the
-    provenance of new facts. Cost: one folder digest when nothing changed; else a load
-    (seconds for the curated folder shipped, into an empty store), reported to ``events``
-    as a step.
+    provenance of new facts. Cost: one folder digest when nothing changed.
     """
-    from advisor.knowledge.sources.folder import content_digest
+    from advisor.knowledge.sources.folder import content_digest, load_knowledge_folder
+    from advisor.knowledge.validate import check_files
 
     key = str(folder.resolve())
     digest = content_digest(folder)
     if store.get_meta(_DIGEST_META + key) == digest:
         return SyncReport(folder=str(folder), digest=digest, skipped=True)
-    step = f"syncing {folder} into the knowledge store"
-    events.working(step)
-    try:
-        return _sync(store, folder, key=key, digest=digest, today=today, prefix=source_prefix)
-    finally:
-        events.work_finished(step)
-
-
-def _sync(
-    store: KnowledgeStore, folder: Path, *, key: str, digest: str, today: str, prefix: str
-) -> SyncReport:
-    from advisor.knowledge.sources.folder import load_knowledge_folder
-    from advisor.knowledge.validate import check_files
-
-    loaded = load_knowledge_folder(folder, date=today, source_prefix=prefix)
+    loaded = load_knowledge_folder(folder, date=today, source_prefix=source_prefix)
     problems = sorted(
         {*loaded.problems, *check_files(loaded.files)},
         key=lambda p: (p.file, p.line, p.field, p.message),

@@ -89,7 +89,7 @@ class AdviseOptions:
     strict: bool = False  # --strict: an advisory no release fixes fails the advice
     verify: bool = False  # install and import each accepted stack here first (--verify)
     #: an open store read instead of ``knowledge``'s: the team server's, shared by its jobs
-    #: (never closed by the advice; no curated folder synced into it: the server does that)
+    #: (never closed by the advice; no curated folder synced into it: its owner does that)
     shared_store: KnowledgeStore | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:

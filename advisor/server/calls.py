@@ -110,11 +110,11 @@ class AdviceJobs(Protocol):
     returns the JSON answer (builtins only). ``store`` is the server's own store, which
     every job of the process shares (the app opened it: one connection for SQLite, a pool
     for PostgreSQL, both safe across the job threads): a job reads and writes it, never
-    closes it, and syncs no curated folder into it (the server does, at start and on
-    ``POST /v1/knowledge/sync``). Errors are :class:`~advisor.errors.AdvisorError`
-    subclasses (a conflict is a :class:`~advisor.errors.NoViableStack`); anything else is a
-    bug. ``deadline`` is the ``time.monotonic()`` instant the answer is due by. Cost: a
-    whole lock, advice search or check (seconds), reading the server's shared cache.
+    closes it, and syncs no curated folder into it (``POST /v1/knowledge/sync`` does).
+    Errors are :class:`~advisor.errors.AdvisorError` subclasses (a conflict is a
+    :class:`~advisor.errors.NoViableStack`); anything else is a bug. ``deadline`` is the
+    ``time.monotonic()`` instant the answer is due by. Cost: a whole lock, advice search
+    or check (seconds), reading the server's shared cache.
     """
 
     def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
