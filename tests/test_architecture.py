@@ -95,10 +95,12 @@ LAYERS: dict[str, frozenset[str] | None] = {
     # ResolveOptions split into each layer's small value, the lock's record made from the
     # options and back (lockfile), the outcomes (advice, scoring: their values), how advise
     # reports (report: the format); what the server's client and the jobs share;
-    # resolution: the stack search's bounds (SearchOptions) that AdviseOptions derives
+    # resolution: the stack search's bounds (SearchOptions) that AdviseOptions derives;
+    # knowledge: the team server's open store an advice may be given (AdviseOptions.
+    # shared_store) and the source prefix of the curated folder it syncs
     "options": frozenset(
         {"errors", "models", "environment", "index", "request", "config", "lockfile"}
-        | {"advice", "scoring", "report", "resolution"}
+        | {"advice", "scoring", "report", "resolution", "knowledge"}
     ),
     "api": None,
     # the CLI parses, calls one api function per command and renders: it reaches the layers

@@ -8,6 +8,7 @@ the curated folder once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ def test_a_run_opens_the_store_once_and_reads_its_stats_once(tmp_path: Path) -> 
 
     def opener() -> Any:
         opened.append(url)
-        return _Counted(open_store(url), calls)
+        return contextlib.closing(_Counted(open_store(url), calls))
 
     knowledge = RunKnowledge(open_store=opener, curated=curated, today="2026-12-07")
     try:
@@ -101,6 +102,30 @@ def test_a_run_opens_the_store_once_and_reads_its_stats_once(tmp_path: Path) -> 
     assert calls["close"] == 1
     knowledge.close()  # closing again: nothing to close
     assert calls["close"] == 1
+
+
+def test_a_run_over_a_shared_store_neither_closes_nor_syncs_it(tmp_path: Path) -> None:
+    """The team server's store, lent to each check run: read, never closed, no curated
+    folder synced into it (the server syncs it)."""
+    from advisor.api.checking import CheckOptions
+    from advisor.knowledge.store import store_opener
+
+    url = _store(tmp_path)
+    curated = tmp_path / "curated"
+    (curated / "prescriptions").mkdir(parents=True)
+    (curated / "prescriptions" / "lib.yaml").write_text(RULE, encoding="utf-8")
+    with open_store(url) as shared:
+        opts = CheckOptions(shared_store=shared)
+        lent = store_opener("unused", shared=shared)
+        folder = opts.curated_folder(curated)
+        knowledge = RunKnowledge(open_store=lent, curated=folder, today="2026-12-07")
+        for _ in range(2):
+            assert [a.id for a in knowledge.advisories(["lib"]).by_package["lib"]] == [
+                "GHSA-test-0001"
+            ]
+            assert knowledge.prescriptions(["lib"]) == []  # nothing synced
+            knowledge.close()
+        assert shared.stats().total == 1  # still open: its owner closes it
 
 
 def test_a_run_that_reads_nothing_opens_nothing(tmp_path: Path) -> None:

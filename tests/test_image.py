@@ -22,7 +22,6 @@ import pytest
 from click.testing import CliRunner
 
 from advisor.api import ImageOptions
-from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.context import ResolveOptions
 from advisor.api.imaging import ImageOutcome, generate, list_recipes
 from advisor.cli import cli
@@ -31,6 +30,7 @@ from advisor.errors import InputError, NoViableStack
 from advisor.image.containerfile import ContainerfileSpec, render_containerfile
 from advisor.image.recipes import find_recipe, load_recipes
 from advisor.image.target import recipe_target
+from advisor.knowledge.bundled import bundled_knowledge_dir
 from advisor.knowledge.sources.folder import load_knowledge_folder
 from tests.support.index import Project, release
 

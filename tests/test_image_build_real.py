@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from advisor.api import BuildOptions, ImageOptions
-from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.building import build_image
 from advisor.api.context import ResolveOptions
 from advisor.api.imaging import generate
 from advisor.image.base_facts import parse_base_facts
+from advisor.knowledge.bundled import bundled_knowledge_dir
 from advisor.knowledge.schema import BuildObservation
 from advisor.knowledge.store import open_store
 from tests.container_conftest import skip_or_fail

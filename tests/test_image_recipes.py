@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from advisor.api import ImageOptions, generate_images
-from advisor.api.advising import bundled_knowledge_dir
 from advisor.api.imaging import generate
 from advisor.cli import cli
 from advisor.errors import InputError
+from advisor.knowledge.bundled import bundled_knowledge_dir
 from tests.support.index import Project, release
 from tests.test_image import (  # noqa: F401 - cli_env is a fixture
     GOLDEN_FILES,

@@ -141,7 +141,7 @@ def test_an_advice_knowledge_syncs_its_folders_once_its_dump_is_read(tmp_path: P
     from datetime import date
 
     from advisor.errors import AdvisorError
-    from advisor.knowledge.store import open_store
+    from advisor.knowledge.store import open_store, store_opener
     from advisor.scoring.knowledge_view import advice_knowledge
 
     folder = tmp_path / "knowledge"
@@ -153,11 +153,12 @@ def test_an_advice_knowledge_syncs_its_folders_once_its_dump_is_read(tmp_path: P
     day = date(2026, 12, 1)
     with (
         pytest.raises(AdvisorError),
-        advice_knowledge(url, folders=[(folder, "knowledge")], osv=bad, today=day),
+        advice_knowledge(store_opener(url), folders=[(folder, "knowledge")], osv=bad, today=day),
     ):
         pass
     assert not (tmp_path / "k.db").exists()  # nothing synced, no store made
-    with advice_knowledge(url, folders=[(folder, "knowledge")], osv=None, today=day) as opened:
+    opener = store_opener(url)
+    with advice_knowledge(opener, folders=[(folder, "knowledge")], osv=None, today=day) as opened:
         knowledge, _, as_of = opened
         assert [o.id for o in knowledge.for_package("alpha-pkg")] == ["r1"]
         assert as_of is None  # no advisories loaded

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from advisor import __version__
-from advisor.api.advising import bundled_knowledge_dir
 from advisor.errors import InputError
-from advisor.knowledge.bundled import recipes_folder
+from advisor.knowledge.bundled import bundled_knowledge_dir, recipes_folder
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -364,8 +364,15 @@ def test_a_call_runs_on_the_servers_indexes_cache_and_store(tmp_path: Path) -> N
     """What the server's jobs run (server/job_options.py): the call's own options, but the
     server's indexes, cache and store whatever the call says, and a lock that stays a dry
     run (it goes back to the client)."""
-    from advisor.server.calls import LockCall, SearchSpec, TargetSpec
-    from advisor.server.job_options import explain_options, lock_run, search_options, time_left
+    from advisor.knowledge.store import open_store
+    from advisor.server.calls import CheckCall, LockCall, SearchSpec, TargetSpec
+    from advisor.server.job_options import (
+        check_run,
+        explain_options,
+        lock_run,
+        search_options,
+        time_left,
+    )
     from advisor.server.settings import ServerSettings
 
     settings = ServerSettings(
@@ -396,8 +403,14 @@ def test_a_call_runs_on_the_servers_indexes_cache_and_store(tmp_path: Path) -> N
         "security",
     )
     assert run.out.output == tmp_path / "sub" / "pylock.toml" and run.out.dry_run
-    search = search_options(call, settings=settings, left=time_left(100.0, 80.0))
-    assert (search.count, search.budget, search.seed) == (2, 5, 7)
-    assert search.time_limit == 15.0 and search.knowledge == "sqlite:///team.db"
-    assert time_left(100.0, 99.0) == 1.0  # never nothing
-    assert explain_options(settings, left=1000.0).knowledge == "sqlite:///team.db"
+    with open_store(":memory:") as store:  # the server's own, which every job shares
+        search = search_options(call, left=time_left(100.0, 80.0), store=store)
+        assert (search.count, search.budget, search.seed) == (2, 5, 7)
+        assert search.time_limit == 15.0 and search.shared_store is store
+        assert str(search.recommendation) == "security" and search.curated_folders(tmp_path) == ()
+        assert time_left(100.0, 99.0) == 1.0  # never nothing
+        explained = explain_options(settings, left=1000.0, store=store)
+        assert explained.shared_store is store and explained.knowledge == "sqlite:///team.db"
+        paths, checked = check_run(CheckCall(files={}, paths=("a",)), store=store)
+        assert paths == (Path("a"),) and checked.shared_store is store
+        assert checked.curated_folder(tmp_path) is None

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor._version import TOOL
-from advisor.api.bundled import bundled_knowledge_dir
 from advisor.events import SILENT
 from advisor.options.jobs import AdviseOptions
 from advisor.options.outcomes import AdviseOutcome
@@ -32,27 +31,22 @@ if TYPE_CHECKING:
     from advisor.scoring.base import Recommendation
     from advisor.scoring.knowledge_view import StoreKnowledge
 
-__all__ = [
-    "AdviseOptions",
-    "AdviseOutcome",
-    "bundled_knowledge_dir",
-    "open_knowledge",
-    "run_advice",
-    "verifying",
-]
+__all__ = ["AdviseOptions", "AdviseOutcome", "open_knowledge", "run_advice", "verifying"]
 
 
 def open_knowledge(
     advise: AdviseOptions, environ: Mapping[str, str]
 ) -> AbstractContextManager[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
-    """:func:`~advisor.scoring.knowledge_view.advice_knowledge` of ``advise``'s store and
-    curated folders (:meth:`AdviseOptions.curated_folders`)."""
-    from advisor.knowledge.store import default_store_url
+    """:func:`~advisor.scoring.knowledge_view.advice_knowledge` of ``advise``'s store (its
+    shared one, else its URL's) and curated folders (:meth:`AdviseOptions.curated_folders`)."""
+    from advisor.knowledge.bundled import bundled_knowledge_dir
+    from advisor.knowledge.store import choose_store_url, store_opener
     from advisor.scoring.knowledge_view import advice_knowledge
 
-    url = advise.knowledge or default_store_url(environ)
+    store = store_opener(choose_store_url(advise.knowledge, environ), shared=advise.shared_store)
     folders = advise.curated_folders(bundled_knowledge_dir())
-    return advice_knowledge(url, folders=folders, osv=advise.osv, today=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    return advice_knowledge(store, folders=folders, osv=advise.osv, today=today)
 
 
 def run_advice(

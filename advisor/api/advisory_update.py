@@ -1,6 +1,5 @@
-"""``advisor knowledge update``: OSV's advisory dump swapped into the store. Composition
-only: the dump's URL, the cache folder, pip's network settings and the store, handed to
-:func:`~advisor.knowledge.sources.osv_store.update_from_dump`.
+"""``advisor knowledge update``: the dump's URL, the cache folder, pip's fetcher and the store
+handed to :func:`~advisor.knowledge.sources.osv_store.update_from_dump`.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def update_advisories(
     """Update the store (``None``: the default) from the dump :func:`dump_url` names."""
     from advisor.api.context import default_cache_dir
     from advisor.api.knowledge import _today, resolve_store_url
-    from advisor.index.settings import load_pip_settings
+    from advisor.index.settings import pip_fetcher
     from advisor.knowledge.sources.osv_dump import dump_download_path
     from advisor.knowledge.sources.osv_store import update_from_dump
     from advisor.knowledge.store import open_store
@@ -55,9 +54,9 @@ def update_advisories(
     store = resolve_store_url(store_url, environ)
     source = dump_url(url, environ=environ, cwd=cwd)
     dest = dump_download_path(default_cache_dir(environ) / "osv", source)
-    network = load_pip_settings(environ=environ, cwd=cwd).network_settings()
+    fetcher = pip_fetcher(environ, cwd, events=events)
     with open_store(store) as opened:
         outcome = update_from_dump(
-            opened, url=source, dest=dest, network=network, today=today or _today(), events=events
+            opened, url=source, dest=dest, fetcher=fetcher, today=today or _today(), events=events
         )
     return dataclasses.replace(outcome, store=store)

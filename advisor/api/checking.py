@@ -47,13 +47,13 @@ def run_check(
     from advisor.check.knowledge import HostSources, RunKnowledge
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.bundled import bundled_knowledge_dir
-    from advisor.knowledge.store import choose_store_url, open_store
+    from advisor.knowledge.store import choose_store_url, store_opener
 
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     now = datetime.now(UTC) if now is None else now
-    url = choose_store_url(opts.knowledge, environ)
-    knowledge = RunKnowledge(open_store=partial(open_store, url), curated=bundled_knowledge_dir(),
+    store = store_opener(choose_store_url(opts.knowledge, environ), shared=opts.shared_store)
+    knowledge = RunKnowledge(open_store=store, curated=opts.curated_folder(bundled_knowledge_dir()),
                              today=now.date().isoformat(), osv=opts.osv)  # fmt: skip
     sources = HostSources(knowledge=knowledge, detect=RuntimeEnvironment.detect,
                           build_targets=_targets, index=partial(_open_index, environ, cwd, events),

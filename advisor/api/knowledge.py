@@ -1,7 +1,5 @@
-"""The knowledge jobs: validate, sync, import OSV, show, stats.
-
-Composition only: the store URL (the process environment), the store, the clock and pip's
-network settings, handed to the knowledge layer that decides (:mod:`advisor.knowledge`).
+"""The knowledge jobs: validate, sync, import OSV, show, stats. Composition only: the store
+URL, the store, the clock and pip's network settings handed to :mod:`advisor.knowledge`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from advisor.knowledge.freshness import advisory_data
 from advisor.knowledge.package_facts import parse_package_spec
 from advisor.knowledge.sources import Problem
 from advisor.knowledge.sources.osv_store import OsvQuery
@@ -30,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "OsvQuery",
     "Problem",
-    "advisory_data",
     "import_osv",
     "resolve_store_url",
     "show",
@@ -88,17 +84,15 @@ def import_osv(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> ImportOutcome:
-    """:func:`~advisor.knowledge.sources.osv_store.import_advisories`, with pip's network
-    settings for ``environ``/``cwd``."""
-    from advisor.index.settings import load_pip_settings
+    """:func:`~advisor.knowledge.sources.osv_store.import_advisories`."""
+    from advisor.index.settings import pip_fetcher
     from advisor.knowledge.sources.osv_store import import_advisories
 
     environ = os.environ if environ is None else environ
     url = resolve_store_url(store_url, environ)
-    pip = partial(load_pip_settings, environ=environ, cwd=cwd or Path.cwd())
+    fetcher = partial(pip_fetcher, environ, cwd or Path.cwd())  # only an API import connects
     outcome = import_advisories(source, open_store=partial(open_store, url), query=query,
-                                date=today or _today(),
-                                network=lambda: pip().network_settings())  # fmt: skip
+                                date=today or _today(), fetcher=fetcher)  # fmt: skip
     return dataclasses.replace(outcome, store=url)
 
 
@@ -112,14 +106,14 @@ def show(
     environ: Mapping[str, str] | None = None,
     server: str | None = None,
 ) -> PackageKnowledge:
-    """:func:`~advisor.knowledge.package_facts.package_knowledge` (``name`` may be
-    ``NAME==VERSION``), or that of the team server at ``server``."""
+    """:func:`~advisor.knowledge.package_facts.package_knowledge` of ``name`` (or
+    ``NAME==VERSION``), here or on ``server``."""
     from advisor.knowledge.package_facts import package_knowledge
 
     if version is None:
         name, version = parse_package_spec(name)
     if server:
-        from advisor.api.remote_knowledge import remote_show
+        from advisor.api.remote import remote_show
 
         return remote_show(server, name, version, source=source, recorder=recorder)
     with open_store(resolve_store_url(store_url, environ)) as store:
@@ -133,8 +127,7 @@ def stats(
     recorder: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> StoreStats:
-    """The store's :meth:`~advisor.knowledge.store.KnowledgeStore.stats`, with this
-    machine's recorder id (never creating one)."""
+    """The store's stats, with this machine's recorder id (never creating one)."""
     from advisor.observe.recorder import detect_recorder
 
     with open_store(resolve_store_url(store_url, environ)) as store:

@@ -10,11 +10,14 @@ curated folder's sync, rules), which made a check over PostgreSQL about three ti
 than over SQLite on the team server. Here the store is opened at most once per run, its
 advisory stats read once, and the curated folder synced at most once, before the first
 rules are read; a run that needs neither (``--only hashes``, ``--osv``) never opens it.
-With ``--osv``, the advisories come from that dump instead of the store.
+On the team server a run opens nothing: it reads the server's own store (shared by its
+jobs, left open, its curated folders synced by ``POST /v1/knowledge/sync``). With ``--osv``, the
+advisories come from that dump instead of the store.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +26,7 @@ from advisor.check.sources import (
     advisories_from_store,
     prescriptions_from_store,
 )
+from advisor.knowledge.bundled import CURATED_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from advisor.config import AdvisorConfig
     from advisor.environment import RuntimeEnvironment
     from advisor.knowledge.schema import Prescription
-    from advisor.knowledge.store import KnowledgeStore
+    from advisor.knowledge.store import KnowledgeStore, StoreOpener
     from advisor.lockfile.record import IndexRecord
 
 __all__ = ["HostSources", "RunKnowledge"]
@@ -42,27 +46,30 @@ __all__ = ["HostSources", "RunKnowledge"]
 
 @dataclass(slots=True, kw_only=True)
 class RunKnowledge:
-    """The advisories and rules of the store ``open_store`` opens (called at most once),
-    for one check run; :meth:`close` closes the store if it was opened.
+    """The advisories and rules of the store ``open_store`` gives (called at most once:
+    :func:`~advisor.knowledge.store.store_opener`), for one check run; :meth:`close` ends
+    the run's hold on it (closing a store the run opened, never a shared one).
 
     ``curated``: a folder (this checkout's rules) synced into the store, as
-    ``source_prefix``, before the first rules are read (free when unchanged); ``today``
-    (ISO date) dates the facts that sync adds; ``osv``: an OSV dump (``--osv``) that the
-    advisories come from instead of the store. Not thread-safe: one run, one thread.
+    ``source_prefix``, before the first rules are read (free when unchanged; ``None`` on
+    the server, whose store its admin syncs); ``today`` (ISO date) dates the facts
+    that sync adds; ``osv``: an OSV dump (``--osv``) that the advisories come from instead
+    of the store. Not thread-safe: one run, one thread (a shared store is).
     """
 
-    open_store: Callable[[], KnowledgeStore]
+    open_store: StoreOpener
     curated: Path | None = None
     osv: Path | None = None
-    source_prefix: str = "advisor-knowledge"
+    source_prefix: str = CURATED_PREFIX
     today: str
     _store: KnowledgeStore | None = field(default=None, init=False)
+    _held_open: ExitStack = field(default_factory=ExitStack, init=False)
     _synced: bool = field(default=False, init=False)
     _held: tuple[int, date | None] | None = field(default=None, init=False)
 
     def _opened(self) -> KnowledgeStore:
         if self._store is None:
-            self._store = self.open_store()
+            self._store = self._held_open.enter_context(self.open_store())
         return self._store
 
     def advisories(self, names: Sequence[str]) -> AdvisoryData:
@@ -93,10 +100,10 @@ class RunKnowledge:
         return prescriptions_from_store(store.for_packages(names, kinds=["prescription"]))
 
     def close(self) -> None:
-        """Close the store if it was opened (it may be opened again afterwards)."""
-        if self._store is not None:
-            store, self._store = self._store, None
-            store.close()
+        """Let go of the store, closing it if the run opened it (it may be asked for again
+        afterwards)."""
+        self._store = None
+        self._held_open.close()
 
 
 @dataclass(slots=True, kw_only=True)

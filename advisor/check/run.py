@@ -11,7 +11,7 @@ which the composition root (``api/checking.py``) implements. Offline unless
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from advisor.check.sources import CheckSources
     from advisor.config import AdvisorConfig
+    from advisor.knowledge.store import KnowledgeStore
     from advisor.lockfile.pylock import LockedPackage
     from advisor.lockfile.record import LockRecord
     from advisor.policy import Policy
@@ -50,6 +51,9 @@ class CheckOptions:
     ``--fix``, a requirements lock's ``--inputs`` and ``--only`` (every check when empty)."""
 
     knowledge: str | None = None  # store URL; None: ADVISOR_KNOWLEDGE or the default store
+    #: an open store read instead of ``knowledge``'s: the team server's, shared by its jobs
+    #: (never closed by the check; no curated folder synced into it: its owner does that)
+    shared_store: KnowledgeStore | None = field(default=None, repr=False)
     osv: Path | None = None  # an OSV dump (zip or folder) instead of the store's advisories
     online: bool = False
     fix: bool = False
@@ -59,6 +63,11 @@ class CheckOptions:
 
     def wants(self, group: str) -> bool:
         return not self.only or group in self.only
+
+    def curated_folder(self, bundled: Path | None) -> Path | None:
+        """The folder a check syncs into its store before reading rules: the checkout's
+        ``bundled`` one, but none into a :attr:`shared_store` (its owner keeps it synced)."""
+        return None if self.shared_store is not None else bundled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

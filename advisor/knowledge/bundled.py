@@ -3,7 +3,7 @@ or the copy an installed wheel put under ``<prefix>/share/stack-advisor``.
 
 Part of the knowledge layer, beside the loader of the curated folders
 (:mod:`advisor.knowledge.sources.folder`): the advise, check, image and bench jobs all find
-the curated folder through here (re-exported by :mod:`advisor.api.bundled`).
+the curated folder through here, and sync it into a store under :data:`CURATED_PREFIX`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from advisor.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["bundled_knowledge_dir", "default_benchmarks_dir", "recipes_folder"]
+__all__ = ["CURATED_PREFIX", "bundled_knowledge_dir", "default_benchmarks_dir", "recipes_folder"]
+
+#: the source prefix of the shipped curated folder's facts in a store (``advisor-knowledge/
+#: prescriptions/numpy.yaml``), so a project's own folder laid out the same way
+#: (``knowledge/prescriptions/numpy.yaml``) never replaces them, nor they it
+CURATED_PREFIX = "advisor-knowledge"
 
 
 def bundled_knowledge_dir(

@@ -4,7 +4,8 @@ Sits between the loaders (OSV, the repository's ``knowledge/`` folder, observe r
 ``put`` observations, and the graph, scoring and report layers, which read them back by
 package or by kind. :func:`open_store` picks the backend from a URL; the backends
 (:mod:`.sqlite_store`, :mod:`.postgres_store`) hold only SQL and driver code. Here: the
-protocol, its error, and store URLs (parsing, the default, redaction). What the backends
+protocol, its error, store URLs (parsing, the default, redaction), and how a run gets its
+store (:func:`store_opener`: opened for the run, or one its owner shares). What the backends
 share without SQL (observations as rows, what a ``put`` changes, decoding payloads, stats)
 and the value types the protocol returns are :mod:`advisor.knowledge.store_rows`'s; those
 its methods name are re-exported here, with the protocol they belong to.
@@ -12,16 +13,19 @@ its methods name are re-exported here, with the protocol they belong to.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from advisor.errors import AdvisorError, InputError
 from advisor.knowledge.store_rows import PutResult, StoreProblem, StoreStats
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+    from contextlib import AbstractContextManager
     from types import TracebackType
     from typing import Self
 
@@ -31,12 +35,14 @@ __all__ = [
     "KnowledgeStore",
     "KnowledgeStoreError",
     "PutResult",
+    "StoreOpener",
     "StoreProblem",
     "StoreStats",
     "choose_store_url",
     "default_store_url",
     "open_store",
     "sqlite_path",
+    "store_opener",
 ]
 
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
@@ -208,3 +214,19 @@ def open_store(url: str, *, pool_size: int | None = None) -> KnowledgeStore:
         f"knowledge store: unsupported URL {redact_url(text)!r}; use sqlite:///path.db, "
         "a file path, or postgresql://user@host:port/database"
     )
+
+
+#: How a run gets its store: called once, when the run first needs it; leaving the context
+#: ends the run's hold on it (closing it only when the run opened it).
+StoreOpener: TypeAlias = "Callable[[], AbstractContextManager[KnowledgeStore]]"
+
+
+def store_opener(url: str, *, shared: KnowledgeStore | None = None) -> StoreOpener:
+    """The run's store: ``shared``, a store its owner opened for many runs (the team
+    server's, one connection or pool for every job of a process), handed out as it is and
+    left open; else the store at ``url``, opened when the run asks (:func:`open_store`) and
+    closed when it is done. Cost: nothing until called."""
+    if shared is not None:
+        lent: KnowledgeStore = shared
+        return lambda: contextlib.nullcontext(lent)
+    return partial(open_store, url)

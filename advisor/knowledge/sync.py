@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,10 +19,14 @@ from typing import TYPE_CHECKING
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from advisor.knowledge.sources import Problem
     from advisor.knowledge.store import KnowledgeStore, PutResult
 
-__all__ = ["SyncReport", "sync_folder"]
+__all__ = ["SyncReport", "sync_folder", "sync_folders"]
+
+_log = logging.getLogger(__name__)
 
 _DIGEST_META = "sync-digest:"  # + folder: the content digest of the last clean sync
 _FILES_META = "sync-files:"  # + folder: JSON {source: sha256 of the file, "" if it had problems}
@@ -52,8 +57,22 @@ class SyncReport:
         return redact_url(self.store)
 
 
+def sync_folders(
+    store: KnowledgeStore,
+    folders: Iterable[tuple[Path, str]],
+    *,
+    today: str,
+) -> tuple[SyncReport, ...]:
+    """:func:`sync_folder` of each ``(folder, source prefix)`` of ``folders``, in order."""
+    return tuple(sync_folder(store, f, today=today, source_prefix=p) for f, p in folders)
+
+
 def sync_folder(
-    store: KnowledgeStore, folder: Path, *, today: str, source_prefix: str = "knowledge"
+    store: KnowledgeStore,
+    folder: Path,
+    *,
+    today: str,
+    source_prefix: str = "knowledge",
 ) -> SyncReport:
     """Load ``folder`` (a ``knowledge/`` folder) into ``store``.
 
@@ -72,6 +91,7 @@ def sync_folder(
     from advisor.knowledge.validate import check_files
 
     key = str(folder.resolve())
+    _log.debug("syncing curated folder %s", key)
     digest = content_digest(folder)
     if store.get_meta(_DIGEST_META + key) == digest:
         return SyncReport(folder=str(folder), digest=digest, skipped=True)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from advisor.advice.remedy import RemedyOptions
     from advisor.advice.verification import StackVerifier
     from advisor.config import AdvisorConfig
+    from advisor.knowledge.store import KnowledgeStore
     from advisor.report import ReportFormat
     from advisor.resolution.search import SearchOptions
     from advisor.scoring.advice import Advice
@@ -88,6 +89,9 @@ class AdviseOptions:
     allow_sdist: bool = False  # --allow-sdist: testing may pick direct versions without wheels
     strict: bool = False  # --strict: an advisory no release fixes fails the advice
     verify: bool = False  # install and import each accepted stack here first (--verify)
+    #: an open store read instead of ``knowledge``'s: the team server's, shared by its jobs
+    #: (never closed by the advice; no curated folder synced into it: its owner does that)
+    shared_store: KnowledgeStore | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # the one rule of the search's bounds: the CLI and the server build this value too
@@ -145,11 +149,15 @@ class AdviseOptions:
 
     def curated_folders(self, bundled: Path | None) -> tuple[tuple[Path, str], ...]:
         """The curated folders an advice syncs into its store first, each with the source
-        prefix its facts get: ``knowledge_dirs``, then the checkout's ``bundled`` folder."""
+        prefix its facts get: ``knowledge_dirs``, then the checkout's ``bundled`` folder
+        (:data:`~advisor.knowledge.bundled.CURATED_PREFIX`); none into a
+        :attr:`shared_store`, which its owner keeps synced."""
+        from advisor.knowledge.bundled import CURATED_PREFIX
+
+        if self.shared_store is not None:
+            return ()
         folders = dict.fromkeys([*self.knowledge_dirs, *([bundled] if bundled else [])])
-        # the checkout's curated rules under their own source, so a project folder laid
-        # out the same way (prescriptions/numpy.yaml) never replaces them, nor they it
-        return tuple((f, "advisor-knowledge" if f == bundled else "knowledge") for f in folders)
+        return tuple((f, CURATED_PREFIX if f == bundled else "knowledge") for f in folders)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.knowledge.schema import Observation
-    from advisor.knowledge.store import KnowledgeStore
+    from advisor.knowledge.store import KnowledgeStore, StoreOpener
 
 __all__ = ["StaticKnowledge", "StoreKnowledge", "advice_knowledge", "advisory_view"]
 
@@ -143,21 +143,25 @@ def advisory_view(url: str) -> Iterator[StoreKnowledge | None]:
 
 @contextmanager
 def advice_knowledge(
-    url: str, *, folders: Iterable[tuple[Path, str]], osv: Path | None, today: date
+    open_store: StoreOpener,
+    *,
+    folders: Iterable[tuple[Path, str]],
+    osv: Path | None,
+    today: date,
 ) -> Iterator[tuple[StoreKnowledge, KnowledgeStore, str | None]]:
-    """What an advice scores with: the store at ``url`` after a sync of each curated folder
-    of ``folders`` (with its source prefix; free when unchanged), plus the advisories of the
-    ``osv`` dump (read first: a bad dump changes nothing); the store, closed on the way out;
-    and how current the advisories are (ISO day; ``None``: none loaded)."""
+    """What an advice scores with: the store ``open_store`` gives
+    (:func:`~advisor.knowledge.store.store_opener`) after a sync of each curated folder of
+    ``folders`` (with its source prefix; free when unchanged), plus the advisories of the
+    ``osv`` dump (read first: a bad dump changes nothing, and no store is opened); the
+    store, let go of on the way out; and how current the advisories are (ISO day; ``None``:
+    none loaded)."""
     from advisor.knowledge.freshness import advisory_data
     from advisor.knowledge.sources.osv_import import load_osv
-    from advisor.knowledge.store import open_store
-    from advisor.knowledge.sync import sync_folder
+    from advisor.knowledge.sync import sync_folders
 
     dump = load_osv(osv, date=today.isoformat()) if osv is not None else None
-    with open_store(url) as store:
-        for folder, prefix in folders:
-            sync_folder(store, folder, today=today.isoformat(), source_prefix=prefix)
+    with open_store() as store:
+        sync_folders(store, folders, today=today.isoformat())
         as_of = (dump.newest_modified or today) if dump is not None else advisory_data(store)[1]
         extra = list(dump.advisories) if dump is not None else []
         yield StoreKnowledge(store, extra=extra), store, as_of.isoformat() if as_of else None

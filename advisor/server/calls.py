@@ -23,6 +23,8 @@ from advisor.options.jobs import AdviseOptions
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from advisor.knowledge.store import KnowledgeStore
+
 __all__ = ["AdviceJobs", "CheckCall", "ExplainCall", "LockCall", "SearchSpec", "TargetSpec"]
 
 _SEARCH = AdviseOptions()  # the search's defaults, as offline
@@ -105,23 +107,28 @@ class AdviceJobs(Protocol):
     """The work behind the advice endpoints, done by the composition root in a worker thread.
 
     Each method runs a whole job over ``folder``, where the call's files were written, and
-    returns the JSON answer (builtins only). Errors are :class:`~advisor.errors.AdvisorError`
-    subclasses (a conflict is a :class:`~advisor.errors.NoViableStack`); anything else is a
-    bug. ``deadline`` is the ``time.monotonic()`` instant the answer is due by. Cost: a
-    whole lock, advice search or check (seconds), reading the server's shared cache.
+    returns the JSON answer (builtins only). ``store`` is the server's own store, which
+    every job of the process shares (the app opened it: one connection for SQLite, a pool
+    for PostgreSQL, both safe across the job threads): a job reads and writes it, never
+    closes it, and syncs no curated folder into it (``POST /v1/knowledge/sync`` does).
+    Errors are :class:`~advisor.errors.AdvisorError` subclasses (a conflict is a
+    :class:`~advisor.errors.NoViableStack`); anything else is a bug. ``deadline`` is the
+    ``time.monotonic()`` instant the answer is due by. Cost: a whole lock, advice search
+    or check (seconds), reading the server's shared cache.
     """
 
     def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
 
-    def advise(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
+    def advise(
+        self, call: LockCall, *, folder: Path, deadline: float, store: KnowledgeStore
+    ) -> dict[str, Any]: ...
 
-    def check(self, call: CheckCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
+    def check(
+        self, call: CheckCall, *, folder: Path, deadline: float, store: KnowledgeStore
+    ) -> dict[str, Any]: ...
 
-    def explain(self, call: ExplainCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+    def explain(
+        self, call: ExplainCall, *, folder: Path, deadline: float, store: KnowledgeStore
+    ) -> dict[str, Any]:
         """Why ``call.name`` is in the lock: ``advisor explain --json``'s answer."""
-        ...
-
-    def sync(self) -> dict[str, Any]:
-        """Load the server's curated knowledge folders into its store (``advisor knowledge
-        sync`` of each): ``{"folders": [report, ...]}``."""
         ...

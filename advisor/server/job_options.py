@@ -4,8 +4,9 @@ Sits between the routes' calls (:mod:`.calls`, :mod:`.sweep_calls`) and the comp
 root's :class:`~advisor.server.calls.AdviceJobs` (``advisor.api.server_jobs.ServerJobs``),
 which runs the offline jobs with what these return; the client's half, the options made into
 a call, is :mod:`.requests`. Whatever a call says, the run resolves from the server's own
-indexes and cache (:func:`served`) and reads the server's store: a client never makes the
-server fetch a URL or open a store of its choice. Values only, but for the spec files a
+indexes and cache (:func:`served`) and reads the server's own open store (shared by its
+jobs, never one opened per request): a client never makes the server fetch a URL or open
+a store of its choice. Values only, but for the spec files a
 sweep's planning wrote (:func:`planned_jobs` reads them back).
 """
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from advisor.check.run import CheckOptions
+    from advisor.knowledge.store import KnowledgeStore
     from advisor.observe.plan import SweepOptions
     from advisor.options.jobs import AdviseOptions, LockOptions
     from advisor.options.resolve import ResolveOptions
@@ -106,40 +108,41 @@ def time_left(deadline: float, now: float) -> float:
     return max(1.0, deadline - now - RENDER_MARGIN)
 
 
-def search_options(call: LockCall, *, settings: ServerSettings, left: float) -> AdviseOptions:
-    """``call``'s search bounds over the server's store, its time limit cut to ``left``."""
+def search_options(call: LockCall, *, left: float, store: KnowledgeStore) -> AdviseOptions:
+    """``call``'s search (its bounds and recommendation) over the server's open ``store``,
+    its time limit cut to ``left``."""
+    from advisor.models import RecommendationType
     from advisor.options.jobs import AdviseOptions
 
-    search = call.search
+    search, kind = call.search, call.recommendation
     return AdviseOptions(
         count=search.count,
         budget=search.budget,
         time_limit=min(search.time_limit, left),
         seed=search.seed,
-        knowledge=settings.store_url,
+        recommendation=RecommendationType.parse(kind) if kind else None,
+        shared_store=store,
     )
 
 
-def explain_options(settings: ServerSettings, *, left: float) -> AdviseOptions:
-    """An explanation's advice over the server's store, within ``left`` seconds."""
+def explain_options(
+    settings: ServerSettings, *, left: float, store: KnowledgeStore
+) -> AdviseOptions:
+    """An explanation's advice over the server's open ``store`` (the lock's graph reads
+    the store at its URL), within ``left`` seconds."""
     from advisor.options.jobs import AdviseOptions
 
-    return AdviseOptions(
-        knowledge=settings.store_url, time_limit=min(AdviseOptions().time_limit, left)
-    )
+    return AdviseOptions(knowledge=settings.store_url, shared_store=store,
+                         time_limit=min(AdviseOptions().time_limit, left))  # fmt: skip
 
 
-def check_run(
-    call: CheckCall, *, settings: ServerSettings
-) -> tuple[tuple[Path, ...], CheckOptions]:
+def check_run(call: CheckCall, *, store: KnowledgeStore) -> tuple[tuple[Path, ...], CheckOptions]:
     """The paths a check call names (relative to its folder) and its options, over the
-    server's store."""
+    server's open ``store``."""
     from advisor.check.run import CheckOptions
 
     opts = CheckOptions(
-        knowledge=settings.store_url,
-        inputs=tuple(Path(i) for i in call.inputs),
-        only=frozenset(call.only),
+        shared_store=store, inputs=tuple(Path(i) for i in call.inputs), only=frozenset(call.only)
     )
     return tuple(Path(p) for p in call.paths), opts
 

@@ -5,7 +5,7 @@ Sits between the OSV loaders (:mod:`.osv_import`, :mod:`.osv_dump`) and a
 :class:`~advisor.knowledge.store.KnowledgeStore` the caller opened (``advisor knowledge
 import-osv`` and ``update``, composed in :mod:`advisor.api.knowledge` and
 :mod:`advisor.api.advisory_update`). The network is reached only through the index client's
-:class:`~advisor.index.fetch.Fetcher`, built from the network settings the caller passes.
+:class:`~advisor.index.fetch.Fetcher` the caller passes (with pip's network settings).
 
 An update: a conditional GET into ``dest``; the zip verified whole; its records parsed;
 every advisory written in one store transaction that also removes those the previous update
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
     from advisor.events import ProgressEvents
-    from advisor.index.fetch import NetworkSettings
+    from advisor.index.fetch import Fetcher
     from advisor.knowledge.sources.osv_import import ImportReport
     from advisor.knowledge.store import KnowledgeStore
 
@@ -101,26 +101,25 @@ def read_osv(
     *,
     packages: Mapping[str, str | None] | None,
     date: str,
-    network: Callable[[], NetworkSettings],
+    fetcher: Callable[[], Fetcher],
 ) -> OsvSource:
     """Read OSV advisories from ``source``: a dump zip or a folder of OSV JSON/YAML files (a
     :class:`Path`, or a string without ``http(s)://``), whose import replaces what earlier
     imports of the same dump stored; or the base URL of an OSV-compatible API, asked about
-    ``packages`` (name → version, ``None``: all versions; required then) with the network
-    settings ``network()`` gives. Raises :class:`InputError` for a missing source or an API
-    import without packages, :class:`~advisor.errors.IndexUnavailable` when the API cannot
-    be used."""
+    ``packages`` (name → version, ``None``: all versions; required then) through the
+    fetcher ``fetcher()`` makes (called only then, closed after). Raises
+    :class:`InputError` for a missing source or an API import without packages,
+    :class:`~advisor.errors.IndexUnavailable` when the API cannot be used."""
     text = str(source)
     if isinstance(source, str) and text.lower().startswith(("http://", "https://")):
         if not packages:
             raise InputError(
                 f"{redact_url(text)}: an OSV API import needs packages (--package or --lock)"
             )
-        from advisor.index.fetch import Fetcher
         from advisor.knowledge.sources.osv_import import query_osv_api
 
-        with Fetcher(network()) as fetcher:
-            report = query_osv_api(text, packages, fetcher=fetcher, date=date)
+        with fetcher() as fetching:
+            report = query_osv_api(text, packages, fetcher=fetching, date=date)
         # the API answers with what it knows now
         return OsvSource(
             report=report,
@@ -146,7 +145,7 @@ def import_advisories(
     open_store: Callable[[], KnowledgeStore],
     query: OsvQuery,
     date: str,
-    network: Callable[[], NetworkSettings],
+    fetcher: Callable[[], Fetcher],
 ) -> ImportOutcome:
     """``knowledge import-osv``: :func:`read_osv` of ``source`` (an API asked about what
     ``query`` names), then :func:`store_advisories` into the store ``open_store()`` opens,
@@ -157,7 +156,7 @@ def import_advisories(
 
     locked = None if query.lock is None else read_pylock(query.lock)
     wanted = osv_query_packages(query.packages, query.specs, lock=locked)
-    read = read_osv(source, packages=wanted, date=date, network=network)
+    read = read_osv(source, packages=wanted, date=date, fetcher=fetcher)
     with open_store() as store:
         return store_advisories(store, read, today=date)
 
@@ -206,19 +205,19 @@ def update_from_dump(
     *,
     url: str,
     dest: Path,
-    network: NetworkSettings,
+    fetcher: Fetcher,
     today: str,
     events: ProgressEvents = SILENT,
 ) -> UpdateOutcome:
     """Bring ``store``'s OSV advisories up to date with the dump at ``url``, downloaded to
-    ``dest`` (removed afterwards). The download and each later step report to ``events``.
+    ``dest`` (removed afterwards) through ``fetcher`` (closed after). The download reports
+    to the fetcher's events, each later step to ``events``.
     Raises :class:`~advisor.errors.IndexUnavailable` when the dump cannot be fetched,
     :class:`~advisor.errors.AdvisoryDumpInvalid` when it is not a whole zip of OSV records,
     :class:`~advisor.knowledge.store.KnowledgeStoreError` when the store fails; in each
     case the stored advisories are the ones from before. Cost: one conditional GET; when
     the dump changed, one pass to verify it, one to parse it, one store transaction."""
     from advisor.errors import AdvisoryDumpInvalid
-    from advisor.index.fetch import Fetcher
     from advisor.knowledge.sources.osv_dump import DumpState, fetch_dump, verify_dump
     from advisor.knowledge.sources.osv_import import load_osv
 
@@ -226,7 +225,7 @@ def update_from_dump(
     key = _STATE_META + shown
     previous = DumpState.from_json(store.get_meta(key))
     try:
-        with Fetcher(network, events=events) as fetcher:
+        with fetcher:
             got = fetch_dump(url, dest, fetcher=fetcher, previous=previous)
         if not got.changed:
             if got.state != previous:  # new validators for the same bytes

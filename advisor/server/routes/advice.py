@@ -8,21 +8,25 @@ job there through the server's :class:`~advisor.server.jobs.JobSlots`; the folde
 afterwards. The answer is the job's JSON (for lock and advise: the lock's text and, for
 advise, the reports ``--report json`` prints); a job's error is a JSON problem
 (:func:`~advisor.server.jobs.problem_for`). A server started without jobs answers 503
-``not-configured``. The sync (scope ``admin``, no body) loads the server's curated
-knowledge folders into its store through the same slots.
+``not-configured``. The jobs that read knowledge get the server's own store (never
+opening one per request). The sync (scope ``admin``, no body) loads the server's curated
+knowledge folders into that store through the same slots.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
 
 from advisor.errors import AdvisorError, InvalidOption
+from advisor.knowledge.sync import sync_folders
 from advisor.knowledge.tokens import Scope
+from advisor.server.answers import sync_answer
 from advisor.server.auth import authorize
 from advisor.server.calls import CheckCall, ExplainCall, LockCall
 from advisor.server.jobs import problem_for
@@ -85,10 +89,12 @@ async def _lock_or_advise(request: Request, *, advise: bool) -> Response:
     jobs, slots = state.jobs, state.slots
     assert jobs is not None and slots is not None
     deadline = time.monotonic() + slots.timeout
-    work = jobs.advise if advise else jobs.lock
-    answer = await slots.run(
-        _in_folder(call.files, lambda folder: work(call, folder=folder, deadline=deadline))
-    )
+    if advise:
+        store = state.store
+        work = partial(jobs.advise, call, deadline=deadline, store=store)
+    else:
+        work = partial(jobs.lock, call, deadline=deadline)
+    answer = await slots.run(_in_folder(call.files, lambda folder: work(folder=folder)))
     return json_response(answer)
 
 
@@ -110,9 +116,8 @@ async def check(request: Request) -> Response:
     jobs, slots = state.jobs, state.slots
     assert jobs is not None and slots is not None
     deadline = time.monotonic() + slots.timeout
-    answer = await slots.run(
-        _in_folder(call.files, lambda folder: jobs.check(call, folder=folder, deadline=deadline))
-    )
+    work = partial(jobs.check, call, deadline=deadline, store=state.store)
+    answer = await slots.run(_in_folder(call.files, lambda folder: work(folder=folder)))
     return json_response(answer)
 
 
@@ -128,25 +133,25 @@ async def explain(request: Request) -> Response:
     jobs, slots = state.jobs, state.slots
     assert jobs is not None and slots is not None
     deadline = time.monotonic() + slots.timeout
-    answer = await slots.run(
-        _in_folder(call.files, lambda folder: jobs.explain(call, folder=folder, deadline=deadline))
-    )
+    work = partial(jobs.explain, call, deadline=deadline, store=state.store)
+    answer = await slots.run(_in_folder(call.files, lambda folder: work(folder=folder)))
     return json_response(answer)
 
 
 async def sync(request: Request) -> Response:
     state = _ready(request)
     await authorize(request, Scope.ADMIN)
-    jobs, slots = state.jobs, state.slots
-    assert jobs is not None and slots is not None
+    assert state.slots is not None
+    settings = state.settings
 
     def run() -> dict[str, Any]:
+        folders = [(Path(f), "knowledge") for f in settings.knowledge_dirs]
         try:
-            return jobs.sync()
+            return sync_answer(sync_folders(state.store, folders, today=state.today()))
         except AdvisorError as exc:
             raise problem_for(exc) from exc
 
-    return json_response(await slots.run(run))
+    return json_response(await state.slots.run(run))
 
 
 ROUTES = (
