@@ -5,8 +5,9 @@ PostgreSQL pool); its ``check``, ``advise`` and ``explain`` jobs get that store 
 route (``AdviceJobs``) instead of opening one per request, never close it, and the
 shipped curated folder is synced into it once per process, by the first job that scores.
 Real HTTP on 127.0.0.1 (uvicorn in a thread, a fixture index served over HTTP), real
-concurrent requests, both store backends; openings are counted by the store's own debug line ("opening knowledge
-store"), which every :func:`~advisor.knowledge.store.open_store` writes.
+concurrent requests, both store backends; openings are counted by the store's own debug
+line ("opening knowledge store"), which every :func:`~advisor.knowledge.store.open_store`
+writes, and syncs by the sync's ("syncing curated folder").
 """
 
 from __future__ import annotations
