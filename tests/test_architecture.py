@@ -348,19 +348,7 @@ def test_module_length_reader(tmp_path: Path) -> None:
 # Import cycles among modules that are known and not broken yet: each entry is one strongly
 # connected component of the import graph, lazy imports counted. The cycle test fails when a
 # new cycle appears, when one of these grows, and when one is gone (then drop it here).
-KNOWN_CYCLES: tuple[frozenset[str], ...] = (
-    # open_store() picks a backend lazily; the backends import the protocol module, and the
-    # server's view of a store with its token table opens one the same way
-    frozenset(
-        {
-            "advisor.knowledge.store",
-            "advisor.knowledge.sqlbase",
-            "advisor.knowledge.sqlite_store",
-            "advisor.knowledge.postgres_store",
-            "advisor.knowledge.tokens",
-        }
-    ),
-)
+KNOWN_CYCLES: tuple[frozenset[str], ...] = ()
 
 
 def _top_level_lines(path: Path) -> set[int]:

@@ -30,7 +30,8 @@ from advisor.knowledge.schema import (
     Severity,
     VersionRange,
 )
-from advisor.knowledge.tokens import Scope, issue_token, open_team_store, revoke_token
+from advisor.knowledge.team_store import open_team_store
+from advisor.knowledge.tokens import Scope, issue_token, revoke_token
 from advisor.server.app import create_app
 from advisor.server.settings import ServerSettings
 from tests.support.asgi import serve_in_thread
@@ -38,7 +39,7 @@ from tests.support.asgi import serve_in_thread
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from advisor.knowledge.tokens import TeamStore
+    from advisor.knowledge.team_store import TeamStore
 
 OSV = Provenance(source="osv:test", date="2026-01-01", tool="test")
 

@@ -268,7 +268,8 @@ def test_an_empty_search_is_a_400_naming_the_field(
     import httpx
 
     from advisor.api.server_jobs import ServerJobs
-    from advisor.knowledge.tokens import Scope, issue_token, open_team_store
+    from advisor.knowledge.team_store import open_team_store
+    from advisor.knowledge.tokens import Scope, issue_token
     from advisor.server.app import create_app
     from advisor.server.settings import ServerSettings
     from tests.support.asgi import serve_in_thread

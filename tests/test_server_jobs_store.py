@@ -72,7 +72,8 @@ def test_server_jobs_share_the_servers_store_under_concurrent_requests(
     from advisor.api.server_jobs import ServerJobs
     from advisor.knowledge.bundled import CURATED_PREFIX
     from advisor.knowledge.store import open_store
-    from advisor.knowledge.tokens import Scope, issue_token, open_team_store
+    from advisor.knowledge.team_store import open_team_store
+    from advisor.knowledge.tokens import Scope, issue_token
     from advisor.server.app import create_app
     from advisor.server.settings import ServerSettings
     from tests.support.asgi import serve_in_thread

@@ -15,6 +15,7 @@ import pytest
 from advisor.errors import InputError
 from advisor.knowledge.migrations import MIGRATIONS, latest_version
 from advisor.knowledge.schema import BuildObservation, Provenance
+from advisor.knowledge.team_store import open_team_store
 from advisor.knowledge.tokens import (
     SECRET_PREFIX,
     Scope,
@@ -22,7 +23,6 @@ from advisor.knowledge.tokens import (
     UnknownToken,
     check_token_name,
     issue_token,
-    open_team_store,
     parse_scope,
     revoke_token,
     secret_digest,
@@ -32,7 +32,7 @@ from tests.test_store import open_with, raw
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from advisor.knowledge.tokens import TeamStore
+    from advisor.knowledge.team_store import TeamStore
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from advisor.server.settings import ServeOptions, ServerSettings
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from advisor.knowledge.tokens import IssuedToken, TeamStore, Token
+    from advisor.knowledge.team_store import TeamStore
+    from advisor.knowledge.tokens import IssuedToken, Token
 
 __all__ = [
     "SCOPES",
@@ -79,7 +80,7 @@ def worker_app() -> Any:
 
 def _tokens(store_url: str | None) -> TeamStore:
     """The token table of the store at ``store_url`` (``None``: the default store)."""
-    from advisor.knowledge.tokens import open_team_store
+    from advisor.knowledge.team_store import open_team_store
 
     return open_team_store(resolve_store_url(store_url))
 

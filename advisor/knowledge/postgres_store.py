@@ -22,9 +22,9 @@ from urllib.parse import parse_qsl, urlsplit
 from advisor.errors import InputError
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
 from advisor.knowledge.sqlbase import SqlStoreBase
-from advisor.knowledge.store import KnowledgeStoreError
 from advisor.knowledge.store_rows import (
     STATS_QUERY,
+    KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
     StoreProblem,

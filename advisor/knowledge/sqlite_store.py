@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.knowledge.migrations import MIGRATIONS, Dialect, SchemaTooNew, migrate
 from advisor.knowledge.sqlbase import SqlStoreBase
-from advisor.knowledge.store import KnowledgeStoreError
 from advisor.knowledge.store_rows import (
     STATS_QUERY,
+    KnowledgeStoreError,
     ObservationDecoder,
     PutResult,
     StoreProblem,

@@ -19,8 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from advisor.errors import AdvisorError, InputError
-from advisor.knowledge.store_rows import PutResult, StoreProblem, StoreStats
+from advisor.errors import InputError
+from advisor.knowledge.store_rows import KnowledgeStoreError, PutResult, StoreProblem, StoreStats
 from advisor.urls import redact_url
 
 if TYPE_CHECKING:
@@ -47,21 +47,6 @@ __all__ = [
 
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 _log = logging.getLogger(__name__)
-
-
-class KnowledgeStoreError(AdvisorError):
-    """The knowledge store cannot be used: unreachable server, unreadable file, failed or
-    too-new migration. ``url`` never holds a password; ``host``/``port`` name a server."""
-
-    exit_code = 3
-
-    def __init__(
-        self, message: str, *, url: str, host: str | None = None, port: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.url = url
-        self.host = host
-        self.port = port
 
 
 class KnowledgeStore(Protocol):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from packaging.utils import canonicalize_name
 
-from advisor.errors import InputError
+from advisor.errors import AdvisorError, InputError
 from advisor.knowledge.schema import KINDS as schema_kinds
 from advisor.knowledge.schema import (
     Observation,
@@ -38,6 +38,7 @@ __all__ = [
     "KINDS",
     "STATS_QUERY",
     "KindStats",
+    "KnowledgeStoreError",
     "ObservationDecoder",
     "ObservationRow",
     "PutPlan",
@@ -55,6 +56,22 @@ __all__ = [
     "prepare_rows",
     "source_matches",
 ]
+
+
+class KnowledgeStoreError(AdvisorError):
+    """The knowledge store cannot be used: unreachable server, unreadable file, failed or
+    too-new migration. ``url`` never holds a password; ``host``/``port`` name a server."""
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, *, url: str, host: str | None = None, port: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.host = host
+        self.port = port
+
 
 _log = logging.getLogger("advisor.knowledge.store")  # the name its warnings always had
 

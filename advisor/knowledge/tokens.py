@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from advisor.errors import InputError
-from advisor.knowledge.store import KnowledgeStore, open_store
 
 __all__ = [
     "SECRET_PREFIX",
     "IssuedToken",
     "Scope",
-    "TeamStore",
     "Token",
     "TokenNameTaken",
     "TokenStore",
@@ -35,7 +33,6 @@ __all__ = [
     "UnknownToken",
     "check_token_name",
     "issue_token",
-    "open_team_store",
     "parse_scope",
     "revoke_token",
     "secret_digest",
@@ -155,20 +152,6 @@ class TokenStore(Protocol):
         """Mark ``name`` revoked at ``when`` (an already revoked token keeps its first
         date); ``None`` when there is no such token."""
         ...
-
-
-class TeamStore(KnowledgeStore, TokenStore, Protocol):
-    """A knowledge store that also keeps the server's tokens: either backend."""
-
-
-def open_team_store(url: str, *, pool_size: int | None = None) -> TeamStore:
-    """:func:`~advisor.knowledge.store.open_store` for the server: the same store, seen with
-    its token table; ``pool_size`` connections for PostgreSQL (see ``open_store``)."""
-    store = open_store(url, pool_size=pool_size)
-    if not isinstance(store, TokenTable):  # pragma: no cover - both backends are
-        store.close()
-        raise TypeError(f"{type(store).__name__} keeps no tokens")
-    return store
 
 
 def issue_token(store: TokenStore, name: str, scope: Scope, *, created: str) -> IssuedToken:

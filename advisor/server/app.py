@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from advisor import __version__
 from advisor.errors import InputError
-from advisor.knowledge.tokens import open_team_store
+from advisor.knowledge.team_store import open_team_store
 from advisor.server.dashboard import views as dashboard
 from advisor.server.jobs import JobSlots
 from advisor.server.limits import RateLimiter
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from advisor.knowledge.tokens import TeamStore
+    from advisor.knowledge.team_store import TeamStore
     from advisor.server.calls import AdviceJobs
     from advisor.server.dispatch import SweepDispatcher
     from advisor.server.settings import ServerSettings

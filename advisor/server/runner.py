@@ -21,7 +21,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import AdvisorError, InputError
-from advisor.knowledge.tokens import open_team_store
+from advisor.knowledge.team_store import open_team_store
 from advisor.server.app import create_app
 from advisor.server.settings import ServerSettings
 

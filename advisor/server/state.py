@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from advisor.knowledge.tokens import TeamStore
+    from advisor.knowledge.team_store import TeamStore
     from advisor.server.calls import AdviceJobs
     from advisor.server.dispatch import SweepDispatcher
     from advisor.server.jobs import JobSlots

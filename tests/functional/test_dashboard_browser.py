@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from advisor.knowledge.freshness import record_advisory_data
-from advisor.knowledge.tokens import open_team_store
+from advisor.knowledge.team_store import open_team_store
 from tests.functional.helpers import clean_environ
 from tests.functional.serving import running, skip_or_fail
 from tests.support.chromium import copy_artefact, dump_dom, find_chromium, screenshot

@@ -25,7 +25,8 @@ from advisor.api.server_jobs import ServerJobs
 from advisor.errors import InputError
 from advisor.knowledge.schema import BuildObservation, PerformanceObservation
 from advisor.knowledge.store import open_store
-from advisor.knowledge.tokens import Scope, issue_token, open_team_store
+from advisor.knowledge.team_store import open_team_store
+from advisor.knowledge.tokens import Scope, issue_token
 from advisor.server.app import create_app
 from advisor.server.settings import ServerSettings
 from tests.functional.helpers import clean_environ, run_cli
