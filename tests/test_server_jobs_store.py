@@ -136,3 +136,66 @@ def test_server_jobs_share_the_servers_store_under_concurrent_requests(
     # the check's options over the server's store sync nothing into it (its owner does)
     assert CheckOptions(shared_store=object()).curated_folder(tmp_path) is None  # type: ignore[arg-type]
     assert CheckOptions().curated_folder(tmp_path) == tmp_path
+
+
+def test_a_server_lock_under_a_recommendation_reads_the_servers_store(
+    tmp_path: Path, knowledge_store_url: str
+) -> None:
+    """``/v1/lock`` under another type than ``latest`` runs the advice search: it scores
+    with the server's store (an advisory against the newest ``lib``, which ``security``
+    then avoids), not with the store the server process would open by default (here an
+    empty one named by ``ADVISOR_KNOWLEDGE``, which the old lock job read)."""
+    import tomllib
+
+    from advisor.api import import_osv
+    from advisor.api.server_jobs import ServerJobs
+    from advisor.knowledge.team_store import open_team_store
+    from advisor.knowledge.tokens import Scope, issue_token
+    from advisor.server.app import create_app
+    from advisor.server.settings import ServerSettings
+    from tests.support.asgi import serve_in_thread
+
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    record = {
+        "schema_version": "1.6.0",
+        "id": "GHSA-lib0-0000-0002",
+        "modified": "2026-12-01T00:00:00Z",
+        "summary": "lib 1.5 leaks",
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": "lib"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "1.5"}]}],
+            }
+        ],
+    }
+    (osv / "GHSA-lib0-0000-0002.json").write_text(json.dumps(record), encoding="utf-8")
+    import_osv(osv, store_url=knowledge_store_url, today="2026-12-02")
+    with open_team_store(knowledge_store_url) as opened:
+        secret = issue_token(opened, "laptop", Scope.READ, created="2026-12-01").secret
+    other = f"sqlite:///{tmp_path / 'process-default.db'}"
+    env = clean_environ(tmp_path / "home", ADVISOR_KNOWLEDGE=other)
+    index = build_index(tmp_path / "index", _projects())
+    with IndexServer(index) as served:
+        settings = ServerSettings(store_url=knowledge_store_url, index_urls=(served.url,),
+                                  cache_dir=str(tmp_path / "server-cache"), jobs=1)  # fmt: skip
+        app = create_app(settings, jobs=ServerJobs(settings, environ=env))
+        body = {"files": {"requirements.in": "app\n"}, "inputs": ["requirements.in"]}
+        headers = {"Authorization": f"Bearer {secret}"}
+        with serve_in_thread(app) as url:
+            answers = {
+                kind: httpx.post(
+                    f"{url}/v1/lock",
+                    json={**body, "recommendation": kind},
+                    headers=headers,
+                    timeout=120,
+                )
+                for kind in ("latest", "security")
+            }
+    pins = {}
+    for kind, answer in answers.items():
+        assert answer.status_code == 200, (kind, answer.text)
+        packages = tomllib.loads(answer.json()["lock"])["packages"]
+        pins[kind] = {p["name"]: p["version"] for p in packages}
+    assert pins["latest"]["lib"] == "1.5"  # pip's choice: no knowledge read
+    assert pins["security"]["lib"] == "1.0", pins

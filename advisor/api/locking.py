@@ -65,15 +65,18 @@ def lock(
     cwd: Path | None = None,
     events: ProgressEvents = SILENT,
     server: str | None = None,
+    advice: AdviseOptions | None = None,
 ) -> LockOutcome:
-    """Lock ``inputs`` for their targets (pip's stack for ``latest``), here or on ``server``."""
+    """Lock ``inputs`` for their targets (pip's stack for ``latest``), here or on ``server``;
+    another recommendation type runs the advice search with ``advice`` (its store, bounds)."""
     if server:
         from advisor.api.remote import remote_jobs
 
         remote = remote_jobs(server, environ=environ, cwd=cwd, events=events)
         return remote.lock(inputs, opts=opts, out=out).write()
     prep = prepare(inputs, opts=opts, out=out, environ=environ, cwd=cwd)
-    return finish(prep, choose_stack(prep, opts=opts, advice=AdviseOptions(), events=events),
+    search = advice if advice is not None else AdviseOptions()
+    return finish(prep, choose_stack(prep, opts=opts, advice=search, events=events),
                   opts=opts, out=out)  # fmt: skip
 
 

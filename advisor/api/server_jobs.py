@@ -53,11 +53,18 @@ class ServerJobs:
                 self._curated_synced = True
         return store
 
-    def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]:
+    def lock(
+        self, call: LockCall, *, folder: Path, deadline: float, store: KnowledgeStore
+    ) -> dict[str, Any]:
         from advisor.api.locking import lock
 
         run = made.lock_run(call, folder=folder, settings=self._settings)
-        done = lock(run.inputs, opts=run.opts, out=run.out, environ=self._environ, cwd=folder)
+        search = None  # latest: pip's stack, no knowledge read
+        if not run.opts.is_pip_choice:
+            left = made.time_left(deadline, time.monotonic())
+            search = made.search_options(call, left=left, store=self._scoring(store))
+        done = lock(run.inputs, opts=run.opts, out=run.out, advice=search,
+                    environ=self._environ, cwd=folder)  # fmt: skip
         return answers.lock_answer_dict(done)
 
     def advise(

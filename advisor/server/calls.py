@@ -117,7 +117,9 @@ class AdviceJobs(Protocol):
     or check (seconds), reading the server's shared cache.
     """
 
-    def lock(self, call: LockCall, *, folder: Path, deadline: float) -> dict[str, Any]: ...
+    def lock(
+        self, call: LockCall, *, folder: Path, deadline: float, store: KnowledgeStore
+    ) -> dict[str, Any]: ...
 
     def advise(
         self, call: LockCall, *, folder: Path, deadline: float, store: KnowledgeStore

@@ -89,11 +89,9 @@ async def _lock_or_advise(request: Request, *, advise: bool) -> Response:
     jobs, slots = state.jobs, state.slots
     assert jobs is not None and slots is not None
     deadline = time.monotonic() + slots.timeout
-    if advise:
-        store = state.store
-        work = partial(jobs.advise, call, deadline=deadline, store=store)
-    else:
-        work = partial(jobs.lock, call, deadline=deadline)
+    # a lock under another recommendation type than latest scores with the store too
+    work = partial(jobs.advise if advise else jobs.lock, call, deadline=deadline,
+                   store=state.store)  # fmt: skip
     answer = await slots.run(_in_folder(call.files, lambda folder: work(folder=folder)))
     return json_response(answer)
 
