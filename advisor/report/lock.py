@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from advisor.environment import RuntimeEnvironment
-    from advisor.models import Resolution
+    from advisor.models import Pin, Resolution
 
-__all__ = ["LockSummary", "lock_json"]
+__all__ = ["LockSummary", "lock_json", "pin_entry"]
 
 
 class LockSummary(Protocol):
@@ -48,18 +48,21 @@ def lock_json(outcome: LockSummary, *, with_text: bool) -> dict[str, object]:
         "path": str(outcome.path) if outcome.path else None,
         "digest": outcome.digest,
         "targets": [t.name for t in outcome.targets],
-        "packages": [
-            {
-                "name": p.name,
-                "version": str(p.version),
-                "marker": p.marker,
-                "needs-build": p.needs_build,
-            }
-            for p in outcome.resolution.pins
-        ],
+        "packages": [pin_entry(p) for p in outcome.resolution.pins],
         "changed": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changed],
         "warnings": list(outcome.warnings),
     }
     if with_text:
         payload["lock"] = outcome.text
     return payload
+
+
+def pin_entry(pin: Pin) -> dict[str, object]:
+    """One pin as ``lock --json`` and the team server's lock answers show it: name,
+    version, marker, whether it needs a build."""
+    return {
+        "name": str(pin.name),
+        "version": str(pin.version),
+        "marker": pin.marker,
+        "needs-build": pin.needs_build,
+    }

@@ -57,19 +57,13 @@ class LockMade(Protocol):
 def lock_answer_dict(outcome: LockMade) -> dict[str, Any]:
     """The answer to ``/v1/lock`` (and the lock part of ``/v1/advise``'s): the lock's text,
     digest, targets, pins, changed pins, warnings and index requests."""
+    from advisor.report.lock import pin_entry
+
     return {
         "lock": outcome.text,
         "digest": outcome.digest,
         "targets": [t.to_dict() for t in outcome.targets],
-        "pins": [
-            {
-                "name": str(p.name),
-                "version": str(p.version),
-                "marker": p.marker,
-                "needs-build": p.needs_build,
-            }
-            for p in outcome.resolution.pins
-        ],
+        "pins": [pin_entry(p) for p in outcome.resolution.pins],
         "changed": [list(c) for c in outcome.changed],
         "warnings": list(outcome.warnings),
         "requests": outcome.requests,
