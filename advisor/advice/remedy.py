@@ -30,6 +30,9 @@ affected in any target), transitive first: each joins when a stack holds it with
 already taken, else it keeps its pin and is reported with its own conflict (alone, or with
 the fixes it cannot join), so one unfixable advisory never blocks the others.
 
+This module decides what a fix may do (each target's bans and fixed releases), which
+affected pins each step moves, and the changes reported; a step's resolutions (the held sets,
+the retries) run in :mod:`advisor.advice.remedy_steps`.
 What a step chooses freely (a released pin, a package new to the stack) is
 ordered by the lock's recommendation (:mod:`advisor.advice.remedy_order`). A lock
 for several targets is held target by target, at each target's own pins
@@ -45,17 +48,16 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from advisor.advice.remedy_order import order_scorers
+from advisor.advice.remedy_steps import AdvisoryJudge, FixPlan, RemedySearch, TargetResolvers
 from advisor.advice.remedy_values import AdvisoryRef, PinChange, Remedy, Unfixable
 from advisor.errors import NoViableStack
 from advisor.events import SILENT
 from advisor.resolution.options import ProviderCache
-from advisor.resolution.resolve import TargetResult, merge, resolve
+from advisor.resolution.resolve import merge
 from advisor.scoring.base import ScoringContext
-from advisor.scoring.units.security import advisories_affecting, advisory_link
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
-    from collections.abc import Set as AbstractSet
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from packaging.utils import NormalizedName
@@ -65,7 +67,8 @@ if TYPE_CHECKING:
     from advisor.environment import RuntimeEnvironment
     from advisor.events import ProgressEvents
     from advisor.policy import Policy
-    from advisor.resolution.options import CandidateScorer
+    from advisor.resolution.provider import AdvisorProvider
+    from advisor.resolution.resolve import TargetResult
     from advisor.scoring.base import KnowledgeView
 
 __all__ = [
@@ -78,10 +81,12 @@ __all__ = [
     "plan_remedy",
 ]
 
-_MAX_RETRIES = 4  # rounds of "a new package is affected too" per step
 #: a first release component at least this large is a year: calendar versioning (certifi's
 #: 2024.8.30), whose "major" changes every January and promises nothing about compatibility
 _YEAR = 1900
+
+#: the advisories left open, keyed so that targets sharing a pin report each once
+_Open = dict[tuple[str, "Version", str], Unfixable]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,36 +99,6 @@ class RemedyOptions:
 
     allow_major: bool = False
     recommendation: str | None = None
-
-
-class _Judge:
-    """Open (non-waived) advisories per version, memoised."""
-
-    def __init__(self, ctx: ScoringContext) -> None:
-        self._ctx = ctx
-        self._memo: dict[tuple[str, Version], tuple[AdvisoryRef, ...]] = {}
-
-    def open(self, name: str, version: Version) -> tuple[AdvisoryRef, ...]:
-        key = (name, version)
-        hit = self._memo.get(key)
-        if hit is None:
-            hit = tuple(
-                AdvisoryRef(
-                    id=h.advisory.id,
-                    summary=h.advisory.summary or "",
-                    link=advisory_link(h.advisory),
-                )
-                for h in advisories_affecting(name, version, self._ctx)
-                if not h.waived
-            )
-            self._memo[key] = hit
-        return hit
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Attempt:
-    held: frozenset[NormalizedName]
-    label: str
 
 
 def is_new_major(pinned: Version, version: Version) -> bool:
@@ -167,25 +142,69 @@ def plan_remedy(
     ctx = ScoringContext(
         env=targets[0], recommendation="security", now=now, knowledge=knowledge, policy=policy
     )
-    judge = _Judge(ctx)
-    affected = {(n, v) for tp in per_target for n, v in tp.items() if judge.open(n, v)}
+    judge = AdvisoryJudge(ctx)
+    affected = len({(n, v) for tp in per_target for n, v in tp.items() if judge.open(n, v)})
     if not affected:
         return Remedy()
     shared = ProviderCache()  # the index pages and metadata every target reads
     caches = [shared.for_another_target() for _ in targets]  # markers, files: each its own
     probes = [planner.provider(t, cache=c) for t, c in zip(targets, caches, strict=True)]
+    versions = partial(_versions, probes)
+    plan, unfixable = _choose_fixes(
+        per_target, judge=judge, versions=versions, allow_major=options.allow_major
+    )
+    if not plan.fixing:
+        return Remedy(unfixable=tuple(unfixable.values()), affected=affected)
+    allowed = partial(_is_allowed, allow_major=options.allow_major)
+    resolvers = TargetResolvers(
+        planner=planner,
+        targets=targets,
+        reasons=[  # the words a conflict explanation gives for each target's bans
+            partial(_ban_reason, locked=tp, judge=judge, allowed=allowed) for tp in per_target
+        ],
+        scorers=order_scorers(planner, targets, options.recommendation, cache=shared, ctx=ctx),
+        caches=caches,
+        events=events,
+    )
+    search = RemedySearch(resolvers, plan, judge=judge, versions=versions)
+    return _settle(
+        search,
+        plan,
+        unfixable,
+        judge=judge,
+        direct=planner.direct,
+        labels=[planner.label(t, targets) for t in targets],
+        affected=affected,
+    )
 
-    def versions(i: int, name: NormalizedName) -> list[Version]:
-        return sorted(probes[i].lookup.versions(name))  # a project the index lacks has none
 
-    def allowed(v: Version, pinned: Version | None) -> bool:
-        if pinned is not None and not options.allow_major and is_new_major(pinned, v):
-            return False
-        return not (v.is_prerelease and not (pinned is not None and pinned.is_prerelease))
+def _versions(probes: Sequence[AdvisorProvider], i: int, name: NormalizedName) -> list[Version]:
+    """The versions the ``i``-th target's index has of ``name``, oldest first."""
+    return sorted(probes[i].lookup.versions(name))  # a project the index lacks has none
 
-    bans: list[dict[NormalizedName, set[Version]]] = [{} for _ in targets]
-    fix_to: list[dict[NormalizedName, Version]] = [{} for _ in targets]  # each fix's release
-    unfixable: dict[tuple[str, Version, str], Unfixable] = {}
+
+def _is_allowed(v: Version, pinned: Version | None, *, allow_major: bool) -> bool:
+    """Whether a pin at ``pinned`` (``None``: a package new to the stack) may move to ``v``:
+    no new major version without ``allow_major``, no pre-release unless ``pinned`` is one."""
+    if pinned is not None and not allow_major and is_new_major(pinned, v):
+        return False
+    return not (v.is_prerelease and not (pinned is not None and pinned.is_prerelease))
+
+
+def _choose_fixes(
+    per_target: Sequence[Mapping[NormalizedName, Version]],
+    *,
+    judge: AdvisoryJudge,
+    versions: Callable[[int, NormalizedName], Sequence[Version]],
+    allow_major: bool,
+) -> tuple[FixPlan, _Open]:
+    """Each target's bans and fixed releases (the lowest unaffected release above the pin,
+    else the newest unaffected one), and the advisories no allowed release fixes, each with
+    its reason (such a pin keeps its version: every other one is banned)."""
+    allowed = partial(_is_allowed, allow_major=allow_major)
+    bans: list[dict[NormalizedName, set[Version]]] = [{} for _ in per_target]
+    fix_to: list[dict[NormalizedName, Version]] = [{} for _ in per_target]
+    unfixable: _Open = {}
     stuck: set[tuple[int, NormalizedName]] = set()
     for i, tpins in enumerate(per_target):
         for name, version in sorted(tpins.items()):
@@ -204,117 +223,97 @@ def plan_remedy(
             beyond = [
                 v for v in versions(i, name) if not v.is_prerelease and not judge.open(name, v)
             ]
-            if beyond and not options.allow_major:
+            if beyond and not allow_major:
                 why = f"only a new major version is unaffected ({beyond[0]}): pass --allow-major"
             else:
                 why = "no release fixes it"
             _add(unfixable, name, version, refs, why)
     for i, name in stuck:  # unfixable: keep the pin as it is
         bans[i][name] = {v for v in versions(i, name) if v != per_target[i][name]}
-    stuck_everywhere = {
-        n for _, n in stuck if all((i, n) in stuck for i, tp in enumerate(per_target) if n in tp)
-    }
-    fixing = {n for fixes in fix_to for n in fixes}  # names with a fix in some target
-    if not fixing:
-        return Remedy(unfixable=tuple(unfixable.values()), affected=len(affected))
+    plan = FixPlan(
+        locked=per_target,
+        bans=[{n: frozenset(vs) for n, vs in b.items()} for b in bans],
+        fix_to=fix_to,
+        stuck=frozenset(stuck),
+    )
+    return plan, unfixable
 
-    names = {n: v for tp in per_target for n, v in tp.items()}
-    labels = [planner.label(t, targets) for t in targets]
-    scorers = order_scorers(planner, targets, options.recommendation, cache=shared, ctx=ctx)
-    explain_bans = [  # the words a conflict explanation gives for each target's bans
-        partial(_ban_reason, locked=tp, judge=judge, allowed=allowed) for tp in per_target
-    ]
-    tried = 0
 
-    def step(moving: AbstractSet[NormalizedName]) -> list[TargetResult] | NoViableStack:
-        """The fewest changes that move every pin of ``moving`` to a fixed release, in every
-        target where it is affected (the other affected pins may stay), or why none resolves."""
-        nonlocal tried
-        preferences = [
-            {n: fix_to[i][n] if n in moving and n in fix_to[i] else v for n, v in tp.items()}
-            for i, tp in enumerate(per_target)
-        ]
-
-        def hold(
-            i: int, held: AbstractSet[NormalizedName]
-        ) -> dict[NormalizedName, frozenset[Version]]:
-            out = {k: frozenset(v) for k, v in bans[i].items()}
-            for name in moving & fix_to[i].keys():  # a moving pin leaves its affected version
-                out[name] = out.get(name, frozenset()) | {per_target[i][name]}
-            for name in held & per_target[i].keys():
-                out[name] = frozenset(v for v in versions(i, name) if v != per_target[i][name])
-            return out
-
-        last = NoViableStack("no stack resolves")
-        # a pin unfixable in every target that locks it is held by its bans; one unfixable in
-        # some targets only is held like any other pin (and released in its turn) in the rest
-        frozen = frozenset(moving) | stuck_everywhere
-        for attempt in _attempts(names, affected=frozen, direct=planner.direct):
-            for _ in range(_MAX_RETRIES):
-                tried += 1
-                held = [hold(i, attempt.held) for i in range(len(targets))]
-                try:
-                    results = _resolve_all(
-                        planner, targets, held, explain_bans, preferences, scorers, caches, events
-                    )
-                except NoViableStack as exc:
-                    last = exc
-                    break
-                fresh = [
-                    p
-                    for r in results
-                    for p in r.resolution.pins
-                    if p.name not in names and judge.open(p.name, p.version)
-                ]
-                if not fresh:
-                    return results
-                for p in fresh:  # a new package that is affected too: ban what is affected
-                    for i in range(len(targets)):
-                        bans[i].setdefault(p.name, set()).update(
-                            v for v in versions(i, p.name) if judge.open(p.name, v)
-                        )
-        return last
-
-    found = step(fixing)
+def _settle(
+    search: RemedySearch,
+    plan: FixPlan,
+    unfixable: _Open,
+    *,
+    judge: AdvisoryJudge,
+    direct: frozenset[NormalizedName],
+    labels: Sequence[str],
+    affected: int,
+) -> Remedy:
+    """Every fix of ``plan`` at once, else one at a time (:func:`_fix_in_turn`): the changes
+    of the stack found, or, when no fix resolves, every advisory left open with its reason
+    (added to ``unfixable``). ``labels`` name the targets, ``affected`` counts the affected
+    pins."""
+    found = search.step(plan.fixing)
     reasons: dict[NormalizedName, str] = {}
     if isinstance(found, NoViableStack):
-        # one fix blocks the others: fix what can be fixed, one affected name at a time
-        # (transitive first, as they move first), each blocked one named with its own reason
-        solved: frozenset[NormalizedName] = frozenset()
-        best: list[TargetResult] | None = None
-        for name in sorted(fixing, key=lambda n: (n in planner.direct, n)):
-            got = step(solved | {name})
-            if not isinstance(got, NoViableStack):
-                solved, best = solved | {name}, got
-                continue
-            alone = step({name}) if solved else got
-            if isinstance(alone, NoViableStack):
-                reasons[name] = f"no consistent stack holds a fixed version ({alone})"
-            else:
-                reasons[name] = (
-                    "its fixed version conflicts with the fixes of "
-                    f"{', '.join(sorted(solved))} ({got})"
-                )
+        best, reasons = _fix_in_turn(search, plan, direct=direct)
         if best is None:
-            for i, fixes in enumerate(fix_to):
-                for name in sorted(fixes):
-                    version = per_target[i][name]
-                    _add(unfixable, name, version, judge.open(name, version), reasons[name])
+            _keep_unfixed(unfixable, plan, judge=judge, reasons=reasons)
             return Remedy(
-                unfixable=tuple(unfixable.values()), affected=len(affected), resolutions=tried
+                unfixable=tuple(unfixable.values()), affected=affected, resolutions=search.tried
             )
         found = best
     return _outcome(
         found,
-        per_target,
+        plan.locked,
         labels,
         judge=judge,
-        direct=planner.direct,
+        direct=direct,
         unfixable=unfixable,
         reasons=reasons,
-        affected=len(affected),
-        tried=tried,
+        affected=affected,
+        tried=search.tried,
     )
+
+
+def _fix_in_turn(
+    search: RemedySearch, plan: FixPlan, *, direct: frozenset[NormalizedName]
+) -> tuple[list[TargetResult] | None, dict[NormalizedName, str]]:
+    """When the fixes do not resolve together: one affected name at a time (transitive
+    first, as they move first), each joining those already taken when a stack holds them
+    all. Returns the last stack found (``None``: no fix resolves) and, per name left out,
+    why (alone, or with the fixes it cannot join)."""
+    reasons: dict[NormalizedName, str] = {}
+    solved: frozenset[NormalizedName] = frozenset()
+    best: list[TargetResult] | None = None
+    for name in sorted(plan.fixing, key=lambda n: (n in direct, n)):
+        got = search.step(solved | {name})
+        if not isinstance(got, NoViableStack):
+            solved, best = solved | {name}, got
+            continue
+        alone = search.step({name}) if solved else got
+        if isinstance(alone, NoViableStack):
+            reasons[name] = f"no consistent stack holds a fixed version ({alone})"
+        else:
+            reasons[name] = (
+                f"its fixed version conflicts with the fixes of {', '.join(sorted(solved))} ({got})"
+            )
+    return best, reasons
+
+
+def _keep_unfixed(
+    unfixable: _Open,
+    plan: FixPlan,
+    *,
+    judge: AdvisoryJudge,
+    reasons: Mapping[NormalizedName, str],
+) -> None:
+    """Adds the advisories of every fixable pin to ``unfixable`` with its reason, when no
+    fix resolves (each pin keeps its version)."""
+    for i, fixes in enumerate(plan.fix_to):
+        for name in sorted(fixes):
+            version = plan.locked[i][name]
+            _add(unfixable, name, version, judge.open(name, version), reasons[name])
 
 
 def _add(
@@ -337,7 +336,7 @@ def _ban_reason(
     version: Version,
     *,
     locked: Mapping[NormalizedName, Version],
-    judge: _Judge,
+    judge: AdvisoryJudge,
     allowed: Callable[[Version, Version | None], bool],
 ) -> str:
     """Why the fix bans ``version`` of ``name`` (the target's pins are ``locked``), in the
@@ -357,63 +356,12 @@ def _ban_reason(
     return "excluded by the fix"
 
 
-def _attempts(
-    pins: Mapping[NormalizedName, Version],
-    *,
-    affected: AbstractSet[NormalizedName],
-    direct: frozenset[NormalizedName],
-) -> Iterator[_Attempt]:
-    """The held sets to try, fewest changes first: transitive pins released before direct."""
-    others = frozenset(n for n in pins if n not in affected)
-    transitive = sorted(n for n in others if n not in direct)
-    directs = sorted(n for n in others if n in direct)
-    yield _Attempt(held=others, label="only the affected pins")
-    for name in transitive:
-        yield _Attempt(held=others - {name}, label=f"also {name}")
-    if len(transitive) > 1:
-        yield _Attempt(held=others - set(transitive), label="every transitive pin")
-    rest = others - set(transitive)
-    for name in directs:
-        yield _Attempt(held=rest - {name}, label=f"also {name}")
-    if directs:
-        yield _Attempt(held=frozenset(), label="every pin")
-
-
-def _resolve_all(
-    planner: Planner,
-    targets: Sequence[RuntimeEnvironment],
-    bans: Sequence[Mapping[NormalizedName, frozenset[Version]]],
-    reasons: Sequence[Callable[[NormalizedName, Version], str]],
-    preferences: Sequence[Mapping[NormalizedName, Version]],
-    scorers: Sequence[CandidateScorer | None],
-    caches: Sequence[ProviderCache],
-    events: ProgressEvents,
-) -> list[TargetResult]:
-    """One resolution per target, with that target's ``bans`` (and the ``reasons`` a
-    conflict explanation gives for them), ``preferences`` and ``scorers`` (``None``: newest
-    first)."""
-    results = []
-    for i, target in enumerate(targets):
-        provider = planner.provider(
-            target,
-            preferences=preferences[i],
-            bans=bans[i],
-            ban_reason=reasons[i],
-            scorer=scorers[i],
-            cache=caches[i],
-        )
-        label = planner.label(target, targets)
-        res = resolve(provider, planner.roots, target=label, events=events)
-        results.append(TargetResult(marker=target.lock_marker(), resolution=res))
-    return results
-
-
 def _outcome(
     results: Sequence[TargetResult],
     per_target: Sequence[Mapping[NormalizedName, Version]],
     labels: Sequence[str],
     *,
-    judge: _Judge,
+    judge: AdvisoryJudge,
     direct: frozenset[NormalizedName],
     unfixable: Mapping[tuple[str, Version, str], Unfixable],
     reasons: Mapping[NormalizedName, str],
