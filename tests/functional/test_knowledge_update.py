@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from advisor.api.advisory_update import ENV_VAR, dump_url, update_advisories
-from advisor.api.knowledge import advisory_data
 from advisor.errors import CacheError
+from advisor.knowledge.freshness import advisory_data
 from advisor.knowledge.sources.osv_dump import (
     DEFAULT_OSV_DUMP_URL,
     choose_dump_url,
